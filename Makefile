@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: setup serve test lint format model browser-deps bench clean
+
+# Idempotent: the stamp is rebuilt only when pyproject.toml changes.
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+# Debian's chromium drives the browser tests (no browser download by playwright).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
+	  (sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# Builds the default model from synthetic history when no champion is registered.
+model: setup
+	$(BIN)/capacity ensure-model
+
+serve: setup model
+	$(BIN)/bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check features training serving tests benchmarks
+	$(BIN)/ruff format --check features training serving tests benchmarks
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff check --fix features training serving tests benchmarks
+	$(BIN)/ruff format features training serving tests benchmarks
+
+test: setup browser-deps lint
+	$(BIN)/python -m pytest -q
+
+bench: setup model
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Data contract, equipment catalog, validation, feature building and the engineering method."""

@@ -1,0 +1,118 @@
+"""The project's catalog of industries and equipment categories.
+
+The codes are those of the contract; the project's own copies in ``features/data`` add
+Chinese and English names, default demand coefficients (Kx) and power factors, and
+aliases used by the free-text name matcher (:mod:`features.matching`).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Category:
+    """An equipment category with its engineering defaults."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    kx_low: float
+    kx_high: float
+    cos_phi: float
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def kx_default(self) -> float:
+        """Default demand coefficient: the middle of the published range."""
+        return round((self.kx_low + self.kx_high) / 2.0, 4)
+
+
+@dataclass(frozen=True)
+class Industry:
+    """An industry code with its names."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Industries and categories, indexed by code."""
+
+    industries: dict[str, Industry]
+    categories: dict[str, Category]
+    version: str
+
+    @property
+    def industry_codes(self) -> tuple[str, ...]:
+        """Industry codes in file order."""
+        return tuple(self.industries)
+
+    @property
+    def category_codes(self) -> tuple[str, ...]:
+        """Category codes in file order."""
+        return tuple(self.categories)
+
+
+def nearest_code(value: object, codes: tuple[str, ...] | list[str]) -> str | None:
+    """The valid code closest to ``value`` (for "did you mean" messages), or None."""
+    text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    if text in codes:
+        return text
+    hits = difflib.get_close_matches(text, list(codes), n=1, cutoff=0.5)
+    return hits[0] if hits else None
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    path = resources.files("features").joinpath("data", name)
+    with path.open("r", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _data_bytes(name: str) -> bytes:
+    return resources.files("features").joinpath("data", name).read_bytes()
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """Load the packaged catalog (cached; read on first use, never at import)."""
+    aliases: dict[str, list[str]] = {}
+    try:
+        for row in _read_csv("aliases.csv"):
+            aliases.setdefault(row["category"], []).append(row["alias"])
+        alias_bytes = _data_bytes("aliases.csv")
+    except FileNotFoundError:
+        alias_bytes = b""
+    categories = {
+        r["code"]: Category(
+            code=r["code"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"],
+            kx_low=float(r["kx_low"]),
+            kx_high=float(r["kx_high"]),
+            cos_phi=float(r["cos_phi"]),
+            aliases=tuple(aliases.get(r["code"], ())),
+        )
+        for r in _read_csv("categories.csv")
+    }
+    industries = {
+        r["code"]: Industry(
+            code=r["code"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"],
+            extra={k: v for k, v in r.items() if k not in {"code", "name_zh", "name_en"}},
+        )
+        for r in _read_csv("industries.csv")
+    }
+    digest = hashlib.sha256(
+        _data_bytes("industries.csv") + _data_bytes("categories.csv") + alias_bytes
+    ).hexdigest()[:12]
+    return Catalog(industries=industries, categories=categories, version=digest)

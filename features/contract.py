@@ -1,0 +1,167 @@
+"""The data contract (``../shared/contract/README.md``) encoded once.
+
+Column specifications, climate zones, the standard capacity series and the sizing
+definition ("appropriately sized") live here and are imported everywhere else: the
+loaders, the engineering method, the tier policy, the evaluation and the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+CLIMATE_ZONES: tuple[str, ...] = (
+    "severe_cold",
+    "cold",
+    "hot_summer_cold_winter",
+    "hot_summer_warm_winter",
+    "mild",
+)
+"""GB 50176 building climate zones; an empty value means unknown."""
+
+STANDARD_SERIES_KVA: tuple[int, ...] = (
+    30, 50, 63, 80, 100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250,
+    1600, 2000, 2500,
+)  # fmt: skip
+"""Standard transformer capacities; above 2,500 kVA whole multiples of 1,250 kVA."""
+
+MULTI_TRANSFORMER_STEP_KVA = 1250
+TWO_PART_TARIFF_MIN_KVA = 315.0
+"""两部制电价 (two-part tariff) applies from this capacity up."""
+
+SizingOutcome = Literal["appropriate", "undersized", "oversized"]
+OUTCOMES: tuple[SizingOutcome, ...] = ("appropriate", "undersized", "oversized")
+
+
+class SizingDefinition(BaseModel):
+    """The contract's definition of an appropriately sized capacity.
+
+    The realised peak load rate is ``rho = P / (C * power_factor)``; the capacity is
+    appropriate when ``low <= rho <= high``, undersized above and oversized below.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    power_factor: float = Field(0.9, gt=0, le=1)
+    low: float = Field(0.40, gt=0)
+    high: float = Field(1.00, gt=0)
+
+
+DEFAULT_SIZING = SizingDefinition()
+
+
+def standard_tiers(max_kva: float = 2500.0) -> np.ndarray:
+    """Standard capacities in ascending order, up to at least ``max_kva``.
+
+    Parameters
+    ----------
+    max_kva
+        The largest capacity that must be covered; multiples of 1,250 kVA above
+        2,500 kVA are appended until it is.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of capacities in kVA.
+    """
+    tiers = [float(t) for t in STANDARD_SERIES_KVA]
+    step = MULTI_TRANSFORMER_STEP_KVA
+    nxt = (STANDARD_SERIES_KVA[-1] // step + 1) * step
+    while tiers[-1] < max_kva:
+        tiers.append(float(nxt))
+        nxt += step
+    return np.asarray(tiers, dtype=float)
+
+
+def tier_at_or_above(kva: float | Sequence[float] | np.ndarray) -> np.ndarray:
+    """Smallest standard capacity that is at least ``kva`` (vectorised)."""
+    values = np.atleast_1d(np.asarray(kva, dtype=float))
+    finite = values[np.isfinite(values)]
+    tiers = standard_tiers(float(finite.max()) if finite.size else 2500.0)
+    idx = np.searchsorted(tiers, values, side="left")
+    idx = np.clip(idx, 0, len(tiers) - 1)
+    return np.asarray(tiers[idx], dtype=float)
+
+
+def is_standard_capacity(kva: float) -> bool:
+    """Whether ``kva`` is a capacity of the standard series (or a 1,250 kVA multiple above it)."""
+    if kva in STANDARD_SERIES_KVA:
+        return True
+    return kva > STANDARD_SERIES_KVA[-1] and float(kva) % MULTI_TRANSFORMER_STEP_KVA == 0
+
+
+def load_rate(
+    peak_kw: float | np.ndarray,
+    capacity_kva: float | np.ndarray,
+    sizing: SizingDefinition = DEFAULT_SIZING,
+) -> np.ndarray:
+    """Realised peak load rate ``rho = P / (C * pf)`` (vectorised)."""
+    peak = np.asarray(peak_kw, dtype=float)
+    cap = np.asarray(capacity_kva, dtype=float)
+    return np.asarray(peak / (cap * sizing.power_factor), dtype=float)
+
+
+def sizing_outcome(
+    peak_kw: float | np.ndarray,
+    capacity_kva: float | np.ndarray,
+    sizing: SizingDefinition = DEFAULT_SIZING,
+) -> np.ndarray:
+    """Classify each (peak, capacity) pair as appropriate, undersized or oversized."""
+    rho = np.atleast_1d(load_rate(peak_kw, capacity_kva, sizing))
+    out = np.full(rho.shape, "appropriate", dtype=object)
+    out[rho > sizing.high] = "undersized"
+    out[rho < sizing.low] = "oversized"
+    return out
+
+
+def peak_bounds_for_capacity(
+    capacity_kva: float | np.ndarray, sizing: SizingDefinition = DEFAULT_SIZING
+) -> tuple[np.ndarray, np.ndarray]:
+    """Peak range (kW) for which ``capacity_kva`` counts as appropriately sized."""
+    cap = np.asarray(capacity_kva, dtype=float)
+    return cap * sizing.power_factor * sizing.low, cap * sizing.power_factor * sizing.high
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a contract file."""
+
+    name: str
+    dtype: Literal["string", "code", "float", "int", "bool"]
+    required: bool
+    meaning: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+
+
+CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("customer_id", "string", True, "unique customer id"),
+    ColumnSpec("industry", "code", True, "one of industries.csv"),
+    ColumnSpec("climate_zone", "code", False, "GB 50176 climate zone or empty"),
+    ColumnSpec("floor_area_m2", "float", False, "gross floor area, > 0", 0.0, None, True),
+    ColumnSpec("employees", "int", False, "staff headcount, >= 0", 0.0),
+    ColumnSpec("shifts", "int", False, "shifts per day, 1-3", 1.0, 3.0),
+    ColumnSpec(
+        "applied_capacity_kva", "float", False, "capacity originally applied for, > 0", 0.0, None, True
+    ),
+    ColumnSpec("peak_demand_kw", "float", False, "metered 12-month peak, > 0", 0.0, None, True),
+)
+
+EQUIPMENT_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("customer_id", "string", True, "must exist in customers.csv"),
+    ColumnSpec("category", "code", True, "one of categories.csv"),
+    ColumnSpec("rated_kw", "float", True, "rating of one unit in kW, > 0", 0.0, None, True),
+    ColumnSpec("quantity", "int", True, "number of identical units, >= 1", 1.0),
+    ColumnSpec("standby", "bool", False, "installed spare (true/false), default false"),
+    ColumnSpec("name", "string", False, "free-text description"),
+)
+
+CUSTOMER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CUSTOMER_COLUMNS)
+EQUIPMENT_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EQUIPMENT_COLUMNS)
+LABEL_COLUMN = "peak_demand_kw"
+STATUS_QUO_COLUMN = "applied_capacity_kva"

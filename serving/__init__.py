@@ -1,0 +1,1 @@
+"""Recommender core, BentoML service and web page."""

@@ -1,0 +1,1 @@
+"""Synthetic history, training, evaluation, uncertainty, MLflow registry and the CLI."""

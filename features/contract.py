@@ -147,7 +147,13 @@ CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("employees", "int", False, "staff headcount, >= 0", 0.0),
     ColumnSpec("shifts", "int", False, "shifts per day, 1-3", 1.0, 3.0),
     ColumnSpec(
-        "applied_capacity_kva", "float", False, "capacity originally applied for, > 0", 0.0, None, True
+        "applied_capacity_kva",
+        "float",
+        False,
+        "capacity originally applied for, > 0",
+        0.0,
+        None,
+        True,
     ),
     ColumnSpec("peak_demand_kw", "float", False, "metered 12-month peak, > 0", 0.0, None, True),
 )

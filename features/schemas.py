@@ -74,11 +74,19 @@ class Application(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    industry: str = Field(..., description="Industry code from industries.csv.", examples=["machinery"])
-    climate_zone: ClimateZone | None = Field(None, description="GB 50176 climate zone; empty = unknown.")
-    floor_area_m2: float | None = Field(None, gt=0, le=10_000_000, description="Gross floor area, m².")
+    industry: str = Field(
+        ..., description="Industry code from industries.csv.", examples=["machinery"]
+    )
+    climate_zone: ClimateZone | None = Field(
+        None, description="GB 50176 climate zone; empty = unknown."
+    )
+    floor_area_m2: float | None = Field(
+        None, gt=0, le=10_000_000, description="Gross floor area, m²."
+    )
     employees: int | None = Field(None, ge=0, le=1_000_000, description="Staff headcount.")
-    shifts: int | None = Field(None, ge=1, le=3, description="Shifts per day (3 = round the clock).")
+    shifts: int | None = Field(
+        None, ge=1, le=3, description="Shifts per day (3 = round the clock)."
+    )
     equipment: Annotated[list[EquipmentItem], Field(max_length=MAX_EQUIPMENT_LINES)] = Field(
         default_factory=list,
         description=f"Equipment list, at most {MAX_EQUIPMENT_LINES} lines; empty = area-only.",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -11,9 +14,119 @@ app = typer.Typer(
 )
 
 
+def _register_model_commands() -> None:
+    # Kept in their own module so each command file stays small; imports stay lazy.
+    from training.cli_model import register
+
+    register(app)
+
+
+_register_model_commands()
+
+
 @app.callback()
 def main() -> None:
     """Connection-capacity recommendation tools."""
+
+
+@app.command("validate")
+def validate(
+    customers: Annotated[
+        Path, typer.Option("--customers", help="customers file (CSV or Parquet).")
+    ],
+    equipment: Annotated[
+        Path, typer.Option("--equipment", help="equipment file (CSV or Parquet).")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Directory for rejects.csv, flags.csv, rejects_summary.txt."),
+    ] = Path("var/validation"),
+    require_label: Annotated[
+        bool,
+        typer.Option(
+            "--require-label", help="Reject customers without a valid peak_demand_kw (training)."
+        ),
+    ] = False,
+) -> None:
+    """Validate a utility's history against the data contract and write a rejects report."""
+    # Lazy imports keep ``capacity --help`` fast.
+    from rich.console import Console
+    from rich.table import Table
+
+    from features.validation import ContractError, load_history
+
+    console = Console()
+    try:
+        history = load_history(customers, equipment, require_label=require_label)
+    except (ContractError, FileNotFoundError) as exc:
+        console.print(f"[bold red]cannot validate:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from exc
+
+    totals = Table(title="Rows per file")
+    for column in ("file", "rows read", "valid", "rejected", "blank", "flagged"):
+        totals.add_column(column, justify="left" if column == "file" else "right")
+    for row in history.counts().itertuples(index=False):
+        totals.add_row(
+            str(row.file),
+            *(str(v) for v in (row.rows_read, row.valid, row.rejected, row.blank, row.flagged)),
+        )
+    console.print(totals)
+
+    reasons = Table(title="Rows per reason")
+    for column in ("file", "kind", "rows", "reason"):
+        reasons.add_column(column, justify="right" if column == "rows" else "left")
+    for row in history.summary().itertuples(index=False):
+        reasons.add_row(str(row.file), str(row.kind), str(row.rows), str(row.reason))
+    if reasons.row_count:
+        console.print(reasons)
+
+    paths = history.write_report(out)
+    console.print(
+        f"report written: {paths['rejects']}, {paths['flags']}, {paths['summary']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("synth")
+def synth(
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of customers.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for customers.csv, equipment.csv, oracle.csv.")
+    ] = Path("var/synth"),
+    dirty_row_rate: Annotated[
+        float, typer.Option("--dirty-row-rate", min=0.0, max=0.2, help="Share of dirty rows.")
+    ] = 0.005,
+) -> None:
+    """Generate a synthetic, contract-conformant history (see docs/synthetic_history.md)."""
+    # Lazy imports keep ``capacity --help`` fast.
+    import time
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from training.synth import SynthConfig, generate_history, write_history
+
+    console = Console()
+    started = time.perf_counter()
+    history = generate_history(SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate))
+    paths = write_history(history, out)
+    elapsed = time.perf_counter() - started
+
+    table = Table(title=f"Synthetic history, n={n}, seed={seed}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    frames = {
+        "customers": history.customers,
+        "equipment": history.equipment,
+        "oracle": history.oracle,
+        "dirty_rows": history.dirty_rows,
+    }
+    for name, frame in frames.items():
+        table.add_row(str(paths[name]), str(len(frame)))
+    console.print(table)
+    console.print(f"generated and written in {elapsed:.2f} s", highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,301 @@
+"""Feature building: ONE code path shared by training, batch scoring and the service.
+
+:class:`FeatureBuilder` follows scikit-learn conventions (``__init__`` stores params,
+``fit`` returns ``self``). Its input is a :class:`HistoryFrames` pair of clean contract
+frames (customers, equipment) as produced by :mod:`features.validation`; a single web or
+API application is turned into the same pair by :func:`frames_from_applications`, so
+serving never computes a feature its own way.
+
+Target transform (see :mod:`training.model`): the model learns ``log(peak / base)``
+where ``base`` is the demand-coefficient estimate (or the area-density estimate for
+area-only applications, or the industry median for neither). The trees therefore learn
+*corrections* to what planners already compute, in a narrow, well-scaled range, and the
+prediction scales with the installation even beyond the training range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from features.catalog import Catalog, load_catalog
+from features.contract import CLIMATE_ZONES
+from features.engineering import EngineeringConfig, engineering_estimate_frame
+from features.schemas import Application
+
+EXCLUDED_CATEGORIES = ("fire_pump",)
+"""Categories that never run in normal operation and never count towards demand."""
+
+FEATURE_SPEC_VERSION = 1
+"""Bumped whenever the meaning or order of features changes; checked when a bundle loads."""
+
+
+@dataclass
+class HistoryFrames:
+    """A pair of clean contract frames: one row per customer, one row per equipment line."""
+
+    customers: pd.DataFrame
+    equipment: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.customers)
+
+
+def frames_from_applications(
+    applications: Sequence[Application],
+    categories: Sequence[str | None] | None = None,
+    ids: Sequence[str] | None = None,
+) -> HistoryFrames:
+    """Turn API applications into contract frames.
+
+    Parameters
+    ----------
+    applications
+        Validated applications.
+    categories
+        Optional resolved category per equipment line, flattened over all applications in
+        order (used when free-text names were matched to categories). ``None`` entries are
+        unmatched lines and are left out of the equipment frame.
+    ids
+        Customer ids to use; defaults to ``app-0``, ``app-1``...
+    """
+    ids = list(ids) if ids is not None else [f"app-{i}" for i in range(len(applications))]
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "industry": [a.industry for a in applications],
+            "climate_zone": [a.climate_zone for a in applications],
+            "floor_area_m2": [a.floor_area_m2 for a in applications],
+            "employees": [a.employees for a in applications],
+            "shifts": [a.shifts for a in applications],
+        }
+    )
+    for col in ("floor_area_m2", "employees", "shifts"):
+        customers[col] = pd.to_numeric(customers[col], errors="raise").astype(float)
+    rows: list[tuple[str, str, float, int, bool, str]] = []
+    k = 0
+    for cid, app in zip(ids, applications, strict=True):
+        for item in app.equipment:
+            cat = categories[k] if categories is not None else item.category
+            k += 1
+            if cat is None:
+                continue
+            rows.append((cid, cat, item.rated_kw, item.quantity, item.standby, item.name or ""))
+    equipment = pd.DataFrame(
+        rows, columns=["customer_id", "category", "rated_kw", "quantity", "standby", "name"]
+    )
+    equipment = equipment.astype(
+        {"rated_kw": float, "quantity": "int64", "standby": bool, "customer_id": str}
+    )
+    return HistoryFrames(customers=customers, equipment=equipment)
+
+
+def _aggregate_equipment(
+    customer_ids: pd.Index, equipment: pd.DataFrame, categories: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Per customer × category: non-standby kW, unit count and largest unit (numpy only)."""
+    n_cust, n_cat = len(customer_ids), len(categories)
+    kw = np.zeros((n_cust, n_cat))
+    units = np.zeros((n_cust, n_cat))
+    largest = np.zeros((n_cust, n_cat))
+    standby_kw = np.zeros(n_cust)
+    if len(equipment):
+        cust_idx = customer_ids.get_indexer(equipment["customer_id"])
+        cat_idx = pd.Index(categories).get_indexer(equipment["category"])
+        rated = equipment["rated_kw"].to_numpy(dtype=float)
+        qty = equipment["quantity"].to_numpy(dtype=float)
+        standby = equipment["standby"].to_numpy(dtype=bool)
+        known = cust_idx >= 0
+        # Standby spares and excluded categories (fire pumps) never run in normal operation.
+        running = known & (cat_idx >= 0) & ~standby
+        spare = known & ~running
+        np.add.at(standby_kw, cust_idx[spare], (rated * qty)[spare])
+        flat = cust_idx[running] * n_cat + cat_idx[running]
+        np.add.at(kw.reshape(-1), flat, (rated * qty)[running])
+        np.add.at(units.reshape(-1), flat, qty[running])
+        np.maximum.at(largest.reshape(-1), flat, rated[running])
+    return {"kw": kw, "units": units, "largest": largest, "standby_kw": standby_kw}
+
+
+class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """Build model features from contract frames.
+
+    Parameters
+    ----------
+    engineering
+        Configuration of the demand-coefficient method whose estimate is both a feature
+        and the base of the target.
+    include_shares
+        Add each category's share of installed kW. Off by default: shares fall when
+        another category grows, which breaks the monotone guarantee.
+    """
+
+    def __init__(
+        self, engineering: EngineeringConfig | None = None, include_shares: bool = False
+    ) -> None:
+        self.engineering = engineering
+        self.include_shares = include_shares
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, X: HistoryFrames, y: Any = None) -> FeatureBuilder:
+        """Record the catalog, the feature list and the fallback base per industry."""
+        catalog = load_catalog()
+        self.catalog_version_ = catalog.version
+        self.categories_ = [c for c in catalog.category_codes if c not in EXCLUDED_CATEGORIES]
+        self.industries_ = list(catalog.industry_codes)
+        self.climate_zones_ = list(CLIMATE_ZONES)
+        self.engineering_ = self.engineering or EngineeringConfig()
+        self.feature_spec_version_ = FEATURE_SPEC_VERSION
+        cols: list[str] = []
+        for c in self.categories_:
+            cols += [f"kw__{c}", f"units__{c}", f"largest__{c}"]
+        if self.include_shares:
+            cols += [f"share__{c}" for c in self.categories_]
+        cols += [
+            "total_kw",
+            "standby_kw",
+            "total_units",
+            "n_groups",
+            "largest_unit_kw",
+            "eng_p30_kw",
+            "eng_s30_kva",
+            "floor_area_m2",
+            "employees",
+            "shifts",
+            "kw_per_m2",
+            "kw_per_employee",
+            "eng_kw_per_m2",
+            "m2_per_employee",
+            "has_equipment",
+            "industry",
+            "climate_zone",
+        ]
+        self.feature_names_ = cols
+        self.categorical_features_ = ["industry", "climate_zone"]
+        # Fallback base for applications with neither equipment nor floor area.
+        self.industry_fallback_kw_: dict[str, float] = {}
+        self.global_fallback_kw_ = 100.0
+        if y is not None:
+            peak = pd.Series(np.asarray(y, dtype=float), index=X.customers.index)
+            med = peak.groupby(X.customers["industry"].astype(str)).median()
+            self.industry_fallback_kw_ = {str(k): float(v) for k, v in med.items()}
+            self.global_fallback_kw_ = float(np.nanmedian(peak))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "feature_names_"):
+            raise RuntimeError("FeatureBuilder is not fitted: call fit() before transform()")
+
+    # -- transforming --------------------------------------------------------------------
+    def transform(self, X: HistoryFrames) -> pd.DataFrame:
+        """Features, one row per customer in the order of ``X.customers``."""
+        self._check_fitted()
+        customers = X.customers
+        ids = pd.Index(customers["customer_id"].astype(str))
+        agg = _aggregate_equipment(ids, X.equipment, self.categories_)
+        kw, units, largest = agg["kw"], agg["units"], agg["largest"]
+        total_kw = kw.sum(axis=1)
+        out: dict[str, Any] = {}
+        for j, c in enumerate(self.categories_):
+            out[f"kw__{c}"] = kw[:, j]
+            out[f"units__{c}"] = units[:, j]
+            out[f"largest__{c}"] = largest[:, j]
+        if self.include_shares:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shares = np.where(total_kw[:, None] > 0, kw / total_kw[:, None], 0.0)
+            for j, c in enumerate(self.categories_):
+                out[f"share__{c}"] = shares[:, j]
+        eng = engineering_estimate_frame(X.equipment, customers, self.engineering_)
+        eng = eng.reindex(ids)
+        area = customers["floor_area_m2"].to_numpy(dtype=float)
+        employees = customers["employees"].to_numpy(dtype=float)
+        has_eq = total_kw > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["total_kw"] = total_kw
+            out["standby_kw"] = agg["standby_kw"]
+            out["total_units"] = units.sum(axis=1)
+            out["n_groups"] = (kw > 0).sum(axis=1).astype(float)
+            out["largest_unit_kw"] = largest.max(axis=1) if len(self.categories_) else 0.0
+            out["eng_p30_kw"] = eng["eng_p30_kw"].to_numpy(dtype=float)
+            out["eng_s30_kva"] = eng["eng_s30_kva"].to_numpy(dtype=float)
+            out["floor_area_m2"] = area
+            out["employees"] = employees
+            out["shifts"] = customers["shifts"].to_numpy(dtype=float)
+            # Densities are undefined (NaN, which LightGBM treats as missing) without a
+            # positive denominator, never zero or infinite.
+            out["kw_per_m2"] = np.where(has_eq & (area > 0), total_kw / area, np.nan)
+            out["kw_per_employee"] = np.where(
+                has_eq & (employees > 0), total_kw / employees, np.nan
+            )
+            out["eng_kw_per_m2"] = np.where(area > 0, out["eng_p30_kw"] / area, np.nan)
+            out["m2_per_employee"] = np.where(employees > 0, area / employees, np.nan)
+        out["has_equipment"] = has_eq.astype(float)
+        out["industry"] = pd.Categorical(
+            customers["industry"].astype(str).to_numpy(), categories=self.industries_
+        )
+        out["climate_zone"] = pd.Categorical(
+            customers["climate_zone"].astype(object).where(customers["climate_zone"].notna(), None),
+            categories=self.climate_zones_,
+        )
+        frame = pd.DataFrame(out, index=ids)
+        return frame[self.feature_names_]
+
+    def base_kw(self, features: pd.DataFrame) -> np.ndarray:
+        """The base of the target: engineering estimate, else industry median peak."""
+        self._check_fitted()
+        eng = features["eng_p30_kw"].to_numpy(dtype=float)
+        industry = features["industry"].astype(str).to_numpy()
+        fallback = np.array(
+            [self.industry_fallback_kw_.get(i, self.global_fallback_kw_) for i in industry],
+            dtype=float,
+        )
+        ok = np.isfinite(eng) & (eng > 0)
+        return np.where(ok, eng, fallback)
+
+    def base_source(self, features: pd.DataFrame) -> np.ndarray:
+        """Which estimate the base came from: equipment, area or industry (per row)."""
+        eng = features["eng_p30_kw"].to_numpy(dtype=float)
+        has_eq = features["has_equipment"].to_numpy(dtype=float) > 0
+        ok = np.isfinite(eng) & (eng > 0)
+        return np.where(has_eq & ok, "equipment", np.where(ok, "area", "industry"))
+
+    def feature_groups(self) -> dict[str, str]:
+        """Map each feature to a human group (equipment category, floor area, shifts…)."""
+        self._check_fitted()
+        groups: dict[str, str] = {}
+        for name in self.feature_names_:
+            if "__" in name:
+                groups[name] = f"category:{name.split('__', 1)[1]}"
+            elif name in {"floor_area_m2", "kw_per_m2", "eng_kw_per_m2", "m2_per_employee"}:
+                groups[name] = "floor_area"
+            elif name in {"employees", "kw_per_employee"}:
+                groups[name] = "employees"
+            elif name in {
+                "total_kw",
+                "total_units",
+                "n_groups",
+                "largest_unit_kw",
+                "has_equipment",
+            }:
+                groups[name] = "equipment_size"
+            elif name in {"eng_p30_kw", "eng_s30_kva"}:
+                groups[name] = "engineering_estimate"
+            else:
+                groups[name] = name
+        return groups
+
+
+def catalog_for(builder: FeatureBuilder) -> Catalog:
+    """The catalog a fitted builder expects (the packaged one, version-checked)."""
+    catalog = load_catalog()
+    if catalog.version != builder.catalog_version_:
+        raise RuntimeError(
+            f"catalog version mismatch: the model was built with catalog "
+            f"{builder.catalog_version_}, this installation has {catalog.version}"
+        )
+    return catalog

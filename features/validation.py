@@ -1,0 +1,948 @@
+"""Loading and validation of a utility's history (``customers`` + ``equipment``).
+
+Every value is read as text first, so nothing is coerced silently, then checked column by
+column against :data:`features.contract.CUSTOMER_COLUMNS` and
+:data:`features.contract.EQUIPMENT_COLUMNS`. A row that breaks the contract is dropped and
+reported (file, spreadsheet row number, column, value, reason); a value that is legal but
+suspicious is kept and flagged. All checks are vectorised with pandas, so a history of
+millions of equipment rows validates in seconds.
+
+Row numbers are those a spreadsheet shows: the header is row 1, the first data row is row 2.
+For Parquet files and in-memory frames the same convention is used on the row position.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from features.catalog import Catalog, load_catalog, nearest_code
+from features.contract import (
+    CLIMATE_ZONES,
+    CUSTOMER_COLUMNS,
+    EQUIPMENT_COLUMNS,
+    LABEL_COLUMN,
+    ColumnSpec,
+)
+
+__all__ = [
+    "CLEAN_CUSTOMERS_SCHEMA",
+    "CLEAN_EQUIPMENT_SCHEMA",
+    "FLAG_COLUMNS",
+    "REJECT_COLUMNS",
+    "UNIT_RATING_FLAG_KW",
+    "ContractError",
+    "ValidatedHistory",
+    "load_history",
+    "validate_frames",
+]
+
+CUSTOMERS: Final = "customers"
+EQUIPMENT: Final = "equipment"
+
+REJECT_COLUMNS: tuple[str, ...] = ("file", "row_number", "customer_id", "column", "value", "reason")
+"""Columns of :attr:`ValidatedHistory.rejects`."""
+
+FLAG_COLUMNS: tuple[str, ...] = (*REJECT_COLUMNS, "flag")
+"""Columns of :attr:`ValidatedHistory.flags`."""
+
+UNIT_RATING_FLAG_KW: Final = 5000.0
+"""A single unit rated above this is legal but usually a kW/W or total/unit mix-up."""
+
+
+FLAG_RATING: Final = "rating_over_5000kw"
+FLAG_PEAK: Final = "peak_above_installed"
+FLAG_DENSITY: Final = "density_outside_industry_range"
+FLAG_EQUIPMENT_REJECTED: Final = "equipment_row_rejected"
+
+HEADER_ROWS: Final = 1
+"""Rows above the first data row; spreadsheet row numbers are 1-based, so data starts at 2."""
+
+_MAX_COUNT: Final = 2**31 - 1
+"""Counts above this cannot be real and would overflow the integer cast."""
+
+# "1.0"/"0.0" are what a numeric spreadsheet or Parquet column of 1/0 turns into as text.
+_TRUE_TOKENS: Final = ("true", "1", "1.0", "yes", "是")
+_FALSE_TOKENS: Final = ("false", "0", "0.0", "no", "否")
+
+_CSV_SUFFIXES: Final = (".csv", ".txt", ".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")
+_PARQUET_SUFFIXES: Final = (".parquet", ".pq")
+
+_REASON_DUPLICATE: Final = "duplicate customer_id: every row sharing it is rejected"
+_REASON_UNKNOWN_CUSTOMER: Final = "unknown customer: customer_id is not in the customers file"
+_REASON_CUSTOMER_DUPLICATE: Final = "customer rejected: duplicate customer_id in the customers file"
+_REASON_CUSTOMER_INVALID: Final = (
+    "customer rejected: its customers row is invalid (see the customers rejects)"
+)
+
+
+class ContractError(ValueError):
+    """A file cannot be validated row by row: a required column is missing, or it is unreadable."""
+
+
+# --------------------------------------------------------------------------------------
+# clean-frame schemas, derived from the contract specs
+# --------------------------------------------------------------------------------------
+
+
+def _is_str_dtype(series: pd.Series) -> bool:
+    # pandera's ``str`` accepts object columns too; the clean frames promise pandas' str dtype.
+    return isinstance(series.dtype, pd.StringDtype)
+
+
+def _is_whole(series: pd.Series) -> pd.Series:
+    return series == np.floor(series)
+
+
+def _range_checks(spec: ColumnSpec) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if spec.minimum is not None:
+        if spec.exclusive_minimum:
+            checks.append(pa.Check.gt(spec.minimum))
+        else:
+            checks.append(pa.Check.ge(spec.minimum))
+    if spec.maximum is not None:
+        checks.append(pa.Check.le(spec.maximum))
+    return checks
+
+
+def _clean_schema(specs: Iterable[ColumnSpec], *, file: str) -> pa.DataFrameSchema:
+    columns: dict[str, pa.Column] = {}
+    for spec in specs:
+        checks = _range_checks(spec)
+        if spec.dtype in {"string", "code"}:
+            dtype: object = "str"
+            checks.append(pa.Check(_is_str_dtype, error="pandas str dtype"))
+            # Optional free text is '' when missing; optional codes are NA (unknown).
+            nullable = spec.dtype == "code" and not spec.required
+        elif spec.dtype == "bool":
+            dtype, nullable = "bool", False
+        elif spec.dtype == "int" and spec.required:
+            dtype, nullable = "int64", False
+        else:
+            # Optional counts stay float so that a missing value can be NaN.
+            dtype, nullable = "float64", not spec.required
+            if spec.dtype == "int":
+                checks.append(pa.Check(_is_whole, error="whole number"))
+        if spec.name == "climate_zone":
+            checks.append(pa.Check.isin(CLIMATE_ZONES))
+        columns[spec.name] = pa.Column(
+            dtype,
+            checks,
+            nullable=nullable,
+            unique=(file == CUSTOMERS and spec.name == "customer_id"),
+        )
+    return pa.DataFrameSchema(columns, strict=True, ordered=True, name=f"clean {file}")
+
+
+CLEAN_CUSTOMERS_SCHEMA: pa.DataFrameSchema = _clean_schema(CUSTOMER_COLUMNS, file=CUSTOMERS)
+"""dtypes, ranges and uniqueness of :attr:`ValidatedHistory.customers`."""
+
+CLEAN_EQUIPMENT_SCHEMA: pa.DataFrameSchema = _clean_schema(EQUIPMENT_COLUMNS, file=EQUIPMENT)
+"""dtypes and ranges of :attr:`ValidatedHistory.equipment`."""
+
+
+# --------------------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------------------
+
+
+def _empty_frame(columns: Iterable[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+    if "row_number" in frame:
+        frame["row_number"] = frame["row_number"].astype("int64")
+    return frame
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@dataclass
+class ValidatedHistory:
+    """A validated history: clean typed frames plus what was dropped and what looks odd.
+
+    Attributes
+    ----------
+    customers
+        Valid customers: ``customer_id``, ``industry``, ``climate_zone`` (str or NA) and the
+        numeric columns as float64 (NaN when missing; counts stay float for NaN).
+    equipment
+        Valid equipment rows of valid customers: ``customer_id``, ``category``,
+        ``rated_kw`` (float64), ``quantity`` (int64), ``standby`` (bool), ``name`` (str,
+        '' when missing).
+    rejects
+        One row per problem (a row may have several): :data:`REJECT_COLUMNS`.
+    flags
+        Suspicious but legal values, kept in the clean frames: :data:`FLAG_COLUMNS`.
+    rows_read
+        Data rows read per file (blank rows included).
+    blank_rows
+        Entirely blank rows skipped per file (spreadsheet exports often end with some).
+    ignored_columns
+        Columns per file that the contract does not know and that were ignored.
+    """
+
+    customers: pd.DataFrame
+    equipment: pd.DataFrame
+    rejects: pd.DataFrame = field(default_factory=lambda: _empty_frame(REJECT_COLUMNS))
+    flags: pd.DataFrame = field(default_factory=lambda: _empty_frame(FLAG_COLUMNS))
+    rows_read: dict[str, int] = field(default_factory=dict)
+    blank_rows: dict[str, int] = field(default_factory=dict)
+    ignored_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def rejected_rows(self, file: str) -> int:
+        """Number of distinct rows of ``file`` ('customers' or 'equipment') that were dropped."""
+        return int(self.rejects.loc[self.rejects["file"] == file, "row_number"].nunique())
+
+    def flagged_rows(self, file: str) -> int:
+        """Number of distinct kept rows of ``file`` that carry at least one flag."""
+        return int(self.flags.loc[self.flags["file"] == file, "row_number"].nunique())
+
+    def counts(self) -> pd.DataFrame:
+        """Rows read, valid, rejected, blank and flagged per file.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``file``, ``rows_read``, ``valid``, ``rejected``, ``blank``, ``flagged``.
+        """
+        valid = {CUSTOMERS: len(self.customers), EQUIPMENT: len(self.equipment)}
+        return pd.DataFrame(
+            [
+                {
+                    "file": file,
+                    "rows_read": self.rows_read.get(file, valid[file]),
+                    "valid": valid[file],
+                    "rejected": self.rejected_rows(file),
+                    "blank": self.blank_rows.get(file, 0),
+                    "flagged": self.flagged_rows(file),
+                }
+                for file in (CUSTOMERS, EQUIPMENT)
+            ]
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """Counts per file per reason.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``file``, ``kind`` ('rejected', 'flagged', 'ignored_column' or
+            'blank_row'), ``reason`` (the reject reason, the flag code, or the ignored
+            column's name) and ``rows`` (distinct rows concerned), most frequent first.
+        """
+        rejected = (
+            self.rejects.groupby(["file", "reason"], sort=False)["row_number"]
+            .nunique()
+            .rename("rows")
+            .reset_index()
+            .assign(kind="rejected")
+        )
+        flagged = (
+            self.flags.groupby(["file", "flag"], sort=False)["row_number"]
+            .nunique()
+            .rename("rows")
+            .reset_index()
+            .rename(columns={"flag": "reason"})
+            .assign(kind="flagged")
+        )
+        other = [
+            {
+                "file": file,
+                "kind": "ignored_column",
+                "reason": column,
+                "rows": self.rows_read.get(file, 0),
+            }
+            for file, columns in self.ignored_columns.items()
+            for column in columns
+        ] + [
+            {"file": file, "kind": "blank_row", "reason": "blank row skipped", "rows": n}
+            for file, n in self.blank_rows.items()
+            if n
+        ]
+        frames = [f for f in (rejected, flagged, pd.DataFrame(other)) if not f.empty]
+        columns = ["file", "kind", "reason", "rows"]
+        if not frames:
+            return pd.DataFrame(
+                {c: pd.Series(dtype="int64" if c == "rows" else "str") for c in columns}
+            )
+        out = pd.concat(frames, ignore_index=True)[columns]
+        out["rows"] = out["rows"].astype("int64")
+        order = {"rejected": 0, "flagged": 1, "ignored_column": 2, "blank_row": 3}
+        out = out.sort_values(
+            ["file", "kind", "rows", "reason"],
+            key=lambda s: s.map(order) if s.name == "kind" else (-s if s.name == "rows" else s),
+            kind="stable",
+        )
+        return out.reset_index(drop=True)
+
+    def summary_lines(self) -> list[str]:
+        """The summary as text: totals per file, then one line per reason, flag and column."""
+        counts = self.counts()
+        lines = [
+            f"{file}: {_plural(int(read), 'row')} read, {valid} valid, {rejected} rejected, "
+            f"{flagged} flagged"
+            for file, read, valid, rejected, flagged in zip(
+                counts["file"].tolist(),
+                counts["rows_read"].tolist(),
+                counts["valid"].tolist(),
+                counts["rejected"].tolist(),
+                counts["flagged"].tolist(),
+                strict=True,
+            )
+        ]
+        summary = self.summary()
+        for file, kind, reason, rows in zip(
+            summary["file"].tolist(),
+            summary["kind"].tolist(),
+            summary["reason"].tolist(),
+            summary["rows"].tolist(),
+            strict=True,
+        ):
+            n = int(rows)
+            if kind == "rejected":
+                lines.append(f"{file}: {_plural(n, 'row')} rejected: {reason}")
+            elif kind == "flagged":
+                lines.append(f"{file}: {_plural(n, 'row')} flagged: {reason}")
+            elif kind == "ignored_column":
+                lines.append(f"{file}: column '{reason}' ignored: not in the contract")
+            else:
+                lines.append(f"{file}: {_plural(n, 'blank row')} skipped")
+        return lines
+
+    def write_report(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``rejects.csv``, ``flags.csv`` and ``rejects_summary.txt`` to ``out_dir``.
+
+        The CSV files carry a UTF-8 BOM so that spreadsheet programs show Chinese text.
+
+        Parameters
+        ----------
+        out_dir
+            Directory to write to; created when missing.
+
+        Returns
+        -------
+        dict[str, pathlib.Path]
+            The written paths, keyed 'rejects', 'flags' and 'summary'.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "rejects": out / "rejects.csv",
+            "flags": out / "flags.csv",
+            "summary": out / "rejects_summary.txt",
+        }
+        self.rejects.to_csv(paths["rejects"], index=False, encoding="utf-8-sig")
+        self.flags.to_csv(paths["flags"], index=False, encoding="utf-8-sig")
+        paths["summary"].write_text("\n".join(self.summary_lines()) + "\n", encoding="utf-8")
+        return paths
+
+
+# --------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Any column as stripped str with '' for missing (values only, no parsing)."""
+    if not isinstance(series.dtype, pd.StringDtype):
+        series = series.astype(str)
+    return series.fillna("").str.strip()
+
+
+def _read_table(path: Path, file: str) -> pd.DataFrame:
+    name = path.name.lower()
+    if name.endswith(_PARQUET_SUFFIXES):
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ContractError(
+                f"{file} file {path} is not a readable Parquet file: {exc}"
+            ) from exc
+    if not name.endswith(_CSV_SUFFIXES):
+        raise ContractError(
+            f"{file} file {path} has an unsupported suffix {path.suffix!r}; expected one of "
+            f"{', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
+        )
+    try:
+        # utf-8-sig reads plain UTF-8 too and drops the BOM that Excel writes; keeping blank
+        # lines keeps row numbers equal to the spreadsheet's.
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            f"{file} file {path} is not UTF-8 (byte {exc.object[exc.start : exc.start + 1]!r} at "
+            f"offset {exc.start}); the contract expects UTF-8 (GBK exports must be re-saved as UTF-8)"
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise ContractError(
+            f"{file} file {path} is empty; expected a header row with the contract's columns"
+        ) from exc
+    except pd.errors.ParserError as exc:
+        raise ContractError(f"{file} file {path} is not a well-formed CSV file: {exc}") from exc
+
+
+def _prepare(
+    frame: pd.DataFrame,
+    specs: tuple[ColumnSpec, ...],
+    *,
+    file: str,
+    source: str,
+    also_required: tuple[str, ...] = (),
+) -> tuple[pd.DataFrame, tuple[str, ...], str | None]:
+    """Text-only frame with every contract column, plus ignored columns and a missing message."""
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    names = [s.name for s in specs]
+    required = [s.name for s in specs if s.required] + list(also_required)
+    missing = [c for c in required if c not in frame.columns]
+    extra = tuple(c for c in frame.columns if c not in names)
+    problem = None
+    if missing:
+        hints = []
+        for column in missing:
+            close = difflib.get_close_matches(column, [c.lower() for c in extra], n=1, cutoff=0.6)
+            if close:
+                found = next(c for c in extra if c.lower() == close[0])
+                hints.append(f"'{found}' looks like '{column}'")
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        problem = (
+            f"{file} file {source} is missing required column(s) {', '.join(missing)}{hint}; "
+            f"expected columns: {', '.join(names)} (required: {', '.join(required)}); "
+            f"received: {', '.join(map(str, frame.columns)) or 'no columns'}"
+        )
+    text = pd.DataFrame(
+        {
+            s.name: _as_text(frame[s.name])
+            if s.name in frame.columns
+            else pd.Series("", index=frame.index, dtype="str")
+            for s in specs
+        }
+    ).reset_index(drop=True)
+    return text, extra, problem
+
+
+# --------------------------------------------------------------------------------------
+# checking
+# --------------------------------------------------------------------------------------
+
+
+class _Problems:
+    """Collects the problems of one file as vectorised (mask, column, reason) parts."""
+
+    def __init__(self, file: str, text: pd.DataFrame, rows: np.ndarray) -> None:
+        self.file = file
+        self.text = text
+        self.rows = rows
+        self.bad = np.zeros(len(text), dtype=bool)
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, mask: np.ndarray | pd.Series, column: str, reason: str | np.ndarray) -> None:
+        """Report the masked rows; ``reason`` is one text or one per masked row."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        self.bad |= mask
+        # Filter before converting: turning a whole arrow string column into numpy is slow.
+        self._parts.append(
+            pd.DataFrame(
+                {
+                    "file": self.file,
+                    "row_number": self.rows[mask],
+                    "customer_id": self.text["customer_id"][mask].to_numpy(dtype=object),
+                    "column": column,
+                    "value": self.text[column][mask].to_numpy(dtype=object),
+                    "reason": reason,
+                }
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return _empty_frame(REJECT_COLUMNS)
+        return pd.concat(self._parts, ignore_index=True)
+
+
+def _range_reason(spec: ColumnSpec) -> str:
+    low, high = spec.minimum, spec.maximum
+    if low is not None and high is not None:
+        return f"{spec.name} must be between {low:g} and {high:g}"
+    if low is not None:
+        return f"{spec.name} must be {'>' if spec.exclusive_minimum else '>='} {low:g}"
+    return f"{spec.name} must be <= {high:g}"
+
+
+def _unknown_code_reasons(
+    values: pd.Series, column: str, codes: tuple[str, ...], expected: str
+) -> np.ndarray:
+    """'unknown <column> ...; did you mean ...?' per value (one lookup per distinct value)."""
+    distinct, inverse = np.unique(values.to_numpy(dtype=object).astype(str), return_inverse=True)
+    messages = []
+    for value in distinct.tolist():
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        hint = nearest_code(value, codes)
+        tail = f"did you mean {hint!r}?" if hint else f"expected {expected}"
+        messages.append(f"unknown {column} {shown!r}; {tail}")
+    return np.asarray(messages, dtype=object)[inverse]
+
+
+def _check_column(
+    spec: ColumnSpec,
+    text: pd.Series,
+    problems: _Problems,
+    *,
+    required: bool,
+    codes: Mapping[str, tuple[tuple[str, ...], str]],
+) -> pd.Series:
+    """Parse one text column, report its problems, and return the typed column."""
+    empty = (text == "").to_numpy()
+    if required:
+        problems.add(empty, spec.name, f"{spec.name} is required but empty")
+    if spec.dtype in {"float", "int"}:
+        numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        non_numeric = ~empty & np.isnan(numbers)
+        problems.add(
+            non_numeric,
+            spec.name,
+            f"{spec.name} is not a number (expected a plain number such as 7.5, without units)",
+        )
+        infinite = np.isinf(numbers)
+        problems.add(infinite, spec.name, f"{spec.name} must be a finite number")
+        finite = np.isfinite(numbers)
+        checked = finite
+        if spec.dtype == "int":
+            fractional = finite & (numbers != np.floor(numbers))
+            problems.add(fractional, spec.name, f"{spec.name} must be a whole number")
+            checked = finite & ~fractional
+        below = np.zeros(len(numbers), dtype=bool)
+        if spec.minimum is not None:
+            below = numbers <= spec.minimum if spec.exclusive_minimum else numbers < spec.minimum
+        above = numbers > spec.maximum if spec.maximum is not None else below & False
+        problems.add(checked & (below | above), spec.name, _range_reason(spec))
+        if spec.dtype == "int":
+            problems.add(
+                checked & ~(below | above) & (numbers > _MAX_COUNT),
+                spec.name,
+                f"{spec.name} must be <= {_MAX_COUNT} (larger counts are not real)",
+            )
+        return pd.Series(np.where(finite, numbers, np.nan), index=text.index, dtype="float64")
+    if spec.dtype == "bool":
+        lower = text.str.lower()
+        true = lower.isin(_TRUE_TOKENS).to_numpy()
+        false = lower.isin(_FALSE_TOKENS).to_numpy()
+        problems.add(
+            ~(true | false | empty),
+            spec.name,
+            f"{spec.name} must be a boolean: true/false, 1/0, yes/no or 是/否 (empty = false)",
+        )
+        # Empty means "not a spare": the contract's default for the optional column.
+        return pd.Series(true, index=text.index, dtype="bool")
+    if spec.dtype == "code":
+        valid_codes, expected = codes[spec.name]
+        unknown = ~empty & ~text.isin(valid_codes).to_numpy()
+        if unknown.any():
+            reasons = _unknown_code_reasons(text[unknown], spec.name, valid_codes, expected)
+            problems.add(unknown, spec.name, reasons)
+        # An optional code that is missing means "unknown", so NA rather than ''.
+        return text.mask(pd.Series(empty, index=text.index)) if not spec.required else text
+    return text
+
+
+def _check_file(
+    text: pd.DataFrame,
+    specs: tuple[ColumnSpec, ...],
+    problems: _Problems,
+    *,
+    also_required: tuple[str, ...],
+    codes: Mapping[str, tuple[tuple[str, ...], str]],
+) -> pd.DataFrame:
+    typed = {
+        spec.name: _check_column(
+            spec,
+            text[spec.name],
+            problems,
+            required=spec.required or spec.name in also_required,
+            codes=codes,
+        )
+        for spec in specs
+    }
+    return pd.DataFrame(typed)
+
+
+def _drop_blank(text: pd.DataFrame, raw_columns: int) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Drop rows whose every value is empty; return the rest, their row numbers and the count."""
+    rows = np.arange(len(text), dtype="int64") + HEADER_ROWS + 1
+    if not raw_columns or text.empty:
+        return text, rows, 0
+    blank = (text == "").all(axis=1).to_numpy()
+    return text.loc[~blank].reset_index(drop=True), rows[~blank], int(blank.sum())
+
+
+# --------------------------------------------------------------------------------------
+# flags
+# --------------------------------------------------------------------------------------
+
+
+def _flag_frame(
+    file: str,
+    rows: np.ndarray,
+    customer_id: pd.Series | np.ndarray,
+    column: str,
+    value: Iterable[str],
+    reason: Iterable[str],
+    flag: str,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": file,
+            "row_number": np.asarray(rows, dtype="int64"),
+            "customer_id": np.asarray(customer_id, dtype=object),
+            "column": column,
+            "value": list(value),
+            "reason": list(reason),
+            "flag": flag,
+        }
+    )
+
+
+def _industry_density_ranges(catalog: Catalog) -> dict[str, tuple[float, float]]:
+    """Plausible installed W/m² range per industry, when ``industries.csv`` carries it.
+
+    The catalog's range is already the plausible envelope (``features.engineering`` flags a
+    calculation outside it), so "far outside" means outside it, with no extra margin.
+    """
+    ranges: dict[str, tuple[float, float]] = {}
+    for code, industry in catalog.industries.items():
+        try:
+            low = float(industry.extra["installed_w_m2_low"])
+            high = float(industry.extra["installed_w_m2_high"])
+        except (KeyError, TypeError, ValueError):
+            continue  # the range is optional catalog data: no range, no flag
+        if np.isfinite(low) and np.isfinite(high) and 0 < low <= high:
+            ranges[code] = (low, high)
+    return ranges
+
+
+def _flags(
+    customers: pd.DataFrame,
+    customer_rows: np.ndarray,
+    equipment: pd.DataFrame,
+    equipment_rows: np.ndarray,
+    equipment_rejects: pd.DataFrame,
+    catalog: Catalog,
+) -> pd.DataFrame:
+    parts: list[pd.DataFrame] = []
+
+    big = (equipment["rated_kw"] > UNIT_RATING_FLAG_KW).to_numpy()
+    if big.any():
+        kw = equipment["rated_kw"].to_numpy()[big]
+        parts.append(
+            _flag_frame(
+                EQUIPMENT,
+                equipment_rows[big],
+                equipment["customer_id"].to_numpy()[big],
+                "rated_kw",
+                (f"{v:g}" for v in kw),
+                (
+                    f"one unit rated {v:g} kW is over {UNIT_RATING_FLAG_KW:g} kW: "
+                    "check it is not a total or in W"
+                    for v in kw
+                ),
+                FLAG_RATING,
+            )
+        )
+
+    running = equipment.loc[~equipment["standby"]]
+    installed = (running["rated_kw"] * running["quantity"]).groupby(running["customer_id"]).sum()
+    customer_installed = customers["customer_id"].map(installed).fillna(0.0).to_numpy(dtype=float)
+    peak = customers["peak_demand_kw"].to_numpy(dtype=float)
+    # Area-only customers have nothing installed; that is legal, so no comparison for them.
+    above = (customer_installed > 0) & (peak > customer_installed)
+    if above.any():
+        parts.append(
+            _flag_frame(
+                CUSTOMERS,
+                customer_rows[above],
+                customers["customer_id"].to_numpy()[above],
+                "peak_demand_kw",
+                (f"{v:g}" for v in peak[above]),
+                (
+                    f"peak demand {p:g} kW is above the non-standby installed total {i:g} kW"
+                    for p, i in zip(peak[above], customer_installed[above], strict=True)
+                ),
+                FLAG_PEAK,
+            )
+        )
+
+    ranges = _industry_density_ranges(catalog)
+    if ranges:
+        low = customers["industry"].map({k: v[0] for k, v in ranges.items()}).to_numpy(float)
+        high = customers["industry"].map({k: v[1] for k, v in ranges.items()}).to_numpy(float)
+        area = customers["floor_area_m2"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            density = customer_installed * 1000.0 / area
+        far = (customer_installed > 0) & np.isfinite(density) & ((density < low) | (density > high))
+        if far.any():
+            industries = customers["industry"].to_numpy()[far]
+            parts.append(
+                _flag_frame(
+                    CUSTOMERS,
+                    customer_rows[far],
+                    customers["customer_id"].to_numpy()[far],
+                    "floor_area_m2",
+                    (f"{v:g}" for v in area[far]),
+                    (
+                        f"installed {d:.0f} W/m² is far outside the {ind} range "
+                        f"{lo:g}-{hi:g} W/m²: check the floor area and the equipment list"
+                        for d, ind, lo, hi in zip(
+                            density[far], industries, low[far], high[far], strict=True
+                        )
+                    ),
+                    FLAG_DENSITY,
+                )
+            )
+
+    # Compare ids as plain object arrays: isin between arrow strings and objects is slow.
+    kept_ids = customers["customer_id"].to_numpy(dtype=object)
+    own = equipment_rejects.loc[
+        ~equipment_rejects["reason"].str.startswith("customer rejected"),
+        ["customer_id", "row_number"],
+    ]
+    own = own.loc[pd.Index(kept_ids).get_indexer(own["customer_id"].to_numpy(dtype=object)) >= 0]
+    if not own.empty:
+        own = own.drop_duplicates().sort_values(["customer_id", "row_number"])
+        count = own.groupby("customer_id")["row_number"].size()
+        listed = _first_rows(own, limit=10)
+        hit = count.index.get_indexer(kept_ids) >= 0
+        ids = kept_ids[hit]
+        n = count.reindex(ids).to_numpy()
+        parts.append(
+            _flag_frame(
+                CUSTOMERS,
+                customer_rows[hit],
+                ids,
+                "customer_id",
+                ids,
+                (
+                    f"{_plural(int(k), 'equipment row')} rejected (equipment row "
+                    f"{rows}{', ...' if k > 10 else ''}); its equipment list is incomplete"
+                    for k, rows in zip(n, listed.reindex(ids).to_numpy(), strict=True)
+                ),
+                FLAG_EQUIPMENT_REJECTED,
+            )
+        )
+
+    if not parts:
+        return _empty_frame(FLAG_COLUMNS)
+    return _finish_report(pd.concat(parts, ignore_index=True), FLAG_COLUMNS)
+
+
+def _first_rows(rows: pd.DataFrame, *, limit: int) -> pd.Series:
+    """'r1, r2, ...' of the first ``limit`` row numbers per customer (vectorised join).
+
+    ``rows`` holds ``customer_id`` and ``row_number`` sorted by both.
+    """
+    rank = rows.groupby("customer_id").cumcount()
+    first = rows.loc[rank < limit].assign(rank=rank[rank < limit])
+    wide = first.pivot(index="customer_id", columns="rank", values="row_number")
+    text = wide[0].astype("int64").astype(str)
+    for k in range(1, wide.shape[1]):
+        present = wide[k].notna()
+        number = wide[k].fillna(0).astype("int64").astype(str)
+        text = text.where(~present, text + ", " + number)
+    return text
+
+
+def _finish_report(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Report frame in file then row order with text columns as str."""
+    frame = frame.assign(_file_order=(frame["file"] != CUSTOMERS).astype(int))
+    frame = frame.sort_values(["_file_order", "row_number"], kind="stable")
+    frame = frame.drop(columns="_file_order").reset_index(drop=True)[list(columns)]
+    for column in columns:
+        if column != "row_number":
+            frame[column] = frame[column].astype("str")
+    frame["row_number"] = frame["row_number"].astype("int64")
+    return frame
+
+
+# --------------------------------------------------------------------------------------
+# entry points
+# --------------------------------------------------------------------------------------
+
+
+def validate_frames(
+    customers_df: pd.DataFrame,
+    equipment_df: pd.DataFrame,
+    *,
+    require_label: bool = False,
+    catalog: Catalog | None = None,
+    sources: tuple[str, str] = ("(in-memory frame)", "(in-memory frame)"),
+) -> ValidatedHistory:
+    """Validate in-memory customers and equipment frames against the contract.
+
+    Values of any dtype are turned into text first and parsed from there, so in-memory
+    frames get exactly the checks a CSV file gets. Row numbers count the header as row 1.
+
+    Parameters
+    ----------
+    customers_df, equipment_df
+        The two contract tables; extra columns are ignored and listed in the summary.
+    require_label
+        Treat ``peak_demand_kw`` as required (training, evaluation): a customer without a
+        valid label is rejected together with its equipment rows.
+    catalog
+        Industry and category codes; the packaged catalog when omitted.
+    sources
+        How to name the two inputs in error messages (file paths when loaded from disk).
+
+    Returns
+    -------
+    ValidatedHistory
+        Clean frames, rejects and flags.
+
+    Raises
+    ------
+    ContractError
+        When a required column is missing from either frame.
+    """
+    catalog = catalog if catalog is not None else load_catalog()
+    label = (LABEL_COLUMN,) if require_label else ()
+    cust_text, cust_extra, cust_missing = _prepare(
+        customers_df, CUSTOMER_COLUMNS, file=CUSTOMERS, source=sources[0], also_required=label
+    )
+    eq_text, eq_extra, eq_missing = _prepare(
+        equipment_df, EQUIPMENT_COLUMNS, file=EQUIPMENT, source=sources[1]
+    )
+    missing = [m for m in (cust_missing, eq_missing) if m]
+    if missing:
+        raise ContractError("; ".join(missing))
+
+    codes = {
+        "industry": (catalog.industry_codes, "a code from industries.csv"),
+        "category": (catalog.category_codes, "a code from categories.csv"),
+        "climate_zone": (CLIMATE_ZONES, f"one of {', '.join(CLIMATE_ZONES)} or empty"),
+    }
+    rows_read = {CUSTOMERS: len(cust_text), EQUIPMENT: len(eq_text)}
+    cust_text, cust_rows, cust_blank = _drop_blank(cust_text, customers_df.shape[1])
+    eq_text, eq_rows, eq_blank = _drop_blank(eq_text, equipment_df.shape[1])
+
+    cust_problems = _Problems(CUSTOMERS, cust_text, cust_rows)
+    customers = _check_file(
+        cust_text, CUSTOMER_COLUMNS, cust_problems, also_required=label, codes=codes
+    )
+    ids = cust_text["customer_id"]
+    duplicated = (ids.duplicated(keep=False) & (ids != "")).to_numpy()
+    cust_problems.add(duplicated, "customer_id", _REASON_DUPLICATE)
+    keep_customers = ~cust_problems.bad
+
+    eq_problems = _Problems(EQUIPMENT, eq_text, eq_rows)
+    equipment = _check_file(eq_text, EQUIPMENT_COLUMNS, eq_problems, also_required=(), codes=codes)
+    eq_ids = eq_text["customer_id"]
+    has_id = (eq_ids != "").to_numpy()
+    # Each equipment row's customer status (0 kept, 1 duplicate, 2 rejected, -1 unknown) from
+    # one joint factorisation, far faster than isin on millions of strings. Every row of a
+    # duplicated id has status 1, so which of them writes last does not matter.
+    id_codes, uniques = pd.factorize(pd.concat([ids, eq_ids], ignore_index=True))
+    status = np.full(len(uniques), -1, dtype="int8")
+    status[id_codes[: len(ids)]] = np.where(duplicated, 1, np.where(cust_problems.bad, 2, 0))
+    eq_status = status[id_codes[len(ids) :]]
+    eq_problems.add(has_id & (eq_status == 1), "customer_id", _REASON_CUSTOMER_DUPLICATE)
+    eq_problems.add(has_id & (eq_status == 2), "customer_id", _REASON_CUSTOMER_INVALID)
+    eq_problems.add(has_id & (eq_status == -1), "customer_id", _REASON_UNKNOWN_CUSTOMER)
+    keep_equipment = ~eq_problems.bad
+
+    customers = customers.loc[keep_customers].reset_index(drop=True)
+    equipment = equipment.loc[keep_equipment].reset_index(drop=True)
+    equipment["quantity"] = equipment["quantity"].astype("int64")
+    rejects_customers = cust_problems.frame()
+    rejects_equipment = eq_problems.frame()
+
+    flags = _flags(
+        customers,
+        cust_rows[keep_customers],
+        equipment,
+        eq_rows[keep_equipment],
+        rejects_equipment,
+        catalog,
+    )
+    rejects = _finish_report(
+        pd.concat([rejects_customers, rejects_equipment], ignore_index=True), REJECT_COLUMNS
+    )
+
+    customers = CLEAN_CUSTOMERS_SCHEMA.validate(customers)
+    equipment = CLEAN_EQUIPMENT_SCHEMA.validate(equipment)
+    if require_label and customers[LABEL_COLUMN].isna().any():  # pragma: no cover - invariant
+        raise AssertionError("require_label: a customer without a label survived validation")
+    return ValidatedHistory(
+        customers=customers,
+        equipment=equipment,
+        rejects=rejects,
+        flags=flags,
+        rows_read=rows_read,
+        blank_rows={CUSTOMERS: cust_blank, EQUIPMENT: eq_blank},
+        ignored_columns={
+            f: cols for f, cols in ((CUSTOMERS, cust_extra), (EQUIPMENT, eq_extra)) if cols
+        },
+    )
+
+
+def load_history(
+    customers_path: str | Path,
+    equipment_path: str | Path,
+    *,
+    require_label: bool = False,
+    catalog: Catalog | None = None,
+) -> ValidatedHistory:
+    """Load and validate a utility's ``customers`` and ``equipment`` files.
+
+    Parameters
+    ----------
+    customers_path, equipment_path
+        CSV (UTF-8, with or without BOM) or Parquet files, chosen by suffix.
+    require_label
+        Treat ``peak_demand_kw`` as required (training and evaluation histories).
+    catalog
+        Industry and category codes; the packaged catalog when omitted.
+
+    Returns
+    -------
+    ValidatedHistory
+        Clean frames, rejects and flags; see :func:`validate_frames`.
+
+    Raises
+    ------
+    ContractError
+        When a file is unreadable, not UTF-8, empty, or misses a required column.
+    FileNotFoundError
+        When a file does not exist.
+    """
+    paths = (Path(customers_path), Path(equipment_path))
+    for file, path in zip((CUSTOMERS, EQUIPMENT), paths, strict=True):
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{file} file not found: {path} (expected a CSV or Parquet file)"
+            )
+    return validate_frames(
+        _read_table(paths[0], CUSTOMERS),
+        _read_table(paths[1], EQUIPMENT),
+        require_label=require_label,
+        catalog=catalog,
+        sources=(str(paths[0]), str(paths[1])),
+    )

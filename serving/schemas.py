@@ -1,0 +1,161 @@
+"""Response objects of the recommender, declared once (API, web page, batch CSV, log)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from features.engineering import CalculationSheet
+from features.schemas import Application
+
+Verdict = Literal["appropriate", "undersized", "oversized"]
+
+
+class TierOption(BaseModel):
+    """Outcome probabilities of one standard capacity."""
+
+    capacity_kva: float
+    p_appropriate: float
+    p_undersized: float
+    p_oversized: float
+    expected_load_rate: float = Field(..., description="predicted peak / (capacity × 0.9)")
+    monthly_capacity_charge_yuan: float
+    recommended: bool
+
+
+class Driver(BaseModel):
+    """What drives the predicted peak, in kW (drivers sum to the predicted peak)."""
+
+    key: str = Field(..., description="e.g. category:machine_tool, floor_area, shifts")
+    label_zh: str
+    label_en: str
+    kw: float = Field(..., description="Contribution to the predicted peak, kW")
+    engineering_kw: float = Field(..., description="Part from the demand-coefficient estimate")
+    correction_kw: float = Field(..., description="Part from the model's learned correction")
+
+
+class PeerQuantiles(BaseModel):
+    """P5/P10/P50/P90/P95 of a peer statistic."""
+
+    p5: float
+    p10: float
+    p50: float
+    p90: float
+    p95: float
+
+
+class PeerComparison(BaseModel):
+    """Same-industry, same-scale peers (aggregates only, no identities)."""
+
+    industry: str
+    scale_band: str
+    level: Literal["industry_and_scale", "industry", "none"]
+    n_peers: int
+    peak_per_installed_kw: PeerQuantiles | None
+    peak_w_per_m2: PeerQuantiles | None
+    this_peak_per_installed_kw: float | None
+    this_peak_w_per_m2: float | None
+    percentile_per_installed_kw: float | None
+    percentile_w_per_m2: float | None
+    outside_p5_p95: bool
+    too_few_peers: bool
+
+
+class SanityBounds(BaseModel):
+    """Rule-based capacity bounds and whether the answer was clamped."""
+
+    lower_kva: float | None
+    lower_rule: str | None
+    upper_kva: float | None
+    upper_rule: str | None
+    unclamped_kva: float
+    clamped: bool
+    clamp_rule: str | None
+
+
+class NameMatch(BaseModel):
+    """How one equipment line's category was resolved."""
+
+    index: int
+    text: str | None
+    category: str | None
+    confidence: float
+    matched_alias: str | None
+    source: Literal["code", "name", "unmatched"]
+    reason: str
+
+
+class Warning_(BaseModel):
+    """A plain-words warning in both languages."""
+
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class Recommendation(BaseModel):
+    """The full answer to one application."""
+
+    id: str | None = Field(None, description="Recommendation log id (for outcome feedback)")
+    model_version: str
+    source: Literal["model", "fallback"]
+    fallback_reason: str | None
+    basis: Literal["equipment", "area", "industry"]
+    recommended_kva: float
+    supply_voltage: str
+    two_part_tariff: bool
+    capacity_price_yuan_per_kva_month: float
+    monthly_capacity_charge_yuan: float
+    predicted_peak_kw: float
+    peak_low80_kw: float
+    peak_high80_kw: float
+    peak_low90_kw: float
+    peak_high90_kw: float
+    expected_load_rate: float
+    p_appropriate: float
+    p_undersized: float
+    p_oversized: float
+    tiers: list[TierOption]
+    drivers: list[Driver]
+    drivers_base_kw: float = Field(
+        0.0, description="Base value; drivers plus this equal the predicted peak"
+    )
+    installed_kw: float
+    standby_kw: float
+    peers: PeerComparison
+    bounds: SanityBounds
+    manual_review: bool
+    warnings: list[Warning_]
+    engineering: CalculationSheet | None
+    engineering_kva: float | None
+    matches: list[NameMatch]
+
+
+class CheckRequest(BaseModel):
+    """A planner's proposed capacity for an application."""
+
+    application: Application
+    proposed_kva: float = Field(..., gt=0, le=1_000_000, description="Proposed capacity, kVA")
+
+
+class CheckResult(BaseModel):
+    """The planner check: verdict on the proposal beside the recommendation."""
+
+    proposed_kva: float
+    proposed_is_standard: bool
+    verdict: Verdict
+    p_appropriate: float
+    p_undersized: float
+    p_oversized: float
+    expected_load_rate: float
+    recommended_kva: float
+    recommended_p_appropriate: float
+    yearly_capacity_charge_proposed_yuan: float
+    yearly_capacity_charge_recommended_yuan: float
+    yearly_difference_yuan: float = Field(
+        ..., description="proposed minus recommended yearly capacity charge"
+    )
+    message_zh: str
+    message_en: str
+    recommendation: Recommendation

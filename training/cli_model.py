@@ -1,0 +1,242 @@
+"""CLI commands for the model life cycle: train, evaluate, recommend, promote, ensure-model.
+
+Registered on the ``capacity`` app by :mod:`training.cli`; each command is a thin wrapper
+around a typed function, with imports inside so ``capacity --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+CustomersOpt = Annotated[Path, typer.Option("--customers", "-c", help="customers.csv or .parquet")]
+EquipmentOpt = Annotated[Path, typer.Option("--equipment", "-e", help="equipment.csv or .parquet")]
+
+
+def _progress():  # type: ignore[no-untyped-def]
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+
+
+def _fail(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+def _metrics_table(overall, title: str):  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("method", "n", "accuracy", "undersized", "oversized"):
+        table.add_column(col, justify="right" if col != "method" else "left")
+    for method, row in overall.iterrows():
+        table.add_row(
+            str(method),
+            f"{int(row['n'])}",
+            f"{row['accuracy']:.3f}",
+            f"{row['undersized']:.3f}",
+            f"{row['oversized']:.3f}",
+        )
+    return table
+
+
+def train(
+    customers: CustomersOpt,
+    equipment: EquipmentOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model bundle directory to write")],
+    seed: Annotated[int, typer.Option(help="Seed for splits and LightGBM")] = 42,
+    holdout: Annotated[float, typer.Option(help="Share of customers held out for the test")] = 0.2,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log or register")] = False,
+    no_monotone: Annotated[
+        bool, typer.Option("--no-monotone", help="Drop monotone constraints")
+    ] = False,
+) -> None:
+    """Train on any contract history, report on a held-out split, log to MLflow, write the bundle."""
+    from rich.console import Console
+
+    from features.validation import ContractError
+    from training.model import ModelConfig
+    from training.settings import Settings
+    from training.train import TrainConfig, train_from_files
+
+    console = Console()
+    config = TrainConfig(
+        seed=seed,
+        holdout_fraction=holdout,
+        model=ModelConfig(monotone=not no_monotone),
+        log_to_mlflow=not no_mlflow,
+    )
+    try:
+        with _progress() as progress:
+            task = progress.add_task("starting", total=None)
+            result = train_from_files(
+                customers, equipment, out, config, Settings(),
+                progress=lambda stage: progress.update(task, description=stage),
+            )  # fmt: skip
+    except (ContractError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    console.print(
+        _metrics_table(result.evaluation.overall, f"Holdout ({result.n_holdout} customers)")
+    )
+    m = result.metrics
+    console.print(
+        f"MdAPE {m['mdape']:.3f} · within ±20 % {m['within_20pct']:.3f} · coverage 80 % "
+        f"{m['coverage80']:.3f} · 90 % {m['coverage90']:.3f} · trained on {result.n_train} in "
+        f"{result.seconds:.1f} s · rejected rows {result.rejects}"
+    )
+    console.print(f"bundle: {result.bundle_dir}")
+    if result.run is not None:
+        console.print(
+            f"MLflow run {result.run.run_id} · registered version {result.run.version} "
+            f"· tracking {result.run.tracking_uri}"
+        )
+
+
+def evaluate(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle directory")],
+    customers: CustomersOpt,
+    equipment: EquipmentOpt,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for plots and tables")
+    ] = None,
+) -> None:
+    """Evaluate a bundle on a labelled history against the baselines (status quo, engineering, oracle)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from features.validation import ContractError
+    from training.bundle import BundleError, load_bundle
+    from training.data import load_labelled
+    from training.evaluate import evaluate_model, save_plots
+
+    console = Console()
+    try:
+        cm, _, _ = load_bundle(model)
+        data, validated = load_labelled(customers, equipment)
+    except (BundleError, ContractError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
+    console.print(_metrics_table(result.overall, f"Evaluation ({len(data)} customers)"))
+    p = result.point
+    console.print(
+        f"MdAPE {p['mdape']:.3f} · within ±20 % {p['within_20pct']:.3f} · "
+        f"coverage 80 % {p['coverage80']:.3f} · 90 % {p['coverage90']:.3f}"
+    )
+    table = Table(title="Per industry (weakest first)")
+    per = result.per_industry
+    for col in ["industry", *per.columns]:
+        table.add_column(col)
+    for ind, row in per.iterrows():
+        table.add_row(str(ind), *[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.rows.to_csv(out / "rows.csv", index=False)
+        per.to_csv(out / "per_industry.csv")
+        result.overall.to_csv(out / "overall.csv")
+        validated.write_report(out / "rejects")
+        for path in save_plots(result, cm, out):
+            console.print(f"plot: {path}")
+
+
+def recommend(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle directory")],
+    customers: CustomersOpt,
+    equipment: EquipmentOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="recs.csv to write")],
+) -> None:
+    """Score a batch of applications (peak_demand_kw in the input is ignored)."""
+    import time
+
+    from rich.console import Console
+
+    from features.validation import ContractError, load_history
+    from serving.core import Recommender
+    from training.bundle import BundleError, load_bundle
+
+    console = Console()
+    t0 = time.perf_counter()
+    try:
+        cm, meta, _ = load_bundle(model)
+        validated = load_history(customers, equipment, require_label=False)
+    except (BundleError, ContractError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    rec = Recommender(cm, str(meta.get("model_version")))
+    frame = rec.score_frames(validated.customers, validated.equipment)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    report = out.with_name(out.stem + "-rejects")
+    validated.write_report(report)
+    console.print(
+        f"{len(frame)} recommendations → {out} in {time.perf_counter() - t0:.1f} s; "
+        f"rejected rows: customers {validated.rejected_rows('customers')}, equipment "
+        f"{validated.rejected_rows('equipment')} (report: {report})"
+    )
+
+
+def promote(
+    version: Annotated[
+        str | None, typer.Option(help="Registered version (default: newest)")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why this promotion")] = "passed the gate",
+    by: Annotated[str | None, typer.Option(help="Who promotes (default: current user)")] = None,
+) -> None:
+    """Move alias 'champion' to a version if it passes the gate; a refusal says why."""
+    from rich.console import Console
+
+    from training.registry import export_champion, latest_version
+    from training.registry import promote as do_promote
+    from training.settings import Settings
+
+    settings = Settings()
+    console = Console()
+    candidate = version or latest_version(settings)
+    if candidate is None:
+        _fail(f"no version of '{settings.registered_model}' is registered: train first")
+        return
+    decision = do_promote(settings, candidate, reason=reason, by=by)
+    champ = "none" if decision.champion_accuracy is None else f"{decision.champion_accuracy:.4f}"
+    if not decision.promoted:
+        console.print(
+            f"[red]refused[/red]: version {candidate} not promoted: {decision.reason} "
+            f"(candidate {decision.candidate_accuracy:.4f}, champion {champ})"
+        )
+        raise typer.Exit(code=1)
+    export_champion(settings)
+    console.print(
+        f"[green]promoted[/green] version {candidate} to 'champion' (accuracy "
+        f"{decision.candidate_accuracy:.4f}; previous champion {decision.champion or 'none'} on the "
+        f"same holdout: {champ})"
+    )
+
+
+def ensure_model(
+    n: Annotated[int, typer.Option(help="Synthetic customers for the default model")] = 25000,
+    seed: Annotated[int, typer.Option(help="Seed")] = 1,
+) -> None:
+    """Build the default model from synthetic history if no champion is registered; export it."""
+    from rich.console import Console
+
+    from training.bootstrap import ensure_default_model
+    from training.settings import Settings
+
+    console = Console()
+    path, message = ensure_default_model(Settings(), n=n, seed=seed, log=console.print)
+    console.print(f"{message}; serving bundle: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("recommend")(recommend)
+    app.command("promote")(promote)
+    app.command("ensure-model")(ensure_model)

@@ -1,0 +1,291 @@
+"""MLflow tracking and model registry (registered model ``capacity-recommender``).
+
+Every training run logs its params, config, seed, data hash, git sha, metrics, plots,
+the holdout it was scored on, and the model bundle; the bundle is registered as a new
+version. Promotion moves the alias ``champion`` (never ``latest``) only through a gate,
+recording who, when and why as version tags.
+
+MLflow is imported inside functions only: importing this module costs nothing and the
+service never needs it when it is given a bundle path.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from training.settings import CHAMPION_ALIAS, PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow.tracking import MlflowClient
+
+GATE_MIN_ACCURACY = 0.90
+GATE_MAX_DROP = 0.005  # 0.5 percentage points
+
+
+def git_sha() -> str:
+    """The current git commit (with ``-dirty`` when the tree has changes), or ``unknown``."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return f"{sha}-dirty" if dirty else sha
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def client(settings: Settings) -> MlflowClient:
+    """An MLflow client on the configured tracking URI (sets the URI explicitly, not globally at import)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    uri = settings.resolved_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _experiment_id(settings: Settings, mc: MlflowClient) -> str:
+    exp = mc.get_experiment_by_name(settings.experiment)
+    if exp is not None:
+        return str(exp.experiment_id)
+    location = None
+    if settings.resolved_tracking_uri().startswith("sqlite:"):
+        # A database store would otherwise put artifacts in ./mlruns of the current directory.
+        settings.artifact_root.mkdir(parents=True, exist_ok=True)
+        location = settings.artifact_root.as_uri()
+    return str(mc.create_experiment(settings.experiment, artifact_location=location))
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = str(value)[:500]
+
+
+@dataclass
+class RunRecord:
+    """What a training run produced in MLflow."""
+
+    run_id: str
+    version: str
+    tracking_uri: str
+
+
+def log_training_run(
+    settings: Settings,
+    *,
+    config: dict[str, Any],
+    seed: int,
+    data_hash: str,
+    data_files: dict[str, str],
+    metrics: dict[str, float],
+    bundle_dir: Path,
+    plot_paths: list[Path],
+    holdout_dir: Path,
+    extra_artifacts: list[Path] | None = None,
+    run_name: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> RunRecord:
+    """Log one training run and register its bundle as a new model version."""
+    import math
+
+    mc = client(settings)
+    exp_id = _experiment_id(settings, mc)
+    run = mc.create_run(
+        exp_id,
+        run_name=run_name,
+        tags={"git_sha": git_sha(), "data_hash": data_hash, **(tags or {})},
+    )
+    run_id = run.info.run_id
+    params: dict[str, str] = {"seed": str(seed), "data_hash": data_hash}
+    _flatten("config", config, params)
+    for k, v in data_files.items():
+        params[f"data.{k}"] = v
+    from mlflow.entities import Metric, Param
+
+    ts = int(datetime.now(UTC).timestamp() * 1000)
+    mc.log_batch(
+        run_id,
+        params=[Param(k, v) for k, v in params.items()],
+        metrics=[Metric(k, float(v), ts, 0) for k, v in metrics.items() if math.isfinite(float(v))],
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "config.json"
+        cfg.write_text(json.dumps(config, indent=1, default=str), encoding="utf-8")
+        mc.log_artifact(run_id, str(cfg))
+    for p in plot_paths:
+        mc.log_artifact(run_id, str(p), artifact_path="plots")
+    for p in extra_artifacts or []:
+        mc.log_artifact(run_id, str(p), artifact_path="reports")
+    mc.log_artifacts(run_id, str(holdout_dir), artifact_path="holdout")
+    mc.log_artifacts(run_id, str(bundle_dir), artifact_path="bundle")
+    mc.set_terminated(run_id)
+    try:
+        mc.create_registered_model(settings.registered_model)
+    except Exception as exc:  # already exists
+        if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(exc):
+            raise
+    source = f"{mc.get_run(run_id).info.artifact_uri}/bundle"
+    mv = mc.create_model_version(settings.registered_model, source=source, run_id=run_id)
+    mc.set_model_version_tag(
+        settings.registered_model,
+        mv.version,
+        "holdout_accuracy",
+        str(metrics.get("model_accuracy")),
+    )
+    return RunRecord(
+        run_id=run_id, version=str(mv.version), tracking_uri=settings.resolved_tracking_uri()
+    )
+
+
+def download_version(settings: Settings, version: str, what: str, dst: Path) -> Path:
+    """Download ``bundle`` or ``holdout`` of a registered version into ``dst``."""
+    import mlflow
+
+    mc = client(settings)
+    mv = mc.get_model_version(settings.registered_model, version)
+    if what == "bundle":
+        uri = mv.source
+    else:
+        uri = f"{mc.get_run(mv.run_id).info.artifact_uri}/{what}"
+    dst.mkdir(parents=True, exist_ok=True)
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst)))
+
+
+def champion_version(settings: Settings) -> str | None:
+    """The version the ``champion`` alias points at, or None."""
+    mc = client(settings)
+    try:
+        mv = mc.get_model_version_by_alias(settings.registered_model, CHAMPION_ALIAS)
+    except Exception:
+        return None
+    return str(mv.version)
+
+
+def latest_version(settings: Settings) -> str | None:
+    """Highest registered version number (for choosing a candidate), or None."""
+    mc = client(settings)
+    versions = mc.search_model_versions(f"name='{settings.registered_model}'")
+    if not versions:
+        return None
+    return str(max(int(v.version) for v in versions))
+
+
+@dataclass
+class PromotionDecision:
+    """The outcome of the promotion gate."""
+
+    promoted: bool
+    candidate: str
+    champion: str | None
+    candidate_accuracy: float
+    champion_accuracy: float | None
+    reason: str
+
+
+def promote(
+    settings: Settings,
+    candidate: str,
+    *,
+    reason: str,
+    by: str | None = None,
+    min_accuracy: float = GATE_MIN_ACCURACY,
+    max_drop: float = GATE_MAX_DROP,
+) -> PromotionDecision:
+    """Move ``champion`` to ``candidate`` if it passes the gate, recording who/when/why.
+
+    The gate: the candidate's sizing accuracy on its own holdout is at least
+    ``min_accuracy``, and not more than ``max_drop`` below the current champion's accuracy
+    on the SAME holdout (the champion is re-scored on it here).
+    """
+    import numpy as np
+
+    from training.bundle import load_bundle
+    from training.data import read_holdout
+    from training.evaluate import evaluate_model
+
+    mc = client(settings)
+    current = champion_version(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        cand_bundle = download_version(settings, candidate, "bundle", tmpdir / "cand")
+        holdout = read_holdout(download_version(settings, candidate, "holdout", tmpdir / "hold"))
+        cand_model, _, _ = load_bundle(cand_bundle)
+        cand_eval = evaluate_model(cand_model, holdout.frames, holdout.peak_kw)
+        cand_acc = float(cand_eval.overall.loc["model", "accuracy"])
+        champ_acc: float | None = None
+        if current is not None and current != str(candidate):
+            champ_bundle = download_version(settings, current, "bundle", tmpdir / "champ")
+            try:
+                champ_model, _, _ = load_bundle(champ_bundle)
+                champ_eval = evaluate_model(champ_model, holdout.frames, holdout.peak_kw)
+                champ_acc = float(champ_eval.overall.loc["model", "accuracy"])
+            except Exception as exc:  # an incompatible old champion cannot block progress
+                champ_acc = None
+                reason = f"{reason} (previous champion v{current} unloadable: {exc})"
+    fails = []
+    if not np.isfinite(cand_acc) or cand_acc < min_accuracy:
+        fails.append(
+            f"sizing accuracy {cand_acc:.4f} on its holdout is below the gate {min_accuracy:.2f}"
+        )
+    if champ_acc is not None and cand_acc < champ_acc - max_drop:
+        fails.append(
+            f"sizing accuracy {cand_acc:.4f} is more than {max_drop * 100:.1f} points below the "
+            f"champion v{current}'s {champ_acc:.4f} on the same holdout"
+        )
+    if current == str(candidate):
+        fails.append(f"version {candidate} is already the champion")
+    if fails:
+        return PromotionDecision(
+            False, str(candidate), current, cand_acc, champ_acc, "; ".join(fails)
+        )
+    who = by or getpass.getuser()
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    mc.set_registered_model_alias(settings.registered_model, CHAMPION_ALIAS, str(candidate))
+    for k, v in {
+        "promoted_by": who,
+        "promoted_at": when,
+        "promotion_reason": reason,
+        "previous_champion": current or "none",
+        "gate_candidate_accuracy": f"{cand_acc:.4f}",
+        "gate_champion_accuracy": "n/a" if champ_acc is None else f"{champ_acc:.4f}",
+    }.items():
+        mc.set_model_version_tag(settings.registered_model, str(candidate), k, v)
+    return PromotionDecision(True, str(candidate), current, cand_acc, champ_acc, reason)
+
+
+def export_champion(settings: Settings) -> Path | None:
+    """Copy the champion bundle to ``settings.champion_dir`` for serving without MLflow."""
+    version = champion_version(settings)
+    if version is None:
+        return None
+    target = settings.champion_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        src = download_version(settings, version, "bundle", Path(tmp))
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(src, target)
+    (target / "REGISTRY_VERSION").write_text(version, encoding="utf-8")
+    return target

@@ -1,0 +1,1385 @@
+"""Synthetic connection-capacity history that follows the data contract.
+
+:func:`generate_history` draws customers (industry, climate zone, floor area, staff,
+shifts), the equipment lists they would submit with an application (业扩报装), the metered
+12-month peak that such a customer goes on to reach, the capacity it applied for under
+today's habits (status quo), and the generator's own expectation of each peak (the
+oracle). :func:`write_history` writes ``customers.csv``, ``equipment.csv`` and
+``oracle.csv`` (plus ``dirty_rows.csv``, which only tests read).
+
+Every assumption, with its rationale, is documented in ``docs/synthetic_history.md``.
+The code is vectorised with numpy: the only per-row Python work is building the
+free-text equipment names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.catalog import load_catalog
+from features.contract import (
+    CLIMATE_ZONES,
+    CUSTOMER_COLUMN_NAMES,
+    EQUIPMENT_COLUMN_NAMES,
+    tier_at_or_above,
+)
+
+# ---------------------------------------------------------------------------------------
+# Configuration and result
+# ---------------------------------------------------------------------------------------
+
+
+class SynthConfig(BaseModel):
+    """Parameters of one synthetic history.
+
+    Only the knobs a user might sensibly turn are here; the engineering tables
+    (industry profiles, equipment templates, utilisation factors) are module constants
+    documented in ``docs/synthetic_history.md``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(20_000, ge=1, le=2_000_000, description="Number of (clean) customers.")
+    seed: int = Field(0, ge=0, description="Seed of the random generator; same seed, same bytes.")
+    dirty_row_rate: float = Field(
+        0.005, ge=0.0, le=0.2, description="Share of rows of each file that are made dirty."
+    )
+    missing_climate_zone_rate: float = Field(0.04, ge=0.0, le=1.0)
+    missing_floor_area_rate: float = Field(
+        0.03, ge=0.0, le=1.0, description="For customers with equipment (area-only keep area)."
+    )
+    missing_employees_rate: float = Field(0.06, ge=0.0, le=1.0)
+    missing_shifts_rate: float = Field(0.04, ge=0.0, le=1.0)
+    missing_applied_capacity_rate: float = Field(0.03, ge=0.0, le=1.0)
+    missing_standby_rate: float = Field(
+        0.10, ge=0.0, le=1.0, description="Share of non-spare lines whose standby cell is empty."
+    )
+    empty_name_rate: float = Field(0.10, ge=0.0, le=1.0)
+    area_only_scale: float = Field(
+        1.0, ge=0.0, le=5.0, description="Multiplies every industry's area-only probability."
+    )
+    noise_sigma: float = Field(
+        0.18, ge=0.0, le=1.0, description="Customer-level irreducible log-noise of the peak."
+    )
+    ramp_up_scale: float = Field(
+        1.0, ge=0.0, le=3.0, description="Multiplies every industry's never-ramps-up probability."
+    )
+
+
+@dataclass(frozen=True)
+class SyntheticHistory:
+    """A generated history.
+
+    Attributes
+    ----------
+    customers
+        ``customers.csv`` rows in contract column order (dirty rows included).
+    equipment
+        ``equipment.csv`` rows in contract column order (dirty rows included);
+        ``rated_kw`` is an object column because dirty rows may hold text.
+    oracle
+        ``customer_id, oracle_peak_kw``: one row per distinct customer.
+    dirty_rows
+        ``file, row_number, kind``: which rows were made dirty (``row_number`` is the
+        0-based data row, header excluded). Never needed by the project itself.
+    """
+
+    customers: pd.DataFrame
+    equipment: pd.DataFrame
+    oracle: pd.DataFrame
+    dirty_rows: pd.DataFrame
+
+
+# ---------------------------------------------------------------------------------------
+# Engineering tables
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _CategoryModel:
+    """How one equipment category appears in lists and behaves in operation."""
+
+    models_kw: tuple[float, ...]
+    """Nameplate ratings of the unit models customers list (kW per unit)."""
+    util: float
+    """Median utilisation of the group's installed kW at the customer's 15-min peak."""
+    util_sigma: float
+    """Customer-level log-spread of that utilisation (a latent draw)."""
+    diversity: float
+    """``a`` in the within-group diversity ``1 / (1 + a ln n_units)``."""
+    size_exp: float = 0.5
+    """How strongly the unit size grows with the line's total kW (0 = not at all)."""
+    size_sigma: float = 0.45
+    """Log-spread of the chosen unit size around its target."""
+    cooling: str = ""
+    """``"ac"`` or ``"refrigeration"`` when the climate zone scales the load."""
+    shift_sensitive: bool = True
+    """Production loads run more at once in multi-shift operation."""
+    spare_p: float = 0.0
+    """Default probability that a customer lists installed spares of this category."""
+
+
+_CATEGORY_MODELS: dict[str, _CategoryModel] = {
+    "machine_tool": _CategoryModel((1.5, 3, 4, 5.5, 7.5, 11, 15, 18.5, 22, 30), 0.25, 0.30, 0.12),
+    "hot_working_machine": _CategoryModel((4, 5.5, 7.5, 11, 15, 22, 37, 55, 75), 0.35, 0.30, 0.15),
+    "injection_molding": _CategoryModel(
+        (7.5, 11, 15, 18.5, 22, 30, 37, 45, 55, 75, 90), 0.55, 0.20, 0.06
+    ),
+    "fan": _CategoryModel((0.75, 1.5, 2.2, 4, 5.5, 7.5, 11, 15, 22, 37, 55, 75), 0.70, 0.15, 0.05),
+    "pump": _CategoryModel(
+        (1.5, 3, 5.5, 7.5, 11, 15, 22, 30, 37, 45, 55, 75, 90, 110, 132, 160, 200),
+        0.68,
+        0.15,
+        0.05,
+        spare_p=0.30,
+    ),
+    "air_compressor": _CategoryModel(
+        (7.5, 11, 15, 22, 37, 55, 75, 90, 132), 0.72, 0.15, 0.06, size_exp=0.6, spare_p=0.25
+    ),
+    "conveyor": _CategoryModel((0.75, 1.5, 2.2, 3, 4, 5.5, 7.5, 11, 15), 0.50, 0.25, 0.08),
+    "crane": _CategoryModel((5.5, 7.5, 11, 15, 22, 30, 45, 55, 75), 0.25, 0.40, 0.25),
+    "resistance_furnace": _CategoryModel(
+        (6, 12, 18, 24, 36, 45, 60, 75, 90, 120, 180), 0.72, 0.15, 0.05
+    ),
+    "induction_furnace": _CategoryModel(
+        (100, 160, 250, 350, 500, 750, 1000, 1500), 0.72, 0.15, 0.08, size_exp=0.7
+    ),
+    "arc_welder": _CategoryModel((8, 12, 15, 20, 25, 32), 0.35, 0.35, 0.20, size_exp=0.2),
+    "resistance_welder": _CategoryModel((16, 25, 40, 63, 100), 0.30, 0.35, 0.20, size_exp=0.3),
+    "lighting": _CategoryModel(
+        (0.018, 0.036, 0.1, 0.15, 0.2, 1, 2, 3, 5, 10, 15, 20, 30),
+        0.80,
+        0.12,
+        0.0,
+        size_exp=0.4,
+        size_sigma=1.2,
+        shift_sensitive=False,
+    ),
+    "chiller": _CategoryModel(
+        (45, 75, 110, 150, 200, 250, 320, 400, 500, 650, 800),
+        0.65,
+        0.20,
+        0.05,
+        size_exp=0.7,
+        cooling="ac",
+        shift_sensitive=False,
+        spare_p=0.15,
+    ),
+    "split_ac": _CategoryModel(
+        (0.9, 1.5, 2.2, 3.5, 5, 7.5, 11, 15, 22, 28, 45),
+        0.55,
+        0.25,
+        0.10,
+        size_exp=0.4,
+        size_sigma=0.6,
+        cooling="ac",
+        shift_sensitive=False,
+    ),
+    "refrigeration_compressor": _CategoryModel(
+        (5.5, 7.5, 11, 15, 22, 30, 37, 45, 55, 75, 90, 110, 160),
+        0.72,
+        0.15,
+        0.05,
+        cooling="refrigeration",
+        spare_p=0.20,
+    ),
+    "elevator": _CategoryModel(
+        (7.5, 11, 15, 18.5, 22, 30), 0.30, 0.35, 0.20, size_exp=0.2, shift_sensitive=False
+    ),
+    "kitchen_equipment": _CategoryModel(
+        (2, 3, 5, 8, 12, 15, 20, 30), 0.45, 0.25, 0.12, size_exp=0.3, shift_sensitive=False
+    ),
+    "it_equipment": _CategoryModel(
+        (3, 4, 5, 6, 8, 10, 12, 15, 20), 0.60, 0.20, 0.02, size_exp=0.05, size_sigma=0.35
+    ),
+    "ev_charger_dc": _CategoryModel(
+        (30, 60, 120, 160, 180, 240), 0.50, 0.30, 0.12, size_exp=0.25, size_sigma=0.4
+    ),
+    "ev_charger_ac": _CategoryModel((7, 11, 22), 0.35, 0.30, 0.15, size_exp=0.0, size_sigma=0.4),
+    "medical_imaging": _CategoryModel(
+        (15, 30, 50, 80, 100, 120), 0.28, 0.35, 0.20, size_exp=0.2, size_sigma=0.6
+    ),
+    "textile_machinery": _CategoryModel((2.2, 3, 4, 5.5, 7.5, 11, 15, 22, 37), 0.72, 0.15, 0.02),
+    "mixer_crusher": _CategoryModel(
+        (3, 5.5, 7.5, 11, 15, 22, 37, 55, 75, 110, 160, 250), 0.58, 0.20, 0.08
+    ),
+    "printing_press": _CategoryModel((5.5, 7.5, 15, 22, 37, 55, 75, 110), 0.45, 0.25, 0.08),
+    "woodworking_machine": _CategoryModel((2.2, 3, 4, 5.5, 7.5, 11, 15, 22), 0.30, 0.30, 0.15),
+    "office_sockets": _CategoryModel(
+        (1, 2, 3, 5, 10, 20, 30, 50),
+        0.35,
+        0.30,
+        0.08,
+        size_exp=0.6,
+        size_sigma=0.6,
+        shift_sensitive=False,
+    ),
+    "fire_pump": _CategoryModel(
+        (15, 22, 30, 37, 45, 55, 75, 90, 110, 132, 160), 0.0, 0.0, 0.0, shift_sensitive=False
+    ),
+    "other_motor": _CategoryModel(
+        (0.75, 1.5, 3, 4, 5.5, 7.5, 11, 15, 22, 37, 55), 0.52, 0.25, 0.10
+    ),
+    "other_heating": _CategoryModel((2, 3, 6, 9, 12, 18, 24, 36, 48, 72), 0.60, 0.25, 0.10),
+}
+
+_NAMES: dict[str, tuple[str, ...]] = {
+    "machine_tool": (
+        "数控车床 CK6140",
+        "普通车床 C6140",
+        "立式加工中心 VMC850",
+        "数控铣床 XK7132",
+        "摇臂钻床 Z3050",
+        "平面磨床 M7130",
+        "线切割机床 DK7740",
+        "数控车床",
+        "加工中心",
+        "车床",
+    ),
+    "hot_working_machine": (
+        "冲床 J23-63",
+        "开式压力机 JH21-80",
+        "四柱油压机 Y32-315",
+        "数控折弯机 WC67Y",
+        "剪板机 QC12Y",
+        "空气锤 C41-75",
+        "冲床",
+    ),
+    "injection_molding": (
+        "注塑机 HTF250",
+        "海天注塑机 MA1600",
+        "注塑机 200T",
+        "注塑机 380T",
+        "伺服注塑机",
+        "注塑机",
+    ),
+    "fan": ("离心风机", "轴流风机", "排风机", "送风机", "除尘风机", "冷却塔风机", "风机"),
+    "pump": ("循环水泵", "冷却水泵", "给水泵", "潜水泵", "离心泵", "排污泵", "加压泵", "水泵"),
+    "air_compressor": (
+        "螺杆空压机 {kw}kW",
+        "空压机",
+        "螺杆式空气压缩机",
+        "活塞式空压机",
+        "永磁变频空压机",
+    ),
+    "conveyor": ("皮带输送机", "输送线", "螺旋输送机", "斗式提升机", "流水线", "滚筒输送线"),
+    "crane": ("{t}t行车", "{t}t电动葫芦", "{t}t桥式起重机", "行车"),
+    "resistance_furnace": (
+        "箱式电阻炉",
+        "井式回火炉",
+        "台车式电阻炉",
+        "烘箱",
+        "热风循环烘箱",
+        "网带炉",
+    ),
+    "induction_furnace": ("中频感应电炉", "中频炉 {kw}kW", "感应熔炼炉", "中频透热炉"),
+    "arc_welder": (
+        "交流弧焊机 BX1-500",
+        "直流焊机 ZX7-400",
+        "CO2保护焊机 NB-350",
+        "氩弧焊机 WS-400",
+        "电焊机",
+    ),
+    "resistance_welder": ("点焊机 DN-25", "对焊机 UN-100", "缝焊机", "点焊机"),
+    "lighting": ("LED照明", "照明", "车间照明", "LED灯", "LED面板灯", "工矿灯", "室外照明"),
+    "chiller": (
+        "螺杆式冷水机组",
+        "离心式冷水机组",
+        "风冷热泵机组",
+        "冷水机组 {kw}kW",
+        "水冷螺杆机组",
+    ),
+    "split_ac": ("分体空调", "柜式空调 3P", "挂机空调 1.5P", "多联机外机", "VRV空调", "空调"),
+    "refrigeration_compressor": (
+        "制冷压缩机",
+        "螺杆制冷机组",
+        "活塞式制冷压缩机",
+        "冷库机组",
+        "并联压缩机组",
+    ),
+    "elevator": ("乘客电梯", "货梯", "自动扶梯", "电梯 1000kg", "电梯"),
+    "kitchen_equipment": (
+        "电磁灶",
+        "蒸饭柜",
+        "电炸炉",
+        "洗碗机",
+        "电烤箱",
+        "厨房设备",
+        "电磁大锅灶",
+    ),
+    "it_equipment": ("服务器机柜", "机柜 {kw}kW", "IT机柜", "网络机柜", "服务器"),
+    "ev_charger_dc": ("直流充电桩 {kw}kW", "直流快充桩", "一体式直流充电机", "直流充电堆"),
+    "ev_charger_ac": ("交流充电桩 {kw}kW", "交流慢充桩", "壁挂式交流桩"),
+    "medical_imaging": ("CT机", "核磁共振 MRI", "DR机", "DSA血管造影机", "64排CT", "直线加速器"),
+    "textile_machinery": (
+        "喷气织机",
+        "剑杆织机",
+        "细纱机",
+        "并条机",
+        "梳棉机",
+        "针织大圆机",
+        "定型机",
+    ),
+    "mixer_crusher": ("搅拌机", "破碎机", "球磨机", "粉碎机", "搅拌罐", "颚式破碎机"),
+    "printing_press": (
+        "胶印机 海德堡",
+        "四色印刷机",
+        "凹版印刷机",
+        "柔版印刷机",
+        "模切机",
+        "印刷机",
+    ),
+    "woodworking_machine": ("推台锯", "四面刨", "砂光机", "封边机", "数控开料机", "木工铣床"),
+    "office_sockets": ("插座", "办公插座", "一般插座", "办公设备", "电脑及办公设备"),
+    "fire_pump": ("消防泵", "消火栓泵", "喷淋泵", "消防水泵"),
+    "other_motor": ("电机", "其他动力", "离心机", "叉车充电机", "卷扬机", "动力设备"),
+    "other_heating": ("电热水器", "电加热器", "干燥机", "烘干机", "电锅炉", "开水器"),
+}
+"""Generic free-text names per category (``{kw}`` and ``{t}`` are filled in)."""
+
+_NAME_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("irrigation", "pump"): ("灌溉泵", "排灌泵", "轴流泵", "深井泵", "混流泵", "水泵"),
+    ("water_treatment", "pump"): ("提升泵", "潜污泵", "回流泵", "加药泵", "送水泵", "污泥泵"),
+    ("water_treatment", "fan"): ("曝气鼓风机", "罗茨鼓风机", "磁悬浮鼓风机", "风机"),
+    ("water_treatment", "mixer_crusher"): ("潜水搅拌机", "推流器", "搅拌机"),
+    ("water_treatment", "other_motor"): ("刮泥机", "离心脱水机", "格栅除污机", "带式压滤机"),
+    ("construction_site", "crane"): ("塔吊 QTZ80", "塔式起重机 QTZ63", "施工升降机 SC200", "塔吊"),
+    ("construction_site", "mixer_crusher"): ("混凝土搅拌机 JS500", "砂浆搅拌机", "搅拌机"),
+    ("construction_site", "other_motor"): ("钢筋弯曲机", "钢筋切断机", "钢筋调直机", "振动棒"),
+    ("construction_site", "lighting"): ("镝灯", "施工照明", "塔吊照明"),
+    ("construction_site", "split_ac"): ("板房空调", "分体空调", "空调"),
+    ("construction_site", "pump"): ("降水井泵", "潜水泵", "水泵"),
+    ("construction_site", "woodworking_machine"): ("圆盘锯", "木工圆锯", "电锯"),
+    ("data_center", "split_ac"): ("精密空调", "机房精密空调", "列间空调"),
+    ("data_center", "fan"): ("冷却塔风机", "排风机", "新风机组"),
+    ("data_center", "pump"): ("冷冻水泵", "冷却水泵", "冷却循环泵"),
+    ("electronics", "other_heating"): ("回流焊", "SMT回流焊炉", "波峰焊", "固化炉", "烘箱"),
+    ("electronics", "other_motor"): ("SMT贴片线", "贴片机", "生产线", "测试设备"),
+    ("food", "other_heating"): ("蒸煮锅", "烤炉", "杀菌锅", "电加热蒸汽发生器", "烘干机"),
+    ("food", "mixer_crusher"): ("和面机", "搅拌机", "绞肉机", "粉碎机", "打浆机"),
+    ("chemical", "mixer_crusher"): ("反应釜搅拌", "搅拌釜", "分散机", "研磨机", "搅拌罐"),
+    ("hotel", "other_heating"): ("洗衣房烘干机", "电热水器", "电锅炉", "开水器"),
+    ("hospital", "other_heating"): ("消毒柜", "高压灭菌器", "电热水器", "洗衣房烘干机"),
+    ("cold_storage", "fan"): ("冷风机", "冷库风机", "蒸发冷风机"),
+    ("cold_storage", "other_heating"): ("融霜加热", "电热融霜", "地坪防冻加热"),
+    ("logistics", "other_motor"): ("叉车充电机", "分拣机", "卷帘门电机"),
+    ("plastics", "other_heating"): ("干燥机", "料斗干燥机", "模温机"),
+    ("plastics", "mixer_crusher"): ("破碎机", "混料机", "粉碎机"),
+    ("retail", "refrigeration_compressor"): ("冷柜机组", "超市冷柜", "并联压缩机组"),
+    ("retail", "elevator"): ("自动扶梯", "乘客电梯", "货梯"),
+}
+
+_CRANE_TONNES: dict[float, int] = {
+    5.5: 3,
+    7.5: 5,
+    11: 5,
+    15: 10,
+    22: 16,
+    30: 20,
+    45: 32,
+    55: 50,
+    75: 75,
+}
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One category in an industry's equipment template."""
+
+    category: str
+    p: float
+    """Probability that a (mid-sized) customer of the industry lists this category."""
+    weight: float
+    """Median share of the customer's installed kW."""
+    size_bias: float = 0.0
+    """Log shift of the unit size (e.g. tower cranes are bigger than workshop hoists)."""
+    spare_p: float | None = None
+    """Industry-specific probability of listed spares (None: category default)."""
+
+
+@dataclass(frozen=True)
+class _Industry:
+    """Scale, operation and equipment template of one industry."""
+
+    mix: float
+    """Relative frequency among new applications."""
+    area_median: float
+    area_sigma: float
+    kw_per_m2: float
+    """Median installed (nameplate, non-spare) kW per m² of floor area."""
+    m2_per_employee: float
+    shifts_p: tuple[float, float, float]
+    area_only_p: float
+    peak_w_per_m2: float
+    """Median metered peak density for area-only applications (W/m²)."""
+    cooling_share: float
+    """Share of an area-only customer's peak that is air-conditioning."""
+    production: bool
+    ramp_p: float
+    """Probability that the customer never ramps up within 12 months."""
+    fire_p: float
+    """Probability that the list includes fire pumps."""
+    design_va_per_m2: float
+    """Load density an area-only applicant sizes with (VA/m²)."""
+    slots: tuple[_Slot, ...]
+    missing_area_p: float = 0.0
+    """Extra probability that floor area is left empty (on top of the global rate)."""
+
+
+def _s(
+    category: str,
+    p: float,
+    weight: float,
+    size_bias: float = 0.0,
+    spare_p: float | None = None,
+) -> _Slot:
+    return _Slot(category, p, weight, size_bias, spare_p)
+
+
+# Positional columns: mix, area_median (m²), area_sigma, kw_per_m2, m2_per_employee,
+# shifts_p (1, 2, 3), area_only_p, peak_w_per_m2, cooling_share, production, ramp_p,
+# fire_p, design_va_per_m2, slots (category, p, weight[, size_bias[, spare_p]]).
+_INDUSTRIES: dict[str, _Industry] = {
+    "machinery": _Industry(
+        14.0, 3000, 0.9, 0.11, 40, (0.45, 0.40, 0.15), 0.04, 38, 0.1, True, 0.08, 0.25, 100,
+        (
+            _s("machine_tool", 1.0, 0.35), _s("hot_working_machine", 0.3, 0.12),
+            _s("crane", 0.55, 0.08), _s("arc_welder", 0.6, 0.10),
+            _s("resistance_welder", 0.15, 0.05), _s("air_compressor", 0.7, 0.10),
+            _s("resistance_furnace", 0.25, 0.10), _s("fan", 0.5, 0.04), _s("pump", 0.3, 0.03),
+            _s("lighting", 0.9, 0.04), _s("split_ac", 0.6, 0.04),
+            _s("office_sockets", 0.5, 0.02), _s("other_motor", 0.4, 0.05),
+        ),
+    ),
+    "plastics": _Industry(
+        8.0, 2500, 0.9, 0.22, 50, (0.15, 0.35, 0.50), 0.03, 110, 0.1, True, 0.08, 0.2, 300,
+        (
+            _s("injection_molding", 1.0, 0.55), _s("air_compressor", 0.6, 0.08),
+            _s("other_heating", 0.45, 0.08), _s("mixer_crusher", 0.5, 0.06),
+            _s("chiller", 0.35, 0.08, -0.7), _s("pump", 0.5, 0.04), _s("fan", 0.3, 0.03),
+            _s("lighting", 0.9, 0.04), _s("split_ac", 0.5, 0.03), _s("conveyor", 0.3, 0.03),
+            _s("crane", 0.2, 0.03),
+        ),
+    ),
+    "food": _Industry(
+        7.0, 3000, 0.9, 0.14, 35, (0.35, 0.45, 0.20), 0.04, 75, 0.15, True, 0.08, 0.3, 200,
+        (
+            _s("mixer_crusher", 1.0, 0.12), _s("other_heating", 0.7, 0.15),
+            _s("refrigeration_compressor", 0.6, 0.20), _s("conveyor", 0.7, 0.10),
+            _s("pump", 0.7, 0.08), _s("air_compressor", 0.5, 0.06), _s("fan", 0.5, 0.05),
+            _s("kitchen_equipment", 0.25, 0.08), _s("other_motor", 0.6, 0.10),
+            _s("lighting", 0.95, 0.05), _s("split_ac", 0.5, 0.04),
+        ),
+    ),
+    "textile": _Industry(
+        5.0, 4000, 0.9, 0.12, 20, (0.20, 0.40, 0.40), 0.04, 75, 0.15, True, 0.08, 0.25, 200,
+        (
+            _s("textile_machinery", 1.0, 0.60), _s("air_compressor", 0.7, 0.10),
+            _s("fan", 0.6, 0.08), _s("pump", 0.4, 0.04), _s("other_heating", 0.3, 0.06),
+            _s("lighting", 0.95, 0.05), _s("split_ac", 0.5, 0.04),
+            _s("chiller", 0.2, 0.08),
+        ),
+    ),
+    "chemical": _Industry(
+        4.0, 5000, 1.0, 0.16, 80, (0.10, 0.20, 0.70), 0.03, 90, 0.05, True, 0.08, 0.4, 250,
+        (
+            _s("mixer_crusher", 1.0, 0.25), _s("pump", 0.95, 0.20, 0.0, 0.5),
+            _s("other_heating", 0.5, 0.12), _s("fan", 0.7, 0.08),
+            _s("air_compressor", 0.6, 0.07), _s("refrigeration_compressor", 0.3, 0.08),
+            _s("conveyor", 0.3, 0.04), _s("other_motor", 0.5, 0.10),
+            _s("lighting", 0.95, 0.03), _s("split_ac", 0.4, 0.02),
+        ),
+    ),
+    "building_materials": _Industry(
+        4.0, 6000, 1.0, 0.16, 100, (0.30, 0.40, 0.30), 0.03, 80, 0.0, True, 0.08, 0.15, 220,
+        (
+            _s("mixer_crusher", 1.0, 0.45, 0.4), _s("conveyor", 0.9, 0.12),
+            _s("fan", 0.6, 0.08), _s("pump", 0.5, 0.05), _s("air_compressor", 0.5, 0.06),
+            _s("resistance_furnace", 0.2, 0.10), _s("crane", 0.4, 0.05),
+            _s("other_motor", 0.4, 0.08), _s("lighting", 0.9, 0.03),
+        ),
+    ),
+    "electronics": _Industry(
+        5.0, 5000, 1.0, 0.13, 15, (0.30, 0.45, 0.25), 0.04, 65, 0.3, True, 0.08, 0.35, 180,
+        (
+            _s("other_heating", 1.0, 0.20), _s("chiller", 0.55, 0.20),
+            _s("fan", 0.7, 0.10), _s("air_compressor", 0.8, 0.10), _s("pump", 0.5, 0.05),
+            _s("other_motor", 0.6, 0.10), _s("office_sockets", 0.7, 0.08),
+            _s("lighting", 0.95, 0.06), _s("split_ac", 0.6, 0.05),
+            _s("machine_tool", 0.2, 0.05),
+        ),
+    ),
+    "printing": _Industry(
+        4.0, 2500, 0.9, 0.12, 40, (0.50, 0.40, 0.10), 0.04, 55, 0.15, True, 0.08, 0.2, 150,
+        (
+            _s("printing_press", 1.0, 0.45), _s("other_heating", 0.5, 0.12),
+            _s("air_compressor", 0.6, 0.08), _s("conveyor", 0.4, 0.05),
+            _s("other_motor", 0.5, 0.08), _s("fan", 0.4, 0.04), _s("lighting", 0.95, 0.05),
+            _s("split_ac", 0.6, 0.05), _s("chiller", 0.15, 0.08),
+        ),
+    ),
+    "woodworking": _Industry(
+        4.0, 3000, 0.9, 0.09, 40, (0.70, 0.25, 0.05), 0.04, 32, 0.05, True, 0.08, 0.2, 90,
+        (
+            _s("woodworking_machine", 1.0, 0.45), _s("fan", 0.8, 0.15),
+            _s("air_compressor", 0.6, 0.08), _s("other_heating", 0.4, 0.10),
+            _s("conveyor", 0.3, 0.04), _s("crane", 0.2, 0.03), _s("lighting", 0.95, 0.05),
+            _s("split_ac", 0.3, 0.02), _s("other_motor", 0.3, 0.05),
+        ),
+    ),
+    "foundry": _Industry(
+        2.0, 3000, 0.9, 0.30, 50, (0.40, 0.40, 0.20), 0.02, 170, 0.0, True, 0.08, 0.15, 450,
+        (
+            _s("resistance_furnace", 0.7, 0.25), _s("induction_furnace", 0.65, 0.45),
+            _s("crane", 0.8, 0.06), _s("fan", 0.7, 0.06), _s("mixer_crusher", 0.5, 0.06),
+            _s("air_compressor", 0.6, 0.05), _s("pump", 0.5, 0.04),
+            _s("machine_tool", 0.3, 0.05), _s("lighting", 0.95, 0.03),
+        ),
+    ),
+    "cold_storage": _Industry(
+        2.5, 5000, 0.9, 0.11, 150, (0.0, 0.05, 0.95), 0.02, 65, 0.0, True, 0.10, 0.5, 180,
+        (
+            _s("refrigeration_compressor", 1.0, 0.55), _s("fan", 0.9, 0.12),
+            _s("conveyor", 0.4, 0.05), _s("pump", 0.5, 0.04),
+            _s("other_heating", 0.5, 0.04), _s("lighting", 0.95, 0.04),
+            _s("split_ac", 0.4, 0.02), _s("other_motor", 0.3, 0.04),
+        ),
+    ),
+    "logistics": _Industry(
+        4.5, 15000, 1.0, 0.03, 200, (0.40, 0.40, 0.20), 0.08, 15, 0.2, True, 0.15, 0.6, 40,
+        (
+            _s("lighting", 1.0, 0.20), _s("conveyor", 0.6, 0.30), _s("other_motor", 0.4, 0.10),
+            _s("split_ac", 0.6, 0.10), _s("fan", 0.5, 0.06), _s("office_sockets", 0.7, 0.08),
+            _s("elevator", 0.4, 0.06), _s("crane", 0.15, 0.04),
+            _s("refrigeration_compressor", 0.1, 0.15),
+        ),
+    ),
+    "data_center": _Industry(
+        1.0, 4000, 0.8, 0.75, 150, (0.0, 0.0, 1.0), 0.01, 320, 0.35, True, 0.28, 0.5, 900,
+        (
+            _s("it_equipment", 1.0, 0.60), _s("chiller", 0.8, 0.18, 0.0, 0.6),
+            _s("pump", 0.85, 0.04, 0.0, 0.7), _s("fan", 0.8, 0.05),
+            _s("split_ac", 0.5, 0.06, 0.0, 0.5), _s("lighting", 1.0, 0.01),
+            _s("office_sockets", 0.5, 0.01), _s("elevator", 0.3, 0.01),
+        ),
+    ),
+    "office": _Industry(
+        7.0, 12000, 1.0, 0.08, 12, (0.85, 0.15, 0.0), 0.14, 38, 0.45, False, 0.16, 0.8, 100,
+        (
+            _s("lighting", 1.0, 0.15), _s("office_sockets", 0.95, 0.15),
+            _s("chiller", 0.55, 0.30, 0.0, 0.2), _s("split_ac", 0.6, 0.20),
+            _s("elevator", 0.8, 0.08), _s("pump", 0.8, 0.05), _s("fan", 0.7, 0.05),
+            _s("kitchen_equipment", 0.3, 0.05), _s("it_equipment", 0.3, 0.04),
+        ),
+    ),
+    "retail": _Industry(
+        6.0, 6000, 1.0, 0.13, 40, (0.20, 0.80, 0.0), 0.12, 70, 0.45, False, 0.12, 0.8, 180,
+        (
+            _s("lighting", 1.0, 0.25), _s("chiller", 0.6, 0.25), _s("split_ac", 0.5, 0.12),
+            _s("refrigeration_compressor", 0.5, 0.10), _s("elevator", 0.7, 0.08),
+            _s("fan", 0.7, 0.05), _s("pump", 0.6, 0.03), _s("kitchen_equipment", 0.4, 0.08),
+            _s("office_sockets", 0.6, 0.05),
+        ),
+    ),
+    "hotel": _Industry(
+        3.5, 10000, 0.9, 0.10, 60, (0.0, 0.10, 0.90), 0.10, 45, 0.45, False, 0.12, 0.85, 120,
+        (
+            _s("chiller", 0.7, 0.25, 0.0, 0.25), _s("split_ac", 0.4, 0.12),
+            _s("lighting", 1.0, 0.12), _s("kitchen_equipment", 0.9, 0.15),
+            _s("other_heating", 0.5, 0.10), _s("elevator", 0.9, 0.06),
+            _s("pump", 0.9, 0.06), _s("fan", 0.7, 0.05), _s("office_sockets", 0.6, 0.06),
+        ),
+    ),
+    "restaurant": _Industry(
+        4.0, 400, 0.8, 0.30, 10, (0.30, 0.70, 0.0), 0.12, 150, 0.35, False, 0.10, 0.05, 400,
+        (
+            _s("kitchen_equipment", 1.0, 0.50), _s("split_ac", 0.9, 0.20),
+            _s("lighting", 1.0, 0.10), _s("fan", 0.9, 0.10),
+            _s("refrigeration_compressor", 0.5, 0.06), _s("other_heating", 0.4, 0.06),
+            _s("office_sockets", 0.3, 0.02),
+        ),
+    ),
+    "hospital": _Industry(
+        1.5, 25000, 0.9, 0.10, 30, (0.0, 0.0, 1.0), 0.06, 42, 0.40, False, 0.10, 0.95, 120,
+        (
+            _s("chiller", 0.8, 0.22, 0.0, 0.3), _s("split_ac", 0.5, 0.08),
+            _s("medical_imaging", 0.9, 0.15), _s("lighting", 1.0, 0.10),
+            _s("office_sockets", 0.9, 0.10), _s("elevator", 0.95, 0.08),
+            _s("pump", 0.95, 0.05, 0.0, 0.6), _s("fan", 0.8, 0.05),
+            _s("kitchen_equipment", 0.7, 0.05), _s("other_heating", 0.6, 0.07),
+            _s("it_equipment", 0.5, 0.03),
+        ),
+    ),
+    "school": _Industry(
+        3.0, 15000, 0.9, 0.04, 100, (0.90, 0.10, 0.0), 0.15, 20, 0.35, False, 0.05, 0.7, 55,
+        (
+            _s("lighting", 1.0, 0.30), _s("office_sockets", 0.9, 0.20),
+            _s("split_ac", 0.7, 0.20), _s("kitchen_equipment", 0.7, 0.12),
+            _s("pump", 0.6, 0.04), _s("elevator", 0.4, 0.04), _s("fan", 0.5, 0.04),
+            _s("it_equipment", 0.4, 0.05), _s("chiller", 0.2, 0.15),
+        ),
+    ),
+    "ev_charging": _Industry(
+        3.0, 1500, 0.9, 0.45, 300, (0.10, 0.30, 0.60), 0.01, 170, 0.0, True, 0.25, 0.0, 450,
+        (
+            _s("ev_charger_dc", 0.85, 0.80), _s("ev_charger_ac", 0.5, 0.15),
+            _s("lighting", 0.9, 0.02), _s("split_ac", 0.3, 0.02),
+            _s("office_sockets", 0.3, 0.01),
+        ),
+    ),
+    "irrigation": _Industry(
+        1.5, 60, 0.7, 3.0, 25, (0.40, 0.30, 0.30), 0.0, 2200, 0.0, True, 0.05, 0.0, 5000,
+        (_s("pump", 1.0, 0.95, 0.3, 0.35), _s("lighting", 0.4, 0.01), _s("other_motor", 0.1, 0.05)),
+        missing_area_p=0.30,
+    ),
+    "water_treatment": _Industry(
+        2.0, 8000, 0.9, 0.18, 200, (0.0, 0.0, 1.0), 0.02, 100, 0.0, True, 0.10, 0.3, 250,
+        (
+            _s("pump", 1.0, 0.45, 0.3, 0.8), _s("fan", 0.9, 0.25, 0.5, 0.5),
+            _s("mixer_crusher", 0.7, 0.10, -0.5), _s("other_motor", 0.6, 0.08),
+            _s("conveyor", 0.4, 0.03), _s("air_compressor", 0.4, 0.03),
+            _s("lighting", 0.95, 0.02), _s("other_heating", 0.2, 0.03),
+            _s("split_ac", 0.4, 0.02),
+        ),
+    ),
+    "construction_site": _Industry(
+        5.0, 40000, 0.9, 0.012, 100, (0.60, 0.35, 0.05), 0.02, 4.5, 0.05, True, 0.04, 0.0, 12,
+        (
+            _s("crane", 1.0, 0.30, 1.0), _s("arc_welder", 0.9, 0.20),
+            _s("mixer_crusher", 0.7, 0.12), _s("pump", 0.7, 0.10),
+            _s("woodworking_machine", 0.5, 0.04), _s("other_motor", 0.7, 0.08),
+            _s("lighting", 1.0, 0.06), _s("split_ac", 0.6, 0.05),
+            _s("other_heating", 0.3, 0.05),
+        ),
+    ),
+}  # fmt: skip
+"""Per-industry profile; positional fields follow :class:`_Industry`."""
+
+_CLIMATE_P: tuple[float, ...] = (0.07, 0.27, 0.40, 0.18, 0.08)
+"""Share of new applications by GB 50176 zone, in :data:`CLIMATE_ZONES` order."""
+_CLIMATE_AC: tuple[float, ...] = (0.55, 0.80, 1.00, 1.10, 0.70)
+"""Peak air-conditioning load relative to a hot-summer-cold-winter site."""
+_CLIMATE_REFRIGERATION: tuple[float, ...] = (0.90, 0.95, 1.00, 1.05, 0.95)
+_SHIFT_FACTOR: tuple[float, float, float] = (0.90, 1.00, 1.08)
+"""Peak of shift-sensitive production loads for 1, 2, 3 shifts."""
+
+_BETWEEN_GROUP_B = 0.06
+"""``b`` in the coincidence across groups ``1 / (1 + b ln G)``."""
+_BASE_KW = 1.0
+_BASE_SHARE = 0.02
+"""Unlisted base load: controls, small sockets, standby losses (kW + share of installed)."""
+_RAMP_LOW, _RAMP_HIGH = 0.30, 0.60
+"""Customers who never ramp up reach this fraction (uniform) of their expected peak."""
+_AREA_ONLY_SIGMA = 0.40
+"""Extra log-spread of an area-only customer's W/m² around its industry's density."""
+_INSTALLED_SIGMA = 0.40
+"""Log-scatter of installed kW around floor area x industry density."""
+_PF_APPLICANT = 0.85
+
+_DIRTY_CATEGORY: dict[str, tuple[str, ...]] = {
+    "machine_tool": ("machine-tool", "Machine_Tool", "machinetool", "机床"),
+    "pump": ("Pump", "pumps", "water_pump", "泵"),
+    "air_compressor": ("air-compressor", "aircompressor", "Air_Compressor"),
+    "lighting": ("LED", "lightning", "Lighting ", "照明"),
+    "split_ac": ("aircon", "split-ac", "AC"),
+    "fan": ("Fan", "fans", "blower"),
+}
+_GENERIC_DIRTY_CATEGORY: tuple[str, ...] = ("misc", "other", "unknown", "设备", "n/a")
+_CUSTOMER_DIRTY_KINDS: tuple[str, ...] = ("duplicate_customer_id", "shifts_out_of_range")
+_EQUIPMENT_DIRTY_KINDS: tuple[str, ...] = (
+    "nonpositive_rated_kw",
+    "unknown_category",
+    "orphan_customer_id",
+    "nonnumeric_rated_kw",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _check_tables() -> None:
+    """Fail loudly when the tables and the project's catalog disagree."""
+    catalog = load_catalog()
+    if set(_INDUSTRIES) != set(catalog.industry_codes):
+        missing = set(catalog.industry_codes) ^ set(_INDUSTRIES)
+        raise ValueError(f"synthetic industry profiles and catalog differ on {sorted(missing)}")
+    if set(_CATEGORY_MODELS) != set(catalog.category_codes):
+        missing = set(catalog.category_codes) ^ set(_CATEGORY_MODELS)
+        raise ValueError(f"synthetic category models and catalog differ on {sorted(missing)}")
+    if tuple(CLIMATE_ZONES) != ("severe_cold", "cold", "hot_summer_cold_winter",
+                                "hot_summer_warm_winter", "mild"):  # fmt: skip
+        raise ValueError("climate-zone order changed; update the synthetic climate tables")
+
+
+def _expected_log_uniform(low: float, high: float) -> float:
+    """``E[log U]`` for ``U ~ Uniform(low, high)``."""
+    return (high * math.log(high) - high - low * math.log(low) + low) / (high - low)
+
+
+def _round_kw(values: np.ndarray) -> np.ndarray:
+    """Round unit ratings like a nameplate: 0.001 kW below 1 kW, 0.1 kW above."""
+    return np.where(values < 1.0, np.round(values, 3), np.round(values, 1))
+
+
+def _format_kw(value: float) -> str:
+    return f"{value:g}"
+
+
+def _segment_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.bincount(groups, weights=values, minlength=n_groups)
+
+
+# ---------------------------------------------------------------------------------------
+# Generation
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Customers:
+    """Latent (true) customer attributes, one entry per clean customer."""
+
+    industry: np.ndarray  # int index into industry codes
+    zone: np.ndarray  # int index into CLIMATE_ZONES
+    area: np.ndarray
+    employees: np.ndarray
+    shifts: np.ndarray  # 1..3
+    area_only: np.ndarray
+    target_kw: np.ndarray
+
+
+@dataclass
+class _Lines:
+    """Clean equipment lines, ordered by customer."""
+
+    customer: np.ndarray
+    slot: np.ndarray  # global slot id (per customer x category); -1 for fire pumps
+    category: np.ndarray  # int index into category codes
+    rated: np.ndarray
+    quantity: np.ndarray
+    standby: np.ndarray
+    name: list[str]
+
+
+def _draw_customers(cfg: SynthConfig, rng: np.random.Generator, codes: list[str]) -> _Customers:
+    n = cfg.n
+    profiles = [_INDUSTRIES[c] for c in codes]
+    mix = np.array([p.mix for p in profiles])
+    industry = rng.choice(len(codes), size=n, p=mix / mix.sum())
+    zone = rng.choice(len(CLIMATE_ZONES), size=n, p=np.asarray(_CLIMATE_P))
+
+    area_median = np.array([p.area_median for p in profiles])[industry]
+    area_sigma = np.array([p.area_sigma for p in profiles])[industry]
+    area = np.round(area_median * np.exp(area_sigma * rng.standard_normal(n)))
+    area = np.maximum(area, 10.0)
+
+    m2_per_emp = np.array([p.m2_per_employee for p in profiles])[industry]
+    employees = np.floor(area / m2_per_emp * np.exp(0.4 * rng.standard_normal(n)) + 0.5)
+
+    shifts_p = np.array([p.shifts_p for p in profiles])[industry]
+    u = rng.random(n)
+    shifts = 1 + (u > shifts_p[:, 0]).astype(int) + (u > shifts_p[:, 0] + shifts_p[:, 1])
+
+    area_only_p = np.array([p.area_only_p for p in profiles])[industry] * cfg.area_only_scale
+    area_only = rng.random(n) < np.clip(area_only_p, 0.0, 1.0)
+
+    kw_per_m2 = np.array([p.kw_per_m2 for p in profiles])[industry]
+    target_kw = area * kw_per_m2 * np.exp(_INSTALLED_SIGMA * rng.standard_normal(n))
+    target_kw = np.maximum(target_kw, 3.0)
+    return _Customers(industry, zone, area, employees, shifts.astype(int), area_only, target_kw)
+
+
+def _draw_slots(
+    cust: _Customers, rng: np.random.Generator, codes: list[str], cat_codes: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Which categories each equipment customer lists, and the kW given to each.
+
+    Returns customer, category, kW, size bias and spare probability per slot, sorted by
+    customer and template order.
+    """
+    cat_index = {c: i for i, c in enumerate(cat_codes)}
+    parts: list[tuple[np.ndarray, ...]] = []
+    for ind_idx, code in enumerate(codes):
+        profile = _INDUSTRIES[code]
+        members = np.flatnonzero((cust.industry == ind_idx) & ~cust.area_only)
+        if members.size == 0:
+            continue
+        slots = profile.slots
+        k = len(slots)
+        p = np.array([s.p for s in slots])
+        weight = np.array([s.weight for s in slots])
+        # Small customers list fewer kinds of equipment: the optional categories become
+        # less likely below ~300 kW installed and more likely above it.
+        scale = np.clip(0.75 + 0.12 * np.log(cust.target_kw[members] / 300.0), 0.35, 1.25)
+        p_eff = np.where(p[None, :] >= 1.0, 1.0, np.clip(p[None, :] * scale[:, None], 0, 1))
+        include = rng.random((members.size, k)) < p_eff
+        # Every list has at least its industry's main category.
+        none = ~include.any(axis=1)
+        include[none, int(np.argmax(weight))] = True
+        w = weight[None, :] * np.exp(0.5 * rng.standard_normal((members.size, k))) * include
+        share = w / w.sum(axis=1, keepdims=True)
+        kw = share * cust.target_kw[members, None]
+        rows, cols = np.nonzero(include)
+        spare = np.array(
+            [
+                s.spare_p if s.spare_p is not None else _CATEGORY_MODELS[s.category].spare_p
+                for s in slots
+            ]
+        )
+        parts.append(
+            (
+                members[rows],
+                np.array([cat_index[s.category] for s in slots])[cols],
+                kw[rows, cols],
+                np.array([s.size_bias for s in slots])[cols],
+                spare[cols],
+                cols,
+            )
+        )
+    if not parts:
+        empty_i = np.zeros(0, dtype=int)
+        empty_f = np.zeros(0)
+        return empty_i, empty_i, empty_f, empty_f, empty_f
+    customer = np.concatenate([p[0] for p in parts])
+    order_in_template = np.concatenate([p[5] for p in parts])
+    order = np.lexsort((order_in_template, customer))
+    return (
+        customer[order],
+        np.concatenate([p[1] for p in parts])[order],
+        np.concatenate([p[2] for p in parts])[order],
+        np.concatenate([p[3] for p in parts])[order],
+        np.concatenate([p[4] for p in parts])[order],
+    )
+
+
+def _draw_lines(
+    cust: _Customers,
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    codes: list[str],
+    cat_codes: list[str],
+) -> _Lines:
+    s_cust, s_cat, s_kw, s_bias, s_spare = _draw_slots(cust, rng, codes, cat_codes)
+    n_slots = s_cust.size
+    models = [np.asarray(_CATEGORY_MODELS[c].models_kw, dtype=float) for c in cat_codes]
+    width = max(m.size for m in models)
+    model_table = np.full((len(cat_codes), width), np.nan)
+    for i, m in enumerate(models):
+        model_table[i, : m.size] = m
+    typical = np.array([m[m.size // 2] for m in models])
+    size_exp = np.array([_CATEGORY_MODELS[c].size_exp for c in cat_codes])
+    size_sigma = np.array([_CATEGORY_MODELS[c].size_sigma for c in cat_codes])
+
+    # Bigger allocations are split over more lines (several models, several workshops).
+    units = s_kw / typical[s_cat]
+    lam = np.clip(0.8 * np.log1p(units) - 0.55, 0.0, 12.0)
+    n_lines = 1 + rng.poisson(lam)
+    l_slot = np.repeat(np.arange(n_slots), n_lines)
+    share = rng.gamma(2.0, size=l_slot.size)
+    share /= _segment_sum(share, l_slot, n_slots)[l_slot]
+    l_kw = s_kw[l_slot] * share
+    l_cat = s_cat[l_slot]
+
+    # Unit size grows with the line's kW; the nearest listed model (in log) is chosen.
+    typ = typical[l_cat]
+    target = (
+        np.log(typ)
+        + size_exp[l_cat] * np.log(np.maximum(l_kw / typ, 1e-3))
+        + s_bias[l_slot]
+        + size_sigma[l_cat] * rng.standard_normal(l_slot.size)
+    )
+    distance = np.abs(np.log(model_table[l_cat]) - target[:, None])
+    distance = np.where(np.isnan(distance), np.inf, distance)
+    rated = model_table[l_cat, np.argmin(distance, axis=1)]
+    quantity = np.clip(np.floor(l_kw / rated + 0.5), 1, 5000).astype(int)
+
+    # Installed spares: one more unit of the slot's biggest model (N+1), or a third more.
+    has_spare = rng.random(n_slots) < s_spare
+    biggest = np.zeros(n_slots, dtype=int)
+    order = np.lexsort((rated, l_slot))
+    last_of_slot = np.r_[l_slot[order][1:] != l_slot[order][:-1], True]
+    biggest[l_slot[order][last_of_slot]] = order[last_of_slot]
+    spare_slots = np.flatnonzero(has_spare)
+    src = biggest[spare_slots]
+    spare_qty = np.maximum(1, np.floor(quantity[src] * rng.uniform(0.15, 0.4, src.size)))
+
+    # Fire pumps: duty + standby, both marked standby (they run only in a fire).
+    profiles = [_INDUSTRIES[c] for c in codes]
+    fire_p = np.array([p.fire_p for p in profiles])[cust.industry]
+    with_equipment = ~cust.area_only
+    fire = np.flatnonzero(with_equipment & (rng.random(cust.area.size) < fire_p))
+    fire_cat = cat_codes.index("fire_pump")
+    fire_models = models[fire_cat]
+    fire_idx = np.clip(
+        np.floor(1.2 * np.log(cust.area[fire] / 1500.0) + rng.normal(0, 0.8, fire.size)),
+        0,
+        fire_models.size - 1,
+    ).astype(int)
+    two_lines = rng.random(fire.size) < 0.5
+    fire_cust = np.concatenate([fire, fire[two_lines]])
+    fire_rated = np.concatenate([fire_models[fire_idx], fire_models[fire_idx[two_lines]]])
+    fire_kind = np.concatenate([np.zeros(fire.size, int), np.ones(int(two_lines.sum()), int)])
+
+    n_normal, n_spare, n_fire = l_slot.size, spare_slots.size, fire_cust.size
+    customer = np.concatenate([s_cust[l_slot], s_cust[spare_slots], fire_cust])
+    slot = np.concatenate([l_slot, spare_slots, np.full(n_fire, -1)])
+    category = np.concatenate([l_cat, s_cat[spare_slots], np.full(n_fire, fire_cat)])
+    rated_all = _round_kw(np.concatenate([rated, rated[src], fire_rated]))
+    qty_all = np.concatenate([quantity, spare_qty.astype(int), np.full(n_fire, 2)])
+    standby = np.concatenate([np.zeros(n_normal, bool), np.ones(n_spare + n_fire, bool)])
+    kind = np.concatenate([np.zeros(n_normal, int), np.ones(n_spare, int), 2 + fire_kind])
+    sort_slot = np.where(slot < 0, n_slots, slot)
+    order = np.lexsort((kind, sort_slot, customer))
+
+    names = _draw_names(
+        rng,
+        cfg,
+        codes,
+        cat_codes,
+        cust.industry[customer[order]],
+        category[order],
+        rated_all[order],
+        qty_all[order],
+        kind[order],
+    )
+    return _Lines(
+        customer=customer[order],
+        slot=slot[order],
+        category=category[order],
+        rated=rated_all[order],
+        quantity=qty_all[order],
+        standby=standby[order],
+        name=names,
+    )
+
+
+def _draw_names(
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    codes: list[str],
+    cat_codes: list[str],
+    industry: np.ndarray,
+    category: np.ndarray,
+    rated: np.ndarray,
+    quantity: np.ndarray,
+    kind: np.ndarray,
+) -> list[str]:
+    """Free-text names as customers write them: mostly Chinese, sometimes empty."""
+    stems: list[tuple[str, ...]] = []
+    key_of: dict[tuple[int, int], int] = {}
+    for i, ind in enumerate(codes):
+        for j, cat in enumerate(cat_codes):
+            key_of[(i, j)] = len(stems)
+            stems.append(_NAME_OVERRIDES.get((ind, cat), _NAMES[cat]))
+    key = np.array([key_of[(int(i), int(j))] for i, j in zip(industry, category, strict=True)])
+    counts = np.array([len(s) for s in stems])
+    pick = np.floor(rng.random(key.size) * counts[key]).astype(int)
+    style = rng.random(key.size)
+    empty = rng.random(key.size) < cfg.empty_name_rate
+    names: list[str] = []
+    for i in range(key.size):
+        if empty[i]:
+            names.append("")
+            continue
+        stem = stems[key[i]][pick[i]]
+        kw = float(rated[i])
+        if "{" in stem:
+            stem = stem.format(kw=_format_kw(kw), t=_CRANE_TONNES.get(kw, 5))
+        elif style[i] < 0.25:
+            stem = f"{stem} {_format_kw(kw)}kW"
+        elif style[i] < 0.32 and quantity[i] > 1:
+            stem = f"{stem} {int(quantity[i])}台"
+        if kind[i] == 1:
+            stem = "备用" + stem
+        elif kind[i] == 3:
+            stem = "喷淋泵" if style[i] < 0.5 else "自动喷水灭火泵"
+        names.append(stem)
+    return names
+
+
+@dataclass
+class _PeakParts:
+    """Per-slot and per-customer quantities shared by the peak and the oracle."""
+
+    slot_customer: np.ndarray
+    slot_category: np.ndarray
+    slot_installed: np.ndarray
+    slot_median: np.ndarray  # installed x median utilisation x within-group diversity
+    coincidence: np.ndarray  # per customer
+    installed_ns: np.ndarray  # per customer
+    base: np.ndarray  # per customer
+
+
+def _peak_parts(lines: _Lines, n: int, cat_codes: list[str]) -> _PeakParts:
+    running = (~lines.standby) & (lines.slot >= 0)
+    slot_ids = lines.slot[running]
+    n_slots = int(lines.slot.max()) + 1 if lines.slot.size else 0
+    kw = lines.rated[running] * lines.quantity[running]
+    slot_installed = _segment_sum(kw, slot_ids, n_slots)
+    slot_units = _segment_sum(lines.quantity[running].astype(float), slot_ids, n_slots)
+    slot_customer = np.zeros(n_slots, dtype=int)
+    slot_category = np.zeros(n_slots, dtype=int)
+    slot_customer[slot_ids] = lines.customer[running]
+    slot_category[slot_ids] = lines.category[running]
+    util = np.array([_CATEGORY_MODELS[c].util for c in cat_codes])
+    diversity_a = np.array([_CATEGORY_MODELS[c].diversity for c in cat_codes])
+    a = diversity_a[slot_category]
+    within = 1.0 / (1.0 + a * np.log(np.maximum(slot_units, 1.0)))
+    slot_median = slot_installed * util[slot_category] * within
+    live = slot_installed > 0
+    groups = np.bincount(slot_customer[live], minlength=n).astype(float)
+    coincidence = 1.0 / (1.0 + _BETWEEN_GROUP_B * np.log(np.maximum(groups, 1.0)))
+    installed_ns = _segment_sum(slot_installed, slot_customer, n)
+    base = np.where(installed_ns > 0, _BASE_KW + _BASE_SHARE * installed_ns, 0.0)
+    return _PeakParts(
+        slot_customer, slot_category, slot_installed, slot_median, coincidence, installed_ns, base
+    )
+
+
+def _context_factor(
+    cat_codes: list[str], category: np.ndarray, zone: np.ndarray, shifts: np.ndarray
+) -> np.ndarray:
+    """Climate and shift multiplier of each slot's demand."""
+    cooling = np.array([_CATEGORY_MODELS[c].cooling for c in cat_codes])[category]
+    shift_sensitive = np.array([_CATEGORY_MODELS[c].shift_sensitive for c in cat_codes])[category]
+    ac = np.asarray(_CLIMATE_AC)[zone]
+    refrigeration = np.asarray(_CLIMATE_REFRIGERATION)[zone]
+    climate = np.where(
+        cooling == "ac", ac, np.where(cooling == "refrigeration", refrigeration, 1.0)
+    )
+    shift = np.where(shift_sensitive, np.asarray(_SHIFT_FACTOR)[shifts - 1], 1.0)
+    return np.asarray(climate * shift, dtype=float)
+
+
+def _area_only_context(industry_profiles: list[_Industry], industry: np.ndarray,
+                       zone: np.ndarray, shifts: np.ndarray) -> np.ndarray:  # fmt: skip
+    cooling_share = np.array([p.cooling_share for p in industry_profiles])[industry]
+    production = np.array([p.production for p in industry_profiles])[industry]
+    shift = np.where(production, np.asarray(_SHIFT_FACTOR)[shifts - 1], 1.0)
+    ac = np.asarray(_CLIMATE_AC)[zone]
+    return np.asarray((1.0 - cooling_share) * shift + cooling_share * ac, dtype=float)
+
+
+def _expected_log_equipment_peak(
+    parts: _PeakParts,
+    cat_codes: list[str],
+    zone: np.ndarray,
+    shifts: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """``E[log raw peak]`` over the utilisation draws, given zone and shifts per customer.
+
+    A second-order expansion of ``log(sum_g a_g exp(s_g z_g) + b)`` around ``z = 0``:
+    ``log S0 + 0.5 * sum_g s_g**2 * w_g * (1 - w_g)`` with ``w_g = a_g / S0``.
+    """
+    sigma = np.array([_CATEGORY_MODELS[c].util_sigma for c in cat_codes])[parts.slot_category]
+    ctx = _context_factor(
+        cat_codes, parts.slot_category, zone[parts.slot_customer], shifts[parts.slot_customer]
+    )
+    a = parts.coincidence[parts.slot_customer] * parts.slot_median * ctx
+    s0 = _segment_sum(a, parts.slot_customer, n) + parts.base
+    safe = np.where(s0 > 0, s0, 1.0)
+    w = a / safe[parts.slot_customer]
+    correction = 0.5 * _segment_sum(sigma**2 * w * (1.0 - w), parts.slot_customer, n)
+    return np.asarray(np.log(safe) + correction, dtype=float)
+
+
+def _marginal_weights(
+    observed: np.ndarray, value: np.ndarray, prior: np.ndarray, k: int
+) -> np.ndarray:
+    """Per-customer weights over ``k`` values: one-hot when observed, else the prior."""
+    one_hot = np.zeros((value.size, k))
+    one_hot[np.arange(value.size), value] = 1.0
+    prior_2d = prior if prior.ndim == 2 else np.broadcast_to(prior, (value.size, k))
+    return np.where(observed[:, None], one_hot, prior_2d)
+
+
+def generate_history(config: SynthConfig) -> SyntheticHistory:
+    """Generate a synthetic, contract-conformant connection-capacity history.
+
+    Parameters
+    ----------
+    config
+        Size, seed, dirty-row and missing-field rates.
+
+    Returns
+    -------
+    SyntheticHistory
+        Customers, equipment and oracle frames (and the dirty-row log). The same config
+        always gives identical frames.
+    """
+    _check_tables()
+    catalog = load_catalog()
+    codes = list(catalog.industry_codes)
+    cat_codes = list(catalog.category_codes)
+    profiles = [_INDUSTRIES[c] for c in codes]
+    n = config.n
+    rng = np.random.Generator(np.random.PCG64(config.seed))
+
+    cust = _draw_customers(config, rng, codes)
+    lines = _draw_lines(cust, rng, config, codes, cat_codes)
+    parts = _peak_parts(lines, n, cat_codes)
+
+    # --- True peak: latent utilisation draws per group, then customer-level factors.
+    sigma = np.array([_CATEGORY_MODELS[c].util_sigma for c in cat_codes])[parts.slot_category]
+    ctx = _context_factor(
+        cat_codes, parts.slot_category, cust.zone[parts.slot_customer],
+        cust.shifts[parts.slot_customer],
+    )  # fmt: skip
+    utilisation_dev = np.exp(sigma * rng.standard_normal(sigma.size))
+    group_demand = parts.coincidence[parts.slot_customer] * parts.slot_median * ctx
+    raw_equipment = _segment_sum(group_demand * utilisation_dev, parts.slot_customer, n)
+    raw_equipment += parts.base
+
+    density = np.array([p.peak_w_per_m2 for p in profiles])[cust.industry] / 1000.0
+    area_ctx = _area_only_context(profiles, cust.industry, cust.zone, cust.shifts)
+    raw_area = cust.area * density * area_ctx * np.exp(_AREA_ONLY_SIGMA * rng.standard_normal(n))
+    raw = np.where(cust.area_only, raw_area, raw_equipment)
+
+    ramp_p = np.clip(np.array([p.ramp_p for p in profiles]) * config.ramp_up_scale, 0.0, 1.0)
+    never_ramps = rng.random(n) < ramp_p[cust.industry]
+    ramp = np.where(never_ramps, rng.uniform(_RAMP_LOW, _RAMP_HIGH, n), 1.0)
+    noise = np.exp(config.noise_sigma * rng.standard_normal(n))
+    peak = np.maximum(np.round(raw * ramp * noise, 1), 0.1)
+
+    # --- Observed fields (missing completely at random).
+    zone_seen = rng.random(n) >= config.missing_climate_zone_rate
+    shifts_seen = rng.random(n) >= config.missing_shifts_rate
+    area_missing_p = (
+        config.missing_floor_area_rate
+        + np.array([p.missing_area_p for p in profiles])[cust.industry]
+    )
+    area_seen = cust.area_only | (rng.random(n) >= area_missing_p)
+    employees_seen = rng.random(n) >= config.missing_employees_rate
+
+    # --- Oracle: exact marginalisation over unseen zone / shifts (independent of the rest
+    # of the application in this generator), latent utilisation, ramp-up and noise
+    # replaced by their log-space expectations.
+    zone_w = _marginal_weights(zone_seen, cust.zone, np.asarray(_CLIMATE_P), len(CLIMATE_ZONES))
+    shifts_prior = np.array([p.shifts_p for p in profiles])[cust.industry]
+    shift_w = _marginal_weights(shifts_seen, cust.shifts - 1, shifts_prior, 3)
+    expected_log = np.zeros(n)
+    for z in range(len(CLIMATE_ZONES)):
+        for s in range(3):
+            w = zone_w[:, z] * shift_w[:, s]
+            if not np.any(w > 0):
+                continue
+            zz = np.full(n, z)
+            ss = np.full(n, s + 1)
+            eq = _expected_log_equipment_peak(parts, cat_codes, zz, ss, n)
+            ao = np.log(cust.area * density * _area_only_context(profiles, cust.industry, zz, ss))
+            expected_log += w * np.where(cust.area_only, ao, eq)
+    log_ramp = ramp_p * _expected_log_uniform(_RAMP_LOW, _RAMP_HIGH)
+    oracle_peak = np.round(np.exp(expected_log + log_ramp[cust.industry]), 2)
+
+    # --- Status quo: what the customer applied for under today's habits.
+    applied = _status_quo(rng, config, cust, lines, parts, cat_codes, profiles, n)
+
+    ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "industry": np.array(codes, dtype=object)[cust.industry],
+            "climate_zone": np.where(
+                zone_seen, np.array(CLIMATE_ZONES, dtype=object)[cust.zone], None
+            ),
+            "floor_area_m2": np.where(area_seen, cust.area, np.nan),
+            "employees": pd.array(np.where(employees_seen, cust.employees, np.nan), dtype="Int64"),
+            "shifts": pd.array(np.where(shifts_seen, cust.shifts, np.nan), dtype="Int64"),
+            "applied_capacity_kva": applied,
+            "peak_demand_kw": peak,
+        }
+    )
+    standby_blank = (~lines.standby) & (
+        rng.random(lines.standby.size) < config.missing_standby_rate
+    )
+    standby_col = pd.array(lines.standby, dtype="boolean")
+    standby_col[standby_blank] = pd.NA
+    equipment = pd.DataFrame(
+        {
+            "customer_id": ids[lines.customer],
+            "category": np.array(cat_codes, dtype=object)[lines.category],
+            "rated_kw": pd.Series(lines.rated, dtype=object),
+            "quantity": pd.array(lines.quantity, dtype="Int64"),
+            "standby": standby_col,
+            "name": pd.Series(lines.name, dtype=object).replace("", None),
+        }
+    )
+    oracle = pd.DataFrame({"customer_id": ids, "oracle_peak_kw": oracle_peak})
+    customers, equipment, dirty = _make_dirty(rng, config, customers, equipment)
+    return SyntheticHistory(
+        customers=customers[list(CUSTOMER_COLUMN_NAMES)].reset_index(drop=True),
+        equipment=equipment[list(EQUIPMENT_COLUMN_NAMES)].reset_index(drop=True),
+        oracle=oracle,
+        dirty_rows=dirty,
+    )
+
+
+def _status_quo(
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    cust: _Customers,
+    lines: _Lines,
+    parts: _PeakParts,
+    cat_codes: list[str],
+    profiles: list[_Industry],
+    n: int,
+) -> np.ndarray:
+    """Applied capacity (kVA) under today's sizing habits, or NaN when left empty."""
+    kw = lines.rated * lines.quantity
+    standby_kw = _segment_sum(np.where(lines.standby, kw, 0.0), lines.customer, n)
+    installed = parts.installed_ns
+    kx = np.array([load_catalog().categories[c].kx_default for c in cat_codes])
+    kx_demand = _segment_sum(parts.slot_installed * kx[parts.slot_category], parts.slot_customer, n)
+
+    method = rng.random(n)
+    with_standby = rng.random(n) < 0.65
+    nameplate = (installed + np.where(with_standby, standby_kw, 0.0)) * rng.uniform(1.1, 1.5, n)
+    rule_of_thumb = installed * rng.uniform(0.5, 0.85, n) * rng.uniform(1.1, 1.3, n)
+    design = kx_demand * 0.9 * rng.uniform(1.05, 1.25, n)
+    kw_sized = np.where(method < 0.70, nameplate, np.where(method < 0.88, rule_of_thumb, design))
+    kva = kw_sized / _PF_APPLICANT
+
+    design_density = np.array([p.design_va_per_m2 for p in profiles])[cust.industry]
+    area_kva = cust.area * design_density / 1000.0 * np.exp(0.25 * rng.standard_normal(n))
+    kva = np.where(cust.area_only, area_kva, kva)
+    applied = tier_at_or_above(np.maximum(kva, 1.0))
+    missing = rng.random(n) < cfg.missing_applied_capacity_rate
+    return np.where(missing, np.nan, applied)
+
+
+def _make_dirty(
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    customers: pd.DataFrame,
+    equipment: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Corrupt a share of rows the way real exports are corrupted; log which rows."""
+    records: list[tuple[str, int, str]] = []
+
+    # Customers: in-place edits, then duplicates inserted right after their original.
+    n_cust = len(customers)
+    n_dirty = int(round(cfg.dirty_row_rate * n_cust))
+    kinds = rng.choice(len(_CUSTOMER_DIRTY_KINDS), size=n_dirty)
+    targets = rng.choice(n_cust, size=n_dirty, replace=False)
+    customers = customers.copy()
+    shift_bad = targets[kinds == 1]
+    customers.loc[shift_bad, "shifts"] = rng.choice([0, 4, 5, 6], size=shift_bad.size, p=[
+        0.2, 0.2, 0.5, 0.1
+    ])  # fmt: skip
+    dup_src = np.sort(targets[kinds == 0])
+    dups = customers.iloc[dup_src].copy()
+    # A re-keyed record: the same id with a slightly different area or headcount.
+    dups["floor_area_m2"] = np.round(dups["floor_area_m2"] * rng.uniform(0.9, 1.1, len(dups)))
+    position = np.concatenate([np.arange(n_cust, dtype=float), dup_src + 0.5])
+    combined = pd.concat([customers, dups], ignore_index=True)
+    order = np.argsort(position, kind="stable")
+    customers = combined.iloc[order].reset_index(drop=True)
+    new_row = np.empty(order.size, dtype=int)
+    new_row[order] = np.arange(order.size)
+    for row in new_row[n_cust:]:
+        records.append(("customers.csv", int(row), "duplicate_customer_id"))
+    for t in shift_bad:
+        records.append(("customers.csv", int(new_row[t]), "shifts_out_of_range"))
+
+    # Equipment: in-place edits and orphan rows inserted at random places.
+    n_eq = len(equipment)
+    n_dirty = int(round(cfg.dirty_row_rate * n_eq))
+    kinds = rng.choice(len(_EQUIPMENT_DIRTY_KINDS), size=n_dirty)
+    n_orphan = int((kinds == 2).sum())
+    in_place = rng.choice(n_eq, size=n_dirty - n_orphan, replace=False) if n_eq else np.zeros(0)
+    edit_kinds = kinds[kinds != 2]
+    equipment = equipment.copy()
+    rated = equipment["rated_kw"].to_numpy(dtype=object).copy()
+    category = equipment["category"].to_numpy(dtype=object).copy()
+    edit_log: list[tuple[int, str]] = []
+    for row, kind in zip(in_place.astype(int), edit_kinds, strict=True):
+        value = float(rated[row])
+        if kind == 0:
+            rated[row] = 0.0 if rng.random() < 0.4 else -value
+            edit_log.append((row, "nonpositive_rated_kw"))
+        elif kind == 1:
+            code = str(category[row])
+            # Typical slips: hyphens for underscores, capitals, plurals, English words.
+            options = _DIRTY_CATEGORY.get(code, (code.title(), code.replace("_", "-") + "s"))
+            options = options + _GENERIC_DIRTY_CATEGORY[:1]
+            category[row] = options[int(rng.integers(len(options)))]
+            edit_log.append((row, "unknown_category"))
+        else:
+            text = _format_kw(value)
+            forms = (f"{text}kw", f"{text}KW", f"{text} kW", text.replace(".", ",") + "kw")
+            rated[row] = forms[int(rng.integers(len(forms)))]
+            edit_log.append((row, "nonnumeric_rated_kw"))
+    equipment["rated_kw"] = pd.Series(rated, dtype=object, index=equipment.index)
+    equipment["category"] = pd.Series(category, dtype=object, index=equipment.index)
+
+    orphan_src = rng.choice(n_eq, size=n_orphan) if n_eq else np.zeros(0, dtype=int)
+    orphans = equipment.iloc[orphan_src].copy()
+    orphans["customer_id"] = [f"C{n_cust + 1 + k + int(rng.integers(1000)):06d}X"
+                              for k in range(n_orphan)]  # fmt: skip
+    position = np.concatenate(
+        [np.arange(n_eq, dtype=float), rng.uniform(-0.5, n_eq - 0.5, n_orphan)]
+    )
+    combined = pd.concat([equipment, orphans], ignore_index=True)
+    order = np.argsort(position, kind="stable")
+    equipment = combined.iloc[order].reset_index(drop=True)
+    new_row = np.empty(order.size, dtype=int)
+    new_row[order] = np.arange(order.size)
+    for row in new_row[n_eq:]:
+        records.append(("equipment.csv", int(row), "orphan_customer_id"))
+    for row, kind_name in edit_log:
+        records.append(("equipment.csv", int(new_row[row]), kind_name))
+
+    dirty = pd.DataFrame(records, columns=["file", "row_number", "kind"])
+    dirty = dirty.sort_values(["file", "row_number"], kind="stable").reset_index(drop=True)
+    return customers, equipment, dirty
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------
+
+
+def _bool_text(values: pd.Series) -> pd.Series:
+    mapped = values.map({True: "true", False: "false"})
+    return mapped.astype(object).where(values.notna(), None)
+
+
+def write_history(history: SyntheticHistory, out_dir: str | Path) -> dict[str, Path]:
+    """Write the history as contract CSV files.
+
+    Parameters
+    ----------
+    history
+        The output of :func:`generate_history`.
+    out_dir
+        Folder to write into (created if needed).
+
+    Returns
+    -------
+    dict[str, pathlib.Path]
+        Paths of ``customers``, ``equipment``, ``oracle`` and ``dirty_rows``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    equipment = history.equipment.copy()
+    equipment["standby"] = _bool_text(equipment["standby"])
+    frames = {
+        "customers": history.customers,
+        "equipment": equipment,
+        "oracle": history.oracle,
+        "dirty_rows": history.dirty_rows,
+    }
+    paths: dict[str, Path] = {}
+    for name, frame in frames.items():
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+        paths[name] = path
+    return paths

@@ -88,7 +88,7 @@ _CJK_QUANTITY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:千伏安|吨|台|套|只|个
 # 'ck6140', 'zw-3/7', 'y2-132m-4', '10t', '380v'.
 _ASCII_RUN_RE = re.compile(r"[a-z0-9]+(?:[-/._*×+#][a-z0-9]+)*")
 _NON_WORD_RE = re.compile(r"[\W_]+")
-_SPACE_AROUND_WIDE_RE = re.compile(r"\s*([^\x00-\x7f])\s*")
+_SPACE_AROUND_WIDE_RE = re.compile(r"\s+(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])\s+")
 _LATIN_WORD_RE = re.compile(r"[a-z]+")
 
 
@@ -203,7 +203,7 @@ def normalise(text: str) -> str:
     s = _CJK_QUANTITY_RE.sub(" ", s)
     s = _ASCII_RUN_RE.sub(lambda m: " " if any(c.isdigit() for c in m.group(0)) else m.group(0), s)
     s = _NON_WORD_RE.sub(" ", s)
-    s = _SPACE_AROUND_WIDE_RE.sub(r"\1", s)
+    s = _SPACE_AROUND_WIDE_RE.sub("", s)
     return " ".join(s.split())
 
 
@@ -310,10 +310,12 @@ class NameMatcher:
                         ascii_start=norm[0].isascii(),
                         ascii_end=norm[-1].isascii(),
                     )
-        by_first: dict[str, list[_Alias]] = {}
+        # Aliases indexed by their first two characters (one for one-character aliases),
+        # so the scan of a name only tries the few aliases that can start at each position.
+        by_prefix: dict[str, list[_Alias]] = {}
         for alias in sorted(self._exact.values(), key=lambda a: -len(a.norm)):
-            by_first.setdefault(alias.norm[0], []).append(alias)
-        self._by_first = by_first
+            by_prefix.setdefault(alias.norm[:2], []).append(alias)
+        self._by_prefix = by_prefix
         # Typo index: every alias word and each of its one-letter deletions point back to
         # the word. Two words one edit apart (insertion, deletion, substitution or swap of
         # neighbours) share a key, so a typo is found with a few dictionary look-ups
@@ -428,8 +430,12 @@ class NameMatcher:
 
     def _contained(self, norm: str) -> list[_Hit]:
         hits = []
-        for i, ch in enumerate(norm):
-            for alias in self._by_first.get(ch, ()):
+        index = self._by_prefix
+        last = len(norm) - 1
+        for i in range(len(norm)):
+            singles = index.get(norm[i], ())
+            pairs = index.get(norm[i : i + 2], ()) if i < last else ()
+            for alias in (*singles, *pairs):
                 if norm.startswith(alias.norm, i):
                     end = _match_end(norm, i, alias)
                     if end >= 0:

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
-
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from features.build import HistoryFrames, frames_from_applications
 from features.catalog import load_catalog

@@ -114,7 +114,7 @@ def synth(
     paths = write_history(history, out)
     elapsed = time.perf_counter() - started
 
-    table = Table(title=f"Synthetic history, n={n}, seed={seed}")
+    table = Table(title="Synthetic history")
     table.add_column("file")
     table.add_column("rows", justify="right")
     frames = {
@@ -124,9 +124,13 @@ def synth(
         "dirty_rows": history.dirty_rows,
     }
     for name, frame in frames.items():
-        table.add_row(str(paths[name]), str(len(frame)))
+        table.add_row(paths[name].name, str(len(frame)))
     console.print(table)
-    console.print(f"generated and written in {elapsed:.2f} s", highlight=False)
+    console.print(
+        f"n={n}, seed={seed}: generated and written to {out} in {elapsed:.2f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import HistoryFrames
-from features.contract import DEFAULT_SIZING, SizingDefinition, sizing_outcome
+from features.contract import SizingDefinition, sizing_outcome
 from features.engineering import engineering_estimate_frame
 from training.model import CapacityModel, Prediction
 from training.policy import PolicyConfig, recommend_tiers

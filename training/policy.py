@@ -7,9 +7,13 @@ outcomes follow from the predictive CDF ``F`` of the peak:
 * oversized: ``P(peak < low * pf * C) = F(low * pf * C)``
 * appropriate: the rest.
 
-The policy picks the capacity with the highest P(appropriate) (ties go to the smaller,
-cheaper capacity); optionally only among capacities whose P(undersized) stays under a
-cap, because undersizing costs far more than a slightly larger transformer.
+The policy picks the capacity with the highest ``P(appropriate) - w * P(undersized)``
+(ties go to the smaller, cheaper capacity). ``w`` (``undersize_weight``, default 0.3)
+states explicitly that an undersized connection costs more than an oversized one
+(overload, re-application, delay against a few months of capacity charges): among
+capacities of nearly equal P(appropriate) it prefers the one that overloads less. With
+``w = 0`` this is the pure "maximise P(appropriate)" rule. Optionally only capacities
+whose P(undersized) stays under a cap are considered.
 """
 
 from __future__ import annotations
@@ -29,6 +33,12 @@ class PolicyConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     sizing: SizingDefinition = DEFAULT_SIZING
+    undersize_weight: float = Field(
+        0.3,
+        ge=0,
+        le=5,
+        description="Weight w of P(undersized) in the score P(appropriate) - w·P(undersized).",
+    )
     max_p_undersized: float | None = Field(
         None,
         ge=0,
@@ -74,7 +84,7 @@ def tier_probabilities(
 
 def choose_tiers(probs: TierProbabilities, config: PolicyConfig) -> np.ndarray:
     """Index of the chosen tier per row."""
-    score = probs.p_appropriate.copy()
+    score = probs.p_appropriate - config.undersize_weight * probs.p_undersized
     if config.max_p_undersized is not None:
         # Capacities that undersize too often are only chosen when nothing else qualifies.
         score = np.where(probs.p_undersized <= config.max_p_undersized, score, score - 2.0)

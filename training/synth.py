@@ -65,10 +65,10 @@ class SynthConfig(BaseModel):
         1.0, ge=0.0, le=5.0, description="Multiplies every industry's area-only probability."
     )
     noise_sigma: float = Field(
-        0.18, ge=0.0, le=1.0, description="Customer-level irreducible log-noise of the peak."
+        0.15, ge=0.0, le=1.0, description="Customer-level irreducible log-noise of the peak."
     )
     ramp_up_scale: float = Field(
-        1.0, ge=0.0, le=3.0, description="Multiplies every industry's never-ramps-up probability."
+        0.5, ge=0.0, le=3.0, description="Multiplies every industry's never-ramps-up probability."
     )
 
 
@@ -154,7 +154,7 @@ _CATEGORY_MODELS: dict[str, _CategoryModel] = {
     "resistance_welder": _CategoryModel((16, 25, 40, 63, 100), 0.30, 0.35, 0.20, size_exp=0.3),
     "lighting": _CategoryModel(
         (0.018, 0.036, 0.1, 0.15, 0.2, 1, 2, 3, 5, 10, 15, 20, 30),
-        0.80,
+        0.75,
         0.12,
         0.0,
         size_exp=0.4,
@@ -173,7 +173,7 @@ _CATEGORY_MODELS: dict[str, _CategoryModel] = {
     ),
     "split_ac": _CategoryModel(
         (0.9, 1.5, 2.2, 3.5, 5, 7.5, 11, 15, 22, 28, 45),
-        0.55,
+        0.50,
         0.25,
         0.10,
         size_exp=0.4,
@@ -201,7 +201,7 @@ _CATEGORY_MODELS: dict[str, _CategoryModel] = {
     "ev_charger_dc": _CategoryModel(
         (30, 60, 120, 160, 180, 240), 0.50, 0.30, 0.12, size_exp=0.25, size_sigma=0.4
     ),
-    "ev_charger_ac": _CategoryModel((7, 11, 22), 0.35, 0.30, 0.15, size_exp=0.0, size_sigma=0.4),
+    "ev_charger_ac": _CategoryModel((7, 11, 22), 0.30, 0.30, 0.15, size_exp=0.0, size_sigma=0.4),
     "medical_imaging": _CategoryModel(
         (15, 30, 50, 80, 100, 120), 0.28, 0.35, 0.20, size_exp=0.2, size_sigma=0.6
     ),
@@ -209,7 +209,7 @@ _CATEGORY_MODELS: dict[str, _CategoryModel] = {
     "mixer_crusher": _CategoryModel(
         (3, 5.5, 7.5, 11, 15, 22, 37, 55, 75, 110, 160, 250), 0.58, 0.20, 0.08
     ),
-    "printing_press": _CategoryModel((5.5, 7.5, 15, 22, 37, 55, 75, 110), 0.45, 0.25, 0.08),
+    "printing_press": _CategoryModel((5.5, 7.5, 15, 22, 37, 55, 75, 110), 0.40, 0.25, 0.08),
     "woodworking_machine": _CategoryModel((2.2, 3, 4, 5.5, 7.5, 11, 15, 22), 0.30, 0.30, 0.15),
     "office_sockets": _CategoryModel(
         (1, 2, 3, 5, 10, 20, 30, 50),
@@ -674,7 +674,7 @@ _BETWEEN_GROUP_B = 0.06
 _BASE_KW = 1.0
 _BASE_SHARE = 0.02
 """Unlisted base load: controls, small sockets, standby losses (kW + share of installed)."""
-_RAMP_LOW, _RAMP_HIGH = 0.30, 0.60
+_RAMP_LOW, _RAMP_HIGH = 0.45, 0.80
 """Customers who never ramp up reach this fraction (uniform) of their expected peak."""
 _AREA_ONLY_SIGMA = 0.40
 """Extra log-spread of an area-only customer's W/m² around its industry's density."""

@@ -1,0 +1,83 @@
+"""Shared, session-scoped fixtures: a small synthetic history, a model trained once, a bundle.
+
+Everything is seeded and small (2,500 synthetic customers, at most 300 boosting rounds,
+one thread) so the model, service and CLI tests together stay well under a minute. Nothing
+is written into the repository: histories, bundles and registries live in pytest's tmp
+directories, and tests that touch the MLflow registry use the ``capacity_home`` fixture.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.bundle import save_bundle
+from training.data import LabelledHistory, load_labelled
+from training.model import CapacityModel, ModelConfig
+from training.synth import SynthConfig, generate_history, write_history
+
+SYNTH_N = 2500
+SYNTH_SEED = 3
+MODEL_SEED = 0
+SMALL_MODEL_CONFIG = ModelConfig(max_rounds=300, num_threads=1)
+"""The configuration of every test model: monotone (the default), small, one thread."""
+
+REGISTRY_ENV_VARS = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "CAPACITY_TRACKING_URI",
+    "CAPACITY_MODEL_DIR",
+)
+
+
+@pytest.fixture(scope="session")
+def small_model_config() -> ModelConfig:
+    """The configuration every test model uses (tests must not train bigger ones)."""
+    return SMALL_MODEL_CONFIG
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A written synthetic history: customers.csv, equipment.csv, oracle.csv, dirty_rows.csv."""
+    out = tmp_path_factory.mktemp("synth-history")
+    write_history(generate_history(SynthConfig(n=SYNTH_N, seed=SYNTH_SEED)), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def labelled_history(synth_dir: Path) -> LabelledHistory:
+    """The synthetic history after contract validation (dirty rows rejected), with labels."""
+    data, _ = load_labelled(synth_dir / "customers.csv", synth_dir / "equipment.csv")
+    return data
+
+
+@pytest.fixture(scope="session")
+def trained_model(labelled_history: LabelledHistory) -> CapacityModel:
+    """A monotone model trained once per session on the whole fixture history."""
+    return CapacityModel.fit(
+        labelled_history.frames, labelled_history.peak_kw, SMALL_MODEL_CONFIG, seed=MODEL_SEED
+    )
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(trained_model: CapacityModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session model saved as a bundle (read-only: copy it before corrupting it)."""
+    out = tmp_path_factory.mktemp("bundles") / "model"
+    return save_bundle(
+        trained_model,
+        out,
+        metadata={"model_version": "test-1", "seed": MODEL_SEED, "data_hash": "fixture"},
+        metrics={"model_accuracy": 0.0},
+    )
+
+
+@pytest.fixture
+def capacity_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private CAPACITY_HOME (registry, artifacts, champion) and no inherited tracking URI."""
+    home = tmp_path / "capacity-home"
+    home.mkdir()
+    monkeypatch.setenv("CAPACITY_HOME", str(home))
+    for var in REGISTRY_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    return home

@@ -62,6 +62,7 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "equipment_size": ("设备规模与台数", "Equipment size and unit counts"),
     "engineering_estimate": ("需要系数法估算", "Demand-coefficient estimate"),
     "standby_kw": ("备用设备", "Standby equipment"),
+    "equipment_mix": ("设备构成（未列出的类别）", "Equipment mix (categories not listed)"),
 }
 
 
@@ -324,9 +325,15 @@ class Recommender:
         factor = math.expm1(s) / s if abs(s) > 1e-12 else 1.0
         groups = self.model.builder.feature_groups()
         names = self.model.builder.feature_names_
+        row = pred.features.iloc[i]
         corr: dict[str, float] = {}
         for name, value in zip(names, feat, strict=True):
             g = groups[name]
+            if g.startswith("category:") and not row[f"kw__{g.split(':', 1)[1]}"] > 0:
+                # A category the application does not have still shifts the prediction
+                # (its absence says something about the mix); reporting it as "fans
+                # 0.3 kW" for a site without fans would confuse, so it is pooled.
+                g = "equipment_mix"
             corr[g] = corr.get(g, 0.0) + scale * float(value) * factor
         eng: dict[str, float] = {}
         if basis == "equipment" and sheet is not None and sheet.rows:

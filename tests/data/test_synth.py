@@ -226,6 +226,36 @@ def test_oracle_ignores_the_latent_noise() -> None:
     assert not quiet.customers["peak_demand_kw"].equals(noisy.customers["peak_demand_kw"])
 
 
+def _expected_log_uniform(low: float, high: float) -> float:
+    return (high * np.log(high) - low * np.log(low)) / (high - low) - 1.0
+
+
+def test_never_ramps_up_follows_the_documented_defaults(history: SyntheticHistory) -> None:
+    # Same seed with ramp_up_scale = 0 consumes the same draws, so the two histories differ
+    # only by the ramp-up factor: half the table probabilities (about 5 % mix-weighted),
+    # reaching U(0.45, 0.80) of the expected peak.
+    full = generate_history(SynthConfig(n=N, seed=SEED, ramp_up_scale=0.0))
+    pd.testing.assert_frame_equal(full.equipment, history.equipment)
+    peak = history.customers.drop_duplicates("customer_id").set_index("customer_id")
+    peak0 = full.customers.drop_duplicates("customer_id").set_index("customer_id")
+    ratio = (peak["peak_demand_kw"] / peak0["peak_demand_kw"])[peak0["peak_demand_kw"] > 20]
+    lowered = ratio < 0.99
+    assert ratio[~lowered].between(0.995, 1.005).all()  # only 0.1 kW rounding
+    assert 0.03 < lowered.mean() < 0.07
+    assert ratio[lowered].min() > 0.44
+    assert ratio[lowered].max() < 0.81
+    # The oracle discounts by p_ramp * E[log U(0.45, 0.80)], p_ramp = 0.5 x the table value.
+    oracle = history.oracle.set_index("customer_id")["oracle_peak_kw"]
+    oracle0 = full.oracle.set_index("customer_id")["oracle_peak_kw"]
+    industry = peak0["industry"]
+    discount = np.log(oracle / oracle0)[oracle0 > 20]
+    for code, table_p in (("data_center", 0.28), ("office", 0.16), ("machinery", 0.08)):
+        expected = 0.5 * table_p * _expected_log_uniform(0.45, 0.80)
+        part = discount[industry[discount.index] == code]
+        assert len(part) > 10, code
+        assert np.allclose(part, expected, atol=0.002), code
+
+
 def test_status_quo_reproduces_todays_oversizing(history: SyntheticHistory) -> None:
     cust = _clean_customers(history).dropna(subset=["applied_capacity_kva"])
     rho = load_rate(cust["peak_demand_kw"].to_numpy(), cust["applied_capacity_kva"].to_numpy())

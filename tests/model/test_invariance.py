@@ -166,15 +166,15 @@ def test_name_column_is_ignored(
 
 
 def test_name_is_not_a_feature(trained_model: CapacityModel) -> None:
-    assert not any(f == "name" or f.startswith("name") for f in trained_model.builder.feature_names_)
+    assert not any(
+        f == "name" or f.startswith("name") for f in trained_model.builder.feature_names_
+    )
 
 
 # -- (e) standby units ------------------------------------------------------------------
 
 
-def _engineering(
-    model: CapacityModel, cust: pd.DataFrame, eq: pd.DataFrame
-) -> pd.DataFrame:
+def _engineering(model: CapacityModel, cust: pd.DataFrame, eq: pd.DataFrame) -> pd.DataFrame:
     return engineering_estimate_frame(eq, cust, model.builder.engineering_)
 
 
@@ -243,7 +243,9 @@ def test_batch_and_one_by_one_predictions_are_identical(
     singles = []
     for k in range(0, len(cust), 8):  # every 8th customer: 38 single predictions
         one = cust.iloc[[k]]
-        singles.append(_predict(trained_model, one, eq[eq["customer_id"] == one["customer_id"].iloc[0]]))
+        singles.append(
+            _predict(trained_model, one, eq[eq["customer_id"] == one["customer_id"].iloc[0]])
+        )
     _assert_same(pd.concat(singles), reference)
 
 

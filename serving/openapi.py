@@ -1,0 +1,162 @@
+"""The service's OpenAPI document, generated from the pydantic models declared once.
+
+BentoML would describe our loosely-typed endpoints (we validate bodies ourselves so that
+errors can name the offending value) as "any object"; this document shows the real
+request and response schemas with worked examples instead, and the Swagger page at
+``/docs`` reads it from ``/docs.json``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from features.schemas import Application
+from serving.examples import EXAMPLES
+from serving.schemas import CheckRequest, CheckResult, Recommendation
+
+
+class FeedbackRequest(BaseModel):
+    """An outcome for an issued recommendation (granted capacity and metered peak)."""
+
+    recommendation_id: str
+    granted_kva: float
+    metered_peak_kw: float
+    note: str | None = None
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "example": "equipment[2].rated_kw"},
+                    "value": {"example": -1},
+                    "expected": {"type": "string", "example": "> 0"},
+                    "message": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+
+def _json_body(ref: str, examples: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{ref}"}}
+    if examples:
+        body["examples"] = {k: {"value": v} for k, v in examples.items()}
+    return {"required": True, "content": {"application/json": body}}
+
+
+def _responses(ok_ref: str | None, ok_desc: str) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": ok_desc}
+    if ok_ref:
+        ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ok_ref}"}}}
+    err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
+    return {
+        "200": ok,
+        "400": {"description": "Invalid input: each error names field, value and expectation", **err},
+        "413": {"description": "Body too large", **err},
+        "503": {"description": "No model loaded (see /readyz for the reason)", **err},
+    }
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.0 document (built on first request, then cached)."""
+    _, defs = models_json_schema(
+        [
+            (m, "validation" if m in (Application, CheckRequest, FeedbackRequest) else "serialization")
+            for m in (Application, CheckRequest, Recommendation, CheckResult, FeedbackRequest)
+        ],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas = dict(defs.get("$defs", {}))
+    schemas["Errors"] = ERROR_SCHEMA
+    check_example = {"application": EXAMPLES["machinery_workshop"], "proposed_kva": 1000}
+    batch_schema = {
+        "type": "object",
+        "properties": {
+            "applications": {"type": "array", "items": {"$ref": "#/components/schemas/Application"}},
+            "output": {"type": "string", "enum": ["json", "csv"], "default": "json"},
+        },
+    }
+    return {
+        "openapi": "3.0.2",
+        "info": {
+            "title": "Connection-capacity recommender (报装容量推荐)",
+            "version": "1",
+            "description": (
+                "Recommends the standard capacity (kVA) for a new connection from the industry, "
+                "scale and equipment list, with drivers, peer comparison, sanity bounds and the "
+                "demand-coefficient calculation sheet. Errors are JSON bodies naming each field, "
+                "value and expectation."
+            ),
+        },
+        "paths": {
+            "/recommend": {
+                "post": {
+                    "summary": "Recommend a capacity for one application",
+                    "requestBody": _json_body("Application", EXAMPLES),
+                    "responses": _responses("Recommendation", "The recommendation"),
+                }
+            },
+            "/check": {
+                "post": {
+                    "summary": "Planner check of a proposed capacity",
+                    "requestBody": _json_body("CheckRequest", {"proposal": check_example}),
+                    "responses": _responses("CheckResult", "Verdict beside the recommendation"),
+                }
+            },
+            "/recommend_batch": {
+                "post": {
+                    "summary": "Recommend for up to 10,000 applications (JSON list or contract CSV upload)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": batch_schema,
+                                "example": {
+                                    "applications": list(EXAMPLES.values()),
+                                    "output": "json",
+                                },
+                            },
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "customers": {"type": "string", "format": "binary"},
+                                        "equipment": {"type": "string", "format": "binary"},
+                                        "output": {"type": "string", "enum": ["json", "csv"]},
+                                    },
+                                }
+                            },
+                        },
+                    },
+                    "responses": _responses(None, "JSON results (and rejects) or a CSV file"),
+                }
+            },
+            "/feedback": {
+                "post": {
+                    "summary": "Record the granted capacity and metered 12-month peak (X-API-Key header)",
+                    "requestBody": _json_body("FeedbackRequest"),
+                    "responses": {
+                        **_responses(None, "Recorded"),
+                        "401": {"description": "Missing or wrong API key"},
+                    },
+                }
+            },
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
+            "/readyz": {
+                "get": {"summary": "Readiness (503 with the reason without a model)", "responses": {"200": {"description": "ready"}}}
+            },
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}},
+        },
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,423 @@
+"""BentoML service: ``/recommend``, ``/check``, ``/recommend_batch``, ``/feedback`` and the web page.
+
+Bodies are validated here (not by BentoML) so that a bad input is answered with HTTP
+400 and a JSON body naming each field, its value and what was expected; BentoML's own
+validation would drop the values. The model is loaded once, in ``__init__``; if that
+fails the process stays up, ``/readyz`` answers 503 with the reason and the APIs answer
+503 too (an exception escaping ``__init__`` would make BentoML crash-loop instead).
+
+Start: ``bentoml serve serving.service:CapacityService`` (``make serve`` does it).
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import json
+import os
+import pathlib
+import time
+import uuid
+from typing import Any, Literal
+
+import bentoml
+from pydantic import TypeAdapter, ValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from features.schemas import Application
+from serving.errors import error_response, single_error, validation_errors
+from serving.schemas import CheckRequest, CheckResult, Recommendation
+from serving.web.app import build_ui_app
+
+MAX_BODY_BYTES = int(os.environ.get("CAPACITY_MAX_BODY_BYTES", str(32 * 1024 * 1024)))
+MAX_BATCH = 10_000
+BATCH_CSV_COLUMNS = (
+    "customer_id",
+    "status",
+    "recommended_kva",
+    "predicted_peak_kw",
+    "peak_low_kw",
+    "peak_high_kw",
+    "p_appropriate",
+    "p_undersized",
+    "p_oversized",
+    "engineering_kva",
+    "basis",
+    "clamped",
+    "model_version",
+    "recommendation_id",
+    "reason",
+)
+_APPS = TypeAdapter(list[Application])
+
+
+class BodyGuard:
+    """ASGI middleware: 413 when a body exceeds ``max_bytes``; 400 when a JSON body is not JSON.
+
+    Both answers carry our JSON error body. The size is checked from Content-Length or,
+    for chunked bodies, while buffering (raising from ``receive()`` became a 500); the JSON
+    syntax is checked here because BentoML answers a malformed root body with a 500.
+    """
+
+    def __init__(self, app: Any, max_bytes: int, json_paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.json_paths = json_paths
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and int(length) > self.max_bytes:
+            await self._too_large(scope, receive, send, int(length))
+            return
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        check_json = scope.get("path") in self.json_paths and "multipart/" not in content_type
+        if length is not None and not check_json:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            total += len(message.get("body", b""))
+            if total > self.max_bytes:
+                await self._too_large(scope, receive, send, total)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if check_json:
+            try:
+                json.loads(body or b"null")
+            except (ValueError, UnicodeDecodeError) as exc:
+                response = single_error(
+                    "(body)",
+                    body[:80].decode("utf-8", "replace"),
+                    "a JSON document (UTF-8)",
+                    f"the request body is not valid JSON: {exc}",
+                )
+                await response(scope, receive, send)
+                return
+        replay = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def replay_receive() -> Any:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replay_receive, send)
+
+    async def _too_large(self, scope: Any, receive: Any, send: Any, size: int) -> None:
+        response = single_error(
+            None, size, f"a body of at most {self.max_bytes} bytes", "request body too large", 413
+        )
+        await response(scope, receive, send)
+
+
+def _not_ready(reason: str) -> JSONResponse:
+    return single_error(None, None, "a loaded model", f"service not ready: {reason}", status=503)
+
+
+@bentoml.asgi_app(build_ui_app(), path="/")
+@bentoml.service(
+    name="capacity-recommender",
+    workers=1,
+    threads=4,
+    traffic={"timeout": 120},
+)
+class CapacityService:
+    """Connection-capacity recommendations (报装容量推荐)."""
+
+    def __init__(self) -> None:
+        self.recommender: Any = None
+        self.logbook: Any = None
+        self.not_ready_reason: str | None = None
+        self.bundle_path: str | None = None
+        started = time.perf_counter()
+        try:
+            from serving.core import Recommender, RecommenderConfig
+            from serving.loader import load_model
+            from training.settings import Settings
+
+            model, version, bundle = load_model(Settings())
+            price = float(os.environ.get("CAPACITY_PRICE_YUAN_PER_KVA_MONTH", "22"))
+            self.recommender = Recommender(
+                model, version, RecommenderConfig(capacity_price_yuan_per_kva_month=price)
+            )
+            self.bundle_path = str(bundle)
+            # Warm the matcher and the code paths once so the first request is not slow.
+            from serving.examples import MACHINERY_WORKSHOP
+
+            self.recommender.recommend(Application.model_validate(MACHINERY_WORKSHOP))
+        except Exception as exc:  # keep the process up; /readyz reports why
+            self.not_ready_reason = f"model could not be loaded: {exc}"
+        if os.environ.get("CAPACITY_LOG_DISABLED", "") != "1":
+            try:
+                from serving.logbook import Logbook
+
+                self.logbook = Logbook.open()
+            except Exception as exc:
+                reason = f"recommendation log could not be opened: {exc}"
+                self.not_ready_reason = (
+                    f"{self.not_ready_reason}; {reason}" if self.not_ready_reason else reason
+                )
+        self.startup_seconds = time.perf_counter() - started
+
+    def __is_ready__(self) -> bool:
+        if self.not_ready_reason:
+            raise HTTPException(503, detail=self.not_ready_reason)
+        return True
+
+    # -- helpers -------------------------------------------------------------------------
+    def _log_one(
+        self, app: Application, rec: Recommendation, source: str, proposed_kva: float | None = None
+    ) -> str | None:
+        if self.logbook is None:
+            return None
+        return str(
+            self.logbook.record(
+                app.model_dump(mode="json"),
+                rec.model_dump(mode="json"),
+                source=source,
+                model_version=rec.model_version,
+                recommended_kva=rec.recommended_kva,
+                predicted_peak_kw=rec.predicted_peak_kw,
+                engineering_kva=rec.engineering_kva,
+                status_quo_kva=proposed_kva,
+                industry=app.industry,
+            )
+        )
+
+    # -- APIs ----------------------------------------------------------------------------
+    @bentoml.api(route="/recommend")
+    def recommend(self, body: Any, /) -> Recommendation:
+        """Recommend a capacity for one application (see /docs for the schema and examples)."""
+        if self.recommender is None:
+            return _not_ready(str(self.not_ready_reason))  # type: ignore[return-value]
+        try:
+            app = Application.model_validate(body)
+        except ValidationError as exc:
+            return error_response(validation_errors(exc))  # type: ignore[return-value]
+        rec = self.recommender.recommend(app)
+        rec.id = self._log_one(app, rec, "api")
+        return rec
+
+    @bentoml.api(route="/check")
+    def check(self, body: Any, /) -> CheckResult:
+        """Planner check: verdict on a proposed capacity beside the recommendation."""
+        if self.recommender is None:
+            return _not_ready(str(self.not_ready_reason))  # type: ignore[return-value]
+        try:
+            req = CheckRequest.model_validate(body)
+        except ValidationError as exc:
+            return error_response(validation_errors(exc))  # type: ignore[return-value]
+        result = self.recommender.check(req.application, req.proposed_kva)
+        result.recommendation.id = self._log_one(
+            req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
+        )
+        return result
+
+    @bentoml.api(route="/recommend_batch")
+    def recommend_batch(
+        self,
+        applications: Any = None,
+        customers: pathlib.Path = None,  # type: ignore[assignment]  # BentoML: no Optional[Path]
+        equipment: pathlib.Path = None,  # type: ignore[assignment]
+        output: Any = "json",
+    ) -> Any:
+        """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment)."""
+        if self.recommender is None:
+            return _not_ready(str(self.not_ready_reason))
+        if output not in ("json", "csv"):
+            return single_error("output", output, "'json' or 'csv'", "unknown output format")
+        fmt: Literal["json", "csv"] = output
+        if customers is not None or equipment is not None:
+            return self._batch_csv(customers, equipment, fmt)
+        if applications is None:
+            return single_error(
+                "applications",
+                None,
+                "a JSON list of applications, or 'customers' and 'equipment' CSV files",
+                "nothing to score",
+            )
+        if isinstance(applications, list) and len(applications) > MAX_BATCH:
+            return single_error(
+                "applications", len(applications), f"at most {MAX_BATCH} applications", "batch too large"
+            )
+        try:
+            apps = _APPS.validate_python(applications)
+        except ValidationError as exc:
+            return error_response(validation_errors(exc, prefix="applications"))
+        if not apps:
+            return single_error("applications", [], "at least one application", "empty batch")
+        recs = self.recommender.recommend_many(apps)
+        ids = self._log_batch(apps, recs)
+        for rec, rid in zip(recs, ids, strict=True):
+            rec.id = rid
+        if fmt == "csv":
+            rows = [
+                {
+                    "customer_id": f"app-{i}",
+                    "status": "ok",
+                    "recommended_kva": r.recommended_kva,
+                    "predicted_peak_kw": r.predicted_peak_kw,
+                    "peak_low_kw": r.peak_low90_kw,
+                    "peak_high_kw": r.peak_high90_kw,
+                    "p_appropriate": r.p_appropriate,
+                    "p_undersized": r.p_undersized,
+                    "p_oversized": r.p_oversized,
+                    "engineering_kva": r.engineering_kva,
+                    "basis": r.basis,
+                    "clamped": r.bounds.clamped,
+                    "model_version": r.model_version,
+                    "recommendation_id": r.id,
+                    "reason": "",
+                }
+                for i, r in enumerate(recs)
+            ]
+            return _csv_response(rows)
+        return {
+            "model_version": self.recommender.model_version,
+            "n": len(recs),
+            "results": [r.model_dump(mode="json") for r in recs],
+            "rejects": [],
+        }
+
+    def _log_batch(self, apps: list[Application], recs: list[Recommendation]) -> list[str | None]:
+        if self.logbook is None:
+            return [None] * len(recs)
+        batch_id = uuid.uuid4().hex
+        # Batch rows keep a compact answer: the full answer of 10,000 applications would
+        # multiply the log's size without adding anything the outcome analysis uses.
+        rows = [
+            {
+                "application": a.model_dump(mode="json"),
+                "response": {
+                    "recommended_kva": r.recommended_kva,
+                    "predicted_peak_kw": r.predicted_peak_kw,
+                    "p_appropriate": r.p_appropriate,
+                    "drivers": [d.model_dump(mode="json") for d in r.drivers[:5]],
+                },
+                "source": "batch",
+                "model_version": r.model_version,
+                "recommended_kva": r.recommended_kva,
+                "predicted_peak_kw": r.predicted_peak_kw,
+                "engineering_kva": r.engineering_kva,
+                "industry": a.industry,
+                "batch_id": batch_id,
+            }
+            for a, r in zip(apps, recs, strict=True)
+        ]
+        return list(self.logbook.record_many(rows))
+
+    def _batch_csv(self, customers: Any, equipment: Any, fmt: Literal["json", "csv"]) -> Any:
+        import pandas as pd
+
+        from features.validation import ContractError, validate_frames
+
+        if customers is None or equipment is None:
+            missing = "customers" if customers is None else "equipment"
+            return single_error(
+                missing, None, "both 'customers' and 'equipment' CSV files", f"missing {missing} file"
+            )
+        for name, value in (("customers", customers), ("equipment", equipment)):
+            if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
+                return single_error(name, str(value)[:100], "an uploaded CSV file", "not a file upload")
+        try:
+            cust = pd.read_csv(customers, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            equip = pd.read_csv(equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            validated = validate_frames(cust, equip, sources=("customers", "equipment"))
+        except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
+        if len(validated.customers) > MAX_BATCH:
+            return single_error(
+                "customers", len(validated.customers), f"at most {MAX_BATCH} customers", "batch too large"
+            )
+        scored = self.recommender.score_frames(validated.customers, validated.equipment)
+        rejects = validated.rejects.to_dict(orient="records")
+        if fmt == "csv":
+            rows = [{**r, "status": "ok", "recommendation_id": "", "reason": ""} for r in scored.to_dict("records")]
+            for rej in rejects:
+                rows.append(
+                    {
+                        "customer_id": rej.get("customer_id", ""),
+                        "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})",
+                        "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
+                    }
+                )
+            return _csv_response(rows)
+        return {
+            "model_version": self.recommender.model_version,
+            "n": len(scored),
+            "results": scored.to_dict(orient="records"),
+            "rejects": rejects,
+            "flags": validated.flags.to_dict(orient="records"),
+        }
+
+    @bentoml.api(route="/feedback")
+    def feedback(self, body: Any, /, ctx: bentoml.Context) -> dict[str, Any]:
+        """Record the granted capacity and metered peak of an issued recommendation (API key)."""
+        expected_key = os.environ.get("CAPACITY_FEEDBACK_API_KEY", "")
+        given = ctx.request.headers.get("x-api-key", "")
+        if not expected_key or not hmac.compare_digest(given.encode(), expected_key.encode()):
+            reason = (
+                "feedback is disabled: no API key is configured (CAPACITY_FEEDBACK_API_KEY)"
+                if not expected_key
+                else ("missing X-API-Key header" if not given else "wrong API key")
+            )
+            ctx.response.status_code = 401
+            return single_error("X-API-Key", None, "the configured feedback API key", reason, 401)  # type: ignore[return-value]
+        if self.logbook is None:
+            ctx.response.status_code = 503
+            return _not_ready("recommendation log not available")  # type: ignore[return-value]
+        from serving.logbook import UnknownRecommendationError
+        from serving.openapi import FeedbackRequest
+
+        try:
+            req = FeedbackRequest.model_validate(body)
+        except ValidationError as exc:
+            ctx.response.status_code = 400
+            return error_response(validation_errors(exc))  # type: ignore[return-value]
+        try:
+            outcome_id = self.logbook.record_outcome(
+                req.recommendation_id, req.granted_kva, req.metered_peak_kw, source="api", note=req.note
+            )
+        except UnknownRecommendationError as exc:
+            ctx.response.status_code = 404
+            return single_error(  # type: ignore[return-value]
+                "recommendation_id", req.recommendation_id, "the id of an issued recommendation", str(exc), 404
+            )
+        except ValueError as exc:
+            ctx.response.status_code = 400
+            return single_error(None, None, "positive granted_kva and metered_peak_kw", str(exc))  # type: ignore[return-value]
+        return {"recorded": True, "outcome_id": outcome_id, "recommendation_id": req.recommendation_id}
+
+    @bentoml.api(route="/trivial")
+    def trivial(self, body: Any, /) -> dict[str, Any]:
+        """A do-nothing endpoint: the benchmark's baseline for framework overhead."""
+        return {"ok": True}
+
+
+def _csv_response(rows: list[dict[str, Any]]) -> Response:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(BATCH_CSV_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        buf.getvalue().encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="recommendations.csv"'},
+    )
+
+
+CapacityService.add_asgi_middleware(
+    BodyGuard,
+    max_bytes=MAX_BODY_BYTES,
+    json_paths=("/recommend", "/check", "/recommend_batch", "/feedback", "/trivial"),
+)

@@ -1,0 +1,137 @@
+"""The web page and its GET helpers, mounted at ``/`` of the BentoML service.
+
+BentoML routes its probes, metrics and POST APIs before mounted apps, so this app only
+receives what BentoML does not claim: the page, its static assets, the OpenAPI page and
+two model-free helpers (the catalog and live name matching) that the page calls while
+the user types.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from features.catalog import load_catalog
+from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
+from features.matching import default_matcher
+from features.schemas import MAX_EQUIPMENT_LINES
+from serving.examples import EXAMPLES
+from serving.openapi import openapi_document
+
+STATIC = Path(__file__).resolve().parent / "static"
+CLIMATE_NAMES = {
+    "severe_cold": ("严寒地区", "Severe cold"),
+    "cold": ("寒冷地区", "Cold"),
+    "hot_summer_cold_winter": ("夏热冬冷地区", "Hot summer, cold winter"),
+    "hot_summer_warm_winter": ("夏热冬暖地区", "Hot summer, warm winter"),
+    "mild": ("温和地区", "Mild"),
+}
+
+
+def _swagger_html() -> Path:
+    import bentoml
+
+    return Path(bentoml.__file__).resolve().parent.parent / "_bentoml_impl/server/main-openapi.html"
+
+
+@lru_cache(maxsize=1)
+def catalog_document() -> dict[str, Any]:
+    """Industries, categories and climate zones with both names, for the page's pickers."""
+    cat = load_catalog()
+    return {
+        "version": cat.version,
+        "industries": [
+            {"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en} for i in cat.industries.values()
+        ],
+        "categories": [
+            {
+                "code": c.code,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "kx_low": c.kx_low,
+                "kx_high": c.kx_high,
+                "cos_phi": c.cos_phi,
+            }
+            for c in cat.categories.values()
+        ],
+        "climate_zones": [
+            {"code": z, "name_zh": CLIMATE_NAMES[z][0], "name_en": CLIMATE_NAMES[z][1]} for z in CLIMATE_ZONES
+        ],
+        "standard_series_kva": list(STANDARD_SERIES_KVA),
+        "max_equipment_lines": MAX_EQUIPMENT_LINES,
+        "examples": EXAMPLES,
+    }
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+
+async def docs(request: Request) -> Response:
+    return FileResponse(_swagger_html(), media_type="text/html; charset=utf-8")
+
+
+async def docs_json(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+async def api_catalog(request: Request) -> Response:
+    return JSONResponse(catalog_document())
+
+
+async def api_match(request: Request) -> Response:
+    text = request.query_params.get("text", "")
+    if len(text) > 200:
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "field": "text",
+                        "value": text[:50] + "…",
+                        "expected": "at most 200 characters",
+                        "message": "equipment name too long",
+                    }
+                ]
+            },
+            status_code=400,
+        )
+    rated = request.query_params.get("rated_kw")
+    try:
+        rated_kw = float(rated) if rated else None
+    except ValueError:
+        return JSONResponse(
+            {"errors": [{"field": "rated_kw", "value": rated, "expected": "a number", "message": "not a number"}]},
+            status_code=400,
+        )
+    m = default_matcher().match(text, rated_kw=rated_kw)
+    return JSONResponse(
+        {
+            "text": text,
+            "category": m.category,
+            "confidence": m.confidence,
+            "matched_alias": m.matched_alias,
+            "rated_kw_hint": m.rated_kw_hint,
+            "reason": m.reason,
+        }
+    )
+
+
+def build_ui_app() -> Starlette:
+    """The Starlette app mounted at ``/``."""
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/docs", docs),
+            Route("/docs.json", docs_json),
+            Route("/api/catalog", api_catalog),
+            Route("/api/match", api_match),
+            Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
+        ]
+    )

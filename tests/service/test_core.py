@@ -1,0 +1,490 @@
+"""The Recommender in-process with the session model: answers, fallbacks, explanations, checks."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.build import HistoryFrames, frames_from_applications
+from features.catalog import load_catalog
+from features.contract import DEFAULT_SIZING, is_standard_capacity
+from features.schemas import Application, EquipmentItem
+from serving.core import Recommender, RecommenderConfig, sanity_bounds
+from serving.schemas import Recommendation
+from training.data import LabelledHistory
+from training.model import CapacityModel
+
+PRICE = 22.0
+
+
+@pytest.fixture(scope="module")
+def recommender(trained_model: CapacityModel) -> Recommender:
+    return Recommender(trained_model, "test-1")
+
+
+def _codes(answer: Recommendation) -> set[str]:
+    return {w.code for w in answer.warnings}
+
+
+def _applications(history: LabelledHistory, rows: np.ndarray) -> list[Application]:
+    """Contract rows turned back into API applications (category codes given)."""
+    cust = history.frames.customers.iloc[rows]
+    eq = history.frames.equipment
+    by_id = {
+        cid: g
+        for cid, g in eq[eq["customer_id"].isin(set(cust["customer_id"]))].groupby("customer_id")
+    }
+    apps = []
+    for c in cust.itertuples(index=False):
+        lines = by_id.get(c.customer_id, eq.iloc[:0])
+        apps.append(
+            Application(
+                industry=c.industry,
+                climate_zone=c.climate_zone
+                if isinstance(c.climate_zone, str) and c.climate_zone
+                else None,
+                floor_area_m2=None if pd.isna(c.floor_area_m2) else float(c.floor_area_m2),
+                employees=None if pd.isna(c.employees) else int(c.employees),
+                shifts=None if pd.isna(c.shifts) else int(c.shifts),
+                equipment=[
+                    EquipmentItem(
+                        category=e.category,
+                        name=(e.name or None),
+                        rated_kw=float(e.rated_kw),
+                        quantity=int(e.quantity),
+                        standby=bool(e.standby),
+                    )
+                    for e in lines.itertuples(index=False)
+                ],
+            )
+        )
+    return apps
+
+
+@pytest.fixture(scope="module")
+def sample_rows(labelled_history: LabelledHistory) -> np.ndarray:
+    rng = np.random.default_rng(31)
+    return np.sort(rng.choice(len(labelled_history), 60, replace=False))
+
+
+@pytest.fixture(scope="module")
+def sample_apps(labelled_history: LabelledHistory, sample_rows: np.ndarray) -> list[Application]:
+    return _applications(labelled_history, sample_rows)
+
+
+@pytest.fixture(scope="module")
+def sample_answers(
+    recommender: Recommender, sample_apps: list[Application]
+) -> list[Recommendation]:
+    return recommender.recommend_many(sample_apps)
+
+
+def _small(industry: str, **kw: object) -> Application:
+    fields: dict[str, object] = {
+        "industry": industry,
+        "floor_area_m2": 800.0,
+        "employees": 25,
+        "shifts": 1,
+        "equipment": [
+            EquipmentItem(category="lighting", rated_kw=0.1, quantity=80),
+            EquipmentItem(category="office_sockets", rated_kw=2.0, quantity=6),
+            EquipmentItem(category="split_ac", rated_kw=3.5, quantity=8),
+            EquipmentItem(category="other_motor", rated_kw=5.5, quantity=3),
+        ],
+    }
+    fields.update(kw)
+    return Application(**fields)  # type: ignore[arg-type]
+
+
+def _assert_well_formed(a: Recommendation) -> None:
+    assert is_standard_capacity(a.recommended_kva)
+    assert a.p_appropriate + a.p_undersized + a.p_oversized == pytest.approx(1.0, abs=1e-9)
+    assert a.peak_low90_kw <= a.peak_low80_kw <= a.predicted_peak_kw
+    assert a.predicted_peak_kw <= a.peak_high80_kw <= a.peak_high90_kw
+    chosen = [t for t in a.tiers if t.recommended]
+    assert len(chosen) == 1 and chosen[0].capacity_kva == a.recommended_kva
+    assert chosen[0].p_appropriate == pytest.approx(a.p_appropriate)
+    assert [t.capacity_kva for t in a.tiers] == sorted(t.capacity_kva for t in a.tiers)
+    assert a.expected_load_rate == pytest.approx(a.predicted_peak_kw / (a.recommended_kva * 0.9))
+    assert a.model_version == "test-1"
+
+
+# -- every industry ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("industry", load_catalog().industry_codes)
+def test_answers_for_every_industry(recommender: Recommender, industry: str) -> None:
+    a = recommender.recommend(_small(industry))
+    _assert_well_formed(a)
+    assert a.basis == "equipment" and a.source == "model" and a.fallback_reason is None
+    assert a.installed_kw == pytest.approx(8.0 + 12.0 + 28.0 + 16.5)
+    assert a.peers.industry == industry
+    assert "unknown_industry" not in _codes(a)
+    assert a.engineering is not None and a.engineering.method == "demand_coefficient"
+
+
+# -- fallbacks --------------------------------------------------------------------------
+
+
+def test_area_only_application(recommender: Recommender) -> None:
+    a = recommender.recommend(Application(industry="office", floor_area_m2=6000.0, employees=300))
+    _assert_well_formed(a)
+    assert (a.basis, a.source, a.fallback_reason) == ("area", "fallback", "area_only")
+    assert "area_only" in _codes(a)
+    assert a.installed_kw == 0.0
+    assert a.engineering is not None and a.engineering.method == "area_density"
+    assert [d.key for d in a.drivers if d.engineering_kw] == ["floor_area"]
+    # Area-only answers use their own calibration group (pooled when it is small): their
+    # interval is never narrower than that of an application with an equipment list.
+    eq = recommender.recommend(_small("office", floor_area_m2=6000.0, employees=300))
+    width = math.log(a.peak_high90_kw / a.peak_low90_kw)
+    assert width >= math.log(eq.peak_high90_kw / eq.peak_low90_kw) - 1e-12
+
+
+def test_only_unmatched_names_fall_back_to_area(recommender: Recommender) -> None:
+    app = Application(
+        industry="retail",
+        floor_area_m2=2500.0,
+        equipment=[EquipmentItem(name="xyz123", rated_kw=30.0, quantity=2)],
+    )
+    a = recommender.recommend(app)
+    assert (a.basis, a.fallback_reason) == ("area", "area_only")
+    assert {"area_only", "unmatched_names"} <= _codes(a)
+
+
+def test_neither_equipment_nor_area(recommender: Recommender) -> None:
+    a = recommender.recommend(Application(industry="hotel"))
+    _assert_well_formed(a)
+    assert (a.basis, a.source, a.fallback_reason) == (
+        "industry",
+        "fallback",
+        "no_equipment_no_area",
+    )
+    assert "industry_only" in _codes(a)
+    assert a.manual_review
+    assert a.engineering is None and a.engineering_kva is None
+    assert a.bounds.lower_kva is None and a.bounds.upper_kva is None
+    # The base is the industry's median training peak, scaled by the average correction.
+    model = recommender.model
+    fallback = model.builder.industry_fallback_kw_["hotel"]
+    features = model.features(frames_from_applications([Application(industry="hotel")]))
+    assert model.builder.base_kw(features)[0] == fallback
+    phi0 = float(model.contributions(features)[0, -1])
+    industry = [d for d in a.drivers if d.engineering_kw]
+    assert [d.key for d in industry] == ["industry"]
+    assert industry[0].engineering_kw == pytest.approx(fallback * math.exp(phi0))
+
+
+def test_only_standby_equipment_without_area(recommender: Recommender) -> None:
+    app = Application(
+        industry="water_treatment",
+        equipment=[EquipmentItem(category="pump", rated_kw=90.0, quantity=2, standby=True)],
+    )
+    a = recommender.recommend(app)
+    assert a.basis == "industry" and a.standby_kw == pytest.approx(180.0)
+    assert a.installed_kw == 0.0
+
+
+# -- free-text names --------------------------------------------------------------------
+
+
+def test_free_text_names(recommender: Recommender) -> None:
+    app = Application(
+        industry="machinery",
+        floor_area_m2=3000.0,
+        equipment=[
+            EquipmentItem(name="数控车床 CK6140 7.5kW", rated_kw=7.5, quantity=10),
+            EquipmentItem(name="xyz123", rated_kw=5.0, quantity=4),
+            EquipmentItem(category="lighting", name="whatever", rated_kw=0.1, quantity=100),
+        ],
+    )
+    a = recommender.recommend(app)
+    m = {x.index: x for x in a.matches}
+    assert (m[0].category, m[0].source) == ("machine_tool", "name")
+    assert m[0].confidence >= 0.5
+    assert (m[1].category, m[1].source) == (None, "unmatched")
+    assert (m[2].category, m[2].source) == ("lighting", "code")
+    assert "unmatched_names" in _codes(a)
+    warning = next(w for w in a.warnings if w.code == "unmatched_names")
+    assert "xyz123" in warning.message_en and "xyz123" in warning.message_zh
+    # The unmatched line counts nowhere; the matched one counts like its code would.
+    assert a.installed_kw == pytest.approx(75.0 + 10.0)
+    coded = app.model_copy(
+        update={
+            "equipment": [
+                EquipmentItem(category="machine_tool", rated_kw=7.5, quantity=10),
+                EquipmentItem(category="lighting", rated_kw=0.1, quantity=100),
+            ]
+        }
+    )
+    b = recommender.recommend(coded)
+    assert b.predicted_peak_kw == pytest.approx(a.predicted_peak_kw, rel=1e-12)
+    assert b.recommended_kva == a.recommended_kva
+
+
+# -- drivers ----------------------------------------------------------------------------
+
+
+def test_drivers_sum_to_the_predicted_peak(sample_answers: list[Recommendation]) -> None:
+    assert len(sample_answers) >= 50
+    for a in sample_answers[:50]:
+        total = sum(d.kw for d in a.drivers) + a.drivers_base_kw
+        assert total == pytest.approx(a.predicted_peak_kw, rel=0.005), a.drivers
+        for d in a.drivers:
+            assert d.kw == pytest.approx(d.engineering_kw + d.correction_kw, abs=1e-9)
+        keys = [d.key for d in a.drivers]
+        assert len(keys) == len(set(keys))
+        assert [abs(d.kw) for d in a.drivers] == sorted(
+            (abs(d.kw) for d in a.drivers), reverse=True
+        )
+
+
+def test_equipment_drivers_name_the_listed_categories(
+    sample_apps: list[Application], sample_answers: list[Recommendation]
+) -> None:
+    for app, a in zip(sample_apps, sample_answers, strict=True):
+        if a.basis != "equipment":
+            continue
+        running = {e.category for e in app.equipment if not e.standby and e.category != "fire_pump"}
+        eng_keys = {d.key.split(":", 1)[1] for d in a.drivers if d.engineering_kw > 0}
+        assert eng_keys == running
+
+
+# -- planner check ----------------------------------------------------------------------
+
+BIG = Application(
+    industry="plastics",
+    floor_area_m2=9000.0,
+    employees=200,
+    shifts=3,
+    equipment=[
+        EquipmentItem(category="injection_molding", rated_kw=45.0, quantity=20),
+        EquipmentItem(category="air_compressor", rated_kw=75.0, quantity=2),
+        EquipmentItem(category="chiller", rated_kw=110.0, quantity=1),
+        EquipmentItem(category="lighting", rated_kw=0.15, quantity=300),
+    ],
+)
+
+
+def test_check_verdicts(recommender: Recommender) -> None:
+    rec = recommender.recommend(BIG)
+    assert rec.recommended_kva >= 315  # a two-part tariff customer
+    tiny = recommender.check(BIG, 30.0)
+    assert tiny.verdict == "undersized" and tiny.p_undersized > 0.9
+    huge = recommender.check(BIG, 100_000.0)
+    assert huge.verdict == "oversized" and huge.p_oversized > 0.9
+    same = recommender.check(BIG, rec.recommended_kva)
+    assert same.verdict == "appropriate"
+    assert same.p_appropriate == pytest.approx(rec.p_appropriate)
+    assert same.recommended_kva == rec.recommended_kva
+    assert same.yearly_difference_yuan == 0.0
+    assert not recommender.check(BIG, 777.0).proposed_is_standard
+    assert same.proposed_is_standard
+
+
+def test_check_yearly_difference_under_the_two_part_tariff(recommender: Recommender) -> None:
+    rec = recommender.recommend(BIG).recommended_kva
+    for proposed in (315.0, 2500.0, rec * 2):
+        c = recommender.check(BIG, proposed)
+        assert c.yearly_difference_yuan == pytest.approx((proposed - rec) * PRICE * 12)
+        assert c.yearly_capacity_charge_proposed_yuan == pytest.approx(proposed * PRICE * 12)
+        assert f"{c.yearly_difference_yuan:,.0f}" in c.message_en
+
+
+def test_check_below_the_two_part_tariff_costs_nothing(recommender: Recommender) -> None:
+    small = _small("office")
+    rec = recommender.recommend(small).recommended_kva
+    assert rec < 315
+    c = recommender.check(small, 250.0)
+    assert c.yearly_capacity_charge_proposed_yuan == 0.0 and c.yearly_difference_yuan == 0.0
+    c = recommender.check(small, 400.0)
+    assert c.yearly_difference_yuan == pytest.approx(400.0 * PRICE * 12)
+
+
+def test_check_uses_the_configured_price(trained_model: CapacityModel) -> None:
+    rec = Recommender(trained_model, "p", RecommenderConfig(capacity_price_yuan_per_kva_month=30.0))
+    best = rec.recommend(BIG).recommended_kva
+    c = rec.check(BIG, 2000.0)
+    assert c.yearly_difference_yuan == pytest.approx((2000.0 - best) * 30.0 * 12)
+
+
+def test_recommended_capacity_is_usually_judged_appropriate(
+    recommender: Recommender, sample_apps: list[Application], sample_answers: list[Recommendation]
+) -> None:
+    verdicts = [
+        recommender.check(app, a.recommended_kva).verdict
+        for app, a in zip(sample_apps[:30], sample_answers[:30], strict=True)
+    ]
+    assert verdicts.count("appropriate") >= 24, verdicts
+
+
+# -- peers ------------------------------------------------------------------------------
+
+
+def test_too_few_peers_for_a_rare_industry(trained_model: CapacityModel) -> None:
+    industries = trained_model.peers["industries"]
+    rare = min(industries, key=lambda k: industries[k]["n"])
+    common = max(industries, key=lambda k: industries[k]["n"])
+    threshold = industries[rare]["n"] + 1
+    assert industries[common]["n"] >= threshold
+    rec = Recommender(trained_model, "t", RecommenderConfig(min_peers=threshold))
+    a = rec.recommend(_small(rare))
+    assert a.peers.too_few_peers and a.peers.level == "industry"
+    assert a.peers.n_peers == industries[rare]["n"]
+    assert "few_peers" in _codes(a)
+    b = rec.recommend(_small(common))
+    assert not b.peers.too_few_peers and "few_peers" not in _codes(b)
+
+
+def test_weird_scale_falls_back_to_industry_peers(recommender: Recommender) -> None:
+    app = Application(
+        industry="machinery",
+        floor_area_m2=50_000.0,
+        equipment=[EquipmentItem(category="induction_furnace", rated_kw=1500.0, quantity=12)],
+    )
+    a = recommender.recommend(app)
+    assert a.peers.scale_band == "10000+ kW"
+    assert a.peers.level == "industry"
+    assert not a.peers.too_few_peers  # machinery has plenty of customers overall
+
+
+def test_industry_without_peer_statistics(trained_model: CapacityModel) -> None:
+    model = copy.copy(trained_model)
+    model.peers = {
+        "cells": {
+            k: v for k, v in trained_model.peers["cells"].items() if not k.startswith("hotel|")
+        },
+        "industries": {k: v for k, v in trained_model.peers["industries"].items() if k != "hotel"},
+        "quantiles": trained_model.peers["quantiles"],
+    }
+    a = Recommender(model, "t").recommend(_small("hotel"))
+    assert a.peers.level == "none" and a.peers.n_peers == 0 and a.peers.too_few_peers
+    assert "few_peers" in _codes(a)
+
+
+def test_absurd_application_is_outside_p5_p95(recommender: Recommender) -> None:
+    absurd = Application(
+        industry="office",
+        floor_area_m2=500_000.0,
+        equipment=[EquipmentItem(category="lighting", rated_kw=1.0, quantity=10)],
+    )
+    a = recommender.recommend(absurd)
+    assert a.peers.outside_p5_p95
+    assert a.peers.percentile_w_per_m2 is not None and a.peers.percentile_w_per_m2 < 5
+    assert {"outside_peers", "implausible_density"} <= _codes(a)
+    assert a.manual_review
+
+
+def test_ordinary_application_is_inside_p5_p95(
+    recommender: Recommender, sample_answers: list[Recommendation]
+) -> None:
+    inside = [not a.peers.outside_p5_p95 for a in sample_answers]
+    assert np.mean(inside) > 0.7
+
+
+# -- sanity bounds and clamping ---------------------------------------------------------
+
+ONE_BIG_UNIT = Application(
+    industry="machinery",
+    floor_area_m2=3000.0,
+    equipment=[
+        EquipmentItem(category="machine_tool", name="重型龙门铣", rated_kw=2000.0, quantity=1),
+        EquipmentItem(category="lighting", rated_kw=1.0, quantity=5),
+    ],
+)
+
+
+def test_one_huge_unit_clamps_to_the_unit_rule(recommender: Recommender) -> None:
+    a = recommender.recommend(ONE_BIG_UNIT)
+    b = a.bounds
+    assert b.clamped and a.manual_review and "clamped" in _codes(a)
+    assert b.unclamped_kva < b.lower_kva
+    assert a.recommended_kva == b.lower_kva == 2500.0  # (2000 + 0.1 * 5) / 0.9 -> 2500
+    assert b.clamp_rule == b.lower_rule
+    assert "largest running unit (2000 kW)" in b.clamp_rule
+    # The lower bound wins over a lower upper bound (an overload is worse).
+    assert b.upper_kva is not None and b.upper_kva < b.lower_kva
+    _assert_well_formed(a)
+
+
+def test_sanity_bounds_rules() -> None:
+    cfg = RecommenderConfig()
+    lower, upper, lo_rule, hi_rule = sanity_bounds(
+        np.array([2005.0, 100.0, 0.0]),
+        np.array([2000.0, 10.0, 0.0]),
+        np.array([455.0, 80.0, np.nan]),
+        cfg,
+        DEFAULT_SIZING,
+        with_rules=True,
+    )
+    assert lower[0] == 2500.0 and "largest running unit (2000 kW)" in lo_rule[0]
+    assert upper[0] == 800.0 and "1.5 × the demand-coefficient S30" in hi_rule[0]
+    assert lower[1] == 30.0 and upper[1] == 125.0
+    assert np.isnan(lower[2]) and np.isnan(upper[2])
+
+
+def test_bounds_do_not_bind_for_ordinary_applications(
+    sample_answers: list[Recommendation],
+) -> None:
+    clamped = [a for a in sample_answers if a.bounds.clamped]
+    assert len(clamped) <= 0.1 * len(sample_answers)
+    for a in sample_answers:
+        if not a.bounds.clamped:
+            assert a.recommended_kva == a.bounds.unclamped_kva
+
+
+# -- batch path -------------------------------------------------------------------------
+
+
+def test_score_frames_equals_recommend_many(
+    recommender: Recommender,
+    labelled_history: LabelledHistory,
+    sample_rows: np.ndarray,
+    sample_answers: list[Recommendation],
+) -> None:
+    sub = labelled_history.subset(sample_rows)
+    frame = recommender.score_frames(sub.frames.customers, sub.frames.equipment)
+    assert list(frame["customer_id"]) == list(sub.frames.customers["customer_id"].astype(str))
+    np.testing.assert_array_equal(
+        frame["recommended_kva"].to_numpy(), [a.recommended_kva for a in sample_answers]
+    )
+    np.testing.assert_allclose(
+        frame["predicted_peak_kw"], [a.predicted_peak_kw for a in sample_answers], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        frame["p_appropriate"], [a.p_appropriate for a in sample_answers], atol=1e-12
+    )
+    np.testing.assert_array_equal(frame["clamped"], [a.bounds.clamped for a in sample_answers])
+    eng = [np.nan if a.engineering_kva is None else a.engineering_kva for a in sample_answers]
+    np.testing.assert_array_equal(frame["engineering_kva"].to_numpy(), eng)
+    assert list(frame["basis"]) == [a.basis for a in sample_answers]
+
+
+def test_score_frames_clamps_like_the_service(recommender: Recommender) -> None:
+    apps = [ONE_BIG_UNIT, BIG, Application(industry="hotel"), _small("school")]
+    frames: HistoryFrames = frames_from_applications(apps)
+    frame = recommender.score_frames(frames.customers, frames.equipment)
+    answers = recommender.recommend_many(apps)
+    np.testing.assert_array_equal(frame["recommended_kva"], [a.recommended_kva for a in answers])
+    assert bool(frame["clamped"].iloc[0]) and frame["recommended_kva"].iloc[0] == 2500.0
+    np.testing.assert_allclose(
+        frame["p_appropriate"], [a.p_appropriate for a in answers], atol=1e-12
+    )
+
+
+def test_recommend_many_equals_one_by_one(
+    recommender: Recommender, sample_apps: list[Application], sample_answers: list[Recommendation]
+) -> None:
+    for app, a in zip(sample_apps[:10], sample_answers[:10], strict=True):
+        one = recommender.recommend(app)
+        assert one.recommended_kva == a.recommended_kva
+        assert one.predicted_peak_kw == a.predicted_peak_kw
+        assert [d.key for d in one.drivers] == [d.key for d in a.drivers]
+
+
+def test_empty_batch(recommender: Recommender) -> None:
+    assert recommender.recommend_many([]) == []

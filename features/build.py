@@ -31,7 +31,7 @@ from features.schemas import Application
 EXCLUDED_CATEGORIES = ("fire_pump",)
 """Categories that never run in normal operation and never count towards demand."""
 
-FEATURE_SPEC_VERSION = 1
+FEATURE_SPEC_VERSION = 2
 """Bumped whenever the meaning or order of features changes; checked when a bundle loads."""
 
 
@@ -158,7 +158,6 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             cols += [f"share__{c}" for c in self.categories_]
         cols += [
             "total_kw",
-            "standby_kw",
             "total_units",
             "n_groups",
             "largest_unit_kw",
@@ -170,7 +169,6 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "kw_per_m2",
             "kw_per_employee",
             "eng_kw_per_m2",
-            "m2_per_employee",
             "has_equipment",
             "industry",
             "climate_zone",
@@ -217,12 +215,20 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         has_eq = total_kw > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             out["total_kw"] = total_kw
-            out["standby_kw"] = agg["standby_kw"]
             out["total_units"] = units.sum(axis=1)
             out["n_groups"] = (kw > 0).sum(axis=1).astype(float)
             out["largest_unit_kw"] = largest.max(axis=1) if len(self.categories_) else 0.0
-            out["eng_p30_kw"] = eng["eng_p30_kw"].to_numpy(dtype=float)
-            out["eng_s30_kva"] = eng["eng_s30_kva"].to_numpy(dtype=float)
+            # The classical sheet applies K∑ only from two groups on, so adding a small
+            # second group would LOWER its P30 by 10 %. The model's version applies K∑ to
+            # every equipment list, which keeps it (and the base) monotone in every line.
+            n_groups = (kw > 0).sum(axis=1)
+            single = (n_groups == 1) & (eng["eng_method"].to_numpy() == "demand_coefficient")
+            kp = np.where(single, self.engineering_.k_sum_p, 1.0)
+            kq = np.where(single, self.engineering_.k_sum_q, 1.0)
+            p30 = eng["eng_p30_kw"].to_numpy(dtype=float) * kp
+            q30 = eng["eng_q30_kvar"].to_numpy(dtype=float) * kq
+            out["eng_p30_kw"] = p30
+            out["eng_s30_kva"] = np.sqrt(p30**2 + q30**2)
             out["floor_area_m2"] = area
             out["employees"] = employees
             out["shifts"] = customers["shifts"].to_numpy(dtype=float)
@@ -233,7 +239,6 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 has_eq & (employees > 0), total_kw / employees, np.nan
             )
             out["eng_kw_per_m2"] = np.where(area > 0, out["eng_p30_kw"] / area, np.nan)
-            out["m2_per_employee"] = np.where(employees > 0, area / employees, np.nan)
         out["has_equipment"] = has_eq.astype(float)
         out["industry"] = pd.Categorical(
             customers["industry"].astype(str).to_numpy(), categories=self.industries_
@@ -246,7 +251,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return frame[self.feature_names_]
 
     def base_kw(self, features: pd.DataFrame) -> np.ndarray:
-        """The base of the target: engineering estimate, else industry median peak."""
+        """The base of the target: engineering estimate (K∑ always applied), else industry median."""
         self._check_fitted()
         eng = features["eng_p30_kw"].to_numpy(dtype=float)
         industry = features["industry"].astype(str).to_numpy()
@@ -271,7 +276,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         for name in self.feature_names_:
             if "__" in name:
                 groups[name] = f"category:{name.split('__', 1)[1]}"
-            elif name in {"floor_area_m2", "kw_per_m2", "eng_kw_per_m2", "m2_per_employee"}:
+            elif name in {"floor_area_m2", "kw_per_m2", "eng_kw_per_m2"}:
                 groups[name] = "floor_area"
             elif name in {"employees", "kw_per_employee"}:
                 groups[name] = "employees"

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.build import HistoryFrames, frames_from_applications
+from features.build import EXCLUDED_CATEGORIES, HistoryFrames, frames_from_applications
 from features.catalog import load_catalog
 from features.contract import SizingDefinition, is_standard_capacity, tier_at_or_above
 from features.engineering import (
@@ -61,7 +61,6 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "climate_zone": ("气候区", "Climate zone"),
     "equipment_size": ("设备规模与台数", "Equipment size and unit counts"),
     "engineering_estimate": ("需要系数法估算", "Demand-coefficient estimate"),
-    "standby_kw": ("备用设备", "Standby equipment"),
     "equipment_mix": ("设备构成（未列出的类别）", "Equipment mix (categories not listed)"),
 }
 
@@ -597,7 +596,13 @@ class Recommender:
             tiers=options,
             drivers=drivers,
             installed_kw=installed,
-            standby_kw=float(feats["standby_kw"]),
+            standby_kw=float(
+                sum(
+                    it.rated_kw * it.quantity
+                    for it, c in zip(app.equipment, r.categories, strict=True)
+                    if c is not None and (it.standby or c in EXCLUDED_CATEGORIES)
+                )
+            ),
             peers=peers,
             bounds=bounds,
             manual_review=manual_review,

@@ -103,5 +103,6 @@ def single_error(
 ) -> JSONResponse:
     """A JSON error response with one item."""
     return error_response(
-        [{"field": field, "value": _jsonable(value), "expected": expected, "message": message}], status
+        [{"field": field, "value": _jsonable(value), "expected": expected, "message": message}],
+        status,
     )

@@ -61,7 +61,10 @@ def _responses(ok_ref: str | None, ok_desc: str) -> dict[str, Any]:
     err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
     return {
         "200": ok,
-        "400": {"description": "Invalid input: each error names field, value and expectation", **err},
+        "400": {
+            "description": "Invalid input: each error names field, value and expectation",
+            **err,
+        },
         "413": {"description": "Body too large", **err},
         "503": {"description": "No model loaded (see /readyz for the reason)", **err},
     }
@@ -72,7 +75,12 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.0 document (built on first request, then cached)."""
     _, defs = models_json_schema(
         [
-            (m, "validation" if m in (Application, CheckRequest, FeedbackRequest) else "serialization")
+            (
+                m,
+                "validation"
+                if m in (Application, CheckRequest, FeedbackRequest)
+                else "serialization",
+            )
             for m in (Application, CheckRequest, Recommendation, CheckResult, FeedbackRequest)
         ],
         ref_template="#/components/schemas/{model}",
@@ -83,7 +91,10 @@ def openapi_document() -> dict[str, Any]:
     batch_schema = {
         "type": "object",
         "properties": {
-            "applications": {"type": "array", "items": {"$ref": "#/components/schemas/Application"}},
+            "applications": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Application"},
+            },
             "output": {"type": "string", "enum": ["json", "csv"], "default": "json"},
         },
     }
@@ -152,11 +163,21 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
-            "/readyz": {
-                "get": {"summary": "Readiness (503 with the reason without a model)", "responses": {"200": {"description": "ready"}}}
+            "/healthz": {
+                "get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}
             },
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}},
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness (503 with the reason without a model)",
+                    "responses": {"200": {"description": "ready"}},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": {"description": "metrics"}},
+                }
+            },
         },
         "components": {"schemas": schemas},
     }

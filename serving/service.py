@@ -67,6 +67,7 @@ class BodyGuard:
         self.json_paths = json_paths
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Check the body of POST requests, then pass them on."""
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
@@ -248,7 +249,10 @@ class CapacityService:
             )
         if isinstance(applications, list) and len(applications) > MAX_BATCH:
             return single_error(
-                "applications", len(applications), f"at most {MAX_BATCH} applications", "batch too large"
+                "applications",
+                len(applications),
+                f"at most {MAX_BATCH} applications",
+                "batch too large",
             )
         try:
             apps = _APPS.validate_python(applications)
@@ -324,11 +328,16 @@ class CapacityService:
         if customers is None or equipment is None:
             missing = "customers" if customers is None else "equipment"
             return single_error(
-                missing, None, "both 'customers' and 'equipment' CSV files", f"missing {missing} file"
+                missing,
+                None,
+                "both 'customers' and 'equipment' CSV files",
+                f"missing {missing} file",
             )
         for name, value in (("customers", customers), ("equipment", equipment)):
             if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
-                return single_error(name, str(value)[:100], "an uploaded CSV file", "not a file upload")
+                return single_error(
+                    name, str(value)[:100], "an uploaded CSV file", "not a file upload"
+                )
         try:
             cust = pd.read_csv(customers, dtype=str, keep_default_na=False, encoding="utf-8-sig")
             equip = pd.read_csv(equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -337,12 +346,18 @@ class CapacityService:
             return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
         if len(validated.customers) > MAX_BATCH:
             return single_error(
-                "customers", len(validated.customers), f"at most {MAX_BATCH} customers", "batch too large"
+                "customers",
+                len(validated.customers),
+                f"at most {MAX_BATCH} customers",
+                "batch too large",
             )
         scored = self.recommender.score_frames(validated.customers, validated.equipment)
         rejects = validated.rejects.to_dict(orient="records")
         if fmt == "csv":
-            rows = [{**r, "status": "ok", "recommendation_id": "", "reason": ""} for r in scored.to_dict("records")]
+            rows = [
+                {**r, "status": "ok", "recommendation_id": "", "reason": ""}
+                for r in scored.to_dict("records")
+            ]
             for rej in rejects:
                 rows.append(
                     {
@@ -386,17 +401,29 @@ class CapacityService:
             return error_response(validation_errors(exc))  # type: ignore[return-value]
         try:
             outcome_id = self.logbook.record_outcome(
-                req.recommendation_id, req.granted_kva, req.metered_peak_kw, source="api", note=req.note
+                req.recommendation_id,
+                req.granted_kva,
+                req.metered_peak_kw,
+                source="api",
+                note=req.note,
             )
         except UnknownRecommendationError as exc:
             ctx.response.status_code = 404
             return single_error(  # type: ignore[return-value]
-                "recommendation_id", req.recommendation_id, "the id of an issued recommendation", str(exc), 404
+                "recommendation_id",
+                req.recommendation_id,
+                "the id of an issued recommendation",
+                str(exc),
+                404,
             )
         except ValueError as exc:
             ctx.response.status_code = 400
             return single_error(None, None, "positive granted_kva and metered_peak_kw", str(exc))  # type: ignore[return-value]
-        return {"recorded": True, "outcome_id": outcome_id, "recommendation_id": req.recommendation_id}
+        return {
+            "recorded": True,
+            "outcome_id": outcome_id,
+            "recommendation_id": req.recommendation_id,
+        }
 
     @bentoml.api(route="/trivial")
     def trivial(self, body: Any, /) -> dict[str, Any]:
@@ -416,7 +443,7 @@ def _csv_response(rows: list[dict[str, Any]]) -> Response:
     )
 
 
-CapacityService.add_asgi_middleware(
+CapacityService.add_asgi_middleware(  # type: ignore[attr-defined]
     BodyGuard,
     max_bytes=MAX_BODY_BYTES,
     json_paths=("/recommend", "/check", "/recommend_batch", "/feedback", "/trivial"),

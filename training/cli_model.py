@@ -78,7 +78,7 @@ def train(
                 customers, equipment, out, config, Settings(),
                 progress=lambda stage: progress.update(task, description=stage),
             )  # fmt: skip
-    except (ContractError, ValueError) as exc:
+    except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
     console.print(
@@ -119,7 +119,7 @@ def evaluate(
     try:
         cm, _, _ = load_bundle(model)
         data, validated = load_labelled(customers, equipment)
-    except (BundleError, ContractError, ValueError) as exc:
+    except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
     result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
@@ -166,7 +166,7 @@ def recommend(
     try:
         cm, meta, _ = load_bundle(model)
         validated = load_history(customers, equipment, require_label=False)
-    except (BundleError, ContractError, ValueError) as exc:
+    except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
     rec = Recommender(cm, str(meta.get("model_version")))

@@ -23,7 +23,7 @@ from features.build import HistoryFrames
 from features.contract import SizingDefinition, sizing_outcome
 from features.engineering import engineering_estimate_frame
 from training.model import CapacityModel, Prediction
-from training.policy import PolicyConfig, recommend_tiers
+from training.policy import DecisionTables, PolicyConfig, recommend_tiers
 from training.uncertainty import ResidualCalibrator
 
 METHODS = ("model", "status_quo", "engineering", "oracle")
@@ -85,7 +85,9 @@ def oracle_capacities(
     out = np.full(n, np.nan)
     for part in (half, ~half):
         cal = ResidualCalibrator(min_group_size).fit(resid[~part], groups[~part])
-        rec, _, _ = recommend_tiers(mu[part], groups[part], cal, policy)
+        rec, _, _ = recommend_tiers(
+            mu[part], groups[part], cal, policy, DecisionTables(cal, policy)
+        )
         out[part] = rec
     return out
 

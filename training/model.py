@@ -23,7 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from features.build import FeatureBuilder, HistoryFrames
 from features.engineering import EngineeringConfig
 from training.peers import build_peer_stats
-from training.policy import PolicyConfig, TierProbabilities, recommend_tiers, tier_probabilities
+from training.policy import (
+    DecisionTables,
+    PolicyConfig,
+    TierProbabilities,
+    recommend_tiers,
+    tier_probabilities,
+)
 from training.uncertainty import ResidualCalibrator, conformal_group
 
 
@@ -52,9 +58,12 @@ class ModelConfig(BaseModel):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
 
 
-MONOTONE_PREFIXES = ("kw__", "largest__")
+MONOTONE_PREFIXES = ("kw__", "largest__", "units__")
 MONOTONE_FEATURES = (
     "total_kw",
+    "total_units",
+    "n_groups",
+    "floor_area_m2",
     "largest_unit_kw",
     "eng_p30_kw",
     "eng_s30_kva",
@@ -65,7 +74,14 @@ MONOTONE_FEATURES = (
 
 
 def monotone_vector(feature_names: list[str]) -> list[int]:
-    """+1 for every feature that can only grow when a category's installed kW grows."""
+    """+1 for every feature that can only grow when equipment is added or grows.
+
+    Adding a non-standby line or raising a rating moves each of these features up or
+    leaves it unchanged, so with all of them constrained the prediction cannot fall.
+    Unit counts are included: at equal kW more units diversify, but adding a unit also
+    adds its kW, and an added unit must never lower the answer. Floor area is included so
+    that a larger area-only application never gets a smaller answer.
+    """
     return [
         1 if (n.startswith(MONOTONE_PREFIXES) or n in MONOTONE_FEATURES) else 0
         for n in feature_names
@@ -108,6 +124,14 @@ class CapacityModel:
         self.config = config
         self.peers = peers
         self.best_iteration = best_iteration
+        self._tables: DecisionTables | None = None
+
+    @property
+    def decision_tables(self) -> DecisionTables:
+        """Monotone tier decisions (built on first use from the calibration and policy)."""
+        if self._tables is None:
+            self._tables = DecisionTables(self.calibrator, self.config.policy)
+        return self._tables
 
     # -- training ------------------------------------------------------------------------
     @classmethod
@@ -236,7 +260,9 @@ class CapacityModel:
         )
         lo80, hi80 = self.calibrator.interval(mu, groups, 0.80)
         lo90, hi90 = self.calibrator.interval(mu, groups, 0.90)
-        rec, probs, idx = recommend_tiers(mu, groups, self.calibrator, self.config.policy)
+        rec, probs, idx = recommend_tiers(
+            mu, groups, self.calibrator, self.config.policy, self.decision_tables
+        )
         return Prediction(
             features=X,
             base_kw=base,

@@ -93,13 +93,80 @@ def choose_tiers(probs: TierProbabilities, config: PolicyConfig) -> np.ndarray:
     return np.asarray(np.argmax(rounded, axis=1))
 
 
+MU_STEP = 0.002
+"""Resolution (in log kW) of the precomputed decision tables."""
+MU_RANGE = (float(np.log(0.5)), float(np.log(5.0e4)))
+"""Predicted peaks the tables cover (0.5 kW to 50 MW); outside, the plain argmax is used."""
+T_WINDOW = (-1.0, 2.2)
+"""Candidate tiers per grid point: log(C) - mu within this window. An appropriate tier has
+log(C) - mu between log(1/0.9) and log(1/0.36); the margin covers shifted residuals."""
+CHUNK = 250
+
+
+class DecisionTables:
+    """Monotone tier decisions per calibration group, precomputed on a grid of ``mu``.
+
+    The plain argmax over tiers integrates a step-shaped empirical CDF, so a slightly
+    larger predicted peak can occasionally pick a smaller tier. Here the argmax is taken
+    on a fine grid of ``mu`` and then made non-decreasing (running maximum), and a
+    prediction between grid points takes the upper point's decision: the recommended
+    capacity can then never fall when the predicted peak rises.
+    """
+
+    def __init__(self, calibrator: ResidualCalibrator, config: PolicyConfig) -> None:
+        sizing = config.sizing
+        self.mu0, mu1 = MU_RANGE
+        self.grid = np.arange(self.mu0, mu1 + MU_STEP, MU_STEP)
+        self.tiers = standard_tiers(float(np.exp(mu1)) * 4.0 / sizing.power_factor)
+        log_tiers = np.log(self.tiers)
+        self.tables: dict[str, np.ndarray] = {}
+        for group in calibrator.residuals_:
+            choice = np.empty(len(self.grid), dtype=np.int64)
+            for start in range(0, len(self.grid), CHUNK):
+                mu = self.grid[start : start + CHUNK]
+                lo = int(np.searchsorted(log_tiers, mu[0] + T_WINDOW[0]))
+                hi = int(np.searchsorted(log_tiers, mu[-1] + T_WINDOW[1])) + 1
+                cand = self.tiers[lo:hi]
+                probs = tier_probabilities(mu, np.full(len(mu), group), calibrator, sizing, cand)
+                choice[start : start + CHUNK] = lo + choose_tiers(probs, config)
+            self.tables[group] = np.maximum.accumulate(choice)
+
+    def lookup(
+        self, mu: np.ndarray, groups: np.ndarray, calibrator: ResidualCalibrator
+    ) -> np.ndarray:
+        """Chosen capacity (kVA) per row; NaN where ``mu`` is outside the tables."""
+        mu = np.asarray(mu, dtype=float)
+        resolved = calibrator._resolve(groups)
+        k = np.ceil((mu - self.mu0) / MU_STEP - 1e-9)
+        inside = np.isfinite(k) & (k >= 0) & (k < len(self.grid))
+        out = np.full(len(mu), np.nan)
+        for group in np.unique(resolved[inside]):
+            rows = inside & (resolved == group)
+            out[rows] = self.tiers[self.tables[str(group)][k[rows].astype(np.int64)]]
+        return out
+
+
 def recommend_tiers(
     mu: np.ndarray,
     groups: np.ndarray,
     calibrator: ResidualCalibrator,
     config: PolicyConfig,
+    tables: DecisionTables | None = None,
 ) -> tuple[np.ndarray, TierProbabilities, np.ndarray]:
-    """Recommended capacity per row, the probability table and the chosen indices."""
+    """Recommended capacity per row, the probability table and the chosen indices.
+
+    With ``tables`` the monotone decisions are used (the tier table is extended when a
+    decision lies beyond it); without, the plain argmax.
+    """
     probs = tier_probabilities(mu, groups, calibrator, config.sizing)
     idx = choose_tiers(probs, config)
-    return probs.tiers[idx], probs, idx
+    if tables is None:
+        return probs.tiers[idx], probs, idx
+    chosen = tables.lookup(mu, groups, calibrator)
+    chosen = np.where(np.isfinite(chosen), chosen, probs.tiers[idx])
+    if chosen.max(initial=0.0) > probs.tiers[-1]:
+        probs = tier_probabilities(
+            mu, groups, calibrator, config.sizing, standard_tiers(float(chosen.max()))
+        )
+    idx = np.searchsorted(probs.tiers, chosen)
+    return chosen, probs, idx

@@ -169,6 +169,8 @@ def download_version(settings: Settings, version: str, what: str, dst: Path) -> 
     if what == "bundle":
         uri = mv.source
     else:
+        if mv.run_id is None:
+            raise RuntimeError(f"model version {version} has no run: cannot find its {what}")
         uri = f"{mc.get_run(mv.run_id).info.artifact_uri}/{what}"
     dst.mkdir(parents=True, exist_ok=True)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst)))

@@ -48,7 +48,8 @@ def catalog_document() -> dict[str, Any]:
     return {
         "version": cat.version,
         "industries": [
-            {"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en} for i in cat.industries.values()
+            {"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en}
+            for i in cat.industries.values()
         ],
         "categories": [
             {
@@ -62,7 +63,8 @@ def catalog_document() -> dict[str, Any]:
             for c in cat.categories.values()
         ],
         "climate_zones": [
-            {"code": z, "name_zh": CLIMATE_NAMES[z][0], "name_en": CLIMATE_NAMES[z][1]} for z in CLIMATE_ZONES
+            {"code": z, "name_zh": CLIMATE_NAMES[z][0], "name_en": CLIMATE_NAMES[z][1]}
+            for z in CLIMATE_ZONES
         ],
         "standard_series_kva": list(STANDARD_SERIES_KVA),
         "max_equipment_lines": MAX_EQUIPMENT_LINES,
@@ -71,22 +73,27 @@ def catalog_document() -> dict[str, Any]:
 
 
 async def index(request: Request) -> Response:
+    """The page."""
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
 
 async def docs(request: Request) -> Response:
+    """Swagger UI reading /docs.json."""
     return FileResponse(_swagger_html(), media_type="text/html; charset=utf-8")
 
 
 async def docs_json(request: Request) -> Response:
+    """The OpenAPI document."""
     return JSONResponse(openapi_document())
 
 
 async def api_catalog(request: Request) -> Response:
+    """Catalog for the page's pickers."""
     return JSONResponse(catalog_document())
 
 
 async def api_match(request: Request) -> Response:
+    """Live name → category suggestion."""
     text = request.query_params.get("text", "")
     if len(text) > 200:
         return JSONResponse(
@@ -107,7 +114,16 @@ async def api_match(request: Request) -> Response:
         rated_kw = float(rated) if rated else None
     except ValueError:
         return JSONResponse(
-            {"errors": [{"field": "rated_kw", "value": rated, "expected": "a number", "message": "not a number"}]},
+            {
+                "errors": [
+                    {
+                        "field": "rated_kw",
+                        "value": rated,
+                        "expected": "a number",
+                        "message": "not a number",
+                    }
+                ]
+            },
             status_code=400,
         )
     m = default_matcher().match(text, rated_kw=rated_kw)

@@ -1,0 +1,566 @@
+"""The model card (``models/README.md``), generated from the champion's own records.
+
+:func:`collect_model_card_data` gathers what the card states: the bundle's
+``metadata.json`` (version, created, data hash, git sha, seed, training size),
+``metrics.json`` (holdout accuracy of the model and of the baselines, point accuracy,
+interval coverage), ``peers.json`` (training customers per industry) and per-industry
+results. The bundle's metrics hold no per-industry figures, so those come from re-scoring
+the bundle on the holdout the registry stored with the run (:mod:`training.evaluate`).
+:func:`render_model_card` turns that into Markdown; ``capacity model-card`` writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from training.settings import PROJECT_ROOT, Settings
+
+__all__ = [
+    "ModelCardData",
+    "ModelCardError",
+    "collect_model_card_data",
+    "render_model_card",
+    "write_model_card",
+]
+
+DEFAULT_CARD_PATH = PROJECT_ROOT / "models" / "README.md"
+WEAK_SPOTS = 5
+ACCURACY_TARGET = 0.90
+_METHODS = (
+    ("model", "Model (this card)"),
+    ("status_quo", "Status quo: the applicant's own applied capacity"),
+    ("engineering", "Engineering: demand-coefficient method"),
+    ("oracle", "Oracle: generator's expected peak through the same tier policy (synthetic only)"),
+)
+
+
+class ModelCardError(RuntimeError):
+    """The model card cannot be made (no champion, or a bundle without its records)."""
+
+
+@dataclass(frozen=True)
+class ModelCardData:
+    """Everything the model card states.
+
+    Attributes
+    ----------
+    metadata, metrics, peers
+        The bundle's ``metadata.json``, ``metrics.json`` and ``peers.json``.
+    registry_version
+        The registered version (None for a bundle outside the registry).
+    registered_model
+        Registered model name.
+    per_industry
+        One row per industry (index), columns as in
+        :attr:`training.evaluate.EvaluationResult.per_industry`; None when unavailable.
+    per_industry_source
+        Where the per-industry figures come from (stated on the card).
+    promotion
+        The version's promotion tags (promoted_by, promoted_at, promotion_reason, …).
+    """
+
+    metadata: dict[str, Any]
+    metrics: dict[str, Any]
+    peers: dict[str, Any]
+    registry_version: str | None = None
+    registered_model: str = "capacity-recommender"
+    per_industry: pd.DataFrame | None = None
+    per_industry_source: str = "not available"
+    promotion: dict[str, str] = field(default_factory=dict)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelCardError(f"not a model bundle: {path} is missing")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _per_industry_from_metrics(metrics: dict[str, Any]) -> pd.DataFrame | None:
+    # Forward-compatible: a bundle whose metrics.json carries {"per_industry": {code: {...}}}.
+    table = metrics.get("per_industry")
+    if isinstance(table, dict) and table:
+        frame = pd.DataFrame.from_dict(table, orient="index")
+        if "model_accuracy" in frame:
+            return frame.sort_values("model_accuracy")
+    return None
+
+
+def _per_industry_from_holdout(
+    settings: Settings, version: str, bundle: Path, tmp: Path
+) -> pd.DataFrame:
+    from training.bundle import load_bundle
+    from training.data import read_holdout
+    from training.evaluate import evaluate_model
+    from training.registry import download_version
+
+    model, _, _ = load_bundle(bundle)
+    holdout = read_holdout(download_version(settings, version, "holdout", tmp / "holdout"))
+    result = evaluate_model(
+        model, holdout.frames, holdout.peak_kw, holdout.status_quo_kva, holdout.oracle_kw
+    )
+    return result.per_industry
+
+
+def collect_model_card_data(
+    settings: Settings | None = None, model_dir: Path | None = None
+) -> ModelCardData:
+    """Gather the card's facts from the registry champion, or from a bundle directory.
+
+    Parameters
+    ----------
+    settings
+        Registry location; from the environment when None.
+    model_dir
+        A bundle directory instead of the champion. Its per-industry figures come from
+        the registry holdout when the bundle carries a ``REGISTRY_VERSION`` marker, else
+        from the ``<bundle>-reports/per_industry.csv`` written beside it by training.
+
+    Returns
+    -------
+    ModelCardData
+        Metadata, metrics, peers and per-industry results.
+
+    Raises
+    ------
+    ModelCardError
+        No champion is registered, or the bundle lacks its metadata or metrics.
+    """
+    from training.registry import champion_version, client, download_version
+
+    settings = settings if settings is not None else Settings()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if model_dir is None:
+            version = champion_version(settings)
+            if version is None:
+                raise ModelCardError(
+                    f"registered model '{settings.registered_model}' has no champion at "
+                    f"{settings.resolved_tracking_uri()}: train and promote first "
+                    f"(capacity train, capacity promote) or pass --model DIR"
+                )
+            bundle = download_version(settings, version, "bundle", tmp / "bundle")
+        else:
+            bundle = Path(model_dir)
+            marker = bundle / "REGISTRY_VERSION"
+            version = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+        metadata = _read_json(bundle / "metadata.json")
+        metrics = _read_json(bundle / "metrics.json")
+        if not metrics:
+            raise ModelCardError(
+                f"{bundle / 'metrics.json'} is empty: the card needs holdout metrics; "
+                f"train with `capacity train` so the bundle records them"
+            )
+        peers_path = bundle / "peers.json"
+        peers = _read_json(peers_path) if peers_path.is_file() else {}
+
+        per_industry = _per_industry_from_metrics(metrics)
+        source = "the bundle's metrics.json"
+        promotion: dict[str, str] = {}
+        if per_industry is None and version is not None:
+            per_industry = _per_industry_from_holdout(settings, version, bundle, tmp)
+            source = (
+                f"the bundle re-scored on the holdout stored with registered version {version}"
+            )
+        if per_industry is None and model_dir is not None:
+            reports = bundle.parent / f"{bundle.name}-reports" / "per_industry.csv"
+            if reports.is_file():
+                per_industry = pd.read_csv(reports, index_col=0).sort_values("model_accuracy")
+                source = f"the training run's report {reports.name}"
+        if version is not None:
+            mv = client(settings).get_model_version(settings.registered_model, version)
+            promotion = {str(k): str(v) for k, v in (mv.tags or {}).items()}
+    return ModelCardData(
+        metadata=metadata,
+        metrics=metrics,
+        peers=peers,
+        registry_version=version,
+        registered_model=settings.registered_model,
+        per_industry=per_industry,
+        per_industry_source=source if per_industry is not None else "not available",
+        promotion=promotion,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# rendering
+# --------------------------------------------------------------------------------------
+
+
+def _pct(value: object) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not math.isfinite(number) else f"{100 * number:.1f} %"
+
+
+def _int(value: object) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not math.isfinite(number) else f"{int(round(number)):,}"
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
+    right = right or set()
+    align = ["---:" if i in right else "---" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _details(data: ModelCardData) -> str:
+    meta, metrics = data.metadata, data.metrics
+    cfg = meta.get("train_config", {}) or {}
+    model_cfg = cfg.get("model", cfg) if isinstance(cfg, dict) else {}
+    version = (
+        f"{data.registered_model} v{data.registry_version}"
+        if data.registry_version
+        else f"{meta.get('model_version', 'unknown')} (not registered)"
+    )
+    n_train = meta.get("n_train", metrics.get("n_train"))
+    n_hold = meta.get("n_holdout", metrics.get("n_holdout"))
+    rows = [
+        ["Version", version],
+        ["Bundle label", f"`{meta.get('model_version', '–')}`"],
+        ["Created", str(meta.get("created", "–"))],
+        ["Training data hash (sha256 of the two files)", f"`{meta.get('data_hash', '–')}`"],
+        ["Code (git sha)", f"`{meta.get('git_sha', '–')}`"],
+        ["Seed (split and LightGBM)", str(meta.get("seed", "–"))],
+        ["Training size", f"{_int(n_train)} customers (holdout {_int(n_hold)})"],
+        ["Boosting rounds (early stopped)", _int(meta.get("best_iteration"))],
+        [
+            "Model configuration",
+            ", ".join(
+                f"{k} {model_cfg[k]}"
+                for k in ("learning_rate", "num_leaves", "min_data_in_leaf", "monotone")
+                if k in model_cfg
+            )
+            or "–",
+        ],
+        [
+            "Versions",
+            f"LightGBM {meta.get('lightgbm_version', '–')}, feature spec "
+            f"{meta.get('feature_spec_version', '–')}, catalog `{meta.get('catalog_version', '–')}`"
+            f", bundle format {meta.get('bundle_format', '–')}",
+        ],
+    ]
+    promo = data.promotion
+    if "promoted_at" in promo:
+        rows.append(
+            [
+                "Promoted",
+                f"{promo.get('promoted_at')} by {promo.get('promoted_by', '–')}: "
+                f"{promo.get('promotion_reason', '–')} (gate accuracy "
+                f"{promo.get('gate_candidate_accuracy', '–')}, previous champion "
+                f"{promo.get('previous_champion', '–')})",
+            ]
+        )
+    body = _table(["", ""], rows)
+    what = (
+        "**What it is.** A LightGBM regression of the logarithm of the 12-month metered peak "
+        "(kW), offset by the demand-coefficient (需要系数法) estimate of the application's "
+        "equipment list, so the trees learn a correction to what planners already compute "
+        "(floor area × design density stands in when there is no list). Split-conformal "
+        "residuals per industry group give the predictive distribution and the 80 %/90 % "
+        "intervals. A tier policy then picks the standard capacity (30 kVA … 2,500 kVA, "
+        "then multiples of 1,250 kVA) with the best chance of a peak load rate within "
+        "0.40–1.00, weighting an undersized answer more than an oversized one. At serving "
+        "time rule-based sanity bounds (largest unit, all equipment at once, "
+        "demand-coefficient reach) may clamp the answer, and the answer says so."
+    )
+    return f"{body}\n\n{what}"
+
+
+_INTENDED_USE = """\
+**Use.** Decision support for new-connection applications (业扩报装) of industrial and
+commercial customers: the recommender proposes an installed capacity (kVA) for the
+connection, with its chance of being appropriately sized, the interval of the expected
+peak, the drivers of the estimate in kW, peers of the same industry and scale, and the
+classical demand-coefficient calculation sheet beside it.
+
+**Users.** Utility account managers and connection planners who review applications,
+and design reviewers who check a customer's proposed capacity (`/check`). The answer is a
+recommendation for a person to accept, change or overrule: it is not meant to grant or
+refuse a connection automatically, and warnings (`manual_review`) say when a person must
+look closely (unknown industry, implausible density, clamped answer, no equipment list).
+
+**Out of scope.** Residential connections; customers of industries outside
+`industries.csv`; extensions of existing connections (the model has never seen an
+installed base); sizing of the customer's internal network, protection or supply voltage
+design (the supply-voltage hint follows the engineering thresholds only); and any use of
+the answer to judge a customer rather than a capacity."""
+
+
+def _data_section(data: ModelCardData) -> str:
+    industries = data.peers.get("industries", {}) if data.peers else {}
+    counts = sorted(
+        ((str(k), int(v.get("n", 0))) for k, v in industries.items()), key=lambda kv: -kv[1]
+    )
+    mix = ", ".join(f"{k} {n:,}" for k, n in counts) if counts else "not recorded"
+    return f"""\
+**Contract.** The model trains on any history in the project's data contract
+(`shared/contract/README.md`, encoded in [`features/contract.py`](../features/contract.py)
+and checked by [`features/validation.py`](../features/validation.py)): `customers.csv`
+(industry, climate zone, floor area, employees, shifts, applied capacity, metered peak)
+and `equipment.csv` (category, rating, quantity, standby, free-text name). Rows that fail
+the contract are rejected and reported before training; they never reach the model.
+
+**This model's training history** ({_int(data.metadata.get('n_train'))} customers after
+validation; by industry, from the bundle's peer statistics): {mix}.
+
+**Synthetic history.** No utility history was available to this project, so this model is
+trained on the synthetic history of [`training/synth.py`](../training/synth.py), whose every
+assumption is documented in [`docs/synthetic_history.md`](../docs/synthetic_history.md):
+industry mix and profiles, equipment templates and unit sizes, utilisation and
+coincidence by category, climate and shift effects, a share of customers that never ramp
+up (20–55 % below expectation), customer-level noise, today's sizing habits for the applied
+capacity (nameplate sums with margins in 70 % of cases), and about 0.5 % dirty rows.
+
+*What synthetic data can show:* that the pipeline works end to end on contract data
+(validation, features, training, calibration, tier policy, serving, logging, the pilot
+statistics); how close the model comes to the best achievable on a history with known
+structure (the oracle); that intervals are calibrated when the history is exchangeable;
+and how the result moves when an assumption moves (noise, ramp-up, area-only share).
+
+*What it cannot show:* how accurate the model is on any utility's customers. The
+accuracy figures below measure how well the model recovers the generator's own
+assumptions, which were written from design-manual values and engineering judgement, not
+fitted to metered data. Real peaks may depend on things the generator leaves out
+(unlisted equipment added after energisation, growth after month 12, regional habits,
+tariff incentives, correlated errors of one design institute). Only a utility's real
+history, and a pilot on real applications, can say whether the 90 % target is met."""
+
+
+def _metrics_section(data: ModelCardData) -> str:
+    m = data.metrics
+    rows = []
+    for key, label in _METHODS:
+        if f"{key}_accuracy" not in m:
+            continue
+        rows.append(
+            [
+                label,
+                _int(m.get(f"{key}_n")),
+                _pct(m.get(f"{key}_accuracy")),
+                _pct(m.get(f"{key}_undersized")),
+                _pct(m.get(f"{key}_oversized")),
+            ]
+        )
+    table = _table(
+        ["Method", "n", "Accuracy", "Undersized", "Oversized"], rows, right={1, 2, 3, 4}
+    )
+    point = _table(
+        ["Measure", "Value", "What it means"],
+        [
+            [
+                "MdAPE of the predicted peak",
+                _pct(m.get("mdape")),
+                "median |predicted − metered| / metered",
+            ],
+            [
+                "Within ±20 %",
+                _pct(m.get("within_20pct")),
+                "share of predicted peaks within 20 % of the metered peak",
+            ],
+            [
+                "80 % interval coverage",
+                _pct(m.get("coverage80")),
+                "share of metered peaks inside the 80 % interval (nominal 80 %)",
+            ],
+            [
+                "90 % interval coverage",
+                _pct(m.get("coverage90")),
+                "share of metered peaks inside the 90 % interval (nominal 90 %)",
+            ],
+        ],
+        right={1},
+    )
+    ratio = m.get("model_vs_oracle")
+    oracle_line = (
+        f" The model reaches {_pct(ratio)} of the oracle's accuracy (the ceiling on this "
+        "history; the oracle exists only where the data is synthetic)."
+        if ratio is not None
+        else ""
+    )
+    target_met = float(m.get("model_accuracy", float("nan"))) >= ACCURACY_TARGET
+    return f"""\
+Held-out customers ({_int(m.get('n_holdout', m.get('model_n')))}, never seen in training,
+chosen by the seed). A capacity C is **appropriately sized** when the metered peak P gives
+a load rate ρ = P / (0.9 C) within 0.40–1.00; above is undersized (overload), below
+oversized (at least 60 % of the capacity never used). Every method is scored with the
+same definition on the same customers (the status quo only where the applicant gave one).
+
+{table}
+
+The model {"meets" if target_met else "does not meet"} the 90 % target on this
+holdout.{oracle_line}
+
+{point}"""
+
+
+def _weak_spots(data: ModelCardData) -> str:
+    from training.pilot import wilson_interval
+
+    per = data.per_industry
+    if per is None or per.empty or "model_accuracy" not in per:
+        return (
+            "Per-industry figures are not available for this bundle (no registry holdout and "
+            "no training report beside it)."
+        )
+    weakest = per.sort_values("model_accuracy").head(WEAK_SPOTS)
+    rows = []
+    for industry, r in weakest.iterrows():
+        n = int(r["n"])
+        acc = float(r["model_accuracy"])
+        low, high = wilson_interval(int(round(acc * n)), n) if n > 0 else (math.nan, math.nan)
+        rows.append(
+            [
+                str(industry),
+                f"{n:,}",
+                _pct(acc),
+                f"{_pct(low)} – {_pct(high)}",
+                f"{_pct(r.get('model_undersized'))} / {_pct(r.get('model_oversized'))}",
+                _pct(r.get("status_quo_accuracy")),
+                _pct(r.get("engineering_accuracy")),
+                _pct(r.get("oracle_accuracy")),
+            ]
+        )
+    table = _table(
+        [
+            "Industry",
+            "n",
+            "Model accuracy",
+            "Wilson 95 %",
+            "Model under / over",
+            "Status quo",
+            "Engineering",
+            "Oracle",
+        ],
+        rows,
+        right={1, 2, 4, 5, 6, 7},
+    )
+    below = int((per["model_accuracy"] < ACCURACY_TARGET).sum())
+    return f"""\
+The {WEAK_SPOTS} industries where the model sizes the smallest share of held-out customers
+appropriately (from {data.per_industry_source}); {below} of {len(per)} industries are below
+90 %. Holdout counts per industry are small, so the Wilson intervals are wide; where the
+oracle is low too, the shortfall comes from the history (customers that never ramp up, a
+noisy peak), not from the model.
+
+{table}"""
+
+
+_LIMITATIONS = """\
+- **Synthetic evidence only.** Every figure on this card is measured on synthetic
+  customers (see *Data*). Before the recommender informs real decisions it must be
+  retrained and evaluated on a utility's own history, and piloted on real applications
+  with outcomes recorded (`capacity outcomes import`, `capacity pilot report`, with the
+  Wilson interval of a pilot of about 100 enterprises).
+- **Errors are not symmetric.** An undersized connection overloads the transformer, and
+  the customer has to apply again. An oversized one makes the customer pay capacity
+  charges (基本电费, two-part tariff from 315 kVA) on capacity it never uses. The policy
+  weights undersizing more; the undersized share is reported beside every accuracy.
+- **Whom a miss falls on.** A model trained on a history inherits its habits. Industries
+  with few customers in the history (data centres, irrigation, hospitals) have fewer
+  examples and wider intervals, and their customers bear more of the error. The weak
+  spots above show where. Small enterprises whose application has no equipment list are
+  estimated from floor area only, with wider uncertainty, and the answer says so.
+- **No personal data.** The model uses the application's technical fields only
+  (industry, scale, climate zone, shifts, equipment). Bundles hold aggregates (peer
+  quantiles), no customer records. The recommendation log keeps requests and answers for
+  outcome tracking and must be governed like any customer file.
+- **Drift.** New equipment types, efficiency standards, tariffs or an industry's changed
+  operating pattern move peaks away from the history. Compare recorded outcomes with the
+  holdout figures (`capacity pilot report`) and retrain when they part.
+- **Explanations are attributions.** The drivers (kW per equipment group and per factor)
+  split the predicted peak exactly along the model's TreeSHAP contributions. They are
+  not causal effects."""
+
+
+_RETRAIN = """\
+```bash
+# validate a utility's history against the contract (rejects report)
+capacity validate --customers customers.csv --equipment equipment.csv
+# train a candidate on history plus the outcomes recorded so far, then promote it only
+# through the gate (accuracy ≥ 90 % on its holdout and no more than 0.5 points below the
+# champion re-scored on the same holdout); a refusal exits 1 and says why
+capacity retrain --customers customers.csv --equipment equipment.csv --include-outcomes
+# or step by step
+capacity train -c customers.csv -e equipment.csv -o var/bundles/candidate
+capacity promote
+# regenerate this card from the new champion
+capacity model-card
+```
+
+Every training run is logged to MLflow (params, seed, data hash, git sha, metrics, plots,
+the holdout it was scored on and the bundle) and registered as a version of
+`capacity-recommender`; only the alias `champion` serves."""
+
+
+def render_model_card(data: ModelCardData, generated: datetime | None = None) -> str:
+    """Render the model card as Markdown.
+
+    Parameters
+    ----------
+    data
+        The facts, from :func:`collect_model_card_data`.
+    generated
+        Time stamp printed on the card; now (UTC) when None.
+
+    Returns
+    -------
+    str
+        The Markdown text of ``models/README.md``.
+    """
+    when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    title = (
+        f"{data.registered_model} v{data.registry_version}"
+        if data.registry_version
+        else str(data.metadata.get("model_version", "unregistered bundle"))
+    )
+    sections = [
+        f"# Model card: {title}",
+        f"_Generated by `capacity model-card` on {when} from the model's own records "
+        "(metadata.json, metrics.json, peers.json and its registry holdout). Do not edit by "
+        "hand: regenerate it._",
+        "## Model details",
+        _details(data),
+        "## Intended use and users",
+        _INTENDED_USE,
+        "## Data",
+        _data_section(data),
+        "## Metrics with baselines",
+        _metrics_section(data),
+        "## Per-industry weak spots",
+        _weak_spots(data),
+        "## Limitations and ethical considerations",
+        _LIMITATIONS,
+        "## How to retrain",
+        _RETRAIN,
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def write_model_card(
+    out: Path | str = DEFAULT_CARD_PATH,
+    *,
+    settings: Settings | None = None,
+    model_dir: Path | None = None,
+) -> tuple[Path, ModelCardData]:
+    """Collect, render and write the model card; returns (path, data)."""
+    data = collect_model_card_data(settings, model_dir)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_model_card(data), encoding="utf-8")
+    return path, data

@@ -1,0 +1,215 @@
+"""Recorded outcomes as training history, in the data contract's format.
+
+A logged recommendation with an outcome is a labelled customer: the application it
+answered (``request_json``) gives the customer's fields and equipment list, and the
+outcome gives the label (``peak_demand_kw`` = the metered peak). :func:`export_outcomes`
+rebuilds the contract rows (``customer_id = 'rec-<recommendation id>'``,
+``applied_capacity_kva`` = the applicant's own proposal when one was logged);
+:func:`merge_history` appends them to a utility's history and writes the merged
+``customers.csv`` and ``equipment.csv``, which then train like any other history.
+
+Equipment lines given by free-text name only are resolved to a category the way the
+recommender resolved them when it answered (:class:`features.matching.NameMatcher`, same
+confidence threshold); lines it could not match are left out, as they were then.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import cast
+
+import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy import Table, select
+
+from features.contract import CUSTOMER_COLUMN_NAMES, EQUIPMENT_COLUMN_NAMES
+from features.schemas import Application
+from serving.logbook import Logbook, RecommendationRow
+
+__all__ = ["OUTCOME_ID_PREFIX", "OutcomeExport", "export_outcomes", "merge_history"]
+
+OUTCOME_ID_PREFIX = "rec-"
+_ID_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class OutcomeExport:
+    """Logged recommendations with outcomes, as contract rows.
+
+    Attributes
+    ----------
+    customers, equipment
+        Contract frames (columns in contract order); ``standby`` is ``'true'``/``'false'``.
+    n_outcomes
+        Recommendations with at least one outcome (the latest outcome is used).
+    unmatched_lines
+        Equipment lines left out because their name matched no category.
+    skipped
+        ``(recommendation_id, reason)`` for logged requests that are not a valid
+        application any more (e.g. an industry code since removed from the catalog).
+    """
+
+    customers: pd.DataFrame
+    equipment: pd.DataFrame
+    n_outcomes: int
+    unmatched_lines: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def n_customers(self) -> int:
+        """Customers exported."""
+        return len(self.customers)
+
+
+def _request_json(logbook: Logbook, ids: list[str]) -> dict[str, str]:
+    table = cast(Table, RecommendationRow.__table__)
+    found: dict[str, str] = {}
+    with logbook.engine.connect() as conn:
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            rows = conn.execute(
+                select(table.c.id, table.c.request_json).where(table.c.id.in_(chunk))
+            )
+            found.update({str(r[0]): str(r[1]) for r in rows})
+    return found
+
+
+def export_outcomes(
+    logbook: Logbook,
+    since: datetime | None = None,
+    min_match_confidence: float = 0.5,
+) -> OutcomeExport:
+    """Rebuild contract rows from the logged recommendations that have an outcome.
+
+    Parameters
+    ----------
+    logbook
+        An open logbook.
+    since
+        Only recommendations created at or after this timezone-aware time.
+    min_match_confidence
+        Threshold for resolving a name-only equipment line to a category (the
+        recommender's default, :class:`serving.core.RecommenderConfig`).
+
+    Returns
+    -------
+    OutcomeExport
+        Customers and equipment rows in the contract's format.
+    """
+    from features.catalog import load_catalog
+    from features.matching import NameMatcher
+
+    joined = logbook.joined_frame(since)
+    requests = _request_json(logbook, joined["id"].astype(str).tolist())
+    matcher = NameMatcher(load_catalog())
+    customers: list[dict[str, object]] = []
+    equipment: list[dict[str, object]] = []
+    skipped: list[tuple[str, str]] = []
+    unmatched = 0
+    for row in joined.itertuples(index=False):
+        rid = str(row.id)
+        try:
+            app = Application.model_validate(json.loads(requests[rid]))
+        except (KeyError, json.JSONDecodeError, ValidationError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            skipped.append((rid, f"request is not a valid application: {reason}"))
+            continue
+        cid = f"{OUTCOME_ID_PREFIX}{rid}"
+        status_quo = float(row.status_quo_kva)
+        customers.append(
+            {
+                "customer_id": cid,
+                "industry": app.industry,
+                "climate_zone": app.climate_zone,
+                "floor_area_m2": app.floor_area_m2,
+                "employees": app.employees,
+                "shifts": app.shifts,
+                "applied_capacity_kva": status_quo if math.isfinite(status_quo) else None,
+                "peak_demand_kw": float(row.metered_peak_kw),
+            }
+        )
+        for item in app.equipment:
+            category = item.category
+            if category is None:
+                match = matcher.match(item.name or "")
+                if match.category is not None and match.confidence >= min_match_confidence:
+                    category = match.category
+            if category is None:
+                unmatched += 1
+                continue
+            equipment.append(
+                {
+                    "customer_id": cid,
+                    "category": category,
+                    "rated_kw": item.rated_kw,
+                    "quantity": item.quantity,
+                    "standby": "true" if item.standby else "false",
+                    "name": item.name,
+                }
+            )
+    cust = pd.DataFrame(customers, columns=list(CUSTOMER_COLUMN_NAMES))
+    for column in ("employees", "shifts"):
+        cust[column] = pd.array(cust[column], dtype="Int64")
+    eq = pd.DataFrame(equipment, columns=list(EQUIPMENT_COLUMN_NAMES))
+    eq["quantity"] = pd.array(eq["quantity"], dtype="Int64")
+    return OutcomeExport(
+        customers=cust,
+        equipment=eq,
+        n_outcomes=len(joined),
+        unmatched_lines=unmatched,
+        skipped=skipped,
+    )
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return pd.read_parquet(path)
+    # As text: the history's cells reach the merged file exactly as they were written.
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def merge_history(
+    customers_path: Path | str,
+    equipment_path: Path | str,
+    export: OutcomeExport,
+    out_dir: Path | str,
+) -> tuple[Path, Path, int]:
+    """Append exported outcome rows to a history and write ``customers.csv``, ``equipment.csv``.
+
+    Parameters
+    ----------
+    customers_path, equipment_path
+        The history (CSV or Parquet); its rows are copied unchanged (validation happens
+        when the merged files are trained on).
+    export
+        Rows from :func:`export_outcomes`. Customers whose id is already in the history
+        (a history that was merged before) are not appended again.
+    out_dir
+        Folder for the merged files (created if needed).
+
+    Returns
+    -------
+    tuple
+        ``(customers.csv, equipment.csv, appended)``: the merged files and the number of
+        outcome customers appended.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    customers = _read_table(Path(customers_path))
+    equipment = _read_table(Path(equipment_path))
+    known = set(customers["customer_id"].astype(str)) if "customer_id" in customers else set()
+    new_customers = export.customers[~export.customers["customer_id"].isin(known)]
+    new_equipment = export.equipment[export.equipment["customer_id"].isin(
+        set(new_customers["customer_id"])
+    )]  # fmt: skip
+    merged_customers = pd.concat([customers, new_customers], ignore_index=True)
+    merged_equipment = pd.concat([equipment, new_equipment], ignore_index=True)
+    customers_out = out / "customers.csv"
+    equipment_out = out / "equipment.csv"
+    merged_customers.to_csv(customers_out, index=False, lineterminator="\n", encoding="utf-8")
+    merged_equipment.to_csv(equipment_out, index=False, lineterminator="\n", encoding="utf-8")
+    return customers_out, equipment_out, len(new_customers)

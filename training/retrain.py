@@ -1,0 +1,173 @@
+"""Retrain on history plus recorded outcomes, then promote only through the gate.
+
+:func:`retrain` closes the loop: the pilot's recorded outcomes (optionally) join the
+utility's history in the contract's format (:mod:`training.outcomes_export`), a candidate
+is trained on the merged history (:func:`training.train.train_from_files`: validated, held
+out, logged to MLflow and registered as a new version), and the candidate is put through
+the promotion gate (:func:`training.registry.promote`), which re-scores the current
+champion on the candidate's holdout. A refused candidate stays registered but does not
+serve; the decision says why.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from serving.logbook import LogbookSettings
+from training.outcomes_export import OutcomeExport
+from training.registry import GATE_MAX_DROP, GATE_MIN_ACCURACY, PromotionDecision
+from training.settings import Settings
+from training.train import TrainConfig, TrainResult
+
+__all__ = ["RetrainResult", "retrain"]
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """What :func:`retrain` did.
+
+    Attributes
+    ----------
+    train
+        The training run (metrics, bundle, MLflow run and registered version).
+    decision
+        The promotion gate's decision on the new version.
+    exported
+        The outcomes exported from the log (None without ``include_outcomes``).
+    appended
+        Outcome customers appended to the history (0 without ``include_outcomes``).
+    customers, equipment
+        The files the candidate was trained on (the merged files when outcomes were
+        appended; they are removed afterwards unless ``work_dir`` was given).
+    champion_dir
+        Where the new champion was exported for serving, when promoted.
+    """
+
+    train: TrainResult
+    decision: PromotionDecision
+    exported: OutcomeExport | None
+    appended: int
+    customers: Path
+    equipment: Path
+    champion_dir: Path | None
+
+    @property
+    def promoted(self) -> bool:
+        """Whether the candidate became the champion."""
+        return self.decision.promoted
+
+
+def retrain(
+    customers: Path | str,
+    equipment: Path | str,
+    *,
+    include_outcomes: bool = False,
+    config: TrainConfig | None = None,
+    settings: Settings | None = None,
+    log_settings: LogbookSettings | None = None,
+    out_dir: Path | None = None,
+    work_dir: Path | None = None,
+    reason: str | None = None,
+    by: str | None = None,
+    min_accuracy: float = GATE_MIN_ACCURACY,
+    max_drop: float = GATE_MAX_DROP,
+    progress: Callable[[str], None] | None = None,
+) -> RetrainResult:
+    """Train a candidate on the history (plus recorded outcomes) and put it through the gate.
+
+    Parameters
+    ----------
+    customers, equipment
+        The utility's history in the contract's format (CSV or Parquet).
+    include_outcomes
+        Append the logged recommendations that have an outcome, as contract rows
+        (``customer_id = 'rec-<id>'``, label = metered peak). The merged history has no
+        ``oracle.csv``: the oracle baseline exists for synthetic rows only, and a partial
+        one would be misleading.
+    config
+        Seed, holdout share and model configuration; MLflow logging is forced on (the
+        gate reads the candidate from the registry).
+    settings
+        Registry and tracking locations; from the environment when None.
+    log_settings
+        The recommendation log to export outcomes from; from the environment when None.
+    out_dir
+        Bundle directory; default ``<home>/bundles/retrain-<UTC time>``.
+    work_dir
+        Where to write the merged history and keep it; default a temporary folder that is
+        removed afterwards (the run logs the data hash).
+    reason, by
+        Recorded with a promotion.
+    min_accuracy, max_drop
+        The gate (see :func:`training.registry.promote`).
+    progress
+        Optional callable receiving stage names.
+
+    Returns
+    -------
+    RetrainResult
+        The training run and the gate's decision (``decision.reason`` says why a
+        candidate was refused).
+    """
+    from serving.logbook import Logbook
+    from training.outcomes_export import export_outcomes, merge_history
+    from training.registry import export_champion, promote
+    from training.train import train_from_files
+
+    note = progress or (lambda stage: None)
+    settings = settings if settings is not None else Settings()
+    config = (config or TrainConfig()).model_copy(update={"log_to_mlflow": True})
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    bundle_dir = out_dir if out_dir is not None else settings.home / "bundles" / f"retrain-{stamp}"
+    tmp = None
+    if work_dir is None:
+        tmp = tempfile.mkdtemp(prefix="capacity-retrain-")
+        work = Path(tmp)
+    else:
+        work = Path(work_dir)
+    try:
+        exported: OutcomeExport | None = None
+        appended = 0
+        train_customers, train_equipment = Path(customers), Path(equipment)
+        if include_outcomes:
+            note("exporting recorded outcomes")
+            with Logbook.open(log_settings) as logbook:
+                exported = export_outcomes(logbook)
+            train_customers, train_equipment, appended = merge_history(
+                customers, equipment, exported, work / "history"
+            )
+        result = train_from_files(
+            train_customers, train_equipment, bundle_dir, config, settings, progress=note
+        )
+        assert result.run is not None  # log_to_mlflow is forced on
+        note("promotion gate")
+        why = reason or (
+            f"retrained on {result.n_train} customers"
+            + (f" incl. {appended} recorded outcomes" if include_outcomes else "")
+        )
+        decision = promote(
+            settings,
+            result.run.version,
+            reason=why,
+            by=by,
+            min_accuracy=min_accuracy,
+            max_drop=max_drop,
+        )
+        champion_dir = export_champion(settings) if decision.promoted else None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return RetrainResult(
+        train=result,
+        decision=decision,
+        exported=exported,
+        appended=appended,
+        customers=train_customers,
+        equipment=train_equipment,
+        champion_dir=champion_dir,
+    )

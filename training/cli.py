@@ -24,6 +24,16 @@ def _register_model_commands() -> None:
 _register_model_commands()
 
 
+def _register_loop_commands() -> None:
+    # Outcomes, pilot report/simulate, retrain, model card: training/cli_loop.py.
+    from training.cli_loop import register
+
+    register(app)
+
+
+_register_loop_commands()
+
+
 @app.callback()
 def main() -> None:
     """Connection-capacity recommendation tools."""

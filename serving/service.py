@@ -320,6 +320,35 @@ class CapacityService:
         ]
         return list(self.logbook.record_many(rows))
 
+    def _log_frames(self, customers: Any, equipment: Any, scored: Any) -> list[str | None]:
+        """Log each scored CSV row, with its contract rows as the request."""
+        if self.logbook is None:
+            return [None] * len(scored)
+        batch_id = uuid.uuid4().hex
+        lines: dict[str, list[dict[str, Any]]] = {}
+        for rec in equipment.to_dict(orient="records"):
+            lines.setdefault(str(rec["customer_id"]), []).append(rec)
+        by_id = {str(c["customer_id"]): c for c in customers.to_dict(orient="records")}
+        rows = []
+        for r in scored.to_dict(orient="records"):
+            cid = str(r["customer_id"])
+            customer = {k: _clean(v) for k, v in by_id[cid].items()}
+            rows.append(
+                {
+                    "application": {"customer": customer, "equipment": lines.get(cid, [])},
+                    "response": {k: _clean(v) for k, v in r.items()},
+                    "source": "batch",
+                    "model_version": str(r["model_version"]),
+                    "recommended_kva": float(r["recommended_kva"]),
+                    "predicted_peak_kw": float(r["predicted_peak_kw"]),
+                    "engineering_kva": _clean(r["engineering_kva"]),
+                    "status_quo_kva": _clean(customer.get("applied_capacity_kva")),
+                    "industry": str(r["industry"]),
+                    "batch_id": batch_id,
+                }
+            )
+        return list(self.logbook.record_many(rows))
+
     def _batch_csv(self, customers: Any, equipment: Any, fmt: Literal["json", "csv"]) -> Any:
         import pandas as pd
 
@@ -352,12 +381,12 @@ class CapacityService:
                 "batch too large",
             )
         scored = self.recommender.score_frames(validated.customers, validated.equipment)
+        scored["recommendation_id"] = self._log_frames(
+            validated.customers, validated.equipment, scored
+        )
         rejects = validated.rejects.to_dict(orient="records")
         if fmt == "csv":
-            rows = [
-                {**r, "status": "ok", "recommendation_id": "", "reason": ""}
-                for r in scored.to_dict("records")
-            ]
+            rows = [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
             for rej in rejects:
                 rows.append(
                     {
@@ -429,6 +458,15 @@ class CapacityService:
     def trivial(self, body: Any, /) -> dict[str, Any]:
         """A do-nothing endpoint: the benchmark's baseline for framework overhead."""
         return {"ok": True}
+
+
+def _clean(value: Any) -> Any:
+    """NaN (pandas' missing) as None, numpy scalars as Python numbers, for JSON logging."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 def _csv_response(rows: list[dict[str, Any]]) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.build import HistoryFrames, frames_from_applications
@@ -133,10 +134,25 @@ GOLDEN = Application(
 GOLDEN_RUNNING_KW = 7.5 * 12 + 15 * 4 + 11 * 3 + 15 * 4 + 37 * 2 + 15 * 2 + 0.15 * 120
 
 
+GOLDEN_WITHOUT_SPARES = GOLDEN.model_copy(
+    update={
+        "equipment": [e for e in GOLDEN.equipment if not e.standby and e.category != "fire_pump"]
+    }
+)
+
+
 def test_golden_application_through_the_model(trained_model: CapacityModel) -> None:
     pred = trained_model.predict(frames_from_applications([GOLDEN]))
     assert pred.features["total_kw"].iloc[0] == pytest.approx(GOLDEN_RUNNING_KW)
-    assert pred.features["standby_kw"].iloc[0] == pytest.approx(37.0 + 45.0)
+    # Spares are no feature since feature spec 2: the spare air compressor and the fire
+    # pump leave the features and the answer bit-identical.
+    assert "standby_kw" not in pred.features.columns
+    assert len(GOLDEN_WITHOUT_SPARES.equipment) == len(GOLDEN.equipment) - 2
+    bare = trained_model.predict(frames_from_applications([GOLDEN_WITHOUT_SPARES]))
+    pd.testing.assert_frame_equal(pred.features, bare.features, check_exact=True)
+    np.testing.assert_array_equal(pred.mu, bare.mu)
+    np.testing.assert_array_equal(pred.recommended_kva, bare.recommended_kva)
+    assert pred.features["n_groups"].iloc[0] == 6  # six running categories
     rec = float(pred.recommended_kva[0])
     assert is_standard_capacity(rec)
     peak = float(pred.peak_kw[0])
@@ -159,6 +175,10 @@ def test_golden_application_through_the_service(trained_model: CapacityModel) ->
     pred = trained_model.predict(frames_from_applications([GOLDEN]))
     if not answer.bounds.clamped:
         assert answer.recommended_kva == float(pred.recommended_kva[0])
+    # The spare and the fire pump are listed as excluded but move nothing.
+    bare = Recommender(trained_model, "golden").recommend(GOLDEN_WITHOUT_SPARES)
+    assert bare.predicted_peak_kw == answer.predicted_peak_kw
+    assert bare.recommended_kva == answer.recommended_kva
 
 
 def test_golden_application_is_stable_under_resubmission(trained_model: CapacityModel) -> None:

@@ -1,9 +1,9 @@
 """Invariance tests: things that must NOT change the prediction.
 
 Order of customers and equipment rows, customer ids, how identical units are split over
-lines, free-text names, batch size. Standby units are a special case: ``standby_kw`` IS a
-model feature, so a spare may move the prediction; what must not move is everything the
-demand-coefficient method and the monotone installed-kW features see.
+lines, free-text names, batch size, and standby units and fire pumps: since feature spec 2
+they are no model feature at all, so adding or removing them leaves every feature, the
+base and the whole prediction bit-identical.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.build import HistoryFrames
+from features.build import FEATURE_SPEC_VERSION, HistoryFrames
 from features.engineering import engineering_estimate_frame
 from training.data import LabelledHistory
-from training.model import CapacityModel, Prediction, monotone_vector
+from training.model import CapacityModel, Prediction
 
 N_SAMPLE = 300
 # Reordering or splitting equipment rows changes the order of floating-point sums (the
@@ -192,45 +192,101 @@ def _spare_lines(cust: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def test_standby_kw_is_a_model_feature(trained_model: CapacityModel) -> None:
-    """Documents the design: spares are a (non-monotone) feature, so they MAY move the peak.
-
-    If this fails because ``standby_kw`` was dropped from the features, replace the
-    standby tests below with the stricter "prediction unchanged" version.
-    """
+def test_standby_and_fire_pumps_are_no_model_features(trained_model: CapacityModel) -> None:
+    """Feature spec 2: neither spares nor the floor area per employee are features."""
+    assert FEATURE_SPEC_VERSION == 2
+    assert trained_model.builder.feature_spec_version_ == FEATURE_SPEC_VERSION
     names = trained_model.builder.feature_names_
-    assert "standby_kw" in names
-    assert monotone_vector(names)[names.index("standby_kw")] == 0
+    assert "standby_kw" not in names and "m2_per_employee" not in names
+    assert not [n for n in names if "standby" in n or "fire_pump" in n or "spare" in n]
 
 
-@pytest.mark.parametrize("change", ["add_spares", "remove_spares", "add_fire_pumps"])
-def test_standby_units_change_only_the_standby_feature(
-    trained_model: CapacityModel, sample: HistoryFrames, change: str
-) -> None:
+CHANGES = [
+    "add_spares",
+    "remove_spares",
+    "add_fire_pumps",
+    "add_standby_fire_pumps",
+    "running_lines_as_spares",
+]
+
+
+def _standby_change(sample: HistoryFrames, change: str) -> pd.DataFrame:
     rng = np.random.default_rng(5)
     cust, eq = sample.customers, sample.equipment
     if change == "add_spares":
-        changed = pd.concat([eq, _spare_lines(cust, rng)], ignore_index=True)
-    elif change == "remove_spares":
-        changed = eq[~eq["standby"]].reset_index(drop=True)
-    else:
+        return pd.concat([eq, _spare_lines(cust, rng)], ignore_index=True)
+    if change == "remove_spares":
+        return eq[~eq["standby"]].reset_index(drop=True)
+    if change == "add_fire_pumps":
         fire = _spare_lines(cust, rng).assign(category="fire_pump", standby=False, name="消防泵")
-        changed = pd.concat([eq, fire], ignore_index=True)
+        return pd.concat([eq, fire], ignore_index=True)
+    if change == "add_standby_fire_pumps":
+        fire = _spare_lines(cust, rng).assign(category="fire_pump", name="备用消防泵")
+        return pd.concat([eq, fire], ignore_index=True)
+    # A spare copy of every running line (same category and rating, marked standby).
+    assert change == "running_lines_as_spares"
+    spares = eq[~eq["standby"]].assign(standby=True, name="备用")
+    return pd.concat([spares, eq], ignore_index=True)
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_standby_units_and_fire_pumps_change_no_feature(
+    trained_model: CapacityModel, sample: HistoryFrames, change: str
+) -> None:
+    cust, eq = sample.customers, sample.equipment
+    changed = _standby_change(sample, change)
+    assert len(changed) != len(eq)
     before = trained_model.features(HistoryFrames(cust, eq))
     after = trained_model.features(HistoryFrames(cust, changed))
-    # Every feature but standby_kw is unchanged, bit for bit (total_kw, kw__*, units__*,
-    # largest__*, the engineering estimate, densities...).
-    others = [c for c in before.columns if c != "standby_kw"]
-    pd.testing.assert_frame_equal(before[others], after[others])
-    assert (after["standby_kw"] != before["standby_kw"]).any()
+    # Every feature, bit for bit (total_kw, kw__*, units__*, largest__*, the engineering
+    # estimate, densities...).
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
     # The engineering method leaves spares and fire pumps out entirely.
     pd.testing.assert_frame_equal(
-        _engineering(trained_model, cust, eq), _engineering(trained_model, cust, changed)
+        _engineering(trained_model, cust, eq),
+        _engineering(trained_model, cust, changed),
+        check_exact=True,
     )
     # And so does the base of the target.
     np.testing.assert_array_equal(
         trained_model.builder.base_kw(before), trained_model.builder.base_kw(after)
     )
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_standby_units_and_fire_pumps_do_not_change_the_prediction(
+    trained_model: CapacityModel, sample: HistoryFrames, reference: pd.DataFrame, change: str
+) -> None:
+    """Bit-identical predicted peak, interval, probabilities and recommended capacity."""
+    changed = _standby_change(sample, change)
+    frames = HistoryFrames(sample.customers, changed)
+    pred = trained_model.predict(frames)
+    base = trained_model.predict(sample)
+    np.testing.assert_array_equal(pred.mu, base.mu)
+    np.testing.assert_array_equal(pred.peak_kw, base.peak_kw)
+    np.testing.assert_array_equal(pred.recommended_kva, base.recommended_kva)
+    np.testing.assert_array_equal(pred.groups, base.groups)
+    _assert_same(reference, _table(pred, sample.customers["customer_id"]))
+
+
+def test_spares_and_fire_pumps_alone_do_not_make_an_equipment_application(
+    trained_model: CapacityModel, sample: HistoryFrames
+) -> None:
+    """Area-only customers given only spares and fire pumps keep their area-only answer."""
+    eq = sample.equipment
+    with_lines = set(eq.loc[~eq["standby"] & (eq["category"] != "fire_pump"), "customer_id"])
+    cust = sample.customers[~sample.customers["customer_id"].isin(with_lines)]
+    cust = cust.reset_index(drop=True)
+    assert len(cust) >= 5
+    rng = np.random.default_rng(8)
+    own = eq[eq["customer_id"].isin(set(cust["customer_id"]))]
+    fire = _spare_lines(cust, rng).assign(category="fire_pump", standby=False)
+    added = pd.concat([own, _spare_lines(cust, rng), fire], ignore_index=True)
+    base = trained_model.predict(HistoryFrames(cust, own.reset_index(drop=True)))
+    pred = trained_model.predict(HistoryFrames(cust, added))
+    assert (pred.features["has_equipment"] == 0).all()
+    np.testing.assert_array_equal(pred.mu, base.mu)
+    np.testing.assert_array_equal(pred.recommended_kva, base.recommended_kva)
 
 
 # -- (f) batch vs one by one ------------------------------------------------------------

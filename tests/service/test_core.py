@@ -189,6 +189,29 @@ def test_only_standby_equipment_without_area(recommender: Recommender) -> None:
     assert a.installed_kw == 0.0
 
 
+def test_spares_and_fire_pumps_do_not_move_the_served_answer(
+    recommender: Recommender, sample_apps: list[Application], sample_answers: list[Recommendation]
+) -> None:
+    """Spares and fire pumps are reported (standby_kw, engineering exclusions) but, being
+    no model feature, leave the peak, the capacity and the explanation unchanged."""
+    spares = [
+        EquipmentItem(category="pump", name="备用泵", rated_kw=55.0, quantity=2, standby=True),
+        EquipmentItem(category="chiller", name="备用冷机", rated_kw=400.0, standby=True),
+        EquipmentItem(category="fire_pump", name="消防泵", rated_kw=90.0, quantity=2),
+    ]
+    added = [a.model_copy(update={"equipment": [*a.equipment, *spares]}) for a in sample_apps]
+    answers = recommender.recommend_many(added)
+    for before, after in zip(sample_answers, answers, strict=True):
+        assert after.predicted_peak_kw == before.predicted_peak_kw
+        assert after.recommended_kva == before.recommended_kva
+        assert after.peak_low90_kw == before.peak_low90_kw
+        assert after.peak_high90_kw == before.peak_high90_kw
+        assert after.basis == before.basis and after.installed_kw == before.installed_kw
+        assert [(d.key, d.kw) for d in after.drivers] == [(d.key, d.kw) for d in before.drivers]
+        assert not [d.key for d in after.drivers if "standby" in d.key]
+        assert after.standby_kw == pytest.approx(before.standby_kw + 110.0 + 400.0 + 180.0)
+
+
 # -- free-text names --------------------------------------------------------------------
 
 

@@ -195,27 +195,28 @@ def test_evaluate_with_a_missing_bundle_fails_clearly(history: Path, workdir: Pa
     assert "error" in text and "not found" in text and str(missing) in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "package bug: cli_model.evaluate/train/recommend catch (BundleError, ContractError, "
-        "ValueError) but load_history raises FileNotFoundError (an OSError), so a missing data "
-        "file ends in an uncaught traceback instead of an 'error: ...' line and exit code 2"
-    ),
-)
-@pytest.mark.parametrize("command", ["evaluate", "recommend"])
+@pytest.mark.parametrize("which", ["customers", "equipment"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "recommend"])
 def test_missing_data_file_fails_clearly(
-    command: str, cli_bundle: Path, history: Path, workdir: Path
+    command: str, which: str, cli_bundle: Path, history: Path, workdir: Path, tmp_path: Path
 ) -> None:
-    missing = workdir / "no-such-customers.csv"
-    args = ["-m", cli_bundle, "-c", missing, "-e", history / "equipment.csv"]
-    if command == "recommend":
-        args += ["-o", workdir / "never.csv"]
-    result = _run([command, *args], workdir / "home")
-    assert result.exit_code != 0
+    """A missing input file: one 'error:' line naming it and exit code 2, no traceback."""
+    missing = workdir / f"no-such-{which}.csv"
+    files = {"customers": history / "customers.csv", "equipment": history / "equipment.csv"}
+    files[which] = missing
+    out = tmp_path / "out"
+    args = ["-c", files["customers"], "-e", files["equipment"], "-o", out]
+    if command == "train":
+        args += ["--no-mlflow"]
+    else:
+        args += ["-m", cli_bundle]
+    result = _run([command, *args], tmp_path / "home")
+    assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     text = _flat(result.output)
-    assert "not found" in text and str(missing) in text
+    assert "error:" in text and "not found" in text and str(missing) in text
+    assert "Traceback" not in result.output
+    assert not out.exists()
 
 
 def test_train_with_a_registry_then_promote(

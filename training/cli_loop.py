@@ -308,7 +308,9 @@ def retrain(
             soft_wrap=True,
         )  # fmt: skip
     train = result.train
-    console.print(_metrics_table(train.evaluation.overall, f"Holdout ({train.n_holdout} customers)"))
+    console.print(
+        _metrics_table(train.evaluation.overall, f"Holdout ({train.n_holdout} customers)")
+    )
     assert train.run is not None
     decision = result.decision
     champ = "none" if decision.champion_accuracy is None else f"{decision.champion_accuracy:.4f}"

@@ -175,9 +175,8 @@ def evaluate_model(
 
 def save_plots(result: EvaluationResult, model: CapacityModel, out_dir: Path | str) -> list[Path]:
     """Write the evaluation plots as PNG files; returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # No matplotlib.use(): headless processes default to Agg, and switching the backend
+    # here would break inline plots in the notebooks that call this.
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
@@ -265,9 +264,8 @@ def shap_summary_plot(
     model: CapacityModel, X: pd.DataFrame, path: Path, max_rows: int = 3000
 ) -> Path:
     """SHAP beeswarm of contributions grouped by feature group."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # No matplotlib.use(): headless processes default to Agg, and switching the backend
+    # here would break inline plots in the notebooks that call this.
     import matplotlib.pyplot as plt
     import shap
 

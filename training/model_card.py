@@ -167,9 +167,7 @@ def collect_model_card_data(
         promotion: dict[str, str] = {}
         if per_industry is None and version is not None:
             per_industry = _per_industry_from_holdout(settings, version, bundle, tmp)
-            source = (
-                f"the bundle re-scored on the holdout stored with registered version {version}"
-            )
+            source = f"the bundle re-scored on the holdout stored with registered version {version}"
         if per_industry is None and model_dir is not None:
             reports = bundle.parent / f"{bundle.name}-reports" / "per_industry.csv"
             if reports.is_file():
@@ -316,7 +314,7 @@ and checked by [`features/validation.py`](../features/validation.py)): `customer
 and `equipment.csv` (category, rating, quantity, standby, free-text name). Rows that fail
 the contract are rejected and reported before training; they never reach the model.
 
-**This model's training history** ({_int(data.metadata.get('n_train'))} customers after
+**This model's training history** ({_int(data.metadata.get("n_train"))} customers after
 validation; by industry, from the bundle's peer statistics): {mix}.
 
 **Synthetic history.** No utility history was available to this project, so this model is
@@ -357,9 +355,7 @@ def _metrics_section(data: ModelCardData) -> str:
                 _pct(m.get(f"{key}_oversized")),
             ]
         )
-    table = _table(
-        ["Method", "n", "Accuracy", "Undersized", "Oversized"], rows, right={1, 2, 3, 4}
-    )
+    table = _table(["Method", "n", "Accuracy", "Undersized", "Oversized"], rows, right={1, 2, 3, 4})
     point = _table(
         ["Measure", "Value", "What it means"],
         [
@@ -395,7 +391,7 @@ def _metrics_section(data: ModelCardData) -> str:
     )
     target_met = float(m.get("model_accuracy", float("nan"))) >= ACCURACY_TARGET
     return f"""\
-Held-out customers ({_int(m.get('n_holdout', m.get('model_n')))}, never seen in training,
+Held-out customers ({_int(m.get("n_holdout", m.get("model_n")))}, never seen in training,
 chosen by the seed). A capacity C is **appropriately sized** when the metered peak P gives
 a load rate ρ = P / (0.9 C) within 0.40–1.00; above is undersized (overload), below
 oversized (at least 60 % of the capacity never used). Every method is scored with the

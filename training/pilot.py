@@ -313,7 +313,9 @@ def top_drivers(response_json: object, k: int = 3) -> list[tuple[str, float]]:
     for item in drivers:
         if not isinstance(item, dict):
             continue
-        label, kw = item.get("label"), item.get("kw")
+        # Service answers carry label_en / label_zh; older or hand-made logs carry label.
+        label = item.get("label") or item.get("label_en") or item.get("key")
+        kw = item.get("kw")
         if label is None or isinstance(kw, bool) or not isinstance(kw, int | float):
             continue
         if not math.isfinite(float(kw)):

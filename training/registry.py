@@ -53,14 +53,13 @@ def git_sha() -> str:
 
 
 def client(settings: Settings) -> MlflowClient:
-    """An MLflow client on the configured tracking URI (sets the URI explicitly, not globally at import)."""
-    import mlflow
+    """An MLflow client on the configured tracking URI (explicit, never process-global)."""
     from mlflow.tracking import MlflowClient
 
     settings.home.mkdir(parents=True, exist_ok=True)
     uri = settings.resolved_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    # No mlflow.set_tracking_uri: it exports MLFLOW_TRACKING_URI into this process and
+    # would silently override a later Settings(home=...).
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -162,8 +161,12 @@ def log_training_run(
 
 def download_version(settings: Settings, version: str, what: str, dst: Path) -> Path:
     """Download ``bundle`` or ``holdout`` of a registered version into ``dst``."""
+    import os
+
     import mlflow
 
+    # Progress bars on every small download drown the CLI's own output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mc = client(settings)
     mv = mc.get_model_version(settings.registered_model, version)
     if what == "bundle":
@@ -173,7 +176,11 @@ def download_version(settings: Settings, version: str, what: str, dst: Path) -> 
             raise RuntimeError(f"model version {version} has no run: cannot find its {what}")
         uri = f"{mc.get_run(mv.run_id).info.artifact_uri}/{what}"
     dst.mkdir(parents=True, exist_ok=True)
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst)))
+    return Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, dst_path=str(dst), tracking_uri=settings.resolved_tracking_uri()
+        )
+    )
 
 
 def champion_version(settings: Settings) -> str | None:

@@ -120,22 +120,26 @@ class Recommender:
 
     def recommend_many(self, applications: Sequence[Application]) -> list[Recommendation]:
         """Answer a batch of applications (vectorised model calls)."""
+        return self._answer(applications)[0]
+
+    def _answer(
+        self, applications: Sequence[Application]
+    ) -> tuple[list[Recommendation], Prediction | None]:
         if not applications:
-            return []
+            return [], None
         resolved = [self._resolve(a) for a in applications]
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
         pred = self.model.predict(frames)
         contrib = self.model.contributions(pred.features)
-        return [self._assemble(i, r, pred, contrib[i]) for i, r in enumerate(resolved)]
+        recs = [self._assemble(i, r, pred, contrib[i]) for i, r in enumerate(resolved)]
+        return recs, pred
 
     def check(self, application: Application, proposed_kva: float) -> CheckResult:
         """Planner check of a proposed capacity."""
-        rec = self.recommend(application)
-        frames = frames_from_applications(
-            [application], categories=self._resolve(application).categories
-        )
-        pred = self.model.predict(frames)
+        recs, pred = self._answer([application])
+        rec = recs[0]
+        assert pred is not None
         probs = self.model.probabilities_for(pred, 0, np.array([float(proposed_kva)]))
         p_ok = float(probs.p_appropriate[0, 0])
         p_under = float(probs.p_undersized[0, 0])

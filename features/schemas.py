@@ -45,7 +45,12 @@ class EquipmentItem(BaseModel):
         examples=["数控车床 CK6140"],
     )
     rated_kw: float = Field(
-        ..., gt=0, le=100_000, description="Rating of ONE unit in kW (> 0).", examples=[7.5]
+        ...,
+        gt=0,
+        le=100_000,
+        allow_inf_nan=False,
+        description="Rating of ONE unit in kW (> 0).",
+        examples=[7.5],
     )
     quantity: int = Field(1, ge=1, le=10_000, description="Number of identical units (>= 1).")
     standby: bool = Field(False, description="Installed spare that does not run normally.")

@@ -36,7 +36,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str) and len(value) > 200:
         return value[:200] + "…"
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
         return value
     except (TypeError, ValueError):
         return repr(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from features.schemas import Application
@@ -22,10 +22,14 @@ from serving.schemas import CheckRequest, CheckResult, Recommendation
 class FeedbackRequest(BaseModel):
     """An outcome for an issued recommendation (granted capacity and metered peak)."""
 
-    recommendation_id: str
-    granted_kva: float
-    metered_peak_kw: float
-    note: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    recommendation_id: str = Field(..., min_length=1, max_length=64)
+    granted_kva: float = Field(..., gt=0, allow_inf_nan=False, description="Capacity granted, kVA")
+    metered_peak_kw: float = Field(
+        ..., gt=0, allow_inf_nan=False, description="Metered 12-month peak (15-min), kW"
+    )
+    note: str | None = Field(None, max_length=1000)
 
 
 ERROR_SCHEMA: dict[str, Any] = {

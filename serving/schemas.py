@@ -136,7 +136,9 @@ class CheckRequest(BaseModel):
     """A planner's proposed capacity for an application."""
 
     application: Application
-    proposed_kva: float = Field(..., gt=0, le=1_000_000, description="Proposed capacity, kVA")
+    proposed_kva: float = Field(
+        ..., gt=0, le=1_000_000, allow_inf_nan=False, description="Proposed capacity, kVA"
+    )
 
 
 class CheckResult(BaseModel):

@@ -15,6 +15,7 @@ import csv
 import hmac
 import io
 import json
+import math
 import os
 import pathlib
 import time
@@ -53,12 +54,37 @@ BATCH_CSV_COLUMNS = (
 _APPS = TypeAdapter(list[Application])
 
 
-class BodyGuard:
-    """ASGI middleware: 413 when a body exceeds ``max_bytes``; 400 when a JSON body is not JSON.
+BATCH_PATH = "/recommend_batch"
+BATCH_JSON_KEYS = frozenset({"applications", "output"})
+BATCH_FILE_FIELDS = frozenset({"customers", "equipment"})
 
-    Both answers carry our JSON error body. The size is checked from Content-Length or,
-    for chunked bodies, while buffering (raising from ``receive()`` became a 500); the JSON
-    syntax is checked here because BentoML answers a malformed root body with a 500.
+
+def _non_finite(doc: Any, path: str = "") -> list[tuple[str, str]]:
+    """Paths of NaN/Infinity numbers in a parsed JSON document (JSON itself has none)."""
+    if isinstance(doc, float) and not math.isfinite(doc):
+        return [(path or "(body)", str(doc))]
+    if isinstance(doc, dict):
+        return [
+            hit for k, v in doc.items() for hit in _non_finite(v, f"{path}.{k}" if path else str(k))
+        ]
+    if isinstance(doc, list):
+        return [hit for i, v in enumerate(doc) for hit in _non_finite(v, f"{path}[{i}]")]
+    return []
+
+
+class BodyGuard:
+    """ASGI middleware checking every POST body before BentoML parses it.
+
+    * 413 when the body exceeds ``max_bytes`` (checked from Content-Length or, for chunked
+      bodies, while buffering: raising from ``receive()`` became a 500);
+    * 400 when a JSON endpoint's body is not strict JSON (BentoML answers a malformed
+      root body with a 500; NaN/Infinity would later break the JSON error body);
+    * only ``/recommend_batch`` accepts multipart, and only well-formed forms whose
+      ``customers``/``equipment`` parts are file uploads: BentoML would treat a text part
+      as a URL and fetch it from the server;
+    * ``/recommend_batch`` JSON must be an object with ``applications`` (and ``output``).
+
+    Every refusal carries the service's JSON error body.
     """
 
     def __init__(self, app: Any, max_bytes: int, json_paths: tuple[str, ...]) -> None:
@@ -76,9 +102,8 @@ class BodyGuard:
         if length is not None and int(length) > self.max_bytes:
             await self._too_large(scope, receive, send, int(length))
             return
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        check_json = scope.get("path") in self.json_paths and "multipart/" not in content_type
-        if length is not None and not check_json:
+        path = scope.get("path")
+        if path not in self.json_paths:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -95,24 +120,97 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if check_json:
-            try:
-                json.loads(body or b"null")
-            except (ValueError, UnicodeDecodeError) as exc:
-                response = single_error(
-                    "(body)",
-                    body[:80].decode("utf-8", "replace"),
-                    "a JSON document (UTF-8)",
-                    f"the request body is not valid JSON: {exc}",
-                )
-                await response(scope, receive, send)
-                return
         replay = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def replay_receive() -> Any:
-            return replay.pop() if replay else await receive()
+            return replay.pop() if replay else {"type": "http.disconnect"}
 
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        if "multipart/" in content_type:
+            problem = await self._check_form(scope, path, body)
+        else:
+            problem = self._check_json(path, body)
+        if problem is not None:
+            await problem(scope, receive, send)
+            return
         await self.app(scope, replay_receive, send)
+
+    def _check_json(self, path: str, body: bytes) -> JSONResponse | None:
+        try:
+            doc = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return single_error(
+                "(body)",
+                body[:80].decode("utf-8", "replace"),
+                "a JSON document (UTF-8, no NaN or Infinity)",
+                f"the request body is not valid JSON: {exc}",
+            )
+        bad = _non_finite(doc)
+        if bad:
+            return error_response(
+                [
+                    {
+                        "field": field,
+                        "value": value,
+                        "expected": "a finite number",
+                        "message": f"{value} is not a number JSON allows",
+                    }
+                    for field, value in bad
+                ]
+            )
+        if path == BATCH_PATH:
+            if not isinstance(doc, dict):
+                return single_error(
+                    "(body)",
+                    type(doc).__name__,
+                    'an object {"applications": [...], "output": "json"|"csv"}',
+                    "the batch body must be a JSON object",
+                )
+            unknown = sorted(set(doc) - BATCH_JSON_KEYS)
+            if unknown:
+                return single_error(
+                    unknown[0],
+                    doc[unknown[0]],
+                    f"only {sorted(BATCH_JSON_KEYS)} (or a multipart upload)",
+                    f"unknown field(s) {unknown}",
+                )
+        return None
+
+    async def _check_form(self, scope: Any, path: str, body: bytes) -> JSONResponse | None:
+        from starlette.datastructures import UploadFile
+        from starlette.requests import Request
+
+        if path != BATCH_PATH:
+            return single_error(
+                "(body)", None, "application/json", f"{path} takes a JSON body, not a form upload"
+            )
+        sent = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def once() -> Any:
+            return sent.pop() if sent else {"type": "http.disconnect"}
+
+        try:
+            async with Request(scope, once).form() as form:
+                for name, value in form.multi_items():
+                    if name in BATCH_FILE_FIELDS and not isinstance(value, UploadFile):
+                        return single_error(
+                            name, str(value)[:100], "a file upload", f"'{name}' must be a file part"
+                        )
+                    if name not in BATCH_FILE_FIELDS | {"output"}:
+                        return single_error(
+                            name,
+                            None,
+                            "customers, equipment (files) and output",
+                            "unknown form field",
+                        )
+        except Exception as exc:  # malformed multipart in any way: the client's fault
+            return single_error(
+                "(body)",
+                None,
+                "a well-formed multipart/form-data upload",
+                f"unreadable form: {exc}",
+            )
+        return None
 
     async def _too_large(self, scope: Any, receive: Any, send: Any, size: int) -> None:
         response = single_error(
@@ -380,22 +478,25 @@ class CapacityService:
                 f"at most {MAX_BATCH} customers",
                 "batch too large",
             )
+        rejects = validated.rejects.to_dict(orient="records")
+        if validated.customers.empty:
+            # Nothing valid to score: the answer is the rejects report, not an error.
+            if fmt == "csv":
+                return _csv_response(_reject_rows(rejects))
+            return {
+                "model_version": self.recommender.model_version,
+                "n": 0,
+                "results": [],
+                "rejects": rejects,
+                "flags": validated.flags.to_dict(orient="records"),
+            }
         scored = self.recommender.score_frames(validated.customers, validated.equipment)
         scored["recommendation_id"] = self._log_frames(
             validated.customers, validated.equipment, scored
         )
-        rejects = validated.rejects.to_dict(orient="records")
         if fmt == "csv":
             rows = [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
-            for rej in rejects:
-                rows.append(
-                    {
-                        "customer_id": rej.get("customer_id", ""),
-                        "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})",
-                        "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
-                    }
-                )
-            return _csv_response(rows)
+            return _csv_response(rows + _reject_rows(rejects))
         return {
             "model_version": self.recommender.model_version,
             "n": len(scored),
@@ -458,6 +559,18 @@ class CapacityService:
     def trivial(self, body: Any, /) -> dict[str, Any]:
         """A do-nothing endpoint: the benchmark's baseline for framework overhead."""
         return {"ok": True}
+
+
+def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rejected contract rows as CSV answer rows (nothing is dropped silently)."""
+    return [
+        {
+            "customer_id": rej.get("customer_id", ""),
+            "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})",
+            "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
+        }
+        for rej in rejects
+    ]
 
 
 def _clean(value: Any) -> Any:

@@ -22,7 +22,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,7 +158,9 @@ def stop_server(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def running_server(name: str, home: Path, env: dict[str, str], ready: tuple[int, ...]) -> Iterator[Server]:
+def running_server(
+    name: str, home: Path, env: dict[str, str], ready: tuple[int, ...]
+) -> Iterator[Server]:
     """Start a server, wait for ``/readyz`` to answer ``ready``, always stop it afterwards."""
     server = start_server(name, home, env)
     try:
@@ -202,7 +204,7 @@ class ResponseLog:
         finally:
             self._known_bug = None
 
-    def hook(self, server: str):
+    def hook(self, server: str) -> Callable[[httpx.Response], None]:
         def record(response: httpx.Response) -> None:
             self.entries.append(
                 Entry(
@@ -220,13 +222,27 @@ class ResponseLog:
     def unexpected_500s(self, since: int = 0) -> list[Entry]:
         """Responses with status >= 500 other than 503 that no known bug accounts for."""
         return [
-            e for e in self.entries[since:] if e.status >= 500 and e.status != 503 and not e.known_bug
+            e
+            for e in self.entries[since:]
+            if e.status >= 500 and e.status != 503 and not e.known_bug
         ]
 
 
 @pytest.fixture(scope="session")
 def response_log() -> ResponseLog:
     return ResponseLog()
+
+
+@pytest.fixture(scope="session")
+def feedback_key() -> str:
+    """The live server's feedback API key."""
+    return FEEDBACK_KEY
+
+
+@pytest.fixture(scope="session")
+def max_body_bytes() -> int:
+    """The live server's body limit."""
+    return MAX_BODY_BYTES
 
 
 def make_client(server: Server, log: ResponseLog, timeout: float = 120.0) -> httpx.Client:

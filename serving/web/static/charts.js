@@ -152,14 +152,16 @@ export function tierChart(tiers, opts) {
  */
 export function driversChart(drivers, opts) {
   const width = Math.max(260, Math.round(opts.width));
-  const rowH = 26;
+  // Narrow screens: each label on its own line above its bar, so the bars keep the width.
+  const compact = width < 480;
+  const rowH = compact ? 42 : 26;
   const m = { top: 8, right: 8, bottom: 24, left: 8 };
   const height = m.top + m.bottom + rowH * drivers.length;
   const desc = drivers.map((d) => `${d.label}: ${opts.fmtKw(d.kw)}`).join('; ');
   const svg = svgRoot(width, height, opts.title, desc, 'drivers-chart');
-  const maxLabel = Math.min(width * 0.42, Math.max(...drivers.map((d) => textWidth(d.label))) + 4);
+  const maxLabel = compact ? width - m.left - m.right : Math.min(width * 0.42, Math.max(...drivers.map((d) => textWidth(d.label))) + 4);
   const valueW = Math.max(...drivers.map((d) => textWidth(opts.fmtKw(d.kw), FONT_BOLD))) + 8;
-  const plotL = m.left + maxLabel + 6;
+  const plotL = compact ? m.left : m.left + maxLabel + 6;
   const plotR = width - m.right;
   const hasNeg = drivers.some((d) => d.kw < 0);
   const maxPos = Math.max(0, ...drivers.map((d) => d.kw));
@@ -178,13 +180,17 @@ export function driversChart(drivers, opts) {
     svg.append(text(x, height - 8, `${Math.round(v * 100) / 100}`, { 'text-anchor': 'middle', fill: COLORS.muted, 'font-size': 11 }));
   }
   drivers.forEach((d, i) => {
-    const cy = m.top + rowH * i + rowH / 2;
+    const top = m.top + rowH * i;
+    const cy = compact ? top + 24 : top + rowH / 2;
     const w = Math.abs(d.kw) * scale;
     const x = d.kw >= 0 ? zero : zero - w;
     const g = el('g', { class: 'driver' });
-    g.append(text(m.left, cy + 4, fitText(d.label, maxLabel), { 'font-size': 12 }));
+    // A white halo keeps labels legible where they cross the axis lines.
+    g.append(text(m.left, compact ? top + 13 : cy + 4, fitText(d.label, maxLabel), {
+      'font-size': 12, stroke: '#ffffff', 'stroke-width': 3, 'paint-order': 'stroke', 'stroke-linejoin': 'round',
+    }));
     g.append(el('rect', {
-      x, y: cy - 8, width: Math.max(1, w), height: 16, rx: 2,
+      x, y: cy - (compact ? 7 : 8), width: Math.max(1, w), height: compact ? 14 : 16, rx: 2,
       fill: d.kw >= 0 ? COLORS.positive : COLORS.negative,
       class: `bar ${d.kw >= 0 ? 'bar-positive' : 'bar-negative'}`, 'data-kw': d.kw.toFixed(3),
     }, [el('title', {}, [`${d.label}: ${opts.fmtKw(d.kw)}${d.detail ? ` (${d.detail})` : ''}`])]));

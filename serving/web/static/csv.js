@@ -195,6 +195,10 @@ export function tableToEquipment(rows, categories) {
       if (res.category) category = res.category;
       else { unknownCategory += 1; name = name || category; category = ''; }
     }
+    if (!category && name) {
+      const res = resolveCategoryText(name, categories);
+      if (res.category) category = res.category;
+    }
     const sb = get('standby');
     let standby = parseBool(sb);
     if (standby === undefined) { badStandby += 1; standby = false; }

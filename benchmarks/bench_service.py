@@ -1,0 +1,543 @@
+"""Benchmark of the real service: ``bentoml serve`` in a subprocess, called over loopback.
+
+Measures, in one server run:
+
+* cold start: from starting ``bentoml serve`` to ``/readyz`` answering 200;
+* latency at one client (p50/p90/p99/mean) of ``POST /recommend`` with a 30-line equipment
+  list (category codes and free-text names) and of the do-nothing ``POST /trivial``,
+  interleaved request by request after a warm-up;
+* throughput (requests/s) at 1, 4 and 16 concurrent clients (threads, one httpx client
+  each) for both endpoints, and the recommend/trivial ratios;
+* the time of one ``/recommend_batch`` of 10,000 varied applications (JSON list);
+* resident memory: the summed RSS of the server's process tree (arbiter + worker).
+
+The model is ``--model DIR``; by default the exported champion (``<CAPACITY_HOME>/champion``,
+i.e. ``var/champion``) when it exists, else a small model trained here on a synthetic
+history (3,000 customers, seed 5). The server gets a private home, log database and
+BentoML home in a temporary folder. Prints a table and writes the figures as JSON to
+``benchmarks/results/service.json``. No assertions: this is a measurement, not a test.
+
+Run: ``.venv/bin/python benchmarks/bench_service.py [--model DIR] [--seconds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+BENTOML = REPO_ROOT / ".venv" / "bin" / "bentoml"
+SERVICE = "serving.service:CapacityService"
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "service.json"
+READY_TIMEOUT_S = 120.0
+
+# 30 equipment lines: 20 given by category code, 10 by free-text name only.
+EQUIPMENT_30: list[dict[str, Any]] = [
+    {"category": "machine_tool", "name": "立式加工中心", "rated_kw": 15, "quantity": 6},
+    {"category": "machine_tool", "rated_kw": 7.5, "quantity": 12},
+    {"category": "hot_working_machine", "rated_kw": 30, "quantity": 2},
+    {"category": "injection_molding", "rated_kw": 22, "quantity": 4},
+    {"category": "fan", "rated_kw": 5.5, "quantity": 8},
+    {"category": "pump", "rated_kw": 11, "quantity": 4},
+    {"category": "air_compressor", "rated_kw": 37, "quantity": 2},
+    {"category": "air_compressor", "rated_kw": 37, "quantity": 1, "standby": True},
+    {"category": "conveyor", "rated_kw": 4, "quantity": 6},
+    {"category": "crane", "rated_kw": 22, "quantity": 2},
+    {"category": "resistance_furnace", "rated_kw": 45, "quantity": 2},
+    {"category": "arc_welder", "name": "二保焊机", "rated_kw": 18, "quantity": 4},
+    {"category": "resistance_welder", "rated_kw": 25, "quantity": 1},
+    {"category": "lighting", "name": "LED照明", "rated_kw": 1, "quantity": 40},
+    {"category": "split_ac", "name": "办公空调", "rated_kw": 3.5, "quantity": 10},
+    {"category": "office_sockets", "rated_kw": 20, "quantity": 1},
+    {"category": "elevator", "rated_kw": 11, "quantity": 1},
+    {"category": "other_motor", "rated_kw": 7.5, "quantity": 3},
+    {"category": "other_heating", "rated_kw": 6, "quantity": 2},
+    {"category": "fire_pump", "name": "消防泵", "rated_kw": 45, "quantity": 2, "standby": True},
+    {"name": "数控车床 CK6140", "rated_kw": 7.5, "quantity": 8},
+    {"name": "螺杆空压机 37kW", "rated_kw": 37, "quantity": 1},
+    {"name": "10t 行车", "rated_kw": 22, "quantity": 1},
+    {"name": "摇臂钻床", "rated_kw": 4, "quantity": 3},
+    {"name": "平面磨床", "rated_kw": 5.5, "quantity": 2},
+    {"name": "冷却塔风机", "rated_kw": 7.5, "quantity": 2},
+    {"name": "冷水机组", "rated_kw": 90, "quantity": 1},
+    {"name": "注塑机 HT-160", "rated_kw": 18.5, "quantity": 2},
+    {"name": "laser cutting machine", "rated_kw": 12, "quantity": 1},
+    {"name": "搅拌机", "rated_kw": 15, "quantity": 1},
+]
+APPLICATION_30: dict[str, Any] = {
+    "industry": "machinery",
+    "climate_zone": "hot_summer_cold_winter",
+    "floor_area_m2": 6000,
+    "employees": 120,
+    "shifts": 2,
+    "equipment": EQUIPMENT_30,
+}
+
+
+# --------------------------------------------------------------------------------------
+# model bundle
+# --------------------------------------------------------------------------------------
+
+
+def default_bundle() -> Path | None:
+    """The exported champion (``<CAPACITY_HOME>/champion``) if there is one."""
+    from training.settings import Settings
+
+    champion = Settings().champion_dir
+    return champion if (champion / "metadata.json").is_file() else None
+
+
+def build_small_bundle(work: Path) -> Path:
+    """Train a small model on a synthetic history (as the service tests do)."""
+    from training.model import ModelConfig
+    from training.settings import Settings
+    from training.synth import SynthConfig, generate_history, write_history
+    from training.train import TrainConfig, train_from_files
+
+    paths = write_history(generate_history(SynthConfig(n=3000, seed=5)), work / "history")
+    result = train_from_files(
+        paths["customers"],
+        paths["equipment"],
+        work / "bundle",
+        TrainConfig(
+            seed=5, log_to_mlflow=False, make_plots=False, model=ModelConfig(max_rounds=400)
+        ),
+        Settings(home=work / "home"),
+    )
+    return result.bundle_dir
+
+
+# --------------------------------------------------------------------------------------
+# server
+# --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(bundle: Path, home: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """Start the service on a free port; yield (base URL, process, cold-start seconds)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CAPACITY_", "MLFLOW_", "BENTOML_"))
+    }
+    env.update(
+        {
+            "CAPACITY_MODEL_DIR": str(bundle),
+            "CAPACITY_HOME": str(home),
+            "CAPACITY_LOG_DB_URL": f"sqlite:///{home / 'log.db'}",
+            "CAPACITY_FEEDBACK_API_KEY": "bench-key",
+            "BENTOML_HOME": str(home / "bentoml"),
+        }
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = home / "server.log"
+    with log_path.open("wb") as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(BENTOML), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        cold = _wait_ready(base, proc, t0, log_path)
+        yield base, proc, cold
+    finally:
+        _stop(proc)
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], t0: float, log_path: Path) -> float:
+    with httpx.Client(base_url=base, timeout=2.0) as client:
+        while time.perf_counter() - t0 < READY_TIMEOUT_S:
+            if proc.poll() is not None:
+                break
+            try:
+                if client.get("/readyz").status_code == 200:
+                    return time.perf_counter() - t0
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+    tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
+    raise RuntimeError(f"the server did not get ready within {READY_TIMEOUT_S:.0f} s:\n{tail}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+    _, alive = psutil.wait_procs(tree, timeout=5)
+    for p in alive:  # the worker runs in a process group of its own
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+
+
+def tree_rss_mib(pid: int) -> dict[str, float]:
+    """RSS of the server process and every descendant, MiB, plus their sum."""
+    root = psutil.Process(pid)
+    out: dict[str, float] = {}
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            cmd = " ".join(p.cmdline())
+            role = (
+                "worker"
+                if "_bentoml_impl.worker" in cmd
+                else ("arbiter" if p.pid == pid else "other")
+            )
+            out[f"{role}:{p.pid}"] = p.memory_info().rss / 2**20
+    out["total"] = sum(out.values())
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# measurements
+# --------------------------------------------------------------------------------------
+
+
+def _percentiles(samples_s: list[float]) -> dict[str, float]:
+    ms = sorted(x * 1000.0 for x in samples_s)
+
+    def q(p: float) -> float:
+        return ms[min(len(ms) - 1, max(0, round(p / 100.0 * len(ms)) - 1))]
+
+    return {
+        "n": len(ms),
+        "p50_ms": statistics.median(ms),
+        "p90_ms": q(90),
+        "p99_ms": q(99),
+        "mean_ms": statistics.fmean(ms),
+        "max_ms": ms[-1],
+    }
+
+
+def latency(base: str, n: int, warmup: int) -> dict[str, dict[str, float]]:
+    """One client, /recommend and /trivial interleaved request by request."""
+    calls = {
+        "recommend": ("/recommend", APPLICATION_30),
+        "trivial": ("/trivial", {}),
+    }
+    samples: dict[str, list[float]] = {k: [] for k in calls}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for _ in range(warmup):
+            for path, body in calls.values():
+                client.post(path, json=body).raise_for_status()
+        for _ in range(n):
+            for name, (path, body) in calls.items():
+                t = time.perf_counter()
+                r = client.post(path, json=body)
+                samples[name].append(time.perf_counter() - t)
+                r.raise_for_status()
+    return {name: _percentiles(s) for name, s in samples.items()}
+
+
+def throughput(base: str, path: str, body: Any, clients: int, seconds: float) -> dict[str, float]:
+    """``clients`` threads, each with its own httpx client, for ``seconds``."""
+    payload = json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    ok = [0] * clients
+    failed = [0] * clients
+    connected = threading.Barrier(clients + 1, timeout=60)
+    go = threading.Event()
+    stop_at = [0.0]
+
+    def run(i: int) -> None:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            try:
+                client.post(path, content=payload, headers=headers)  # connect before the clock
+            finally:
+                connected.wait()
+            go.wait()
+            while time.perf_counter() < stop_at[0]:
+                r = client.post(path, content=payload, headers=headers)
+                if r.status_code == 200:
+                    ok[i] += 1
+                else:
+                    failed[i] += 1
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    connected.wait()
+    t0 = time.perf_counter()
+    stop_at[0] = t0 + seconds
+    go.set()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "seconds": elapsed,
+        "requests": sum(ok),
+        "errors": sum(failed),
+        "req_per_s": sum(ok) / elapsed,
+    }
+
+
+def varied_applications(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """``n`` different applications over all industries: equipment lists, names, area-only."""
+    from features.catalog import load_catalog
+
+    cat = load_catalog()
+    industries = list(cat.industry_codes)
+    categories = [c for c in cat.category_codes if c != "fire_pump"]
+    names = [e["name"] for e in EQUIPMENT_30 if "category" not in e]
+    rng = random.Random(seed)
+    apps = []
+    for i in range(n):
+        app: dict[str, Any] = {"industry": industries[i % len(industries)]}
+        if rng.random() < 0.8:
+            app["floor_area_m2"] = round(rng.uniform(200, 30_000))
+        if rng.random() < 0.7:
+            app["employees"] = rng.randint(5, 800)
+        if rng.random() < 0.7:
+            app["shifts"] = rng.randint(1, 3)
+        if rng.random() < 0.7:
+            app["climate_zone"] = rng.choice(
+                ["severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "mild"]
+            )
+        lines = []
+        if rng.random() < 0.9 or "floor_area_m2" not in app:
+            for _ in range(rng.randint(1, 12)):
+                line: dict[str, Any] = {
+                    "rated_kw": round(rng.uniform(0.5, 120), 1),
+                    "quantity": rng.randint(1, 10),
+                }
+                if rng.random() < 0.25:
+                    line["name"] = rng.choice(names)
+                else:
+                    line["category"] = rng.choice(categories)
+                lines.append(line)
+        app["equipment"] = lines
+        apps.append(app)
+    return apps
+
+
+def batch(base: str, n: int) -> dict[str, float]:
+    apps = varied_applications(n)
+    payload = json.dumps({"applications": apps}).encode()
+    with httpx.Client(base_url=base, timeout=600) as client:
+        t = time.perf_counter()
+        r = client.post(
+            "/recommend_batch", content=payload, headers={"content-type": "application/json"}
+        )
+        seconds = time.perf_counter() - t
+    r.raise_for_status()
+    out = r.json()
+    return {
+        "applications": n,
+        "results": out["n"],
+        "request_mb": len(payload) / 1e6,
+        "response_mb": len(r.content) / 1e6,
+        "seconds": seconds,
+        "applications_per_s": n / seconds,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
+        work = Path(tmp)
+        if args.model:
+            bundle, origin = Path(args.model).resolve(), "--model"
+        elif (champion := default_bundle()) is not None:
+            bundle, origin = champion, "champion export"
+        else:
+            print("no champion export: training a small model (3,000 synthetic customers) ...")
+            t = time.perf_counter()
+            bundle, origin = build_small_bundle(work), "built here (n=3000, seed=5)"
+            print(f"  trained in {time.perf_counter() - t:.1f} s")
+        meta = json.loads((bundle / "metadata.json").read_text(encoding="utf-8"))
+        home = work / "server"
+        home.mkdir()
+        print(f"starting {SERVICE} with {bundle} ...")
+        with served(bundle, home) as (base, proc, cold):
+            print(f"  ready after {cold:.2f} s")
+            rss_ready = tree_rss_mib(proc.pid)
+            print(f"latency: {args.requests} requests per endpoint, one client ...")
+            lat = latency(base, args.requests, args.warmup)
+            tput: dict[str, list[dict[str, float]]] = {"recommend": [], "trivial": []}
+            for clients in args.clients:
+                for name, path, body in (
+                    ("recommend", "/recommend", APPLICATION_30),
+                    ("trivial", "/trivial", {}),
+                ):
+                    print(f"throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
+                    tput[name].append(throughput(base, path, body, clients, args.seconds))
+            print(f"batch: {args.batch} applications ...")
+            bat = batch(base, args.batch)
+            rss_after = tree_rss_mib(proc.pid)
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "memory_gib": psutil.virtual_memory().total / 2**30,
+            # Other work on the machine skews every figure: the 1-minute load average
+            # before and after the run says how busy it was (0 = idle).
+            "load_average_1min_before": load_before[0],
+            "load_average_1min_after": os.getloadavg()[0],
+        },
+        "model": {
+            "bundle": str(bundle),
+            "origin": origin,
+            "model_version": meta.get("model_version"),
+        },
+        "recommend_body": {
+            "equipment_lines": len(EQUIPMENT_30),
+            "by_name": sum("category" not in e for e in EQUIPMENT_30),
+        },
+        "cold_start_s": cold,
+        "latency_1_client": lat,
+        "latency_ratio_p50_recommend_over_trivial": lat["recommend"]["p50_ms"]
+        / lat["trivial"]["p50_ms"],
+        "throughput": tput,
+        "throughput_ratio_recommend_over_trivial": {
+            str(r["clients"]): r["req_per_s"] / t["req_per_s"]
+            for r, t in zip(tput["recommend"], tput["trivial"], strict=True)
+        },
+        "batch": bat,
+        "rss_mib": {"after_ready": rss_ready, "after_load": rss_after},
+    }
+    return results
+
+
+def print_table(res: dict[str, Any]) -> None:
+    lat = res["latency_1_client"]
+    rows = [
+        ("model", f"{res['model']['model_version']} ({res['model']['origin']})"),
+        (
+            "machine",
+            f"{res['machine']['cpus']} CPUs, Python {res['machine']['python']}, load average "
+            f"{res['machine']['load_average_1min_before']:.2f} before, "
+            f"{res['machine']['load_average_1min_after']:.2f} after",
+        ),
+        ("cold start to /readyz 200", f"{res['cold_start_s']:.2f} s"),
+    ]
+    for name in ("recommend", "trivial"):
+        s = lat[name]
+        rows.append(
+            (
+                f"latency /{name}, 1 client (n={s['n']})",
+                f"p50 {s['p50_ms']:.2f} ms  p90 {s['p90_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  "
+                f"mean {s['mean_ms']:.2f} ms",
+            )
+        )
+    rows.append(
+        (
+            "latency ratio p50 recommend/trivial",
+            f"{res['latency_ratio_p50_recommend_over_trivial']:.1f}x",
+        )
+    )
+    for rec, triv in zip(res["throughput"]["recommend"], res["throughput"]["trivial"], strict=True):
+        c = rec["clients"]
+        rows.append(
+            (
+                f"throughput, {c:>2} client(s)",
+                f"recommend {rec['req_per_s']:7.1f} req/s   trivial {triv['req_per_s']:7.1f} req/s   "
+                f"ratio {rec['req_per_s'] / triv['req_per_s']:.3f}"
+                + (
+                    f"   errors {rec['errors'] + triv['errors']}"
+                    if rec["errors"] + triv["errors"]
+                    else ""
+                ),
+            )
+        )
+    b = res["batch"]
+    rows.append(
+        (
+            f"/recommend_batch, {b['applications']:,} applications",
+            f"{b['seconds']:.2f} s ({b['applications_per_s']:,.0f}/s; request {b['request_mb']:.1f} MB, "
+            f"response {b['response_mb']:.1f} MB)",
+        )
+    )
+    for when in ("after_ready", "after_load"):
+        rss = res["rss_mib"][when]
+        parts = ", ".join(f"{k.split(':')[0]} {v:.0f}" for k, v in rss.items() if k != "total")
+        rows.append(
+            (
+                f"RSS of the server tree, {when.replace('_', ' ')}",
+                f"{rss['total']:.0f} MiB ({parts})",
+            )
+        )
+    width = max(len(k) for k, _ in rows)
+    print()
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model bundle directory (default: the champion export)")
+    parser.add_argument("--requests", type=int, default=300, help="latency requests per endpoint")
+    parser.add_argument("--warmup", type=int, default=30, help="warm-up requests per endpoint")
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="duration of each throughput run"
+    )
+    parser.add_argument(
+        "--clients",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 4, 16],
+        help="e.g. 1,4,16",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=10_000, help="applications in the batch request"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    args = parser.parse_args(argv)
+    results = run(args)
+    print_table(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwritten: {args.out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

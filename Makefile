@@ -17,11 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
-# Debian's chromium drives the browser tests (no browser download by playwright).
+# Debian's chromium drives the browser tests (no browser download by playwright); a CJK
+# font makes the Chinese page legible in the screenshots.
+BROWSER_PKGS := chromium fonts-wqy-microhei
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
-	  (sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	@missing=""; for p in $(BROWSER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $$missing; \
+	fi
 
 # Builds the default model from synthetic history when no champion is registered.
 model: setup

@@ -65,19 +65,25 @@ def frames_from_applications(
         Customer ids to use; defaults to ``app-0``, ``app-1``...
     """
     ids = list(ids) if ids is not None else [f"app-{i}" for i in range(len(applications))]
+
+    def numbers(values: list[float | int | None]) -> np.ndarray:
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+    # Columns are built as typed arrays: for one application, pandas' own inference and
+    # astype cost more than everything else here.
     customers = pd.DataFrame(
         {
-            "customer_id": ids,
-            "industry": [a.industry for a in applications],
-            "climate_zone": [a.climate_zone for a in applications],
-            "floor_area_m2": [a.floor_area_m2 for a in applications],
-            "employees": [a.employees for a in applications],
-            "shifts": [a.shifts for a in applications],
+            "customer_id": pd.array(ids, dtype="str"),
+            "industry": pd.array([a.industry for a in applications], dtype="str"),
+            "climate_zone": pd.array([a.climate_zone for a in applications], dtype="str"),
+            "floor_area_m2": numbers([a.floor_area_m2 for a in applications]),
+            "employees": numbers([a.employees for a in applications]),
+            "shifts": numbers([a.shifts for a in applications]),
         }
     )
-    for col in ("floor_area_m2", "employees", "shifts"):
-        customers[col] = pd.to_numeric(customers[col], errors="raise").astype(float)
-    rows: list[tuple[str, str, float, int, bool, str]] = []
+    cols: dict[str, list[Any]] = {
+        c: [] for c in ("customer_id", "category", "rated_kw", "quantity", "standby", "name")
+    }
     k = 0
     for cid, app in zip(ids, applications, strict=True):
         for item in app.equipment:
@@ -85,12 +91,21 @@ def frames_from_applications(
             k += 1
             if cat is None:
                 continue
-            rows.append((cid, cat, item.rated_kw, item.quantity, item.standby, item.name or ""))
+            cols["customer_id"].append(cid)
+            cols["category"].append(cat)
+            cols["rated_kw"].append(item.rated_kw)
+            cols["quantity"].append(item.quantity)
+            cols["standby"].append(item.standby)
+            cols["name"].append(item.name or "")
     equipment = pd.DataFrame(
-        rows, columns=["customer_id", "category", "rated_kw", "quantity", "standby", "name"]
-    )
-    equipment = equipment.astype(
-        {"rated_kw": float, "quantity": "int64", "standby": bool, "customer_id": str}
+        {
+            "customer_id": pd.array(cols["customer_id"], dtype="str"),
+            "category": pd.array(cols["category"], dtype="str"),
+            "rated_kw": np.array(cols["rated_kw"], dtype=float),
+            "quantity": np.array(cols["quantity"], dtype=np.int64),
+            "standby": np.array(cols["standby"], dtype=bool),
+            "name": pd.array(cols["name"], dtype="str"),
+        }
     )
     return HistoryFrames(customers=customers, equipment=equipment)
 
@@ -120,6 +135,18 @@ def _aggregate_equipment(
         np.add.at(units.reshape(-1), flat, qty[running])
         np.maximum.at(largest.reshape(-1), flat, rated[running])
     return {"kw": kw, "units": units, "largest": largest, "standby_kw": standby_kw}
+
+
+def _categorical(values: pd.Series, categories: list[str]) -> pd.Categorical:
+    """Fixed-category categorical; unknown or missing values become missing (code -1).
+
+    ``from_codes`` with codes from a dict lookup is much faster than letting pandas infer
+    codes from (arrow) strings, and gives the same result.
+    """
+    lookup = {c: i for i, c in enumerate(categories)}
+    raw = values.to_numpy(dtype=object, na_value=None)
+    codes = np.fromiter((lookup.get(v, -1) for v in raw), dtype=np.int64, count=len(raw))
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
@@ -240,15 +267,40 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             )
             out["eng_kw_per_m2"] = np.where(area > 0, out["eng_p30_kw"] / area, np.nan)
         out["has_equipment"] = has_eq.astype(float)
-        out["industry"] = pd.Categorical(
-            customers["industry"].astype(str).to_numpy(), categories=self.industries_
-        )
-        out["climate_zone"] = pd.Categorical(
-            customers["climate_zone"].astype(object).where(customers["climate_zone"].notna(), None),
-            categories=self.climate_zones_,
-        )
-        frame = pd.DataFrame(out, index=ids)
-        return frame[self.feature_names_]
+        out["industry"] = _categorical(customers["industry"], self.industries_)
+        out["climate_zone"] = _categorical(customers["climate_zone"], self.climate_zones_)
+        # One float block plus the categoricals: building a frame column by column costs
+        # more than the rest of the transform for a single application.
+        numeric = [n for n in self.feature_names_ if n not in self.categorical_features_]
+        block = np.empty((len(ids), len(numeric)))
+        for j, name in enumerate(numeric):
+            block[:, j] = out[name]
+        frame = pd.DataFrame(block, index=ids, columns=numeric)
+        for name in self.categorical_features_:
+            frame[name] = out[name]
+        if list(frame.columns) != self.feature_names_:
+            frame = frame[self.feature_names_]
+        return frame
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The features as a float matrix for LightGBM: categoricals as their codes.
+
+        LightGBM maps a pandas categorical to its code in the training categories; ours
+        are fixed lists, so the codes are the same and the (much slower) pandas path of
+        ``Booster.predict`` can be skipped. Unknown or missing categories become NaN.
+        """
+        self._check_fitted()
+        cats = self.categorical_features_
+        numeric = [n for n in self.feature_names_ if n not in cats]
+        out = np.empty(features.shape, dtype=float)
+        num_idx = [j for j, n in enumerate(self.feature_names_) if n not in cats]
+        out[:, num_idx] = features[numeric].to_numpy(dtype=float)
+        for j, name in enumerate(self.feature_names_):
+            if name in cats:
+                codes = np.asarray(features[name].cat.codes, dtype=float)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+        return out
 
     def base_kw(self, features: pd.DataFrame) -> np.ndarray:
         """The base of the target: engineering estimate (K∑ always applied), else industry median."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -581,6 +582,12 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> 
         )
 
 
+@lru_cache(maxsize=1)
+def _design_densities() -> dict[str, float]:
+    """Design W/m² per industry code (read from the catalog once)."""
+    return {code: industry_density(code).design_w_m2 for code in load_catalog().industries}
+
+
 def engineering_estimate_frame(
     equipment: pd.DataFrame,
     customers: pd.DataFrame,
@@ -634,7 +641,12 @@ def engineering_estimate_frame(
     tan_by_cat = _tan_phi(np.array([c.cos_phi for c in categories], dtype=float))
     n_cat = len(cat_codes)
 
-    cat_pos = pd.Categorical(equipment["category"], categories=list(cat_codes)).codes
+    # Dict lookups beat pandas' code inference on (arrow) strings by far for small inputs.
+    cat_lookup = {c: i for i, c in enumerate(cat_codes)}
+    cat_raw = equipment["category"].to_numpy(dtype=object)
+    cat_pos = np.fromiter(
+        (cat_lookup.get(c, -1) for c in cat_raw), dtype=np.int64, count=len(cat_raw)
+    )
     unknown = cat_pos < 0
     if unknown.any():
         bad = sorted(set(equipment["category"][unknown].astype(str)))[:5]
@@ -667,8 +679,12 @@ def engineering_estimate_frame(
 
     # Area-density method for customers without groups.
     industries = customers["industry"].astype(str)
-    design_by_industry = {code: industry_density(code).design_w_m2 for code in catalog.industries}
-    design = industries.map(design_by_industry).to_numpy(dtype=float)
+    design_by_industry = _design_densities()
+    design = np.fromiter(
+        (design_by_industry.get(i, np.nan) for i in industries.to_numpy(dtype=object)),
+        dtype=float,
+        count=n_customers,
+    )
     unknown_ind = np.isnan(design)
     if unknown_ind.any():
         bad = sorted(set(industries[unknown_ind]))[:5]

@@ -112,6 +112,7 @@ class Recommender:
         self._known_industries = set(model.builder.industry_fallback_kw_) or set(
             model.peers.get("industries", {})
         )
+        self._col = {name: j for j, name in enumerate(model.builder.feature_names_)}
 
     # -- public API ----------------------------------------------------------------------
     def recommend(self, application: Application) -> Recommendation:
@@ -132,7 +133,13 @@ class Recommender:
         frames = frames_from_applications(applications, categories=flat)
         pred = self.model.predict(frames)
         contrib = self.model.contributions(pred.features)
-        recs = [self._assemble(i, r, pred, contrib[i]) for i, r in enumerate(resolved)]
+        # Row values as plain floats (a pandas row lookup per feature is slow).
+        values = self.model.builder.matrix(pred.features)
+        basis = self.model.builder.base_source(pred.features)
+        recs = [
+            self._assemble(i, r, pred, contrib[i], values[i], str(basis[i]))
+            for i, r in enumerate(resolved)
+        ]
         return recs, pred
 
     def check(self, application: Application, proposed_kva: float) -> CheckResult:
@@ -317,7 +324,13 @@ class Recommender:
             return None  # neither equipment nor floor area: no classical estimate
 
     def _drivers(
-        self, i: int, pred: Prediction, phi: np.ndarray, sheet: CalculationSheet | None, basis: str
+        self,
+        i: int,
+        pred: Prediction,
+        phi: np.ndarray,
+        sheet: CalculationSheet | None,
+        basis: str,
+        row: np.ndarray,
     ) -> list[Driver]:
         base = float(pred.base_kw[i])
         phi0 = float(phi[-1])
@@ -328,11 +341,10 @@ class Recommender:
         factor = math.expm1(s) / s if abs(s) > 1e-12 else 1.0
         groups = self.model.builder.feature_groups()
         names = self.model.builder.feature_names_
-        row = pred.features.iloc[i]
         corr: dict[str, float] = {}
         for name, value in zip(names, feat, strict=True):
             g = groups[name]
-            if g.startswith("category:") and not row[f"kw__{g.split(':', 1)[1]}"] > 0:
+            if g.startswith("category:") and not row[self._col[f"kw__{g.split(':', 1)[1]}"]] > 0:
                 # A category the application does not have still shifts the prediction
                 # (its absence says something about the mix); reporting it as "fans
                 # 0.3 kW" for a site without fans would confuse, so it is pooled.
@@ -441,13 +453,18 @@ class Recommender:
             clamp_rule=rule,
         )
 
-    def _assemble(self, i: int, r: _Resolved, pred: Prediction, phi: np.ndarray) -> Recommendation:
+    def _assemble(
+        self,
+        i: int,
+        r: _Resolved,
+        pred: Prediction,
+        phi: np.ndarray,
+        row: np.ndarray,
+        basis: str,
+    ) -> Recommendation:
         app = r.app
-        feats = pred.features.iloc[i]
         sheet = self._sheet(r)
-        source_arr = self.model.builder.base_source(pred.features.iloc[i : i + 1])
-        basis = str(source_arr[0])
-        installed = float(feats["total_kw"])
+        installed = float(row[self._col["total_kw"]])
         peak = float(pred.peak_kw[i])
         warnings: list[Warning_] = []
         fallback_reason = None
@@ -497,7 +514,7 @@ class Recommender:
         chosen = int(pred.chosen[i])
         policy_kva = float(tiers[chosen])
         bounds = self._bounds(
-            {"total_kw": installed, "largest_unit_kw": float(feats["largest_unit_kw"])},
+            {"total_kw": installed, "largest_unit_kw": float(row[self._col["largest_unit_kw"]])},
             sheet,
             policy_kva,
         )
@@ -576,7 +593,7 @@ class Recommender:
             or bounds.clamped
             or fallback_reason in {"unknown_industry", "no_equipment_no_area"}
         )
-        drivers = self._drivers(i, pred, phi, sheet, basis)
+        drivers = self._drivers(i, pred, phi, sheet, basis, row)
         tariff = final_kva >= self.engineering.tariff_threshold_kva
         return Recommendation(
             model_version=self.model_version,

@@ -254,7 +254,7 @@ class CapacityModel:
         """Predict peak, intervals and the recommended capacity for every customer."""
         X = self.features(frames) if features is None else features
         base = self.builder.base_kw(X)
-        f = self.booster.predict(X, num_threads=self.config.num_threads)
+        f = self.booster.predict(self.builder.matrix(X), num_threads=self.config.num_threads)
         mu = np.log(base) + f
         groups = conformal_group(
             X["industry"].astype(str).to_numpy(), X["has_equipment"].to_numpy()
@@ -292,5 +292,7 @@ class CapacityModel:
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP contributions in log space (last column: expected value)."""
         return np.asarray(
-            self.booster.predict(X, pred_contrib=True, num_threads=self.config.num_threads)
+            self.booster.predict(
+                self.builder.matrix(X), pred_contrib=True, num_threads=self.config.num_threads
+            )
         )

@@ -294,7 +294,14 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         numeric = [n for n in self.feature_names_ if n not in cats]
         out = np.empty(features.shape, dtype=float)
         num_idx = [j for j, n in enumerate(self.feature_names_) if n not in cats]
-        out[:, num_idx] = features[numeric].to_numpy(dtype=float)
+        if (
+            num_idx == list(range(len(num_idx)))
+            and list(features.columns[: len(num_idx)]) == numeric
+        ):
+            # The usual layout (categoricals last): a positional slice is a cheap view.
+            out[:, : len(num_idx)] = features.iloc[:, : len(num_idx)].to_numpy(dtype=float)
+        else:
+            out[:, num_idx] = features[numeric].to_numpy(dtype=float)
         for j, name in enumerate(self.feature_names_):
             if name in cats:
                 codes = np.asarray(features[name].cat.codes, dtype=float)

@@ -132,9 +132,9 @@ class Recommender:
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
         pred = self.model.predict(frames)
-        contrib = self.model.contributions(pred.features)
+        contrib = self.model.contributions(pred.matrix)
         # Row values as plain floats (a pandas row lookup per feature is slow).
-        values = self.model.builder.matrix(pred.features)
+        values = pred.matrix
         basis = self.model.builder.base_source(pred.features)
         recs = [
             self._assemble(i, r, pred, contrib[i], values[i], str(basis[i]))
@@ -352,10 +352,10 @@ class Recommender:
             corr[g] = corr.get(g, 0.0) + scale * float(value) * factor
         eng: dict[str, float] = {}
         if basis == "equipment" and sheet is not None and sheet.rows:
-            total = sum(row.p_kw for row in sheet.rows) or 1.0
-            for row in sheet.rows:
-                key = f"category:{row.category}"
-                eng[key] = eng.get(key, 0.0) + scale * row.p_kw / total
+            total = sum(line.p_kw for line in sheet.rows) or 1.0
+            for line in sheet.rows:
+                key = f"category:{line.category}"
+                eng[key] = eng.get(key, 0.0) + scale * line.p_kw / total
         else:
             eng["floor_area" if basis == "area" else "industry"] = scale
         out = []

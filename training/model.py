@@ -93,6 +93,7 @@ class Prediction:
     """Point and distributional prediction for a batch."""
 
     features: pd.DataFrame
+    matrix: np.ndarray  # the features as LightGBM's float matrix (computed once)
     base_kw: np.ndarray
     mu: np.ndarray  # E[log peak]
     groups: np.ndarray
@@ -254,7 +255,8 @@ class CapacityModel:
         """Predict peak, intervals and the recommended capacity for every customer."""
         X = self.features(frames) if features is None else features
         base = self.builder.base_kw(X)
-        f = self.booster.predict(self.builder.matrix(X), num_threads=self.config.num_threads)
+        matrix = self.builder.matrix(X)
+        f = self.booster.predict(matrix, num_threads=self.config.num_threads)
         mu = np.log(base) + f
         groups = conformal_group(
             X["industry"].astype(str).to_numpy(), X["has_equipment"].to_numpy()
@@ -266,6 +268,7 @@ class CapacityModel:
         )
         return Prediction(
             features=X,
+            matrix=matrix,
             base_kw=base,
             mu=mu,
             groups=groups,
@@ -289,10 +292,12 @@ class CapacityModel:
             tiers=np.asarray(tiers, dtype=float),
         )
 
-    def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """Exact TreeSHAP contributions in log space (last column: expected value)."""
+    def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP contributions in log space (last column: expected value).
+
+        ``X`` is a feature frame or its :meth:`FeatureBuilder.matrix` (e.g. ``Prediction.matrix``).
+        """
+        matrix = X if isinstance(X, np.ndarray) else self.builder.matrix(X)
         return np.asarray(
-            self.booster.predict(
-                self.builder.matrix(X), pred_contrib=True, num_threads=self.config.num_threads
-            )
+            self.booster.predict(matrix, pred_contrib=True, num_threads=self.config.num_threads)
         )

@@ -191,6 +191,20 @@ class Recommender:
             recommendation=rec,
         )
 
+    def score_applications(self, applications: Sequence[Application]) -> pd.DataFrame:
+        """Vectorised summary answers for API applications (names matched first).
+
+        Rows follow :meth:`score_frames` (customer ids ``app-0``, ``app-1``…) plus
+        ``unmatched_lines``: equipment lines whose free-text name matched no category and
+        were left out (the full answer lists them).
+        """
+        resolved = [self._resolve(a) for a in applications]
+        flat: list[str | None] = [c for r in resolved for c in r.categories]
+        frames = frames_from_applications(applications, categories=flat)
+        scored = self.score_frames(frames.customers, frames.equipment)
+        scored["unmatched_lines"] = [sum(c is None for c in r.categories) for r in resolved]
+        return scored
+
     def score_frames(self, customers: pd.DataFrame, equipment: pd.DataFrame) -> pd.DataFrame:
         """Vectorised batch scoring of clean contract frames (CLI batch path, CSV answers).
 

@@ -100,6 +100,12 @@ def openapi_document() -> dict[str, Any]:
                 "items": {"$ref": "#/components/schemas/Application"},
             },
             "output": {"type": "string", "enum": ["json", "csv"], "default": "json"},
+            "detail": {
+                "type": "string",
+                "enum": ["summary", "full"],
+                "default": "summary",
+                "description": "summary rows (fast) or full answers with every explanation",
+            },
         },
     }
     return {

@@ -47,6 +47,7 @@ BATCH_CSV_COLUMNS = (
     "engineering_kva",
     "basis",
     "clamped",
+    "unmatched_lines",
     "model_version",
     "recommendation_id",
     "reason",
@@ -55,7 +56,7 @@ _APPS = TypeAdapter(list[Application])
 
 
 BATCH_PATH = "/recommend_batch"
-BATCH_JSON_KEYS = frozenset({"applications", "output"})
+BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
 BATCH_FILE_FIELDS = frozenset({"customers", "equipment"})
 
 
@@ -196,7 +197,7 @@ class BodyGuard:
                         return single_error(
                             name, str(value)[:100], "a file upload", f"'{name}' must be a file part"
                         )
-                    if name not in BATCH_FILE_FIELDS | {"output"}:
+                    if name not in BATCH_FILE_FIELDS | {"output", "detail"}:
                         return single_error(
                             name,
                             None,
@@ -329,12 +330,19 @@ class CapacityService:
         customers: pathlib.Path = None,  # type: ignore[assignment]  # BentoML: no Optional[Path]
         equipment: pathlib.Path = None,  # type: ignore[assignment]
         output: Any = "json",
+        detail: Any = "summary",
     ) -> Any:
-        """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment)."""
+        """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
+
+        ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
+        (default; the CSV columns) or ``full`` answers with every explanation.
+        """
         if self.recommender is None:
             return _not_ready(str(self.not_ready_reason))
         if output not in ("json", "csv"):
             return single_error("output", output, "'json' or 'csv'", "unknown output format")
+        if detail not in ("summary", "full"):
+            return single_error("detail", detail, "'summary' or 'full'", "unknown detail level")
         fmt: Literal["json", "csv"] = output
         if customers is not None or equipment is not None:
             return self._batch_csv(customers, equipment, fmt)
@@ -358,38 +366,57 @@ class CapacityService:
             return error_response(validation_errors(exc, prefix="applications"))
         if not apps:
             return single_error("applications", [], "at least one application", "empty batch")
-        recs = self.recommender.recommend_many(apps)
-        ids = self._log_batch(apps, recs)
-        for rec, rid in zip(recs, ids, strict=True):
-            rec.id = rid
-        if fmt == "csv":
-            rows = [
-                {
-                    "customer_id": f"app-{i}",
-                    "status": "ok",
-                    "recommended_kva": r.recommended_kva,
-                    "predicted_peak_kw": r.predicted_peak_kw,
-                    "peak_low_kw": r.peak_low90_kw,
-                    "peak_high_kw": r.peak_high90_kw,
-                    "p_appropriate": r.p_appropriate,
-                    "p_undersized": r.p_undersized,
-                    "p_oversized": r.p_oversized,
-                    "engineering_kva": r.engineering_kva,
-                    "basis": r.basis,
-                    "clamped": r.bounds.clamped,
-                    "model_version": r.model_version,
-                    "recommendation_id": r.id,
-                    "reason": "",
+        if detail == "full":
+            recs = self.recommender.recommend_many(apps)
+            ids = self._log_batch(apps, recs)
+            for rec, rid in zip(recs, ids, strict=True):
+                rec.id = rid
+            if fmt == "json":
+                return {
+                    "model_version": self.recommender.model_version,
+                    "n": len(recs),
+                    "results": [r.model_dump(mode="json") for r in recs],
+                    "rejects": [],
                 }
-                for i, r in enumerate(recs)
-            ]
-            return _csv_response(rows)
+        # Summary rows: the vectorised path (same model, policy and bounds), so 10,000
+        # applications answer in seconds; `detail=full` gives every explanation.
+        scored = self.recommender.score_applications(apps)
+        if detail == "full":
+            scored["recommendation_id"] = ids
+        else:
+            scored["recommendation_id"] = self._log_summary(apps, scored)
+        if fmt == "csv":
+            return _csv_response(
+                [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
+            )
         return {
             "model_version": self.recommender.model_version,
-            "n": len(recs),
-            "results": [r.model_dump(mode="json") for r in recs],
+            "n": len(scored),
+            "results": [{k: _clean(v) for k, v in r.items()} for r in scored.to_dict("records")],
             "rejects": [],
         }
+
+    def _log_summary(self, apps: list[Application], scored: Any) -> list[str | None]:
+        """Log summary-scored applications (compact answers) and return their ids."""
+        if self.logbook is None:
+            return [None] * len(apps)
+        batch_id = uuid.uuid4().hex
+        rows = []
+        for app, r in zip(apps, scored.to_dict("records"), strict=True):
+            rows.append(
+                {
+                    "application": app.model_dump(mode="json"),
+                    "response": {k: _clean(v) for k, v in r.items()},
+                    "source": "batch",
+                    "model_version": str(r["model_version"]),
+                    "recommended_kva": float(r["recommended_kva"]),
+                    "predicted_peak_kw": float(r["predicted_peak_kw"]),
+                    "engineering_kva": _clean(r["engineering_kva"]),
+                    "industry": app.industry,
+                    "batch_id": batch_id,
+                }
+            )
+        return list(self.logbook.record_many(rows))
 
     def _log_batch(self, apps: list[Application], recs: list[Recommendation]) -> list[str | None]:
         if self.logbook is None:

@@ -528,7 +528,7 @@ def test_batch_json_list(client: httpx.Client) -> None:
         EXAMPLES["area_only_retail"],
         {"industry": "hotel"},
     ]
-    r = client.post("/recommend_batch", json={"applications": apps})
+    r = client.post("/recommend_batch", json={"applications": apps, "detail": "full"})
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["n"] == len(apps) == len(out["results"])
@@ -543,6 +543,32 @@ def test_batch_json_list(client: httpx.Client) -> None:
     assert math.isclose(
         out["results"][0]["predicted_peak_kw"], single["predicted_peak_kw"], rel_tol=1e-9
     )
+
+
+def test_batch_summary_rows_match_the_full_answers(client: httpx.Client) -> None:
+    apps = [application(i) for i in ("machinery", "office", "foundry")] + [
+        EXAMPLES["area_only_retail"],
+        EXAMPLES["machinery_workshop"],
+    ]
+    summary = client.post("/recommend_batch", json={"applications": apps}).json()
+    full = client.post("/recommend_batch", json={"applications": apps, "detail": "full"}).json()
+    assert summary["n"] == full["n"] == len(apps)
+    for s_row, f_row in zip(summary["results"], full["results"], strict=True):
+        assert s_row["recommended_kva"] == f_row["recommended_kva"]
+        assert math.isclose(s_row["predicted_peak_kw"], f_row["predicted_peak_kw"], rel_tol=1e-9)
+        assert math.isclose(s_row["p_appropriate"], f_row["p_appropriate"], rel_tol=1e-9)
+        assert s_row["engineering_kva"] == f_row["engineering_kva"]
+        assert re.fullmatch(r"[0-9a-f]{32}", s_row["recommendation_id"])
+    unmatched = [m for m in full["results"][4]["matches"] if m["source"] == "unmatched"]
+    assert summary["results"][4]["unmatched_lines"] == len(unmatched)
+
+
+def test_batch_unknown_detail_is_400(client: httpx.Client) -> None:
+    r = client.post(
+        "/recommend_batch", json={"applications": [application("food")], "detail": "everything"}
+    )
+    err = one_error(r)
+    assert (err["field"], err["value"]) == ("detail", "everything")
 
 
 def test_batch_json_list_as_csv(client: httpx.Client) -> None:
@@ -781,7 +807,7 @@ def test_feedback_for_an_issued_id_is_recorded(
 
 def test_feedback_for_a_batch_id_is_recorded(client: httpx.Client, key: dict[str, str]) -> None:
     out = client.post("/recommend_batch", json={"applications": [application("food")]}).json()
-    rid = out["results"][0]["id"]
+    rid = out["results"][0]["recommendation_id"]
     r = client.post("/feedback", json=_feedback(rid), headers=key)
     assert r.status_code == 200, r.text
 

@@ -306,7 +306,7 @@ class CapacityService:
             return error_response(validation_errors(exc))  # type: ignore[return-value]
         rec = self.recommender.recommend(app)
         rec.id = self._log_one(app, rec, "api")
-        return rec
+        return _json(rec)  # type: ignore[return-value]
 
     @bentoml.api(route="/check")
     def check(self, body: Any, /) -> CheckResult:
@@ -321,7 +321,7 @@ class CapacityService:
         result.recommendation.id = self._log_one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
-        return result
+        return _json(result)  # type: ignore[return-value]
 
     @bentoml.api(route="/recommend_batch")
     def recommend_batch(
@@ -598,6 +598,11 @@ def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for rej in rejects
     ]
+
+
+def _json(model: Any) -> Response:
+    """Serialise an answer once with pydantic-core (BentoML would re-validate the model)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def _clean(value: Any) -> Any:

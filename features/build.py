@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -143,10 +144,16 @@ def _categorical(values: pd.Series, categories: list[str]) -> pd.Categorical:
     ``from_codes`` with codes from a dict lookup is much faster than letting pandas infer
     codes from (arrow) strings, and gives the same result.
     """
-    lookup = {c: i for i, c in enumerate(categories)}
+    lookup, dtype = _category_lookup(tuple(categories))
     raw = values.to_numpy(dtype=object, na_value=None)
     codes = np.fromiter((lookup.get(v, -1) for v in raw), dtype=np.int64, count=len(raw))
-    return pd.Categorical.from_codes(codes, categories=categories)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+@lru_cache(maxsize=16)
+def _category_lookup(categories: tuple[str, ...]) -> tuple[dict[str, int], pd.CategoricalDtype]:
+    """Code lookup and dtype of a fixed category list (validated once, not per call)."""
+    return {c: i for i, c in enumerate(categories)}, pd.CategoricalDtype(list(categories))
 
 
 class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]

@@ -55,21 +55,39 @@ def train(
     no_monotone: Annotated[
         bool, typer.Option("--no-monotone", help="Drop monotone constraints")
     ] = False,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="JSON file of TrainConfig fields (model, policy band/pf/weights, engineering "
+            "defaults); --seed/--holdout/--no-mlflow/--no-monotone override it",
+        ),
+    ] = None,
 ) -> None:
     """Train on any contract history, report on a held-out split, log to MLflow, write the bundle."""
     from rich.console import Console
 
     from features.validation import ContractError
-    from training.model import ModelConfig
     from training.settings import Settings
     from training.train import TrainConfig, train_from_files
 
     console = Console()
-    config = TrainConfig(
-        seed=seed,
-        holdout_fraction=holdout,
-        model=ModelConfig(monotone=not no_monotone),
-        log_to_mlflow=not no_mlflow,
+    base = TrainConfig()
+    if config_file is not None:
+        try:
+            base = TrainConfig.model_validate_json(config_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            _fail(f"--config {config_file}: {exc}")
+            return
+    config = base.model_copy(
+        update={
+            "seed": seed,
+            "holdout_fraction": holdout,
+            "log_to_mlflow": base.log_to_mlflow and not no_mlflow,
+            "model": base.model.model_copy(
+                update={"monotone": base.model.monotone and not no_monotone}
+            ),
+        }
     )
     try:
         with _progress() as progress:

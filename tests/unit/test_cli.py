@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -264,3 +265,37 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("synth", "train", "evaluate", "recommend", "promote", "validate"):
         assert command in result.output
+
+
+def test_train_reads_a_config_file(history: Path, workdir: Path) -> None:
+    cfg = workdir / "train-config.json"
+    cfg.write_text(
+        json.dumps(
+            {
+                "model": {
+                    "max_rounds": 50,
+                    "policy": {"undersize_weight": 0.0, "sizing": {"low": 0.35, "high": 0.95}},
+                    "engineering": {"k_sum_p": 0.85},
+                }
+            }
+        )
+    )
+    out = workdir / "bundle-config"
+    args = ["train", "-c", history / "customers.csv", "-e", history / "equipment.csv", "-o", out]
+    result = _run([*args, "--no-mlflow", "--config", cfg, "--seed", 4], workdir / "home-cfg")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["max_rounds"] == 50
+    assert saved["policy"]["undersize_weight"] == 0.0
+    assert saved["policy"]["sizing"] == {"power_factor": 0.9, "low": 0.35, "high": 0.95}
+    assert saved["engineering"]["k_sum_p"] == 0.85
+    assert json.loads((out / "metadata.json").read_text())["seed"] == 4
+
+
+def test_train_rejects_a_bad_config_file(history: Path, workdir: Path) -> None:
+    cfg = workdir / "bad-config.json"
+    cfg.write_text('{"model": {"learning_rate": -1}}')
+    args = ["train", "-c", history / "customers.csv", "-e", history / "equipment.csv"]
+    result = _run([*args, "-o", workdir / "x", "--config", cfg], workdir / "home-bad")
+    assert result.exit_code == 2
+    assert "learning_rate" in _flat(result.output)

@@ -51,7 +51,11 @@ def synth(n: int, seed: int, out: Path) -> float:
 
 def train_in_child(data_dir: Path) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(data_dir)], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", CHILD, str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     ).stdout.split()
     wall, inner, rss_kb = float(out[-3]), float(out[-2]), float(out[-1])
     return {"wall_s": wall, "pipeline_s": inner, "peak_rss_mb": rss_kb / 1024.0}
@@ -101,7 +105,9 @@ def main() -> None:
             "ratio_to_engineering": score_s / eng_s if eng_s > 0 else None,
             "rows_engineering": len(eng),
         }
-    figures["peak_rss_this_process_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    figures["peak_rss_this_process_mb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    )
     (RESULTS / "model.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
 
     m = figures["holdout_metrics"]

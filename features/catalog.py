@@ -71,6 +71,13 @@ def nearest_code(value: object, codes: tuple[str, ...] | list[str]) -> str | Non
     return hits[0] if hits else None
 
 
+def unknown_code_message(kind: str, value: object, codes: tuple[str, ...] | list[str]) -> str:
+    """The one wording of an unknown-code error, with the nearest valid code when any."""
+    hint = nearest_code(value, codes)
+    suggestion = f"; did you mean '{hint}'?" if hint else ""
+    return f"unknown {kind} code '{value}': expected one of the contract's {kind} codes{suggestion}"
+
+
 def _read_csv(name: str) -> list[dict[str, str]]:
     path = resources.files("features").joinpath("data", name)
     with path.open("r", encoding="utf-8") as fh:

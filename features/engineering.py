@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.catalog import Category, load_catalog, nearest_code
+from features.catalog import Category, load_catalog, unknown_code_message
 from features.contract import TWO_PART_TARIFF_MIN_KVA, tier_at_or_above
 from features.schemas import Application, EquipmentItem
 
@@ -105,12 +105,7 @@ DEFAULT_ENGINEERING = EngineeringConfig()
 def _check_category(value: str) -> str:
     codes = load_catalog().category_codes
     if value not in codes:
-        hint = nearest_code(value, codes)
-        suggestion = f"; did you mean '{hint}'?" if hint else ""
-        raise ValueError(
-            f"unknown category code '{value}': expected one of the contract's category codes"
-            f"{suggestion}"
-        )
+        raise ValueError(unknown_code_message("category", value, codes))
     return value
 
 
@@ -220,12 +215,7 @@ def industry_density(industry: str) -> IndustryDensity:
     """
     catalog = load_catalog()
     if industry not in catalog.industries:
-        hint = nearest_code(industry, catalog.industry_codes)
-        suggestion = f"; did you mean '{hint}'?" if hint else ""
-        raise ValueError(
-            f"unknown industry code '{industry}': expected one of the contract's industry "
-            f"codes{suggestion}"
-        )
+        raise ValueError(unknown_code_message("industry", industry, catalog.industry_codes))
     extra = catalog.industries[industry].extra
     try:
         return IndustryDensity(

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.catalog import load_catalog, nearest_code
+from features.catalog import load_catalog, unknown_code_message
 from features.contract import CLIMATE_ZONES
 
 MAX_EQUIPMENT_LINES = 500
@@ -20,12 +20,6 @@ MAX_EQUIPMENT_LINES = 500
 ClimateZone = Literal[
     "severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "mild"
 ]
-
-
-def _unknown_code_message(kind: str, value: str, codes: tuple[str, ...]) -> str:
-    hint = nearest_code(value, codes)
-    suggestion = f"; did you mean '{hint}'?" if hint else ""
-    return f"unknown {kind} code '{value}': expected one of the contract's {kind} codes{suggestion}"
 
 
 class EquipmentItem(BaseModel):
@@ -62,7 +56,7 @@ class EquipmentItem(BaseModel):
             return None
         codes = load_catalog().category_codes
         if value not in codes:
-            raise ValueError(_unknown_code_message("category", value, codes))
+            raise ValueError(unknown_code_message("category", value, codes))
         return value
 
     @model_validator(mode="after")
@@ -102,7 +96,7 @@ class Application(BaseModel):
     def _known_industry(cls, value: str) -> str:
         codes = load_catalog().industry_codes
         if value not in codes:
-            raise ValueError(_unknown_code_message("industry", value, codes))
+            raise ValueError(unknown_code_message("industry", value, codes))
         return value
 
     @field_validator("climate_zone", mode="before")
@@ -111,10 +105,8 @@ class Application(BaseModel):
         if value == "":
             return None
         if value is not None and value not in CLIMATE_ZONES:
-            hint = nearest_code(value, CLIMATE_ZONES)
-            suggestion = f"; did you mean '{hint}'?" if hint else ""
             raise ValueError(
-                f"unknown climate_zone '{value}': expected one of {', '.join(CLIMATE_ZONES)} or empty"
-                f"{suggestion}"
+                unknown_code_message("climate_zone", value, CLIMATE_ZONES)
+                + f" ({', '.join(CLIMATE_ZONES)}) or empty"
             )
         return value

@@ -300,10 +300,9 @@ class CapacityService:
         """Recommend a capacity for one application (see /docs for the schema and examples)."""
         if self.recommender is None:
             return _not_ready(str(self.not_ready_reason))  # type: ignore[return-value]
-        try:
-            app = Application.model_validate(body)
-        except ValidationError as exc:
-            return error_response(validation_errors(exc))  # type: ignore[return-value]
+        app = _parse(Application, body)
+        if isinstance(app, Response):
+            return app  # type: ignore[return-value]
         rec = self.recommender.recommend(app)
         rec.id = self._log_one(app, rec, "api")
         return _json(rec)  # type: ignore[return-value]
@@ -313,10 +312,9 @@ class CapacityService:
         """Planner check: verdict on a proposed capacity beside the recommendation."""
         if self.recommender is None:
             return _not_ready(str(self.not_ready_reason))  # type: ignore[return-value]
-        try:
-            req = CheckRequest.model_validate(body)
-        except ValidationError as exc:
-            return error_response(validation_errors(exc))  # type: ignore[return-value]
+        req = _parse(CheckRequest, body)
+        if isinstance(req, Response):
+            return req  # type: ignore[return-value]
         result = self.recommender.check(req.application, req.proposed_kva)
         result.recommendation.id = self._log_one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
@@ -598,6 +596,14 @@ def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for rej in rejects
     ]
+
+
+def _parse(model: Any, body: Any) -> Any:
+    """``model.model_validate(body)``, or the 400 response naming every bad field."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        return error_response(validation_errors(exc))
 
 
 def _json(model: Any) -> Response:

@@ -6,11 +6,16 @@ frames (customers, equipment) as produced by :mod:`features.validation`; a singl
 API application is turned into the same pair by :func:`frames_from_applications`, so
 serving never computes a feature its own way.
 
-Target transform (see :mod:`training.model`): the model learns ``log(peak / base)``
-where ``base`` is the demand-coefficient estimate (or the area-density estimate for
-area-only applications, or the industry median for neither). The trees therefore learn
-*corrections* to what planners already compute, in a narrow, well-scaled range, and the
-prediction scales with the installation even beyond the training range.
+Target transform (see :mod:`training.model`): the model learns ``log(peak / base)``.
+``base`` is the demand-coefficient idea with demand factors fitted to the history: per
+category ``Kx · m_c`` kW of peak per installed kW, the multipliers ``m_c ≥ 0`` fitted by
+non-negative least squares on relative errors and shrunk towards one common multiplier
+(:func:`fit_demand_factors`). Area-only applications use the area-density estimate times
+a fitted multiplier; applications with neither use the industry median. The trees then
+learn *corrections* to a physically shaped estimate in a narrow, well-scaled range, the
+prediction scales with the installation beyond the training range, and a history whose
+real utilisation differs from the catalog's Kx (any utility's) is learned rather than
+fought: the base stays monotone in every category's kW because ``m_c ≥ 0``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from features.schemas import Application
 EXCLUDED_CATEGORIES = ("fire_pump",)
 """Categories that never run in normal operation and never count towards demand."""
 
-FEATURE_SPEC_VERSION = 2
+FEATURE_SPEC_VERSION = 3
 """Bumped whenever the meaning or order of features changes; checked when a bundle loads."""
 
 
@@ -138,6 +143,62 @@ def _aggregate_equipment(
     return {"kw": kw, "units": units, "largest": largest, "standby_kw": standby_kw}
 
 
+def _kx_vector(categories: Sequence[str], choice: str) -> np.ndarray:
+    """Catalog demand coefficients of ``categories`` at the low, middle or high end."""
+    catalog = load_catalog()
+    out = []
+    for code in categories:
+        cat = catalog.categories[code]
+        out.append({"low": cat.kx_low, "high": cat.kx_high}.get(choice, cat.kx_default))
+    return np.asarray(out, dtype=float)
+
+
+def fit_demand_factors(
+    demand_kw: np.ndarray, peak_kw: np.ndarray, prior_rows: float = 10.0
+) -> np.ndarray:
+    """Per-category multipliers ``m_c >= 0`` of the catalog demand (Kx · kW) that fit peaks.
+
+    Minimises the squared RELATIVE error ``sum_i (sum_c m_c D_ic / P_i - 1)^2`` (every
+    customer counts alike, whatever its size) by non-negative least squares, plus
+    ``prior_rows`` pseudo-observations pulling each ``m_c`` towards the common multiplier
+    ``m0`` (the median of ``P / sum_c D_c``): a category seen rarely keeps ``m0 · Kx``.
+    Customers whose ratio is more than 10× off ``m0`` (metering or data errors) are left
+    out of the fit.
+
+    Parameters
+    ----------
+    demand_kw
+        ``(n, C)`` catalog demand per customer and category: Kx · non-standby kW.
+    peak_kw
+        ``(n,)`` metered peaks.
+    prior_rows
+        Strength of the pull towards ``m0``, in customers.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(C,)`` multipliers; all equal to ``m0`` when there is nothing to fit.
+    """
+    from scipy.optimize import nnls
+
+    n_cat = demand_kw.shape[1]
+    total = demand_kw.sum(axis=1)
+    peak = np.asarray(peak_kw, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = peak / total
+    ok = np.isfinite(ratio) & (ratio > 0) & (total > 0)
+    if ok.sum() < 10:
+        return np.ones(n_cat)
+    m0 = float(np.median(ratio[ok]))
+    keep = ok & (ratio > m0 / 10.0) & (ratio < m0 * 10.0)
+    rows = demand_kw[keep] / peak[keep, None]
+    prior = np.sqrt(prior_rows) * np.eye(n_cat)
+    a = np.vstack([rows, prior])
+    b = np.concatenate([np.ones(int(keep.sum())), np.full(n_cat, np.sqrt(prior_rows) * m0)])
+    m, _ = nnls(a, b, maxiter=50 * n_cat)
+    return np.asarray(m, dtype=float)
+
+
 def _categorical(values: pd.Series, categories: list[str]) -> pd.Categorical:
     """Fixed-category categorical; unknown or missing values become missing (code -1).
 
@@ -195,6 +256,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "total_units",
             "n_groups",
             "largest_unit_kw",
+            "base_kw",
             "eng_p30_kw",
             "eng_s30_kva",
             "floor_area_m2",
@@ -212,11 +274,24 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         # Fallback base for applications with neither equipment nor floor area.
         self.industry_fallback_kw_: dict[str, float] = {}
         self.global_fallback_kw_ = 100.0
+        kx = _kx_vector(self.categories_, self.engineering_.kx_choice)
+        # Without labels the base is the classical estimate: Kx · K∑p per installed kW.
+        self.base_weights_ = kx * self.engineering_.k_sum_p
+        self.area_multiplier_ = 1.0
         if y is not None:
-            peak = pd.Series(np.asarray(y, dtype=float), index=X.customers.index)
+            peak_arr = np.asarray(y, dtype=float)
+            peak = pd.Series(peak_arr, index=X.customers.index)
             med = peak.groupby(X.customers["industry"].astype(str)).median()
             self.industry_fallback_kw_ = {str(k): float(v) for k, v in med.items()}
             self.global_fallback_kw_ = float(np.nanmedian(peak))
+            ids = pd.Index(X.customers["customer_id"].astype(str))
+            kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
+            self.base_weights_ = kx * fit_demand_factors(kw * kx, peak_arr)
+            eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
+            area_p30 = eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float)
+            area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
+            if area_rows.sum() >= 10:
+                self.area_multiplier_ = float(np.median(peak_arr[area_rows] / area_p30[area_rows]))
         return self
 
     def _check_fitted(self) -> None:
@@ -263,6 +338,10 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             q30 = eng["eng_q30_kvar"].to_numpy(dtype=float) * kq
             out["eng_p30_kw"] = p30
             out["eng_s30_kva"] = np.sqrt(p30**2 + q30**2)
+            area_base = np.where(
+                eng["eng_method"].to_numpy() == "area_density", p30 * self.area_multiplier_, np.nan
+            )
+            out["base_kw"] = np.where(total_kw > 0, kw @ self.base_weights_, area_base)
             out["floor_area_m2"] = area
             out["employees"] = employees
             out["shifts"] = customers["shifts"].to_numpy(dtype=float)
@@ -317,22 +396,22 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return out
 
     def base_kw(self, features: pd.DataFrame) -> np.ndarray:
-        """The base of the target: engineering estimate (K∑ always applied), else industry median."""
+        """The base of the target: the fitted-demand-factor estimate, else the industry median."""
         self._check_fitted()
-        eng = features["eng_p30_kw"].to_numpy(dtype=float)
+        base = features["base_kw"].to_numpy(dtype=float)
         industry = features["industry"].astype(str).to_numpy()
         fallback = np.array(
             [self.industry_fallback_kw_.get(i, self.global_fallback_kw_) for i in industry],
             dtype=float,
         )
-        ok = np.isfinite(eng) & (eng > 0)
-        return np.where(ok, eng, fallback)
+        ok = np.isfinite(base) & (base > 0)
+        return np.where(ok, base, fallback)
 
     def base_source(self, features: pd.DataFrame) -> np.ndarray:
         """Which estimate the base came from: equipment, area or industry (per row)."""
-        eng = features["eng_p30_kw"].to_numpy(dtype=float)
+        base = features["base_kw"].to_numpy(dtype=float)
         has_eq = features["has_equipment"].to_numpy(dtype=float) > 0
-        ok = np.isfinite(eng) & (eng > 0)
+        ok = np.isfinite(base) & (base > 0)
         return np.where(has_eq & ok, "equipment", np.where(ok, "area", "industry"))
 
     def feature_groups(self) -> dict[str, str]:
@@ -354,7 +433,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 "has_equipment",
             }:
                 groups[name] = "equipment_size"
-            elif name in {"eng_p30_kw", "eng_s30_kva"}:
+            elif name in {"eng_p30_kw", "eng_s30_kva", "base_kw"}:
                 groups[name] = "engineering_estimate"
             else:
                 groups[name] = name

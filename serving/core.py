@@ -365,11 +365,16 @@ class Recommender:
                 g = "equipment_mix"
             corr[g] = corr.get(g, 0.0) + scale * float(value) * factor
         eng: dict[str, float] = {}
-        if basis == "equipment" and sheet is not None and sheet.rows:
-            total = sum(line.p_kw for line in sheet.rows) or 1.0
-            for line in sheet.rows:
-                key = f"category:{line.category}"
-                eng[key] = eng.get(key, 0.0) + scale * line.p_kw / total
+        builder = self.model.builder
+        parts = (
+            np.array([row[self._col[f"kw__{c}"]] for c in builder.categories_])
+            * builder.base_weights_
+        )
+        if basis == "equipment" and parts.sum() > 0:
+            # The base is a sum over categories (fitted demand factor × installed kW).
+            for code, part in zip(builder.categories_, parts, strict=True):
+                if part > 0:
+                    eng[f"category:{code}"] = scale * float(part) / float(parts.sum())
         else:
             eng["floor_area" if basis == "area" else "industry"] = scale
         out = []

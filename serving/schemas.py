@@ -31,7 +31,11 @@ class Driver(BaseModel):
     label_zh: str
     label_en: str
     kw: float = Field(..., description="Contribution to the predicted peak, kW")
-    engineering_kw: float = Field(..., description="Part from the demand-coefficient estimate")
+    engineering_kw: float = Field(
+        ...,
+        description="Part from the base estimate: demand factors fitted to the history × "
+        "installed kW (or floor area / industry when there is no list)",
+    )
     correction_kw: float = Field(..., description="Part from the model's learned correction")
 
 

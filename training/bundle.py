@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
+import numpy as np
 
 from features.build import FEATURE_SPEC_VERSION, FeatureBuilder
 from features.catalog import load_catalog
@@ -63,6 +64,8 @@ def _builder_state(builder: FeatureBuilder) -> dict[str, Any]:
         "feature_names": builder.feature_names_,
         "categorical_features": builder.categorical_features_,
         "industry_fallback_kw": builder.industry_fallback_kw_,
+        "base_weights": builder.base_weights_.tolist(),
+        "area_multiplier": builder.area_multiplier_,
         "global_fallback_kw": builder.global_fallback_kw_,
     }
 
@@ -80,6 +83,8 @@ def _builder_from_state(state: dict[str, Any]) -> FeatureBuilder:
     builder.categorical_features_ = list(state["categorical_features"])
     builder.industry_fallback_kw_ = {k: float(v) for k, v in state["industry_fallback_kw"].items()}
     builder.global_fallback_kw_ = float(state["global_fallback_kw"])
+    builder.base_weights_ = np.asarray(state["base_weights"], dtype=float)
+    builder.area_multiplier_ = float(state["area_multiplier"])
     return builder
 
 

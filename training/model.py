@@ -1,11 +1,13 @@
 """The capacity model: features → LightGBM → calibrated distribution → tier policy.
 
-Target transform: LightGBM regresses ``log(peak) - log(base)`` where ``base`` is the
-demand-coefficient estimate (see :mod:`features.build`), supplied as ``init_score``.
-Why: peak demand spans three orders of magnitude and is roughly proportional to the
-installation, so in log space the errors are relative (what matters for choosing a
-capacity), the residual spread is homogeneous enough for conformal calibration, and the
-trees only have to learn a narrow correction to what planners already compute.
+Target transform: LightGBM regresses ``log(peak) - log(base)``, where ``base`` is the
+demand-coefficient estimate with demand factors fitted to the history (see
+:mod:`features.build`); predictions add ``log(base)`` back. Why: peak demand spans three
+orders of magnitude and is roughly proportional to the installation, so in log space the
+errors are relative (what matters for choosing a capacity), the residual spread is
+homogeneous enough for conformal calibration, and the trees only have to learn a narrow
+correction to a physically shaped estimate, which also extrapolates to installations
+larger than any in the history.
 
 This module imports neither MLflow nor shap: serving loads it.
 """
@@ -64,6 +66,7 @@ MONOTONE_FEATURES = (
     "total_units",
     "n_groups",
     "floor_area_m2",
+    "base_kw",
     "largest_unit_kw",
     "eng_p30_kw",
     "eng_s30_kva",

@@ -267,9 +267,11 @@ def _details(data: ModelCardData) -> str:
     body = _table(["", ""], rows)
     what = (
         "**What it is.** A LightGBM regression of the logarithm of the 12-month metered peak "
-        "(kW), offset by the demand-coefficient (需要系数法) estimate of the application's "
-        "equipment list, so the trees learn a correction to what planners already compute "
-        "(floor area × design density stands in when there is no list). Split-conformal "
+        "(kW), offset by a demand-coefficient (需要系数法) style estimate of the "
+        "application's equipment list whose per-category demand factors are fitted to the "
+        "history (non-negative, shrunk towards one common factor), so the trees learn a "
+        "correction to a physically shaped estimate (floor area × design density × a fitted "
+        "factor stands in when there is no list). Split-conformal "
         "residuals per industry group give the predictive distribution and the 80 %/90 % "
         "intervals. A tier policy then picks the standard capacity (30 kVA … 2,500 kVA, "
         "then multiples of 1,250 kVA) with the best chance of a peak load rate within "

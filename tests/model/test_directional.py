@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.build import EXCLUDED_CATEGORIES, HistoryFrames
+from features.build import EXCLUDED_CATEGORIES, FEATURE_SPEC_VERSION, HistoryFrames
 from serving.core import Recommender
 from training.data import LabelledHistory
 from training.model import CapacityModel, Prediction, monotone_vector
@@ -170,6 +170,7 @@ def test_fixture_model_is_monotone(trained_model: CapacityModel) -> None:
         "total_units",
         "n_groups",
         "largest_unit_kw",
+        "base_kw",
         "eng_p30_kw",
         "eng_s30_kva",
         "floor_area_m2",
@@ -184,7 +185,7 @@ def test_fixture_model_is_monotone(trained_model: CapacityModel) -> None:
     assert free == FREE_FEATURES
     # Spares and the floor area per employee are no features at all (spec 2).
     assert "standby_kw" not in names and "m2_per_employee" not in names
-    assert trained_model.builder.feature_spec_version_ == 2
+    assert trained_model.builder.feature_spec_version_ == FEATURE_SPEC_VERSION
     # And the booster was really trained with exactly this constraint vector.
     text = trained_model.booster.model_to_string()
     found = re.search(r"^\[monotone_constraints: ([^\]]*)\]", text, re.MULTILINE)
@@ -467,3 +468,24 @@ def test_recommended_capacity_is_monotone_in_the_models_predicted_peak(
             f"peak {np.exp(mu[falls[0]]):.6g} -> {np.exp(mu[falls[0] + 1]):.6g} kW"
         )
         assert rec[0] == 30.0 and rec[-1] > 50_000.0
+
+
+def test_fitted_demand_factors_are_non_negative_and_recover_a_known_world() -> None:
+    """The base's demand factors: >= 0 (monotone base) and close to a known truth."""
+    from features.build import fit_demand_factors
+
+    rng = np.random.default_rng(0)
+    n, n_cat = 4000, 5
+    demand = rng.exponential(10.0, (n, n_cat)) * (rng.random((n, n_cat)) < 0.6)
+    demand[demand.sum(axis=1) == 0, 0] = 5.0
+    truth = np.array([0.4, 1.2, 0.8, 0.0, 2.0])
+    peak = (demand @ truth + 1e-3) * np.exp(rng.normal(0, 0.1, n))
+    m = fit_demand_factors(demand, peak, prior_rows=1.0)
+    assert (m >= 0).all()
+    assert np.allclose(m, truth, atol=0.15), m
+    # A category never seen keeps the common multiplier instead of a free guess.
+    demand[:, 3] = 0.0
+    m2 = fit_demand_factors(demand, peak, prior_rows=10.0)
+    with np.errstate(divide="ignore"):
+        ratio = peak / demand.sum(axis=1)
+    assert m2[3] == pytest.approx(float(np.median(ratio[np.isfinite(ratio)])), rel=1e-6)

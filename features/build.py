@@ -154,14 +154,18 @@ def _kx_vector(categories: Sequence[str], choice: str) -> np.ndarray:
 
 
 def fit_demand_factors(
-    demand_kw: np.ndarray, peak_kw: np.ndarray, prior_rows: float = 10.0
+    demand_kw: np.ndarray,
+    peak_kw: np.ndarray,
+    prior_rows: float = 10.0,
+    prior: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-category multipliers ``m_c >= 0`` of the catalog demand (Kx · kW) that fit peaks.
 
     Minimises the squared RELATIVE error ``sum_i (sum_c m_c D_ic / P_i - 1)^2`` (every
     customer counts alike, whatever its size) by non-negative least squares, plus
-    ``prior_rows`` pseudo-observations pulling each ``m_c`` towards the common multiplier
-    ``m0`` (the median of ``P / sum_c D_c``): a category seen rarely keeps ``m0 · Kx``.
+    ``prior_rows`` pseudo-observations pulling each ``m_c`` towards ``prior[c]`` (by
+    default the common multiplier ``m0``, the median of ``P / sum_c D_c``): a category
+    seen rarely keeps its prior.
     Customers whose ratio is more than 10× off ``m0`` (metering or data errors) are left
     out of the fit.
 
@@ -172,7 +176,9 @@ def fit_demand_factors(
     peak_kw
         ``(n,)`` metered peaks.
     prior_rows
-        Strength of the pull towards ``m0``, in customers.
+        Strength of the pull towards the prior, in customers.
+    prior
+        ``(C,)`` prior multipliers (e.g. the all-industry fit when fitting one industry).
 
     Returns
     -------
@@ -188,13 +194,14 @@ def fit_demand_factors(
         ratio = peak / total
     ok = np.isfinite(ratio) & (ratio > 0) & (total > 0)
     if ok.sum() < 10:
-        return np.ones(n_cat)
+        return np.ones(n_cat) if prior is None else np.asarray(prior, dtype=float)
     m0 = float(np.median(ratio[ok]))
+    target = np.full(n_cat, m0) if prior is None else np.asarray(prior, dtype=float)
     keep = ok & (ratio > m0 / 10.0) & (ratio < m0 * 10.0)
     rows = demand_kw[keep] / peak[keep, None]
     prior = np.sqrt(prior_rows) * np.eye(n_cat)
     a = np.vstack([rows, prior])
-    b = np.concatenate([np.ones(int(keep.sum())), np.full(n_cat, np.sqrt(prior_rows) * m0)])
+    b = np.concatenate([np.ones(int(keep.sum())), np.sqrt(prior_rows) * target])
     m, _ = nnls(a, b, maxiter=50 * n_cat)
     return np.asarray(m, dtype=float)
 
@@ -231,10 +238,14 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """
 
     def __init__(
-        self, engineering: EngineeringConfig | None = None, include_shares: bool = False
+        self,
+        engineering: EngineeringConfig | None = None,
+        include_shares: bool = False,
+        min_industry_rows: int = 100,
     ) -> None:
         self.engineering = engineering
         self.include_shares = include_shares
+        self.min_industry_rows = min_industry_rows
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X: HistoryFrames, y: Any = None) -> FeatureBuilder:
@@ -275,8 +286,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.industry_fallback_kw_: dict[str, float] = {}
         self.global_fallback_kw_ = 100.0
         kx = _kx_vector(self.categories_, self.engineering_.kx_choice)
-        # Without labels the base is the classical estimate: Kx · K∑p per installed kW.
-        self.base_weights_ = kx * self.engineering_.k_sum_p
+        # Base weights (kW of peak per installed kW): one row per industry, last row for
+        # all industries. Without labels: the classical Kx · K∑p everywhere.
+        self.base_weights_ = np.tile(kx * self.engineering_.k_sum_p, (len(self.industries_) + 1, 1))
         self.area_multiplier_ = 1.0
         if y is not None:
             peak_arr = np.asarray(y, dtype=float)
@@ -286,7 +298,19 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             self.global_fallback_kw_ = float(np.nanmedian(peak))
             ids = pd.Index(X.customers["customer_id"].astype(str))
             kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
-            self.base_weights_ = kx * fit_demand_factors(kw * kx, peak_arr)
+            demand = kw * kx
+            overall = fit_demand_factors(demand, peak_arr)
+            self.base_weights_[-1] = kx * overall
+            # Per industry, shrunk towards the all-industry factors: a machine tool in a
+            # machinery plant does not run like one in a school workshop.
+            industry = X.customers["industry"].astype(str).to_numpy()
+            for j, code in enumerate(self.industries_):
+                rows = industry == code
+                if rows.sum() >= self.min_industry_rows:
+                    factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=overall)
+                    self.base_weights_[j] = kx * factors
+                else:
+                    self.base_weights_[j] = kx * overall
             eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
             area_p30 = eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float)
             area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
@@ -341,7 +365,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             area_base = np.where(
                 eng["eng_method"].to_numpy() == "area_density", p30 * self.area_multiplier_, np.nan
             )
-            out["base_kw"] = np.where(total_kw > 0, kw @ self.base_weights_, area_base)
+            weights = self.row_base_weights(customers["industry"])
+            out["base_kw"] = np.where(total_kw > 0, (kw * weights).sum(axis=1), area_base)
             out["floor_area_m2"] = area
             out["employees"] = employees
             out["shifts"] = customers["shifts"].to_numpy(dtype=float)
@@ -394,6 +419,12 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 codes[codes < 0] = np.nan
                 out[:, j] = codes
         return out
+
+    def row_base_weights(self, industry: pd.Series | np.ndarray | list[str]) -> np.ndarray:
+        """Base weights (kW of peak per installed kW, per category) for each row's industry."""
+        lookup, _ = _category_lookup(tuple(self.industries_))
+        idx = np.array([lookup.get(str(i), -1) for i in np.asarray(industry, dtype=object)])
+        return self.base_weights_[np.where(idx >= 0, idx, len(self.industries_))]
 
     def base_kw(self, features: pd.DataFrame) -> np.ndarray:
         """The base of the target: the fitted-demand-factor estimate, else the industry median."""

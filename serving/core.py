@@ -366,10 +366,9 @@ class Recommender:
             corr[g] = corr.get(g, 0.0) + scale * float(value) * factor
         eng: dict[str, float] = {}
         builder = self.model.builder
-        parts = (
-            np.array([row[self._col[f"kw__{c}"]] for c in builder.categories_])
-            * builder.base_weights_
-        )
+        industry = pred.features["industry"].iloc[i]
+        installed = np.array([row[self._col[f"kw__{c}"]] for c in builder.categories_])
+        parts = installed * builder.row_base_weights([industry])[0]
         if basis == "equipment" and parts.sum() > 0:
             # The base is a sum over categories (fitted demand factor × installed kW).
             for code, part in zip(builder.categories_, parts, strict=True):

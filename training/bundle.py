@@ -66,13 +66,18 @@ def _builder_state(builder: FeatureBuilder) -> dict[str, Any]:
         "industry_fallback_kw": builder.industry_fallback_kw_,
         "base_weights": builder.base_weights_.tolist(),
         "area_multiplier": builder.area_multiplier_,
+        "min_industry_rows": builder.min_industry_rows,
         "global_fallback_kw": builder.global_fallback_kw_,
     }
 
 
 def _builder_from_state(state: dict[str, Any]) -> FeatureBuilder:
     eng = EngineeringConfig(**state["engineering"])
-    builder = FeatureBuilder(engineering=eng, include_shares=bool(state["include_shares"]))
+    builder = FeatureBuilder(
+        engineering=eng,
+        include_shares=bool(state["include_shares"]),
+        min_industry_rows=int(state["min_industry_rows"]),
+    )
     builder.engineering_ = eng
     builder.catalog_version_ = state["catalog_version"]
     builder.feature_spec_version_ = int(state["feature_spec_version"])

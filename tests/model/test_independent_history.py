@@ -100,3 +100,17 @@ def test_beats_the_baselines_on_another_world(independent_result: TrainResult) -
     assert m["model_accuracy"] > m["engineering_accuracy"] + 0.03, m
     assert m["model_accuracy"] > m["status_quo_accuracy"] + 0.10, m
     assert m["model_accuracy"] >= 0.80, m
+
+
+def test_bundle_keeps_the_fitted_demand_factors(
+    independent_result: TrainResult, tmp_path: Path
+) -> None:
+    from training.bundle import load_bundle
+
+    model, _, _ = load_bundle(independent_result.bundle_dir)
+    fitted = independent_result.model.builder
+    assert np.array_equal(model.builder.base_weights_, fitted.base_weights_)
+    assert model.builder.area_multiplier_ == fitted.area_multiplier_
+    # Per-industry rows exist and differ from the all-industry row where data allowed.
+    assert fitted.base_weights_.shape == (len(fitted.industries_) + 1, len(fitted.categories_))
+    assert (fitted.base_weights_ >= 0).all()

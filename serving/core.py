@@ -9,8 +9,8 @@ Drivers: the model predicts ``log peak = log(base) + phi0 + sum_i phi_i`` (TreeS
 ``phi``, exact). The peak is split into kW that sum to it exactly:
 
 * ``base * exp(phi0)`` is shared among the equipment categories in proportion to their
-  demand-coefficient loads (or given to floor area / industry when the base came from
-  them): the planners' estimate, scaled by the average correction seen in history;
+  part of the base (fitted demand factor × installed kW; or given to floor area /
+  industry when the base came from them), scaled by the average correction in history;
 * the rest, ``base * (exp(phi0 + S) - exp(phi0))`` with ``S = sum_i phi_i``, is shared in
   proportion to each feature's ``phi_i`` — the straight-path (Aumann-Shapley) attribution
   of an exponential, stable as ``S`` goes to 0 — and summed per human group.
@@ -60,7 +60,7 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "industry": ("行业", "Industry"),
     "climate_zone": ("气候区", "Climate zone"),
     "equipment_size": ("设备规模与台数", "Equipment size and unit counts"),
-    "engineering_estimate": ("需要系数法估算", "Demand-coefficient estimate"),
+    "engineering_estimate": ("需要系数法估算及基准", "Demand-coefficient estimate and base"),
     "equipment_mix": ("设备构成（未列出的类别）", "Equipment mix (categories not listed)"),
 }
 

@@ -382,7 +382,9 @@ class CapacityService:
         if detail == "full":
             scored["recommendation_id"] = ids
         else:
-            scored["recommendation_id"] = self._log_summary(apps, scored)
+            scored["recommendation_id"] = self._log_scored(
+                [a.model_dump(mode="json") for a in apps], scored
+            )
         if fmt == "csv":
             return _csv_response(
                 [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
@@ -394,26 +396,32 @@ class CapacityService:
             "rejects": [],
         }
 
-    def _log_summary(self, apps: list[Application], scored: Any) -> list[str | None]:
-        """Log summary-scored applications (compact answers) and return their ids."""
+    def _log_scored(
+        self,
+        requests: list[dict[str, Any]],
+        scored: Any,
+        status_quo: list[Any] | None = None,
+    ) -> list[str | None]:
+        """Log rows of the vectorised path (compact answers), one per request; their ids."""
         if self.logbook is None:
-            return [None] * len(apps)
+            return [None] * len(requests)
         batch_id = uuid.uuid4().hex
-        rows = []
-        for app, r in zip(apps, scored.to_dict("records"), strict=True):
-            rows.append(
-                {
-                    "application": app.model_dump(mode="json"),
-                    "response": {k: _clean(v) for k, v in r.items()},
-                    "source": "batch",
-                    "model_version": str(r["model_version"]),
-                    "recommended_kva": float(r["recommended_kva"]),
-                    "predicted_peak_kw": float(r["predicted_peak_kw"]),
-                    "engineering_kva": _clean(r["engineering_kva"]),
-                    "industry": app.industry,
-                    "batch_id": batch_id,
-                }
-            )
+        sq = status_quo or [None] * len(requests)
+        rows = [
+            {
+                "application": request,
+                "response": {k: _clean(v) for k, v in r.items()},
+                "source": "batch",
+                "model_version": str(r["model_version"]),
+                "recommended_kva": float(r["recommended_kva"]),
+                "predicted_peak_kw": float(r["predicted_peak_kw"]),
+                "engineering_kva": _clean(r["engineering_kva"]),
+                "status_quo_kva": _clean(q),
+                "industry": str(r["industry"]),
+                "batch_id": batch_id,
+            }
+            for request, r, q in zip(requests, scored.to_dict("records"), sq, strict=True)
+        ]
         return list(self.logbook.record_many(rows))
 
     def _log_batch(self, apps: list[Application], recs: list[Recommendation]) -> list[str | None]:
@@ -445,32 +453,20 @@ class CapacityService:
 
     def _log_frames(self, customers: Any, equipment: Any, scored: Any) -> list[str | None]:
         """Log each scored CSV row, with its contract rows as the request."""
-        if self.logbook is None:
-            return [None] * len(scored)
-        batch_id = uuid.uuid4().hex
         lines: dict[str, list[dict[str, Any]]] = {}
         for rec in equipment.to_dict(orient="records"):
             lines.setdefault(str(rec["customer_id"]), []).append(rec)
         by_id = {str(c["customer_id"]): c for c in customers.to_dict(orient="records")}
-        rows = []
-        for r in scored.to_dict(orient="records"):
-            cid = str(r["customer_id"])
-            customer = {k: _clean(v) for k, v in by_id[cid].items()}
-            rows.append(
-                {
-                    "application": {"customer": customer, "equipment": lines.get(cid, [])},
-                    "response": {k: _clean(v) for k, v in r.items()},
-                    "source": "batch",
-                    "model_version": str(r["model_version"]),
-                    "recommended_kva": float(r["recommended_kva"]),
-                    "predicted_peak_kw": float(r["predicted_peak_kw"]),
-                    "engineering_kva": _clean(r["engineering_kva"]),
-                    "status_quo_kva": _clean(customer.get("applied_capacity_kva")),
-                    "industry": str(r["industry"]),
-                    "batch_id": batch_id,
-                }
-            )
-        return list(self.logbook.record_many(rows))
+        ids = [str(cid) for cid in scored["customer_id"]]
+        requests = [
+            {
+                "customer": {k: _clean(v) for k, v in by_id[cid].items()},
+                "equipment": lines.get(cid, []),
+            }
+            for cid in ids
+        ]
+        status_quo = [by_id[cid].get("applied_capacity_kva") for cid in ids]
+        return self._log_scored(requests, scored, status_quo)
 
     def _batch_csv(self, customers: Any, equipment: Any, fmt: Literal["json", "csv"]) -> Any:
         import pandas as pd

@@ -8,13 +8,14 @@ the user types.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -77,9 +78,24 @@ async def index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
 
+@lru_cache(maxsize=1)
+def swagger_page() -> str:
+    """BentoML's Swagger page without its Google Tag Manager blocks (no outside requests)."""
+    html = _swagger_html().read_text(encoding="utf-8")
+    html = re.sub(
+        r"<!-- Google Tag Manager.*?<!-- End Google Tag Manager(?: \(noscript\))? -->",
+        "",
+        html,
+        flags=re.S,
+    )
+    if "googletagmanager" in html:
+        raise RuntimeError("could not strip Google Tag Manager from the Swagger page")
+    return html
+
+
 async def docs(request: Request) -> Response:
-    """Swagger UI reading /docs.json."""
-    return FileResponse(_swagger_html(), media_type="text/html; charset=utf-8")
+    """Swagger UI reading /docs.json (served from the bundled swagger assets only)."""
+    return HTMLResponse(swagger_page())
 
 
 async def docs_json(request: Request) -> Response:

@@ -463,12 +463,15 @@ class Recommender:
             value, rule = lower, lo_rule[0]
         return SanityBounds(
             lower_kva=lower,
-            lower_rule=lo_rule[0] if lower is not None else None,
+            lower_rule=lo_rule[0][0] if lower is not None else None,
+            lower_rule_zh=lo_rule[0][1] if lower is not None else None,
             upper_kva=upper,
-            upper_rule=hi_rule[0] if upper is not None else None,
+            upper_rule=hi_rule[0][0] if upper is not None else None,
+            upper_rule_zh=hi_rule[0][1] if upper is not None else None,
             unclamped_kva=recommended,
             clamped=rule is not None,
-            clamp_rule=rule,
+            clamp_rule=rule[0] if rule else None,
+            clamp_rule_zh=rule[1] if rule else None,
         )
 
     def _assemble(
@@ -546,7 +549,7 @@ class Recommender:
             warnings.append(
                 Warning_(
                     code="clamped",
-                    message_zh=f"模型建议 {policy_kva:g} kVA 超出合理范围，已按规则调整为 {final_kva:g} kVA：{bounds.clamp_rule}。",
+                    message_zh=f"模型建议 {policy_kva:g} kVA 超出合理范围，已按规则调整为 {final_kva:g} kVA：{bounds.clamp_rule_zh}。",
                     message_en=f"The model's {policy_kva:g} kVA fell outside the sanity bounds and "
                     f"was adjusted to {final_kva:g} kVA: {bounds.clamp_rule}.",
                 )
@@ -668,7 +671,8 @@ def sanity_bounds(
     more than ``engineering_reach_high`` × the demand-coefficient S30. When the lower
     bound exceeds the upper, the lower wins (an overloaded transformer is worse).
 
-    Returns ``(lower, upper)``, plus the names of the binding rules when ``with_rules``.
+    Returns ``(lower, upper)``, plus the binding rules as (English, Chinese) pairs when
+    ``with_rules``.
     """
     total = np.asarray(total_kw, dtype=float)
     largest = np.asarray(largest_kw, dtype=float)
@@ -687,19 +691,30 @@ def sanity_bounds(
     upper = np.fmin(all_hi, eng_hi)
     if not with_rules:
         return lower, upper
+    # Each rule in English and Chinese: (en, zh).
     lo_rule = [
         (
             f"largest running unit ({lg:g} kW) plus base load ({bl:.1f} kW) must not overload "
-            "the capacity"
+            "the capacity",
+            f"最大单台运行设备（{lg:g} kW）加基础负荷（{bl:.1f} kW）不得使容量过载",
         )
         if (np.isfinite(u) and (not np.isfinite(e) or u >= e))
-        else f"at least {config.engineering_reach_low:g} × the demand-coefficient S30 ({s:.0f} kVA)"
+        else (
+            f"at least {config.engineering_reach_low:g} × the demand-coefficient S30 ({s:.0f} kVA)",
+            f"不低于需要系数法计算容量 S30（{s:.0f} kVA）的 {config.engineering_reach_low:g} 倍",
+        )
         for lg, bl, u, e, s in zip(largest, base_load, unit_lo, eng_lo, s30, strict=True)
     ]
     hi_rule = [
-        f"all non-standby equipment ({t:g} kW) running at once at cos φ 0.8"
+        (
+            f"all non-standby equipment ({t:g} kW) running at once at cos φ 0.8",
+            f"全部非备用设备（{t:g} kW）按 cos φ 0.8 同时运行",
+        )
         if (np.isfinite(a) and (not np.isfinite(e) or a <= e))
-        else f"at most {config.engineering_reach_high:g} × the demand-coefficient S30 ({s:.0f} kVA)"
+        else (
+            f"at most {config.engineering_reach_high:g} × the demand-coefficient S30 ({s:.0f} kVA)",
+            f"不高于需要系数法计算容量 S30（{s:.0f} kVA）的 {config.engineering_reach_high:g} 倍",
+        )
         for t, a, e, s in zip(total, all_hi, eng_hi, s30, strict=True)
     ]
     return lower, upper, lo_rule, hi_rule

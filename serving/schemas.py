@@ -71,11 +71,14 @@ class SanityBounds(BaseModel):
 
     lower_kva: float | None
     lower_rule: str | None
+    lower_rule_zh: str | None = None
     upper_kva: float | None
     upper_rule: str | None
+    upper_rule_zh: str | None = None
     unclamped_kva: float
     clamped: bool
     clamp_rule: str | None
+    clamp_rule_zh: str | None = None
 
 
 class NameMatch(BaseModel):

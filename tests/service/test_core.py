@@ -429,6 +429,9 @@ def test_one_huge_unit_clamps_to_the_unit_rule(recommender: Recommender) -> None
     assert a.recommended_kva == b.lower_kva == 2500.0  # (2000 + 0.1 * 5) / 0.9 -> 2500
     assert b.clamp_rule == b.lower_rule
     assert "largest running unit (2000 kW)" in b.clamp_rule
+    assert b.clamp_rule_zh == b.lower_rule_zh and "2000 kW" in str(b.clamp_rule_zh)
+    warning = next(w for w in a.warnings if w.code == "clamped")
+    assert b.clamp_rule_zh in warning.message_zh and "largest" not in warning.message_zh
     # The lower bound wins over a lower upper bound (an overload is worse).
     assert b.upper_kva is not None and b.upper_kva < b.lower_kva
     _assert_well_formed(a)
@@ -444,8 +447,10 @@ def test_sanity_bounds_rules() -> None:
         DEFAULT_SIZING,
         with_rules=True,
     )
-    assert lower[0] == 2500.0 and "largest running unit (2000 kW)" in lo_rule[0]
-    assert upper[0] == 800.0 and "1.5 × the demand-coefficient S30" in hi_rule[0]
+    assert lower[0] == 2500.0 and "largest running unit (2000 kW)" in lo_rule[0][0]
+    assert "最大单台运行设备（2000 kW）" in lo_rule[0][1]
+    assert upper[0] == 800.0 and "1.5 × the demand-coefficient S30" in hi_rule[0][0]
+    assert "1.5 倍" in hi_rule[0][1]
     assert lower[1] == 30.0 and upper[1] == 125.0
     assert np.isnan(lower[2]) and np.isnan(upper[2])
 

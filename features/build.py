@@ -325,6 +325,15 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     # -- transforming --------------------------------------------------------------------
     def transform(self, X: HistoryFrames) -> pd.DataFrame:
         """Features, one row per customer in the order of ``X.customers``."""
+        return self.transform_with_engineering(X)[0]
+
+    def transform_with_engineering(self, X: HistoryFrames) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Features and the classical engineering estimates they were built from.
+
+        The second frame (:func:`features.engineering.engineering_estimate_frame`, one row
+        per customer in the same order) lets batch scoring and evaluation reuse the
+        estimates instead of computing them a second time.
+        """
         self._check_fitted()
         customers = X.customers
         ids = pd.Index(customers["customer_id"].astype(str))
@@ -391,7 +400,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             frame[name] = out[name]
         if list(frame.columns) != self.feature_names_:
             frame = frame[self.feature_names_]
-        return frame
+        return frame, eng
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The features as a float matrix for LightGBM: categoricals as their codes.

@@ -34,7 +34,6 @@ from features.engineering import (
     CalculationSheet,
     EngineeringConfig,
     calculation_sheet,
-    engineering_estimate_frame,
     groups_from_equipment,
 )
 from features.matching import NameMatcher
@@ -214,8 +213,9 @@ class Recommender:
         frames = HistoryFrames(customers.reset_index(drop=True), equipment.reset_index(drop=True))
         pred = self.model.predict(frames)
         ids = frames.customers["customer_id"].astype(str).to_numpy()
-        eng = engineering_estimate_frame(frames.equipment, frames.customers, self.engineering)
-        eng = eng.reindex(ids)
+        # Reused from the feature path (same engineering defaults; the price override does
+        # not enter the estimates).
+        eng = self.model.engineering_of(frames, pred)
         lower, upper = sanity_bounds(
             pred.features["total_kw"].to_numpy(dtype=float),
             pred.features["largest_unit_kw"].to_numpy(dtype=float),

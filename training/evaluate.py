@@ -21,7 +21,6 @@ import pandas as pd
 
 from features.build import HistoryFrames
 from features.contract import SizingDefinition, sizing_outcome
-from features.engineering import engineering_estimate_frame
 from training.model import CapacityModel, Prediction
 from training.policy import DecisionTables, PolicyConfig, recommend_tiers
 from training.uncertainty import ResidualCalibrator
@@ -106,8 +105,7 @@ def evaluate_model(
     pred = model.predict(frames)
     ids = frames.customers["customer_id"].astype(str).to_numpy()
     industry = frames.customers["industry"].astype(str).to_numpy()
-    eng = engineering_estimate_frame(frames.equipment, frames.customers, model.builder.engineering_)
-    eng_kva = eng.reindex(ids)["eng_kva"].to_numpy(dtype=float)
+    eng_kva = model.engineering_of(frames, pred)["eng_kva"].to_numpy(dtype=float)
     rows = pd.DataFrame(
         {
             "customer_id": ids,

@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.build import FeatureBuilder, HistoryFrames
-from features.engineering import EngineeringConfig
+from features.engineering import EngineeringConfig, engineering_estimate_frame
 from training.peers import build_peer_stats
 from training.policy import (
     DecisionTables,
@@ -96,6 +96,7 @@ class Prediction:
     """Point and distributional prediction for a batch."""
 
     features: pd.DataFrame
+    engineering: pd.DataFrame | None  # classical estimates per row (None if features given)
     matrix: np.ndarray  # the features as LightGBM's float matrix (computed once)
     base_kw: np.ndarray
     mu: np.ndarray  # E[log peak]
@@ -256,7 +257,10 @@ class CapacityModel:
 
     def predict(self, frames: HistoryFrames, features: pd.DataFrame | None = None) -> Prediction:
         """Predict peak, intervals and the recommended capacity for every customer."""
-        X = self.features(frames) if features is None else features
+        if features is None:
+            X, engineering = self.builder.transform_with_engineering(frames)
+        else:
+            X, engineering = features, None
         base = self.builder.base_kw(X)
         matrix = self.builder.matrix(X)
         f = self.booster.predict(matrix, num_threads=self.config.num_threads)
@@ -271,6 +275,7 @@ class CapacityModel:
         )
         return Prediction(
             features=X,
+            engineering=engineering,
             matrix=matrix,
             base_kw=base,
             mu=mu,
@@ -294,6 +299,16 @@ class CapacityModel:
             self.config.policy.sizing,
             tiers=np.asarray(tiers, dtype=float),
         )
+
+    def engineering_of(self, frames: HistoryFrames, pred: Prediction) -> pd.DataFrame:
+        """The classical engineering estimates of ``frames``, reused from ``pred`` if there."""
+        if pred.engineering is not None:
+            return pred.engineering
+        ids = pd.Index(frames.customers["customer_id"].astype(str))
+        eng = engineering_estimate_frame(
+            frames.equipment, frames.customers, self.builder.engineering_
+        )
+        return eng.reindex(ids)
 
     def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions in log space (last column: expected value).

@@ -30,8 +30,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 CHILD = """
 import resource, sys, time
 from pathlib import Path
-from training.model import ModelConfig
-from training.settings import Settings
+from serving.model.config import ModelConfig
+from serving.settings import Settings
 from training.train import TrainConfig, train_from_files
 d = Path(sys.argv[1])
 t0 = time.perf_counter()
@@ -85,7 +85,7 @@ def main() -> None:
         from features.engineering import engineering_estimate_frame
         from features.validation import load_history
         from serving.core import Recommender
-        from training.bundle import load_bundle
+        from serving.model.bundle import load_bundle
 
         d100 = base / "h100"
         synth(100000, 3, d100)

@@ -103,7 +103,7 @@ APPLICATION_30: dict[str, Any] = {
 
 def default_bundle() -> Path | None:
     """The exported champion (``<CAPACITY_HOME>/champion``) if there is one."""
-    from training.settings import Settings
+    from serving.settings import Settings
 
     champion = Settings().champion_dir
     return champion if (champion / "metadata.json").is_file() else None
@@ -111,8 +111,8 @@ def default_bundle() -> Path | None:
 
 def build_small_bundle(work: Path) -> Path:
     """Train a small model on a synthetic history (as the service tests do)."""
-    from training.model import ModelConfig
-    from training.settings import Settings
+    from serving.model.config import ModelConfig
+    from serving.settings import Settings
     from training.synth import SynthConfig, generate_history, write_history
     from training.train import TrainConfig, train_from_files
 

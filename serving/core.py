@@ -1,9 +1,10 @@
-"""Recommender core: model + bounds + peers + explanations, in plain Python.
+"""Recommender core: the decision path plus explanations, in plain Python.
 
 Used by the BentoML service, the web page (through the service) and the CLI batch path.
-The model part is vectorised over a batch (one LightGBM call for predictions, one for
-TreeSHAP contributions); the per-application assembly (calculation sheet, drivers, peers,
-bounds, warnings) is cheap Python.
+Every answer comes from :func:`serving.model.decision.decide` (tier policy, learned
+bounds, clamp, probabilities at the final capacity, fallback, review flags), vectorised
+over the batch; a full answer adds the explanations for its row on top (calculation
+sheet, drivers, peers, warnings), never a second copy of a rule.
 
 Drivers: the model predicts ``log peak = log(base) + phi0 + sum_i phi_i`` (TreeSHAP
 ``phi``, exact). The peak is split into kW that sum to it exactly:
@@ -21,7 +22,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.build import EXCLUDED_CATEGORIES, HistoryFrames, frames_from_applications
 from features.catalog import load_catalog
-from features.contract import SizingDefinition, is_standard_capacity, tier_at_or_above
+from features.contract import is_standard_capacity, standard_tiers
 from features.engineering import (
     CalculationSheet,
     EngineeringConfig,
@@ -38,6 +38,11 @@ from features.engineering import (
 )
 from features.matching import NameMatcher
 from features.schemas import Application, EquipmentItem
+from serving.messages import render
+from serving.model.bounds import BoundRule
+from serving.model.decision import Decisions, decide
+from serving.model.peers import MIN_PEERS
+from serving.model.predictor import CapacityModel, Prediction
 from serving.schemas import (
     CheckResult,
     Driver,
@@ -49,8 +54,6 @@ from serving.schemas import (
     TierOption,
     Warning_,
 )
-from training.model import CapacityModel, Prediction
-from training.peers import percentile_in, scale_band
 
 GROUP_LABELS: dict[str, tuple[str, str]] = {
     "floor_area": ("建筑面积", "Floor area"),
@@ -70,12 +73,7 @@ class RecommenderConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     capacity_price_yuan_per_kva_month: float = Field(22.0, gt=0)
-    min_peers: int = Field(20, ge=1)
-    base_load_share: float = Field(
-        0.10, ge=0, le=1, description="Base load beside the largest unit, share of the rest"
-    )
-    engineering_reach_low: float = Field(0.25, gt=0, description="Lower reach × engineering S30")
-    engineering_reach_high: float = Field(1.5, gt=0, description="Upper reach × engineering S30")
+    min_peers: int = Field(MIN_PEERS, ge=1)
     min_match_confidence: float = Field(0.5, ge=0, le=1)
 
 
@@ -108,9 +106,6 @@ class Recommender:
             }
         )
         self.sizing = model.config.policy.sizing
-        self._known_industries = set(model.builder.industry_fallback_kw_) or set(
-            model.peers.get("industries", {})
-        )
         self._col = {name: j for j, name in enumerate(model.builder.feature_names_)}
 
     # -- public API ----------------------------------------------------------------------
@@ -131,15 +126,24 @@ class Recommender:
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
         pred = self.model.predict(frames)
+        decisions = self._decide(frames, pred, with_rules=True)
         contrib = self.model.contributions(pred.matrix)
         # Row values as plain floats (a pandas row lookup per feature is slow).
         values = pred.matrix
-        basis = self.model.builder.base_source(pred.features)
         recs = [
-            self._assemble(i, r, pred, contrib[i], values[i], str(basis[i]))
+            self._assemble(i, r, pred, decisions, contrib[i], values[i])
             for i, r in enumerate(resolved)
         ]
         return recs, pred
+
+    def _decide(self, frames: HistoryFrames, pred: Prediction, with_rules: bool) -> Decisions:
+        return decide(
+            self.model,
+            pred,
+            self.model.engineering_of(frames, pred),
+            with_rules=with_rules,
+            min_peers=self.config.min_peers,
+        )
 
     def check(self, application: Application, proposed_kva: float) -> CheckResult:
         """Planner check of a proposed capacity."""
@@ -216,58 +220,26 @@ class Recommender:
         # Reused from the feature path (same engineering defaults; the price override does
         # not enter the estimates).
         eng = self.model.engineering_of(frames, pred)
-        lower, upper = sanity_bounds(
-            pred.features["total_kw"].to_numpy(dtype=float),
-            pred.features["largest_unit_kw"].to_numpy(dtype=float),
-            eng["eng_s30_comp_kva"].to_numpy(dtype=float),
-            self.config,
-            self.sizing,
-        )
-        policy_kva = pred.recommended_kva
-        final = np.where(np.isfinite(upper) & (policy_kva > upper), upper, policy_kva)
-        final = np.where(np.isfinite(lower) & (final < lower), lower, final)
-        clamped = final != policy_kva
-        n = len(ids)
-        rows = np.arange(n)
-        p_ok = pred.probs.p_appropriate[rows, pred.chosen]
-        p_under = pred.probs.p_undersized[rows, pred.chosen]
-        p_over = pred.probs.p_oversized[rows, pred.chosen]
-        if clamped.any():
-            # Re-evaluate the outcome probabilities at the clamped capacities.
-            idx = np.searchsorted(pred.probs.tiers, final[clamped])
-            inside = (idx < len(pred.probs.tiers)) & (
-                pred.probs.tiers[np.minimum(idx, len(pred.probs.tiers) - 1)] == final[clamped]
-            )
-            sel = np.where(clamped)[0]
-            for j, (r, k, ok) in enumerate(zip(sel, idx, inside, strict=True)):
-                if ok:
-                    p_ok[r] = pred.probs.p_appropriate[r, k]
-                    p_under[r] = pred.probs.p_undersized[r, k]
-                    p_over[r] = pred.probs.p_oversized[r, k]
-                else:  # pragma: no cover - clamps always land on standard tiers
-                    one = self.model.probabilities_for(pred, int(r), np.array([final[sel[j]]]))
-                    p_ok[r], p_under[r], p_over[r] = (
-                        one.p_appropriate[0, 0],
-                        one.p_undersized[0, 0],
-                        one.p_oversized[0, 0],
-                    )
-        basis = self.model.builder.base_source(pred.features)
+        d = decide(self.model, pred, eng, min_peers=self.config.min_peers)
         return pd.DataFrame(
             {
                 "customer_id": ids,
                 "industry": frames.customers["industry"].astype(str).to_numpy(),
-                "recommended_kva": final,
+                "recommended_kva": d.final_kva,
                 "predicted_peak_kw": pred.peak_kw,
                 "peak_low_kw": pred.low90,
                 "peak_high_kw": pred.high90,
                 "peak_low80_kw": pred.low80,
                 "peak_high80_kw": pred.high80,
-                "p_appropriate": p_ok,
-                "p_undersized": p_under,
-                "p_oversized": p_over,
+                "p_appropriate": d.p_appropriate,
+                "p_undersized": d.p_undersized,
+                "p_oversized": d.p_oversized,
                 "engineering_kva": eng["eng_kva"].to_numpy(dtype=float),
-                "basis": basis,
-                "clamped": clamped,
+                "basis": d.basis,
+                "clamped": d.clamped,
+                "unclamped_kva": d.policy_kva,
+                "fallback_reason": d.fallback_reason,
+                "manual_review": d.manual_review,
                 "model_version": self.model_version,
             }
         )
@@ -399,18 +371,13 @@ class Recommender:
         out.sort(key=lambda d: -abs(d.kw))
         return out
 
-    def _peers(self, app: Application, installed_kw: float, peak_kw: float) -> PeerComparison:
-        band = str(scale_band(np.array([installed_kw]), np.array([app.floor_area_m2 or np.nan]))[0])
-        cells = self.model.peers.get("cells", {})
-        cell = cells.get(f"{app.industry}|{band}")
-        level = "industry_and_scale"
-        if cell is None or cell["n"] < self.config.min_peers:
-            cell = self.model.peers.get("industries", {}).get(app.industry)
-            level = "industry"
+    def _peers(self, i: int, app: Application, d: Decisions) -> PeerComparison:
+        p = d.peers
+        cell = p.cells[i]
         if cell is None:
             return PeerComparison(
                 industry=app.industry,
-                scale_band=band,
+                scale_band=str(p.band[i]),
                 level="none",
                 n_peers=0,
                 peak_per_installed_kw=None,
@@ -422,56 +389,45 @@ class Recommender:
                 outside_p5_p95=False,
                 too_few_peers=True,
             )
-        per_kw = peak_kw / installed_kw if installed_kw > 0 else None
-        per_m2 = peak_kw * 1000.0 / app.floor_area_m2 if app.floor_area_m2 else None
         q_kw = cell.get("peak_per_installed_kw")
         q_m2 = cell.get("peak_w_per_m2")
-        pct_kw = percentile_in(per_kw, q_kw) if per_kw is not None else None
-        pct_m2 = percentile_in(per_m2, q_m2) if per_m2 is not None else None
-        outside = any(p is not None and (p < 5 or p > 95) for p in (pct_kw, pct_m2))
         return PeerComparison(
             industry=app.industry,
-            scale_band=band,
-            level=level,  # type: ignore[arg-type]
-            n_peers=int(cell["n"]),
+            scale_band=str(p.band[i]),
+            level=str(p.level[i]),  # type: ignore[arg-type]
+            n_peers=int(p.n[i]),
             peak_per_installed_kw=PeerQuantiles(**q_kw) if q_kw else None,
             peak_w_per_m2=PeerQuantiles(**q_m2) if q_m2 else None,
-            this_peak_per_installed_kw=per_kw,
-            this_peak_w_per_m2=per_m2,
-            percentile_per_installed_kw=pct_kw,
-            percentile_w_per_m2=pct_m2,
-            outside_p5_p95=outside,
-            too_few_peers=int(cell["n"]) < self.config.min_peers,
+            this_peak_per_installed_kw=_opt(p.per_kw[i]),
+            this_peak_w_per_m2=_opt(p.per_m2[i]),
+            percentile_per_installed_kw=_opt(p.pct_kw[i]),
+            percentile_w_per_m2=_opt(p.pct_m2[i]),
+            outside_p5_p95=bool(p.outside[i]),
+            too_few_peers=bool(p.too_few[i]),
         )
 
-    def _bounds(
-        self, features: dict[str, Any], sheet: CalculationSheet | None, recommended: float
-    ) -> SanityBounds:
-        total = float(features["total_kw"])
-        largest = float(features["largest_unit_kw"])
-        s30 = sheet.s30_comp_kva if sheet is not None else float("nan")
-        lo_arr, hi_arr, lo_rule, hi_rule = sanity_bounds(
-            np.array([total]), np.array([largest]), np.array([s30]), self.config, self.sizing,
-            with_rules=True,
-        )  # fmt: skip
-        lower = float(lo_arr[0]) if np.isfinite(lo_arr[0]) else None
-        upper = float(hi_arr[0]) if np.isfinite(hi_arr[0]) else None
-        value, rule = recommended, None
-        if upper is not None and value > upper:
-            value, rule = upper, hi_rule[0]
-        if lower is not None and value < lower:
-            value, rule = lower, lo_rule[0]
+    @staticmethod
+    def _bounds(i: int, d: Decisions) -> SanityBounds:
+        lower = _opt(d.bounds.lower[i])
+        upper = _opt(d.bounds.upper[i])
+        lo_rule = d.bounds.lower_rule[i] if lower is not None else None
+        hi_rule = d.bounds.upper_rule[i] if upper is not None else None
+        rule = d.rule(i)
         return SanityBounds(
             lower_kva=lower,
-            lower_rule=lo_rule[0][0] if lower is not None else None,
-            lower_rule_zh=lo_rule[0][1] if lower is not None else None,
+            lower_rule=_text(lo_rule, "en"),
+            lower_rule_zh=_text(lo_rule, "zh"),
+            lower_rule_code=lo_rule.code if lo_rule else None,
             upper_kva=upper,
-            upper_rule=hi_rule[0][0] if upper is not None else None,
-            upper_rule_zh=hi_rule[0][1] if upper is not None else None,
-            unclamped_kva=recommended,
+            upper_rule=_text(hi_rule, "en"),
+            upper_rule_zh=_text(hi_rule, "zh"),
+            upper_rule_code=hi_rule.code if hi_rule else None,
+            unclamped_kva=float(d.policy_kva[i]),
             clamped=rule is not None,
-            clamp_rule=rule[0] if rule else None,
-            clamp_rule_zh=rule[1] if rule else None,
+            clamp_rule=_text(rule, "en"),
+            clamp_rule_zh=_text(rule, "zh"),
+            clamp_rule_code=rule.code if rule else None,
+            clamp_rule_params=rule.params if rule else None,
         )
 
     def _assemble(
@@ -479,18 +435,18 @@ class Recommender:
         i: int,
         r: _Resolved,
         pred: Prediction,
+        d: Decisions,
         phi: np.ndarray,
         row: np.ndarray,
-        basis: str,
     ) -> Recommendation:
         app = r.app
         sheet = self._sheet(r)
         installed = float(row[self._col["total_kw"]])
         peak = float(pred.peak_kw[i])
+        basis = str(d.basis[i])
+        fallback_reason = d.fallback_reason[i]
         warnings: list[Warning_] = []
-        fallback_reason = None
         if basis == "area":
-            fallback_reason = "area_only"
             warnings.append(
                 Warning_(
                     code="area_only",
@@ -500,7 +456,6 @@ class Recommender:
                 )
             )
         elif basis == "industry":
-            fallback_reason = "no_equipment_no_area"
             warnings.append(
                 Warning_(
                     code="industry_only",
@@ -509,8 +464,7 @@ class Recommender:
                     "industry's typical customer only; add data and review manually.",
                 )
             )
-        if app.industry not in self._known_industries:
-            fallback_reason = "unknown_industry"
+        if fallback_reason == "unknown_industry":
             warnings.append(
                 Warning_(
                     code="unknown_industry",
@@ -530,56 +484,36 @@ class Recommender:
                     f"left out: {names}. Please choose a category.",
                 )
             )
-        # Policy choice, then sanity bounds.
-        tiers = pred.probs.tiers
-        chosen = int(pred.chosen[i])
-        policy_kva = float(tiers[chosen])
-        bounds = self._bounds(
-            {"total_kw": installed, "largest_unit_kw": float(row[self._col["largest_unit_kw"]])},
-            sheet,
-            policy_kva,
-        )
-        final_kva = policy_kva
+        # The decision path's answer for this row; explanations only from here on.
+        final_kva = float(d.final_kva[i])
+        bounds = self._bounds(i, d)
         if bounds.clamped:
-            final_kva = float(
-                bounds.lower_kva
-                if bounds.lower_kva is not None and policy_kva < bounds.lower_kva
-                else bounds.upper_kva  # type: ignore[arg-type]
-            )
+            rule = d.rule(i)
+            params = {"policy_kva": bounds.unclamped_kva, "final_kva": final_kva}
             warnings.append(
                 Warning_(
                     code="clamped",
-                    message_zh=f"模型建议 {policy_kva:g} kVA 超出合理范围，已按规则调整为 {final_kva:g} kVA：{bounds.clamp_rule_zh}。",
-                    message_en=f"The model's {policy_kva:g} kVA fell outside the sanity bounds and "
-                    f"was adjusted to {final_kva:g} kVA: {bounds.clamp_rule}.",
+                    message_zh=render("clamped", {**params, "rule": _text(rule, "zh")}, "zh"),
+                    message_en=render("clamped", {**params, "rule": _text(rule, "en")}, "en"),
                 )
             )
-        # Tier table around the final answer.
-        if final_kva in tiers:
-            k = int(np.where(tiers == final_kva)[0][0])
-            probs = pred.probs
-            p_row = (probs.p_appropriate[i], probs.p_undersized[i], probs.p_oversized[i])
-        else:
-            tiers = np.unique(np.append(tiers, final_kva))
-            p1 = self.model.probabilities_for(pred, i, tiers)
-            p_row = (p1.p_appropriate[0], p1.p_undersized[0], p1.p_oversized[0])
-            k = int(np.where(tiers == final_kva)[0][0])
-        nb = self.model.config.policy.neighbours
-        lo, hi = max(0, k - nb), min(len(tiers), k + nb + 1)
+        # Tier table around the final answer (probabilities at each shown capacity).
+        tiers, k = neighbour_tiers(final_kva, self.model.config.policy.neighbours)
+        p1 = self.model.probabilities_for(pred, i, tiers)
         pf = self.sizing.power_factor
         options = [
             TierOption(
-                capacity_kva=float(tiers[j]),
-                p_appropriate=float(p_row[0][j]),
-                p_undersized=float(p_row[1][j]),
-                p_oversized=float(p_row[2][j]),
-                expected_load_rate=peak / (float(tiers[j]) * pf),
-                monthly_capacity_charge_yuan=self._monthly_charge(float(tiers[j])),
+                capacity_kva=float(t),
+                p_appropriate=float(p1.p_appropriate[0, j]),
+                p_undersized=float(p1.p_undersized[0, j]),
+                p_oversized=float(p1.p_oversized[0, j]),
+                expected_load_rate=peak / (float(t) * pf),
+                monthly_capacity_charge_yuan=self._monthly_charge(float(t)),
                 recommended=j == k,
             )
-            for j in range(lo, hi)
+            for j, t in enumerate(tiers)
         ]
-        peers = self._peers(app, installed, peak)
+        peers = self._peers(i, app, d)
         if peers.too_few_peers:
             warnings.append(
                 Warning_(
@@ -598,8 +532,7 @@ class Recommender:
                     "same-scale customers; review manually.",
                 )
             )
-        density_flag = bool(sheet is not None and sheet.density_outside_range)
-        if density_flag:
+        if d.density_outside[i]:
             warnings.append(
                 Warning_(
                     code="implausible_density",
@@ -608,12 +541,7 @@ class Recommender:
                     "the equipment list and floor area; manual review needed.",
                 )
             )
-        manual_review = bool(
-            density_flag
-            or peers.outside_p5_p95
-            or bounds.clamped
-            or fallback_reason in {"unknown_industry", "no_equipment_no_area"}
-        )
+        manual_review = bool(d.manual_review[i])
         drivers = self._drivers(i, pred, phi, sheet, basis, row)
         tariff = final_kva >= self.engineering.tariff_threshold_kva
         return Recommendation(
@@ -632,9 +560,9 @@ class Recommender:
             peak_low90_kw=float(pred.low90[i]),
             peak_high90_kw=float(pred.high90[i]),
             expected_load_rate=peak / (final_kva * pf),
-            p_appropriate=float(p_row[0][k]),
-            p_undersized=float(p_row[1][k]),
-            p_oversized=float(p_row[2][k]),
+            p_appropriate=float(d.p_appropriate[i]),
+            p_undersized=float(d.p_undersized[i]),
+            p_oversized=float(d.p_oversized[i]),
             tiers=options,
             drivers=drivers,
             installed_kw=installed,
@@ -655,78 +583,46 @@ class Recommender:
         )
 
 
-def sanity_bounds(
-    total_kw: np.ndarray,
-    largest_kw: np.ndarray,
-    eng_s30_comp_kva: np.ndarray,
-    config: RecommenderConfig,
-    sizing: SizingDefinition,
-    with_rules: bool = False,
-) -> Any:
-    """Rule-based capacity bounds per row (NaN where a rule does not apply).
+def neighbour_tiers(final_kva: float, neighbours: int) -> tuple[np.ndarray, int]:
+    """The standard tiers around ``final_kva`` (``neighbours`` each side) and its index.
 
-    Lower: the largest single running unit plus a base load must not overload the
-    capacity; and no less than ``engineering_reach_low`` × the demand-coefficient S30.
-    Upper: never above all non-standby equipment running at once at cos φ 0.8; and no
-    more than ``engineering_reach_high`` × the demand-coefficient S30. When the lower
-    bound exceeds the upper, the lower wins (an overloaded transformer is worse).
-
-    Returns ``(lower, upper)``, plus the binding rules as (English, Chinese) pairs when
-    ``with_rules``.
+    Computed arithmetically above 2,500 kVA (multiples of 1,250 kVA), so a large answer
+    never builds the whole series up to itself.
     """
-    total = np.asarray(total_kw, dtype=float)
-    largest = np.asarray(largest_kw, dtype=float)
-    s30 = np.asarray(eng_s30_comp_kva, dtype=float)
-    has_eq = total > 0
-    has_eng = np.isfinite(s30) & (s30 > 0)
-    base_load = config.base_load_share * np.maximum(total - largest, 0.0)
-    nan = np.full(total.shape, np.nan)
-    unit_lo = np.where(
-        has_eq, _tiers((largest + base_load) / (sizing.power_factor * sizing.high)), nan
-    )
-    eng_lo = np.where(has_eng, _tiers(s30 * config.engineering_reach_low), nan)
-    all_hi = np.where(has_eq, _tiers(total / 0.8), nan)
-    eng_hi = np.where(has_eng, _tiers(s30 * config.engineering_reach_high), nan)
-    lower = np.fmax(unit_lo, eng_lo)
-    upper = np.fmin(all_hi, eng_hi)
-    if not with_rules:
-        return lower, upper
-    # Each rule in English and Chinese: (en, zh).
-    lo_rule = [
-        (
-            f"largest running unit ({lg:g} kW) plus base load ({bl:.1f} kW) must not overload "
-            "the capacity",
-            f"最大单台运行设备（{lg:g} kW）加基础负荷（{bl:.1f} kW）不得使容量过载",
-        )
-        if (np.isfinite(u) and (not np.isfinite(e) or u >= e))
-        else (
-            f"at least {config.engineering_reach_low:g} × the demand-coefficient S30 ({s:.0f} kVA)",
-            f"不低于需要系数法计算容量 S30（{s:.0f} kVA）的 {config.engineering_reach_low:g} 倍",
-        )
-        for lg, bl, u, e, s in zip(largest, base_load, unit_lo, eng_lo, s30, strict=True)
-    ]
-    hi_rule = [
-        (
-            f"all non-standby equipment ({t:g} kW) running at once at cos φ 0.8",
-            f"全部非备用设备（{t:g} kW）按 cos φ 0.8 同时运行",
-        )
-        if (np.isfinite(a) and (not np.isfinite(e) or a <= e))
-        else (
-            f"at most {config.engineering_reach_high:g} × the demand-coefficient S30 ({s:.0f} kVA)",
-            f"不高于需要系数法计算容量 S30（{s:.0f} kVA）的 {config.engineering_reach_high:g} 倍",
-        )
-        for t, a, e, s in zip(total, all_hi, eng_hi, s30, strict=True)
-    ]
-    return lower, upper, lo_rule, hi_rule
+    std = [float(t) for t in standard_tiers(2500.0)]
+
+    def up(t: float) -> float:
+        return t + 1250.0 if t >= std[-1] else std[std.index(t) + 1]
+
+    def down(t: float) -> float | None:
+        if t > std[-1]:
+            return t - 1250.0 if t - 1250.0 >= std[-1] else std[-1]
+        j = std.index(t)
+        return std[j - 1] if j > 0 else None
+
+    below: list[float] = []
+    low: float | None = final_kva
+    while len(below) < neighbours and low is not None:
+        low = down(low)
+        if low is not None:
+            below.append(low)
+    above: list[float] = []
+    high = final_kva
+    while len(above) < neighbours:
+        high = up(high)
+        above.append(high)
+    tiers = np.array([*reversed(below), final_kva, *above])
+    return tiers, len(below)
 
 
-def _tiers(kva: np.ndarray) -> np.ndarray:
-    """Standard tier at or above each value (NaN stays NaN)."""
-    out = np.full(np.shape(kva), np.nan)
-    ok = np.isfinite(kva) & (np.asarray(kva) > 0)
-    if ok.any():
-        out[ok] = tier_at_or_above(np.asarray(kva)[ok])
-    return out
+def _opt(value: float) -> float | None:
+    """A finite float, or None."""
+    return float(value) if np.isfinite(value) else None
+
+
+def _text(rule: BoundRule | None, lang: str) -> str | None:
+    """A bound rule in ``lang``, or None."""
+    return render(rule.code, rule.params, lang) if rule is not None else None
 
 
 def _supply_voltage(peak_kw: float, capacity_kva: float, eng: EngineeringConfig) -> str:

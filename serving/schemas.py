@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -67,18 +67,26 @@ class PeerComparison(BaseModel):
 
 
 class SanityBounds(BaseModel):
-    """Rule-based capacity bounds and whether the answer was clamped."""
+    """Capacity bounds learned from the history (and the physical unit rule), and the clamp.
+
+    Each rule comes as a code (``bound_unit``, ``bound_s30_high``…) with its evidence,
+    rendered in both languages by :mod:`serving.messages`.
+    """
 
     lower_kva: float | None
     lower_rule: str | None
     lower_rule_zh: str | None = None
+    lower_rule_code: str | None = None
     upper_kva: float | None
     upper_rule: str | None
     upper_rule_zh: str | None = None
+    upper_rule_code: str | None = None
     unclamped_kva: float
     clamped: bool
     clamp_rule: str | None
     clamp_rule_zh: str | None = None
+    clamp_rule_code: str | None = None
+    clamp_rule_params: dict[str, Any] | None = None
 
 
 class NameMatch(BaseModel):

@@ -243,7 +243,7 @@ class CapacityService:
         try:
             from serving.core import Recommender, RecommenderConfig
             from serving.loader import load_model
-            from training.settings import Settings
+            from serving.settings import Settings
 
             model, version, bundle = load_model(Settings())
             price = float(os.environ.get("CAPACITY_PRICE_YUAN_PER_KVA_MONTH", "22"))

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from serving.model.config import ModelConfig
+from serving.model.predictor import CapacityModel
 from training.bundle import save_bundle
 from training.data import LabelledHistory, load_labelled
-from training.model import CapacityModel, ModelConfig
+from training.model import fit_model
 from training.synth import SynthConfig, generate_history, write_history
 
 SYNTH_N = 2500
@@ -55,7 +57,7 @@ def labelled_history(synth_dir: Path) -> LabelledHistory:
 @pytest.fixture(scope="session")
 def trained_model(labelled_history: LabelledHistory) -> CapacityModel:
     """A monotone model trained once per session on the whole fixture history."""
-    return CapacityModel.fit(
+    return fit_model(
         labelled_history.frames, labelled_history.peak_kw, SMALL_MODEL_CONFIG, seed=MODEL_SEED
     )
 

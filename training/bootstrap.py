@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from training.settings import Settings
+from serving.settings import Settings
 
 
 def ensure_default_model(

@@ -1,96 +1,16 @@
-"""Self-contained model bundle: a directory that loads without MLflow.
-
-Layout::
-
-    bundle/
-      booster.txt        LightGBM model text (best iteration only)
-      builder.json       fitted FeatureBuilder state (feature list, catalog version…)
-      calibration.json   conformal residuals per group
-      peers.json         peer statistics (aggregates only)
-      config.json        ModelConfig
-      metadata.json      format version, model version, seed, data hash, git sha, created
-      metrics.json       holdout metrics (may be empty)
-      checksums.json     sha256 of every file above
-
-Loading verifies the checksums (a corrupted or edited file is refused), the bundle
-format, the feature spec and the catalog version, and says what does not match.
-"""
+"""Writing model bundles (reading and verifying them is :mod:`serving.model.bundle`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
-import numpy as np
 
-from features.build import FEATURE_SPEC_VERSION, FeatureBuilder
-from features.catalog import load_catalog
-from features.engineering import EngineeringConfig
-from training.model import CapacityModel, ModelConfig
-from training.uncertainty import ResidualCalibrator
-
-BUNDLE_FORMAT = 1
-FILES = (
-    "booster.txt",
-    "builder.json",
-    "calibration.json",
-    "peers.json",
-    "config.json",
-    "metadata.json",
-    "metrics.json",
-)
-
-
-class BundleError(RuntimeError):
-    """A model bundle is missing, corrupted or incompatible with this installation."""
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _builder_state(builder: FeatureBuilder) -> dict[str, Any]:
-    return {
-        "include_shares": builder.include_shares,
-        "engineering": builder.engineering_.model_dump(),
-        "catalog_version": builder.catalog_version_,
-        "feature_spec_version": builder.feature_spec_version_,
-        "categories": builder.categories_,
-        "industries": builder.industries_,
-        "climate_zones": builder.climate_zones_,
-        "feature_names": builder.feature_names_,
-        "categorical_features": builder.categorical_features_,
-        "industry_fallback_kw": builder.industry_fallback_kw_,
-        "base_weights": builder.base_weights_.tolist(),
-        "area_multiplier": builder.area_multiplier_,
-        "min_industry_rows": builder.min_industry_rows,
-        "global_fallback_kw": builder.global_fallback_kw_,
-    }
-
-
-def _builder_from_state(state: dict[str, Any]) -> FeatureBuilder:
-    eng = EngineeringConfig(**state["engineering"])
-    builder = FeatureBuilder(
-        engineering=eng,
-        include_shares=bool(state["include_shares"]),
-        min_industry_rows=int(state["min_industry_rows"]),
-    )
-    builder.engineering_ = eng
-    builder.catalog_version_ = state["catalog_version"]
-    builder.feature_spec_version_ = int(state["feature_spec_version"])
-    builder.categories_ = list(state["categories"])
-    builder.industries_ = list(state["industries"])
-    builder.climate_zones_ = list(state["climate_zones"])
-    builder.feature_names_ = list(state["feature_names"])
-    builder.categorical_features_ = list(state["categorical_features"])
-    builder.industry_fallback_kw_ = {k: float(v) for k, v in state["industry_fallback_kw"].items()}
-    builder.global_fallback_kw_ = float(state["global_fallback_kw"])
-    builder.base_weights_ = np.asarray(state["base_weights"], dtype=float)
-    builder.area_multiplier_ = float(state["area_multiplier"])
-    return builder
+from features.build import FEATURE_SPEC_VERSION
+from serving.model.bundle import BUNDLE_FORMAT, FILES, builder_state, sha256_file
+from serving.model.predictor import CapacityModel
 
 
 def save_bundle(
@@ -108,94 +28,25 @@ def save_bundle(
         "catalog_version": model.builder.catalog_version_,
         "best_iteration": model.best_iteration,
         "lightgbm_version": lgb.__version__,
+        "n_fitted_keys": len(model.fitted_keys),
         **metadata,
     }
     (out / "booster.txt").write_text(model.booster.model_to_string(), encoding="utf-8")
     docs = {
-        "builder.json": _builder_state(model.builder),
+        "builder.json": builder_state(model.builder),
         "calibration.json": model.calibrator.to_dict(),
+        "bounds.json": model.bounds.to_dict() if model.bounds is not None else {},
         "peers.json": model.peers,
+        "fitted_keys.json": sorted(model.fitted_keys),
         "config.json": model.config.model_dump(mode="json"),
         "metadata.json": meta,
         "metrics.json": metrics or {},
     }
     for name, doc in docs.items():
+        indent = None if name == "fitted_keys.json" else 1
         (out / name).write_text(
-            json.dumps(doc, ensure_ascii=False, indent=1, default=float), encoding="utf-8"
+            json.dumps(doc, ensure_ascii=False, indent=indent, default=float), encoding="utf-8"
         )
-    checksums = {name: _sha256(out / name) for name in FILES}
+    checksums = {name: sha256_file(out / name) for name in FILES}
     (out / "checksums.json").write_text(json.dumps(checksums, indent=1), encoding="utf-8")
     return out
-
-
-def read_metadata(bundle_dir: Path | str) -> dict[str, Any]:
-    """The bundle's metadata without loading the model."""
-    path = Path(bundle_dir) / "metadata.json"
-    if not path.is_file():
-        raise BundleError(f"not a model bundle: {path} is missing")
-    result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return result
-
-
-def load_bundle(bundle_dir: Path | str) -> tuple[CapacityModel, dict[str, Any], dict[str, Any]]:
-    """Load and verify a bundle: returns (model, metadata, metrics).
-
-    Raises
-    ------
-    BundleError
-        When a file is missing or corrupted, or the bundle does not match this
-        installation (bundle format, feature spec or catalog version).
-    """
-    root = Path(bundle_dir)
-    if not root.is_dir():
-        raise BundleError(f"model bundle directory not found: {root}")
-    missing = [n for n in (*FILES, "checksums.json") if not (root / n).is_file()]
-    if missing:
-        raise BundleError(f"model bundle {root} is incomplete: missing {', '.join(missing)}")
-    try:
-        checksums = json.loads((root / "checksums.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"model bundle {root}: checksums.json is not valid JSON ({exc})") from exc
-    for name in FILES:
-        actual = _sha256(root / name)
-        if checksums.get(name) != actual:
-            raise BundleError(
-                f"model bundle {root}: {name} is corrupted or was edited "
-                f"(sha256 {actual[:12]}…, expected {str(checksums.get(name))[:12]}…)"
-            )
-    docs = {
-        n: json.loads((root / n).read_text(encoding="utf-8")) for n in FILES if n.endswith(".json")
-    }
-    meta = docs["metadata.json"]
-    if meta.get("bundle_format") != BUNDLE_FORMAT:
-        raise BundleError(
-            f"model bundle {root} has format {meta.get('bundle_format')}, this installation "
-            f"reads format {BUNDLE_FORMAT}: retrain or install the matching version"
-        )
-    if meta.get("feature_spec_version") != FEATURE_SPEC_VERSION:
-        raise BundleError(
-            f"model bundle {root} was built with feature spec {meta.get('feature_spec_version')}, "
-            f"this installation builds spec {FEATURE_SPEC_VERSION}: retrain the model"
-        )
-    catalog_version = load_catalog().version
-    if meta.get("catalog_version") != catalog_version:
-        raise BundleError(
-            f"model bundle {root} was built with catalog {meta.get('catalog_version')}, this "
-            f"installation has catalog {catalog_version}: retrain the model"
-        )
-    builder = _builder_from_state(docs["builder.json"])
-    config = ModelConfig(**docs["config.json"])
-    booster = lgb.Booster(model_str=(root / "booster.txt").read_text(encoding="utf-8"))
-    if booster.feature_name() != builder.feature_names_:
-        raise BundleError(
-            f"model bundle {root}: the booster's features do not match builder.json's feature list"
-        )
-    model = CapacityModel(
-        builder=builder,
-        booster=booster,
-        calibrator=ResidualCalibrator.from_dict(docs["calibration.json"]),
-        config=config,
-        peers=docs["peers.json"],
-        best_iteration=int(meta.get("best_iteration", booster.current_iteration())),
-    )
-    return model, meta, docs["metrics.json"]

@@ -215,7 +215,7 @@ def pilot_simulate(
     from rich.console import Console
 
     from serving.loader import ModelNotFoundError
-    from training.bundle import BundleError
+    from serving.model.bundle import BundleError
     from training.pilot_sim import simulate_pilot
 
     console = Console()
@@ -347,7 +347,7 @@ def model_card(
     """Regenerate the model card (default models/README.md) from the champion's records."""
     from rich.console import Console
 
-    from training.bundle import BundleError
+    from serving.model.bundle import BundleError
     from training.model_card import DEFAULT_CARD_PATH, ModelCardError, write_model_card
 
     console = Console()

@@ -68,7 +68,7 @@ def train(
     from rich.console import Console
 
     from features.validation import ContractError
-    from training.settings import Settings
+    from serving.settings import Settings
     from training.train import TrainConfig, train_from_files
 
     console = Console()
@@ -129,20 +129,35 @@ def evaluate(
     from rich.table import Table
 
     from features.validation import ContractError
-    from training.bundle import BundleError, load_bundle
+    from serving.model.bundle import BundleError, load_bundle
     from training.data import load_labelled
-    from training.evaluate import evaluate_model, save_plots
+    from training.evaluate import NothingToEvaluateError, evaluate_model, save_plots
 
     console = Console()
     try:
         cm, _, _ = load_bundle(model)
         data, validated = load_labelled(customers, equipment)
+        result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
+    except NothingToEvaluateError as exc:
+        _fail(str(exc))
+        return
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
-    result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
-    console.print(_metrics_table(result.overall, f"Evaluation ({len(data)} customers)"))
+    n_scored = len(data) - result.n_excluded
+    if result.n_excluded:
+        console.print(
+            f"[yellow]left out {result.n_excluded} of {len(data)} customers[/yellow]: the model "
+            "trained or calibrated on them (in-sample figures would flatter it)"
+        )
+    console.print(_metrics_table(result.overall, f"Evaluation ({n_scored} customers)"))
     p = result.point
+    m = result.metrics()
+    console.print(
+        f"served answers (after the sanity bounds): accuracy {m['model_accuracy']:.3f}, before "
+        f"the bounds {m['model_unclamped_accuracy']:.3f}; bounds clamped "
+        f"{result.clamp_share:.2%} of answers"
+    )
     console.print(
         f"MdAPE {p['mdape']:.3f} · within ±20 % {p['within_20pct']:.3f} · "
         f"coverage 80 % {p['coverage80']:.3f} · 90 % {p['coverage90']:.3f}"
@@ -177,17 +192,19 @@ def recommend(
 
     from features.validation import ContractError, load_history
     from serving.core import Recommender
-    from training.bundle import BundleError, load_bundle
+    from serving.model.bundle import BundleError, load_bundle, version_label
+    from serving.settings import Settings
 
     console = Console()
     t0 = time.perf_counter()
     try:
-        cm, meta, _ = load_bundle(model)
+        cm, _, _ = load_bundle(model)
+        label = version_label(model, Settings().registered_model)
         validated = load_history(customers, equipment, require_label=False)
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
-    rec = Recommender(cm, str(meta.get("model_version")))
+    rec = Recommender(cm, label)
     frame = rec.score_frames(validated.customers, validated.equipment)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
@@ -204,35 +221,52 @@ def promote(
     version: Annotated[
         str | None, typer.Option(help="Registered version (default: newest)")
     ] = None,
-    reason: Annotated[str, typer.Option(help="Why this promotion")] = "passed the gate",
+    reason: Annotated[
+        str | None, typer.Option(help="Why this promotion (required with --force)")
+    ] = None,
     by: Annotated[str | None, typer.Option(help="Who promotes (default: current user)")] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Promote despite the gate's refusal (needs --reason)"),
+    ] = False,
 ) -> None:
-    """Move alias 'champion' to a version if it passes the gate; a refusal says why."""
+    """Move alias 'champion' to a version if it passes the gate; a refusal says why.
+
+    The gate compares served answers of candidate and champion on the customers neither
+    trained on (paired bootstrap, 95 % interval) and refuses only a candidate that is
+    significantly worse or below the 0.90 floor.
+    """
     from rich.console import Console
 
+    from serving.settings import Settings
     from training.registry import export_champion, latest_version
     from training.registry import promote as do_promote
-    from training.settings import Settings
 
+    if force and not (reason and reason.strip()):
+        _fail('--force needs --reason "...": an override of the gate must say why')
+        return
     settings = Settings()
     console = Console()
     candidate = version or latest_version(settings)
     if candidate is None:
         _fail(f"no version of '{settings.registered_model}' is registered: train first")
         return
-    decision = do_promote(settings, candidate, reason=reason, by=by)
-    champ = "none" if decision.champion_accuracy is None else f"{decision.champion_accuracy:.4f}"
+    decision = do_promote(settings, candidate, reason=reason, by=by, force=force)
+    if decision.comparison is not None:
+        console.print(decision.comparison.describe())
     if not decision.promoted:
         console.print(
             f"[red]refused[/red]: version {candidate} not promoted: {decision.reason} "
-            f"(candidate {decision.candidate_accuracy:.4f}, champion {champ})"
+            f"(candidate {decision.candidate_accuracy:.4f} on {decision.n_candidate_holdout} "
+            "held-out customers)"
         )
         raise typer.Exit(code=1)
-    export_champion(settings)
+    path = export_champion(settings)
+    forced = " [yellow]despite the gate (forced; recorded)[/yellow]" if decision.forced else ""
     console.print(
-        f"[green]promoted[/green] version {candidate} to 'champion' (accuracy "
-        f"{decision.candidate_accuracy:.4f}; previous champion {decision.champion or 'none'} on the "
-        f"same holdout: {champ})"
+        f"[green]promoted[/green] version {candidate} to 'champion'{forced} (served accuracy "
+        f"{decision.candidate_accuracy:.4f} on its holdout); exported to {path}: a running "
+        "service picks it up without a restart"
     )
 
 
@@ -243,8 +277,8 @@ def ensure_model(
     """Build the default model from synthetic history if no champion is registered; export it."""
     from rich.console import Console
 
+    from serving.settings import Settings
     from training.bootstrap import ensure_default_model
-    from training.settings import Settings
 
     console = Console()
     path, message = ensure_default_model(Settings(), n=n, seed=seed, log=console.print)

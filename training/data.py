@@ -27,6 +27,10 @@ class LabelledHistory:
     def __len__(self) -> int:
         return len(self.peak_kw)
 
+    def keys(self) -> np.ndarray:
+        """Hashed identity of every customer (:func:`customer_keys`)."""
+        return customer_keys(self.frames.customers, self.peak_kw)
+
     def subset(self, rows: np.ndarray) -> LabelledHistory:
         """The customers at positional ``rows`` with their equipment."""
         customers = self.frames.customers.iloc[rows].reset_index(drop=True)
@@ -38,6 +42,27 @@ class LabelledHistory:
             status_quo_kva=self.status_quo_kva[rows],
             oracle_kw=None if self.oracle_kw is None else self.oracle_kw[rows],
         )
+
+
+def customer_keys(customers: pd.DataFrame, peak_kw: np.ndarray) -> np.ndarray:
+    """A short hash of (customer id, industry, metered peak) per customer.
+
+    This is what a bundle records of the customers it trained and calibrated on
+    (``fitted_keys.json``): enough for evaluation and the gate to leave them out, without
+    storing ids. The peak and the industry are part of the identity so that another
+    history reusing the same ids (``C000001`` in two utilities' files) is not mistaken
+    for the training customers.
+    """
+    ids = customers["customer_id"].astype(str).to_numpy()
+    industry = customers["industry"].astype(str).to_numpy()
+    peak = np.asarray(peak_kw, dtype=float)
+    return np.array(
+        [
+            hashlib.sha256(f"{c}|{i}|{p:.3f}".encode()).hexdigest()[:16]
+            for c, i, p in zip(ids, industry, peak, strict=True)
+        ],
+        dtype=object,
+    )
 
 
 def file_hash(*paths: Path | str) -> str:

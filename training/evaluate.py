@@ -2,7 +2,9 @@
 
 Every method is scored with the contract's definition (:func:`features.contract.sizing_outcome`):
 
-* ``model``: this model's recommended capacity;
+* ``model``: this model's answer as served: tier policy, learned sanity bounds and clamp,
+  through the one decision path (:func:`serving.model.decision.decide`);
+* ``model_unclamped``: the tier policy's choice before the bounds (to show what they change);
 * ``status_quo``: the capacity the customer applied for (where the history has it);
 * ``engineering``: the demand-coefficient method's transformer choice;
 * ``oracle`` (synthetic data only): the generator's expected peak pushed through the same
@@ -21,11 +23,17 @@ import pandas as pd
 
 from features.build import HistoryFrames
 from features.contract import SizingDefinition, sizing_outcome
-from training.model import CapacityModel, Prediction
-from training.policy import DecisionTables, PolicyConfig, recommend_tiers
-from training.uncertainty import ResidualCalibrator
+from serving.model.calibration import ResidualCalibrator
+from serving.model.decision import decide
+from serving.model.policy import DecisionTables, PolicyConfig, recommend_tiers
+from serving.model.predictor import CapacityModel, Prediction
+from training.data import customer_keys
 
-METHODS = ("model", "status_quo", "engineering", "oracle")
+METHODS = ("model", "model_unclamped", "status_quo", "engineering", "oracle")
+
+
+class NothingToEvaluateError(ValueError):
+    """Every customer offered for evaluation was one the model trained or calibrated on."""
 
 
 @dataclass
@@ -37,6 +45,12 @@ class EvaluationResult:
     per_industry: pd.DataFrame
     point: dict[str, float]
     prediction: Prediction | None = field(default=None, repr=False)
+    n_excluded: int = 0  # customers left out because the model trained or calibrated on them
+
+    @property
+    def clamp_share(self) -> float:
+        """Share of answers the sanity bounds changed."""
+        return float(self.rows["clamped"].mean()) if len(self.rows) else float("nan")
 
     def metrics(self) -> dict[str, float]:
         """Flat metrics for MLflow and the model card."""
@@ -45,6 +59,16 @@ class EvaluationResult:
             for col in ("accuracy", "undersized", "oversized", "n"):
                 out[f"{method}_{col}"] = float(row[col])
         out.update(self.point)
+        out["clamp_share"] = self.clamp_share
+        clamped = self.rows["clamped"].to_numpy(dtype=bool)
+        out["clamped_n"] = float(clamped.sum())
+        if clamped.any():
+            out["clamped_undersized"] = float(
+                np.mean(self.rows.loc[clamped, "model_outcome"] == "undersized")
+            )
+        out["n_excluded_fitted"] = float(self.n_excluded)
+        for ind, share in self.per_industry["clamp_share"].items():
+            out[f"clamp_share.{ind}"] = float(share)
         if "oracle" in self.overall.index and self.overall.loc["oracle", "accuracy"] > 0:
             out["model_vs_oracle"] = float(
                 self.overall.loc["model", "accuracy"] / self.overall.loc["oracle", "accuracy"]
@@ -91,6 +115,21 @@ def oracle_capacities(
     return out
 
 
+def unseen_rows(model: CapacityModel, customers: pd.DataFrame, peak_kw: np.ndarray) -> np.ndarray:
+    """Boolean mask of the customers ``model`` neither trained nor calibrated on."""
+    if not model.fitted_keys:
+        return np.ones(len(customers), dtype=bool)
+    keys = customer_keys(customers, peak_kw)
+    return ~np.isin(keys, list(model.fitted_keys))
+
+
+def _subset(frames: HistoryFrames, keep: np.ndarray) -> HistoryFrames:
+    customers = frames.customers[keep].reset_index(drop=True)
+    ids = set(customers["customer_id"].astype(str))
+    equipment = frames.equipment[frames.equipment["customer_id"].astype(str).isin(ids)]
+    return HistoryFrames(customers, equipment.reset_index(drop=True))
+
+
 def evaluate_model(
     model: CapacityModel,
     frames: HistoryFrames,
@@ -98,14 +137,44 @@ def evaluate_model(
     status_quo_kva: np.ndarray | None = None,
     oracle_kw: np.ndarray | None = None,
     sizing: SizingDefinition | None = None,
+    exclude_fitted: bool = True,
 ) -> EvaluationResult:
-    """Score the model and the baselines on held-out customers."""
+    """Score the model's served answers and the baselines on customers it never saw.
+
+    Parameters
+    ----------
+    exclude_fitted
+        Leave out the customers the bundle records it trained or calibrated on (the
+        count is in ``n_excluded``); False only to measure in-sample figures on purpose.
+
+    Raises
+    ------
+    NothingToEvaluateError
+        When every customer offered was one the model trained or calibrated on.
+    """
     sizing = sizing or model.config.policy.sizing
     peak = np.asarray(peak_kw, dtype=float)
+    n_excluded = 0
+    if exclude_fitted:
+        keep = unseen_rows(model, frames.customers, peak)
+        n_excluded = int((~keep).sum())
+        if not keep.any():
+            raise NothingToEvaluateError(
+                f"all {len(peak)} customers offered for evaluation are ones this model trained "
+                "or calibrated on: in-sample figures say nothing about new customers; evaluate "
+                "on a holdout or another history"
+            )
+        if n_excluded:
+            frames = _subset(frames, keep)
+            peak = peak[keep]
+            status_quo_kva = None if status_quo_kva is None else np.asarray(status_quo_kva)[keep]
+            oracle_kw = None if oracle_kw is None else np.asarray(oracle_kw)[keep]
     pred = model.predict(frames)
     ids = frames.customers["customer_id"].astype(str).to_numpy()
     industry = frames.customers["industry"].astype(str).to_numpy()
-    eng_kva = model.engineering_of(frames, pred)["eng_kva"].to_numpy(dtype=float)
+    engineering = model.engineering_of(frames, pred)
+    eng_kva = engineering["eng_kva"].to_numpy(dtype=float)
+    served = decide(model, pred, engineering, with_rules=False)
     rows = pd.DataFrame(
         {
             "customer_id": ids,
@@ -117,7 +186,11 @@ def evaluate_model(
             "peak_high90_kw": pred.high90,
             "peak_low80_kw": pred.low80,
             "peak_high80_kw": pred.high80,
-            "model_kva": pred.recommended_kva,
+            "model_kva": served.final_kva,
+            "model_unclamped_kva": served.policy_kva,
+            "clamped": served.clamped,
+            "clamp_side": served.clamp_side,
+            "manual_review": served.manual_review,
             "engineering_kva": eng_kva,
             "status_quo_kva": (
                 np.asarray(status_quo_kva, dtype=float)
@@ -147,7 +220,11 @@ def evaluate_model(
     ).T
     per_ind = []
     for ind, g in rows.groupby("industry"):
-        rec: dict[str, Any] = {"industry": ind, "n": len(g)}
+        rec: dict[str, Any] = {
+            "industry": ind,
+            "n": len(g),
+            "clamp_share": float(g["clamped"].mean()),
+        }
         for m in methods:
             s = _outcome_shares(
                 g["peak_demand_kw"].to_numpy(), g[f"{m}_kva"].to_numpy(dtype=float), sizing
@@ -167,7 +244,12 @@ def evaluate_model(
         "n_holdout": float(len(peak)),
     }
     return EvaluationResult(
-        rows=rows, overall=overall, per_industry=per_industry, point=point, prediction=pred
+        rows=rows,
+        overall=overall,
+        per_industry=per_industry,
+        point=point,
+        prediction=pred,
+        n_excluded=n_excluded,
     )
 
 

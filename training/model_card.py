@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from training.settings import PROJECT_ROOT, Settings
+from serving.settings import PROJECT_ROOT, Settings
 
 __all__ = [
     "ModelCardData",
@@ -35,7 +35,8 @@ DEFAULT_CARD_PATH = PROJECT_ROOT / "models" / "README.md"
 WEAK_SPOTS = 5
 ACCURACY_TARGET = 0.90
 _METHODS = (
-    ("model", "Model (this card)"),
+    ("model", "Model (this card): the served answer, sanity bounds included"),
+    ("model_unclamped", "Model before the sanity bounds (for comparison)"),
     ("status_quo", "Status quo: the applicant's own applied capacity"),
     ("engineering", "Engineering: demand-coefficient method"),
     ("oracle", "Oracle: generator's expected peak through the same tier policy (synthetic only)"),
@@ -97,7 +98,7 @@ def _per_industry_from_metrics(metrics: dict[str, Any]) -> pd.DataFrame | None:
 def _per_industry_from_holdout(
     settings: Settings, version: str, bundle: Path, tmp: Path
 ) -> pd.DataFrame:
-    from training.bundle import load_bundle
+    from serving.model.bundle import load_bundle
     from training.data import read_holdout
     from training.evaluate import evaluate_model
     from training.registry import download_version
@@ -275,9 +276,12 @@ def _details(data: ModelCardData) -> str:
         "residuals per industry group give the predictive distribution and the 80 %/90 % "
         "intervals. A tier policy then picks the standard capacity (30 kVA … 2,500 kVA, "
         "then multiples of 1,250 kVA) with the best chance of a peak load rate within "
-        "0.40–1.00, weighting an undersized answer more than an oversized one. At serving "
-        "time rule-based sanity bounds (largest unit, all equipment at once, "
-        "demand-coefficient reach) may clamp the answer, and the answer says so."
+        "0.40–1.00, weighting an undersized answer more than an oversized one. Sanity "
+        "bounds learned from the training history (per industry, shrunk towards all "
+        "industries: peak ÷ demand-coefficient S30 and peak ÷ installed kW at extreme "
+        "quantiles) and the physical rule that the largest running unit plus a base load "
+        "must fit may clamp the answer, and the answer says so with its evidence. Every "
+        "figure below is the SERVED answer, bounds included."
     )
     return f"{body}\n\n{what}"
 
@@ -392,6 +396,15 @@ def _metrics_section(data: ModelCardData) -> str:
         else ""
     )
     target_met = float(m.get("model_accuracy", float("nan"))) >= ACCURACY_TARGET
+    clamp = m.get("clamp_share")
+    clamp_line = (
+        f"\n\nThe sanity bounds changed {_pct(clamp)} of the answers "
+        f"({_int(m.get('clamped_n'))} customers; of those, {_pct(m.get('clamped_undersized'))} "
+        "ended undersized). Before the bounds the model's accuracy was "
+        f"{_pct(m.get('model_unclamped_accuracy'))}; the table shows both." + _clamp_by_industry(m)
+        if clamp is not None
+        else ""
+    )
     return f"""\
 Held-out customers ({_int(m.get("n_holdout", m.get("model_n")))}, never seen in training,
 chosen by the seed). A capacity C is **appropriately sized** when the metered peak P gives
@@ -402,9 +415,17 @@ same definition on the same customers (the status quo only where the applicant g
 {table}
 
 The model {"meets" if target_met else "does not meet"} the 90 % target on this
-holdout.{oracle_line}
+holdout.{oracle_line}{clamp_line}
 
 {point}"""
+
+
+def _clamp_by_industry(m: dict[str, Any]) -> str:
+    shares = {k.split(".", 1)[1]: float(v) for k, v in m.items() if k.startswith("clamp_share.")}
+    top = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)[:5]
+    if not top:
+        return " No industry had a clamped answer."
+    return " Most clamped industries: " + ", ".join(f"{k} {_pct(v)}" for v, k in top) + "."
 
 
 def _weak_spots(data: ModelCardData) -> str:

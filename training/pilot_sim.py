@@ -36,8 +36,8 @@ from sqlalchemy.engine import URL
 
 from features.schemas import Application, EquipmentItem
 from serving.logbook import ImportResult, Logbook, LogbookSettings, RecommendationEntry
+from serving.settings import Settings
 from training.pilot import PilotMetrics, PilotReportFiles, pilot_metrics, write_pilot_report
-from training.settings import Settings
 
 __all__ = [
     "DEFAULT_SIMULATION_SEED",
@@ -230,6 +230,10 @@ def simulate_pilot(
     settings = settings if settings is not None else Settings()
     if model_dir is not None:
         settings = settings.model_copy(update={"model_dir": Path(model_dir)})
+    elif not (settings.champion_dir / "metadata.json").is_file():
+        from training.registry import export_champion
+
+        export_champion(settings)  # the service's own place for the champion
     model, version, bundle = load_model(settings)
 
     # Fresh applicants: clean rows only (a pilot scores applications, not a dirty export).

@@ -21,13 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.settings import CHAMPION_ALIAS, PROJECT_ROOT, Settings
+from serving.settings import CHAMPION_ALIAS, PROJECT_ROOT, Settings
+from training.gate import GATE_MIN_ACCURACY, PairedComparison, paired_comparison
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.tracking import MlflowClient
-
-GATE_MIN_ACCURACY = 0.90
-GATE_MAX_DROP = 0.005  # 0.5 percentage points
 
 
 def git_sha() -> str:
@@ -212,31 +210,51 @@ class PromotionDecision:
     candidate_accuracy: float
     champion_accuracy: float | None
     reason: str
+    comparison: PairedComparison | None = None
+    forced: bool = False
+    n_candidate_holdout: int = 0
 
 
 def promote(
     settings: Settings,
     candidate: str,
     *,
-    reason: str,
+    reason: str | None = None,
     by: str | None = None,
+    force: bool = False,
     min_accuracy: float = GATE_MIN_ACCURACY,
-    max_drop: float = GATE_MAX_DROP,
+    seed: int = 0,
 ) -> PromotionDecision:
     """Move ``champion`` to ``candidate`` if it passes the gate, recording who/when/why.
 
-    The gate: the candidate's sizing accuracy on its own holdout is at least
-    ``min_accuracy``, and not more than ``max_drop`` below the current champion's accuracy
-    on the SAME holdout (the champion is re-scored on it here).
+    The gate scores SERVED answers (the decision path, bounds included):
+
+    * the candidate on its own holdout must reach ``min_accuracy`` (the contract's 0.90);
+    * candidate and champion are compared on the holdout customers that NEITHER trained
+      or calibrated on (the champion's bundle records its customers), by a paired
+      bootstrap of the accuracy difference; the candidate is refused only when the whole
+      95 % interval lies below zero (significantly worse). A tie within noise passes.
+
+    ``force`` promotes despite a refusal; it needs a ``reason``, and the override is
+    recorded in the version's tags (``gate_forced``, ``gate_refusal``).
+
+    Raises
+    ------
+    ValueError
+        ``force`` without a reason.
     """
     import numpy as np
 
-    from training.bundle import load_bundle
+    from serving.model.bundle import load_bundle
     from training.data import read_holdout
-    from training.evaluate import evaluate_model
+    from training.evaluate import evaluate_model, unseen_rows
 
+    if force and not (reason and reason.strip()):
+        raise ValueError("--force needs --reason: say why the gate is overridden")
     mc = client(settings)
     current = champion_version(settings)
+    notes: list[str] = []
+    comparison: PairedComparison | None = None
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         cand_bundle = download_version(settings, candidate, "bundle", tmpdir / "cand")
@@ -249,40 +267,78 @@ def promote(
             champ_bundle = download_version(settings, current, "bundle", tmpdir / "champ")
             try:
                 champ_model, _, _ = load_bundle(champ_bundle)
-                champ_eval = evaluate_model(champ_model, holdout.frames, holdout.peak_kw)
-                champ_acc = float(champ_eval.overall.loc["model", "accuracy"])
             except Exception as exc:  # an incompatible old champion cannot block progress
-                champ_acc = None
-                reason = f"{reason} (previous champion v{current} unloadable: {exc})"
+                champ_model = None
+                notes.append(f"previous champion v{current} unloadable: {exc}")
+            if champ_model is not None:
+                fresh = unseen_rows(champ_model, holdout.frames.customers, holdout.peak_kw)
+                # Candidate rows are its holdout (unseen by construction); keep those the
+                # champion did not see either, and score both on exactly them.
+                cand_rows = cand_eval.rows.set_index("customer_id")
+                shared_ids = holdout.frames.customers["customer_id"].astype(str)[fresh]
+                if len(shared_ids) == 0:
+                    notes.append(
+                        f"champion v{current} trained on every customer of the candidate's "
+                        "holdout: no fair comparison is possible"
+                    )
+                else:
+                    champ_eval = evaluate_model(champ_model, holdout.frames, holdout.peak_kw)
+                    champ_rows = champ_eval.rows.set_index("customer_id").loc[shared_ids]
+                    cand_ok = cand_rows.loc[shared_ids, "model_outcome"] == "appropriate"
+                    champ_ok = champ_rows["model_outcome"] == "appropriate"
+                    comparison = paired_comparison(cand_ok.to_numpy(), champ_ok.to_numpy(), seed)
+                    champ_acc = comparison.champion_accuracy
     fails = []
     if not np.isfinite(cand_acc) or cand_acc < min_accuracy:
         fails.append(
-            f"sizing accuracy {cand_acc:.4f} on its holdout is below the gate {min_accuracy:.2f}"
+            f"served sizing accuracy {cand_acc:.4f} on its holdout is below the gate "
+            f"{min_accuracy:.2f}"
         )
-    if champ_acc is not None and cand_acc < champ_acc - max_drop:
-        fails.append(
-            f"sizing accuracy {cand_acc:.4f} is more than {max_drop * 100:.1f} points below the "
-            f"champion v{current}'s {champ_acc:.4f} on the same holdout"
-        )
+    if comparison is not None and comparison.significantly_worse:
+        fails.append(f"significantly worse than champion v{current}: {comparison.describe()}")
+    if (
+        current is not None
+        and current != str(candidate)
+        and comparison is None
+        and champ_acc is None
+    ):
+        if not any("unloadable" in n for n in notes):
+            fails.append(notes[-1] if notes else "no comparison with the champion was possible")
     if current == str(candidate):
         fails.append(f"version {candidate} is already the champion")
-    if fails:
-        return PromotionDecision(
-            False, str(candidate), current, cand_acc, champ_acc, "; ".join(fails)
-        )
+        force = False  # nothing to override
+    refusal = "; ".join(fails)
+    base = dict(
+        candidate=str(candidate),
+        champion=current,
+        candidate_accuracy=cand_acc,
+        champion_accuracy=champ_acc,
+        comparison=comparison,
+        n_candidate_holdout=int(cand_eval.overall.loc["model", "n"]),
+    )
+    if fails and not force:
+        return PromotionDecision(False, reason=refusal, **base)  # type: ignore[arg-type]
+    why = reason or "passed the gate"
+    if notes:
+        why = f"{why} ({'; '.join(notes)})"
     who = by or getpass.getuser()
     when = datetime.now(UTC).isoformat(timespec="seconds")
     mc.set_registered_model_alias(settings.registered_model, CHAMPION_ALIAS, str(candidate))
-    for k, v in {
+    tags = {
         "promoted_by": who,
         "promoted_at": when,
-        "promotion_reason": reason,
+        "promotion_reason": why,
         "previous_champion": current or "none",
         "gate_candidate_accuracy": f"{cand_acc:.4f}",
         "gate_champion_accuracy": "n/a" if champ_acc is None else f"{champ_acc:.4f}",
-    }.items():
+        "gate_comparison": comparison.describe() if comparison else "none",
+        "gate_forced": "true" if fails else "false",
+    }
+    if fails:
+        tags["gate_refusal"] = refusal[:4900]
+    for k, v in tags.items():
         mc.set_model_version_tag(settings.registered_model, str(candidate), k, v)
-    return PromotionDecision(True, str(candidate), current, cand_acc, champ_acc, reason)
+    return PromotionDecision(True, reason=why, forced=bool(fails), **base)  # type: ignore[arg-type]
 
 
 def export_champion(settings: Settings) -> Path | None:

@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from serving.logbook import LogbookSettings
+from serving.settings import Settings
+from training.gate import GATE_MIN_ACCURACY
 from training.outcomes_export import OutcomeExport
-from training.registry import GATE_MAX_DROP, GATE_MIN_ACCURACY, PromotionDecision
-from training.settings import Settings
+from training.registry import PromotionDecision
 from training.train import TrainConfig, TrainResult
 
 __all__ = ["RetrainResult", "retrain"]
@@ -75,7 +76,6 @@ def retrain(
     reason: str | None = None,
     by: str | None = None,
     min_accuracy: float = GATE_MIN_ACCURACY,
-    max_drop: float = GATE_MAX_DROP,
     progress: Callable[[str], None] | None = None,
 ) -> RetrainResult:
     """Train a candidate on the history (plus recorded outcomes) and put it through the gate.
@@ -103,8 +103,8 @@ def retrain(
         removed afterwards (the run logs the data hash).
     reason, by
         Recorded with a promotion.
-    min_accuracy, max_drop
-        The gate (see :func:`training.registry.promote`).
+    min_accuracy
+        The gate's floor (see :func:`training.registry.promote`).
     progress
         Optional callable receiving stage names.
 
@@ -156,7 +156,6 @@ def retrain(
             reason=why,
             by=by,
             min_accuracy=min_accuracy,
-            max_drop=max_drop,
         )
         champion_dir = export_champion(settings) if decision.promoted else None
     finally:

@@ -13,12 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from serving.model.config import ModelConfig
+from serving.model.predictor import CapacityModel
+from serving.settings import Settings
 from training.bundle import save_bundle
 from training.data import file_hash, holdout_split, load_labelled, write_holdout
 from training.evaluate import EvaluationResult, evaluate_model, save_plots
-from training.model import CapacityModel, ModelConfig
+from training.model import fit_model
 from training.registry import RunRecord, git_sha, log_training_run
-from training.settings import Settings
 
 
 class TrainConfig(BaseModel):
@@ -86,7 +88,7 @@ def train_from_files(
         )
     train_idx, hold_idx = holdout_split(len(data), config.holdout_fraction, config.seed)
     train, hold = data.subset(train_idx), data.subset(hold_idx)
-    model = CapacityModel.fit(train.frames, train.peak_kw, config.model, config.seed, note)
+    model = fit_model(train.frames, train.peak_kw, config.model, config.seed, note)
     note("evaluating on the holdout")
     evaluation = evaluate_model(
         model, hold.frames, hold.peak_kw, hold.status_quo_kva, hold.oracle_kw

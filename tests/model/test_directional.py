@@ -24,9 +24,10 @@ import pytest
 
 from features.build import EXCLUDED_CATEGORIES, FEATURE_SPEC_VERSION, HistoryFrames
 from serving.core import Recommender
+from serving.model.policy import MU_RANGE, recommend_tiers
+from serving.model.predictor import CapacityModel, Prediction
 from training.data import LabelledHistory
-from training.model import CapacityModel, Prediction, monotone_vector
-from training.policy import MU_RANGE, recommend_tiers
+from training.model import monotone_vector
 
 N_CUSTOMERS = 200
 TOL = 1e-9  # log space

@@ -12,9 +12,11 @@ from features.build import HistoryFrames, frames_from_applications
 from features.contract import is_standard_capacity
 from features.schemas import Application, EquipmentItem
 from serving.core import Recommender
+from serving.model.config import ModelConfig
+from serving.model.predictor import CapacityModel
+from serving.settings import Settings
 from training.data import LabelledHistory
-from training.model import CapacityModel, ModelConfig
-from training.settings import Settings
+from training.model import fit_model
 from training.train import TrainConfig, TrainResult, train_from_files
 
 # -- determinism ------------------------------------------------------------------------
@@ -26,7 +28,7 @@ def test_same_data_and_seed_give_bit_identical_predictions(
     small_model_config: ModelConfig,
 ) -> None:
     frames = labelled_history.frames
-    again = CapacityModel.fit(frames, labelled_history.peak_kw, small_model_config, seed=0)
+    again = fit_model(frames, labelled_history.peak_kw, small_model_config, seed=0)
     assert again.booster.model_to_string() == trained_model.booster.model_to_string()
     a, b = trained_model.predict(frames), again.predict(frames)
     np.testing.assert_array_equal(a.mu, b.mu)
@@ -42,7 +44,7 @@ def test_a_different_seed_gives_different_predictions(
     small_model_config: ModelConfig,
 ) -> None:
     frames = labelled_history.frames
-    other = CapacityModel.fit(frames, labelled_history.peak_kw, small_model_config, seed=1)
+    other = fit_model(frames, labelled_history.peak_kw, small_model_config, seed=1)
     a, b = trained_model.predict(frames), other.predict(frames)
     assert not np.array_equal(a.mu, b.mu)
     assert np.mean(a.mu != b.mu) > 0.5

@@ -16,8 +16,8 @@ import pytest
 
 from features.catalog import load_catalog
 from features.contract import tier_at_or_above
-from training.model import ModelConfig
-from training.settings import Settings
+from serving.model.config import ModelConfig
+from serving.settings import Settings
 from training.train import TrainConfig, TrainResult, train_from_files
 
 
@@ -105,7 +105,7 @@ def test_beats_the_baselines_on_another_world(independent_result: TrainResult) -
 def test_bundle_keeps_the_fitted_demand_factors(
     independent_result: TrainResult, tmp_path: Path
 ) -> None:
-    from training.bundle import load_bundle
+    from serving.model.bundle import load_bundle
 
     model, _, _ = load_bundle(independent_result.bundle_dir)
     fitted = independent_result.model.builder

@@ -14,8 +14,8 @@ import pytest
 
 from features.build import FEATURE_SPEC_VERSION, HistoryFrames
 from features.engineering import engineering_estimate_frame
+from serving.model.predictor import CapacityModel, Prediction
 from training.data import LabelledHistory
-from training.model import CapacityModel, Prediction
 
 N_SAMPLE = 300
 # Reordering or splitting equipment rows changes the order of floating-point sums (the

@@ -11,12 +11,12 @@ import pytest
 
 from features.build import HistoryFrames, frames_from_applications
 from features.catalog import load_catalog
-from features.contract import DEFAULT_SIZING, is_standard_capacity
+from features.contract import is_standard_capacity
 from features.schemas import Application, EquipmentItem
-from serving.core import Recommender, RecommenderConfig, sanity_bounds
+from serving.core import Recommender, RecommenderConfig
+from serving.model.predictor import CapacityModel
 from serving.schemas import Recommendation
 from training.data import LabelledHistory
-from training.model import CapacityModel
 
 PRICE = 22.0
 
@@ -435,24 +435,6 @@ def test_one_huge_unit_clamps_to_the_unit_rule(recommender: Recommender) -> None
     # The lower bound wins over a lower upper bound (an overload is worse).
     assert b.upper_kva is not None and b.upper_kva < b.lower_kva
     _assert_well_formed(a)
-
-
-def test_sanity_bounds_rules() -> None:
-    cfg = RecommenderConfig()
-    lower, upper, lo_rule, hi_rule = sanity_bounds(
-        np.array([2005.0, 100.0, 0.0]),
-        np.array([2000.0, 10.0, 0.0]),
-        np.array([455.0, 80.0, np.nan]),
-        cfg,
-        DEFAULT_SIZING,
-        with_rules=True,
-    )
-    assert lower[0] == 2500.0 and "largest running unit (2000 kW)" in lo_rule[0][0]
-    assert "最大单台运行设备（2000 kW）" in lo_rule[0][1]
-    assert upper[0] == 800.0 and "1.5 × the demand-coefficient S30" in hi_rule[0][0]
-    assert "1.5 倍" in hi_rule[0][1]
-    assert lower[1] == 30.0 and upper[1] == 125.0
-    assert np.isnan(lower[2]) and np.isnan(upper[2])
 
 
 def test_bounds_do_not_bind_for_ordinary_applications(

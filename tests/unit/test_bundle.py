@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from features.build import FEATURE_SPEC_VERSION
-from training.bundle import FILES, BundleError, load_bundle, read_metadata
+from serving.model.bundle import FILES, BundleError, load_bundle, read_metadata
+from serving.model.predictor import CapacityModel
 from training.data import LabelledHistory
-from training.model import CapacityModel
 
 
 @pytest.fixture

@@ -6,14 +6,15 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
 from features.validation import load_history
+from serving.settings import Settings
 from training.cli import app
 from training.registry import latest_version, promote
-from training.settings import Settings
 
 N_CLI = 1200
 REC_COLUMNS = [
@@ -112,8 +113,45 @@ def test_evaluate_prints_the_comparison(cli_bundle: Path, history: Path, workdir
         assert re.search(rf"│ {method}\s+│", result.output), method
     rows = pd.read_csv(out / "rows.csv")
     valid = load_history(history / "customers.csv", history / "equipment.csv", require_label=True)
-    assert len(rows) == len(valid.customers)
+    # The bundle trained on 80 % of this very history: those customers are left out and
+    # counted, the rest (its holdout) are scored.
+    left_out = re.search(r"left out (\d+) of (\d+) customers", _flat(result.output))
+    assert left_out is not None, result.output
+    assert int(left_out.group(2)) == len(valid.customers)
+    assert len(rows) + int(left_out.group(1)) == len(valid.customers)
+    assert 0 < len(rows) < 0.3 * len(valid.customers)
+    assert "served answers (after the sanity bounds)" in _flat(result.output)
+    assert {"model_kva", "model_unclamped_kva", "clamped"} <= set(rows.columns)
     assert (out / "overall.csv").is_file() and (out / "per_industry.csv").is_file()
+
+
+def test_evaluate_refuses_when_every_customer_was_trained_on(
+    cli_bundle: Path, history: Path, workdir: Path
+) -> None:
+    from serving.model.bundle import load_bundle
+    from training.data import load_labelled
+
+    model, _, _ = load_bundle(cli_bundle)
+    data, _ = load_labelled(history / "customers.csv", history / "equipment.csv")
+    seen = np.isin(data.keys(), list(model.fitted_keys))
+    only_trained = workdir / "trained-only"
+    only_trained.mkdir()
+    customers = pd.read_csv(history / "customers.csv", dtype=str)
+    ids = set(data.frames.customers["customer_id"][seen])
+    customers[customers["customer_id"].isin(ids)].to_csv(
+        only_trained / "customers.csv", index=False
+    )
+    equipment = pd.read_csv(history / "equipment.csv", dtype=str)
+    equipment[equipment["customer_id"].isin(ids)].to_csv(
+        only_trained / "equipment.csv", index=False
+    )
+    result = _run(
+        ["evaluate", "-m", cli_bundle, "-c", only_trained / "customers.csv",
+         "-e", only_trained / "equipment.csv"],
+        workdir / "home",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "trained or calibrated on" in _flat(result.output)
 
 
 def _recommend(

@@ -19,15 +19,15 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from serving.logbook import Logbook, LogbookSettings
+from serving.model.config import ModelConfig
+from serving.model.policy import PolicyConfig
+from serving.settings import Settings
 from training.cli import app
-from training.model import ModelConfig
 from training.outcomes_export import export_outcomes, merge_history
 from training.pilot import pilot_metrics
 from training.pilot_sim import PilotSimulation, simulate_pilot
-from training.policy import PolicyConfig
 from training.registry import champion_version, latest_version
 from training.retrain import RetrainResult, retrain
-from training.settings import Settings
 from training.synth import SynthConfig, generate_history, write_history
 from training.train import TrainConfig
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from features.contract import DEFAULT_SIZING, standard_tiers
-from training.policy import (
+from serving.model.calibration import POOLED_GROUP, ResidualCalibrator
+from serving.model.policy import (
     MU_RANGE,
     MU_STEP,
     DecisionTables,
@@ -16,7 +17,6 @@ from training.policy import (
     recommend_tiers,
     tier_probabilities,
 )
-from training.uncertainty import POOLED_GROUP, ResidualCalibrator
 
 SIGMA = 0.2
 N_CAL = 2000
@@ -80,10 +80,13 @@ def test_probabilities_match_the_sizing_band(calibrator: ResidualCalibrator) -> 
     probs = tier_probabilities(np.log([peak]), _groups(1), exact, tiers=tiers)
     rho = peak / (tiers * DEFAULT_SIZING.power_factor)
     expected_ok = (rho >= 0.4) & (rho <= 1.0)
-    # The conformal CDF tops out at n/(n+1), so "certain" means 1 - 1/(n+1).
-    np.testing.assert_allclose(probs.p_appropriate[0], np.where(expected_ok, 50 / 51, 0.0))
+    # The fitted tails decay, so "certain" is certain (the bare conformal CDF capped it at
+    # n/(n+1) = 50/51 and left 1/51 undersized at any capacity).
+    np.testing.assert_allclose(
+        probs.p_appropriate[0], np.where(expected_ok, 1.0, 0.0), rtol=0, atol=1e-9
+    )
     assert probs.p_undersized[0, 0] == pytest.approx(1.0)  # 160 kVA: rho 1.39
-    assert probs.p_oversized[0, -1] == pytest.approx(50 / 51)  # 630 kVA: rho 0.35
+    assert probs.p_oversized[0, -1] == pytest.approx(1.0)  # 630 kVA: rho 0.35
 
 
 PURE = PolicyConfig(undersize_weight=0.0)
@@ -190,7 +193,8 @@ def test_cdf_is_monotone(calibrator: ResidualCalibrator) -> None:
     x = np.linspace(-2.0, 2.0, 2001)
     cdf = calibrator.cdf(np.zeros(1), _groups(1), x[None, :])[0]
     assert np.all(np.diff(cdf) >= 0)
-    assert cdf[0] == 0.0 and cdf[-1] == pytest.approx(N_CAL / (N_CAL + 1))
+    # Ten sigma out the fitted tails have all but vanished (no 1/(n+1) floor).
+    assert cdf[0] < 1e-9 and cdf[-1] > 1 - 1e-9
     assert cdf[1000] == pytest.approx(0.5, abs=0.03)  # median near mu
     # Non-increasing in mu at a fixed point.
     mu = np.linspace(-1.0, 1.0, 501)
@@ -389,3 +393,45 @@ def test_calibrator_round_trip_and_validation(calibrator: ResidualCalibrator) ->
         ResidualCalibrator().fit(np.zeros(5), np.full(5, "g"))
     with pytest.raises(ValueError, match="differ in length"):
         ResidualCalibrator().fit(np.zeros(30), np.full(29, "g"))
+
+
+def test_tails_decay_and_join_the_conformal_body(calibrator: ResidualCalibrator) -> None:
+    res = calibrator.residuals_["g"]
+    n = len(res)
+    z = np.linspace(res[0] - 1.0, res[-1] + 1.0, 4001)
+    cdf = calibrator.cdf(np.zeros(1), _groups(1), z[None, :])[0]
+    body = np.searchsorted(res, z, side="right") / (n + 1)
+    tails = calibrator.tails_["g"]
+    inside = (z >= tails.low) & (z <= tails.high)
+    np.testing.assert_array_equal(cdf[inside], body[inside])  # conformal where data is dense
+    # Beyond the largest residual the bare conformal CDF is stuck at n/(n+1); ours decays
+    # towards 1 like the normal the residuals were drawn from (within a factor of a few).
+    beyond = z > res[-1] + 0.2
+    assert np.all(body[beyond] == n / (n + 1))
+    assert np.all(1 - cdf[beyond] < 1 / (n + 1))
+    far = res[-1] + 0.5
+    assert 1 - calibrator.cdf(np.zeros(1), _groups(1), np.array([far]))[0] < 1e-4
+    # Continuous where the tails join the body.
+    for edge in (tails.low, tails.high):
+        left, right = calibrator.cdf(np.zeros(2), _groups(2), np.array([edge - 1e-9, edge + 1e-9]))
+        assert abs(right - left) <= 1.0 / (n + 1) + 1e-9
+
+
+def test_p_undersized_of_a_small_workshop_vanishes_at_huge_capacities(
+    calibrator: ResidualCalibrator,
+) -> None:
+    """146 kW at 5,000 kVA used to show 0.6 % undersized: the 1/(n+1) mass above the data."""
+    probs = tier_probabilities(
+        np.log([146.0]), _groups(1), calibrator, tiers=np.array([250.0, 630.0, 5000.0])
+    )
+    assert probs.p_undersized[0, -1] < 1e-9
+    assert np.all(np.diff(probs.p_undersized[0]) < 0)
+
+
+def test_interval_quantiles_stay_split_conformal(calibrator: ResidualCalibrator) -> None:
+    res = calibrator.residuals_["g"]
+    n = len(res)
+    lo, hi = calibrator.interval(np.zeros(1), _groups(1), 0.90)
+    k_hi = int(np.ceil((n + 1) * 0.95))
+    k_lo = int(np.floor((n + 1) * 0.05))
+    assert hi[0] == res[k_hi - 1] and lo[0] == res[k_lo - 1]

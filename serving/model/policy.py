@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.contract import DEFAULT_SIZING, SizingDefinition, standard_tiers
-from training.uncertainty import ResidualCalibrator
+from serving.model.calibration import ResidualCalibrator
 
 
 class PolicyConfig(BaseModel):

@@ -3,15 +3,24 @@
 The model predicts ``mu = E[log peak]``. On a calibration split that the booster never
 saw, the residuals ``r = log(peak) - mu`` are collected per group (industry, with
 area-only applications as their own group, because their uncertainty is much wider);
-groups with too few residuals fall back to the pooled residuals. The predictive CDF of a
-new customer is the empirical CDF of its group's residuals shifted by ``mu`` — which is
-what the tier policy integrates — and the central ``1 - alpha`` interval uses the split-
-conformal finite-sample quantiles, so its coverage is guaranteed on exchangeable data.
+groups with too few residuals fall back to the pooled residuals.
+
+* The central ``1 - alpha`` interval uses the split-conformal finite-sample quantiles, so
+  its coverage is guaranteed on exchangeable data.
+* The predictive CDF (what the tier policy integrates) is the conformal predictive
+  distribution ``#{r_i <= z} / (n + 1)`` in the body, with fitted exponential tails
+  beyond the ``tail_share`` most extreme residuals on each side (peaks over threshold,
+  generalised Pareto with shape 0; the scale is the mean excess, its maximum-likelihood
+  estimate). Why: the bare conformal CDF keeps a mass of ``1 / (n + 1)`` above the
+  largest residual, so P(undersized) never fell below about 0.6 % (a 146 kW workshop
+  showed 0.6 % undersized at 5,000 kVA). The tails join the body continuously at the
+  thresholds and decay, and the interval quantiles are untouched.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,10 +43,14 @@ class ResidualCalibrator:
     ----------
     min_group_size
         Groups with fewer calibration residuals use the pooled distribution.
+    tail_share
+        Share of residuals on each side beyond which the CDF follows a fitted
+        exponential tail (at least :data:`MIN_TAIL_POINTS` residuals).
     """
 
-    def __init__(self, min_group_size: int = 150) -> None:
+    def __init__(self, min_group_size: int = 150, tail_share: float = 0.05) -> None:
         self.min_group_size = min_group_size
+        self.tail_share = tail_share
 
     def fit(self, residuals: np.ndarray, groups: np.ndarray) -> ResidualCalibrator:
         """Store sorted residuals per group (and pooled)."""
@@ -56,6 +69,7 @@ class ResidualCalibrator:
             r = res[grp == g]
             if len(r) >= self.min_group_size:
                 self.residuals_[str(g)] = np.sort(r)
+        self.tails_ = {g: _fit_tails(r, self.tail_share) for g, r in self.residuals_.items()}
         return self
 
     def _resolve(self, groups: np.ndarray) -> np.ndarray:
@@ -73,9 +87,16 @@ class ResidualCalibrator:
             rows = resolved == g
             sorted_res = self.residuals_[str(g)]
             n = len(sorted_res)
+            zr = z[rows]
             # (count of residuals <= z) / (n + 1): the conformal (slightly conservative)
-            # predictive distribution; never exactly 0 or 1 within the data range.
-            out[rows] = np.searchsorted(sorted_res, z[rows], side="right") / (n + 1)
+            # predictive distribution in the body ...
+            body = np.searchsorted(sorted_res, zr, side="right") / (n + 1)
+            # ... and decaying exponential tails beyond the thresholds.
+            t = self.tails_[str(g)]
+            with np.errstate(over="ignore"):
+                lower = t.mass_low * np.exp(-(t.low - zr) / t.scale_low)
+                upper = 1.0 - t.mass_high * np.exp(-(zr - t.high) / t.scale_high)
+            out[rows] = np.where(zr < t.low, lower, np.where(zr > t.high, upper, body))
         return out
 
     def quantile(self, mu: np.ndarray, groups: np.ndarray, q: float) -> np.ndarray:
@@ -102,17 +123,60 @@ class ResidualCalibrator:
         """Serialisable form for the model bundle."""
         return {
             "min_group_size": self.min_group_size,
+            "tail_share": self.tail_share,
             "residuals": {k: v.tolist() for k, v in self.residuals_.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResidualCalibrator:
         """Inverse of :meth:`to_dict`."""
-        obj = cls(min_group_size=int(data["min_group_size"]))
+        obj = cls(min_group_size=int(data["min_group_size"]), tail_share=float(data["tail_share"]))
         obj.residuals_ = {k: np.asarray(v, dtype=float) for k, v in data["residuals"].items()}
         if POOLED_GROUP not in obj.residuals_:
             raise ValueError("calibration data has no pooled residuals: the bundle is corrupted")
+        obj.tails_ = {g: _fit_tails(r, obj.tail_share) for g, r in obj.residuals_.items()}
         return obj
+
+    def n_residuals(self, groups: np.ndarray) -> np.ndarray:
+        """How many calibration residuals stand behind each row's distribution."""
+        resolved = self._resolve(groups)
+        sizes = {g: len(r) for g, r in self.residuals_.items()}
+        return np.array([sizes[str(g)] for g in resolved], dtype=np.int64)
+
+
+MIN_TAIL_POINTS = 5
+"""Fewest residuals a tail is fitted on."""
+
+
+@dataclass(frozen=True)
+class _Tails:
+    """Exponential tails of one group's residual distribution.
+
+    Below ``low`` the CDF is ``mass_low · exp(-(low - z) / scale_low)``; above ``high``
+    it is ``1 - mass_high · exp(-(z - high) / scale_high)``. The masses are the conformal
+    CDF's values at the thresholds, so the CDF is continuous there.
+    """
+
+    low: float
+    high: float
+    mass_low: float
+    mass_high: float
+    scale_low: float
+    scale_high: float
+
+
+def _fit_tails(sorted_res: np.ndarray, tail_share: float) -> _Tails:
+    n = len(sorted_res)
+    m = min(max(MIN_TAIL_POINTS, math.ceil(tail_share * n)), max(n // 2 - 1, 1))
+    low, high = float(sorted_res[m]), float(sorted_res[n - m - 1])
+    # A floor on the scale keeps a degenerate tail (all extremes equal) a steep, finite one.
+    floor = 1e-3
+    scale_low = max(float(np.mean(low - sorted_res[:m])), floor)
+    scale_high = max(float(np.mean(sorted_res[n - m :] - high)), floor)
+    # Conformal CDF at the thresholds: #{r <= low} / (n + 1) and 1 - #{r <= high} / (n + 1).
+    mass_low = float(np.searchsorted(sorted_res, low, side="right")) / (n + 1)
+    mass_high = 1.0 - float(np.searchsorted(sorted_res, high, side="right")) / (n + 1)
+    return _Tails(low, high, mass_low, mass_high, scale_low, scale_high)
 
 
 def _conformal_quantile(sorted_res: np.ndarray, q: float) -> float:

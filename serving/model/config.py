@@ -1,0 +1,41 @@
+"""The configuration that determines a trained model (stored in every bundle)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from features.engineering import EngineeringConfig
+from serving.model.bounds import BoundsConfig
+from serving.model.policy import PolicyConfig
+
+
+class ModelConfig(BaseModel):
+    """Everything that determines a trained model (besides the data and the seed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    learning_rate: float = Field(0.04, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2)
+    min_data_in_leaf: int = Field(30, ge=1)
+    feature_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    lambda_l2: float = Field(1.0, ge=0)
+    max_rounds: int = Field(3000, ge=1)
+    early_stopping_rounds: int = Field(100, ge=1)
+    num_threads: int = Field(1, ge=1)
+    monotone: bool = Field(
+        True, description="Constrain the prediction not to fall when installed kW grows."
+    )
+    include_shares: bool = False
+    valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
+    calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")
+    min_group_size: int = Field(150, ge=20)
+    tail_share: float = Field(
+        0.05,
+        gt=0,
+        lt=0.5,
+        description="Share of residuals each side beyond which tails are fitted.",
+    )
+    engineering: EngineeringConfig = Field(default_factory=EngineeringConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    bounds: BoundsConfig = Field(default_factory=BoundsConfig)

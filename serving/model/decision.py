@@ -1,0 +1,195 @@
+"""The one decision path: from a prediction to the answer a user gets.
+
+:func:`decide` takes a :class:`~serving.model.predictor.Prediction` (the peak
+distribution of every row) and the applications' engineering figures, and applies, in
+this order and vectorised over the batch:
+
+1. the tier policy's choice (already in the prediction);
+2. the sanity bounds learned from the history plus the physical unit rule
+   (:mod:`serving.model.bounds`), and the clamp;
+3. the outcome probabilities at the FINAL capacity;
+4. the basis of the estimate and the fallback reason;
+5. the manual-review flags (clamp, fallback, implausible density, outside the peers).
+
+Everything that states a figure about answers (``/recommend``, ``/check``,
+``/recommend_batch``, ``capacity recommend``, ``capacity evaluate``, the promotion gate,
+the model card, the pilot simulation) goes through here, so the figure describes what
+users receive. The single answer is this path for one row, with explanations added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.catalog import load_catalog
+from features.engineering import industry_density
+from serving.model.bounds import BoundRule, CapacityBounds, apply_bounds
+from serving.model.peers import MIN_PEERS, PeerLookup, peer_lookup
+from serving.model.predictor import CapacityModel, Prediction
+
+FALLBACK_REASONS = ("area_only", "no_equipment_no_area", "unknown_industry")
+
+
+@dataclass
+class Decisions:
+    """The final answer per row, and how it came about.
+
+    Attributes
+    ----------
+    policy_kva
+        The tier policy's choice before the bounds.
+    final_kva
+        The answer (after the clamp).
+    clamp_side
+        +1 where the upper bound cut the answer, -1 where the lower bound raised it, 0
+        where the policy's choice stood.
+    bounds
+        Lower and upper bounds per row (NaN where none applies), with the binding rules
+        when asked for.
+    p_appropriate, p_undersized, p_oversized
+        Outcome probabilities at ``final_kva``.
+    basis
+        ``equipment``, ``area`` or ``industry``: what the estimate rests on.
+    fallback_reason
+        None, or one of :data:`FALLBACK_REASONS`.
+    density_outside, peers
+        Installed W/m² far outside the industry's range; peer comparison per row.
+    manual_review
+        The answer needs a planner's look (clamp, weak fallback, density, peers).
+    """
+
+    policy_kva: np.ndarray
+    final_kva: np.ndarray
+    clamp_side: np.ndarray
+    bounds: CapacityBounds
+    p_appropriate: np.ndarray
+    p_undersized: np.ndarray
+    p_oversized: np.ndarray
+    basis: np.ndarray
+    fallback_reason: np.ndarray
+    density_outside: np.ndarray
+    peers: PeerLookup
+    manual_review: np.ndarray
+
+    @property
+    def clamped(self) -> np.ndarray:
+        """Rows whose answer the bounds changed."""
+        return self.clamp_side != 0
+
+    def rule(self, i: int) -> BoundRule | None:
+        """The rule that clamped row ``i`` (needs ``with_rules``), or None."""
+        side = int(self.clamp_side[i])
+        if side == 0:
+            return None
+        rules = self.bounds.lower_rule if side < 0 else self.bounds.upper_rule
+        return rules[i] if rules else None
+
+
+def outcome_probabilities(
+    model: CapacityModel, pred: Prediction, kva: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(appropriate), P(undersized), P(oversized) of capacity ``kva[i]`` for row ``i``."""
+    sizing = model.config.policy.sizing
+    kva = np.asarray(kva, dtype=float)
+    with np.errstate(divide="ignore"):
+        f_hi = model.calibrator.cdf(
+            pred.mu, pred.groups, np.log(kva * sizing.power_factor * sizing.high)
+        )
+        f_lo = model.calibrator.cdf(
+            pred.mu, pred.groups, np.log(kva * sizing.power_factor * sizing.low)
+        )
+    return np.clip(f_hi - f_lo, 0.0, 1.0), 1.0 - f_hi, f_lo
+
+
+def _density_outside(industry: np.ndarray, total_kw: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """Installed W/m² outside the industry's plausible range (the sheet's own rule)."""
+    out = np.zeros(len(industry), dtype=bool)
+    known = load_catalog().industries
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_m2 = total_kw * 1000.0 / area
+    ok = (total_kw > 0) & np.isfinite(w_m2) & (area > 0)
+    for code in np.unique(industry[ok]):
+        if code not in known:
+            continue
+        d = industry_density(str(code))
+        rows = ok & (industry == code)
+        out[rows] = ~((w_m2[rows] >= d.installed_w_m2_low) & (w_m2[rows] <= d.installed_w_m2_high))
+    return out
+
+
+def decide(
+    model: CapacityModel,
+    pred: Prediction,
+    engineering: pd.DataFrame,
+    *,
+    apply_sanity_bounds: bool = True,
+    with_rules: bool = False,
+    min_peers: int = MIN_PEERS,
+) -> Decisions:
+    """The final answer for every row of ``pred`` (see the module docstring).
+
+    Parameters
+    ----------
+    model
+        The model that made ``pred``.
+    pred
+        Its prediction.
+    engineering
+        The rows' classical estimates (``eng_s30_comp_kva``), in the order of ``pred``
+        (:meth:`CapacityModel.engineering_of`).
+    apply_sanity_bounds
+        False only to measure what the bounds change (evaluation reports both).
+    with_rules
+        Also name the binding rule of each bound (for explanations and reports).
+    min_peers
+        Fewest peers a comparison cell needs.
+    """
+    X = pred.features
+    industry = X["industry"].astype(str).to_numpy()
+    total = X["total_kw"].to_numpy(dtype=float)
+    largest = X["largest_unit_kw"].to_numpy(dtype=float)
+    area = X["floor_area_m2"].to_numpy(dtype=float)
+    basis = model.builder.base_source(X)
+    s30 = engineering["eng_s30_comp_kva"].to_numpy(dtype=float)
+    policy_kva = np.asarray(pred.recommended_kva, dtype=float)
+    if model.bounds is not None and apply_sanity_bounds:
+        bounds = model.bounds.capacity_bounds(
+            industry, basis, total, largest, s30, model.config.policy.sizing, with_rules
+        )
+        final, side = apply_bounds(policy_kva, bounds)
+    else:
+        nan = np.full(len(policy_kva), np.nan)
+        bounds = CapacityBounds(nan, nan.copy(), [], [])
+        final, side = policy_kva.copy(), np.zeros(len(policy_kva), dtype=int)
+    p_ok, p_under, p_over = outcome_probabilities(model, pred, final)
+    known = model.known_industries
+    fallback = np.full(len(final), None, dtype=object)
+    fallback[basis == "area"] = "area_only"
+    fallback[basis == "industry"] = "no_equipment_no_area"
+    unknown = ~np.isin(industry, list(known))
+    fallback[unknown] = "unknown_industry"
+    density = _density_outside(industry, total, area)
+    peers = peer_lookup(model.peers, industry, total, area, pred.peak_kw, min_peers)
+    review = (
+        density
+        | peers.outside
+        | (side != 0)
+        | np.isin(fallback.astype(str), ["unknown_industry", "no_equipment_no_area"])
+    )
+    return Decisions(
+        policy_kva=policy_kva,
+        final_kva=final,
+        clamp_side=side,
+        bounds=bounds,
+        p_appropriate=p_ok,
+        p_undersized=p_under,
+        p_oversized=p_over,
+        basis=basis,
+        fallback_reason=fallback,
+        density_outside=density,
+        peers=peers,
+        manual_review=review,
+    )

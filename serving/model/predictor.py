@@ -1,0 +1,169 @@
+"""The capacity model as served: features → LightGBM → calibrated distribution → tier policy.
+
+Target transform: LightGBM regresses ``log(peak) - log(base)``, where ``base`` is the
+demand-coefficient estimate with demand factors fitted to the history (see
+:mod:`features.build`); predictions add ``log(base)`` back. Why: peak demand spans three
+orders of magnitude and is roughly proportional to the installation, so in log space the
+errors are relative (what matters for choosing a capacity), the residual spread is
+homogeneous enough for conformal calibration, and the trees only have to learn a narrow
+correction to a physically shaped estimate, which also extrapolates to installations
+larger than any in the history.
+
+Fitting lives in :func:`training.model.fit_model`; this module is the predicting half and
+imports neither MLflow nor shap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.build import FeatureBuilder, HistoryFrames
+from features.engineering import engineering_estimate_frame
+from serving.model.bounds import LearnedBounds
+from serving.model.calibration import ResidualCalibrator, conformal_group
+from serving.model.config import ModelConfig
+from serving.model.policy import (
+    DecisionTables,
+    TierProbabilities,
+    recommend_tiers,
+    tier_probabilities,
+)
+
+
+@dataclass
+class Prediction:
+    """Point and distributional prediction for a batch."""
+
+    features: pd.DataFrame
+    engineering: pd.DataFrame | None  # classical estimates per row (None if features given)
+    matrix: np.ndarray  # the features as LightGBM's float matrix (computed once)
+    base_kw: np.ndarray
+    mu: np.ndarray  # E[log peak]
+    groups: np.ndarray
+    peak_kw: np.ndarray  # exp(mu): the median-like point prediction
+    low80: np.ndarray
+    high80: np.ndarray
+    low90: np.ndarray
+    high90: np.ndarray
+    recommended_kva: np.ndarray
+    chosen: np.ndarray
+    probs: TierProbabilities
+
+
+class CapacityModel:
+    """A fitted builder, booster, calibrator, policy, sanity bounds and peer statistics.
+
+    ``fitted_keys`` are the hashed identities (:func:`training.data.customer_keys`) of the
+    customers the model was trained and calibrated on, so evaluation and the promotion
+    gate can leave them out.
+    """
+
+    def __init__(
+        self,
+        builder: FeatureBuilder,
+        booster: lgb.Booster,
+        calibrator: ResidualCalibrator,
+        config: ModelConfig,
+        peers: dict[str, Any],
+        best_iteration: int,
+        bounds: LearnedBounds | None = None,
+        fitted_keys: frozenset[str] = frozenset(),
+    ) -> None:
+        self.builder = builder
+        self.booster = booster
+        self.calibrator = calibrator
+        self.config = config
+        self.peers = peers
+        self.best_iteration = best_iteration
+        self.bounds = bounds
+        self.fitted_keys = fitted_keys
+        self._tables: DecisionTables | None = None
+
+    @property
+    def known_industries(self) -> frozenset[str]:
+        """Industries the training history had customers of."""
+        return frozenset(self.builder.industry_fallback_kw_) or frozenset(
+            self.peers.get("industries", {})
+        )
+
+    @property
+    def decision_tables(self) -> DecisionTables:
+        """Monotone tier decisions (built on first use from the calibration and policy)."""
+        if self._tables is None:
+            self._tables = DecisionTables(self.calibrator, self.config.policy)
+        return self._tables
+
+    # -- prediction ----------------------------------------------------------------------
+    def features(self, frames: HistoryFrames) -> pd.DataFrame:
+        """The model's features for ``frames`` (the shared feature path)."""
+        return self.builder.transform(frames)
+
+    def predict(self, frames: HistoryFrames, features: pd.DataFrame | None = None) -> Prediction:
+        """Predict peak, intervals and the recommended capacity for every customer."""
+        if features is None:
+            X, engineering = self.builder.transform_with_engineering(frames)
+        else:
+            X, engineering = features, None
+        base = self.builder.base_kw(X)
+        matrix = self.builder.matrix(X)
+        f = self.booster.predict(matrix, num_threads=self.config.num_threads)
+        mu = np.log(base) + f
+        groups = conformal_group(
+            X["industry"].astype(str).to_numpy(), X["has_equipment"].to_numpy()
+        )
+        lo80, hi80 = self.calibrator.interval(mu, groups, 0.80)
+        lo90, hi90 = self.calibrator.interval(mu, groups, 0.90)
+        rec, probs, idx = recommend_tiers(
+            mu, groups, self.calibrator, self.config.policy, self.decision_tables
+        )
+        return Prediction(
+            features=X,
+            engineering=engineering,
+            matrix=matrix,
+            base_kw=base,
+            mu=mu,
+            groups=groups,
+            peak_kw=np.exp(mu),
+            low80=np.exp(lo80),
+            high80=np.exp(hi80),
+            low90=np.exp(lo90),
+            high90=np.exp(hi90),
+            recommended_kva=rec,
+            chosen=idx,
+            probs=probs,
+        )
+
+    def probabilities_for(self, pred: Prediction, row: int, tiers: np.ndarray) -> TierProbabilities:
+        """Outcome probabilities of given capacities for one predicted row."""
+        return tier_probabilities(
+            pred.mu[row : row + 1],
+            pred.groups[row : row + 1],
+            self.calibrator,
+            self.config.policy.sizing,
+            tiers=np.asarray(tiers, dtype=float),
+        )
+
+    def engineering_of(self, frames: HistoryFrames, pred: Prediction) -> pd.DataFrame:
+        """The classical engineering estimates of ``frames``, reused from ``pred`` if there."""
+        if pred.engineering is not None:
+            return pred.engineering
+        ids = pd.Index(frames.customers["customer_id"].astype(str))
+        eng = engineering_estimate_frame(
+            frames.equipment, frames.customers, self.builder.engineering_
+        )
+        return eng.reindex(ids)
+
+    def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP contributions in log space (last column: expected value).
+
+        ``X`` is a feature frame or its :meth:`FeatureBuilder.matrix` (e.g. ``Prediction.matrix``).
+        """
+        matrix = X if isinstance(X, np.ndarray) else self.builder.matrix(X)
+        return np.asarray(
+            self.booster.predict(matrix, pred_contrib=True, num_threads=self.config.num_threads)
+        )

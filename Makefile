@@ -39,6 +39,7 @@ lint: setup
 	$(BIN)/ruff check features training serving tests benchmarks
 	$(BIN)/ruff format --check features training serving tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff check --fix features training serving tests benchmarks

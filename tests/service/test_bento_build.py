@@ -35,3 +35,7 @@ def test_bentoml_build_offline(tmp_path: Path) -> None:
     assert (src / "serving" / "migrations" / "script.py.mako").is_file()
     reqs = (bentos[0] / "env" / "python" / "requirements.txt").read_text()
     assert "lightgbm==" in reqs
+    # The runtime only: no training code, no MLflow, no matplotlib in the bento.
+    assert not (src / "training").exists()
+    for name in ("mlflow", "matplotlib", "shap"):
+        assert f"{name}==" not in reqs.lower(), name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +185,35 @@ def test_recommend_writes_one_row_per_valid_customer(
     assert (recs["peak_low_kw"] <= recs["predicted_peak_kw"]).all()
     assert (recs["predicted_peak_kw"] <= recs["peak_high_kw"]).all()
     assert (workdir / "recs" / "recs-rejects").is_dir()
+
+
+def test_recommend_labels_an_exported_champion_with_its_registry_version(
+    cli_bundle: Path, history: Path, workdir: Path, tmp_path: Path
+) -> None:
+    exported = tmp_path / "champion"
+    shutil.copytree(cli_bundle, exported)
+    (exported / "REGISTRY_VERSION").write_text("7", encoding="utf-8")
+    recs = _recommend(
+        exported,
+        history / "customers.csv",
+        history / "equipment.csv",
+        tmp_path / "recs.csv",
+        workdir / "home",
+    )
+    assert set(recs["model_version"]) == {"capacity-recommender:v7"}
+    plain = _recommend(
+        cli_bundle, history / "customers.csv", history / "equipment.csv", tmp_path / "plain.csv",
+        workdir / "home",
+    )  # fmt: skip
+    assert plain["model_version"].str.startswith("local-").all()
+    # A marker that is not a version number is refused, not echoed into every answer.
+    (exported / "REGISTRY_VERSION").write_text("<script>", encoding="utf-8")
+    result = _run(
+        ["recommend", "-m", exported, "-c", history / "customers.csv",
+         "-e", history / "equipment.csv", "-o", tmp_path / "bad.csv"],
+        workdir / "home",
+    )  # fmt: skip
+    assert result.exit_code == 2 and "expected a registry version number" in _flat(result.output)
 
 
 def test_recommend_ignores_the_metered_peak(

@@ -2,9 +2,19 @@
 
 Bodies are validated here (not by BentoML) so that a bad input is answered with HTTP
 400 and a JSON body naming each field, its value and what was expected; BentoML's own
-validation would drop the values. The model is loaded once, in ``__init__``; if that
+validation would drop the values. The model is first loaded in ``__init__``; if that
 fails the process stays up, ``/readyz`` answers 503 with the reason and the APIs answer
 503 too (an exception escaping ``__init__`` would make BentoML crash-loop instead).
+
+A promotion reaches the running service without a restart: :class:`serving.reload.
+ModelWatcher` polls the bundle every ``CAPACITY_RELOAD_SECONDS`` (default 5, 0 disables),
+loads, verifies and warms a new one off the request path and swaps it in with one
+assignment; every API method reads the recommender once, at its start, so a request in
+flight answers wholly with one model. A bundle that fails to load leaves the old model
+serving, and ``/readyz`` still answers 200: BentoML's ``/readyz`` carries a body only
+when it refuses (503), so ``GET /model`` is the detail: served version, bundle, load
+time, ``last_reload_error`` (version tried, error, time) and ``reload_seconds``. A
+service started with no model answers 503 until one is exported, then serves it.
 
 Start: ``bentoml serve serving.service:CapacityService`` (``make serve`` does it).
 """
@@ -20,6 +30,7 @@ import os
 import pathlib
 import time
 import uuid
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import bentoml
@@ -224,7 +235,27 @@ def _not_ready(reason: str) -> JSONResponse:
     return single_error(None, None, "a loaded model", f"service not ready: {reason}", status=503)
 
 
+_REQUEST_RECOMMENDER: ContextVar[Any] = ContextVar("capacity_request_recommender", default=None)
+"""The recommender a request pinned at its start (each request runs in its own context)."""
+
+
+def _model_status() -> tuple[int, dict[str, Any]]:
+    try:
+        service = bentoml.get_current_service()
+    except Exception:
+        return 503, {"model_version": None, "ready": False, "not_ready_reason": "starting"}
+    status: tuple[int, dict[str, Any]] = service.model_status()
+    return status
+
+
+def _model_status_app() -> Any:
+    from serving.reload import status_app
+
+    return status_app(_model_status)
+
+
 @bentoml.asgi_app(build_ui_app(), path="/")
+@bentoml.asgi_app(_model_status_app(), path="/")
 @bentoml.service(
     name="capacity-recommender",
     workers=1,
@@ -235,44 +266,107 @@ class CapacityService:
     """Connection-capacity recommendations (报装容量推荐)."""
 
     def __init__(self) -> None:
-        self.recommender: Any = None
+        self._live: Any = None  # serving.reload.LoadedModel, swapped whole in one assignment
+        self.watcher: Any = None
         self.logbook: Any = None
-        self.not_ready_reason: str | None = None
-        self.bundle_path: str | None = None
+        self.model_error: str | None = None
+        self.logbook_error: str | None = None
         started = time.perf_counter()
         try:
-            from serving.core import Recommender, RecommenderConfig
-            from serving.loader import load_model
+            from serving.core import RecommenderConfig
+            from serving.reload import ModelWatcher
             from serving.settings import Settings
 
-            model, version, bundle = load_model(Settings())
             price = float(os.environ.get("CAPACITY_PRICE_YUAN_PER_KVA_MONTH", "22"))
-            self.recommender = Recommender(
-                model, version, RecommenderConfig(capacity_price_yuan_per_kva_month=price)
+            self.watcher = ModelWatcher(
+                Settings(),
+                self._swap,
+                config=RecommenderConfig(capacity_price_yuan_per_kva_month=price),
             )
-            self.bundle_path = str(bundle)
-            # Warm the matcher and the code paths once so the first request is not slow.
-            from serving.examples import MACHINERY_WORKSHOP
-
-            self.recommender.recommend(Application.model_validate(MACHINERY_WORKSHOP))
+            # The first load (verified, warmed with one answer) happens here so that the
+            # first request is not slow; later versions load in the watcher's thread.
+            self.watcher.check()
+            self.watcher.start()
         except Exception as exc:  # keep the process up; /readyz reports why
-            self.not_ready_reason = f"model could not be loaded: {exc}"
+            self.model_error = f"model could not be loaded: {exc}"
         if os.environ.get("CAPACITY_LOG_DISABLED", "") != "1":
             try:
                 from serving.logbook import Logbook
 
                 self.logbook = Logbook.open()
             except Exception as exc:
-                reason = f"recommendation log could not be opened: {exc}"
-                self.not_ready_reason = (
-                    f"{self.not_ready_reason}; {reason}" if self.not_ready_reason else reason
-                )
+                self.logbook_error = f"recommendation log could not be opened: {exc}"
         self.startup_seconds = time.perf_counter() - started
 
+    def _swap(self, loaded: Any) -> None:
+        """The watcher's callback: serve ``loaded`` from the next request on."""
+        self._live = loaded
+
+    @property
+    def recommender(self) -> Any:
+        """The recommender of the request in progress (pinned at its start), else the live one."""
+        pinned = _REQUEST_RECOMMENDER.get()
+        if pinned is not None:
+            return pinned
+        live = self._live
+        return None if live is None else live.recommender
+
+    def _pin_recommender(self) -> Any:
+        """Read the live recommender once; the rest of this request answers with it."""
+        live = self._live
+        recommender = None if live is None else live.recommender
+        _REQUEST_RECOMMENDER.set(recommender)
+        return recommender
+
+    @property
+    def bundle_path(self) -> str | None:
+        """The real directory of the bundle being served."""
+        live = self._live
+        return None if live is None else str(live.bundle)
+
+    @property
+    def not_ready_reason(self) -> str | None:
+        """Why the service cannot answer (no model, no recommendation log), or None."""
+        reasons = []
+        if self._live is None:
+            error = self.watcher.last_error if self.watcher is not None else None
+            if self.model_error:
+                reasons.append(self.model_error)
+            elif error is not None:
+                reasons.append(f"model could not be loaded: {error.error}")
+            else:
+                reasons.append("model could not be loaded: none loaded yet")
+        if self.logbook_error:
+            reasons.append(self.logbook_error)
+        return "; ".join(reasons) or None
+
     def __is_ready__(self) -> bool:
-        if self.not_ready_reason:
-            raise HTTPException(503, detail=self.not_ready_reason)
+        # 200 even after a failed reload while the old model serves: GET /model says so.
+        reason = self.not_ready_reason
+        if reason:
+            raise HTTPException(503, detail=reason)
         return True
+
+    def model_status(self) -> tuple[int, dict[str, Any]]:
+        """``GET /model``: what is served, the last failed reload, the polling interval."""
+        if self.watcher is not None:
+            status = self.watcher.status()
+        else:
+            status = {
+                "model_version": None,
+                "bundle": None,
+                "loaded_at": None,
+                "last_reload_error": None,
+                "reload_seconds": None,
+            }
+        reason = self.not_ready_reason
+        status.update(ready=reason is None, not_ready_reason=reason)
+        return 200, status
+
+    @bentoml.on_shutdown
+    def _stop_watcher(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop(timeout=2.0)
 
     # -- helpers -------------------------------------------------------------------------
     def _log_one(
@@ -298,24 +392,26 @@ class CapacityService:
     @bentoml.api(route="/recommend")
     def recommend(self, body: Any, /) -> Recommendation:
         """Recommend a capacity for one application (see /docs for the schema and examples)."""
-        if self.recommender is None:
+        recommender = self._pin_recommender()
+        if recommender is None:
             return _not_ready(str(self.not_ready_reason))  # type: ignore[return-value]
         app = _parse(Application, body)
         if isinstance(app, Response):
             return app  # type: ignore[return-value]
-        rec = self.recommender.recommend(app)
+        rec = recommender.recommend(app)
         rec.id = self._log_one(app, rec, "api")
         return _json(rec)  # type: ignore[return-value]
 
     @bentoml.api(route="/check")
     def check(self, body: Any, /) -> CheckResult:
         """Planner check: verdict on a proposed capacity beside the recommendation."""
-        if self.recommender is None:
+        recommender = self._pin_recommender()
+        if recommender is None:
             return _not_ready(str(self.not_ready_reason))  # type: ignore[return-value]
         req = _parse(CheckRequest, body)
         if isinstance(req, Response):
             return req  # type: ignore[return-value]
-        result = self.recommender.check(req.application, req.proposed_kva)
+        result = recommender.check(req.application, req.proposed_kva)
         result.recommendation.id = self._log_one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
@@ -335,7 +431,8 @@ class CapacityService:
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
         (default; the CSV columns) or ``full`` answers with every explanation.
         """
-        if self.recommender is None:
+        # Pinned for this request: every self.recommender below (and in _batch_csv) is it.
+        if self._pin_recommender() is None:
             return _not_ready(str(self.not_ready_reason))
         if output not in ("json", "csv"):
             return single_error("output", output, "'json' or 'csv'", "unknown output format")

@@ -53,5 +53,9 @@ class Settings(BaseSettings):
 
     @property
     def champion_dir(self) -> Path:
-        """Where the champion bundle is exported for serving without MLflow."""
-        return (self.home / "champion").resolve()
+        """The link to the exported champion bundle (absolute; the link itself, not resolved).
+
+        ``capacity promote`` switches it atomically to a verified export under
+        ``<home>/exports``; the service follows it (:mod:`serving.reload`).
+        """
+        return self.home.resolve() / "champion"

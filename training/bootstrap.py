@@ -18,18 +18,17 @@ def ensure_default_model(
 ) -> tuple[Path, str]:
     """Make sure a champion exists and is exported for serving; returns (bundle, message).
 
-    With a registered champion this only exports it (when the export is missing or
-    stale). Without one it trains the default model on a synthetic history (``n``
-    customers, 20 % held out), registers it and promotes it through the same gate as any
-    other candidate.
+    With a registered champion this only exports it (when the export is missing, stale
+    or fails verification). Without one it trains the default model on a synthetic
+    history (``n`` customers, 20 % held out), registers it and promotes it through the
+    same gate as any other candidate.
     """
     from training.registry import champion_version, export_champion, promote
 
     current = champion_version(settings)
     target = settings.champion_dir
     if current is not None:
-        marker = target / "REGISTRY_VERSION"
-        if not marker.is_file() or marker.read_text(encoding="utf-8").strip() != current:
+        if not _export_is_current(target, current):
             export_champion(settings)
         return target, f"champion is version {current}"
 
@@ -59,3 +58,16 @@ def ensure_default_model(
         f"trained and promoted version {result.run.version} "
         f"(holdout sizing accuracy {decision.candidate_accuracy:.3f})"
     )
+
+
+def _export_is_current(champion: Path, version: str) -> bool:
+    """Whether ``champion`` holds registry version ``version`` and passes verification."""
+    from serving.model.bundle import BundleError, load_bundle, registry_version
+
+    try:
+        if registry_version(champion) != version:
+            return False
+        load_bundle(champion)
+    except (BundleError, OSError, ValueError):
+        return False
+    return True

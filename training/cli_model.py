@@ -238,6 +238,7 @@ def promote(
     """
     from rich.console import Console
 
+    from serving.model.bundle import BundleError
     from serving.settings import Settings
     from training.registry import export_champion, latest_version
     from training.registry import promote as do_promote
@@ -261,7 +262,11 @@ def promote(
             "held-out customers)"
         )
         raise typer.Exit(code=1)
-    path = export_champion(settings)
+    try:
+        path = export_champion(settings)
+    except BundleError as exc:
+        _fail(f"version {candidate} was promoted but could not be exported for serving: {exc}")
+        return
     forced = " [yellow]despite the gate (forced; recorded)[/yellow]" if decision.forced else ""
     console.print(
         f"[green]promoted[/green] version {candidate} to 'champion'{forced} (served accuracy "
@@ -277,11 +282,16 @@ def ensure_model(
     """Build the default model from synthetic history if no champion is registered; export it."""
     from rich.console import Console
 
+    from serving.model.bundle import BundleError
     from serving.settings import Settings
     from training.bootstrap import ensure_default_model
 
     console = Console()
-    path, message = ensure_default_model(Settings(), n=n, seed=seed, log=console.print)
+    try:
+        path, message = ensure_default_model(Settings(), n=n, seed=seed, log=console.print)
+    except BundleError as exc:
+        _fail(str(exc))
+        return
     console.print(f"{message}; serving bundle: {path}")
 
 

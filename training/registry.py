@@ -342,15 +342,61 @@ def promote(
 
 
 def export_champion(settings: Settings) -> Path | None:
-    """Copy the champion bundle to ``settings.champion_dir`` for serving without MLflow."""
+    """Export the champion bundle for serving without MLflow, atomically; the link path.
+
+    The bundle is downloaded into a new directory ``<home>/exports/v<N>-<random>`` (with
+    its ``REGISTRY_VERSION``), verified by loading it exactly as the service will, and
+    only then is ``<home>/champion`` switched to it: a symlink replaced in one rename
+    (:func:`serving.model.bundle.switch_champion`), so a running service never sees a
+    half-written bundle and picks the new one up on its next poll. Exports other than
+    the new one and the one it replaced are removed. Returns ``<home>/champion`` (None
+    when no champion is registered).
+
+    Raises
+    ------
+    BundleError
+        When the downloaded bundle fails verification: the export is removed and
+        ``champion`` still points at the previous bundle.
+    """
+    import os
+
+    from serving.model.bundle import (
+        REGISTRY_VERSION_FILE,
+        BundleError,
+        load_bundle,
+        registry_version,
+        switch_champion,
+    )
+
     version = champion_version(settings)
     if version is None:
         return None
-    target = settings.champion_dir
-    with tempfile.TemporaryDirectory() as tmp:
-        src = download_version(settings, version, "bundle", Path(tmp))
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(src, target)
-    (target / "REGISTRY_VERSION").write_text(version, encoding="utf-8")
-    return target
+    home = settings.home.resolve()
+    link = settings.champion_dir
+    exports = home / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    export = Path(tempfile.mkdtemp(prefix=f"v{version}-", dir=exports))
+    try:
+        export.chmod(0o755)  # mkdtemp's 0700 would hide it from a service run as another user
+        with tempfile.TemporaryDirectory(dir=exports, prefix=".download-") as tmp:
+            src = download_version(settings, version, "bundle", Path(tmp))
+            shutil.copytree(src, export, dirs_exist_ok=True)
+        (export / REGISTRY_VERSION_FILE).write_text(version, encoding="utf-8")
+        load_bundle(export)
+        registry_version(export)
+    except BundleError as exc:
+        shutil.rmtree(export, ignore_errors=True)
+        raise BundleError(
+            f"champion version {version} was not exported: it failed verification, "
+            f"{link} still serves the previous bundle ({exc})"
+        ) from exc
+    except BaseException:
+        shutil.rmtree(export, ignore_errors=True)
+        raise
+    previous = Path(os.path.realpath(link)) if link.is_symlink() else None
+    switch_champion(export, link)
+    keep = {export.resolve(), previous}
+    for old in exports.glob("v*-*"):
+        if old.is_dir() and not old.is_symlink() and old.resolve() not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+    return link

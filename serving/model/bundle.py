@@ -221,3 +221,42 @@ def version_label(bundle_dir: Path | str, registered_model: str) -> str:
     if version is not None:
         return f"{registered_model}:v{version}"
     return str(read_metadata(bundle_dir).get("model_version", "unknown"))
+
+
+def switch_champion(target: Path | str, champion: Path | str) -> Path:
+    """Point the symlink ``champion`` at the bundle directory ``target``, atomically.
+
+    A temporary symlink beside ``champion`` is renamed over it (``os.replace``), so a
+    reader resolving ``champion`` sees either the old bundle or the new one, never a
+    missing or half-written one. An old real directory at ``champion`` (exports before
+    the symlink layout) is moved aside first and removed after the switch. Pass the
+    link's own path (``Settings.champion_dir``), not a resolved one.
+    The link is relative when ``target`` lives beside it, so the home can be moved.
+    Returns the link path.
+    """
+    import os
+    import shutil
+    import uuid
+
+    link = Path(champion)
+    link = Path(os.path.abspath(link.parent)) / link.name
+    real = Path(target).resolve()
+    if not real.is_dir():
+        raise BundleError(f"cannot switch {link} to {real}: not a directory")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    stale: Path | None = None
+    if link.is_dir() and not link.is_symlink():
+        stale = link.with_name(f".{link.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(link, stale)
+    tmp = link.with_name(f".{link.name}.tmp-{uuid.uuid4().hex[:8]}")
+    os.symlink(os.path.relpath(real, link.parent.resolve()), tmp, target_is_directory=True)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if stale is not None and not link.exists():
+            os.replace(stale, link)
+        raise
+    if stale is not None:
+        shutil.rmtree(stale, ignore_errors=True)
+    return link

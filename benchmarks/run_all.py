@@ -10,6 +10,7 @@ HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     extra = sys.argv[1:]
-    for script in ("bench_model.py", "bench_service.py"):
+    for script in ("bench_model.py", "bench_served_accuracy.py", "bench_service.py"):
         print(f"\n##### {script} #####", flush=True)
-        subprocess.run([sys.executable, str(HERE / script), *extra], check=True)
+        args = extra if script != "bench_served_accuracy.py" else []
+        subprocess.run([sys.executable, str(HERE / script), *args], check=True)

@@ -21,7 +21,7 @@ fought: the base stays monotone in every category's kW because ``m_c ≥ 0``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +31,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from features.catalog import Catalog, load_catalog
 from features.contract import CLIMATE_ZONES
-from features.engineering import EngineeringConfig, engineering_estimate_frame
+from features.engineering import (
+    EngineeringConfig,
+    engineering_estimate_arrays,
+    engineering_estimate_frame,
+)
 from features.schemas import Application
 
 EXCLUDED_CATEGORIES = ("fire_pump",)
@@ -42,14 +46,123 @@ FEATURE_SPEC_VERSION = 3
 
 
 @dataclass
-class HistoryFrames:
-    """A pair of clean contract frames: one row per customer, one row per equipment line."""
+class ApplicationColumns:
+    """The columns of :func:`frames_from_applications` as plain arrays (before any frame).
 
-    customers: pd.DataFrame
-    equipment: pd.DataFrame
+    For one application, building the two pandas frames and reading their columns back
+    costs more than the features themselves; :class:`FeatureBuilder` reads these instead
+    as long as the frames have not been built (the values are the same either way).
+    """
+
+    customer_id: list[str]
+    industry: list[str]
+    climate_zone: list[str | None]
+    floor_area_m2: np.ndarray
+    employees: np.ndarray
+    shifts: np.ndarray
+    eq_customer_id: list[str]
+    eq_customer_pos: np.ndarray  # row of each equipment line's customer
+    eq_category: list[str]
+    eq_rated_kw: np.ndarray
+    eq_quantity: np.ndarray
+    eq_standby: np.ndarray
+    eq_name: list[str]
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The contract frames (typed columns, as :func:`frames_from_applications` gives)."""
+        # Columns are built as typed arrays: for one application, pandas' own inference
+        # and astype cost more than everything else here.
+        customers = pd.DataFrame(
+            {
+                "customer_id": pd.array(self.customer_id, dtype="str"),
+                "industry": pd.array(self.industry, dtype="str"),
+                "climate_zone": pd.array(self.climate_zone, dtype="str"),
+                "floor_area_m2": self.floor_area_m2,
+                "employees": self.employees,
+                "shifts": self.shifts,
+            }
+        )
+        equipment = pd.DataFrame(
+            {
+                "customer_id": pd.array(self.eq_customer_id, dtype="str"),
+                "category": pd.array(self.eq_category, dtype="str"),
+                "rated_kw": self.eq_rated_kw,
+                "quantity": self.eq_quantity,
+                "standby": self.eq_standby,
+                "name": pd.array(self.eq_name, dtype="str"),
+            }
+        )
+        return customers, equipment
+
+
+class HistoryFrames:
+    """A pair of clean contract frames: one row per customer, one row per equipment line.
+
+    Made by :func:`frames_from_applications`, the frames are built on first access only
+    (the feature path reads the same values from :class:`ApplicationColumns`); once
+    built, the frames are what every reader uses.
+    """
+
+    __slots__ = ("_columns", "_customers", "_equipment")
+
+    def __init__(
+        self,
+        customers: pd.DataFrame | None = None,
+        equipment: pd.DataFrame | None = None,
+        *,
+        columns: ApplicationColumns | None = None,
+    ) -> None:
+        if columns is None and (customers is None or equipment is None):
+            raise TypeError("HistoryFrames needs customers and equipment frames")
+        self._customers = customers
+        self._equipment = equipment
+        self._columns = columns if customers is None or equipment is None else None
+
+    def _build(self) -> None:
+        if self._columns is not None:
+            customers, equipment = self._columns.frames()
+            if self._customers is None:
+                self._customers = customers
+            if self._equipment is None:
+                self._equipment = equipment
+            self._columns = None
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """One row per customer."""
+        self._build()
+        assert self._customers is not None
+        return self._customers
+
+    @customers.setter
+    def customers(self, value: pd.DataFrame) -> None:
+        self._build()
+        self._customers = value
+
+    @property
+    def equipment(self) -> pd.DataFrame:
+        """One row per equipment line."""
+        self._build()
+        assert self._equipment is not None
+        return self._equipment
+
+    @equipment.setter
+    def equipment(self, value: pd.DataFrame) -> None:
+        self._build()
+        self._equipment = value
+
+    @property
+    def columns(self) -> ApplicationColumns | None:
+        """The unbuilt application columns, or None once the frames exist."""
+        return self._columns
 
     def __len__(self) -> int:
+        if self._columns is not None:
+            return len(self._columns.customer_id)
         return len(self.customers)
+
+    def __repr__(self) -> str:
+        return f"HistoryFrames(customers={len(self)} rows)"
 
 
 def frames_from_applications(
@@ -75,62 +188,86 @@ def frames_from_applications(
     def numbers(values: list[float | int | None]) -> np.ndarray:
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
-    # Columns are built as typed arrays: for one application, pandas' own inference and
-    # astype cost more than everything else here.
-    customers = pd.DataFrame(
-        {
-            "customer_id": pd.array(ids, dtype="str"),
-            "industry": pd.array([a.industry for a in applications], dtype="str"),
-            "climate_zone": pd.array([a.climate_zone for a in applications], dtype="str"),
-            "floor_area_m2": numbers([a.floor_area_m2 for a in applications]),
-            "employees": numbers([a.employees for a in applications]),
-            "shifts": numbers([a.shifts for a in applications]),
-        }
-    )
     cols: dict[str, list[Any]] = {
-        c: [] for c in ("customer_id", "category", "rated_kw", "quantity", "standby", "name")
+        c: [] for c in ("customer_id", "pos", "category", "rated_kw", "quantity", "standby", "name")
     }
     k = 0
-    for cid, app in zip(ids, applications, strict=True):
+    for pos, (cid, app) in enumerate(zip(ids, applications, strict=True)):
         for item in app.equipment:
             cat = categories[k] if categories is not None else item.category
             k += 1
             if cat is None:
                 continue
             cols["customer_id"].append(cid)
+            cols["pos"].append(pos)
             cols["category"].append(cat)
             cols["rated_kw"].append(item.rated_kw)
             cols["quantity"].append(item.quantity)
             cols["standby"].append(item.standby)
             cols["name"].append(item.name or "")
-    equipment = pd.DataFrame(
-        {
-            "customer_id": pd.array(cols["customer_id"], dtype="str"),
-            "category": pd.array(cols["category"], dtype="str"),
-            "rated_kw": np.array(cols["rated_kw"], dtype=float),
-            "quantity": np.array(cols["quantity"], dtype=np.int64),
-            "standby": np.array(cols["standby"], dtype=bool),
-            "name": pd.array(cols["name"], dtype="str"),
-        }
+    # Ids must be unique for the positions to stand in for a lookup by id.
+    unique = len(set(ids)) == len(ids)
+    columns = ApplicationColumns(
+        customer_id=ids,
+        industry=[a.industry for a in applications],
+        climate_zone=[a.climate_zone for a in applications],
+        floor_area_m2=numbers([a.floor_area_m2 for a in applications]),
+        employees=numbers([a.employees for a in applications]),
+        shifts=numbers([a.shifts for a in applications]),
+        eq_customer_id=cols["customer_id"],
+        eq_customer_pos=np.array(cols["pos"], dtype=np.int64),
+        eq_category=cols["category"],
+        eq_rated_kw=np.array(cols["rated_kw"], dtype=float),
+        eq_quantity=np.array(cols["quantity"], dtype=np.int64),
+        eq_standby=np.array(cols["standby"], dtype=bool),
+        eq_name=cols["name"],
     )
-    return HistoryFrames(customers=customers, equipment=equipment)
+    if not unique or not all(isinstance(i, str) for i in ids):
+        customers, equipment = columns.frames()
+        return HistoryFrames(customers, equipment)
+    return HistoryFrames(columns=columns)
 
 
 def _aggregate_equipment(
     customer_ids: pd.Index, equipment: pd.DataFrame, categories: Sequence[str]
 ) -> dict[str, np.ndarray]:
     """Per customer × category: non-standby kW, unit count and largest unit (numpy only)."""
-    n_cust, n_cat = len(customer_ids), len(categories)
+    if not len(equipment):
+        return _aggregate_arrays(
+            len(customer_ids),
+            len(categories),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0, dtype=bool),
+        )
+    return _aggregate_arrays(
+        len(customer_ids),
+        len(categories),
+        customer_ids.get_indexer(equipment["customer_id"]),
+        pd.Index(categories).get_indexer(equipment["category"]),
+        equipment["rated_kw"].to_numpy(dtype=float),
+        equipment["quantity"].to_numpy(dtype=float),
+        equipment["standby"].to_numpy(dtype=bool),
+    )
+
+
+def _aggregate_arrays(
+    n_cust: int,
+    n_cat: int,
+    cust_idx: np.ndarray,
+    cat_idx: np.ndarray,
+    rated: np.ndarray,
+    qty: np.ndarray,
+    standby: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """:func:`_aggregate_equipment` on arrays (positions of customer and category, -1: none)."""
     kw = np.zeros((n_cust, n_cat))
     units = np.zeros((n_cust, n_cat))
     largest = np.zeros((n_cust, n_cat))
     standby_kw = np.zeros(n_cust)
-    if len(equipment):
-        cust_idx = customer_ids.get_indexer(equipment["customer_id"])
-        cat_idx = pd.Index(categories).get_indexer(equipment["category"])
-        rated = equipment["rated_kw"].to_numpy(dtype=float)
-        qty = equipment["quantity"].to_numpy(dtype=float)
-        standby = equipment["standby"].to_numpy(dtype=bool)
+    if len(cust_idx):
         known = cust_idx >= 0
         # Standby spares and excluded categories (fire pumps) never run in normal operation.
         running = known & (cat_idx >= 0) & ~standby
@@ -212,16 +349,102 @@ def _categorical(values: pd.Series, categories: list[str]) -> pd.Categorical:
     ``from_codes`` with codes from a dict lookup is much faster than letting pandas infer
     codes from (arrow) strings, and gives the same result.
     """
-    lookup, dtype = _category_lookup(tuple(categories))
     raw = values.to_numpy(dtype=object, na_value=None)
-    codes = np.fromiter((lookup.get(v, -1) for v in raw), dtype=np.int64, count=len(raw))
-    return pd.Categorical.from_codes(codes, dtype=dtype)
+    _, dtype = _category_lookup(tuple(categories))
+    return pd.Categorical.from_codes(_categorical_codes(raw, categories), dtype=dtype)
+
+
+def _categorical_codes(raw: np.ndarray | Sequence[Any], categories: list[str]) -> np.ndarray:
+    """Codes of ``raw`` values in a fixed category list (-1: unknown or missing)."""
+    lookup, _ = _category_lookup(tuple(categories))
+    return np.fromiter((lookup.get(v, -1) for v in raw), dtype=np.int64, count=len(raw))
+
+
+def base_source_of(base: np.ndarray, has_equipment: np.ndarray) -> np.ndarray:
+    """Which estimate the base came from (equipment, area or industry), from two features."""
+    has_eq = has_equipment > 0
+    ok = np.isfinite(base) & (base > 0)
+    return np.where(has_eq & ok, "equipment", np.where(ok, "area", "industry"))
 
 
 @lru_cache(maxsize=16)
 def _category_lookup(categories: tuple[str, ...]) -> tuple[dict[str, int], pd.CategoricalDtype]:
     """Code lookup and dtype of a fixed category list (validated once, not per call)."""
     return {c: i for i, c in enumerate(categories)}, pd.CategoricalDtype(list(categories))
+
+
+@dataclass
+class BuiltFeatures:
+    """The features of a batch as arrays; the pandas frames are built on request.
+
+    ``matrix`` is LightGBM's float matrix (categoricals as codes, NaN when unknown) in the
+    order of ``builder.feature_names_``; :meth:`frame` is the feature frame of
+    :meth:`FeatureBuilder.transform` and :meth:`engineering` the engineering estimates.
+    """
+
+    builder: FeatureBuilder
+    ids: pd.Index | list[str]
+    matrix: np.ndarray
+    codes: dict[str, np.ndarray]
+    engineering_frame: pd.DataFrame | None
+    engineering_arrays: dict[str, np.ndarray] | None
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._col = {name: j for j, name in enumerate(self.builder.feature_names_)}
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def index(self) -> pd.Index:
+        """Customer ids (as text) of the rows."""
+        if not isinstance(self.ids, pd.Index):
+            self.ids = pd.Index(pd.array(self.ids, dtype="str"), name="customer_id")
+        return self.ids
+
+    def column(self, name: str) -> np.ndarray:
+        """A numeric feature as floats (a view of the matrix)."""
+        return self.matrix[:, self._col[name]]
+
+    def text(self, name: str) -> np.ndarray:
+        """A categorical feature as text, NaN where unknown (as ``astype(str)`` gives)."""
+        _, dtype = _category_lookup(tuple(self._categories(name)))
+        labels = np.asarray(dtype.categories, dtype=object)
+        codes = self.codes[name]
+        out = (
+            labels[np.where(codes >= 0, codes, 0)] if len(labels) else np.empty(len(codes), object)
+        )
+        out = np.asarray(out, dtype=object)
+        out[codes < 0] = np.nan
+        return out
+
+    def _categories(self, name: str) -> list[str]:
+        return self.builder.industries_ if name == "industry" else self.builder.climate_zones_
+
+    def frame(self) -> pd.DataFrame:
+        """The feature frame (one row per customer, indexed by customer id)."""
+        if self._frame is None:
+            names = self.builder.feature_names_
+            cats = self.builder.categorical_features_
+            # One float block plus the categoricals: building a frame column by column
+            # costs more than the rest of the transform for a single application.
+            numeric = [n for n in names if n not in cats]
+            block = self.matrix[:, [self._col[n] for n in numeric]]
+            frame = pd.DataFrame(block, index=self.index(), columns=numeric)
+            for name in cats:
+                _, dtype = _category_lookup(tuple(self._categories(name)))
+                frame[name] = pd.Categorical.from_codes(self.codes[name], dtype=dtype)
+            if list(frame.columns) != names:
+                frame = frame[names]
+            self._frame = frame
+        return self._frame
+
+    def engineering(self) -> pd.DataFrame:
+        """The engineering estimates per row (:func:`engineering_estimate_frame` columns)."""
+        if self.engineering_frame is None:
+            assert self.engineering_arrays is not None
+            self.engineering_frame = pd.DataFrame(self.engineering_arrays, index=self.index())
+        return self.engineering_frame
 
 
 class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
@@ -334,10 +557,72 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         per customer in the same order) lets batch scoring and evaluation reuse the
         estimates instead of computing them a second time.
         """
+        built = self.transform_arrays(X)
+        return built.frame(), built.engineering()
+
+    def transform_arrays(self, X: HistoryFrames) -> BuiltFeatures:
+        """The features as arrays (frames built on demand): the shared feature path.
+
+        :meth:`transform_with_engineering` is this with both frames built; the model's
+        predict path takes the float matrix and the few columns it needs directly.
+        """
         self._check_fitted()
-        customers = X.customers
-        ids = pd.Index(customers["customer_id"].astype(str))
-        agg = _aggregate_equipment(ids, X.equipment, self.categories_)
+        raw = X.columns
+        if raw is not None:
+            # Unbuilt application frames: the same values, read without pandas.
+            n = len(raw.customer_id)
+            lookup, _ = _category_lookup(tuple(self.categories_))
+            cat_idx = np.fromiter(
+                (lookup.get(c, -1) for c in raw.eq_category),
+                dtype=np.int64,
+                count=len(raw.eq_category),
+            )
+            agg = _aggregate_arrays(
+                n,
+                len(self.categories_),
+                raw.eq_customer_pos,
+                cat_idx,
+                raw.eq_rated_kw,
+                raw.eq_quantity.astype(float),
+                raw.eq_standby,
+            )
+            eng_arrays = engineering_estimate_arrays(
+                raw.eq_category,
+                raw.eq_customer_pos,
+                raw.eq_standby,
+                raw.eq_rated_kw,
+                raw.eq_quantity.astype(float),
+                np.array(raw.industry, dtype=object),
+                raw.floor_area_m2,
+                self.engineering_,
+            )
+            ids_list: list[str] | pd.Index = raw.customer_id
+            eng_frame: pd.DataFrame | None = None
+            area = raw.floor_area_m2
+            employees = raw.employees
+            shifts = raw.shifts
+            industry_raw = np.array(raw.industry, dtype=object)
+            climate_raw = np.array(raw.climate_zone, dtype=object)
+            eng_method = eng_arrays["eng_method"]
+            eng_p30 = eng_arrays["eng_p30_kw"]
+            eng_q30 = eng_arrays["eng_q30_kvar"]
+        else:
+            customers = X.customers
+            ids = pd.Index(customers["customer_id"].astype(str))
+            n = len(ids)
+            agg = _aggregate_equipment(ids, X.equipment, self.categories_)
+            eng_frame = engineering_estimate_frame(X.equipment, customers, self.engineering_)
+            eng_frame = eng_frame.reindex(ids)
+            eng_arrays = None
+            ids_list = ids
+            area = customers["floor_area_m2"].to_numpy(dtype=float)
+            employees = customers["employees"].to_numpy(dtype=float)
+            shifts = customers["shifts"].to_numpy(dtype=float)
+            industry_raw = customers["industry"].to_numpy(dtype=object, na_value=None)
+            climate_raw = customers["climate_zone"].to_numpy(dtype=object, na_value=None)
+            eng_method = eng_frame["eng_method"].to_numpy()
+            eng_p30 = eng_frame["eng_p30_kw"].to_numpy(dtype=float)
+            eng_q30 = eng_frame["eng_q30_kvar"].to_numpy(dtype=float)
         kw, units, largest = agg["kw"], agg["units"], agg["largest"]
         total_kw = kw.sum(axis=1)
         out: dict[str, Any] = {}
@@ -350,10 +635,6 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 shares = np.where(total_kw[:, None] > 0, kw / total_kw[:, None], 0.0)
             for j, c in enumerate(self.categories_):
                 out[f"share__{c}"] = shares[:, j]
-        eng = engineering_estimate_frame(X.equipment, customers, self.engineering_)
-        eng = eng.reindex(ids)
-        area = customers["floor_area_m2"].to_numpy(dtype=float)
-        employees = customers["employees"].to_numpy(dtype=float)
         has_eq = total_kw > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             out["total_kw"] = total_kw
@@ -364,21 +645,19 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             # second group would LOWER its P30 by 10 %. The model's version applies K∑ to
             # every equipment list, which keeps it (and the base) monotone in every line.
             n_groups = (kw > 0).sum(axis=1)
-            single = (n_groups == 1) & (eng["eng_method"].to_numpy() == "demand_coefficient")
+            single = (n_groups == 1) & (eng_method == "demand_coefficient")
             kp = np.where(single, self.engineering_.k_sum_p, 1.0)
             kq = np.where(single, self.engineering_.k_sum_q, 1.0)
-            p30 = eng["eng_p30_kw"].to_numpy(dtype=float) * kp
-            q30 = eng["eng_q30_kvar"].to_numpy(dtype=float) * kq
+            p30 = eng_p30 * kp
+            q30 = eng_q30 * kq
             out["eng_p30_kw"] = p30
             out["eng_s30_kva"] = np.sqrt(p30**2 + q30**2)
-            area_base = np.where(
-                eng["eng_method"].to_numpy() == "area_density", p30 * self.area_multiplier_, np.nan
-            )
-            weights = self.row_base_weights(customers["industry"])
+            area_base = np.where(eng_method == "area_density", p30 * self.area_multiplier_, np.nan)
+            weights = self.row_base_weights(industry_raw)
             out["base_kw"] = np.where(total_kw > 0, (kw * weights).sum(axis=1), area_base)
             out["floor_area_m2"] = area
             out["employees"] = employees
-            out["shifts"] = customers["shifts"].to_numpy(dtype=float)
+            out["shifts"] = shifts
             # Densities are undefined (NaN, which LightGBM treats as missing) without a
             # positive denominator, never zero or infinite.
             out["kw_per_m2"] = np.where(has_eq & (area > 0), total_kw / area, np.nan)
@@ -387,20 +666,28 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             )
             out["eng_kw_per_m2"] = np.where(area > 0, out["eng_p30_kw"] / area, np.nan)
         out["has_equipment"] = has_eq.astype(float)
-        out["industry"] = _categorical(customers["industry"], self.industries_)
-        out["climate_zone"] = _categorical(customers["climate_zone"], self.climate_zones_)
-        # One float block plus the categoricals: building a frame column by column costs
-        # more than the rest of the transform for a single application.
-        numeric = [n for n in self.feature_names_ if n not in self.categorical_features_]
-        block = np.empty((len(ids), len(numeric)))
-        for j, name in enumerate(numeric):
-            block[:, j] = out[name]
-        frame = pd.DataFrame(block, index=ids, columns=numeric)
-        for name in self.categorical_features_:
-            frame[name] = out[name]
-        if list(frame.columns) != self.feature_names_:
-            frame = frame[self.feature_names_]
-        return frame, eng
+        cats = {
+            "industry": _categorical_codes(industry_raw, self.industries_),
+            "climate_zone": _categorical_codes(climate_raw, self.climate_zones_),
+        }
+        # The float matrix LightGBM reads (categoricals as their codes, NaN if unknown),
+        # filled once; the feature frame is a view of its numeric part plus categoricals.
+        matrix = np.empty((n, len(self.feature_names_)))
+        for j, name in enumerate(self.feature_names_):
+            if name in cats:
+                codes = cats[name].astype(float)
+                codes[codes < 0] = np.nan
+                matrix[:, j] = codes
+            else:
+                matrix[:, j] = out[name]
+        return BuiltFeatures(
+            builder=self,
+            ids=ids_list,
+            matrix=matrix,
+            codes=cats,
+            engineering_frame=eng_frame,
+            engineering_arrays=eng_arrays,
+        )
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The features as a float matrix for LightGBM: categoricals as their codes.
@@ -438,8 +725,13 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def base_kw(self, features: pd.DataFrame) -> np.ndarray:
         """The base of the target: the fitted-demand-factor estimate, else the industry median."""
         self._check_fitted()
-        base = features["base_kw"].to_numpy(dtype=float)
-        industry = features["industry"].astype(str).to_numpy()
+        return self.base_kw_of(
+            features["base_kw"].to_numpy(dtype=float),
+            features["industry"].astype(str).to_numpy(),
+        )
+
+    def base_kw_of(self, base: np.ndarray, industry: np.ndarray) -> np.ndarray:
+        """:meth:`base_kw` from the ``base_kw`` feature and the industry (as text) per row."""
         fallback = np.array(
             [self.industry_fallback_kw_.get(i, self.global_fallback_kw_) for i in industry],
             dtype=float,
@@ -449,10 +741,10 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     def base_source(self, features: pd.DataFrame) -> np.ndarray:
         """Which estimate the base came from: equipment, area or industry (per row)."""
-        base = features["base_kw"].to_numpy(dtype=float)
-        has_eq = features["has_equipment"].to_numpy(dtype=float) > 0
-        ok = np.isfinite(base) & (base > 0)
-        return np.where(has_eq & ok, "equipment", np.where(ok, "area", "industry"))
+        return base_source_of(
+            features["base_kw"].to_numpy(dtype=float),
+            features["has_equipment"].to_numpy(dtype=float),
+        )
 
     def feature_groups(self) -> dict[str, str]:
         """Map each feature to a human group (equipment category, floor area, shifts…)."""

@@ -616,28 +616,14 @@ def engineering_estimate_frame(
     config = config or DEFAULT_ENGINEERING
     _require_columns(equipment, ("customer_id", "category", "rated_kw", "quantity"), "equipment")
     _require_columns(customers, ("customer_id", "industry"), "customers")
-    catalog = load_catalog()
 
     index = pd.Index(customers["customer_id"], name="customer_id")
     if not index.is_unique:
         dupes = index[index.duplicated()].unique()[:5].tolist()
         raise ValueError(f"customer_id must be unique in customers; received duplicates {dupes}")
     n_customers = len(index)
-
-    # Per-category defaults as arrays indexed by category code position.
-    cat_codes = catalog.category_codes
-    categories = [catalog.categories[c] for c in cat_codes]
-    kx_by_cat = np.array([_kx_default(c, config.kx_choice) for c in categories], dtype=float)
-    tan_by_cat = _tan_phi(np.array([c.cos_phi for c in categories], dtype=float))
-    n_cat = len(cat_codes)
-
-    # Dict lookups beat pandas' code inference on (arrow) strings by far for small inputs.
-    cat_lookup = {c: i for i, c in enumerate(cat_codes)}
     cat_raw = equipment["category"].to_numpy(dtype=object)
-    cat_pos = np.fromiter(
-        (cat_lookup.get(c, -1) for c in cat_raw), dtype=np.int64, count=len(cat_raw)
-    )
-    unknown = cat_pos < 0
+    unknown = _category_positions(cat_raw) < 0
     if unknown.any():
         bad = sorted(set(equipment["category"][unknown].astype(str)))[:5]
         raise ValueError(f"unknown category code(s) {bad}: expected codes from categories.csv")
@@ -647,10 +633,85 @@ def engineering_estimate_frame(
         if "standby" in equipment.columns
         else np.zeros(len(equipment), dtype=bool)
     )
+    industries = customers["industry"].astype(str)
+    if "floor_area_m2" in customers.columns:
+        area = pd.to_numeric(customers["floor_area_m2"], errors="coerce").to_numpy(dtype=float)
+    else:
+        area = np.full(n_customers, np.nan)
+    out = engineering_estimate_arrays(
+        cat_raw,
+        cust_pos,
+        standby,
+        equipment["rated_kw"].to_numpy(dtype=float),
+        equipment["quantity"].to_numpy(dtype=float),
+        industries.to_numpy(dtype=object),
+        area,
+        config,
+    )
+    return pd.DataFrame(out, index=index)
+
+
+def _category_positions(categories: Sequence[object] | np.ndarray) -> np.ndarray:
+    """Position of each category code in the catalog (-1: unknown)."""
+    lookup = _category_lookup()
+    return np.fromiter(
+        (lookup.get(c, -1) for c in categories),  # type: ignore[arg-type]
+        dtype=np.int64,
+        count=len(categories),
+    )
+
+
+@lru_cache(maxsize=1)
+def _category_lookup() -> dict[str, int]:
+    return {c: i for i, c in enumerate(load_catalog().category_codes)}
+
+
+@lru_cache(maxsize=4)
+def _category_defaults(kx_choice: str) -> tuple[np.ndarray, np.ndarray]:
+    """Default Kx and tan φ per catalog category position (read once per Kx choice)."""
+    catalog = load_catalog()
+    categories = [catalog.categories[c] for c in catalog.category_codes]
+    kx = np.array([_kx_default(c, kx_choice) for c in categories], dtype=float)
+    tan = _tan_phi(np.array([c.cos_phi for c in categories], dtype=float))
+    kx.setflags(write=False)
+    tan.setflags(write=False)
+    return kx, tan
+
+
+def engineering_estimate_arrays(
+    categories: Sequence[object] | np.ndarray,
+    customer_pos: np.ndarray,
+    standby: np.ndarray,
+    rated_kw: np.ndarray,
+    quantity: np.ndarray,
+    industries: np.ndarray,
+    floor_area_m2: np.ndarray,
+    config: EngineeringConfig | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`engineering_estimate_frame` on arrays: the columns of its frame.
+
+    Equipment lines are given by category code, the row of their customer (-1: ignored),
+    standby flag, rating and quantity; customers by industry code (text) and floor area.
+
+    Raises
+    ------
+    ValueError
+        On unknown category or industry codes.
+    """
+    config = config or DEFAULT_ENGINEERING
+    catalog = load_catalog()
+    n_customers = len(industries)
+    cat_codes = catalog.category_codes
+    kx_by_cat, tan_by_cat = _category_defaults(config.kx_choice)
+    n_cat = len(cat_codes)
+    cat_pos = _category_positions(categories)
+    unknown = cat_pos < 0
+    if unknown.any():
+        bad = sorted({str(c) for c, u in zip(categories, unknown, strict=True) if u})[:5]
+        raise ValueError(f"unknown category code(s) {bad}: expected codes from categories.csv")
+    cust_pos = np.asarray(customer_pos)
     keep = (~standby) & (cat_pos != cat_codes.index(FIRE_PUMP_CATEGORY)) & (cust_pos >= 0)
-    installed = (
-        equipment["rated_kw"].to_numpy(dtype=float) * equipment["quantity"].to_numpy(dtype=float)
-    )[keep]
+    installed = (np.asarray(rated_kw, dtype=float) * np.asarray(quantity, dtype=float))[keep]
     pair = cust_pos[keep].astype(np.int64) * n_cat + cat_pos[keep].astype(np.int64)
 
     # One group per (customer, category): Pe summed first, then Kx·Pe, as on the sheet.
@@ -668,10 +729,9 @@ def engineering_estimate_frame(
     q30 = np.where(several, config.k_sum_q, 1.0) * sum_q
 
     # Area-density method for customers without groups.
-    industries = customers["industry"].astype(str)
     design_by_industry = _design_densities()
     design = np.fromiter(
-        (design_by_industry.get(i, np.nan) for i in industries.to_numpy(dtype=object)),
+        (design_by_industry.get(i, np.nan) for i in industries),
         dtype=float,
         count=n_customers,
     )
@@ -679,10 +739,7 @@ def engineering_estimate_frame(
     if unknown_ind.any():
         bad = sorted(set(industries[unknown_ind]))[:5]
         raise ValueError(f"unknown industry code(s) {bad}: expected codes from industries.csv")
-    if "floor_area_m2" in customers.columns:
-        area = pd.to_numeric(customers["floor_area_m2"], errors="coerce").to_numpy(dtype=float)
-    else:
-        area = np.full(n_customers, np.nan)
+    area = np.asarray(floor_area_m2, dtype=float)
     has_groups = n_groups > 0
     area_ok = ~has_groups & np.isfinite(area) & (area > 0)
     p_area = design * area / 1000.0
@@ -694,14 +751,11 @@ def engineering_estimate_frame(
     method = np.full(n_customers, None, dtype=object)
     method[area_ok] = "area_density"
     method[has_groups] = "demand_coefficient"
-    return pd.DataFrame(
-        {
-            "eng_p30_kw": p30,
-            "eng_q30_kvar": q30,
-            "eng_s30_kva": out["s30"],
-            "eng_s30_comp_kva": out["s30_comp"],
-            "eng_kva": out["kva"],
-            "eng_method": method,
-        },
-        index=index,
-    )
+    return {
+        "eng_p30_kw": p30,
+        "eng_q30_kvar": q30,
+        "eng_s30_kva": out["s30"],
+        "eng_s30_comp_kva": out["s30_comp"],
+        "eng_kva": out["kva"],
+        "eng_method": method,
+    }

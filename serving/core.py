@@ -37,7 +37,7 @@ from features.engineering import (
     groups_from_equipment,
 )
 from features.matching import NameMatcher
-from features.schemas import Application, EquipmentItem
+from features.schemas import Application
 from serving.messages import render
 from serving.model.bounds import BoundRule
 from serving.model.decision import Decisions, decide
@@ -107,6 +107,14 @@ class Recommender:
         )
         self.sizing = model.config.policy.sizing
         self._col = {name: j for j, name in enumerate(model.builder.feature_names_)}
+        # Fixed per model: computed once, not per answer.
+        self._groups = model.builder.feature_groups()
+        self._kw_cols = np.array([self._col[f"kw__{c}"] for c in model.builder.categories_])
+        self._category_kw_col = {
+            name: self._col[f"kw__{g.split(':', 1)[1]}"]
+            for name, g in self._groups.items()
+            if g.startswith("category:")
+        }
 
     # -- public API ----------------------------------------------------------------------
     def recommend(self, application: Application) -> Recommendation:
@@ -140,7 +148,7 @@ class Recommender:
         return decide(
             self.model,
             pred,
-            self.model.engineering_of(frames, pred),
+            self.model.engineering_columns(frames, pred),
             with_rules=with_rules,
             min_peers=self.config.min_peers,
         )
@@ -286,14 +294,10 @@ class Recommender:
         return _Resolved(app=app, categories=cats, matches=matches)
 
     def _sheet(self, r: _Resolved) -> CalculationSheet | None:
+        # The lines are validated already and ``c`` is a catalog code (given or matched):
+        # a copy with the resolved category is the same item without re-validation.
         items = [
-            EquipmentItem(
-                category=c,
-                name=it.name,
-                rated_kw=it.rated_kw,
-                quantity=it.quantity,
-                standby=it.standby,
-            )
+            it if it.category == c else it.model_copy(update={"category": c})
             for it, c in zip(r.app.equipment, r.categories, strict=True)
             if c is not None
         ]
@@ -325,21 +329,22 @@ class Recommender:
         scale = base * math.exp(phi0)
         # (e^S - 1)/S, written to stay exact near S = 0.
         factor = math.expm1(s) / s if abs(s) > 1e-12 else 1.0
-        groups = self.model.builder.feature_groups()
+        groups = self._groups
         names = self.model.builder.feature_names_
+        kw_col = self._category_kw_col
         corr: dict[str, float] = {}
-        for name, value in zip(names, feat, strict=True):
+        for name, value in zip(names, feat.tolist(), strict=True):
             g = groups[name]
-            if g.startswith("category:") and not row[self._col[f"kw__{g.split(':', 1)[1]}"]] > 0:
+            if name in kw_col and not row[kw_col[name]] > 0:
                 # A category the application does not have still shifts the prediction
                 # (its absence says something about the mix); reporting it as "fans
                 # 0.3 kW" for a site without fans would confuse, so it is pooled.
                 g = "equipment_mix"
-            corr[g] = corr.get(g, 0.0) + scale * float(value) * factor
+            corr[g] = corr.get(g, 0.0) + scale * value * factor
         eng: dict[str, float] = {}
         builder = self.model.builder
-        industry = pred.features["industry"].iloc[i]
-        installed = np.array([row[self._col[f"kw__{c}"]] for c in builder.categories_])
+        industry = pred.industry[i]
+        installed = row[self._kw_cols]
         parts = installed * builder.row_base_weights([industry])[0]
         if basis == "equipment" and parts.sum() > 0:
             # The base is a sum over categories (fitted demand factor × installed kW).

@@ -374,10 +374,12 @@ class CapacityService:
     ) -> str | None:
         if self.logbook is None:
             return None
+        # The models themselves: the logbook serialises them once with pydantic-core
+        # (the same JSON as dumping to dicts and then to text, at a fraction of the cost).
         return str(
             self.logbook.record(
-                app.model_dump(mode="json"),
-                rec.model_dump(mode="json"),
+                app,
+                rec,
                 source=source,
                 model_version=rec.model_version,
                 recommended_kva=rec.recommended_kva,

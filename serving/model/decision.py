@@ -19,11 +19,13 @@ users receive. The single answer is this path for one row, with explanations add
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from features.build import base_source_of
 from features.catalog import load_catalog
 from features.engineering import industry_density
 from serving.model.bounds import BoundRule, CapacityBounds, apply_bounds
@@ -123,7 +125,7 @@ def _density_outside(industry: np.ndarray, total_kw: np.ndarray, area: np.ndarra
 def decide(
     model: CapacityModel,
     pred: Prediction,
-    engineering: pd.DataFrame,
+    engineering: pd.DataFrame | Mapping[str, np.ndarray],
     *,
     apply_sanity_bounds: bool = True,
     with_rules: bool = False,
@@ -139,7 +141,7 @@ def decide(
         Its prediction.
     engineering
         The rows' classical estimates (``eng_s30_comp_kva``), in the order of ``pred``
-        (:meth:`CapacityModel.engineering_of`).
+        (:meth:`CapacityModel.engineering_of`; a mapping of arrays will do).
     apply_sanity_bounds
         False only to measure what the bounds change (evaluation reports both).
     with_rules
@@ -147,13 +149,13 @@ def decide(
     min_peers
         Fewest peers a comparison cell needs.
     """
-    X = pred.features
-    industry = X["industry"].astype(str).to_numpy()
-    total = X["total_kw"].to_numpy(dtype=float)
-    largest = X["largest_unit_kw"].to_numpy(dtype=float)
-    area = X["floor_area_m2"].to_numpy(dtype=float)
-    basis = model.builder.base_source(X)
-    s30 = engineering["eng_s30_comp_kva"].to_numpy(dtype=float)
+    # The feature columns as arrays (the same values as ``pred.features``, without pandas).
+    industry = pred.industry
+    total = pred.column("total_kw")
+    largest = pred.column("largest_unit_kw")
+    area = pred.column("floor_area_m2")
+    basis = base_source_of(pred.column("base_kw"), pred.column("has_equipment"))
+    s30 = np.asarray(engineering["eng_s30_comp_kva"], dtype=float)
     policy_kva = np.asarray(pred.recommended_kva, dtype=float)
     if model.bounds is not None and apply_sanity_bounds:
         bounds = model.bounds.capacity_bounds(

@@ -15,14 +15,14 @@ imports neither MLflow nor shap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.build import FeatureBuilder, HistoryFrames
+from features.build import BuiltFeatures, FeatureBuilder, HistoryFrames
 from features.engineering import engineering_estimate_frame
 from serving.model.bounds import LearnedBounds
 from serving.model.calibration import ResidualCalibrator, conformal_group
@@ -37,11 +37,16 @@ from serving.model.policy import (
 
 @dataclass
 class Prediction:
-    """Point and distributional prediction for a batch."""
+    """Point and distributional prediction for a batch.
 
-    features: pd.DataFrame
-    engineering: pd.DataFrame | None  # classical estimates per row (None if features given)
+    ``features`` and ``engineering`` are built on first access when the prediction came
+    from frames (the decision path reads the arrays: :meth:`column`, ``industry``).
+    """
+
+    built: BuiltFeatures | None  # the feature arrays (None if features were given)
+    given_features: pd.DataFrame | None
     matrix: np.ndarray  # the features as LightGBM's float matrix (computed once)
+    industry: np.ndarray  # industry per row as text (NaN where not a known code)
     base_kw: np.ndarray
     mu: np.ndarray  # E[log peak]
     groups: np.ndarray
@@ -53,6 +58,24 @@ class Prediction:
     recommended_kva: np.ndarray
     chosen: np.ndarray
     probs: TierProbabilities
+    _col: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """The feature frame (one row per customer)."""
+        if self.given_features is not None:
+            return self.given_features
+        assert self.built is not None
+        return self.built.frame()
+
+    @property
+    def engineering(self) -> pd.DataFrame | None:
+        """Classical estimates per row (None if features were given)."""
+        return self.built.engineering() if self.built is not None else None
+
+    def column(self, name: str) -> np.ndarray:
+        """A numeric feature as floats (from the matrix: the same values as the frame)."""
+        return self.matrix[:, self._col[name]]
 
 
 class CapacityModel:
@@ -106,25 +129,31 @@ class CapacityModel:
     def predict(self, frames: HistoryFrames, features: pd.DataFrame | None = None) -> Prediction:
         """Predict peak, intervals and the recommended capacity for every customer."""
         if features is None:
-            X, engineering = self.builder.transform_with_engineering(frames)
+            built: BuiltFeatures | None = self.builder.transform_arrays(frames)
+            assert built is not None
+            matrix = built.matrix
+            industry = built.text("industry")
+            base = self.builder.base_kw_of(built.column("base_kw"), industry)
+            has_eq = built.column("has_equipment")
         else:
-            X, engineering = features, None
-        base = self.builder.base_kw(X)
-        matrix = self.builder.matrix(X)
+            built = None
+            matrix = self.builder.matrix(features)
+            industry = features["industry"].astype(str).to_numpy()
+            base = self.builder.base_kw(features)
+            has_eq = features["has_equipment"].to_numpy()
         f = self.booster.predict(matrix, num_threads=self.config.num_threads)
         mu = np.log(base) + f
-        groups = conformal_group(
-            X["industry"].astype(str).to_numpy(), X["has_equipment"].to_numpy()
-        )
+        groups = conformal_group(industry, has_eq)
         lo80, hi80 = self.calibrator.interval(mu, groups, 0.80)
         lo90, hi90 = self.calibrator.interval(mu, groups, 0.90)
         rec, probs, idx = recommend_tiers(
             mu, groups, self.calibrator, self.config.policy, self.decision_tables
         )
         return Prediction(
-            features=X,
-            engineering=engineering,
+            built=built,
+            given_features=features,
             matrix=matrix,
+            industry=industry,
             base_kw=base,
             mu=mu,
             groups=groups,
@@ -136,7 +165,16 @@ class CapacityModel:
             recommended_kva=rec,
             chosen=idx,
             probs=probs,
+            _col=self._feature_index,
         )
+
+    @property
+    def _feature_index(self) -> dict[str, int]:
+        index = self.__dict__.get("_feature_index_cache")
+        if index is None:
+            index = {name: j for j, name in enumerate(self.builder.feature_names_)}
+            self.__dict__["_feature_index_cache"] = index
+        return index
 
     def probabilities_for(self, pred: Prediction, row: int, tiers: np.ndarray) -> TierProbabilities:
         """Outcome probabilities of given capacities for one predicted row."""
@@ -157,6 +195,14 @@ class CapacityModel:
             frames.equipment, frames.customers, self.builder.engineering_
         )
         return eng.reindex(ids)
+
+    def engineering_columns(
+        self, frames: HistoryFrames, pred: Prediction
+    ) -> pd.DataFrame | dict[str, np.ndarray]:
+        """:meth:`engineering_of` as arrays when ``pred`` has them (no frame is built)."""
+        if pred.built is not None and pred.built.engineering_arrays is not None:
+            return pred.built.engineering_arrays
+        return self.engineering_of(frames, pred)
 
     def contributions(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Exact TreeSHAP contributions in log space (last column: expected value).

@@ -315,6 +315,8 @@ def test_a_running_service_picks_up_promotions_without_failing_a_request(
     try:
         wait_until(server, (503,))  # started without a model: up, but not ready
         with make_client(server, response_log, timeout=60) as client:
+            refused = client.get("/readyz")
+            assert refused.status_code == 503 and "model" in refused.json()["not_ready_reason"]
             status = client.get("/model").json()
             assert status["model_version"] is None and status["ready"] is False
             assert status["reload_seconds"] == 1
@@ -343,7 +345,11 @@ def test_a_running_service_picks_up_promotions_without_failing_a_request(
                     wait_for(v3_failed, 20, "/model to report the failed v3")
                     seen = len(firing.results)
                     wait_for(lambda: len(firing.results) >= seen + 5, 60, "answers after v3")
-                    assert client.get("/readyz").status_code == 200  # the old model serves
+                    ready = client.get("/readyz")
+                    assert ready.status_code == 200  # the old model serves ...
+                    detail = ready.json()  # ... and /readyz says what failed
+                    assert detail["model_version"] == f"{V}2", detail
+                    assert detail["last_reload_error"] is not None, detail
                     status = client.get("/model").json()
                     assert status["model_version"] == f"{V}2" and status["ready"] is True
                     assert "calibration.json" in status["last_reload_error"]["error"]

@@ -512,12 +512,14 @@ _RETRAIN = """\
 # validate a utility's history against the contract (rejects report)
 capacity validate --customers customers.csv --equipment equipment.csv
 # train a candidate on history plus the outcomes recorded so far, then promote it only
-# through the gate (accuracy ≥ 90 % on its holdout and no more than 0.5 points below the
-# champion re-scored on the same holdout); a refusal exits 1 and says why
+# through the gate (served accuracy ≥ 90 % on its holdout, and not significantly worse
+# than the champion on the customers neither trained on: paired bootstrap, 95 %
+# interval); a refusal exits 1 and says why; `capacity promote --force --reason "..."`
+# overrides it and records the override
 capacity retrain --customers customers.csv --equipment equipment.csv --include-outcomes
 # or step by step
 capacity train -c customers.csv -e equipment.csv -o var/bundles/candidate
-capacity promote
+capacity promote          # a running service picks the new champion up within seconds
 # regenerate this card from the new champion
 capacity model-card
 ```

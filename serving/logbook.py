@@ -15,14 +15,19 @@ any other SQLAlchemy URL (e.g. PostgreSQL) is set with ``CAPACITY_LOG_DB_URL``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import io
 import json
+import logging
 import math
+import os
 import re
 import threading
+import time
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,6 +120,12 @@ _SQLITE_BEGIN_OPTION = "capacity_sqlite_begin"
 _ID_CHUNK = 500
 _PG_MIGRATION_LOCK_KEY = 7_352_011  # arbitrary constant shared by all workers
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_LOG = logging.getLogger(__name__)
+SPOOL_FILE = "recommendations-unwritten.jsonl"
+"""Rows the background writer could not write to the database, one JSON object a line."""
+_WRITE_BATCH = 1_000  # rows per transaction of the background writer
+_LINGER_S = 0.2  # the writer gathers rows this long before writing them in one go
+_MAX_PENDING = 50_000  # beyond this, record(defer=True) writes in the caller (back-pressure)
 
 
 # --------------------------------------------------------------------------------------
@@ -639,6 +650,142 @@ def _alembic_config(url: str) -> Any:
 
 
 # --------------------------------------------------------------------------------------
+# write-behind queue
+# --------------------------------------------------------------------------------------
+
+
+def _spool_default(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+class _WriteBehind:
+    """Rows of ``recommendations`` written by a background thread, in order, in batches.
+
+    :meth:`put` only appends to a list; the thread writes what has accumulated in one
+    transaction. :meth:`flush` writes everything put so far *in the calling thread* before it
+    returns (batches are taken under one lock, so once it returns every row put before the
+    call is in the database, or in the spool file if the database refused it). A batch the
+    database refuses is appended to the spool file (JSON lines) and the error is logged:
+    no row vanishes silently.
+    """
+
+    def __init__(self, write: Any, spool_path: Path) -> None:
+        self._write = write
+        self.spool_path = spool_path
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._drain_lock = threading.Lock()  # one batch in flight at a time, in order
+        self._pending: list[dict[str, Any]] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.spooled = 0  # rows written to the spool file (not to the database)
+
+    def put(self, values: list[dict[str, Any]]) -> None:
+        """Queue rows for writing (never blocks on the database unless far behind)."""
+        with self._lock:
+            self._pending.extend(values)
+            backlog = len(self._pending)
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
+                self._thread = threading.Thread(
+                    target=self._run, name="logbook-writer", daemon=True
+                )
+                self._thread.start()
+            if backlog == len(values) or backlog >= _WRITE_BATCH:
+                self._wake.notify()  # otherwise the writer is awake or lingering already
+        if backlog > _MAX_PENDING:
+            self.flush()  # the database cannot keep up: the caller helps (back-pressure)
+
+    def pending(self) -> int:
+        """Rows queued and not yet taken by a write."""
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self) -> None:
+        """Write every row queued so far before returning (in this thread)."""
+        while self._drain_once():
+            pass
+
+    def _drain_once(self) -> bool:
+        with self._drain_lock:
+            with self._lock:
+                batch = self._pending[:_WRITE_BATCH]
+                del self._pending[: len(batch)]
+            if not batch:
+                return False
+            try:
+                self._write(batch)
+            except Exception:
+                _LOG.exception(
+                    "recommendation log: writing %d row(s) failed; spooling them to %s",
+                    len(batch),
+                    self.spool_path,
+                )
+                self._spool(batch)
+            return True
+
+    def _spool(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            self.spool_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.spool_path.open("a", encoding="utf-8") as out:
+                for row in batch:
+                    out.write(json.dumps(row, ensure_ascii=False, default=_spool_default) + "\n")
+            self.spooled += len(batch)
+        except Exception:
+            # Last resort: the rows go to the error log itself.
+            _LOG.exception("recommendation log: spooling failed; unwritten rows follow")
+            for row in batch:
+                _LOG.error("unwritten recommendation: %s", json.dumps(row, default=_spool_default))
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._stopping:
+                    self._wake.wait()
+                if self._stopping and not self._pending:
+                    return
+                # Let a few more rows arrive: one transaction for many rows costs the
+                # request threads (GIL, CPU) far less than one per row. Readers do not
+                # wait for this: they flush themselves.
+                deadline = time.monotonic() + _LINGER_S
+                while not self._stopping and len(self._pending) < _WRITE_BATCH:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._wake.wait(left)
+            self.flush()
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread."""
+        with self._lock:
+            self._stopping = True
+            self._wake.notify_all()
+            thread = self._thread
+        self.flush()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10.0)
+
+
+def _spool_path(url: URL) -> Path:
+    """Where unwritten rows go: beside a SQLite file, else in ``CAPACITY_HOME``."""
+    if url.get_backend_name() == "sqlite" and not _is_memory_sqlite(url):
+        database = url.database or ""
+        if database.startswith("file:"):
+            database = database[len("file:") :].split("?", 1)[0]
+        return Path(database).expanduser().resolve().parent / SPOOL_FILE
+    home = os.environ.get("CAPACITY_HOME")
+    return (Path(home) if home else project_root() / "var") / SPOOL_FILE
+
+
+def _flush_at_exit(ref: weakref.ReferenceType[_WriteBehind]) -> None:
+    queue = ref()
+    if queue is not None:
+        queue.close()
+
+
+# --------------------------------------------------------------------------------------
 # the logbook
 # --------------------------------------------------------------------------------------
 
@@ -661,6 +808,9 @@ class Logbook:
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if self._is_sqlite else contextlib.nullcontext()
         )
+        self._queue = _WriteBehind(self._insert_rows, _spool_path(engine.url))
+        # A process that exits without close() still writes what is queued.
+        atexit.register(_flush_at_exit, weakref.ref(self._queue))
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -714,8 +864,26 @@ class Logbook:
             return MigrationContext.configure(conn).get_current_revision()
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Write the queued recommendations, then release the database connections."""
+        self._queue.close()
         self._engine.dispose()
+
+    def flush(self) -> None:
+        """Write every recommendation queued by ``record(..., defer=True)`` so far.
+
+        Every read of the log calls it first, so a just-issued id is always found.
+        """
+        self._queue.flush()
+
+    @property
+    def pending(self) -> int:
+        """Recommendations queued and not yet written."""
+        return self._queue.pending()
+
+    @property
+    def spool_path(self) -> Path:
+        """The JSON-lines file that receives rows the database refused."""
+        return self._queue.spool_path
 
     def __enter__(self) -> Logbook:
         return self
@@ -729,8 +897,17 @@ class Logbook:
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine (for health checks and ad-hoc queries)."""
+        """The SQLAlchemy engine (for health checks and ad-hoc queries).
+
+        Queued recommendations are written first, so a query sees every issued id.
+        """
+        self._queue.flush()
         return self._engine
+
+    def _insert_rows(self, values: list[dict[str, Any]]) -> None:
+        with self._write() as conn:
+            # Core executemany: one prepared statement for all rows, no ORM unit of work.
+            conn.execute(insert(_REC), values)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -755,6 +932,7 @@ class Logbook:
         industry: str | None = None,
         batch_id: str | None = None,
         created_at: datetime | None = None,
+        defer: bool = False,
     ) -> str:
         """Log one recommendation.
 
@@ -776,6 +954,9 @@ class Logbook:
             Batch run the recommendation belongs to.
         created_at
             Timezone-aware timestamp; now (UTC) when None.
+        defer
+            Validate and issue the id now, write in the background (see
+            :meth:`record_many`).
 
         Returns
         -------
@@ -800,15 +981,25 @@ class Logbook:
             batch_id=batch_id,
             created_at=created_at,
         )
-        return self.record_many([entry])[0]
+        return self.record_many([entry], defer=defer)[0]
 
-    def record_many(self, rows: Iterable[RecommendationEntry | Mapping[str, Any]]) -> list[str]:
+    def record_many(
+        self, rows: Iterable[RecommendationEntry | Mapping[str, Any]], *, defer: bool = False
+    ) -> list[str]:
         """Log many recommendations in one transaction (all or none).
 
         Parameters
         ----------
         rows
             :class:`RecommendationEntry` objects, or mappings with the same keys.
+        defer
+            Validate the rows and issue their ids now, but leave the database write to the
+            logbook's background writer (the request path does not wait for it). Every
+            read of this logbook (:meth:`get`, :meth:`count`, :meth:`record_outcome`,
+            :meth:`import_outcomes`, :meth:`joined_frame`, :attr:`engine`) writes the
+            queue first, so a returned id is always found; :meth:`close` and interpreter
+            exit write what is left. Rows the database refuses are appended to
+            :attr:`spool_path` and the error is logged.
 
         Returns
         -------
@@ -835,13 +1026,15 @@ class Logbook:
                 raise ValueError(f"recommendation row {position}: {exc}") from exc
         if not values:
             return []
-        with self._write() as conn:
-            # Core executemany: one prepared statement for all rows, no ORM unit of work.
-            conn.execute(insert(_REC), values)
+        if defer:
+            self._queue.put(values)
+        else:
+            self._insert_rows(values)
         return [v["id"] for v in values]
 
     def get(self, recommendation_id: str) -> LoggedRecommendation | None:
         """The recommendation with this id and its outcomes, or None if it is not logged."""
+        self._queue.flush()
         with self._engine.connect() as conn:
             rec = (
                 conn.execute(select(_REC).where(_REC.c.id == recommendation_id)).mappings().first()
@@ -858,6 +1051,7 @@ class Logbook:
 
     def count(self) -> int:
         """Number of logged recommendations."""
+        self._queue.flush()
         with self._engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_REC)).scalar_one())
 
@@ -917,6 +1111,7 @@ class Logbook:
                 else _require_aware("recorded_at", recorded_at)
             ),
         }
+        self._queue.flush()  # the id may still be queued
         with self._write() as conn:
             exists = conn.execute(select(_REC.c.id).where(_REC.c.id == recommendation_id)).first()
             if exists is None:
@@ -998,6 +1193,7 @@ class Logbook:
 
         outcome_ids: list[int] = []
         if candidates:
+            self._queue.flush()  # ids issued a moment ago may still be queued
             now = datetime.now(UTC)
             with self._write() as conn:
                 wanted = sorted({v["recommendation_id"] for _, v in candidates})
@@ -1116,6 +1312,7 @@ class Logbook:
         )
         if since is not None:
             stmt = stmt.where(_REC.c.created_at >= _require_aware("since", since))
+        self._queue.flush()
         with self._engine.connect() as conn:
             rows = conn.execute(stmt).all()
         frame = pd.DataFrame([tuple(r) for r in rows], columns=list(JOINED_COLUMNS))

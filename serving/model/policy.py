@@ -23,7 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.contract import DEFAULT_SIZING, SizingDefinition, standard_tiers
+from features.contract import (
+    DEFAULT_SIZING,
+    MULTI_TRANSFORMER_STEP_KVA,
+    STANDARD_SERIES_KVA,
+    SizingDefinition,
+    standard_tiers,
+)
 from serving.model.calibration import ResidualCalibrator
 
 
@@ -68,8 +74,7 @@ def tier_probabilities(
     """Outcome probabilities of each candidate tier for each row (vectorised)."""
     mu = np.asarray(mu, dtype=float)
     if tiers is None:
-        top = float(np.exp(np.nanmax(mu)) * 4.0 / sizing.power_factor) if len(mu) else 2500.0
-        tiers = standard_tiers(max(top, 2500.0))
+        tiers = candidate_tiers(mu)
     log_hi = np.log(tiers * sizing.power_factor * sizing.high)[None, :].repeat(len(mu), 0)
     log_lo = np.log(tiers * sizing.power_factor * sizing.low)[None, :].repeat(len(mu), 0)
     f_hi = calibrator.cdf(mu, groups, log_hi)
@@ -101,6 +106,76 @@ T_WINDOW = (-1.0, 2.2)
 """Candidate tiers per grid point: log(C) - mu within this window. An appropriate tier has
 log(C) - mu between log(1/0.9) and log(1/0.36); the margin covers shifted residuals."""
 CHUNK = 250
+MAX_CANDIDATES = 1024
+"""Most candidate tiers :func:`candidate_tiers` gives (memory is bounded for any input)."""
+_MU_CLIP = (-30.0, 40.0)  # log kW; exp(40) kW is far beyond any connection
+
+_SERIES = np.asarray(STANDARD_SERIES_KVA, dtype=float)
+_FIRST_MULTI = float(
+    (STANDARD_SERIES_KVA[-1] // MULTI_TRANSFORMER_STEP_KVA + 1) * MULTI_TRANSFORMER_STEP_KVA
+)
+
+
+def _tier_index_at_most(kva: float) -> int:
+    """Index (in the endless standard list) of the largest tier <= kva, 0 if none."""
+    if kva < _FIRST_MULTI:
+        return max(int(np.searchsorted(_SERIES, kva, side="right")) - 1, 0)
+    return len(_SERIES) + int((kva - _FIRST_MULTI) // MULTI_TRANSFORMER_STEP_KVA)
+
+
+def _tier_index_at_least(kva: float) -> int:
+    """Index of the smallest tier >= kva."""
+    if kva <= _SERIES[-1]:
+        return int(np.searchsorted(_SERIES, kva, side="left"))
+    return len(_SERIES) + max(int(np.ceil((kva - _FIRST_MULTI) / MULTI_TRANSFORMER_STEP_KVA)), 0)
+
+
+def _tiers_at(index: np.ndarray) -> np.ndarray:
+    index = np.asarray(index, dtype=np.int64)
+    multi = _FIRST_MULTI + (index - len(_SERIES)).astype(float) * MULTI_TRANSFORMER_STEP_KVA
+    return np.where(index < len(_SERIES), _SERIES[np.minimum(index, len(_SERIES) - 1)], multi)
+
+
+def candidate_tiers(mu: np.ndarray, max_count: int = MAX_CANDIDATES) -> np.ndarray:
+    """The standard tiers a policy can choose for predictions ``mu`` (log kW).
+
+    Tiers with ``log(C) - mu`` inside :data:`T_WINDOW` for some row, widened by one tier
+    each side (and to 2,500 kVA at least, as :func:`standard_tiers` gives by default).
+    Above 2,500 kVA the standard list grows by 1,250 kVA steps without end, so for a huge
+    prediction the window is thinned evenly to at most ``max_count`` tiers: memory stays
+    bounded whatever the input. Without a finite ``mu`` the default list is returned.
+    """
+    mu = np.asarray(mu, dtype=float)
+    finite = mu[np.isfinite(mu)]
+    if not finite.size:
+        return standard_tiers(2500.0)
+    lo_mu, hi_mu = np.clip([finite.min(), finite.max()], *_MU_CLIP)
+    first = _tier_index_at_most(float(np.exp(lo_mu + T_WINDOW[0])))
+    last = max(
+        _tier_index_at_least(float(np.exp(hi_mu + T_WINDOW[1]))), _tier_index_at_least(2500.0)
+    )
+    if last - first + 1 <= max_count:
+        index = np.arange(first, last + 1)
+    else:
+        index = np.unique(np.linspace(first, last, max_count).round().astype(np.int64))
+    return _tiers_at(index)
+
+
+def _argmax_rows(
+    mu: np.ndarray, groups: np.ndarray, calibrator: ResidualCalibrator, config: PolicyConfig
+) -> np.ndarray:
+    """The plain argmax choice per row, each over its own candidate window."""
+    out = np.empty(len(mu))
+    for i in range(len(mu)):
+        probs = tier_probabilities(
+            mu[i : i + 1],
+            groups[i : i + 1],
+            calibrator,
+            config.sizing,
+            candidate_tiers(mu[i : i + 1]),
+        )
+        out[i] = probs.tiers[choose_tiers(probs, config)[0]]
+    return out
 
 
 class DecisionTables:
@@ -158,15 +233,45 @@ def recommend_tiers(
     With ``tables`` the monotone decisions are used (the tier table is extended when a
     decision lies beyond it); without, the plain argmax.
     """
-    probs = tier_probabilities(mu, groups, calibrator, config.sizing)
-    idx = choose_tiers(probs, config)
     if tables is None:
+        probs = tier_probabilities(mu, groups, calibrator, config.sizing)
+        idx = choose_tiers(probs, config)
         return probs.tiers[idx], probs, idx
-    chosen = tables.lookup(mu, groups, calibrator)
-    chosen = np.where(np.isfinite(chosen), chosen, probs.tiers[idx])
-    if chosen.max(initial=0.0) > probs.tiers[-1]:
-        probs = tier_probabilities(
-            mu, groups, calibrator, config.sizing, standard_tiers(float(chosen.max()))
-        )
+    chosen = recommend_capacity(mu, groups, calibrator, config, tables)
+    probs = probabilities_covering(mu, groups, calibrator, config.sizing, chosen)
     idx = np.searchsorted(probs.tiers, chosen)
     return chosen, probs, idx
+
+
+def recommend_capacity(
+    mu: np.ndarray,
+    groups: np.ndarray,
+    calibrator: ResidualCalibrator,
+    config: PolicyConfig,
+    tables: DecisionTables,
+) -> np.ndarray:
+    """The recommended capacity per row, without the rows × tiers probability table.
+
+    The monotone table decides inside its range; outside it (or for a non-finite ``mu``)
+    the plain argmax over the row's own candidate window.
+    """
+    mu = np.asarray(mu, dtype=float)
+    chosen = tables.lookup(mu, groups, calibrator)
+    missing = ~np.isfinite(chosen)
+    if missing.any():
+        groups = np.asarray(groups)
+        chosen[missing] = _argmax_rows(mu[missing], groups[missing], calibrator, config)
+    return chosen
+
+
+def probabilities_covering(
+    mu: np.ndarray,
+    groups: np.ndarray,
+    calibrator: ResidualCalibrator,
+    sizing: SizingDefinition,
+    chosen: np.ndarray,
+) -> TierProbabilities:
+    """The probability table over candidate tiers that include every ``chosen`` capacity."""
+    chosen = np.asarray(chosen, dtype=float)
+    tiers = np.union1d(candidate_tiers(mu), chosen[np.isfinite(chosen)])
+    return tier_probabilities(mu, groups, calibrator, sizing, tiers)

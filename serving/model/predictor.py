@@ -30,7 +30,8 @@ from serving.model.config import ModelConfig
 from serving.model.policy import (
     DecisionTables,
     TierProbabilities,
-    recommend_tiers,
+    probabilities_covering,
+    recommend_capacity,
     tier_probabilities,
 )
 
@@ -40,7 +41,9 @@ class Prediction:
     """Point and distributional prediction for a batch.
 
     ``features`` and ``engineering`` are built on first access when the prediction came
-    from frames (the decision path reads the arrays: :meth:`column`, ``industry``).
+    from frames (the decision path reads the arrays: :meth:`column`, ``industry``), and
+    so are ``probs`` (the rows × tiers outcome probabilities) and ``chosen`` (the index of
+    ``recommended_kva`` in ``probs.tiers``): the answer itself needs neither.
     """
 
     built: BuiltFeatures | None  # the feature arrays (None if features were given)
@@ -56,9 +59,31 @@ class Prediction:
     low90: np.ndarray
     high90: np.ndarray
     recommended_kva: np.ndarray
-    chosen: np.ndarray
-    probs: TierProbabilities
     _col: dict[str, int] = field(default_factory=dict, repr=False)
+    _model: CapacityModel | None = field(default=None, repr=False)
+    _probs: TierProbabilities | None = field(default=None, repr=False)
+    _chosen: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def probs(self) -> TierProbabilities:
+        """Outcome probabilities per row over candidate tiers including every answer."""
+        if self._probs is None:
+            assert self._model is not None
+            self._probs = probabilities_covering(
+                self.mu,
+                self.groups,
+                self._model.calibrator,
+                self._model.config.policy.sizing,
+                self.recommended_kva,
+            )
+        return self._probs
+
+    @property
+    def chosen(self) -> np.ndarray:
+        """Index of each row's ``recommended_kva`` in ``probs.tiers``."""
+        if self._chosen is None:
+            self._chosen = np.searchsorted(self.probs.tiers, self.recommended_kva)
+        return self._chosen
 
     @property
     def features(self) -> pd.DataFrame:
@@ -146,7 +171,7 @@ class CapacityModel:
         groups = conformal_group(industry, has_eq)
         lo80, hi80 = self.calibrator.interval(mu, groups, 0.80)
         lo90, hi90 = self.calibrator.interval(mu, groups, 0.90)
-        rec, probs, idx = recommend_tiers(
+        rec = recommend_capacity(
             mu, groups, self.calibrator, self.config.policy, self.decision_tables
         )
         return Prediction(
@@ -163,9 +188,8 @@ class CapacityModel:
             low90=np.exp(lo90),
             high90=np.exp(hi90),
             recommended_kva=rec,
-            chosen=idx,
-            probs=probs,
             _col=self._feature_index,
+            _model=self,
         )
 
     @property

@@ -1,0 +1,130 @@
+"""The logbook's write-behind queue: ``record(..., defer=True)`` issues the id at once,
+the background writer writes it, every read writes the queue first, nothing is lost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from features.schemas import Application
+from serving.logbook import SPOOL_FILE, Logbook, LogbookSettings
+
+
+@pytest.fixture
+def logbook(tmp_path: Path) -> Iterator[Logbook]:
+    book = Logbook.open(LogbookSettings(url=f"sqlite:///{tmp_path / 'log.db'}"))
+    yield book
+    book.close()
+
+
+def _application() -> Application:
+    return Application.model_validate(
+        {
+            "industry": "machinery",
+            "floor_area_m2": 2400,
+            "equipment": [{"category": "machine_tool", "rated_kw": 7.5, "quantity": 12}],
+        }
+    )
+
+
+def _deferred(book: Logbook, **overrides: Any) -> str:
+    kwargs: dict[str, Any] = {
+        "source": "api",
+        "model_version": "v1",
+        "recommended_kva": 400.0,
+        "predicted_peak_kw": 250.0,
+        "engineering_kva": 500.0,
+        "defer": True,
+    }
+    kwargs.update(overrides)
+    return book.record(_application(), {"recommended_kva": 400, "drivers": []}, **kwargs)
+
+
+def test_a_deferred_id_is_found_by_record_outcome_at_once(logbook: Logbook) -> None:
+    rid = _deferred(logbook)
+    assert len(rid) == 32
+    outcome_id = logbook.record_outcome(rid, 400.0, 180.0, source="api")
+    assert isinstance(outcome_id, int)
+    logged = logbook.get(rid)
+    assert logged is not None and len(logged.outcomes) == 1
+    assert logged.request["industry"] == "machinery"
+    assert logged.response == {"recommended_kva": 400, "drivers": []}
+
+
+def test_deferred_rows_are_validated_in_the_caller(logbook: Logbook) -> None:
+    with pytest.raises(ValueError, match="recommended_kva"):
+        _deferred(logbook, recommended_kva=-1.0)
+    assert logbook.count() == 0
+
+
+def test_many_deferred_records_then_one_flush_write_them_all(logbook: Logbook) -> None:
+    ids = [_deferred(logbook, recommended_kva=float(100 + i)) for i in range(2_500)]
+    ids += logbook.record_many(
+        [
+            {
+                "application": _application(),
+                "response": {"k": i},
+                "source": "batch",
+                "model_version": "v1",
+                "recommended_kva": 630.0,
+                "predicted_peak_kw": 300.0,
+                "batch_id": "b1",
+            }
+            for i in range(300)
+        ],
+        defer=True,
+    )
+    assert len(set(ids)) == 2_800
+    logbook.flush()
+    assert logbook.pending == 0
+    with logbook.engine.connect() as conn:
+        count = conn.exec_driver_sql("SELECT count(*) FROM recommendations").scalar_one()
+    assert count == 2_800
+    assert logbook.count() == 2_800
+    last = logbook.get(ids[2_499])
+    assert last is not None and last.recommended_kva == 2_599.0
+
+
+def test_joined_frame_and_close_write_the_queue(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    book = Logbook.open(LogbookSettings(url=url))
+    rid = _deferred(book)
+    book.record_outcome(rid, 400.0, 180.0, source="api")
+    assert list(book.joined_frame()["id"]) == [rid]
+    others = [_deferred(book) for _ in range(50)]
+    book.close()  # writes what is still queued
+    with Logbook.open(LogbookSettings(url=url)) as again:
+        assert again.count() == 51
+        assert all(again.get(r) is not None for r in others)
+
+
+def test_a_failing_database_spools_the_rows(
+    logbook: Logbook,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def refuse(values: list[dict[str, Any]]) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(logbook._queue, "_write", refuse)
+    ids = [_deferred(logbook, recommended_kva=float(200 + i)) for i in range(5)]
+    with caplog.at_level("ERROR", logger="serving.logbook"):
+        logbook.flush()
+    assert logbook.pending == 0
+    assert logbook.spool_path == tmp_path / SPOOL_FILE
+    rows = [json.loads(line) for line in logbook.spool_path.read_text("utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ids
+    assert [r["recommended_kva"] for r in rows] == [200.0, 201.0, 202.0, 203.0, 204.0]
+    assert all(r["industry"] == "machinery" and r["created_at"] for r in rows)
+    assert json.loads(rows[0]["request_json"])["industry"] == "machinery"
+    assert "spooling" in caplog.text and "disk full" in caplog.text
+    # The database itself is untouched and still usable.
+    monkeypatch.undo()
+    assert logbook.count() == 0
+    rid = _deferred(logbook)
+    assert logbook.get(rid) is not None

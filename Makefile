@@ -33,7 +33,7 @@ model: setup
 	$(BIN)/capacity ensure-model
 
 serve: setup model
-	$(BIN)/bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
+	BENTOML_DO_NOT_TRACK=True MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true $(BIN)/bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check features training serving tests benchmarks

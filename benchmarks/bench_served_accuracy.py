@@ -56,10 +56,13 @@ def run(name: str, n_train: int, n_score: int, seed: int, root: Path) -> dict[st
         root / name / "bundle",
         TrainConfig(seed=42, log_to_mlflow=False, make_plots=False, model=ModelConfig()),
         Settings(home=root / "home"),
+        oracle=train_dir / "oracle.csv",
     )
     train_s = time.perf_counter() - t0
     model, meta, _ = load_bundle(result.bundle_dir)
-    data, _ = load_labelled(score_dir / "customers.csv", score_dir / "equipment.csv")
+    data, _ = load_labelled(
+        score_dir / "customers.csv", score_dir / "equipment.csv", oracle=score_dir / "oracle.csv"
+    )
     ev = evaluate_model(model, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
     m = ev.metrics()
     served = Recommender(model, str(meta["model_version"])).score_frames(

@@ -154,6 +154,8 @@ def served(bundle: Path, home: Path) -> Iterator[tuple[str, subprocess.Popen[byt
             "CAPACITY_HOME": str(home),
             "CAPACITY_LOG_DB_URL": f"sqlite:///{home / 'log.db'}",
             "CAPACITY_FEEDBACK_API_KEY": "bench-key",
+            # /trivial (the baseline) is served only when asked for.
+            "CAPACITY_BENCHMARK_ENDPOINTS": "1",
             "BENTOML_HOME": str(home / "bentoml"),
         }
     )

@@ -126,6 +126,39 @@ def peak_bounds_for_capacity(
     return cap * sizing.power_factor * sizing.low, cap * sizing.power_factor * sizing.high
 
 
+# -- plausibility limits ------------------------------------------------------------------
+# Declared once: the API schemas (features/schemas.py, serving/schemas.py, serving/openapi.py),
+# the web page (via /api/catalog) read these; the CSV column specs below keep their own
+# per-column minimums (their reject reasons are part of the loaders' contract).
+# Per field, and on TOTALS: every field may be within its range while the application as a
+# whole is not (20 lines of 100,000 kW × 10,000 units once answered 1.1×10⁹ kVA).
+RATED_KW_MIN = 0.001
+"""Smallest rating of one unit, kW (1 W)."""
+RATED_KW_MAX = 100_000.0
+"""Largest rating of one unit, kW (100 MW)."""
+QUANTITY_MAX = 10_000
+"""Most identical units on one equipment line."""
+FLOOR_AREA_M2_MIN = 1.0
+"""Smallest gross floor area, m² (a kiosk is a few m²; 1e-300 m² is not an area)."""
+FLOOR_AREA_M2_MAX = 10_000_000.0
+"""Largest gross floor area, m² (10 km²)."""
+EMPLOYEES_MAX = 1_000_000
+"""Largest staff headcount."""
+CAPACITY_KVA_MIN = 1.0
+"""Smallest capacity a planner may propose or grant, kVA."""
+CAPACITY_KVA_MAX = 1_000_000.0
+"""Largest capacity a planner may propose or grant, kVA (1,000 MVA)."""
+PEAK_KW_MIN = 0.01
+"""Smallest metered peak worth recording, kW (10 W)."""
+PEAK_KW_MAX = 1_000_000.0
+"""Largest metered peak, kW."""
+INSTALLED_KW_MAX = 200_000.0
+"""Largest total installed kW of one application (all lines, standby included): 200 MW,
+beyond the largest single-customer connections; the synthetic history's largest is ~150 MW."""
+INSTALLED_KW_PER_M2_MAX = 50.0
+"""Largest installed kW per m² of gross floor area (data halls run at 5-20 kW/m²)."""
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """One column of a contract file."""

@@ -3,19 +3,60 @@
 An :class:`Application` is one new-connection request (业扩报装): industry, optional scale
 fields and an equipment list. Each :class:`EquipmentItem` names a category code, a
 free-text name, or both.
+
+Types are strict (a JSON ``true`` or ``"1e5"`` is not a number, ``"on"`` is not a
+boolean), texts refuse NUL bytes and lone surrogates, every number has a plausible range
+and the application as a whole has plausibility limits on its totals (installed kW, kW
+per m² of floor area), all declared once in :mod:`features.contract`. A total beyond its
+limit is an error of type ``implausible_total`` naming the field, the value and the limit.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from features.catalog import load_catalog, unknown_code_message
-from features.contract import CLIMATE_ZONES
+from features.contract import (
+    CLIMATE_ZONES,
+    EMPLOYEES_MAX,
+    FLOOR_AREA_M2_MAX,
+    FLOOR_AREA_M2_MIN,
+    INSTALLED_KW_MAX,
+    INSTALLED_KW_PER_M2_MAX,
+    QUANTITY_MAX,
+    RATED_KW_MAX,
+    RATED_KW_MIN,
+)
 
 MAX_EQUIPMENT_LINES = 500
 """At most this many equipment lines per application."""
+
+
+def _plain_text(value: str) -> str:
+    """Refuse NUL bytes and lone surrogates (they break logs, CSV answers and JSON errors)."""
+    if "\x00" in value:
+        raise PydanticCustomError("text_nul", "the text contains a NUL byte (\\u0000)")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise PydanticCustomError(
+            "text_surrogate", "the text contains a lone UTF-16 surrogate (not valid Unicode)"
+        )
+    return value
+
+
+Text = Annotated[str, Strict(), AfterValidator(_plain_text)]
+"""A strict text value (no number or boolean turned into text), no NUL, no lone surrogate."""
 
 ClimateZone = Literal[
     "severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "mild"
@@ -27,12 +68,12 @@ class EquipmentItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    category: str | None = Field(
+    category: Text | None = Field(
         None,
         description="Category code from categories.csv; may be omitted when `name` is given.",
         examples=["machine_tool"],
     )
-    name: str | None = Field(
+    name: Text | None = Field(
         None,
         max_length=200,
         description="Free-text name as the customer wrote it, e.g. '数控车床 CK6140 7.5kW'.",
@@ -40,14 +81,23 @@ class EquipmentItem(BaseModel):
     )
     rated_kw: float = Field(
         ...,
-        gt=0,
-        le=100_000,
+        ge=RATED_KW_MIN,
+        le=RATED_KW_MAX,
         allow_inf_nan=False,
-        description="Rating of ONE unit in kW (> 0).",
+        strict=True,
+        description=f"Rating of ONE unit in kW ({RATED_KW_MIN:g} to {RATED_KW_MAX:g}).",
         examples=[7.5],
     )
-    quantity: int = Field(1, ge=1, le=10_000, description="Number of identical units (>= 1).")
-    standby: bool = Field(False, description="Installed spare that does not run normally.")
+    quantity: int = Field(
+        1,
+        ge=1,
+        le=QUANTITY_MAX,
+        strict=True,
+        description=f"Number of identical units (1 to {QUANTITY_MAX}).",
+    )
+    standby: bool = Field(
+        False, strict=True, description="Installed spare that does not run normally."
+    )
 
     @field_validator("category")
     @classmethod
@@ -73,22 +123,33 @@ class Application(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    industry: str = Field(
+    industry: Text = Field(
         ..., description="Industry code from industries.csv.", examples=["machinery"]
     )
     climate_zone: ClimateZone | None = Field(
         None, description="GB 50176 climate zone; empty = unknown."
     )
     floor_area_m2: float | None = Field(
-        None, gt=0, le=10_000_000, description="Gross floor area, m²."
+        None,
+        ge=FLOOR_AREA_M2_MIN,
+        le=FLOOR_AREA_M2_MAX,
+        allow_inf_nan=False,
+        strict=True,
+        description=f"Gross floor area, m² ({FLOOR_AREA_M2_MIN:g} to {FLOOR_AREA_M2_MAX:g}).",
     )
-    employees: int | None = Field(None, ge=0, le=1_000_000, description="Staff headcount.")
+    employees: int | None = Field(
+        None, ge=0, le=EMPLOYEES_MAX, strict=True, description="Staff headcount."
+    )
     shifts: int | None = Field(
-        None, ge=1, le=3, description="Shifts per day (3 = round the clock)."
+        None, ge=1, le=3, strict=True, description="Shifts per day (3 = round the clock)."
     )
     equipment: Annotated[list[EquipmentItem], Field(max_length=MAX_EQUIPMENT_LINES)] = Field(
         default_factory=list,
-        description=f"Equipment list, at most {MAX_EQUIPMENT_LINES} lines; empty = area-only.",
+        description=(
+            f"Equipment list, at most {MAX_EQUIPMENT_LINES} lines; empty = area-only. In total "
+            f"at most {INSTALLED_KW_MAX:g} kW installed (standby included) and at most "
+            f"{INSTALLED_KW_PER_M2_MAX:g} kW per m² of floor area."
+        ),
     )
 
     @field_validator("industry")
@@ -110,3 +171,38 @@ class Application(BaseModel):
                 + f" ({', '.join(CLIMATE_ZONES)}) or empty"
             )
         return value
+
+    @field_validator("equipment")
+    @classmethod
+    def _plausible_totals(
+        cls, value: list[EquipmentItem], info: ValidationInfo
+    ) -> list[EquipmentItem]:
+        installed = sum(item.rated_kw * item.quantity for item in value)
+        if installed > INSTALLED_KW_MAX:
+            raise implausible_total(
+                "equipment",
+                installed,
+                f"at most {INSTALLED_KW_MAX:g} kW installed in total (all lines, standby included)",
+                f"the equipment list installs {installed:g} kW in total; one application may "
+                f"install at most {INSTALLED_KW_MAX:g} kW",
+            )
+        area = info.data.get("floor_area_m2")
+        if area is not None and installed > INSTALLED_KW_PER_M2_MAX * area:
+            raise implausible_total(
+                "equipment",
+                installed,
+                f"at most {INSTALLED_KW_PER_M2_MAX:g} kW per m² of floor area "
+                f"({INSTALLED_KW_PER_M2_MAX * area:g} kW for {area:g} m²)",
+                f"{installed:g} kW installed on {area:g} m² is "
+                f"{installed / area:g} kW/m²; at most {INSTALLED_KW_PER_M2_MAX:g} kW/m² is plausible",
+            )
+        return value
+
+
+def implausible_total(field: str, value: float, expected: str, message: str) -> PydanticCustomError:
+    """The error of a total beyond its plausibility limit (rendered by serving.errors)."""
+    return PydanticCustomError(
+        "implausible_total",
+        message,
+        {"field": field, "value": value, "expected": expected},
+    )

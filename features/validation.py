@@ -4,7 +4,11 @@ Every value is read as text first, so nothing is coerced silently, then checked 
 column against :data:`features.contract.CUSTOMER_COLUMNS` and
 :data:`features.contract.EQUIPMENT_COLUMNS`. A row that breaks the contract is dropped and
 reported (file, spreadsheet row number, column, value, reason); a value that is legal but
-suspicious is kept and flagged. All checks are vectorised with pandas, so a history of
+suspicious is kept and flagged. A customer whose equipment lines were (partly) rejected is
+rejected as well by default (``drop_incomplete_customers``): its equipment list would be
+incomplete, so a model would learn, or a batch would be answered, from a customer that looks
+smaller than it is. The customer is reported with how many of its lines were rejected and
+why, and its remaining lines are reported too, so nothing is dropped silently. All checks are vectorised with pandas, so a history of
 millions of equipment rows validates in seconds.
 
 Row numbers are those a spreadsheet shows: the header is row 1, the first data row is row 2.
@@ -36,7 +40,9 @@ __all__ = [
     "CLEAN_CUSTOMERS_SCHEMA",
     "CLEAN_EQUIPMENT_SCHEMA",
     "FLAG_COLUMNS",
+    "INCOMPLETE_SUFFIX",
     "REJECT_COLUMNS",
+    "SUMMARY_INCOMPLETE",
     "UNIT_RATING_FLAG_KW",
     "ContractError",
     "ValidatedHistory",
@@ -81,6 +87,17 @@ _REASON_CUSTOMER_DUPLICATE: Final = "customer rejected: duplicate customer_id in
 _REASON_CUSTOMER_INVALID: Final = (
     "customer rejected: its customers row is invalid (see the customers rejects)"
 )
+_REASON_CUSTOMER_INCOMPLETE: Final = (
+    "customer rejected: some of its other equipment lines were rejected, so its equipment "
+    "list would be incomplete (see the customers rejects)"
+)
+INCOMPLETE_SUFFIX: Final = ": the list would be incomplete"
+"""How every customer-level 'equipment lines rejected' reason ends (one reason per customer)."""
+SUMMARY_INCOMPLETE: Final = (
+    "customer rejected: some of its equipment lines were rejected, so its equipment list "
+    "would be incomplete (rejects.csv names the lines and reasons per customer)"
+)
+"""The summary's single line for all customers rejected for an incomplete equipment list."""
 
 
 class ContractError(ValueError):
@@ -202,6 +219,13 @@ class ValidatedHistory:
         """Number of distinct rows of ``file`` ('customers' or 'equipment') that were dropped."""
         return int(self.rejects.loc[self.rejects["file"] == file, "row_number"].nunique())
 
+    def incomplete_customers(self) -> int:
+        """Customers rejected because some of their equipment lines were rejected."""
+        mine = (self.rejects["file"] == CUSTOMERS) & self.rejects["reason"].str.endswith(
+            INCOMPLETE_SUFFIX
+        )
+        return int(self.rejects.loc[mine, "row_number"].nunique())
+
     def flagged_rows(self, file: str) -> int:
         """Number of distinct kept rows of ``file`` that carry at least one flag."""
         return int(self.flags.loc[self.flags["file"] == file, "row_number"].nunique())
@@ -239,8 +263,15 @@ class ValidatedHistory:
             'blank_row'), ``reason`` (the reject reason, the flag code, or the ignored
             column's name) and ``rows`` (distinct rows concerned), most frequent first.
         """
+        # One line for all incomplete-list customers (each has its own counted reason).
+        incomplete = (self.rejects["file"] == CUSTOMERS) & self.rejects["reason"].str.endswith(
+            INCOMPLETE_SUFFIX
+        )
+        grouped = self.rejects.assign(
+            reason=self.rejects["reason"].where(~incomplete, SUMMARY_INCOMPLETE)
+        )
         rejected = (
-            self.rejects.groupby(["file", "reason"], sort=False)["row_number"]
+            grouped.groupby(["file", "reason"], sort=False)["row_number"]
             .nunique()
             .rename("rows")
             .reset_index()
@@ -770,6 +801,57 @@ def _first_rows(rows: pd.DataFrame, *, limit: int) -> pd.Series:
     return text
 
 
+def _reject_incomplete(
+    cust_problems: _Problems,
+    eq_problems: _Problems,
+    *,
+    own_bad: np.ndarray,
+    own_rejects: pd.DataFrame,
+    lines_of_kept: np.ndarray,
+    cust_codes: np.ndarray,
+    eq_codes: np.ndarray,
+    n_codes: int,
+) -> None:
+    """Reject every still-valid customer with a rejected equipment line, and its other lines.
+
+    ``lines_of_kept`` marks the equipment lines whose customer is (so far) valid; the codes
+    are the joint factorisation of customer ids (customers file first, then equipment).
+    """
+    bad_lines = lines_of_kept & own_bad
+    if not bad_lines.any():
+        return
+    n_bad = np.bincount(eq_codes[bad_lines], minlength=n_codes)
+    n_all = np.bincount(eq_codes[lines_of_kept], minlength=n_codes)
+    hit = ~cust_problems.bad & (n_bad[cust_codes] > 0)
+    if not hit.any():  # pragma: no cover - a kept line's customer is a kept customer
+        return
+    hit_ids = cust_problems.text["customer_id"][hit].to_numpy(dtype=object)
+    # Why, per customer: its distinct line reasons, at most three (vectorised join).
+    why = own_rejects.loc[
+        pd.Index(hit_ids).get_indexer(own_rejects["customer_id"].to_numpy(dtype=object)) >= 0,
+        ["customer_id", "reason"],
+    ].drop_duplicates()
+    rank = why.groupby("customer_id").cumcount()
+    more = why.loc[rank == 3, "customer_id"]
+    text = why.loc[rank < 3].groupby("customer_id")["reason"].agg("; ".join)
+    text.loc[more.to_numpy()] = text.loc[more.to_numpy()] + "; ..."
+    reasons = [
+        f"{k} of {_plural(int(m), 'equipment line')} rejected ({w}){INCOMPLETE_SUFFIX}"
+        for k, m, w in zip(
+            n_bad[cust_codes[hit]],
+            n_all[cust_codes[hit]],
+            text.reindex(hit_ids).fillna("see the equipment rejects").to_numpy(),
+            strict=True,
+        )
+    ]
+    cust_problems.add(hit, "customer_id", np.asarray(reasons, dtype=object))
+    dropped = np.zeros(n_codes, dtype=bool)
+    dropped[cust_codes[hit]] = True
+    eq_problems.add(
+        lines_of_kept & ~own_bad & dropped[eq_codes], "customer_id", _REASON_CUSTOMER_INCOMPLETE
+    )
+
+
 def _finish_report(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     """Report frame in file then row order with text columns as str."""
     frame = frame.assign(_file_order=(frame["file"] != CUSTOMERS).astype(int))
@@ -794,6 +876,7 @@ def validate_frames(
     require_label: bool = False,
     catalog: Catalog | None = None,
     sources: tuple[str, str] = ("(in-memory frame)", "(in-memory frame)"),
+    drop_incomplete_customers: bool = True,
 ) -> ValidatedHistory:
     """Validate in-memory customers and equipment frames against the contract.
 
@@ -811,6 +894,13 @@ def validate_frames(
         Industry and category codes; the packaged catalog when omitted.
     sources
         How to name the two inputs in error messages (file paths when loaded from disk).
+    drop_incomplete_customers
+        Reject a customer when any of its equipment lines is rejected (the default, for
+        training, evaluation and batch scoring alike): its list would be incomplete, so it
+        would look smaller than it is. The customer is reported with how many of its lines
+        were rejected and why, and its remaining lines are reported as rejected too. False
+        keeps such customers with their valid lines and only flags them
+        (``equipment_row_rejected``).
 
     Returns
     -------
@@ -856,6 +946,8 @@ def validate_frames(
     equipment = _check_file(eq_text, EQUIPMENT_COLUMNS, eq_problems, also_required=(), codes=codes)
     eq_ids = eq_text["customer_id"]
     has_id = (eq_ids != "").to_numpy()
+    own_bad = eq_problems.bad.copy()  # lines rejected for their own values
+    own_rejects = eq_problems.frame()
     # Each equipment row's customer status (0 kept, 1 duplicate, 2 rejected, -1 unknown) from
     # one joint factorisation, far faster than isin on millions of strings. Every row of a
     # duplicated id has status 1, so which of them writes last does not matter.
@@ -866,6 +958,18 @@ def validate_frames(
     eq_problems.add(has_id & (eq_status == 1), "customer_id", _REASON_CUSTOMER_DUPLICATE)
     eq_problems.add(has_id & (eq_status == 2), "customer_id", _REASON_CUSTOMER_INVALID)
     eq_problems.add(has_id & (eq_status == -1), "customer_id", _REASON_UNKNOWN_CUSTOMER)
+    if drop_incomplete_customers:
+        _reject_incomplete(
+            cust_problems,
+            eq_problems,
+            own_bad=own_bad,
+            own_rejects=own_rejects,
+            lines_of_kept=has_id & (eq_status == 0),
+            cust_codes=id_codes[: len(ids)],
+            eq_codes=id_codes[len(ids) :],
+            n_codes=len(uniques),
+        )
+        keep_customers = ~cust_problems.bad
     keep_equipment = ~eq_problems.bad
 
     customers = customers.loc[keep_customers].reset_index(drop=True)
@@ -909,6 +1013,7 @@ def load_history(
     *,
     require_label: bool = False,
     catalog: Catalog | None = None,
+    drop_incomplete_customers: bool = True,
 ) -> ValidatedHistory:
     """Load and validate a utility's ``customers`` and ``equipment`` files.
 
@@ -920,6 +1025,9 @@ def load_history(
         Treat ``peak_demand_kw`` as required (training and evaluation histories).
     catalog
         Industry and category codes; the packaged catalog when omitted.
+    drop_incomplete_customers
+        Reject customers whose equipment lines were (partly) rejected (the default); see
+        :func:`validate_frames`.
 
     Returns
     -------
@@ -945,4 +1053,5 @@ def load_history(
         require_label=require_label,
         catalog=catalog,
         sources=(str(paths[0]), str(paths[1])),
+        drop_incomplete_customers=drop_incomplete_customers,
     )

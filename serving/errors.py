@@ -1,9 +1,13 @@
 """Error bodies: every rejected input names the field, the value and what was expected.
 
-Shape (HTTP 400/401/413/422/503)::
+Shape (HTTP 400/401/404/405/413/415/503)::
 
-    {"errors": [{"field": "equipment[2].rated_kw", "value": -1, "expected": "> 0",
-                 "message": "Input should be greater than 0"}]}
+    {"errors": [{"field": "equipment[2].rated_kw", "value": -1, "expected": ">= 0.001",
+                 "message": "Input should be greater than or equal to 0.001"}]}
+
+``expected`` is always human wording ("a finite number", "a number (not a text or a
+boolean)"), never a raw pydantic error code; a value that cannot be sent back as JSON
+(a lone surrogate, NaN) is sent back as its escaped text.
 """
 
 from __future__ import annotations
@@ -27,65 +31,115 @@ def _field_path(loc: tuple[Any, ...], prefix: str = "") -> str:
     return field
 
 
+def safe_text(text: str) -> str:
+    """``text`` with lone surrogates and control characters escaped (always valid UTF-8)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() and not ("\ud800" <= ch <= "\udfff") else ascii(ch)[1:-1]
+        for ch in text
+    )
+
+
 def _jsonable(value: Any) -> Any:
     # Long lists and texts are summarised: an error body should not echo a whole upload.
     if isinstance(value, list | tuple) and len(value) > 10:
         return f"<list of {len(value)} items>"
-    if isinstance(value, dict) and len(json.dumps(value, default=str)) > 500:
-        return f"<object with {len(value)} fields>"
-    if isinstance(value, str) and len(value) > 200:
-        return value[:200] + "…"
+    if isinstance(value, str):
+        return safe_text(value[:200] + "…" if len(value) > 200 else value)
     try:
-        json.dumps(value, allow_nan=False)
-        return value
-    except (TypeError, ValueError):
-        return repr(value)
+        text = json.dumps(value, allow_nan=False, ensure_ascii=True)
+    except (TypeError, ValueError, RecursionError):
+        return safe_text(repr(value)[:200])
+    if isinstance(value, dict) and len(text) > 500:
+        return f"<object with {len(value)} fields>"
+    if isinstance(value, dict | list | tuple) and not _encodable(value):
+        return safe_text(text)
+    return value
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return True
+    except (UnicodeEncodeError, RecursionError):
+        return False
+
+
+_KINDS = {
+    "finite_number": "a finite number",
+    "float_type": "a number (not a text or a boolean)",
+    "float_parsing": "a number",
+    "int_type": "a whole number (not a text, a boolean or a decimal)",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false (a JSON boolean)",
+    "bool_parsing": "true or false",
+    "string_type": "a text value",
+    "list_type": "a list",
+    "model_type": "an object",
+    "dict_type": "an object",
+    "model_attributes_type": "an object",
+    "missing": "a value (the field is required)",
+    "extra_forbidden": "no such field (unknown fields are not accepted)",
+    "text_nul": "a text without NUL bytes",
+    "text_surrogate": "valid Unicode text (no lone surrogates)",
+    "json_invalid": "a JSON document",
+    "literal_error": "one of the listed values",
+    "enum": "one of the listed values",
+    "string_too_short": "a longer text",
+    "string_too_long": "a shorter text",
+    "too_short": "more items",
+    "too_long": "fewer items",
+    "none_required": "no value (null)",
+    "union_tag_invalid": "one of the listed kinds",
+}
 
 
 def _expected(err: dict[str, Any]) -> str:
     ctx = err.get("ctx") or {}
+    kind = err.get("type", "")
+    if kind == "finite_number":  # before the bounds: NaN is not "> 0", it is no number
+        return _KINDS[kind]
+    if kind == "implausible_total":
+        return str(ctx.get("expected", "a plausible total"))
     for key, sym in _BOUNDS:
         if key in ctx:
             bound = ctx[key]
             if isinstance(bound, float) and bound.is_integer():
                 bound = int(bound)
             return f"{sym} {bound}"
-    kind = err.get("type", "")
-    if kind == "literal_error" and "expected" in ctx:
+    if kind in {"literal_error", "enum"} and "expected" in ctx:
         return f"one of {ctx['expected']}"
-    if kind == "missing":
-        return "a value (the field is required)"
-    if kind == "extra_forbidden":
-        return "no such field (unknown fields are not accepted)"
     if kind == "too_long" and "max_length" in ctx:
         return f"at most {ctx['max_length']} items"
-    if kind in {"float_parsing", "float_type"}:
-        return "a number"
-    if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return "a whole number"
-    if kind in {"bool_parsing", "bool_type"}:
-        return "true or false"
-    if kind in {"string_type"}:
-        return "a text value"
-    if kind in {"list_type"}:
-        return "a list"
-    if kind in {"model_type", "dict_type", "model_attributes_type"}:
-        return "an object"
+    if kind == "too_short" and "min_length" in ctx:
+        return f"at least {ctx['min_length']} items"
+    if kind == "string_too_long" and "max_length" in ctx:
+        return f"at most {ctx['max_length']} characters"
+    if kind == "string_too_short" and "min_length" in ctx:
+        return f"at least {ctx['min_length']} characters"
+    if kind in _KINDS:
+        return _KINDS[kind]
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
     if kind == "value_error":
-        msg = str(err.get("msg", ""))
-        return msg.removeprefix("Value error, ")
-    return kind
+        return msg
+    # Any other pydantic code: its sentence, not the code ("Input should be ...").
+    return msg.removeprefix("Input should be ") or "a valid value"
 
 
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
     """Turn a pydantic ValidationError into our error items."""
     out = []
     for err in exc.errors(include_url=False):
-        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        message = safe_text(str(err.get("msg", "")).removeprefix("Value error, "))
+        value = err.get("input")
+        if err.get("type") == "implausible_total":  # the total, not the whole list
+            value = (err.get("ctx") or {}).get("value", value)
         out.append(
             {
-                "field": _field_path(tuple(err.get("loc", ())), prefix) or "(body)",
-                "value": _jsonable(err.get("input")),
+                "field": safe_text(_field_path(tuple(err.get("loc", ())), prefix)) or "(body)",
+                "value": _jsonable(value),
                 "expected": _expected(dict(err)),
                 "message": message,
             }
@@ -103,6 +157,13 @@ def single_error(
 ) -> JSONResponse:
     """A JSON error response with one item."""
     return error_response(
-        [{"field": field, "value": _jsonable(value), "expected": expected, "message": message}],
+        [
+            {
+                "field": None if field is None else safe_text(field),
+                "value": _jsonable(value),
+                "expected": expected,
+                "message": safe_text(message),
+            }
+        ],
         status,
     )

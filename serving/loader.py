@@ -12,6 +12,7 @@ from pathlib import Path
 
 from serving.model.bundle import load_bundle, version_label
 from serving.model.predictor import CapacityModel
+from serving.model.verify import verify_bundle
 from serving.settings import Settings
 
 
@@ -35,8 +36,15 @@ def locate_bundle(settings: Settings) -> Path:
     )
 
 
-def load_model(settings: Settings) -> tuple[CapacityModel, str, Path]:
-    """Load the model to serve: (model, version label, bundle path)."""
+def load_model(settings: Settings, *, verify: bool = True) -> tuple[CapacityModel, str, Path]:
+    """Load the model to serve: (model, version label, bundle path).
+
+    With ``verify`` (the default) the bundle is first checked by
+    :func:`serving.model.verify.verify_bundle` (LightGBM parses the booster in a child
+    process), so a booster that would abort LightGBM natively is a ``BundleError``.
+    """
     bundle = locate_bundle(settings)
+    if verify:
+        verify_bundle(bundle)
     model, _, _ = load_bundle(bundle)
     return model, version_label(bundle, settings.registered_model), bundle

@@ -14,9 +14,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from features.schemas import Application
+from features.contract import CAPACITY_KVA_MAX, CAPACITY_KVA_MIN, PEAK_KW_MAX, PEAK_KW_MIN
+from features.schemas import Application, Text
 from serving.examples import EXAMPLES
 from serving.schemas import CheckRequest, CheckResult, Recommendation
+
+MAX_BATCH_APPLICATIONS = 10_000
+"""Most applications of one /recommend_batch request (the service's MAX_BATCH)."""
 
 
 class FeedbackRequest(BaseModel):
@@ -24,12 +28,24 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    recommendation_id: str = Field(..., min_length=1, max_length=64)
-    granted_kva: float = Field(..., gt=0, allow_inf_nan=False, description="Capacity granted, kVA")
-    metered_peak_kw: float = Field(
-        ..., gt=0, allow_inf_nan=False, description="Metered 12-month peak (15-min), kW"
+    recommendation_id: Text = Field(..., min_length=1, max_length=64)
+    granted_kva: float = Field(
+        ...,
+        ge=CAPACITY_KVA_MIN,
+        le=CAPACITY_KVA_MAX,
+        allow_inf_nan=False,
+        strict=True,
+        description=f"Capacity granted, kVA ({CAPACITY_KVA_MIN:g} to {CAPACITY_KVA_MAX:g})",
     )
-    note: str | None = Field(None, max_length=1000)
+    metered_peak_kw: float = Field(
+        ...,
+        ge=PEAK_KW_MIN,
+        le=PEAK_KW_MAX,
+        allow_inf_nan=False,
+        strict=True,
+        description=f"Metered 12-month peak (15-min), kW ({PEAK_KW_MIN:g} to {PEAK_KW_MAX:g})",
+    )
+    note: Text | None = Field(None, max_length=1000)
 
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -70,6 +86,7 @@ def _responses(ok_ref: str | None, ok_desc: str) -> dict[str, Any]:
             **err,
         },
         "413": {"description": "Body too large", **err},
+        "415": {"description": "Content-Type is not application/json", **err},
         "503": {"description": "No model loaded (see /readyz for the reason)", **err},
     }
 
@@ -97,6 +114,7 @@ def openapi_document() -> dict[str, Any]:
         "properties": {
             "applications": {
                 "type": "array",
+                "maxItems": MAX_BATCH_APPLICATIONS,
                 "items": {"$ref": "#/components/schemas/Application"},
             },
             "output": {"type": "string", "enum": ["json", "csv"], "default": "json"},

@@ -4,12 +4,15 @@
 ``<home>/champion``) every ``CAPACITY_RELOAD_SECONDS`` seconds (default 5; ``0``
 disables polling) in a daemon thread. A bundle's *fingerprint* is its resolved real
 directory, its ``REGISTRY_VERSION`` and the sha256 of its ``checksums.json``; when it
-changes, the new bundle is loaded and verified
-(:func:`serving.model.bundle.load_bundle`), wrapped in a new
+changes, the new bundle is verified (:func:`serving.model.verify.verify_bundle`:
+checksums, documents, versions, and LightGBM loading the booster and predicting in a
+child process, so a booster that makes LightGBM abort natively cannot take the worker
+down), loaded (:func:`serving.model.bundle.load_bundle`), wrapped in a new
 :class:`~serving.core.Recommender` with the same configuration and warmed with one
 answer, all off the request path. Only then is it handed to the ``on_swap`` callback,
 which swaps the service's reference in one attribute assignment: a request either uses
-the old model or the new one, never a mixture.
+the old model or the new one, never a mixture; a bundle that fails any step is never
+published.
 
 When loading, verification or warm-up fails the old model keeps serving and the failure
 (version tried, error, time) is kept in :attr:`ModelWatcher.last_error` and reported by
@@ -120,15 +123,19 @@ def served_location(settings: Settings) -> Path:
 
 def fingerprint(location: Path) -> Fingerprint | None:
     """The fingerprint of the bundle at ``location`` (None when no bundle is there)."""
-    from serving.model.bundle import REGISTRY_VERSION_FILE
+    from serving.model.bundle import FILES, MAX_REGISTRY_VERSION_BYTES, REGISTRY_VERSION_FILE
 
     real = Path(os.path.realpath(location))
-    if not (real / "metadata.json").is_file():
+    # A directory holding any bundle file is a bundle (a broken one is reported by the
+    # load, naming what is missing); nothing there, or no directory, is "no model".
+    if not real.is_dir() or not any((real / n).exists() for n in (*FILES, "checksums.json")):
         return None
     marker = real / REGISTRY_VERSION_FILE
     checksums = real / "checksums.json"
     try:
-        version = marker.read_text(encoding="utf-8", errors="replace").strip()[:40]
+        with marker.open("rb") as fh:  # a short number: never read a huge file whole
+            raw = fh.read(MAX_REGISTRY_VERSION_BYTES + 1)
+        version: str | None = raw.decode("utf-8", errors="replace").strip()
     except OSError:
         version = None
     try:
@@ -139,9 +146,12 @@ def fingerprint(location: Path) -> Fingerprint | None:
 
 
 def _label_tried(fp: Fingerprint | None, settings: Settings) -> str | None:
+    """The version a failure names; a marker that is not a version number is not echoed."""
+    from serving.model.bundle import valid_registry_version
+
     if fp is None:
         return None
-    if fp.registry_version:
+    if valid_registry_version(fp.registry_version):
         return f"{settings.registered_model}:v{fp.registry_version}"
     return Path(fp.path).name
 
@@ -164,6 +174,9 @@ class ModelWatcher:
     warm_up
         The application answered once before a model is swapped in (default: the
         machinery-workshop example).
+    verify_timeout
+        Seconds the child process checking the booster may take
+        (:func:`serving.model.verify.verify_bundle`).
     """
 
     def __init__(
@@ -174,6 +187,7 @@ class ModelWatcher:
         config: RecommenderConfig | None = None,
         interval: float | None = None,
         warm_up: dict[str, Any] | None = None,
+        verify_timeout: float | None = None,
     ) -> None:
         if warm_up is None:
             from serving.examples import MACHINERY_WORKSHOP
@@ -188,6 +202,11 @@ class ModelWatcher:
         if self.interval < 0:
             raise ValueError(f"reload interval must be >= 0, got {self.interval}")
         self.warm_up = warm_up
+        if verify_timeout is None:
+            from serving.model.verify import VERIFY_TIMEOUT_SECONDS
+
+            verify_timeout = VERIFY_TIMEOUT_SECONDS
+        self.verify_timeout = float(verify_timeout)
         self.current: LoadedModel | None = None
         self.last_error: ReloadFailure | None = None
         self._seen: Fingerprint | None = None
@@ -264,10 +283,16 @@ class ModelWatcher:
             )
         from features.schemas import Application
         from serving.core import Recommender
-        from serving.model.bundle import load_bundle, version_label
+        from serving.model.bundle import BundleError, load_bundle, version_label
+        from serving.model.verify import verify_bundle
 
         bundle = Path(fp.path)  # the real directory: immune to a switch during the load
+        # LightGBM first parses the booster in a child process: a file that makes it
+        # abort natively is a BundleError here, not the end of the worker.
+        verify_bundle(bundle, timeout=self.verify_timeout)
         model, _, _ = load_bundle(bundle)
+        if fingerprint(bundle) != fp:  # rewritten in place between the check and the load
+            raise BundleError(f"model bundle {bundle} changed while it was being loaded")
         version = version_label(bundle, self.settings.registered_model)
         previous = self.current
         recommender = Recommender(

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from features.contract import CAPACITY_KVA_MAX, CAPACITY_KVA_MIN
 from features.engineering import CalculationSheet
 from features.schemas import Application
 
@@ -152,7 +153,12 @@ class CheckRequest(BaseModel):
 
     application: Application
     proposed_kva: float = Field(
-        ..., gt=0, le=1_000_000, allow_inf_nan=False, description="Proposed capacity, kVA"
+        ...,
+        ge=CAPACITY_KVA_MIN,
+        le=CAPACITY_KVA_MAX,
+        allow_inf_nan=False,
+        strict=True,
+        description=f"Proposed capacity, kVA ({CAPACITY_KVA_MIN:g} to {CAPACITY_KVA_MAX:g})",
     )
 
 

@@ -28,6 +28,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import time
 import uuid
 from contextvars import ContextVar
@@ -39,12 +40,41 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from features.schemas import Application
-from serving.errors import error_response, single_error, validation_errors
+from serving.errors import error_response, safe_text, single_error, validation_errors
 from serving.schemas import CheckRequest, CheckResult, Recommendation
 from serving.web.app import build_ui_app
 
+# Telemetry off unless the operator turns it on (the Makefile's serve target sets them too).
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
 MAX_BODY_BYTES = int(os.environ.get("CAPACITY_MAX_BODY_BYTES", str(32 * 1024 * 1024)))
 MAX_BATCH = 10_000
+MAX_JSON_DEPTH = 32
+"""Deepest JSON nesting a body may have (a batch of applications needs 4 levels)."""
+JSON_PATHS = ("/recommend", "/check", "/recommend_batch", "/feedback", "/trivial")
+BENCHMARK_PATHS = frozenset({"/trivial"})
+"""Endpoints that exist for the benchmarks only: 404 unless CAPACITY_BENCHMARK_ENDPOINTS=1."""
+UNKNOWN_ROUTE_LABEL = "/{unknown}"
+"""The metrics ``endpoint`` label of every path no route serves (one series, not one each)."""
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+"""The page loads only its own module scripts and style sheet (no inline script/style)."""
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""Swagger UI (``/docs``) sets inline styles and data: images; its scripts are files."""
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
 BATCH_CSV_COLUMNS = (
     "customer_id",
     "status",
@@ -71,17 +101,74 @@ BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
 BATCH_FILE_FIELDS = frozenset({"customers", "equipment"})
 
 
-def _non_finite(doc: Any, path: str = "") -> list[tuple[str, str]]:
+def _non_finite(doc: Any) -> list[tuple[str, str]]:
     """Paths of NaN/Infinity numbers in a parsed JSON document (JSON itself has none)."""
-    if isinstance(doc, float) and not math.isfinite(doc):
-        return [(path or "(body)", str(doc))]
-    if isinstance(doc, dict):
-        return [
-            hit for k, v in doc.items() for hit in _non_finite(v, f"{path}.{k}" if path else str(k))
-        ]
-    if isinstance(doc, list):
-        return [hit for i, v in enumerate(doc) for hit in _non_finite(v, f"{path}[{i}]")]
-    return []
+    return [(path, value) for kind, path, value in _inspect(doc) if kind == "non_finite"]
+
+
+def _path(node: tuple[Any, ...] | None) -> str:
+    """Render a path chain ``(parent, key)`` as ``a.b[2].c``."""
+    parts: list[str] = []
+    while node is not None:
+        node, key = node
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    text = "".join(reversed(parts)).removeprefix(".")
+    return safe_text(text) or "(body)"
+
+
+def _has_surrogate(text: str) -> bool:
+    return not text.isascii() and any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _inspect(doc: Any) -> list[tuple[str, str, str]]:
+    """``(kind, path, value)`` of every non-finite number and lone-surrogate text (iterative).
+
+    ``json.loads`` turns ``NaN``/``1e400`` into floats JSON has no spelling for and
+    ``"\ud800"`` into a str that cannot be encoded as UTF-8: either would break the answer
+    or its error body later, so the guard refuses them up front, naming where they are.
+    """
+    hits: list[tuple[str, str, str]] = []
+    stack: list[tuple[Any, tuple[Any, ...] | None]] = [(doc, None)]
+    while stack and len(hits) < 20:
+        value, where = stack.pop()
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                hits.append(("non_finite", _path(where), str(value)))
+        elif isinstance(value, str):
+            if _has_surrogate(value):
+                hits.append(("surrogate", _path(where), safe_text(value[:200])))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _has_surrogate(key):
+                    hits.append(("surrogate", _path((where, key)), safe_text(key[:200])))
+                stack.append((item, (where, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (where, i)) for i, item in enumerate(value))
+    return sorted(hits, key=lambda hit: hit[1])
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(body: bytes) -> int:
+    """Deepest ``[``/``{`` nesting of a JSON text, without parsing it (no recursion).
+
+    Strings are cut out first (brackets inside them do not count); an unterminated string
+    leaves its brackets counted, which can only over-estimate (the body is invalid anyway).
+    """
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    import numpy as np
+
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
+
+
+def _media_type(headers: dict[bytes, bytes]) -> str:
+    return headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
 
 
 class BodyGuard:
@@ -89,8 +176,14 @@ class BodyGuard:
 
     * 413 when the body exceeds ``max_bytes`` (checked from Content-Length or, for chunked
       bodies, while buffering: raising from ``receive()`` became a 500);
-    * 400 when a JSON endpoint's body is not strict JSON (BentoML answers a malformed
-      root body with a 500; NaN/Infinity would later break the JSON error body);
+    * 415 unless the Content-Type is ``application/json`` (or, on ``/recommend_batch``
+      only, ``multipart/form-data``): BentoML would guess a parser from anything else;
+    * 400 when a JSON endpoint's body is not strict JSON: malformed (BentoML answers a
+      malformed root body with a 500), nested deeper than ``MAX_JSON_DEPTH`` (checked by a
+      scan of the text before ``json.loads``, whose recursion once raised an uncaught
+      RecursionError), NaN/Infinity (they would break the JSON error body) or a lone
+      UTF-16 surrogate in any text (it cannot be encoded as UTF-8: the error renderer
+      crashed and ``/recommend_batch`` hung for 120 s);
     * only ``/recommend_batch`` accepts multipart, and only well-formed forms whose
       ``customers``/``equipment`` parts are file uploads: BentoML would treat a text part
       as a URL and fetch it from the server;
@@ -111,12 +204,30 @@ class BodyGuard:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and int(length) > self.max_bytes:
-            await self._too_large(scope, receive, send, int(length))
+        try:
+            declared = None if length is None else int(length)
+        except ValueError:
+            declared = None
+        if declared is not None and declared > self.max_bytes:
+            await self._too_large(scope, receive, send, declared)
             return
         path = scope.get("path")
         if path not in self.json_paths:
             await self.app(scope, receive, send)
+            return
+        media = _media_type(headers)
+        if media != "application/json" and not (
+            media == "multipart/form-data" and path == BATCH_PATH
+        ):
+            allowed = "application/json" + (" or multipart/form-data" if path == BATCH_PATH else "")
+            response = single_error(
+                "Content-Type",
+                media or None,
+                allowed,
+                f"{path} does not take a {media or 'body without a Content-Type'}",
+                415,
+            )
+            await response(scope, receive, send)
             return
         chunks: list[bytes] = []
         total = 0
@@ -137,8 +248,7 @@ class BodyGuard:
         async def replay_receive() -> Any:
             return replay.pop() if replay else {"type": "http.disconnect"}
 
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        if "multipart/" in content_type:
+        if media == "multipart/form-data":
             problem = await self._check_form(scope, path, body)
         else:
             problem = self._check_json(path, body)
@@ -148,26 +258,38 @@ class BodyGuard:
         await self.app(scope, replay_receive, send)
 
     def _check_json(self, path: str, body: bytes) -> JSONResponse | None:
+        depth = json_depth(body)
+        if depth > MAX_JSON_DEPTH:
+            return single_error(
+                "(body)",
+                depth,
+                f"JSON nested at most {MAX_JSON_DEPTH} levels deep",
+                f"the request body nests {depth} levels deep",
+            )
         try:
             doc = json.loads(body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return single_error(
                 "(body)",
                 body[:80].decode("utf-8", "replace"),
                 "a JSON document (UTF-8, no NaN or Infinity)",
                 f"the request body is not valid JSON: {exc}",
             )
-        bad = _non_finite(doc)
+        bad = _inspect(doc)
         if bad:
             return error_response(
                 [
                     {
                         "field": field,
                         "value": value,
-                        "expected": "a finite number",
-                        "message": f"{value} is not a number JSON allows",
+                        "expected": "a finite number"
+                        if kind == "non_finite"
+                        else "valid Unicode text (no lone surrogates)",
+                        "message": f"{value} is not a number JSON allows"
+                        if kind == "non_finite"
+                        else "the text contains a lone UTF-16 surrogate (\\ud800-\\udfff)",
                     }
-                    for field, value in bad
+                    for kind, field, value in bad
                 ]
             )
         if path == BATCH_PATH:
@@ -376,6 +498,9 @@ class CapacityService:
             return None
         # The models themselves: the logbook serialises them once with pydantic-core
         # (the same JSON as dumping to dicts and then to text, at a fraction of the cost).
+        # defer: the row is validated and its id issued here, the database write happens
+        # in the logbook's writer thread; every read of the log (e.g. /feedback) writes
+        # the queue first, so the id returned here is always found.
         return str(
             self.logbook.record(
                 app,
@@ -387,6 +512,7 @@ class CapacityService:
                 engineering_kva=rec.engineering_kva,
                 status_quo_kva=proposed_kva,
                 industry=app.industry,
+                defer=True,
             )
         )
 
@@ -521,7 +647,7 @@ class CapacityService:
             }
             for request, r, q in zip(requests, scored.to_dict("records"), sq, strict=True)
         ]
-        return list(self.logbook.record_many(rows))
+        return list(self.logbook.record_many(rows, defer=True))
 
     def _log_batch(self, apps: list[Application], recs: list[Recommendation]) -> list[str | None]:
         if self.logbook is None:
@@ -548,7 +674,7 @@ class CapacityService:
             }
             for a, r in zip(apps, recs, strict=True)
         ]
-        return list(self.logbook.record_many(rows))
+        return list(self.logbook.record_many(rows, defer=True))
 
     def _log_frames(self, customers: Any, equipment: Any, scored: Any) -> list[str | None]:
         """Log each scored CSV row, with its contract rows as the request."""
@@ -715,11 +841,26 @@ def _clean(value: Any) -> Any:
     return value
 
 
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+"""Cells starting with these are formulas to a spreadsheet (OWASP CSV injection)."""
+
+
+def csv_safe(value: Any) -> Any:
+    """A text cell a spreadsheet will not run: formula-leading text gets a leading ``'``.
+
+    Numbers are left alone (a negative number is data, not a formula); only text that a
+    customer or a file could have put there is escaped.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return value
+
+
 def _csv_response(rows: list[dict[str, Any]]) -> Response:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(BATCH_CSV_COLUMNS), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
     return Response(
         buf.getvalue().encode("utf-8-sig"),
         media_type="text/csv; charset=utf-8",
@@ -727,10 +868,204 @@ def _csv_response(rows: list[dict[str, Any]]) -> Response:
     )
 
 
+class SecurityHeaders:
+    """ASGI middleware: security headers on every response (the page's CSP: no inline code)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Add the headers to the response start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = (DOCS_CSP if scope.get("path") == "/docs" else PAGE_CSP).encode()
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                extra = [*SECURITY_HEADERS, (b"content-security-policy", csp)]
+                headers.extend(h for h in extra if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _no_such_path(path: str) -> JSONResponse:
+    return single_error(
+        "(path)",
+        path[:200],
+        "a path the service serves (see /docs)",
+        f"no such path: {path[:200]}",
+        404,
+    )
+
+
+class JSONErrors:
+    """ASGI middleware: every error answer carries the service's JSON error body.
+
+    Starlette answers an unknown path (404), a wrong method (405) or a missing static file
+    in plain text and BentoML some failures as ``{"error": ...}``; those become
+    ``{"errors": [{"field", "value", "expected", "message"}]}`` with human wording. The
+    benchmark-only endpoints answer 404 unless ``CAPACITY_BENCHMARK_ENDPOINTS=1``.
+    """
+
+    def __init__(self, app: Any, benchmark_endpoints: bool = False) -> None:
+        self.app = app
+        self.benchmark_endpoints = benchmark_endpoints
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Rewrite error answers that are not already in the service's shape."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if path in BENCHMARK_PATHS and not self.benchmark_endpoints:
+            await _no_such_path(path)(scope, receive, send)
+            return
+        held: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def send_json_errors(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                ctype = headers.get(b"content-type", b"").lower()
+                if message["status"] >= 400 and (
+                    not ctype.startswith(b"application/json") or path not in ("/readyz", "/model")
+                ):
+                    held.update(message)
+                    return
+            elif message["type"] == "http.response.body" and held:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                response = self._rewrite(scope, held, b"".join(chunks))
+                await response(scope, receive, send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_json_errors)
+
+    @staticmethod
+    def _rewrite(scope: Any, start: dict[str, Any], body: bytes) -> Response:
+        status = int(start["status"])
+        headers = dict(start.get("headers") or [])
+        if headers.get(b"content-type", b"").lower().startswith(b"application/json"):
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+            if isinstance(doc, dict) and "errors" in doc:  # already the service's shape
+                return Response(body, status, media_type="application/json")
+            text = str(doc.get("error", "")) if isinstance(doc, dict) else ""
+        else:
+            text = body[:200].decode("utf-8", "replace").strip()
+        path = str(scope.get("path", ""))
+        method = str(scope.get("method", ""))
+        if status == 404:
+            return _no_such_path(path)
+        if status == 405:
+            allow = headers.get(b"allow", b"").decode("latin-1")
+            response = single_error(
+                "(method)",
+                method,
+                f"one of the methods {path[:200]} allows: {allow or 'see /docs'}",
+                f"{method} is not allowed on {path[:200]}",
+                405,
+            )
+            if allow:
+                response.headers["allow"] = allow
+            return response
+        return single_error(
+            None,
+            None,
+            "a request the service can answer (see /docs)",
+            text or f"HTTP {status}",
+            status,
+        )
+
+
+def route_label(scope: Any) -> str:
+    """The metrics label of a request: its route's path, or one label for unknown paths."""
+    routes = getattr(getattr(scope.get("app"), "router", None), "routes", None)
+    if routes is None:
+        return str(scope["path"])
+    return _route_of(routes, scope) or UNKNOWN_ROUTE_LABEL
+
+
+def _route_of(routes: list[Any], scope: Any) -> str | None:
+    from starlette.routing import Match, Mount
+
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        if isinstance(route, Mount):
+            inner = getattr(route.app, "routes", None)
+            if inner:
+                label = _route_of(inner, {**scope, **child})
+                if label is not None:
+                    return label
+                continue
+            return f"{route.path.rstrip('/')}/{{path}}"  # e.g. StaticFiles: one label
+        return str(getattr(route, "path", scope["path"]))
+    return None
+
+
+def _route_labelled_metrics() -> type:
+    """BentoML's HTTP metrics middleware, labelling requests by route instead of by path.
+
+    BentoML 1.4's ``RunnerTrafficMetricsMiddleware`` is the outermost middleware and takes
+    its ``endpoint`` label from ``scope["path"]``: every distinct 404 path became a series
+    of its own (a scanner could grow ``/metrics`` without bound). A middleware added with
+    ``add_asgi_middleware`` runs inside it, too late to change the label, so the class is
+    replaced (before the app is built) by this subclass: it hands the metrics code a copy
+    of the scope whose path is the route label and restores the real scope for the app.
+    """
+    from bentoml._internal.server.http import instruments
+
+    base = instruments.RunnerTrafficMetricsMiddleware
+    if getattr(base, "labels_by_route", False):
+        return base
+    real_key = "capacity.real_scope"
+
+    class RealScope:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope.get(real_key, scope), receive, send)
+
+    class RouteLabelledMetrics(base):  # type: ignore[misc, valid-type]
+        labels_by_route = True
+
+        def __init__(self, app: Any, **options: Any) -> None:
+            super().__init__(RealScope(app), **options)
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope.get("path") != "/metrics":
+                label = route_label(scope)
+                if label != scope["path"]:
+                    scope = {**scope, "path": label, real_key: scope}
+            await super().__call__(scope, receive, send)
+
+    instruments.RunnerTrafficMetricsMiddleware = RouteLabelledMetrics  # type: ignore[misc, assignment]
+    return RouteLabelledMetrics
+
+
+_route_labelled_metrics()
+# Registered outermost first: the headers and the JSON error bodies cover BodyGuard's answers.
+CapacityService.add_asgi_middleware(SecurityHeaders)  # type: ignore[attr-defined]
+CapacityService.add_asgi_middleware(  # type: ignore[attr-defined]
+    JSONErrors,
+    benchmark_endpoints=os.environ.get("CAPACITY_BENCHMARK_ENDPOINTS", "") == "1",
+)
 CapacityService.add_asgi_middleware(  # type: ignore[attr-defined]
     BodyGuard,
     max_bytes=MAX_BODY_BYTES,
-    json_paths=("/recommend", "/check", "/recommend_batch", "/feedback", "/trivial"),
+    json_paths=JSON_PATHS,
 )
 
 

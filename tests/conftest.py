@@ -50,7 +50,9 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def labelled_history(synth_dir: Path) -> LabelledHistory:
     """The synthetic history after contract validation (dirty rows rejected), with labels."""
-    data, _ = load_labelled(synth_dir / "customers.csv", synth_dir / "equipment.csv")
+    data, _ = load_labelled(
+        synth_dir / "customers.csv", synth_dir / "equipment.csv", oracle=synth_dir / "oracle.csv"
+    )
     return data
 
 

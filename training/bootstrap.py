@@ -22,14 +22,26 @@ def ensure_default_model(
     or fails verification). Without one it trains the default model on a synthetic
     history (``n`` customers, 20 % held out), registers it and promotes it through the
     same gate as any other candidate.
+
+    The export is verified as the service verifies it
+    (:func:`serving.model.verify.verify_bundle`, LightGBM in a child process), so a
+    corrupted export cannot abort this command either.
+
+    Raises
+    ------
+    BundleError
+        When the champion cannot be exported (its download fails verification). A
+        champion export that fails verification is never left in place: the link is
+        removed (the bundle is kept aside as ``<home>/exports/.rejected-…``), so
+        ``make serve`` stops here and a service started anyway says there is no model.
     """
-    from training.registry import champion_version, export_champion, promote
+    from training.registry import champion_version, promote
 
     current = champion_version(settings)
     target = settings.champion_dir
     if current is not None:
         if not _export_is_current(target, current):
-            export_champion(settings)
+            _export(settings)
         return target, f"champion is version {current}"
 
     from training.synth import SynthConfig, generate_history, write_history
@@ -46,6 +58,7 @@ def ensure_default_model(
         TrainConfig(seed=seed),
         settings,
         progress=lambda stage: log(f"  {stage}"),
+        oracle=data_dir / "oracle.csv",
     )
     assert result.run is not None
     decision = promote(
@@ -53,7 +66,7 @@ def ensure_default_model(
     )
     if not decision.promoted:
         raise RuntimeError(f"the default model was not promoted: {decision.reason}")
-    export_champion(settings)
+    _export(settings)
     return target, (
         f"trained and promoted version {result.run.version} "
         f"(holdout sizing accuracy {decision.candidate_accuracy:.3f})"
@@ -62,12 +75,69 @@ def ensure_default_model(
 
 def _export_is_current(champion: Path, version: str) -> bool:
     """Whether ``champion`` holds registry version ``version`` and passes verification."""
-    from serving.model.bundle import BundleError, load_bundle, registry_version
+    return _registry_version(champion) == version and _verification_error(champion) is None
+
+
+def _registry_version(champion: Path) -> str | None:
+    from serving.model.bundle import BundleError, registry_version
 
     try:
-        if registry_version(champion) != version:
-            return False
-        load_bundle(champion)
-    except (BundleError, OSError, ValueError):
-        return False
-    return True
+        return registry_version(champion)
+    except (BundleError, OSError):
+        return None
+
+
+def _verification_error(bundle: Path) -> str | None:
+    """Why ``bundle`` fails :func:`serving.model.verify.verify_bundle` (None: it passes)."""
+    from serving.model.bundle import BundleError
+    from serving.model.verify import verify_bundle
+
+    try:
+        verify_bundle(bundle)
+    except (BundleError, OSError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _export(settings: Settings) -> None:
+    """Export the champion; on failure never leave a champion that fails verification.
+
+    Raises
+    ------
+    BundleError
+        When the export fails verification.
+    """
+    from serving.model.bundle import BundleError
+    from training.registry import export_champion
+
+    link = settings.champion_dir
+    try:
+        exported = export_champion(settings)
+    except BundleError as exc:
+        message = str(exc)
+        if (link.exists() or link.is_symlink()) and _verification_error(link) is not None:
+            aside = _reject(settings, link)
+            message += f"; the previous export failed verification too and was moved to {aside}"
+        raise BundleError(message) from exc
+    if exported is None:  # the champion alias was removed meanwhile: nothing to export
+        return
+
+
+def _reject(settings: Settings, link: Path) -> Path:
+    """Take a champion that fails verification out of service; where it was moved."""
+    import os
+    import uuid
+
+    exports = settings.home.resolve() / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    real = Path(os.path.realpath(link))
+    aside = exports / f".rejected-{real.name}-{uuid.uuid4().hex[:8]}"
+    if link.is_symlink():
+        link.unlink()
+        if real.is_dir():
+            os.replace(real, aside)
+        else:
+            return real
+    else:
+        os.replace(link, aside)
+    return aside

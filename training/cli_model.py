@@ -13,6 +13,14 @@ import typer
 
 CustomersOpt = Annotated[Path, typer.Option("--customers", "-c", help="customers.csv or .parquet")]
 EquipmentOpt = Annotated[Path, typer.Option("--equipment", "-e", help="equipment.csv or .parquet")]
+OracleOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--oracle",
+        help="oracle.csv (customer_id, oracle_peak_kw) for the oracle baseline, e.g. the one "
+        "'capacity synth' writes; never picked up implicitly",
+    ),
+]
 
 
 def _progress():  # type: ignore[no-untyped-def]
@@ -63,6 +71,7 @@ def train(
             "defaults); --seed/--holdout/--no-mlflow/--no-monotone override it",
         ),
     ] = None,
+    oracle: OracleOpt = None,
 ) -> None:
     """Train on any contract history, report on a held-out split, log to MLflow, write the bundle."""
     from rich.console import Console
@@ -95,6 +104,7 @@ def train(
             result = train_from_files(
                 customers, equipment, out, config, Settings(),
                 progress=lambda stage: progress.update(task, description=stage),
+                oracle=oracle,
             )  # fmt: skip
     except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -106,8 +116,11 @@ def train(
     console.print(
         f"MdAPE {m['mdape']:.3f} · within ±20 % {m['within_20pct']:.3f} · coverage 80 % "
         f"{m['coverage80']:.3f} · 90 % {m['coverage90']:.3f} · trained on {result.n_train} in "
-        f"{result.seconds:.1f} s · rejected rows {result.rejects}"
+        f"{result.seconds:.1f} s · rejected rows {result.rejects} · customers dropped for "
+        f"incomplete equipment lists {result.n_dropped_incomplete}"
     )
+    for note in result.notes:
+        console.print(f"[yellow]warning:[/yellow] {note}", highlight=False, soft_wrap=True)
     console.print(f"bundle: {result.bundle_dir}")
     if result.run is not None:
         console.print(
@@ -123,6 +136,7 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for plots and tables")
     ] = None,
+    oracle: OracleOpt = None,
 ) -> None:
     """Evaluate a bundle on a labelled history against the baselines (status quo, engineering, oracle)."""
     from rich.console import Console
@@ -136,7 +150,7 @@ def evaluate(
     console = Console()
     try:
         cm, _, _ = load_bundle(model)
-        data, validated = load_labelled(customers, equipment)
+        data, validated = load_labelled(customers, equipment, oracle=oracle)
         result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
     except NothingToEvaluateError as exc:
         _fail(str(exc))
@@ -145,6 +159,24 @@ def evaluate(
         _fail(str(exc))
         return
     n_scored = len(data) - result.n_excluded
+    if data.oracle is not None:
+        console.print(data.oracle.describe(), highlight=False, soft_wrap=True)
+    dropped = validated.incomplete_customers()
+    if dropped:
+        console.print(
+            f"[yellow]left out {dropped} customers[/yellow] whose equipment lines were "
+            "(partly) rejected: their equipment lists would be incomplete (see the rejects "
+            "report)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(data.frames.equipment) == 0:
+        console.print(
+            "[yellow]warning:[/yellow] the history has no equipment lines at all: every "
+            "answer is area-only",
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.n_excluded:
         console.print(
             f"[yellow]left out {result.n_excluded} of {len(data)} customers[/yellow]: the model "

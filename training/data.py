@@ -23,6 +23,8 @@ class LabelledHistory:
     peak_kw: np.ndarray
     status_quo_kva: np.ndarray
     oracle_kw: np.ndarray | None = None
+    oracle: OracleMatch | None = None
+    """Where ``oracle_kw`` came from (None in subsets and without an oracle)."""
 
     def __len__(self) -> int:
         return len(self.peak_kw)
@@ -73,35 +75,181 @@ def file_hash(*paths: Path | str) -> str:
     return h.hexdigest()[:16]
 
 
+class OracleFileError(ValueError):
+    """An ``--oracle`` file that does not follow ``customer_id, oracle_peak_kw``."""
+
+
+ORACLE_COLUMNS = ("customer_id", "oracle_peak_kw")
+
+
+@dataclass(frozen=True)
+class OracleMatch:
+    """An oracle file aligned with a validated history.
+
+    Attributes
+    ----------
+    path
+        The file read.
+    peak_kw
+        Oracle peak per validated customer, row-aligned with the history.
+    rows
+        Rows in the file.
+    not_in_history
+        Oracle ids that are not among the validated customers (rejected or unknown ones),
+        ignored; the first ones are in ``examples``.
+    examples
+        Up to five such ids.
+    """
+
+    path: Path
+    peak_kw: np.ndarray
+    rows: int
+    not_in_history: int
+    examples: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for the CLI: what was read and what was ignored."""
+        text = f"oracle {self.path}: {self.rows} rows, {len(self.peak_kw)} customers matched"
+        if self.not_in_history:
+            text += (
+                f"; {self.not_in_history} ids not in the validated history ignored (rejected "
+                f"or unknown customers, e.g. {', '.join(self.examples)})"
+            )
+        return text
+
+
+def _oracle_problem(path: Path, row: int, column: str, value: object, why: str) -> OracleFileError:
+    return OracleFileError(
+        f"oracle file {path}: row {row}, column {column}: value {str(value)[:60]!r} {why}"
+    )
+
+
+def read_oracle(path: Path | str, customers: pd.DataFrame) -> OracleMatch:
+    """Read and validate an oracle file (``customer_id, oracle_peak_kw``) against a history.
+
+    Parameters
+    ----------
+    path
+        CSV with the columns ``customer_id`` and ``oracle_peak_kw`` (positive, finite),
+        one row per customer; other columns are ignored.
+    customers
+        The validated customers; every one must have an oracle value (a partial oracle
+        baseline would be misleading).
+
+    Raises
+    ------
+    OracleFileError
+        The file is missing, unreadable or malformed; the message names the file, the
+        (spreadsheet) row, the column and the value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise OracleFileError(f"oracle file not found: {path}")
+    try:
+        raw = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
+        )
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise OracleFileError(
+            f"oracle file {path} is not a readable UTF-8 CSV file "
+            f"(expected columns {', '.join(ORACLE_COLUMNS)}): {exc}"
+        ) from exc
+    raw = raw.rename(columns=lambda c: str(c).strip())
+    missing = [c for c in ORACLE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise OracleFileError(
+            f"oracle file {path} is missing column(s) {', '.join(missing)}; expected columns "
+            f"{', '.join(ORACLE_COLUMNS)}, received {', '.join(map(str, raw.columns)) or 'none'}"
+        )
+    ids = raw["customer_id"].astype(str).str.strip()
+    text = raw["oracle_peak_kw"].astype(str).str.strip()
+    row_of = np.arange(len(raw)) + 2  # header is row 1
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        k = int(np.argmax(empty))
+        raise _oracle_problem(path, row_of[k], "customer_id", "", "is empty: every row needs an id")
+    dup = ids.duplicated().to_numpy()
+    if dup.any():
+        k = int(np.argmax(dup))
+        raise _oracle_problem(
+            path, row_of[k], "customer_id", ids.iloc[k], "is repeated: ids must be unique"
+        )
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise _oracle_problem(
+            path, row_of[k], "oracle_peak_kw", text.iloc[k], "is not a positive finite number"
+        )
+    oracle = pd.Series(values, index=pd.Index(ids.to_numpy(dtype=object)))
+    history_ids = customers["customer_id"].astype(str).to_numpy(dtype=object)
+    mapped = oracle.reindex(history_ids).to_numpy(dtype=float)
+    absent = np.isnan(mapped)
+    if absent.any():
+        shown = ", ".join(map(str, history_ids[absent][:5]))
+        raise OracleFileError(
+            f"oracle file {path}: column customer_id: {int(absent.sum())} of the "
+            f"{len(history_ids)} validated customers have no row (e.g. {shown}); the oracle "
+            "must cover every customer of the history it is given with"
+        )
+    extra = ~oracle.index.isin(history_ids)
+    return OracleMatch(
+        path=path,
+        peak_kw=mapped,
+        rows=len(raw),
+        not_in_history=int(extra.sum()),
+        examples=tuple(map(str, oracle.index[extra][:5])),
+    )
+
+
 def labelled_from_validated(
-    validated: ValidatedHistory, oracle_path: Path | None = None
+    validated: ValidatedHistory, oracle: OracleMatch | None = None
 ) -> LabelledHistory:
     """Align labels and baselines with the validated customers."""
     customers = validated.customers.reset_index(drop=True)
-    oracle = None
-    if oracle_path is not None and oracle_path.is_file():
-        o = pd.read_csv(oracle_path, dtype={"customer_id": str})
-        mapped = customers["customer_id"].map(o.set_index("customer_id")["oracle_peak_kw"])
-        oracle = mapped.to_numpy(dtype=float)
     return LabelledHistory(
         frames=HistoryFrames(customers, validated.equipment.reset_index(drop=True)),
         peak_kw=customers["peak_demand_kw"].to_numpy(dtype=float),
         status_quo_kva=customers["applied_capacity_kva"].to_numpy(dtype=float),
-        oracle_kw=oracle,
+        oracle_kw=None if oracle is None else oracle.peak_kw,
+        oracle=oracle,
     )
 
 
 def load_labelled(
-    customers_path: Path | str, equipment_path: Path | str
+    customers_path: Path | str,
+    equipment_path: Path | str,
+    oracle: Path | str | None = None,
+    *,
+    drop_incomplete_customers: bool = True,
 ) -> tuple[LabelledHistory, ValidatedHistory]:
     """Load a contract history for training or evaluation (labels required).
 
-    An ``oracle.csv`` beside the customers file (synthetic histories) is picked up for
-    the oracle baseline.
+    Parameters
+    ----------
+    customers_path, equipment_path
+        The contract files.
+    oracle
+        An explicit oracle file (``customer_id, oracle_peak_kw``; synthetic histories write
+        one), validated by :func:`read_oracle`. Nothing is picked up implicitly: an
+        ``oracle.csv`` lying beside the customers file is ignored unless passed here.
+    drop_incomplete_customers
+        Reject customers whose equipment lines were (partly) rejected (the default; see
+        :func:`features.validation.validate_frames`).
+
+    Raises
+    ------
+    OracleFileError
+        The oracle file is missing or malformed (a ``ValueError``).
     """
-    validated = load_history(customers_path, equipment_path, require_label=True)
-    oracle_path = Path(customers_path).with_name(ORACLE_FILE)
-    return labelled_from_validated(validated, oracle_path), validated
+    validated = load_history(
+        customers_path,
+        equipment_path,
+        require_label=True,
+        drop_incomplete_customers=drop_incomplete_customers,
+    )
+    match = None if oracle is None else read_oracle(oracle, validated.customers)
+    return labelled_from_validated(validated, match), validated
 
 
 def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +274,11 @@ def write_holdout(data: LabelledHistory, out_dir: Path) -> Path:
 
 
 def read_holdout(path: Path) -> LabelledHistory:
-    """Read a holdout written by :func:`write_holdout`."""
-    data, _ = load_labelled(path / "customers.csv", path / "equipment.csv")
+    """Read a holdout written by :func:`write_holdout` (its own ``oracle.csv``, when written)."""
+    oracle = path / ORACLE_FILE
+    data, _ = load_labelled(
+        path / "customers.csv",
+        path / "equipment.csv",
+        oracle=oracle if oracle.is_file() else None,
+    )
     return data

@@ -345,8 +345,11 @@ def export_champion(settings: Settings) -> Path | None:
     """Export the champion bundle for serving without MLflow, atomically; the link path.
 
     The bundle is downloaded into a new directory ``<home>/exports/v<N>-<random>`` (with
-    its ``REGISTRY_VERSION``), verified by loading it exactly as the service will, and
-    only then is ``<home>/champion`` switched to it: a symlink replaced in one rename
+    its ``REGISTRY_VERSION``), verified as the service will verify it
+    (:func:`serving.model.verify.verify_bundle`: checksums, documents, versions, and
+    LightGBM loading the booster and predicting in a child process, so a booster that
+    would abort LightGBM natively cannot abort the export), and only then is
+    ``<home>/champion`` switched to it: a symlink replaced in one rename
     (:func:`serving.model.bundle.switch_champion`), so a running service never sees a
     half-written bundle and picks the new one up on its next poll. Exports other than
     the new one and the one it replaced are removed. Returns ``<home>/champion`` (None
@@ -360,13 +363,8 @@ def export_champion(settings: Settings) -> Path | None:
     """
     import os
 
-    from serving.model.bundle import (
-        REGISTRY_VERSION_FILE,
-        BundleError,
-        load_bundle,
-        registry_version,
-        switch_champion,
-    )
+    from serving.model.bundle import REGISTRY_VERSION_FILE, BundleError, switch_champion
+    from serving.model.verify import verify_bundle
 
     version = champion_version(settings)
     if version is None:
@@ -382,8 +380,7 @@ def export_champion(settings: Settings) -> Path | None:
             src = download_version(settings, version, "bundle", Path(tmp))
             shutil.copytree(src, export, dirs_exist_ok=True)
         (export / REGISTRY_VERSION_FILE).write_text(version, encoding="utf-8")
-        load_bundle(export)
-        registry_version(export)
+        verify_bundle(export)
     except BundleError as exc:
         shutil.rmtree(export, ignore_errors=True)
         raise BundleError(

@@ -68,6 +68,7 @@ def retrain(
     equipment: Path | str,
     *,
     include_outcomes: bool = False,
+    oracle: Path | str | None = None,
     config: TrainConfig | None = None,
     settings: Settings | None = None,
     log_settings: LogbookSettings | None = None,
@@ -87,8 +88,12 @@ def retrain(
     include_outcomes
         Append the logged recommendations that have an outcome, as contract rows
         (``customer_id = 'rec-<id>'``, label = metered peak). The merged history has no
-        ``oracle.csv``: the oracle baseline exists for synthetic rows only, and a partial
-        one would be misleading.
+        oracle: the oracle baseline exists for synthetic rows only, and a partial one
+        would be misleading.
+    oracle
+        An explicit oracle file (``customer_id, oracle_peak_kw``) for the oracle baseline
+        of a synthetic history; nothing is picked up implicitly. Refused together with
+        ``include_outcomes`` (the outcome rows have no oracle).
     config
         Seed, holdout share and model configuration; MLflow logging is forced on (the
         gate reads the candidate from the registry).
@@ -113,12 +118,22 @@ def retrain(
     RetrainResult
         The training run and the gate's decision (``decision.reason`` says why a
         candidate was refused).
+
+    Raises
+    ------
+    ValueError
+        ``oracle`` together with ``include_outcomes``, or a malformed oracle file.
     """
     from serving.logbook import Logbook
     from training.outcomes_export import export_outcomes, merge_history
     from training.registry import export_champion, promote
     from training.train import train_from_files
 
+    if oracle is not None and include_outcomes:
+        raise ValueError(
+            "an oracle file cannot be used with include_outcomes: the appended outcome "
+            "customers have no oracle, and a partial oracle baseline would be misleading"
+        )
     note = progress or (lambda stage: None)
     settings = settings if settings is not None else Settings()
     config = (config or TrainConfig()).model_copy(update={"log_to_mlflow": True})
@@ -142,7 +157,13 @@ def retrain(
                 customers, equipment, exported, work / "history"
             )
         result = train_from_files(
-            train_customers, train_equipment, bundle_dir, config, settings, progress=note
+            train_customers,
+            train_equipment,
+            bundle_dir,
+            config,
+            settings,
+            progress=note,
+            oracle=None if oracle is None else Path(oracle),
         )
         assert result.run is not None  # log_to_mlflow is forced on
         note("promotion gate")

@@ -48,6 +48,18 @@ class TrainResult:
     n_train: int
     n_holdout: int
     rejects: dict[str, int]
+    n_dropped_incomplete: int = 0
+    """Customers rejected because some of their equipment lines were rejected."""
+    area_only: bool = False
+    """The validated history has no equipment lines at all: the model is area-only."""
+    notes: tuple[str, ...] = ()
+    """Plain-language warnings for the summary (area-only history, dropped customers, oracle)."""
+
+
+AREA_ONLY_NOTE = (
+    "the history has no equipment lines at all: the model is area-only (it recommends from "
+    "industry and scale alone, never from an equipment list)"
+)
 
 
 def train_from_files(
@@ -57,6 +69,7 @@ def train_from_files(
     config: TrainConfig,
     settings: Settings,
     progress: Callable[[str], None] | None = None,
+    oracle: Path | None = None,
 ) -> TrainResult:
     """Train on any contract history, hold out a test split, report on it and register.
 
@@ -73,18 +86,32 @@ def train_from_files(
         Tracking URI and registry names.
     progress
         Optional callable receiving stage names.
+    oracle
+        An explicit oracle file (``customer_id, oracle_peak_kw``) for the oracle baseline;
+        none is picked up implicitly.
+
+    Raises
+    ------
+    ValueError
+        Too few valid customers, or a malformed oracle file.
     """
     note = progress or (lambda stage: None)
     t0 = time.perf_counter()
     note("loading and validating")
-    data, validated = load_labelled(customers, equipment)
+    data, validated = load_labelled(customers, equipment, oracle=oracle)
     out_dir = Path(out_dir)
     reports_dir = out_dir.parent / f"{out_dir.name}-reports"
     validated.write_report(reports_dir / "rejects")
     if len(data) < 250:
+        dropped = validated.incomplete_customers()
+        because = (
+            f" ({dropped} rejected because some of their equipment lines were rejected)"
+            if dropped
+            else ""
+        )
         raise ValueError(
-            f"only {len(data)} valid labelled customers after validation; training needs at "
-            f"least 250 (see {reports_dir / 'rejects'})"
+            f"only {len(data)} valid labelled customers after validation{because}; training "
+            f"needs at least 250 (see {reports_dir / 'rejects'})"
         )
     train_idx, hold_idx = holdout_split(len(data), config.holdout_fraction, config.seed)
     train, hold = data.subset(train_idx), data.subset(hold_idx)
@@ -98,6 +125,20 @@ def train_from_files(
     metrics["train_seconds"] = seconds
     metrics["n_train"] = float(len(train))
     metrics["best_iteration"] = float(model.best_iteration)
+    n_dropped = validated.incomplete_customers()
+    area_only = len(data.frames.equipment) == 0
+    metrics["n_dropped_incomplete"] = float(n_dropped)
+    metrics["area_only_history"] = 1.0 if area_only else 0.0
+    notes: list[str] = []
+    if area_only:
+        notes.append(AREA_ONLY_NOTE)
+    if data.oracle is not None and data.oracle.not_in_history:
+        notes.append(data.oracle.describe())
+    if n_dropped:
+        notes.append(
+            f"{n_dropped} customers left out: some of their equipment lines were rejected, so "
+            f"their equipment lists would be incomplete (see {reports_dir / 'rejects'})"
+        )
     data_hash = file_hash(customers, equipment)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     metadata: dict[str, Any] = {
@@ -131,6 +172,7 @@ def train_from_files(
                 data_files={
                     "customers": str(Path(customers).resolve()),
                     "equipment": str(Path(equipment).resolve()),
+                    **({"oracle": str(Path(oracle).resolve())} if oracle is not None else {}),
                 },
                 metrics=metrics,
                 bundle_dir=bundle_dir,
@@ -141,6 +183,10 @@ def train_from_files(
                     reports_dir / "overall.csv",
                     *sorted((reports_dir / "rejects").glob("*")),
                 ],
+                tags={
+                    "area_only_history": "true" if area_only else "false",
+                    **({"history_warning": AREA_ONLY_NOTE} if area_only else {}),
+                },
             )
         # The registry version becomes the bundle's model version (kept in a side file so
         # the bundle's checksummed files stay as they were logged).
@@ -156,4 +202,7 @@ def train_from_files(
         n_train=len(train),
         n_holdout=len(hold),
         rejects=rejects,
+        n_dropped_incomplete=n_dropped,
+        area_only=area_only,
+        notes=tuple(notes),
     )

@@ -8,6 +8,7 @@ the user types.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from features import contract
 from features.catalog import load_catalog
 from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
 from features.matching import default_matcher
@@ -69,8 +71,26 @@ def catalog_document() -> dict[str, Any]:
         ],
         "standard_series_kva": list(STANDARD_SERIES_KVA),
         "max_equipment_lines": MAX_EQUIPMENT_LINES,
+        "limits": plausibility_limits(),
         "examples": EXAMPLES,
     }
+
+
+def plausibility_limits() -> dict[str, float]:
+    """The contract's plausibility limits (the page checks them before sending)."""
+    names = (
+        "RATED_KW_MIN",
+        "RATED_KW_MAX",
+        "QUANTITY_MAX",
+        "FLOOR_AREA_M2_MIN",
+        "FLOOR_AREA_M2_MAX",
+        "EMPLOYEES_MAX",
+        "CAPACITY_KVA_MIN",
+        "CAPACITY_KVA_MAX",
+        "INSTALLED_KW_MAX",
+        "INSTALLED_KW_PER_M2_MAX",
+    )
+    return {name.lower(): float(getattr(contract, name)) for name in names}
 
 
 async def index(request: Request) -> Response:
@@ -125,22 +145,22 @@ async def api_match(request: Request) -> Response:
             },
             status_code=400,
         )
+    if "\x00" in text:
+        return _one_error(
+            "text",
+            text[:50].replace("\x00", "\\x00"),
+            "a text without NUL bytes",
+            "the equipment name contains a NUL byte",
+        )
     rated = request.query_params.get("rated_kw")
     try:
         rated_kw = float(rated) if rated else None
     except ValueError:
-        return JSONResponse(
-            {
-                "errors": [
-                    {
-                        "field": "rated_kw",
-                        "value": rated,
-                        "expected": "a number",
-                        "message": "not a number",
-                    }
-                ]
-            },
-            status_code=400,
+        return _one_error("rated_kw", rated, "a number", "not a number")
+    low, high = contract.RATED_KW_MIN, contract.RATED_KW_MAX
+    if rated_kw is not None and not (math.isfinite(rated_kw) and low <= rated_kw <= high):
+        return _one_error(
+            "rated_kw", rated, f"a finite number from {low:g} to {high:g}", "rating out of range"
         )
     m = default_matcher().match(text, rated_kw=rated_kw)
     return JSONResponse(
@@ -152,6 +172,13 @@ async def api_match(request: Request) -> Response:
             "rated_kw_hint": m.rated_kw_hint,
             "reason": m.reason,
         }
+    )
+
+
+def _one_error(field: str, value: object, expected: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"field": field, "value": value, "expected": expected, "message": message}]},
+        status_code=400,
     )
 
 

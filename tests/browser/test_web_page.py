@@ -361,7 +361,7 @@ def test_server_side_errors_are_mapped_to_the_row(new_page: Any) -> None:
     kw_error = page.locator(f"#eq-{r2}-kw-error")
     expect(kw_error).to_be_visible()
     expect(kw_error).to_contain_text("单台功率")  # the field name, translated
-    expect(kw_error).to_contain_text("greater than 0")  # the server's message
+    expect(kw_error).to_contain_text("greater than or equal to 0.001")  # the server's message
     expect(kw_error).to_contain_text("第 2 行")
     expect(page.locator(f"#eq-{r2}-qty-error")).to_contain_text("integer")
     expect(page.locator(f"#eq-{r2}-kw")).to_have_attribute("aria-invalid", "true")

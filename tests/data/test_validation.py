@@ -116,7 +116,9 @@ def broken_files(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def history(broken_files: tuple[Path, Path]) -> ValidatedHistory:
-    return load_history(*broken_files)
+    # Row-level checks and flags: keep the customers whose lines were rejected (the default
+    # rejects them too; tests/data/test_incomplete_customers.py covers that).
+    return load_history(*broken_files, drop_incomplete_customers=False)
 
 
 def _matches(reason: str, expected: str) -> bool:
@@ -196,7 +198,7 @@ def test_unknown_customer_is_told_apart_from_rejected_customer(history: Validate
 def test_require_label_rejects_unlabelled_customer_and_its_equipment(
     broken_files: tuple[Path, Path],
 ) -> None:
-    history = load_history(*broken_files, require_label=True)
+    history = load_history(*broken_files, require_label=True, drop_incomplete_customers=False)
     found = _reject_map(history)
     assert found[("customers", 3, "peak_demand_kw")].startswith("peak_demand_kw is required")
     assert found[("customers", 16, "peak_demand_kw")].startswith("peak_demand_kw is required")
@@ -400,7 +402,7 @@ def test_bom_encoded_csv_loads_like_plain_utf8(tmp_path: Path, history: Validate
     customers = _write(tmp_path / "c.csv", CUSTOMER_LINES, encoding="utf-8-sig")
     equipment = _write(tmp_path / "e.csv", EQUIPMENT_LINES, encoding="utf-8-sig")
     assert customers.read_bytes().startswith(b"\xef\xbb\xbf")
-    bom = load_history(customers, equipment)
+    bom = load_history(customers, equipment, drop_incomplete_customers=False)
     pd.testing.assert_frame_equal(bom.customers, history.customers)
     pd.testing.assert_frame_equal(bom.equipment, history.equipment)
     pd.testing.assert_frame_equal(bom.rejects, history.rejects)
@@ -430,7 +432,11 @@ def test_parquet_input_with_native_dtypes(tmp_path: Path) -> None:
     )
     customers.to_parquet(tmp_path / "customers.parquet")
     equipment.to_parquet(tmp_path / "equipment.parquet")
-    history = load_history(tmp_path / "customers.parquet", tmp_path / "equipment.parquet")
+    history = load_history(
+        tmp_path / "customers.parquet",
+        tmp_path / "equipment.parquet",
+        drop_incomplete_customers=False,
+    )
     assert history.customers["customer_id"].tolist() == ["P1", "P2"]
     assert history.customers["shifts"].tolist()[0] == 2.0
     assert np.isnan(history.customers["shifts"].tolist()[1])
@@ -502,7 +508,7 @@ def test_in_memory_frames_with_native_dtypes_and_whitespace() -> None:
             "standby": [1, 0],
         }
     )
-    history = validate_frames(customers, equipment)
+    history = validate_frames(customers, equipment, drop_incomplete_customers=False)
     assert history.customers["customer_id"].tolist() == ["A", "B"]
     assert history.equipment["standby"].tolist() == [True]
     assert _reject_map(history) == {("equipment", 3, "quantity"): "quantity must be a whole number"}

@@ -153,3 +153,43 @@ def test_a_file_instead_of_a_directory_is_refused(tmp_path: Path) -> None:
     path.write_text("not a bundle", encoding="utf-8")
     with pytest.raises(BundleError):
         load_bundle(path)
+
+
+def test_check_bundle_files_returns_the_verified_documents(bundle_dir: Path) -> None:
+    from serving.model.bundle import check_bundle_files
+
+    checked = check_bundle_files(bundle_dir)
+    assert checked.booster_text == (bundle_dir / "booster.txt").read_text(encoding="utf-8")
+    assert set(checked.docs) == {n for n in FILES if n.endswith(".json")}
+    assert checked.builder.feature_names_
+
+
+def test_invalid_json_with_a_matching_checksum_names_the_file(bundle_copy: Path) -> None:
+    (bundle_copy / "peers.json").write_text("{oops", encoding="utf-8")
+    sums = json.loads((bundle_copy / "checksums.json").read_text(encoding="utf-8"))
+    sums["peers.json"] = hashlib.sha256((bundle_copy / "peers.json").read_bytes()).hexdigest()
+    (bundle_copy / "checksums.json").write_text(json.dumps(sums), encoding="utf-8")
+    with pytest.raises(BundleError, match=r"peers\.json is not valid JSON"):
+        load_bundle(bundle_copy)
+
+
+def test_a_directory_in_place_of_a_file_is_named(bundle_copy: Path) -> None:
+    (bundle_copy / "bounds.json").unlink()
+    (bundle_copy / "bounds.json").mkdir()
+    with pytest.raises(BundleError, match=r"not a regular file: bounds\.json"):
+        load_bundle(bundle_copy)
+
+
+@pytest.mark.parametrize("text", ["v3", "-1", "1e9", "12345678901", "<b>x</b>", "９"])
+def test_registry_version_must_be_a_plain_number(bundle_copy: Path, text: str) -> None:
+    from serving.model.bundle import registry_version, version_label
+
+    (bundle_copy / "REGISTRY_VERSION").write_text(text, encoding="utf-8")
+    with pytest.raises(
+        BundleError, match="REGISTRY_VERSION holds .* expected a registry version number"
+    ) as info:
+        version_label(bundle_copy, "m")
+    assert text not in str(info.value)  # never echoed
+    (bundle_copy / "REGISTRY_VERSION").write_text(" 42\n", encoding="utf-8")
+    assert registry_version(bundle_copy) == "42"
+    assert version_label(bundle_copy, "m") == "m:v42"

@@ -104,6 +104,8 @@ def test_evaluate_prints_the_comparison(cli_bundle: Path, history: Path, workdir
             history / "customers.csv",
             "-e",
             history / "equipment.csv",
+            "--oracle",
+            history / "oracle.csv",
             "-o",
             out,
         ],

@@ -164,6 +164,15 @@ class HistoryFrames:
     def __repr__(self) -> str:
         return f"HistoryFrames(customers={len(self)} rows)"
 
+    def take(self, rows: np.ndarray) -> HistoryFrames:
+        """The customers at positional ``rows`` (or a boolean mask), with their equipment."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        customers = self.customers.iloc[rows].reset_index(drop=True)
+        keep = self.equipment["customer_id"].isin(set(customers["customer_id"]))
+        return HistoryFrames(customers, self.equipment[keep].reset_index(drop=True))
+
 
 def frames_from_applications(
     applications: Sequence[Application],

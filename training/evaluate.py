@@ -123,13 +123,6 @@ def unseen_rows(model: CapacityModel, customers: pd.DataFrame, peak_kw: np.ndarr
     return ~np.isin(keys, list(model.fitted_keys))
 
 
-def _subset(frames: HistoryFrames, keep: np.ndarray) -> HistoryFrames:
-    customers = frames.customers[keep].reset_index(drop=True)
-    ids = set(customers["customer_id"].astype(str))
-    equipment = frames.equipment[frames.equipment["customer_id"].astype(str).isin(ids)]
-    return HistoryFrames(customers, equipment.reset_index(drop=True))
-
-
 def evaluate_model(
     model: CapacityModel,
     frames: HistoryFrames,
@@ -165,7 +158,7 @@ def evaluate_model(
                 "on a holdout or another history"
             )
         if n_excluded:
-            frames = _subset(frames, keep)
+            frames = frames.take(keep)
             peak = peak[keep]
             status_quo_kva = None if status_quo_kva is None else np.asarray(status_quo_kva)[keep]
             oracle_kw = None if oracle_kw is None else np.asarray(oracle_kw)[keep]

@@ -100,7 +100,12 @@ def fit_model(
     note = progress or (lambda stage: None)
     note("features")
     builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
-    builder.fit(frames, y)
+    # The base (fitted demand factors, area multiplier) is fitted WITHOUT the calibration
+    # customers: their residuals must be out of sample for the conformal guarantee. Fitted
+    # on every row, the base had seen them: with 500 customers of an independent world the
+    # 90 % interval covered 0.78 instead of 0.90.
+    not_cal = np.sort(np.concatenate([fit_idx, val_idx]))
+    builder.fit(frames.take(not_cal), y[not_cal])
     X, engineering = builder.transform_with_engineering(frames)
     base = builder.base_kw(X)
     target = np.log(y) - np.log(base)
@@ -178,13 +183,7 @@ def _fit_bounds_within_clamp_share(
     largest = X["largest_unit_kw"].to_numpy(dtype=float)
     s30 = engineering["eng_s30_comp_kva"].to_numpy(dtype=float)
     cal = np.sort(cal_idx)
-    cal_customers = frames.customers.iloc[cal].reset_index(drop=True)
-    cal_ids = set(cal_customers["customer_id"])
-    cal_frames = HistoryFrames(
-        cal_customers,
-        frames.equipment[frames.equipment["customer_id"].isin(cal_ids)].reset_index(drop=True),
-    )
-    policy_kva = model.predict(cal_frames).recommended_kva
+    policy_kva = model.predict(frames.take(cal)).recommended_kva
     tail = cfg.tail
     while True:
         bounds = fit_bounds(y, industry, basis, total, s30, cfg, tail=tail)

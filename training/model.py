@@ -101,9 +101,9 @@ def fit_model(
     note("features")
     builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
     # The base (fitted demand factors, area multiplier) is fitted WITHOUT the calibration
-    # customers: their residuals must be out of sample for the conformal guarantee. Fitted
-    # on every row, the base had seen them: with 500 customers of an independent world the
-    # 90 % interval covered 0.78 instead of 0.90.
+    # customers: their residuals must be out of sample for the conformal guarantee, and a
+    # base fitted on every row had seen them. (At 20,000 customers it changes nothing
+    # measurable: served accuracy within 0.2 points on three histories.)
     not_cal = np.sort(np.concatenate([fit_idx, val_idx]))
     builder.fit(frames.take(not_cal), y[not_cal])
     X, engineering = builder.transform_with_engineering(frames)

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+SMALL_BATCH = 64
+"""Up to this many rows, groups are resolved by dict lookups (np.isin sorts)."""
 AREA_ONLY_GROUP = "__area_only__"
 POOLED_GROUP = "__pooled__"
 
@@ -74,7 +76,20 @@ class ResidualCalibrator:
 
     def _resolve(self, groups: np.ndarray) -> np.ndarray:
         grp = np.asarray(groups).astype(str)
+        if len(grp) <= SMALL_BATCH:  # one application: a dict lookup beats np.isin's sort
+            known = self.residuals_
+            return np.array([g if g in known else POOLED_GROUP for g in grp.ravel()]).reshape(
+                grp.shape
+            )
         return np.where(np.isin(grp, list(self.residuals_)), grp, POOLED_GROUP)
+
+    def _by_group(self, groups: np.ndarray) -> list[tuple[str, np.ndarray | slice]]:
+        """(group, rows) pairs of the resolved groups; one slice when all rows share one."""
+        resolved = self._resolve(groups)
+        first = str(resolved.flat[0]) if resolved.size else POOLED_GROUP
+        if resolved.size == 0 or bool(np.all(resolved == first)):
+            return [(first, slice(None))]
+        return [(str(g), resolved == g) for g in np.unique(resolved)]
 
     def cdf(self, mu: np.ndarray, groups: np.ndarray, log_x: np.ndarray) -> np.ndarray:
         """P(log peak <= log_x) for each row (``log_x`` may be 2-D: rows × candidates)."""
@@ -82,17 +97,15 @@ class ResidualCalibrator:
         log_x = np.asarray(log_x, dtype=float)
         z = log_x - (mu[:, None] if log_x.ndim == 2 else mu)
         out = np.empty_like(z, dtype=float)
-        resolved = self._resolve(groups)
-        for g in np.unique(resolved):
-            rows = resolved == g
-            sorted_res = self.residuals_[str(g)]
+        for g, rows in self._by_group(groups):
+            sorted_res = self.residuals_[g]
             n = len(sorted_res)
             zr = z[rows]
             # (count of residuals <= z) / (n + 1): the conformal (slightly conservative)
             # predictive distribution in the body ...
             body = np.searchsorted(sorted_res, zr, side="right") / (n + 1)
             # ... and decaying exponential tails beyond the thresholds.
-            t = self.tails_[str(g)]
+            t = self.tails_[g]
             with np.errstate(over="ignore"):
                 lower = t.mass_low * np.exp(-(t.low - zr) / t.scale_low)
                 upper = 1.0 - t.mass_high * np.exp(-(zr - t.high) / t.scale_high)
@@ -103,10 +116,8 @@ class ResidualCalibrator:
         """Split-conformal quantile of log peak at level ``q`` for each row."""
         mu = np.asarray(mu, dtype=float)
         out = np.empty_like(mu)
-        resolved = self._resolve(groups)
-        for g in np.unique(resolved):
-            rows = resolved == g
-            out[rows] = mu[rows] + _conformal_quantile(self.residuals_[str(g)], q)
+        for g, rows in self._by_group(groups):
+            out[rows] = mu[rows] + _conformal_quantile(self.residuals_[g], q)
         return out
 
     def interval(

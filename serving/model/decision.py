@@ -171,7 +171,7 @@ def decide(
     fallback = np.full(len(final), None, dtype=object)
     fallback[basis == "area"] = "area_only"
     fallback[basis == "industry"] = "no_equipment_no_area"
-    unknown = ~np.isin(industry, list(known))
+    unknown = np.fromiter((i not in known for i in industry), dtype=bool, count=len(industry))
     fallback[unknown] = "unknown_industry"
     density = _density_outside(industry, total, area)
     peers = peer_lookup(model.peers, industry, total, area, pred.peak_kw, min_peers)
@@ -179,7 +179,8 @@ def decide(
         density
         | peers.outside
         | (side != 0)
-        | np.isin(fallback.astype(str), ["unknown_industry", "no_equipment_no_area"])
+        | (fallback == "unknown_industry")
+        | (fallback == "no_equipment_no_area")
     )
     return Decisions(
         policy_kva=policy_kva,

@@ -410,10 +410,11 @@ def calculation_sheet(
             category = catalog.categories[group.category]
             kx = group.kx if group.kx is not None else _kx_default(category, config.kx_choice)
             cos_phi = group.cos_phi if group.cos_phi is not None else category.cos_phi
-            tan_phi = float(_tan_phi(cos_phi))
+            tan_phi = math.sqrt(1.0 - cos_phi * cos_phi) / cos_phi  # as _tan_phi, one value
             p_kw = kx * group.installed_kw
             rows.append(
-                SheetRow(
+                # Every value is a float or bool from validated inputs: no second validation.
+                SheetRow.model_construct(
                     category=group.category,
                     name=group.name,
                     installed_kw=group.installed_kw,

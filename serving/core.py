@@ -265,8 +265,10 @@ class Recommender:
         for i, item in enumerate(app.equipment):
             if item.category:
                 cats.append(item.category)
+                # Every value is already of the field's type (the application was
+                # validated): construct without a second validation, 30 times per answer.
                 matches.append(
-                    NameMatch(
+                    NameMatch.model_construct(
                         index=i,
                         text=item.name,
                         category=item.category,
@@ -364,7 +366,7 @@ class Recommender:
             else:
                 zh, en = GROUP_LABELS.get(key, (key, key))
             out.append(
-                Driver(
+                Driver.model_construct(
                     key=key,
                     label_zh=zh,
                     label_en=en,
@@ -507,7 +509,7 @@ class Recommender:
         p1 = self.model.probabilities_for(pred, i, tiers)
         pf = self.sizing.power_factor
         options = [
-            TierOption(
+            TierOption.model_construct(
                 capacity_kva=float(t),
                 p_appropriate=float(p1.p_appropriate[0, j]),
                 p_undersized=float(p1.p_undersized[0, j]),

@@ -77,14 +77,25 @@ def standard_tiers(max_kva: float = 2500.0) -> np.ndarray:
     return np.asarray(tiers, dtype=float)
 
 
+_SERIES = np.asarray(STANDARD_SERIES_KVA, dtype=float)
+
+
 def tier_at_or_above(kva: float | Sequence[float] | np.ndarray) -> np.ndarray:
-    """Smallest standard capacity that is at least ``kva`` (vectorised)."""
+    """Smallest standard capacity that is at least ``kva`` (vectorised).
+
+    Computed arithmetically above the standard series (the next multiple of 1,250 kVA),
+    never by enumerating the series up to the value: any input costs the same. NaN stays
+    NaN; +inf stays +inf.
+    """
     values = np.atleast_1d(np.asarray(kva, dtype=float))
-    finite = values[np.isfinite(values)]
-    tiers = standard_tiers(float(finite.max()) if finite.size else 2500.0)
-    idx = np.searchsorted(tiers, values, side="left")
-    idx = np.clip(idx, 0, len(tiers) - 1)
-    return np.asarray(tiers[idx], dtype=float)
+    idx = np.clip(np.searchsorted(_SERIES, values, side="left"), 0, len(_SERIES) - 1)
+    out = _SERIES[idx]
+    step = float(MULTI_TRANSFORMER_STEP_KVA)
+    above = values > _SERIES[-1]
+    if above.any():
+        with np.errstate(invalid="ignore"):
+            out = np.where(above, np.ceil(values / step) * step, out)
+    return np.where(np.isnan(values), np.nan, out)
 
 
 def is_standard_capacity(kva: float) -> bool:

@@ -26,12 +26,15 @@ def _band_labels(edges: tuple[float, ...], unit: str) -> list[str]:
     return labels
 
 
+_KW_LABELS = np.array(_band_labels(SCALE_BANDS_KW, "kW"), dtype=object)
+_M2_LABELS = np.array(_band_labels(SCALE_BANDS_M2, "m2"), dtype=object)
+
+
 def scale_band(total_kw: np.ndarray, floor_area_m2: np.ndarray) -> np.ndarray:
     """Scale band label per row: by installed kW, or by floor area when there is no list."""
     kw = np.asarray(total_kw, dtype=float)
     area = np.asarray(floor_area_m2, dtype=float)
-    kw_labels = np.array(_band_labels(SCALE_BANDS_KW, "kW"), dtype=object)
-    m2_labels = np.array(_band_labels(SCALE_BANDS_M2, "m2"), dtype=object)
+    kw_labels, m2_labels = _KW_LABELS, _M2_LABELS
     kw_idx = np.clip(np.searchsorted(SCALE_BANDS_KW, kw, side="right") - 1, 0, len(kw_labels) - 1)
     m2_idx = np.clip(
         np.searchsorted(SCALE_BANDS_M2, np.nan_to_num(area), side="right") - 1,

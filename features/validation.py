@@ -32,6 +32,8 @@ from features.contract import (
     CLIMATE_ZONES,
     CUSTOMER_COLUMNS,
     EQUIPMENT_COLUMNS,
+    INSTALLED_KW_MAX,
+    INSTALLED_KW_PER_M2_MAX,
     LABEL_COLUMN,
     ColumnSpec,
 )
@@ -87,6 +89,14 @@ _REASON_CUSTOMER_DUPLICATE: Final = "customer rejected: duplicate customer_id in
 _REASON_CUSTOMER_INVALID: Final = (
     "customer rejected: its customers row is invalid (see the customers rejects)"
 )
+_REASON_CUSTOMER_IMPLAUSIBLE: Final = (
+    "customer rejected: its installed kW (in total or per m²) is beyond a plausibility limit "
+    "(see the customers rejects)"
+)
+TOTAL_KW_COLUMN: Final = "installed_kw_total"
+"""The reject ``column`` of a customer whose lines install more than the limit in total."""
+DENSITY_COLUMN: Final = "installed_kw_per_m2"
+"""The reject ``column`` of a customer whose lines install too much per m² of floor area."""
 _REASON_CUSTOMER_INCOMPLETE: Final = (
     "customer rejected: some of its other equipment lines were rejected, so its equipment "
     "list would be incomplete (see the customers rejects)"
@@ -483,8 +493,18 @@ class _Problems:
         self.bad = np.zeros(len(text), dtype=bool)
         self._parts: list[pd.DataFrame] = []
 
-    def add(self, mask: np.ndarray | pd.Series, column: str, reason: str | np.ndarray) -> None:
-        """Report the masked rows; ``reason`` is one text or one per masked row."""
+    def add(
+        self,
+        mask: np.ndarray | pd.Series,
+        column: str,
+        reason: str | np.ndarray,
+        value: np.ndarray | None = None,
+    ) -> None:
+        """Report the masked rows; ``reason`` (and ``value``) is one text or one per row.
+
+        ``value`` defaults to the row's text in ``column`` (a derived column, such as a
+        total, passes its values).
+        """
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
@@ -497,7 +517,9 @@ class _Problems:
                     "row_number": self.rows[mask],
                     "customer_id": self.text["customer_id"][mask].to_numpy(dtype=object),
                     "column": column,
-                    "value": self.text[column][mask].to_numpy(dtype=object),
+                    "value": self.text[column][mask].to_numpy(dtype=object)
+                    if value is None
+                    else value,
                     "reason": reason,
                 }
             )
@@ -852,6 +874,59 @@ def _reject_incomplete(
     )
 
 
+def _reject_implausible_totals(
+    cust_problems: _Problems,
+    eq_problems: _Problems,
+    *,
+    floor_area: np.ndarray,
+    installed: np.ndarray,
+    lines_of_kept: np.ndarray,
+    cust_codes: np.ndarray,
+    eq_codes: np.ndarray,
+    n_codes: int,
+) -> None:
+    """Reject every still-valid customer whose installed total is beyond a contract limit.
+
+    The limits are the JSON API's (:data:`features.contract.INSTALLED_KW_MAX`, all lines,
+    standby included, and :data:`features.contract.INSTALLED_KW_PER_M2_MAX` of floor area):
+    every line may be legal while the customer as a whole is not. The customer's row is
+    reported with column ``installed_kw_total`` (or ``installed_kw_per_m2``), the value and
+    a reason naming the limit; its equipment lines are rejected with it.
+    """
+    kept = lines_of_kept & ~eq_problems.bad
+    totals = np.bincount(eq_codes[kept], weights=installed[kept], minlength=n_codes)
+    total = totals[cust_codes]
+    valid = ~cust_problems.bad
+    with np.errstate(invalid="ignore", divide="ignore"):
+        density = total / floor_area
+    over_total = valid & (total > INSTALLED_KW_MAX)
+    over_density = (
+        valid
+        & ~over_total
+        & np.isfinite(floor_area)
+        & (total > INSTALLED_KW_PER_M2_MAX * floor_area)
+    )
+    if not (over_total.any() or over_density.any()):
+        return
+    cust_problems.add(
+        over_total,
+        TOTAL_KW_COLUMN,
+        f"total installed kW (all equipment lines, standby included) exceeds the limit of "
+        f"{INSTALLED_KW_MAX:g} kW for one customer",
+        value=np.asarray([f"{t:.10g}" for t in total[over_total]], dtype=object),
+    )
+    cust_problems.add(
+        over_density,
+        DENSITY_COLUMN,
+        f"installed kW per m² of floor area exceeds the limit of {INSTALLED_KW_PER_M2_MAX:g} "
+        "kW/m² (check floor_area_m2 and the ratings)",
+        value=np.asarray([f"{d:.6g}" for d in density[over_density]], dtype=object),
+    )
+    dropped = np.zeros(n_codes, dtype=bool)
+    dropped[cust_codes[over_total | over_density]] = True
+    eq_problems.add(kept & dropped[eq_codes], "customer_id", _REASON_CUSTOMER_IMPLAUSIBLE)
+
+
 def _finish_report(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     """Report frame in file then row order with text columns as str."""
     frame = frame.assign(_file_order=(frame["file"] != CUSTOMERS).astype(int))
@@ -969,7 +1044,18 @@ def validate_frames(
             eq_codes=id_codes[len(ids) :],
             n_codes=len(uniques),
         )
-        keep_customers = ~cust_problems.bad
+    installed = (equipment["rated_kw"] * equipment["quantity"]).to_numpy(dtype=float)
+    _reject_implausible_totals(
+        cust_problems,
+        eq_problems,
+        floor_area=customers["floor_area_m2"].to_numpy(dtype=float),
+        installed=np.nan_to_num(installed, nan=0.0),
+        lines_of_kept=has_id & (eq_status == 0),
+        cust_codes=id_codes[: len(ids)],
+        eq_codes=id_codes[len(ids) :],
+        n_codes=len(uniques),
+    )
+    keep_customers = ~cust_problems.bad
     keep_equipment = ~eq_problems.bad
 
     customers = customers.loc[keep_customers].reset_index(drop=True)

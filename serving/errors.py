@@ -13,6 +13,7 @@ boolean)"), never a raw pydantic error code; a value that cannot be sent back as
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -167,3 +168,20 @@ def single_error(
         ],
         status,
     )
+
+
+_URI = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*:/{1,3}[^\s'\"<>)\]]*")
+_ABS_PATH = re.compile(
+    r"(?<![\w.~\-/])(?:[A-Za-z]:)?/(?:[^\s'\"<>/:;,()\[\]]+/)*([^\s'\"<>/:;,()\[\]]+)/?"
+)
+
+
+def public_text(text: str) -> str:
+    """``text`` fit for a public body: URIs become ``<uri>``, absolute paths their last name.
+
+    A load error names the file that failed (``…/booster.txt``), which is what the reader
+    needs; the directory layout of the server and the tracking or database URI (which may
+    carry credentials) stay in the server log.
+    """
+    text = _URI.sub("<uri>", text)
+    return safe_text(_ABS_PATH.sub(lambda m: f"…/{m.group(1)}", text))

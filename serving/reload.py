@@ -110,8 +110,24 @@ class ReloadFailure:
     at: str
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form (``GET /model``'s ``last_reload_error``)."""
-        return {"version": self.version, "bundle": self.bundle, "error": self.error, "at": self.at}
+        """Public JSON form (``GET /model``'s ``last_reload_error``): no paths, no URIs.
+
+        The bundle is named by its directory name and the error has every absolute path
+        cut to its last name (``…/booster.txt``); the full text is in the server log.
+        """
+        from serving.errors import public_text
+
+        return {
+            "version": self.version,
+            "bundle": _dir_name(self.bundle),
+            "error": public_text(self.error),
+            "at": self.at,
+        }
+
+
+def _dir_name(path: str | Path | None) -> str | None:
+    """The last name of a directory (what a public body may show of a bundle's location)."""
+    return None if path is None else Path(path).name or None
 
 
 def served_location(settings: Settings) -> Path:
@@ -253,14 +269,18 @@ class ModelWatcher:
                     error=f"{type(exc).__name__}: {exc}",
                     at=_now(),
                 )
+                # The full text (paths included) goes to the log only; status() is public.
                 if current is not None:
                     log.warning(
-                        "model reload failed, still serving %s: %s",
+                        "model reload of %s failed, still serving %s: %s",
+                        self.last_error.bundle,
                         current.version,
                         self.last_error.error,
                     )
                 else:
-                    log.warning("no model loaded: %s", self.last_error.error)
+                    log.warning(
+                        "no model loaded from %s: %s", self.last_error.bundle, self.last_error.error
+                    )
                 return False
             self._failed_at = None
             self.current = loaded
@@ -344,15 +364,19 @@ class ModelWatcher:
 
     # -- reporting -------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """What is served and the last failed reload (the body of ``GET /model``)."""
+        """What is served and the last failed reload (the body of ``GET /model``).
+
+        Public: the bundle and the watched location by directory name only (the absolute
+        paths are logged when a model is served or fails to load).
+        """
         current, error = self.current, self.last_error
         return {
             "model_version": current.version if current else None,
-            "bundle": str(current.bundle) if current else None,
+            "bundle": _dir_name(current.bundle) if current else None,
             "loaded_at": current.loaded_at if current else None,
             "last_reload_error": error.as_dict() if error else None,
             "reload_seconds": self.interval,
-            "watching": str(served_location(self.settings)),
+            "watching": _dir_name(served_location(self.settings)),
         }
 
 

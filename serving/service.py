@@ -21,14 +21,18 @@ Start: ``bentoml serve serving.service:CapacityService`` (``make serve`` does it
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import hmac
 import io
 import json
+import logging
 import math
 import os
 import pathlib
 import re
+import threading
 import time
 import uuid
 from contextvars import ContextVar
@@ -40,7 +44,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from features.schemas import Application
-from serving.errors import error_response, safe_text, single_error, validation_errors
+from serving.errors import (
+    error_response,
+    public_text,
+    safe_text,
+    single_error,
+    validation_errors,
+)
 from serving.schemas import CheckRequest, CheckResult, Recommendation
 from serving.web.app import build_ui_app
 
@@ -49,7 +59,10 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
-MAX_BODY_BYTES = int(os.environ.get("CAPACITY_MAX_BODY_BYTES", str(32 * 1024 * 1024)))
+MAX_BODY_BYTES = int(os.environ.get("CAPACITY_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
+"""Largest request body (default 8 MiB): a 10,000-application batch of 30-line lists
+(21.5 MiB) peaked at 1.35 GB resident; 8 MiB (10,000 typical applications are 4.8 MiB)
+keeps a batch well under 1 GB (benchmarks/bench_load.py --batch-apps)."""
 MAX_BATCH = 10_000
 MAX_JSON_DEPTH = 32
 """Deepest JSON nesting a body may have (a batch of applications needs 4 levels)."""
@@ -353,8 +366,27 @@ class BodyGuard:
         await response(scope, receive, send)
 
 
+log = logging.getLogger(__name__)
+
+
 def _not_ready(reason: str) -> JSONResponse:
-    return single_error(None, None, "a loaded model", f"service not ready: {reason}", status=503)
+    """503 naming why; paths and URIs are cut from the public text (the log has them)."""
+    return single_error(
+        None, None, "a loaded model", f"service not ready: {public_text(reason)}", status=503
+    )
+
+
+_LOGGED_REASONS: set[str] = set()
+_LOGGED_LOCK = threading.Lock()
+
+
+def _log_once(reason: str) -> None:
+    """Log a not-ready reason in full (paths, URIs) the first time it is seen."""
+    with _LOGGED_LOCK:
+        if reason in _LOGGED_REASONS or len(_LOGGED_REASONS) > 1000:
+            return
+        _LOGGED_REASONS.add(reason)
+    log.warning("service not ready: %s", reason)
 
 
 _REQUEST_RECOMMENDER: ContextVar[Any] = ContextVar("capacity_request_recommender", default=None)
@@ -415,7 +447,9 @@ class CapacityService:
             try:
                 from serving.logbook import Logbook
 
-                self.logbook = Logbook.open()
+                # Degraded rather than down: if the database cannot be reached now, rows are
+                # spooled and the log retries it (GET /readyz shows the log's state).
+                self.logbook = Logbook.open(tolerate_unavailable=True)
             except Exception as exc:
                 self.logbook_error = f"recommendation log could not be opened: {exc}"
         self.startup_seconds = time.perf_counter() - started
@@ -460,7 +494,12 @@ class CapacityService:
                 reasons.append("model could not be loaded: none loaded yet")
         if self.logbook_error:
             reasons.append(self.logbook_error)
-        return "; ".join(reasons) or None
+        if not reasons:
+            return None
+        # Public (/readyz, /model, 503 bodies): no absolute paths or URIs; the log has them.
+        full = "; ".join(reasons)
+        _log_once(full)
+        return public_text(full)
 
     def __is_ready__(self) -> bool:
         # 200 even after a failed reload while the old model serves: GET /model says so.
@@ -483,12 +522,29 @@ class CapacityService:
             }
         reason = self.not_ready_reason
         status.update(ready=reason is None, not_ready_reason=reason)
+        if self.logbook is not None:
+            # Degraded is still ready (answers are served, rows are spooled): the log's
+            # state is in the body, not in the status code.
+            try:
+                log_state: dict[str, Any] = self.logbook.health()
+            except Exception as exc:
+                log_state = {"state": "degraded", "last_error": type(exc).__name__}
+            status.update(log=log_state, degraded=log_state.get("state") != "ok")
         return 200, status
 
     @bentoml.on_shutdown
     def _stop_watcher(self) -> None:
         if self.watcher is not None:
             self.watcher.stop(timeout=2.0)
+
+    @bentoml.on_shutdown
+    def _close_logbook(self) -> None:
+        # Writes the queue (or spools it), replays what it can, truncates the WAL.
+        if self.logbook is not None:
+            try:
+                self.logbook.close()
+            except Exception:
+                logging.getLogger(__name__).exception("closing the recommendation log failed")
 
     # -- helpers -------------------------------------------------------------------------
     def _log_one(
@@ -500,21 +556,28 @@ class CapacityService:
         # (the same JSON as dumping to dicts and then to text, at a fraction of the cost).
         # defer: the row is validated and its id issued here, the database write happens
         # in the logbook's writer thread; every read of the log (e.g. /feedback) writes
-        # the queue first, so the id returned here is always found.
-        return str(
-            self.logbook.record(
-                app,
-                rec,
-                source=source,
-                model_version=rec.model_version,
-                recommended_kva=rec.recommended_kva,
-                predicted_peak_kw=rec.predicted_peak_kw,
-                engineering_kva=rec.engineering_kva,
-                status_quo_kva=proposed_kva,
-                industry=app.industry,
-                defer=True,
+        # the queue first, so the id returned here is always found. A database that
+        # refuses the row makes the logbook spool it: the answer is served regardless.
+        try:
+            return str(
+                self.logbook.record(
+                    app,
+                    rec,
+                    source=source,
+                    model_version=rec.model_version,
+                    recommended_kva=rec.recommended_kva,
+                    predicted_peak_kw=rec.predicted_peak_kw,
+                    engineering_kva=rec.engineering_kva,
+                    status_quo_kva=proposed_kva,
+                    industry=app.industry,
+                    defer=True,
+                )
             )
-        )
+        except ValueError:
+            raise  # an invalid row: as before
+        except Exception:
+            logging.getLogger(__name__).exception("logging a recommendation failed")
+            return None
 
     # -- APIs ----------------------------------------------------------------------------
     @bentoml.api(route="/recommend")
@@ -553,12 +616,33 @@ class CapacityService:
         equipment: pathlib.Path = None,  # type: ignore[assignment]
         output: Any = "json",
         detail: Any = "summary",
+        ctx: bentoml.Context = None,  # type: ignore[assignment]
     ) -> Any:
         """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
 
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
-        (default; the CSV columns) or ``full`` answers with every explanation.
+        (default; the CSV columns) or ``full`` answers with every explanation. An optional
+        ``Idempotency-Key`` header (1-128 printable characters): a repeat with the same key
+        and body answers with the logged rows and ids (nothing new is logged); the same key
+        with another body is a 409.
         """
+        answer = self._recommend_batch(applications, customers, equipment, output, detail, ctx)
+        if ctx is not None and isinstance(answer, Response):
+            # With a Context parameter BentoML answers with ctx.response's status.
+            ctx.response.status_code = answer.status_code
+            if "retry-after" in answer.headers:
+                ctx.response.headers["Retry-After"] = answer.headers["retry-after"]
+        return answer
+
+    def _recommend_batch(
+        self,
+        applications: Any,
+        customers: Any,
+        equipment: Any,
+        output: Any,
+        detail: Any,
+        ctx: Any,
+    ) -> Any:
         # Pinned for this request: every self.recommender below (and in _batch_csv) is it.
         if self._pin_recommender() is None:
             return _not_ready(str(self.not_ready_reason))
@@ -567,8 +651,11 @@ class CapacityService:
         if detail not in ("summary", "full"):
             return single_error("detail", detail, "'summary' or 'full'", "unknown detail level")
         fmt: Literal["json", "csv"] = output
+        key, bad_key = self._log_key(ctx)
+        if bad_key is not None:
+            return bad_key
         if customers is not None or equipment is not None:
-            return self._batch_csv(customers, equipment, fmt)
+            return self._batch_csv(customers, equipment, fmt, key)
         if applications is None:
             return single_error(
                 "applications",
@@ -589,9 +676,15 @@ class CapacityService:
             return error_response(validation_errors(exc, prefix="applications"))
         if not apps:
             return single_error("applications", [], "at least one application", "empty batch")
+        body_sha256 = self._log_body_hash("json", applications, fmt, detail)
+        stored = self._log_stored(key, body_sha256)
+        if isinstance(stored, Response):
+            return stored
+        if stored is not None:
+            return self._log_replayed(stored, apps, fmt, detail)
         if detail == "full":
             recs = self.recommender.recommend_many(apps)
-            ids = self._log_batch(apps, recs)
+            ids = self._log_batch(apps, recs, key, body_sha256)
             for rec, rid in zip(recs, ids, strict=True):
                 rec.id = rid
             if fmt == "json":
@@ -608,7 +701,10 @@ class CapacityService:
             scored["recommendation_id"] = ids
         else:
             scored["recommendation_id"] = self._log_scored(
-                [a.model_dump(mode="json") for a in apps], scored
+                [a.model_dump(mode="json") for a in apps],
+                scored,
+                key=key,
+                body_sha256=body_sha256,
             )
         if fmt == "csv":
             return _csv_response(
@@ -626,6 +722,8 @@ class CapacityService:
         requests: list[dict[str, Any]],
         scored: Any,
         status_quo: list[Any] | None = None,
+        key: str | None = None,
+        body_sha256: str | None = None,
     ) -> list[str | None]:
         """Log rows of the vectorised path (compact answers), one per request; their ids."""
         if self.logbook is None:
@@ -647,9 +745,160 @@ class CapacityService:
             }
             for request, r, q in zip(requests, scored.to_dict("records"), sq, strict=True)
         ]
-        return list(self.logbook.record_many(rows, defer=True))
+        return self._log_rows(rows, key, body_sha256)
 
-    def _log_batch(self, apps: list[Application], recs: list[Recommendation]) -> list[str | None]:
+    def _log_rows(
+        self, rows: list[dict[str, Any]], key: str | None, body_sha256: str | None
+    ) -> list[str | None]:
+        """Log a batch's rows (one transaction); a keyed batch is written before answering.
+
+        Never raises for the database: a refused write is spooled by the logbook (the ids
+        stay valid); an unexpected failure leaves the answer without ids.
+        """
+        assert self.logbook is not None
+        try:
+            ids: list[str | None] = list(
+                self.logbook.record_many(
+                    rows, defer=True, idempotency_key=key, body_sha256=body_sha256
+                )
+            )
+        except ValueError:
+            raise  # an invalid row: as before
+        except Exception:
+            logging.getLogger(__name__).exception("logging a batch failed")
+            return [None] * len(rows)
+        if key is not None:
+            # Committed (or durably spooled) before the answer leaves: a repeat of the key
+            # finds these ids, and a kill before this point leaves no row and no key.
+            try:
+                self.logbook.flush()
+            except Exception:
+                logging.getLogger(__name__).exception("writing a keyed batch failed")
+        return ids
+
+    def _log_key(self, ctx: Any) -> tuple[str | None, Response | None]:
+        """The request's ``Idempotency-Key`` (None when absent), or the 400 answer."""
+        headers = getattr(getattr(ctx, "request", None), "headers", None)
+        raw = None if headers is None else headers.get("idempotency-key")
+        if raw is None:
+            return None, None
+        if not raw.strip() or len(raw) > 128 or any(not 32 <= ord(ch) < 127 for ch in raw):
+            return None, single_error(
+                "Idempotency-Key",
+                safe_text(raw[:130]),
+                "1 to 128 printable ASCII characters",
+                "invalid Idempotency-Key header",
+            )
+        return raw, None
+
+    @staticmethod
+    def _log_body_hash(*parts: Any) -> str:
+        """SHA-256 of a request body's parts (bytes as they are, the rest as sorted JSON)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for part in parts:
+            data = (
+                part
+                if isinstance(part, bytes)
+                else json.dumps(
+                    part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+                ).encode("utf-8")
+            )
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+        return digest.hexdigest()
+
+    def _log_stored(self, key: str | None, body_sha256: str) -> Any:
+        """The batch logged under ``key``: a StoredBatch, the 409 answer, or None (new)."""
+        if key is None or self.logbook is None:
+            return None
+        try:
+            stored = self.logbook.find_batch(key)
+        except Exception as exc:  # the log cannot be read: serve the batch afresh
+            logging.getLogger(__name__).warning("idempotency lookup failed: %s", exc)
+            return None
+        if stored is None:
+            return None
+        if stored.body_sha256 != body_sha256:
+            return single_error(
+                "Idempotency-Key",
+                key,
+                "a new key for a different request body",
+                f"this key was already used for a different request body (batch "
+                f"{stored.batch_id}); send the same body again or use a new key",
+                409,
+            )
+        return stored
+
+    def _log_stored_rows(self, stored: Any) -> list[dict[str, Any]] | Response:
+        """The logged summary rows of a stored batch (with their ids), or a 503 to retry."""
+        assert self.logbook is not None
+        try:
+            responses = self.logbook.batch_responses(stored.ids)
+        except Exception as exc:
+            logging.getLogger(__name__).warning("reading a stored batch failed: %s", exc)
+            responses = [None]
+        if any(r is None for r in responses):
+            response = single_error(
+                "Idempotency-Key",
+                stored.key,
+                "a readable recommendation log",
+                "the logged answers of this batch cannot be read now (log degraded); retry",
+                503,
+            )
+            response.headers["Retry-After"] = "5"
+            return response
+        return [
+            {**r, "recommendation_id": rid}
+            for r, rid in zip(responses, stored.ids, strict=True)
+            if r is not None
+        ]
+
+    def _log_replayed(
+        self, stored: Any, apps: list[Application], fmt: Literal["json", "csv"], detail: str
+    ) -> Any:
+        """The answer to a repeated keyed batch: the logged rows and ids, nothing new logged."""
+        ids = list(stored.ids)
+        if detail == "full" and len(ids) == len(apps):
+            # The log keeps compact answers: the explanations are computed again (same
+            # pinned model), the ids are the logged ones.
+            recs = self.recommender.recommend_many(apps)
+            for rec, rid in zip(recs, ids, strict=True):
+                rec.id = rid
+            if fmt == "json":
+                return {
+                    "model_version": self.recommender.model_version,
+                    "n": len(recs),
+                    "results": [r.model_dump(mode="json") for r in recs],
+                    "rejects": [],
+                    "idempotent_replay": True,
+                }
+            scored = self.recommender.score_applications(apps)
+            scored["recommendation_id"] = ids
+            return _csv_response(
+                [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
+            )
+        rows = self._log_stored_rows(stored)
+        if isinstance(rows, Response):
+            return rows
+        if fmt == "csv":
+            return _csv_response([{**r, "status": "ok", "reason": ""} for r in rows])
+        return {
+            "model_version": rows[0].get("model_version") if rows else None,
+            "n": len(rows),
+            "results": rows,
+            "rejects": [],
+            "idempotent_replay": True,
+        }
+
+    def _log_batch(
+        self,
+        apps: list[Application],
+        recs: list[Recommendation],
+        key: str | None = None,
+        body_sha256: str | None = None,
+    ) -> list[str | None]:
         if self.logbook is None:
             return [None] * len(recs)
         batch_id = uuid.uuid4().hex
@@ -674,9 +923,16 @@ class CapacityService:
             }
             for a, r in zip(apps, recs, strict=True)
         ]
-        return list(self.logbook.record_many(rows, defer=True))
+        return self._log_rows(rows, key, body_sha256)
 
-    def _log_frames(self, customers: Any, equipment: Any, scored: Any) -> list[str | None]:
+    def _log_frames(
+        self,
+        customers: Any,
+        equipment: Any,
+        scored: Any,
+        key: str | None = None,
+        body_sha256: str | None = None,
+    ) -> list[str | None]:
         """Log each scored CSV row, with its contract rows as the request."""
         lines: dict[str, list[dict[str, Any]]] = {}
         for rec in equipment.to_dict(orient="records"):
@@ -691,9 +947,11 @@ class CapacityService:
             for cid in ids
         ]
         status_quo = [by_id[cid].get("applied_capacity_kva") for cid in ids]
-        return self._log_scored(requests, scored, status_quo)
+        return self._log_scored(requests, scored, status_quo, key, body_sha256)
 
-    def _batch_csv(self, customers: Any, equipment: Any, fmt: Literal["json", "csv"]) -> Any:
+    def _batch_csv(
+        self, customers: Any, equipment: Any, fmt: Literal["json", "csv"], key: str | None = None
+    ) -> Any:
         import pandas as pd
 
         from features.validation import ContractError, validate_frames
@@ -736,9 +994,30 @@ class CapacityService:
                 "rejects": rejects,
                 "flags": validated.flags.to_dict(orient="records"),
             }
+        body_sha256 = self._log_body_hash(
+            "csv", pathlib.Path(customers).read_bytes(), pathlib.Path(equipment).read_bytes(), fmt
+        )
+        stored = self._log_stored(key, body_sha256)
+        if isinstance(stored, Response):
+            return stored
+        if stored is not None:
+            logged = self._log_stored_rows(stored)
+            if isinstance(logged, Response):
+                return logged
+            if fmt == "csv":
+                rows = [{**r, "status": "ok", "reason": ""} for r in logged]
+                return _csv_response(rows + _reject_rows(rejects))
+            return {
+                "model_version": logged[0].get("model_version") if logged else None,
+                "n": len(logged),
+                "results": logged,
+                "rejects": rejects,
+                "flags": validated.flags.to_dict(orient="records"),
+                "idempotent_replay": True,
+            }
         scored = self.recommender.score_frames(validated.customers, validated.equipment)
         scored["recommendation_id"] = self._log_frames(
-            validated.customers, validated.equipment, scored
+            validated.customers, validated.equipment, scored, key, body_sha256
         )
         if fmt == "csv":
             rows = [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
@@ -756,18 +1035,39 @@ class CapacityService:
         """Record the granted capacity and metered peak of an issued recommendation (API key)."""
         expected_key = os.environ.get("CAPACITY_FEEDBACK_API_KEY", "")
         given = ctx.request.headers.get("x-api-key", "")
+        client = ctx.request.client.host if ctx.request.client else "(unknown)"
+        wait = _KEY_BACKOFF.blocked_for(client)
+        if wait > 0:  # too many wrong keys from this address: even a right one waits
+            ctx.response.status_code = 429
+            ctx.response.headers["Retry-After"] = str(wait)
+            refused = single_error(
+                "X-API-Key",
+                None,
+                f"at most {_KEY_BACKOFF.limit} wrong keys in {_KEY_BACKOFF.window:g} s",
+                f"too many wrong API keys from this address; retry in {wait} s",
+                429,
+            )
+            refused.headers["Retry-After"] = str(wait)
+            return refused  # type: ignore[return-value]
         if not expected_key or not hmac.compare_digest(given.encode(), expected_key.encode()):
             reason = (
                 "feedback is disabled: no API key is configured (CAPACITY_FEEDBACK_API_KEY)"
                 if not expected_key
                 else ("missing X-API-Key header" if not given else "wrong API key")
             )
+            if expected_key:
+                _KEY_BACKOFF.failed(client)
             ctx.response.status_code = 401
             return single_error("X-API-Key", None, "the configured feedback API key", reason, 401)  # type: ignore[return-value]
+        _KEY_BACKOFF.succeeded(client)
         if self.logbook is None:
             ctx.response.status_code = 503
             return _not_ready("recommendation log not available")  # type: ignore[return-value]
-        from serving.logbook import UnknownRecommendationError
+        from serving.logbook import (
+            LogUnavailableError,
+            OutcomeConflictError,
+            UnknownRecommendationError,
+        )
         from serving.openapi import FeedbackRequest
 
         try:
@@ -792,6 +1092,30 @@ class CapacityService:
                 str(exc),
                 404,
             )
+        except LogUnavailableError as exc:
+            # Degraded log (the id may be spooled): never a 404 for an issued id.
+            logging.getLogger(__name__).warning("feedback: %s", exc)
+            ctx.response.status_code = 503
+            ctx.response.headers["Retry-After"] = "5"
+            degraded = single_error(
+                "recommendation_id",
+                req.recommendation_id,
+                "a writable recommendation log",
+                "log degraded, retry: the outcome could not be recorded now",
+                503,
+            )
+            degraded.headers["Retry-After"] = "5"
+            return degraded  # type: ignore[return-value]
+        except OutcomeConflictError as exc:
+            ctx.response.status_code = 409
+            conflict = single_error(
+                "recommendation_id",
+                req.recommendation_id,
+                f"the values of its recorded outcome {exc.existing.id}, or none",
+                str(exc).replace(" or replace=True", ""),
+                409,
+            )
+            return conflict  # type: ignore[return-value]
         except ValueError as exc:
             ctx.response.status_code = 400
             return single_error(None, None, "positive granted_kva and metered_peak_kw", str(exc))  # type: ignore[return-value]
@@ -958,7 +1282,9 @@ class JSONErrors:
             except ValueError:
                 doc = None
             if isinstance(doc, dict) and "errors" in doc:  # already the service's shape
-                return Response(body, status, media_type="application/json")
+                return _keep_retry_after(
+                    headers, Response(body, status, media_type="application/json")
+                )
             text = str(doc.get("error", "")) if isinstance(doc, dict) else ""
         else:
             text = body[:200].decode("utf-8", "replace").strip()
@@ -978,13 +1304,167 @@ class JSONErrors:
             if allow:
                 response.headers["allow"] = allow
             return response
-        return single_error(
-            None,
-            None,
-            "a request the service can answer (see /docs)",
-            text or f"HTTP {status}",
-            status,
+        return _keep_retry_after(
+            headers,
+            single_error(
+                None,
+                None,
+                "a request the service can answer (see /docs)",
+                public_text(text) or f"HTTP {status}",
+                status,
+            ),
         )
+
+
+def _keep_retry_after(headers: dict[bytes, bytes], response: Response) -> Response:
+    """Carry a 429/503's ``Retry-After`` over to the rewritten answer."""
+    retry = headers.get(b"retry-after")
+    if retry:
+        response.headers["retry-after"] = retry.decode("latin-1")
+    return response
+
+
+MAX_CONCURRENCY = int(os.environ.get("CAPACITY_MAX_CONCURRENCY", "4"))
+"""POST API requests served at once (0: no limit); more wait in the queue (README: measured)."""
+QUEUE_TIMEOUT_MS = float(os.environ.get("CAPACITY_QUEUE_TIMEOUT_MS", "500"))
+"""Longest a request waits for a slot before it is answered 503 with ``Retry-After``."""
+SHED_PATHS = frozenset({"/recommend", "/check", "/recommend_batch", "/feedback"})
+"""The endpoints load shedding covers (not probes, metrics, the page or static files)."""
+RETRY_AFTER_S = 1
+
+
+class LoadShedding:
+    """ASGI middleware: at most ``max_concurrency`` API requests at once; the rest are shed.
+
+    A POST to one of ``paths`` takes a slot of an asyncio semaphore before anything reads
+    its body. With every slot taken it waits at most ``queue_timeout_ms``; then it is
+    answered 503 with ``Retry-After: 1`` and the service's JSON error body instead of
+    queueing for seconds (a client or balancer can retry elsewhere or later). Shed
+    requests are counted in ``capacity_shed_requests_total`` (label ``endpoint``).
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        max_concurrency: int = MAX_CONCURRENCY,
+        queue_timeout_ms: float = QUEUE_TIMEOUT_MS,
+        paths: frozenset[str] = SHED_PATHS,
+    ) -> None:
+        self.app = app
+        self.limit = int(max_concurrency)
+        self.timeout = max(0.0, float(queue_timeout_ms)) / 1000.0
+        self.paths = paths
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the request in a slot, or answer 503 when none frees within the timeout."""
+        if (
+            self.limit <= 0
+            or scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or scope.get("path") not in self.paths
+        ):
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:  # created in the worker's event loop, on first use
+            self._slots = asyncio.Semaphore(self.limit)
+        slots = self._slots
+        try:
+            await asyncio.wait_for(slots.acquire(), self.timeout)
+        except TimeoutError:
+            await self._shed(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()
+
+    async def _shed(self, scope: Any, receive: Any, send: Any) -> None:
+        path = str(scope.get("path"))
+        counter = _shed_counter()
+        if counter is not None:
+            with contextlib.suppress(Exception):
+                counter.labels(endpoint=path).inc()
+        response = single_error(
+            None,
+            None,
+            f"at most {self.limit} requests at once (waited {self.timeout * 1000:g} ms)",
+            f"server busy: {path} was not started within {self.timeout * 1000:g} ms; "
+            f"retry after {RETRY_AFTER_S} s",
+            503,
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        await response(scope, receive, send)
+
+
+_SHED_COUNTER: list[Any] = []
+
+
+def _shed_counter() -> Any:
+    """``capacity_shed_requests_total`` (BentoML's Prometheus registry), made once; or None."""
+    if not _SHED_COUNTER:
+        try:
+            counter: Any = bentoml.metrics.Counter(
+                name="capacity_shed_requests",
+                documentation="API requests answered 503 because no slot freed in time",
+                labelnames=["endpoint"],
+            )
+        except Exception:  # pragma: no cover - metrics are a nicety, not a requirement
+            counter = None
+        _SHED_COUNTER.append(counter)
+    return _SHED_COUNTER[0]
+
+
+class KeyBackoff:
+    """Back-off after repeated wrong feedback API keys, per client address (in memory).
+
+    ``limit`` wrong keys within ``window`` seconds block the address for ``base`` seconds,
+    each further wrong key after a block doubles it, up to ``cap``; while blocked, every
+    feedback request of the address (a right key too) is answered 429 with Retry-After.
+    A right key outside a block clears the address's count. Thread-safe (the API runs in
+    a thread pool); the table is bounded (stale addresses are dropped first).
+    """
+
+    def __init__(
+        self, limit: int = 5, window: float = 300.0, base: float = 2.0, cap: float = 60.0
+    ) -> None:
+        self.limit, self.window, self.base, self.cap = limit, window, base, cap
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[int, float, float]] = {}  # failures, first, blocked_until
+
+    def blocked_for(self, client: str) -> int:
+        """Whole seconds ``client`` must still wait (0: not blocked)."""
+        with self._lock:
+            state = self._state.get(client)
+        if state is None:
+            return 0
+        left = state[2] - time.monotonic()
+        return math.ceil(left) if left > 0 else 0
+
+    def failed(self, client: str) -> None:
+        """Count a wrong key; block the address once the limit is reached."""
+        now = time.monotonic()
+        with self._lock:
+            failures, first, _ = self._state.get(client, (0, now, 0.0))
+            if now - first > self.window:
+                failures, first = 0, now
+            failures += 1
+            until = 0.0
+            if failures >= self.limit:
+                until = now + min(self.cap, self.base * 2 ** (failures - self.limit))
+            self._state[client] = (failures, first, until)
+            if len(self._state) > 10_000:
+                stale = [k for k, (_, f, u) in self._state.items() if u < now and now - f > 60]
+                for key in stale or list(self._state)[:1000]:
+                    self._state.pop(key, None)
+
+    def succeeded(self, client: str) -> None:
+        """A right key: the address starts over."""
+        with self._lock:
+            self._state.pop(client, None)
+
+
+_KEY_BACKOFF = KeyBackoff()
 
 
 def route_label(scope: Any) -> str:
@@ -1061,6 +1541,12 @@ CapacityService.add_asgi_middleware(SecurityHeaders)  # type: ignore[attr-define
 CapacityService.add_asgi_middleware(  # type: ignore[attr-defined]
     JSONErrors,
     benchmark_endpoints=os.environ.get("CAPACITY_BENCHMARK_ENDPOINTS", "") == "1",
+)
+# Shedding before BodyGuard: a request that gets no slot is refused before its body is read.
+CapacityService.add_asgi_middleware(  # type: ignore[attr-defined]
+    LoadShedding,
+    max_concurrency=MAX_CONCURRENCY,
+    queue_timeout_ms=QUEUE_TIMEOUT_MS,
 )
 CapacityService.add_asgi_middleware(  # type: ignore[attr-defined]
     BodyGuard,

@@ -38,7 +38,7 @@ CUSTOMER_LINES = [
     "C011,food,arctic,100,10,2,100,40,",  # 12 unknown climate zone, no suggestion
     "C012,food,,100,10,2,100,40,",  # 13 duplicate id
     "C012,retail,,200,10,2,100,40,",  # 14 duplicate id
-    "C013,machinery,cold,100,5,3,5000,7000,",  # 15 valid; peak/density/rejected-row flags
+    "C013,machinery,cold,200,5,3,5000,7000,",  # 15 valid; peak/density/rejected-row flags (30 kW/m²: under the limit)
     "C014,office,mild,200,100,1,250,,",  # 16 valid without a label (100 W/m², in range)
     "C015,food,,100,10,2.5,100,40,",  # 17 shifts not whole
     "C016,food,,100,10,2,100,7.5kw,",  # 18 non-numeric peak

@@ -102,7 +102,7 @@ def test_open_creates_directory_and_schema_on_empty_db(
     try:
         assert db_path.exists()
         tables = set(inspect(book.engine).get_table_names())
-        assert {"recommendations", "outcomes", "alembic_version"} <= tables
+        assert {"recommendations", "outcomes", "batch_requests", "alembic_version"} <= tables
         columns = {c["name"] for c in inspect(book.engine).get_columns("recommendations")}
         assert {
             "id",
@@ -118,7 +118,7 @@ def test_open_creates_directory_and_schema_on_empty_db(
             "status_quo_kva",
             "batch_id",
         } == columns
-        assert book.revision() == "0001"
+        assert book.revision() == "0002"
     finally:
         book.close()
     # WAL is a property of the file: check it with a plain sqlite3 connection.
@@ -132,7 +132,7 @@ def test_reopen_is_idempotent_and_keeps_data(settings: LogbookSettings) -> None:
     first.close()
     second = Logbook.open(settings)
     try:
-        assert second.revision() == "0001"
+        assert second.revision() == "0002"
         assert second.get(rec_id) is not None
         assert second.count() == 1
     finally:
@@ -388,8 +388,13 @@ def test_joined_frame_latest_outcome_wins(logbook: Logbook) -> None:
 
     logbook.record_outcome(with_outcomes, 400, 300, "api", recorded_at=t0 + timedelta(days=300))
     # Recorded later but inserted first, to show "latest" means recorded_at, not insert order.
-    logbook.record_outcome(with_outcomes, 500, 410, "import", recorded_at=t0 + timedelta(days=400))
-    logbook.record_outcome(with_outcomes, 450, 350, "api", recorded_at=t0 + timedelta(days=350))
+    # A second outcome with other values is a conflict unless replace=True.
+    logbook.record_outcome(
+        with_outcomes, 500, 410, "import", recorded_at=t0 + timedelta(days=400), replace=True
+    )
+    logbook.record_outcome(
+        with_outcomes, 450, 350, "api", recorded_at=t0 + timedelta(days=350), replace=True
+    )
     logbook.record_outcome(later, 630, 420, "api")
 
     frame = logbook.joined_frame()

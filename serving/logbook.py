@@ -136,7 +136,11 @@ SPOOL_FILE = "recommendations-unwritten.jsonl"
 replayed into the database, idempotently, as soon as it takes writes again."""
 _SPOOL_BATCH_KIND = "batch"  # a spool line holding a whole keyed batch (replayed all or none)
 _WRITE_BATCH = 1_000  # rows per transaction of the background writer
-_LINGER_S = 0.2  # the writer gathers rows this long before writing them in one go
+_LINGER_S = 0.02
+"""How long the writer gathers rows before writing them in one go. Short: a SIGKILL loses
+what is queued and not yet written (keyed batches excepted, which are durable before the
+answer), so the window is kept to a few tens of milliseconds; under load the queue fills
+faster than this anyway and rows still share transactions."""
 _MAX_PENDING = 50_000  # beyond this, record(defer=True) writes in the caller (back-pressure)
 
 

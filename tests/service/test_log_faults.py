@@ -103,7 +103,12 @@ def test_log_file_deleted_and_unusable_while_serving(
         db.mkdir()  # now the path cannot be opened at all: rows are spooled
         during = _recommend(client, 10)
         state = _wait_state(client, "degraded")
-        assert state["spooled_rows"] >= 1
+        # The state turns degraded at the failed write; the spool append follows it.
+        deadline = time.monotonic() + 30.0
+        while state["spooled_rows"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            state = _log_state(client)
+        assert state["spooled_rows"] >= 1, state
         assert str(fault_server.home) not in str(state["last_error"])
         fb = client.post(
             "/feedback",

@@ -25,12 +25,10 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,58 +42,13 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks.bench_service import (  # noqa: E402
     APPLICATION_30,
-    BENTOML,
-    SERVICE,
-    _stop,
-    _wait_ready,
     build_small_bundle,
     default_bundle,
-    free_port,
+    served,
     tree_rss_mib,
 )
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "load.json"
-
-
-@contextlib.contextmanager
-def served(
-    bundle: Path, home: Path, extra: dict[str, str]
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The service on a free loopback port with ``extra`` settings; (base URL, process)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CAPACITY_", "MLFLOW_", "BENTOML_"))
-    }
-    env.update(
-        {
-            "CAPACITY_MODEL_DIR": str(bundle),
-            "CAPACITY_HOME": str(home),
-            "CAPACITY_LOG_DB_URL": f"sqlite:///{home / 'log.db'}",
-            "CAPACITY_FEEDBACK_API_KEY": "bench-key",
-            "BENTOML_HOME": str(home / "bentoml"),
-            **extra,
-        }
-    )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = home / "server.log"
-    with log_path.open("wb") as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(BENTOML), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        _wait_ready(base, proc, t0, log_path)
-        yield base, proc
-    finally:
-        _stop(proc)
 
 
 def _ms(samples: list[float], q: float) -> float | None:
@@ -231,7 +184,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         home.mkdir()
         levels = []
         memory = None
-        with served(bundle, home, extra) as (base, proc):
+        with served(bundle, home, extra) as (base, proc, _):
             with httpx.Client(base_url=base, timeout=60) as warm:
                 for _ in range(20):
                     warm.post("/recommend", json=APPLICATION_30).raise_for_status()

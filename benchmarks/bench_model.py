@@ -36,7 +36,8 @@ from training.train import TrainConfig, train_from_files
 d = Path(sys.argv[1])
 t0 = time.perf_counter()
 r = train_from_files(d / "customers.csv", d / "equipment.csv", d / "bundle",
-    TrainConfig(seed=1, log_to_mlflow=False, make_plots=False), Settings(home=d / "home"))
+    TrainConfig(seed=1, log_to_mlflow=False, make_plots=False), Settings(home=d / "home"),
+    oracle=d / "oracle.csv")
 print(time.perf_counter() - t0, r.seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -118,7 +119,7 @@ def main() -> None:
         print(f"train 200k customers: {figures['train_200k']}")
     print(f"batch recommend 100k: {figures['batch_100k']}")
     print("\nholdout (5,000 customers)      accuracy  undersized  oversized")
-    for method in ("model", "oracle", "engineering", "status_quo"):
+    for method in ("model", "model_unclamped", "oracle", "engineering", "status_quo"):
         if f"{method}_accuracy" in m:
             print(
                 f"  {method:<28}{m[f'{method}_accuracy']:>8.3f}{m[f'{method}_undersized']:>12.3f}"

@@ -141,8 +141,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(bundle: Path, home: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
-    """Start the service on a free port; yield (base URL, process, cold-start seconds)."""
+def served(
+    bundle: Path, home: Path, extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """Start the service on a free port; yield (base URL, process, cold-start seconds).
+
+    ``extra`` environment settings override the defaults (``bench_load.py`` sets limits).
+    """
     env = {
         k: v
         for k, v in os.environ.items()
@@ -157,6 +162,7 @@ def served(bundle: Path, home: Path) -> Iterator[tuple[str, subprocess.Popen[byt
             # /trivial (the baseline) is served only when asked for.
             "CAPACITY_BENCHMARK_ENDPOINTS": "1",
             "BENTOML_HOME": str(home / "bentoml"),
+            **(extra or {}),
         }
     )
     port = free_port()

@@ -120,7 +120,8 @@ def unseen_rows(model: CapacityModel, customers: pd.DataFrame, peak_kw: np.ndarr
     if not model.fitted_keys:
         return np.ones(len(customers), dtype=bool)
     keys = customer_keys(customers, peak_kw)
-    return ~np.isin(keys, list(model.fitted_keys))
+    fitted = model.fitted_keys  # a set: np.isin on object arrays is quadratic-ish
+    return np.fromiter((k not in fitted for k in keys), dtype=bool, count=len(keys))
 
 
 def evaluate_model(

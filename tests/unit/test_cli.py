@@ -136,7 +136,7 @@ def test_evaluate_refuses_when_every_customer_was_trained_on(
 
     model, _, _ = load_bundle(cli_bundle)
     data, _ = load_labelled(history / "customers.csv", history / "equipment.csv")
-    seen = np.isin(data.keys(), list(model.fitted_keys))
+    seen = np.array([k in model.fitted_keys for k in data.keys()])
     only_trained = workdir / "trained-only"
     only_trained.mkdir()
     customers = pd.read_csv(history / "customers.csv", dtype=str)

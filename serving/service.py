@@ -688,12 +688,7 @@ class CapacityService:
             for rec, rid in zip(recs, ids, strict=True):
                 rec.id = rid
             if fmt == "json":
-                return {
-                    "model_version": self.recommender.model_version,
-                    "n": len(recs),
-                    "results": [r.model_dump(mode="json") for r in recs],
-                    "rejects": [],
-                }
+                return _full_answers(self.recommender.model_version, recs)
         # Summary rows: the vectorised path (same model, policy and bounds), so 10,000
         # applications answer in seconds; `detail=full` gives every explanation.
         scored = self.recommender.score_applications(apps)
@@ -868,10 +863,7 @@ class CapacityService:
                 rec.id = rid
             if fmt == "json":
                 return {
-                    "model_version": self.recommender.model_version,
-                    "n": len(recs),
-                    "results": [r.model_dump(mode="json") for r in recs],
-                    "rejects": [],
+                    **_full_answers(self.recommender.model_version, recs),
                     "idempotent_replay": True,
                 }
             scored = self.recommender.score_applications(apps)
@@ -1129,6 +1121,16 @@ class CapacityService:
     def trivial(self, body: Any, /) -> dict[str, Any]:
         """A do-nothing endpoint: the benchmark's baseline for framework overhead."""
         return {"ok": True}
+
+
+def _full_answers(model_version: str, recs: list[Recommendation]) -> dict[str, Any]:
+    """The JSON body of a ``detail=full`` batch: every answer with its explanations."""
+    return {
+        "model_version": model_version,
+        "n": len(recs),
+        "results": [r.model_dump(mode="json") for r in recs],
+        "rejects": [],
+    }
 
 
 def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:

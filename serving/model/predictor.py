@@ -1,16 +1,8 @@
 """The capacity model as served: features → LightGBM → calibrated distribution → tier policy.
 
-Target transform: LightGBM regresses ``log(peak) - log(base)``, where ``base`` is the
-demand-coefficient estimate with demand factors fitted to the history (see
-:mod:`features.build`); predictions add ``log(base)`` back. Why: peak demand spans three
-orders of magnitude and is roughly proportional to the installation, so in log space the
-errors are relative (what matters for choosing a capacity), the residual spread is
-homogeneous enough for conformal calibration, and the trees only have to learn a narrow
-correction to a physically shaped estimate, which also extrapolates to installations
-larger than any in the history.
-
-Fitting lives in :func:`training.model.fit_model`; this module is the predicting half and
-imports neither MLflow nor shap.
+LightGBM predicts ``log(peak) - log(base)`` and the prediction adds ``log(base)`` back; why
+the target is shaped so is explained where it is fitted (:mod:`training.model`). This
+module is the predicting half and imports neither MLflow nor shap.
 """
 
 from __future__ import annotations

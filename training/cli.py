@@ -34,6 +34,16 @@ def _register_loop_commands() -> None:
 _register_loop_commands()
 
 
+def _register_ops_commands() -> None:
+    # Compare two versions, monitor the log: training/cli_ops.py.
+    from training.cli_ops import register
+
+    register(app)
+
+
+_register_ops_commands()
+
+
 @app.callback()
 def main() -> None:
     """Connection-capacity recommendation tools."""

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.contract import DEFAULT_SIZING, SizingDefinition, sizing_outcome
 from serving.logbook import LogbookSettings
+from serving.monitor_gauges import LATEST_RELATIVE
 from serving.settings import Settings
 from training.monitor_log import read_logged
 from training.monitor_profile import (
@@ -53,8 +54,6 @@ from training.monitor_profile import (
 )
 from training.pilot import wilson_interval
 
-MONITOR_DIR = "monitor"
-LATEST_FILE = "latest.json"
 SHARE_QUANTITIES = ("clamped", "fallback", "manual_review", "area_only", "unmatched_lines")
 
 
@@ -66,7 +65,10 @@ class MonitorThresholds(BaseModel):
     psi_warn: float = Field(0.10, gt=0, description="PSI from which a shift is reported")
     psi_alert: float = Field(0.25, gt=0, description="PSI from which a shift is an alert")
     share_change_alert: float = Field(
-        0.05, gt=0, description="Change of a share (clamp, fallback, ...) that is an alert"
+        0.05,
+        gt=0,
+        description="Change of a share (clamp, fallback, ...) that is an alert, when it is "
+        "also beyond sampling noise (two-proportion z-test at 1 %)",
     )
     min_applications: int = Field(
         100, ge=1, description="Applications in the window below which drift is not judged"
@@ -157,6 +159,8 @@ def reference_profile(settings: Settings, version: str | None = None) -> tuple[d
     LookupError
         No version given and no champion registered.
     """
+    import os
+
     import mlflow
 
     from serving.core import Recommender
@@ -170,6 +174,7 @@ def reference_profile(settings: Settings, version: str | None = None) -> tuple[d
             f"no champion of '{settings.registered_model}' is registered and no --version was "
             "given: the monitor needs the model's training history as its reference"
         )
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mc = client(settings)
     mv = mc.get_model_version(settings.registered_model, version)
     with tempfile.TemporaryDirectory() as tmp:
@@ -206,6 +211,15 @@ def _top_changes(ref: dict[str, float], cur: dict[str, float], k: int = 3) -> st
     return ", ".join(f"{b} {ref.get(b, 0.0):.0%}→{cur.get(b, 0.0):.0%}" for b in diffs)
 
 
+def _significant(p_ref: float, n_ref: int, p_cur: float, n_cur: int, z: float = 2.58) -> bool:
+    """Two-proportion z-test at 1 %: a share change larger than sampling noise of both sides."""
+    if n_ref <= 0 or n_cur <= 0:
+        return True
+    pooled = (p_ref * n_ref + p_cur * n_cur) / (n_ref + n_cur)
+    se = float(np.sqrt(pooled * (1 - pooled) * (1 / n_ref + 1 / n_cur)))
+    return se == 0.0 or abs(p_cur - p_ref) / se >= z
+
+
 def drift_rows(
     reference: dict[str, Any], current: dict[str, dict[str, float]], n: int, t: MonitorThresholds
 ) -> list[DriftRow]:
@@ -223,10 +237,12 @@ def drift_rows(
             if n < t.min_applications or not np.isfinite(value):
                 row.status = "too few" if n < t.min_applications else "n/a"
             else:
+                n_ref = int(reference.get("n_answers" if kind == "answer" else "n", 0))
                 moved = (
                     row.reference_share is not None
                     and row.current_share is not None
                     and abs(row.current_share - row.reference_share) >= t.share_change_alert
+                    and _significant(row.reference_share, n_ref, row.current_share, n)
                 )
                 if value >= t.psi_alert or moved:
                     row.status = "alert"
@@ -364,7 +380,7 @@ def run_monitor(
 
 def latest_path(settings: Settings) -> Path:
     """``<CAPACITY_HOME>/monitor/latest.json``: the last run, as the service exposes it."""
-    return settings.home / MONITOR_DIR / LATEST_FILE
+    return settings.home / LATEST_RELATIVE
 
 
 def write_json(report: MonitorReport, path: Path) -> Path:

@@ -201,7 +201,7 @@ def log_training_run(
                 # "source can be interpreted in multiple ways" (two local-file resolvers
                 # registered for one path) and the int-column schema hint: both noise here.
                 warnings.simplefilter("ignore", UserWarning)
-                ds = mlflow.data.from_pandas(
+                ds = mlflow.data.from_pandas(  # type: ignore[attr-defined]
                     d.frame, source=d.source, name=d.name, targets=d.targets
                 )
             inputs.append(
@@ -281,7 +281,7 @@ def download_version(settings: Settings, version: str, what: str, dst: Path) -> 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mc = client(settings)
     mv = mc.get_model_version(settings.registered_model, version)
-    if what == "bundle" and (mv.run_id is None or not mv.source.endswith("/model")):
+    if what == "bundle" and (mv.run_id is None or not str(mv.source).endswith("/model")):
         uri = mv.source  # versions registered before the pyfunc model: the bundle itself
     else:
         if mv.run_id is None:

@@ -200,7 +200,7 @@ def monitor(
     except (LookupError, ValueError, OSError) as exc:
         _fail(str(exc))
     con.print(
-        f"model {report.model_version} · window {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} "
+        f"model v{report.model_version} · window {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} "
         f"UTC · {report.n_applications} applications, {report.n_outcomes} with outcomes · "
         f"reference: {report.reference_source}",
         highlight=False,

@@ -152,12 +152,14 @@ def save_pyfunc(bundle_dir: Path, dst: Path, example: pd.DataFrame) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         # Copied under a fixed name so the model's layout is always model/artifacts/bundle.
         staged = shutil.copytree(bundle_dir, Path(tmp) / ARTIFACT_KEY)
-        mlflow.pyfunc.save_model(
-            path=str(dst),
-            python_model=_python_model_class()(),
-            artifacts={ARTIFACT_KEY: str(staged)},
-            signature=signature,
-            input_example=example,
-            pip_requirements=[],  # the project is installed where it is loaded (no resolve)
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            mlflow.pyfunc.save_model(
+                path=str(dst),
+                python_model=_python_model_class()(),
+                artifacts={ARTIFACT_KEY: str(staged)},
+                signature=signature,
+                input_example=example,
+                pip_requirements=[],  # the project is installed where it is loaded
+            )
     return dst

@@ -53,12 +53,16 @@ def log_month(
 
     if month_start.tzinfo is None:
         raise ValueError(f"month_start must be timezone-aware; received {month_start!r}")
-    draw = n if industries is None else n * 12
-    history = generate_history(SynthConfig(n=draw, seed=seed, dirty_row_rate=0.0))
-    valid = validate_frames(history.customers, history.equipment, require_label=True)
-    customers = valid.customers
-    if industries is not None:
-        customers = customers[customers["industry"].isin(set(industries))]
+    draw = n if industries is None else n * 16
+    while True:  # draw more applicants until enough of the wanted industries are found
+        history = generate_history(SynthConfig(n=draw, seed=seed, dirty_row_rate=0.0))
+        valid = validate_frames(history.customers, history.equipment, require_label=True)
+        customers = valid.customers
+        if industries is not None:
+            customers = customers[customers["industry"].isin(set(industries))]
+        if len(customers) >= n or draw >= 64 * n:
+            break
+        draw *= 4
     customers = customers.head(n).reset_index(drop=True)
     equipment = valid.equipment[valid.equipment["customer_id"].isin(set(customers["customer_id"]))]
     apps, ids, _ = applications_from_frames(customers, equipment)

@@ -204,11 +204,9 @@ def log_training_run(
                 ds = mlflow.data.from_pandas(  # type: ignore[attr-defined]
                     d.frame, source=d.source, name=d.name, targets=d.targets
                 )
+                entity = ds._to_mlflow_entity()  # the schema is inferred here
             inputs.append(
-                DatasetInput(
-                    ds._to_mlflow_entity(),
-                    tags=[InputTag(key="mlflow.data.context", value=d.context)],
-                )
+                DatasetInput(entity, tags=[InputTag(key="mlflow.data.context", value=d.context)])
             )
         mc.log_inputs(run_id, datasets=inputs)
     with tempfile.TemporaryDirectory() as tmp:

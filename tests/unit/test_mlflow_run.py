@@ -43,7 +43,9 @@ SMALL = ModelConfig(max_rounds=200, num_threads=1)
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Path, list[TrainResult]]]:
+def registry(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Settings, Path, list[TrainResult]]]:
     root = tmp_path_factory.mktemp("mlflow-run")
     history = root / "utility-a"
     write_history(generate_history(SynthConfig(n=1500, seed=21)), history)
@@ -119,10 +121,12 @@ def test_pyfunc_champion_scores_like_the_service(
     import mlflow
 
     settings, _, results = registry
-    if not promote(settings, results[1].run.version, force=True, reason="test").promoted:  # type: ignore[union-attr]
-        pytest.fail("could not make v2 champion")
+    _make_champion(settings, results[1].run.version)  # type: ignore[union-attr]
+    from features.validation import validate_frames
+
     fresh = generate_history(SynthConfig(n=60, seed=99, dirty_row_rate=0.0))
-    apps, _, _ = applications_from_frames(fresh.customers, fresh.equipment)
+    valid = validate_frames(fresh.customers, fresh.equipment, require_label=False)
+    apps, _, _ = applications_from_frames(valid.customers, valid.equipment)
     frame = frame_from_applications(apps)
     mlflow.set_tracking_uri(settings.resolved_tracking_uri())
     with warnings.catch_warnings():
@@ -160,6 +164,13 @@ def test_compare_uses_only_customers_neither_saw(
     assert np.allclose(self_c.overall["difference"], 0.0)
 
 
+def _make_champion(settings: Settings, version: str) -> None:
+    from training.registry import champion_version
+
+    if champion_version(settings) != version:
+        assert promote(settings, version, force=True, reason="test").promoted
+
+
 def _holdout(settings: Settings, version: str):  # type: ignore[no-untyped-def]
     import tempfile
 
@@ -191,3 +202,30 @@ def test_compare_cli_prints_a_table_and_logs_to_the_candidates_run(
     assert f"vs_v{v1}.accuracy.difference" in run.data.metrics
     arts = [a.path for a in mc.list_artifacts(run.info.run_id, f"compare/vs_v{v1}")]
     assert any(p.endswith("compare.html") for p in arts)
+
+
+def test_monitor_cli_reads_the_champions_profile_and_exits_1_on_drift(
+    registry: tuple[Settings, Path, list[TrainResult]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from serving.logbook import LogbookSettings
+    from training.monitor_sim import log_month, month
+
+    settings, _, results = registry
+    monkeypatch.setenv("CAPACITY_HOME", str(settings.home))
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    log_month(LogbookSettings(url=url), results[0].bundle_dir, n=150, seed=331,
+              month_start=month(2026, 11), industries=("ev_charging", "cold_storage"))  # fmt: skip
+    args = ["monitor", "--since", "2026-11-01", "--until", "2026-12-01", "--log-db-url", url,
+            "--out", str(tmp_path / "monitor.html")]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1, res.output
+    assert "ALERT input drift of industry" in res.output
+    assert max(len(line) for line in res.output.splitlines()) <= 120
+    latest = json.loads((settings.home / "monitor" / "latest.json").read_text(encoding="utf-8"))
+    assert latest["alerts"] and latest["n_applications"] == 150
+    # The reference is the profile the champion's training run logged, not a fallback.
+    assert latest["reference_source"].startswith("training split of history utility-a")
+    bad = CliRunner().invoke(app, ["monitor", "--since", "yesterday", "--log-db-url", url])
+    assert bad.exit_code == 2 and "expected ISO 8601" in bad.output

@@ -70,12 +70,12 @@ def validate(
 ) -> None:
     """Validate a utility's history against the data contract and write a rejects report."""
     # Lazy imports keep ``capacity --help`` fast.
-    from rich.console import Console
     from rich.table import Table
 
     from features.validation import ContractError, load_history
+    from training.cli_output import console as make_console
 
-    console = Console()
+    console = make_console()
     try:
         history = load_history(customers, equipment, require_label=require_label)
     except (ContractError, FileNotFoundError) as exc:
@@ -123,12 +123,12 @@ def synth(
     # Lazy imports keep ``capacity --help`` fast.
     import time
 
-    from rich.console import Console
     from rich.table import Table
 
+    from training.cli_output import console as make_console
     from training.synth import SynthConfig, generate_history, write_history
 
-    console = Console()
+    console = make_console()
     started = time.perf_counter()
     history = generate_history(SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate))
     paths = write_history(history, out)

@@ -119,7 +119,7 @@ def train(
         f"{result.seconds:.1f} s · customers dropped for incomplete equipment lists "
         f"{result.n_dropped_incomplete}"
     )
-    console.print(counts_table("Rejected rows (see the rejects report)", result.rejects))
+    console.print(counts_table("Rejected rows", result.rejects))
     for note in result.notes:
         console.print(f"[yellow]warning:[/yellow] {note}", highlight=False, soft_wrap=True)
     console.print(f"bundle: {result.bundle_dir}")

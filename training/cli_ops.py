@@ -164,6 +164,13 @@ def monitor(
             "--out", "-o", help="HTML report (default: <CAPACITY_HOME>/monitor/report-<date>.html)"
         ),
     ] = None,
+    accuracy_since: Annotated[
+        str | None,
+        typer.Option(
+            help="Start of the realised-accuracy window (default: two years before "
+            "--until; outcomes arrive after a year of metering)"
+        ),
+    ] = None,
     psi_alert: Annotated[float, typer.Option(help="PSI that is an alert")] = 0.25,
     min_applications: Annotated[
         int, typer.Option(help="Applications below which drift is not judged")
@@ -195,13 +202,20 @@ def monitor(
         thresholds = MonitorThresholds(psi_alert=psi_alert, min_applications=min_applications)
         log_settings = LogbookSettings(url=log_db_url) if log_db_url else LogbookSettings()
         report = run_monitor(
-            settings, log_settings, since=start, until=end, thresholds=thresholds, version=version
+            settings,
+            log_settings,
+            since=start,
+            until=end,
+            thresholds=thresholds,
+            version=version,
+            accuracy_since=_aware(accuracy_since, "accuracy-since"),
         )
     except (LookupError, ValueError, OSError) as exc:
         _fail(str(exc))
     con.print(
         f"model v{report.model_version} · window {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} "
-        f"UTC · {report.n_applications} applications, {report.n_outcomes} with outcomes · "
+        f"UTC · {report.n_applications} applications · {report.n_outcomes} outcomes since "
+        f"{report.accuracy_start:%Y-%m-%d} · "
         f"reference: {report.reference_source}",
         highlight=False,
     )

@@ -29,7 +29,7 @@ import io
 import json
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ from training.monitor_profile import (
 )
 from training.pilot import wilson_interval
 
+ACCURACY_DAYS = 730
+"""Default look-back of realised accuracy: recommendations of the last two years (their
+outcomes come after about a year of metering)."""
 SHARE_QUANTITIES = ("clamped", "fallback", "manual_review", "area_only", "unmatched_lines")
 
 
@@ -109,6 +112,7 @@ class MonitorReport:
     thresholds: MonitorThresholds
     reference: dict[str, Any] = field(repr=False, default_factory=dict)
     current: dict[str, dict[str, float]] = field(repr=False, default_factory=dict)
+    accuracy_start: datetime | None = None
 
     @property
     def exit_code(self) -> int:
@@ -123,6 +127,7 @@ class MonitorReport:
             "window_end": self.window_end.isoformat(),
             "n_applications": self.n_applications,
             "n_outcomes": self.n_outcomes,
+            "accuracy_start": self.accuracy_start.isoformat() if self.accuracy_start else None,
             "model_version": self.model_version,
             "reference_source": self.reference_source,
             "drift": [
@@ -311,6 +316,7 @@ def run_monitor(
     thresholds: MonitorThresholds | None = None,
     version: str | None = None,
     reference: dict[str, Any] | None = None,
+    accuracy_since: datetime | None = None,
 ) -> MonitorReport:
     """Run the three checks on the log window ``[since, until)``.
 
@@ -321,8 +327,11 @@ def run_monitor(
     log_settings
         Which recommendation log to read.
     since, until
-        Window of ``created_at`` (timezone-aware); drift is judged on the applications in
-        it, realised accuracy on those of them with an outcome.
+        Window of ``created_at`` (timezone-aware) in which drift is judged.
+    accuracy_since
+        Start of the (longer) window of realised accuracy, which ends at ``until`` too:
+        outcomes arrive after a year of metering, so the recommendations that have one
+        are older than the drift window. Default: :data:`ACCURACY_DAYS` before ``until``.
     version
         Registered version whose training history is the reference (default: champion).
     reference
@@ -338,7 +347,9 @@ def run_monitor(
     obs = observe_logged(requests, responses)
     current = distributions(obs, reference.get("edges", {}))
     drift = drift_rows(reference, current, obs.n, t)
-    monthly, per_industry = realised_accuracy(logged)
+    acc_start = accuracy_since or until - timedelta(days=ACCURACY_DAYS)
+    with_outcomes = read_logged(log_settings, acc_start, until)
+    monthly, per_industry = realised_accuracy(with_outcomes)
     alerts = [
         f"{d.kind} drift of {d.quantity}: PSI {d.psi:.3f}"
         + (
@@ -360,7 +371,8 @@ def run_monitor(
         window_start=since,
         window_end=until,
         n_applications=obs.n,
-        n_outcomes=int(logged["metered_peak_kw"].notna().sum()),
+        n_outcomes=int(with_outcomes["metered_peak_kw"].notna().sum()),
+        accuracy_start=acc_start,
         model_version=version,
         reference_source=str(reference.get("source", "given")),
         drift=drift,
@@ -523,8 +535,9 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 text-align:right}}th{{background:#f3f3f3}}.alert{{color:#b00}}.ok{{color:#070}}
 img{{max-width:100%}}</style></head><body>
 <h1>Monitor: model {html.escape(str(report.model_version))}</h1>
-<p>Window {html.escape(window)}: {report.n_applications} logged applications,
-{report.n_outcomes} with an imported outcome. Reference: {html.escape(report.reference_source)}
+<p>Window {html.escape(window)}: {report.n_applications} logged applications. Realised
+accuracy from {report.n_outcomes} recommendations with an imported outcome since
+{report.accuracy_start:%Y-%m-%d}. Reference: {html.escape(report.reference_source)}
 ({report.reference.get("n", "?")} customers).</p>
 {status}
 <h2>Drift (PSI; shift ≥ {report.thresholds.psi_warn}, alert ≥ {report.thresholds.psi_alert}

@@ -181,6 +181,9 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
+    range_reason: str | None = None
+    """The reject reason of an out-of-range value, when the generated one
+    (``<name> must be > 0``) is not the file's established wording."""
 
 
 CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -215,3 +218,32 @@ CUSTOMER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CUSTOMER_COLUMNS)
 EQUIPMENT_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EQUIPMENT_COLUMNS)
 LABEL_COLUMN = "peak_demand_kw"
 STATUS_QUO_COLUMN = "applied_capacity_kva"
+
+OUTCOME_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(
+        "recommendation_id", "string", True, "id returned when the recommendation was logged"
+    ),
+    ColumnSpec(
+        "granted_kva",
+        "float",
+        True,
+        "capacity actually granted, kVA, > 0",
+        0.0,
+        None,
+        True,
+        range_reason="granted_kva is not positive; expected a number > 0",
+    ),
+    ColumnSpec(
+        "metered_peak_kw",
+        "float",
+        True,
+        "metered 12-month peak, kW, > 0",
+        0.0,
+        None,
+        True,
+        range_reason="metered_peak_kw is not positive; expected a number > 0",
+    ),
+    ColumnSpec("note", "string", False, "free text"),
+)
+"""Columns of an outcomes file (``capacity outcomes import``): what was granted and metered
+for a logged recommendation. Checked by :func:`features.validation.validate_table`."""

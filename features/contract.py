@@ -33,6 +33,10 @@ MULTI_TRANSFORMER_STEP_KVA = 1250
 TWO_PART_TARIFF_MIN_KVA = 315.0
 """两部制电价 (two-part tariff) applies from this capacity up."""
 
+SIZING_ACCURACY_TARGET = 0.90
+"""The contract's target: at least 90 % of customers appropriately sized (the promotion
+gate's floor, the line on the pilot's accuracy chart, the model card's verdict)."""
+
 SizingOutcome = Literal["appropriate", "undersized", "oversized"]
 OUTCOMES: tuple[SizingOutcome, ...] = ("appropriate", "undersized", "oversized")
 

@@ -90,9 +90,7 @@ def bdg1_history(path: Path) -> tuple[HistoryFrames, np.ndarray, pd.DataFrame, p
     return frames, clean["peak_demand_kw"].to_numpy(dtype=float), validated.flags, raw
 
 
-def per_type_rule(
-    industry: np.ndarray, area: np.ndarray, peak: np.ndarray
-) -> dict[str, float]:
+def per_type_rule(industry: np.ndarray, area: np.ndarray, peak: np.ndarray) -> dict[str, float]:
     """kVA per m² per type that puts the most training buildings in band (smallest on ties)."""
     grid = np.exp(np.linspace(np.log(1e-3), np.log(0.5), 600))
     out: dict[str, float] = {}
@@ -134,9 +132,7 @@ def default_model(root: Path) -> CapacityModel:
     return fit_model(frames, peak, ModelConfig(), seed=42)
 
 
-def summarise(
-    rows: pd.DataFrame, method: str, with_intervals: bool = False
-) -> dict[str, float]:
+def summarise(rows: pd.DataFrame, method: str, with_intervals: bool = False) -> dict[str, float]:
     """Accuracy, undersized and oversized shares (and coverage) of one method."""
     out = rows[f"{method}_outcome"]
     res = {
@@ -181,9 +177,7 @@ def run(folds: int, repeats: int, seed: int, with_default: bool) -> dict[str, An
             model = fit_model(frames.take(train), peak[train], ModelConfig(), seed=42 + rep)
             served = _served(model, frames.take(test))
             factors = per_type_rule(industry[train], area[train], peak[train])
-            rule_kva = tier_at_or_above(
-                np.array([factors[i] for i in industry[test]]) * area[test]
-            )
+            rule_kva = tier_at_or_above(np.array([factors[i] for i in industry[test]]) * area[test])
             design = model.engineering_of(frames.take(test), model.predict(frames.take(test)))
             va_m2 = np.array([DESIGN_VA_M2[i] for i in industry[test]])
             parts.append(
@@ -236,7 +230,9 @@ def print_tables(summary: dict[str, Any]) -> None:
         f"\n{summary['repeats']}× {summary['folds']}-fold CV, "
         f"{summary['n_flagged_low_density']} flagged records left out\n"
     )
-    print("| method | type | n | appropriately sized | undersized | oversized | 90 % cov | 80 % cov | claimed P(appr.) |")
+    print(
+        "| method | type | n | appropriately sized | undersized | oversized | 90 % cov | 80 % cov | claimed P(appr.) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for m, s in summary["overall"].items():
         for t, r in [("all", s), *summary["per_type"][m].items()]:

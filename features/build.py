@@ -539,14 +539,26 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             overall = fit_demand_factors(demand, peak_arr)
             self.base_weights_[-1] = kx * overall
             # Per industry, shrunk towards the all-industry factors: a machine tool in a
-            # machinery plant does not run like one in a school workshop.
+            # machinery plant does not run like one in a school workshop. First one
+            # multiplier per industry (a hierarchical offset, empirical Bayes: it needs
+            # few customers), then, where there are enough, factors per category pulled
+            # towards the offset all-industry ones.
+            pooled_base = demand @ overall
+            listed = (pooled_base > 0) & np.isfinite(pooled_base)
+            offset: dict[str, float] = {}
+            if listed.sum() >= 10:
+                shrunk = shrink_log_location(
+                    np.log(peak_arr[listed] / pooled_base[listed]), industry[listed]
+                )
+                offset = {k: float(np.exp(v - shrunk.pooled)) for k, v in shrunk.estimate.items()}
             for j, code in enumerate(self.industries_):
                 rows = industry == code
+                prior = overall * offset.get(code, 1.0)
                 if rows.sum() >= self.min_industry_rows:
-                    factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=overall)
+                    factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=prior)
                     self.base_weights_[j] = kx * factors
                 else:
-                    self.base_weights_[j] = kx * overall
+                    self.base_weights_[j] = kx * prior
             eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
             area_p30 = eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float)
             area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -122,13 +121,15 @@ def _served(model: CapacityModel, frames: HistoryFrames) -> dict[str, np.ndarray
     }
 
 
-def default_model(root: Path) -> CapacityModel:
+def default_model() -> CapacityModel:
     """The model ``make serve`` builds: our synthetic 25,000-customer history, seed 1."""
     from training.synth import SynthConfig, generate_history
 
     hist = generate_history(SynthConfig(n=25000, seed=1))
-    frames = HistoryFrames(hist.customers, hist.equipment)
-    peak = hist.customers["peak_demand_kw"].to_numpy(dtype=float)
+    valid = validate_frames(hist.customers, hist.equipment, require_label=True)
+    customers = valid.customers.reset_index(drop=True)
+    frames = HistoryFrames(customers, valid.equipment.reset_index(drop=True))
+    peak = customers["peak_demand_kw"].to_numpy(dtype=float)
     return fit_model(frames, peak, ModelConfig(), seed=42)
 
 
@@ -199,8 +200,7 @@ def run(folds: int, repeats: int, seed: int, with_default: bool) -> dict[str, An
     rows = pd.concat(parts, ignore_index=True)
     methods = ["pipeline", "per_type_rule", "design_density", "design_va_m2"]
     if with_default:
-        with tempfile.TemporaryDirectory():
-            dm = default_model(Path("."))
+        dm = default_model()
         usable_frames = frames.take(idx_all)
         ds = _served(dm, usable_frames)
         by_row = pd.Series(ds["kva"], index=idx_all)

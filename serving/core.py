@@ -556,13 +556,13 @@ class Recommender:
                 )
             )
         if d.few_customers[i]:
-            params = {
+            few: dict[str, Any] = {
                 "industry": app.industry,
                 "n": int(d.industry_n[i]),
                 "min": self.model.calibrator.min_group_size,
                 "weight": float(d.calibration_weight[i]),
             }
-            warnings.append(_coded("few_customers", params))
+            warnings.append(_coded("few_customers", few))
         if d.density_outside[i]:
             warnings.append(
                 Warning_(

@@ -146,11 +146,11 @@ def test_shrunk_calibration_survives_the_bundle_round_trip() -> None:
 
 def test_industries_without_their_own_calibration_are_flagged_and_still_answered() -> None:
     from features.schemas import Application, EquipmentItem
+    from features.validation import validate_frames
     from serving.core import Recommender
     from serving.model.config import ModelConfig
     from serving.model.decision import decide
     from training.model import fit_model
-    from features.validation import validate_frames
     from training.synth import SynthConfig, generate_history
 
     hist = generate_history(SynthConfig(n=400, seed=9))

@@ -20,6 +20,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     Strict,
     ValidationInfo,
     field_validator,
@@ -39,6 +41,7 @@ from features.contract import (
     RATED_KW_MAX,
     RATED_KW_MIN,
 )
+from features.matching import industry_matcher
 
 MAX_EQUIPMENT_LINES = 500
 """At most this many equipment lines per application."""
@@ -57,6 +60,9 @@ def _plain_text(value: str) -> str:
 
 Text = Annotated[str, Strict(), AfterValidator(_plain_text)]
 """A strict text value (no number or boolean turned into text), no NUL, no lone surrogate."""
+
+UnmatchedPolicy = Literal["other_motor", "other_heating"]
+"""How to count equipment lines whose name matches no category (the request says so)."""
 
 ClimateZone = Literal[
     "severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "mild"
@@ -124,7 +130,11 @@ class Application(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     industry: Text = Field(
-        ..., description="Industry code from industries.csv.", examples=["machinery"]
+        ...,
+        description="Industry code from industries.csv, or a name people use for it "
+        "(机加工, 写字楼, 宾馆, IDC, cold store…); the answer's `industry_match` says how it was "
+        "read.",
+        examples=["machinery"],
     )
     climate_zone: ClimateZone | None = Field(
         None, description="GB 50176 climate zone; empty = unknown."
@@ -151,14 +161,46 @@ class Application(BaseModel):
             f"{INSTALLED_KW_PER_M2_MAX:g} kW per m² of floor area."
         ),
     )
+    unmatched: UnmatchedPolicy | None = Field(
+        None,
+        description="How to count equipment lines whose name matches no category: "
+        "'other_motor' or 'other_heating'. Without it such a line is an error (HTTP 400 "
+        "naming the line): left out, it would make the answer too small.",
+    )
+    _industry_text: str | None = PrivateAttr(None)
 
     @field_validator("industry")
     @classmethod
     def _known_industry(cls, value: str) -> str:
         codes = load_catalog().industry_codes
-        if value not in codes:
-            raise ValueError(unknown_code_message("industry", value, codes))
-        return value
+        if value in codes:
+            return value
+        found = industry_matcher().match(value)
+        if found.category is not None:
+            return found.category
+        guesses = [code for code, _ in industry_matcher().candidates(value, 3)]
+        raise PydanticCustomError(
+            "unknown_industry",
+            unknown_code_message("industry", value, codes)
+            + " (or a recognised industry name such as 机加工, 写字楼, hotel)",
+            {"value": value, "suggestions": guesses},
+        )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_industry_text(
+        cls, data: object, handler: ModelWrapValidatorHandler[Application]
+    ) -> Application:
+        app = handler(data)
+        raw = data.get("industry") if isinstance(data, dict) else None
+        if isinstance(raw, str) and raw.strip() != app.industry:
+            app._industry_text = raw.strip()
+        return app
+
+    @property
+    def industry_text(self) -> str:
+        """The industry as the request wrote it (a code, or the name that was recognised)."""
+        return self._industry_text or self.industry
 
     @field_validator("climate_zone", mode="before")
     @classmethod

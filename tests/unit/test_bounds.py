@@ -111,6 +111,11 @@ def test_every_message_code_renders_in_every_language() -> None:
         "policy_kva": 400.0,
         "final_kva": 315.0,
         "rule": "…",
+        "names": ["神秘机器"],
+        "as": "other_motor",
+        "category_zh": "冷水机组",
+        "category_en": "chillers",
+        "typical_kw": 120.0,
     }
     assert set(CATALOGS["en"]) == set(CATALOGS["zh"])
     for lang, catalog in CATALOGS.items():

@@ -42,6 +42,7 @@ from features.schemas import Application
 from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
 from serving.model.bounds import BoundRule
+from serving.model.completeness import missing_loads
 from serving.model.decision import Decisions, decide
 from serving.model.peers import MIN_PEERS
 from serving.model.predictor import CapacityModel, Prediction
@@ -49,6 +50,7 @@ from serving.schemas import (
     CheckResult,
     Driver,
     IndustryMatch,
+    MissingLoad,
     NameMatch,
     PeerComparison,
     PeerQuantiles,
@@ -567,6 +569,22 @@ class Recommender:
                 min_demand_share=self.config.min_demand_share,
                 upper_kw=3.0 * float(pred.high90[i]),
             )
+        missing = self._missing_loads(r, basis)
+        for item in missing:
+            cat = self.catalog.categories[item.category]
+            warnings.append(
+                _warn(
+                    "missing_load",
+                    {
+                        "industry": app.industry,
+                        "category": item.category,
+                        "category_zh": cat.name_zh,
+                        "category_en": cat.name_en.lower(),
+                        "share": item.share_of_peers,
+                        "typical_kw": item.typical_kw,
+                    },
+                )
+            )
         industry_found = (
             industry_matcher().match(app.industry_text)
             if app.industry_text != app.industry
@@ -616,7 +634,33 @@ class Recommender:
                 matched_alias=industry_found.matched_alias if industry_found else None,
             ),
             tariff=comparison,
+            missing_loads=missing,
         )
+
+    def _missing_loads(self, r: _Resolved, basis: str) -> list[MissingLoad]:
+        """Loads most peers of the industry list and this list lacks (equipment basis only)."""
+        if basis != "equipment":
+            return []
+        running = [
+            (c, it.rated_kw * it.quantity)
+            for it, c in zip(r.app.equipment, r.categories, strict=True)
+            if c is not None and not it.standby and c not in EXCLUDED_CATEGORIES
+        ]
+        found = missing_loads(
+            self.model.peers,
+            r.app.industry,
+            [c for c, _ in running],
+            float(sum(kw for _, kw in running)),
+        )
+        return [
+            MissingLoad(
+                category=m.category,
+                share_of_peers=m.share,
+                typical_kw=m.typical_kw,
+                included=False,
+            )
+            for m in found
+        ]
 
 
 def neighbour_tiers(final_kva: float, neighbours: int) -> tuple[np.ndarray, int]:

@@ -26,6 +26,7 @@ from serving.model.calibration import ResidualCalibrator, conformal_group
 from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
 from training.bounds import fit_bounds
+from training.completeness import build_completeness
 from training.data import customer_keys
 from training.peers import build_peer_stats
 
@@ -143,6 +144,7 @@ def fit_model(
         X["floor_area_m2"].to_numpy(),
         y,
     )
+    peers["completeness"] = build_completeness(frames)
     # Keep only the trees up to the best iteration so every consumer predicts alike.
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     model = CapacityModel(

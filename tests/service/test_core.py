@@ -567,3 +567,33 @@ def test_recommend_many_equals_one_by_one(
 
 def test_empty_batch(recommender: Recommender) -> None:
     assert recommender.recommend_many([]) == []
+
+
+# -- completeness against peers -----------------------------------------------------------
+
+
+def test_a_data_centre_without_cooling_is_asked_about_it(recommender: Recommender) -> None:
+    it_only = Application(
+        industry="data_center",
+        floor_area_m2=3000.0,
+        equipment=[EquipmentItem(category="it_equipment", rated_kw=100.0, quantity=10)],
+    )
+    a = recommender.recommend(it_only)
+    missing = {m.category: m for m in a.missing_loads}
+    assert "chiller" in missing, a.missing_loads
+    assert missing["chiller"].share_of_peers >= 0.6
+    assert missing["chiller"].typical_kw > 0 and not missing["chiller"].included
+    assert "missing_load" in _codes(a)
+    # Listed (split AC stands in for chillers), the question goes away.
+    cooled = it_only.model_copy(
+        update={
+            "equipment": [
+                *it_only.equipment,
+                EquipmentItem(category="split_ac", rated_kw=20.0, quantity=12),
+            ]
+        }
+    )
+    assert "chiller" not in {m.category for m in recommender.recommend(cooled).missing_loads}
+    # Area-only answers are not asked about equipment.
+    area = recommender.recommend(Application(industry="data_center", floor_area_m2=3000.0))
+    assert area.missing_loads == []

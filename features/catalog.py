@@ -104,9 +104,8 @@ def load_catalog() -> Catalog:
     try:
         for row in _read_csv("industry_aliases.csv"):
             industry_aliases.setdefault(row["industry"], []).append(row["alias"])
-        industry_alias_bytes = _data_bytes("industry_aliases.csv")
     except FileNotFoundError:
-        industry_alias_bytes = b""
+        pass
     categories = {
         r["code"]: Category(
             code=r["code"],
@@ -129,10 +128,9 @@ def load_catalog() -> Catalog:
         )
         for r in _read_csv("industries.csv")
     }
+    # The industry words are not in the version: they only resolve what the request
+    # names, never a feature, so adding a word must not invalidate trained bundles.
     digest = hashlib.sha256(
-        _data_bytes("industries.csv")
-        + _data_bytes("categories.csv")
-        + alias_bytes
-        + industry_alias_bytes
+        _data_bytes("industries.csv") + _data_bytes("categories.csv") + alias_bytes
     ).hexdigest()[:12]
     return Catalog(industries=industries, categories=categories, version=digest)

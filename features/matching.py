@@ -52,6 +52,20 @@ GENERIC_CATEGORIES: frozenset[str] = frozenset({"other_motor", "other_heating"})
 FIRE_MARKERS: tuple[str, ...] = ("消防", "消火栓", "喷淋", "fire", "sprinkler", "hydrant")
 """Words that make any pump a fire pump (standby, Kx 0), e.g. ``消防循环水泵``."""
 
+STANDBY_MARKERS: tuple[str, ...] = (
+    "备用",
+    "备机",
+    "冷备",
+    "热备",
+    "后备",
+    "standby",
+    "stand-by",
+    "spare",
+    "backup",
+    "reserve",
+)
+"""Words in an equipment name that mark an installed spare (the page ticks 'standby')."""
+
 TYPE_NEUTRAL_CHARGER_ALIASES: tuple[str, ...] = (
     "充电桩",
     "汽车充电桩",

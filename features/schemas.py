@@ -112,14 +112,19 @@ class EquipmentItem(BaseModel):
             return None
         codes = load_catalog().category_codes
         if value not in codes:
-            raise ValueError(unknown_code_message("category", value, codes))
+            raise PydanticCustomError(
+                "unknown_category",
+                unknown_code_message("category", value, codes),
+                {"value": value},
+            )
         return value
 
     @model_validator(mode="after")
     def _category_or_name(self) -> EquipmentItem:
         if self.category is None and not self.name:
-            raise ValueError(
-                "an equipment item needs a 'category' code or a free-text 'name'; received neither"
+            raise PydanticCustomError(
+                "category_or_name",
+                "an equipment item needs a 'category' code or a free-text 'name'; received neither",
             )
         return self
 
@@ -208,9 +213,11 @@ class Application(BaseModel):
         if value == "":
             return None
         if value is not None and value not in CLIMATE_ZONES:
-            raise ValueError(
+            raise PydanticCustomError(
+                "unknown_climate_zone",
                 unknown_code_message("climate_zone", value, CLIMATE_ZONES)
-                + f" ({', '.join(CLIMATE_ZONES)}) or empty"
+                + f" ({', '.join(CLIMATE_ZONES)}) or empty",
+                {"value": str(value)},
             )
         return value
 

@@ -165,11 +165,13 @@ export function resolveCategoryText(text, categories) {
 
 /**
  * Rows of a table (from parseCSV) with a header row, in the contract's equipment format
- * (customer_id optional). Returns {items, notes, customers}: items are
+ * (customer_id optional). Returns {items, notes, customers, sources, header}: items are
  * {category, name, rated_kw, quantity, standby} with raw strings for the numbers so that
- * the form shows (and flags) exactly what the file says.
+ * the form shows (and flags) exactly what the file says; sources[i] is item i's row as
+ * text (cells joined by `delim`) and header the header row so (e.g. to give back the rows
+ * that were not loaded).
  */
-export function tableToEquipment(rows, categories) {
+export function tableToEquipment(rows, categories, delim = ',') {
   const notes = [];
   if (!rows.length) return { items: [], notes: [{ key: 'import_empty' }], customers: [] };
   const header = readHeader(rows[0]);
@@ -179,6 +181,7 @@ export function tableToEquipment(rows, categories) {
   const codes = new Set(categories.map((c) => c.code));
   const customers = [];
   const items = [];
+  const sources = [];
   let skipped = 0;
   let unknownCategory = 0;
   let badStandby = 0;
@@ -203,11 +206,12 @@ export function tableToEquipment(rows, categories) {
     let standby = parseBool(sb);
     if (standby === undefined) { badStandby += 1; standby = false; }
     items.push({ customer_id: cust, category, name, rated_kw: kw, quantity: get('quantity') || '1', standby });
+    sources.push(r.join(delim));
   }
   if (skipped) notes.push({ key: 'import_skipped_blank', params: { n: skipped } });
   if (unknownCategory) notes.push({ key: 'import_unknown_category', params: { n: unknownCategory } });
   if (badStandby) notes.push({ key: 'import_bad_standby', params: { n: badStandby } });
-  return { items, notes, customers };
+  return { items, notes, customers, sources, header: rows[0].join(delim) };
 }
 
 /**
@@ -220,7 +224,7 @@ export function pastedToEquipment(text, categories) {
   const delim = src.includes('\t') ? '\t' : sniffDelimiter(src);
   const rows = parseCSV(src, delim).map((r) => r.map((c) => c.trim()));
   if (!rows.length) return { items: [], notes: [{ key: 'import_empty' }], customers: [] };
-  if (readHeader(rows[0])) return tableToEquipment(rows, categories);
+  if (readHeader(rows[0])) return tableToEquipment(rows, categories, delim);
   const notes = [];
   let body = rows;
   const kw0 = parseNumber(rows[0][1]);
@@ -230,13 +234,15 @@ export function pastedToEquipment(text, categories) {
   }
   let badStandby = 0;
   const items = [];
+  const sources = [];
   for (const r of body) {
     if (r.every((c) => c === '')) continue;
+    sources.push(r.join(delim));
     const { category, name } = resolveCategoryText(r[0], categories);
     let standby = r.length > 3 ? parseBool(r[3]) : false;
     if (standby === undefined) { badStandby += 1; standby = false; }
     items.push({ category, name, rated_kw: r[1] ?? '', quantity: r[2] || '1', standby });
   }
   if (badStandby) notes.push({ key: 'import_bad_standby', params: { n: badStandby } });
-  return { items, notes, customers: [] };
+  return { items, notes, customers: [], sources, header: body === rows ? null : rows[0].join(delim) };
 }

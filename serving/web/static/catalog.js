@@ -68,7 +68,7 @@ export function renderExampleButtons(state) {
 const INDUSTRY_MATCH_DEBOUNCE_MS = 250;
 
 /** Whether `text` is an industry's code or its name in either language. */
-function isIndustryName(state, text) {
+export function isIndustryName(state, text) {
   const low = String(text || '').trim().toLowerCase();
   return [...state.industries.values()].some((i) => i.code === low || i.name_zh.toLowerCase() === low || i.name_en.toLowerCase() === low);
 }
@@ -144,16 +144,24 @@ export function updateIndustryHint(state) {
   if (code) {
     const name = catName(state.industries.get(code));
     const alias = !isIndustryName(state, text) ? text : null;
+    delete hint.dataset.sig;
     hint.textContent = alias ? t('hint_industry_match_alias', { name, alias }) : t('hint_industry_match', { name });
     hint.dataset.industry = code;
     hint.className = 'hint small ok';
     return;
   }
   delete hint.dataset.industry;
+  const keepGuesses = found && found.state === 'done' && found.candidates && found.candidates.length;
+  if (!keepGuesses) delete hint.dataset.sig;
   if (found && found.state === 'pending') {
     hint.textContent = t('hint_industry_pending');
   } else if (found && found.state === 'done' && found.candidates && found.candidates.length) {
-    hint.replaceChildren(t('hint_industry_guesses', { text }), ' ', ...found.candidates.flatMap((c, k) => [
+    // Re-drawn only when it changes: the field's blur (a click on a guess) must not
+    // replace the button being clicked.
+    const sig = `${getLang()}|${text}|${found.candidates.join(',')}`;
+    if (hint.dataset.sig === sig) return;
+    hint.dataset.sig = sig;
+    hint.replaceChildren(t('hint_industry_guesses', { text }), ' ', ...found.candidates.slice(0, 3).flatMap((c, k) => [
       k ? ' ' : '',
       h('button', { type: 'button', class: 'btn tiny', 'data-industry': c, text: catName(state.industries.get(c)), onclick: () => pickIndustry(state, c) }),
     ]));

@@ -5,6 +5,7 @@ import { t, getLang, fmtNum, fmtPct, fmtKva, fmtKw, fmtYuan, catName } from './i
 import { tierChart, driversChart, peerChart, intervalChart, probBar } from './charts.js';
 import { sheetCard } from './sheet.js';
 import { addAllowance } from './rows.js';
+import { isIndustryName } from './catalog.js';
 
 export const MAX_DRIVERS = 10;
 
@@ -383,9 +384,12 @@ export function scaleBandText(band) {
 export function summaryCard(state, rec, app) {
   const ind = state.industries.get(app.industry);
   const zone = state.catalog.climate_zones.find((z) => z.code === app.climate_zone);
+  // How the industry was read: the server's match, or the word the page resolved.
   const found = rec.industry_match;
+  const typed = found && found.source === 'name' ? found.text : state.result.industryText;
+  const readAs = ind && typed && !isIndustryName(state, typed);
   const rows = [
-    [t('label_industry'), ind ? (found && found.source === 'name' ? t('industry_read_as', { text: found.text, name: catName(ind) }) : catName(ind)) : app.industry],
+    [t('label_industry'), ind ? (readAs ? t('industry_read_as', { text: typed, name: catName(ind) }) : catName(ind)) : app.industry],
     [t('label_climate'), zone ? catName(zone) : t('climate_unknown')],
     [t('label_area'), app.floor_area_m2 != null ? `${fmtNum(app.floor_area_m2)} m²` : '—'],
     [t('label_employees'), app.employees != null ? fmtNum(app.employees, 0) : '—'],

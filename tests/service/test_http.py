@@ -1086,3 +1086,27 @@ def test_no_500_in_the_whole_run(client: httpx.Client, live_server: Any, respons
     )
     # The server's own count agrees: every 500 it served is one a known-bug test provoked.
     assert served_500 == len(known), (served_500, [(e.method, e.path) for e in known])
+
+
+def test_match_many_names_in_one_request(client: httpx.Client) -> None:
+    items = [{"text": "数控车床 CK6140", "rated_kw": 7.5}, {"text": "神秘机器"}, {"text": ""}]
+    r = client.post("/api/match", json={"items": items})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["category"] for x in results] == ["machine_tool", None, None]
+    assert len(results[1]["candidates"]) >= 3  # guesses for the unmatched name
+    too_many = client.post("/api/match", json={"items": [{"text": "a"}] * 501})
+    assert one_error(too_many)["code"] == "too_long"
+    industry = client.get("/api/match", params={"kind": "industry", "text": "写字楼"}).json()
+    assert industry["category"] == "office"
+    assert one_error(client.get("/api/match", params={"kind": "x", "text": "a"}))["field"] == "kind"
+
+
+def test_the_catalog_gives_the_page_its_limits_words_and_next_steps(client: httpx.Client) -> None:
+    cat = client.get("/api/catalog").json()
+    assert cat["limits"]["rated_kw_max"] == 100_000.0
+    assert 0 < cat["min_match_confidence"] < 1
+    assert "备用" in cat["standby_words"] and "spare" in cat["standby_words"]
+    office = next(i for i in cat["industries"] if i["code"] == "office")
+    assert "写字楼" in office["aliases_zh"] and "office block" in office["aliases_en"]
+    assert set(cat["next_steps"]) == {"zh", "en"}

@@ -44,7 +44,9 @@ __all__ = [
     "CLEAN_CUSTOMERS_SCHEMA",
     "CLEAN_EQUIPMENT_SCHEMA",
     "FLAG_COLUMNS",
+    "FLAG_PEAK_DENSITY",
     "INCOMPLETE_SUFFIX",
+    "MIN_PLAUSIBLE_PEAK_W_M2",
     "REJECT_COLUMNS",
     "SUMMARY_INCOMPLETE",
     "UNIT_RATING_FLAG_KW",
@@ -80,6 +82,12 @@ FLAG_RATING: Final = "rating_over_5000kw"
 FLAG_PEAK: Final = "peak_above_installed"
 FLAG_DENSITY: Final = "density_outside_industry_range"
 FLAG_EQUIPMENT_REJECTED: Final = "equipment_row_rejected"
+FLAG_PEAK_DENSITY: Final = "peak_below_plausible_density"
+
+MIN_PLAUSIBLE_PEAK_W_M2: Final = 1.0
+"""A metered peak under this many W per m² of floor area is flagged: no occupied building
+runs that low (the lowest measured offices, schools and dormitories of the BDG1 reference
+sit at 2–5 W/m²; the handful under 1 W/m² there are sub-metered or mis-scaled records)."""
 
 HEADER_ROWS: Final = 1
 """Rows above the first data row; spreadsheet row numbers are 1-based, so data starts at 2."""
@@ -789,6 +797,28 @@ def _flags(
                     for p, i in zip(peak[above], customer_installed[above], strict=True)
                 ),
                 FLAG_PEAK,
+            )
+        )
+
+    area_all = customers["floor_area_m2"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        peak_w_m2 = peak * 1000.0 / area_all
+    low = np.isfinite(peak_w_m2) & (area_all > 0) & (peak_w_m2 < MIN_PLAUSIBLE_PEAK_W_M2)
+    if low.any():
+        parts.append(
+            _flag_frame(
+                CUSTOMERS,
+                customer_rows[low],
+                customers["customer_id"].to_numpy()[low],
+                "peak_demand_kw",
+                (f"{v:g}" for v in peak[low]),
+                (
+                    f"peak demand {p:g} kW over {a:g} m² is {d:.2f} W/m², below the plausible "
+                    f"{MIN_PLAUSIBLE_PEAK_W_M2:g} W/m² for an occupied building: check the "
+                    "meter's scope and unit"
+                    for p, a, d in zip(peak[low], area_all[low], peak_w_m2[low], strict=True)
+                ),
+                FLAG_PEAK_DENSITY,
             )
         )
 

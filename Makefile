@@ -67,7 +67,7 @@ model: setup
 	$(BIN)/capacity ensure-model
 
 serve: setup model
-	BENTOML_DO_NOT_TRACK=True MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true $(BIN)/bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
+	BENTOML_DO_NOT_TRACK=True MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true $(BIN)/python -m bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
 
 lint: setup lock-check js-lint
 	$(BIN)/ruff check features training serving tests benchmarks tools

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: setup serve test lint format model browser-deps bench clean lock lock-check js-setup js-lint js-test
+.PHONY: setup serve test lint format model browser-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
 
 PIP_VERSION := 26.3
 
@@ -81,6 +81,27 @@ format: setup
 
 test: setup browser-deps lint js-test
 	$(BIN)/python -m pytest -q
+
+# Executes every notebook with papermill on the champion and its holdout (or on
+# NB_PARAMS, e.g. NB_PARAMS="-p customers my/customers.csv -p equipment my/equipment.csv
+# -p model 3") and renders each to HTML in NB_OUT.
+NB_OUT ?= $(or $(CAPACITY_HOME),var)/notebooks
+NB_PARAMS ?=
+# Reports open offline: no MathJax or require.js from a CDN (the notebooks use neither).
+NB_HTML_OFFLINE := --HTMLExporter.mathjax_url="" --HTMLExporter.require_js_url=""
+notebooks: setup model
+	mkdir -p $(NB_OUT)
+	for nb in notebooks/*.ipynb; do \
+	  name=$$(basename $$nb .ipynb); \
+	  MLFLOW_DISABLE_TELEMETRY=true $(BIN)/papermill $$nb $(NB_OUT)/$$name.ipynb -k python3 \
+	    --cwd $(NB_OUT) --no-progress-bar $(NB_PARAMS) || exit 1; \
+	  $(BIN)/jupyter nbconvert --to html --log-level ERROR $(NB_HTML_OFFLINE) $(NB_OUT)/$$name.ipynb || exit 1; \
+	done
+	@echo "reports: $(NB_OUT)/*.html"
+
+# The daily check of the recommendation log against the champion (exit 1 on an alert).
+monitor: setup
+	$(BIN)/capacity monitor
 
 bench: setup model
 	$(BIN)/python benchmarks/run_all.py

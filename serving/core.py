@@ -281,6 +281,20 @@ class Recommender:
         return []
 
     # -- helpers -------------------------------------------------------------------------
+    def _list_gain_warning(self) -> Warning_:
+        """What an equipment list gained on the history (measured at fit time)."""
+        gain = self.model.calibrator.equipment_gain_
+        if not gain:
+            return _coded("equipment_list_gain_unmeasured", {})
+        params = {
+            "n": gain["n"],
+            "accuracy_with_list": gain["accuracy_with_list"],
+            "accuracy_area_only": gain["accuracy_area_only"],
+            "ratio_with_list": gain["interval90_ratio_with_list"],
+            "ratio_area_only": gain["interval90_ratio_area_only"],
+        }
+        return _coded("equipment_list_gain", params)
+
     def _monthly_charge(self, kva: float) -> float:
         """基本电费 per month: only under the two-part tariff (≥ 315 kVA)."""
         if kva >= self.engineering.tariff_threshold_kva:
@@ -498,6 +512,7 @@ class Recommender:
         warnings: list[Warning_] = []
         if basis == "area":
             warnings.append(_warn("area_only"))
+            warnings.append(self._list_gain_warning())
         elif basis == "industry":
             warnings.append(_warn("industry_only"))
         if fallback_reason == "unknown_industry":
@@ -547,6 +562,14 @@ class Recommender:
             warnings.append(_warn("few_peers", {"n": peers.n_peers}))
         if peers.outside_p5_p95:
             warnings.append(_warn("outside_peers"))
+        if d.few_customers[i]:
+            few: dict[str, Any] = {
+                "industry": app.industry,
+                "n": int(d.industry_n[i]),
+                "min": self.model.calibrator.min_group_size,
+                "weight": float(d.calibration_weight[i]),
+            }
+            warnings.append(_warn("few_customers", few))
         if d.density_outside[i]:
             warnings.append(_warn("implausible_density"))
         manual_review = bool(d.manual_review[i])
@@ -622,6 +645,8 @@ class Recommender:
             peers=peers,
             bounds=bounds,
             manual_review=manual_review,
+            calibration_customers=int(d.calibration_n[i]),
+            calibration_own_weight=float(d.calibration_weight[i]),
             warnings=warnings,
             engineering=sheet,
             engineering_kva=sheet.transformer_kva if sheet is not None else None,
@@ -661,6 +686,11 @@ class Recommender:
             )
             for m in found
         ]
+
+
+def _coded(code: str, params: dict[str, Any]) -> Warning_:
+    """A warning rendered from the message catalogs in both languages (see :func:`_warn`)."""
+    return _warn(code, params)
 
 
 def neighbour_tiers(final_kva: float, neighbours: int) -> tuple[np.ndarray, int]:

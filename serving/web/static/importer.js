@@ -87,7 +87,7 @@ export async function onCsvFile(state, ev) {
   try {
     const { text, encoding } = await decodeFile(file);
     const rows = parseCSV(text);
-    importItems(state, tableToEquipment(rows, state.catalog.categories), 'csv', [['import_encoding', { enc: encoding, file: file.name }]]);
+    importItems(state, tableToEquipment(rows, state.catalog.categories, state.catalog.boolean_words), 'csv', [['import_encoding', { enc: encoding, file: file.name }]]);
   } catch (err) {
     const detail = String(err.message || err);
     setImportStatus(state, () => t('import_failed', { detail }), true);
@@ -104,7 +104,7 @@ export function onPasteAdd(state) {
     area.focus();
     return;
   }
-  const res = importItems(state, pastedToEquipment(area.value, state.catalog.categories), 'paste');
+  const res = importItems(state, pastedToEquipment(area.value, state.catalog.categories, state.catalog.boolean_words), 'paste');
   // Everything loaded: the box is emptied; otherwise it holds what did not load.
   if (res.added && !res.leftover) area.value = '';
 }
@@ -116,7 +116,7 @@ export function onRowsPaste(state, ev) {
   if (!text || !(text.includes('\t') || /\r|\n/.test(text.trim()))) return; // a plain name: let it paste
   ev.preventDefault();
   const row = state.rows.find((r) => r.refs.name === target);
-  const parsed = pastedToEquipment(text, state.catalog.categories);
+  const parsed = pastedToEquipment(text, state.catalog.categories, state.catalog.boolean_words);
   if (row && rowIsEmpty(row) && parsed.items.length) {
     const first = parsed.items.shift();
     row.refs.name.value = first.name || '';

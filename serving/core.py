@@ -37,7 +37,7 @@ from features.engineering import (
     calculation_sheet,
     groups_from_equipment,
 )
-from features.matching import NameMatcher
+from features.matching import DEFAULT_THRESHOLD, NameMatcher
 from features.schemas import Application
 from serving.messages import render
 from serving.model.bounds import BoundRule
@@ -75,7 +75,7 @@ class RecommenderConfig(BaseModel):
 
     capacity_price_yuan_per_kva_month: float = Field(22.0, gt=0)
     min_peers: int = Field(MIN_PEERS, ge=1)
-    min_match_confidence: float = Field(0.5, ge=0, le=1)
+    min_match_confidence: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
 
 
 @dataclass

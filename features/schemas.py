@@ -20,6 +20,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     Strict,
     ValidationInfo,
     field_validator,
@@ -30,7 +32,8 @@ from pydantic_core import PydanticCustomError
 from features.catalog import load_catalog, unknown_code_message
 from features.contract import (
     CLIMATE_ZONES,
-    EMPLOYEES_MAX,
+    CUSTOMER_COLUMNS,
+    EQUIPMENT_COLUMNS,
     FLOOR_AREA_M2_MAX,
     FLOOR_AREA_M2_MIN,
     INSTALLED_KW_MAX,
@@ -38,7 +41,24 @@ from features.contract import (
     QUANTITY_MAX,
     RATED_KW_MAX,
     RATED_KW_MIN,
+    ClimateZone,
+    column_spec,
 )
+from features.matching import industry_matcher
+
+# The bounds of the API's fields are the contract's column specs (the CSV path checks the
+# same ones, features.validation), so a value is accepted on every path or on none.
+_RATED = column_spec(EQUIPMENT_COLUMNS, "rated_kw")
+_QUANTITY = column_spec(EQUIPMENT_COLUMNS, "quantity")
+_AREA = column_spec(CUSTOMER_COLUMNS, "floor_area_m2")
+_EMPLOYEES = column_spec(CUSTOMER_COLUMNS, "employees")
+_SHIFTS = column_spec(CUSTOMER_COLUMNS, "shifts")
+
+
+def _whole(bound: float | None) -> int | None:
+    # An integer field's bounds as integers (the JSON Schema and the messages say 1, not 1.0).
+    return None if bound is None else int(bound)
+
 
 MAX_EQUIPMENT_LINES = 500
 """At most this many equipment lines per application."""
@@ -58,9 +78,8 @@ def _plain_text(value: str) -> str:
 Text = Annotated[str, Strict(), AfterValidator(_plain_text)]
 """A strict text value (no number or boolean turned into text), no NUL, no lone surrogate."""
 
-ClimateZone = Literal[
-    "severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "mild"
-]
+UnmatchedPolicy = Literal["other_motor", "other_heating"]
+"""How to count equipment lines whose name matches no category (the request says so)."""
 
 
 class EquipmentItem(BaseModel):
@@ -81,8 +100,8 @@ class EquipmentItem(BaseModel):
     )
     rated_kw: float = Field(
         ...,
-        ge=RATED_KW_MIN,
-        le=RATED_KW_MAX,
+        ge=_RATED.limit_min,
+        le=_RATED.limit_max,
         allow_inf_nan=False,
         strict=True,
         description=f"Rating of ONE unit in kW ({RATED_KW_MIN:g} to {RATED_KW_MAX:g}).",
@@ -90,8 +109,8 @@ class EquipmentItem(BaseModel):
     )
     quantity: int = Field(
         1,
-        ge=1,
-        le=QUANTITY_MAX,
+        ge=_whole(_QUANTITY.minimum),
+        le=_whole(_QUANTITY.limit_max),
         strict=True,
         description=f"Number of identical units (1 to {QUANTITY_MAX}).",
     )
@@ -106,14 +125,19 @@ class EquipmentItem(BaseModel):
             return None
         codes = load_catalog().category_codes
         if value not in codes:
-            raise ValueError(unknown_code_message("category", value, codes))
+            raise PydanticCustomError(
+                "unknown_category",
+                unknown_code_message("category", value, codes),
+                {"value": value},
+            )
         return value
 
     @model_validator(mode="after")
     def _category_or_name(self) -> EquipmentItem:
         if self.category is None and not self.name:
-            raise ValueError(
-                "an equipment item needs a 'category' code or a free-text 'name'; received neither"
+            raise PydanticCustomError(
+                "category_or_name",
+                "an equipment item needs a 'category' code or a free-text 'name'; received neither",
             )
         return self
 
@@ -124,24 +148,36 @@ class Application(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     industry: Text = Field(
-        ..., description="Industry code from industries.csv.", examples=["machinery"]
+        ...,
+        description="Industry code from industries.csv, or a name people use for it "
+        "(机加工, 写字楼, 宾馆, IDC, cold store…); the answer's `industry_match` says how it was "
+        "read.",
+        examples=["machinery"],
     )
     climate_zone: ClimateZone | None = Field(
         None, description="GB 50176 climate zone; empty = unknown."
     )
     floor_area_m2: float | None = Field(
         None,
-        ge=FLOOR_AREA_M2_MIN,
-        le=FLOOR_AREA_M2_MAX,
+        ge=_AREA.limit_min,
+        le=_AREA.limit_max,
         allow_inf_nan=False,
         strict=True,
         description=f"Gross floor area, m² ({FLOOR_AREA_M2_MIN:g} to {FLOOR_AREA_M2_MAX:g}).",
     )
     employees: int | None = Field(
-        None, ge=0, le=EMPLOYEES_MAX, strict=True, description="Staff headcount."
+        None,
+        ge=_whole(_EMPLOYEES.minimum),
+        le=_whole(_EMPLOYEES.limit_max),
+        strict=True,
+        description="Staff headcount.",
     )
     shifts: int | None = Field(
-        None, ge=1, le=3, strict=True, description="Shifts per day (3 = round the clock)."
+        None,
+        ge=_whole(_SHIFTS.minimum),
+        le=_whole(_SHIFTS.maximum),
+        strict=True,
+        description="Shifts per day (3 = round the clock).",
     )
     equipment: Annotated[list[EquipmentItem], Field(max_length=MAX_EQUIPMENT_LINES)] = Field(
         default_factory=list,
@@ -151,14 +187,46 @@ class Application(BaseModel):
             f"{INSTALLED_KW_PER_M2_MAX:g} kW per m² of floor area."
         ),
     )
+    unmatched: UnmatchedPolicy | None = Field(
+        None,
+        description="How to count equipment lines whose name matches no category: "
+        "'other_motor' or 'other_heating'. Without it such a line is an error (HTTP 400 "
+        "naming the line): left out, it would make the answer too small.",
+    )
+    _industry_text: str | None = PrivateAttr(None)
 
     @field_validator("industry")
     @classmethod
     def _known_industry(cls, value: str) -> str:
         codes = load_catalog().industry_codes
-        if value not in codes:
-            raise ValueError(unknown_code_message("industry", value, codes))
-        return value
+        if value in codes:
+            return value
+        found = industry_matcher().match(value)
+        if found.category is not None:
+            return found.category
+        guesses = [code for code, _ in industry_matcher().candidates(value, 3)]
+        raise PydanticCustomError(
+            "unknown_industry",
+            unknown_code_message("industry", value, codes)
+            + " (or a recognised industry name such as 机加工, 写字楼, hotel)",
+            {"value": value, "suggestions": guesses},
+        )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_industry_text(
+        cls, data: object, handler: ModelWrapValidatorHandler[Application]
+    ) -> Application:
+        app = handler(data)
+        raw = data.get("industry") if isinstance(data, dict) else None
+        if isinstance(raw, str) and raw.strip() != app.industry:
+            app._industry_text = raw.strip()
+        return app
+
+    @property
+    def industry_text(self) -> str:
+        """The industry as the request wrote it (a code, or the name that was recognised)."""
+        return self._industry_text or self.industry
 
     @field_validator("climate_zone", mode="before")
     @classmethod
@@ -166,9 +234,11 @@ class Application(BaseModel):
         if value == "":
             return None
         if value is not None and value not in CLIMATE_ZONES:
-            raise ValueError(
+            raise PydanticCustomError(
+                "unknown_climate_zone",
                 unknown_code_message("climate_zone", value, CLIMATE_ZONES)
-                + f" ({', '.join(CLIMATE_ZONES)}) or empty"
+                + f" ({', '.join(CLIMATE_ZONES)}) or empty",
+                {"value": str(value)},
             )
         return value
 

@@ -45,10 +45,12 @@ from starlette.responses import JSONResponse, Response
 
 from features.schemas import Application
 from serving.errors import (
+    UnmatchedLinesError,
     error_response,
     public_text,
     safe_text,
     single_error,
+    unmatched_errors,
     validation_errors,
 )
 from serving.schemas import CheckRequest, CheckResult, Recommendation
@@ -429,13 +431,17 @@ class CapacityService:
         try:
             from serving.core import RecommenderConfig
             from serving.reload import ModelWatcher
-            from serving.settings import Settings
+            from serving.settings import Settings, TariffSettings
 
-            price = float(os.environ.get("CAPACITY_PRICE_YUAN_PER_KVA_MONTH", "22"))
+            tariff = TariffSettings()
             self.watcher = ModelWatcher(
                 Settings(),
                 self._swap,
-                config=RecommenderConfig(capacity_price_yuan_per_kva_month=price),
+                config=RecommenderConfig(
+                    capacity_price_yuan_per_kva_month=tariff.price_yuan_per_kva_month,
+                    demand_price_yuan_per_kw_month=tariff.demand_price_yuan_per_kw_month,
+                    min_demand_share=tariff.min_demand_share,
+                ),
             )
             # The first load (verified, warmed with one answer) happens here so that the
             # first request is not slow; later versions load in the watcher's thread.
@@ -597,7 +603,10 @@ class CapacityService:
         app = _parse(Application, body)
         if isinstance(app, Response):
             return app  # type: ignore[return-value]
-        rec = recommender.recommend(app)
+        try:
+            rec = recommender.recommend(app)
+        except UnmatchedLinesError as exc:
+            return error_response(unmatched_errors(exc.lines))  # type: ignore[return-value]
         rec.id = self._log_one(app, rec, "api")
         return _json(rec)  # type: ignore[return-value]
 
@@ -610,7 +619,10 @@ class CapacityService:
         req = _parse(CheckRequest, body)
         if isinstance(req, Response):
             return req  # type: ignore[return-value]
-        result = recommender.check(req.application, req.proposed_kva)
+        try:
+            result = recommender.check(req.application, req.proposed_kva)
+        except UnmatchedLinesError as exc:
+            return error_response(unmatched_errors(exc.lines, "application."))  # type: ignore[return-value]
         result.recommendation.id = self._log_one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
@@ -684,6 +696,13 @@ class CapacityService:
             return error_response(validation_errors(exc, prefix="applications"))
         if not apps:
             return single_error("applications", [], "at least one application", "empty batch")
+        unmatched = [
+            err
+            for k, app in enumerate(apps)
+            for err in self.recommender.unmatched_errors_of(app, f"applications[{k}].")
+        ]
+        if unmatched:
+            return error_response(unmatched)
         body_sha256 = self._log_body_hash("json", applications, fmt, detail)
         stored = self._log_stored(key, body_sha256)
         if isinstance(stored, Response):

@@ -106,9 +106,18 @@ def outcomes_import(
         ),
     ],
     log_db: LogDbOpt = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Folder for outcome_rejects.csv when rows are rejected "
+            "(default <CAPACITY_HOME>/outcome-import).",
+        ),
+    ] = None,
 ) -> None:
     """Record granted capacities and metered peaks; report every row that was not recorded."""
     from serving.logbook import Logbook
+    from serving.settings import state_home
     from training.cli_output import console as make_console
     from training.outcomes_import import import_outcomes
 
@@ -136,6 +145,11 @@ def outcomes_import(
         console.print("rejected rows (row numbers count the header as row 1):", highlight=False)
         for error in result.errors:
             console.print(f"  {error}", highlight=False, soft_wrap=True, markup=False)
+        # The same report a history's validation writes (file, row, key, column, value, reason).
+        written = result.write_report(
+            report if report is not None else state_home() / "outcome-import"
+        )
+        console.print(f"rejects: {written}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
 
 

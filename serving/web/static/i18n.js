@@ -1,9 +1,17 @@
+// @ts-check
 // Both languages of the page. Chinese is the default; the choice is kept in localStorage
 // ("capacity.lang") and mirrored in <html lang>. Values are strings with {placeholders}
 // or functions of the parameters (for plurals).
 
 const STORAGE_KEY = 'capacity.lang';
 
+/**
+ * @typedef {'zh' | 'en'} Lang
+ * @typedef {Record<string, any>} Params
+ * @typedef {string | ((params: Params) => string)} Message
+ */
+
+/** @type {Record<Lang, Record<string, Message>>} */
 export const DICT = {
   zh: {
     app_title: '报装容量推荐',
@@ -14,15 +22,15 @@ export const DICT = {
     mode_customer: '客户申请',
     mode_planner: '规划审核',
     form_title: '用电申请',
-    form_intro: '带 * 的为必填项。请至少填写设备清单或建筑面积；在任一输入框按 Enter 键即可提交。',
+    form_intro: '带 * 的为必填项。请至少填写设备清单或建筑面积。在输入框中按 Enter 键跳到下一项；填完后点“计算推荐容量”（或按 Ctrl+Enter）。',
     examples_label: '载入示例：',
     example_machinery_workshop: '机械加工车间',
     example_office_building: '办公楼',
     example_area_only_retail: '商场（仅面积）',
     section_general: '基本信息',
     label_industry: '行业',
-    ph_industry: '输入中文或英文名称搜索',
-    hint_industry_pick: '请从下拉列表中选择一个行业',
+    ph_industry: '如：机加工、写字楼、饭店、冷库',
+    hint_industry_pick: '请从下拉列表中选择一个行业，或输入常用叫法（如：机加工、写字楼、宾馆）',
     hint_industry_count: '共 {n} 个行业，可输入关键字筛选',
     label_climate: '气候区',
     climate_unknown: '不清楚',
@@ -65,7 +73,7 @@ export const DICT = {
     label_csv: '上传设备清单 CSV',
     btn_choose_csv: '选择 CSV 文件…',
     no_file: '未选择文件',
-    csv_help: '格式同数据约定的 equipment.csv：category,rated_kw,quantity,standby,name（customer_id 列可有可无）。支持 UTF-8 和 GBK 编码。',
+    csv_help: '表格第一行为标题，列为：设备名称、类别、单台功率（kW）、台数、是否备用；也可用英文标题 name、category、rated_kw、quantity、standby。支持 UTF-8 和 GBK 编码（Excel“另存为 CSV”即可）。',
     btn_recommend: '计算推荐容量',
     btn_check: '审核申报容量',
     btn_working: '正在计算…',
@@ -81,8 +89,8 @@ export const DICT = {
     match_too_long: '名称最多 200 个字。',
     match_auto: '将自动识别为',
     match_kw_hint: '（名称含 {kw} kW）',
-    match_low: '可能是「{name}」，但置信度只有 {conf}，此行不会计入。请选择类别或采用建议。',
-    match_none: '无法从名称识别类别，此行不会计入。请选择类别。',
+    match_low: '可能是「{name}」，但把握不大（{conf}）。请选择类别或采用建议。',
+    match_none: '无法从名称识别类别，请选择类别。',
     match_overridden: '名称识别结果为「{name}」（{conf}），已按所选类别计算。',
     match_agrees: '与名称识别结果一致（{conf}）',
     confidence: '置信度',
@@ -189,7 +197,7 @@ export const DICT = {
     drivers_none: '没有可显示的因素。',
     driver_detail: '需要系数法 {eng}，模型修正 {corr}',
     peers_title: '与同类客户对比',
-    peers_group: '对比组：{industry} · 规模 {band} ·',
+    peers_group: '对比组：{industry} · {band} ·',
     peers_group_industry: '对比组：{industry}（同规模客户不足，按全行业）·',
     peers_n: '{n} 户',
     peers_few: '同类客户较少，对比仅供参考。',
@@ -245,7 +253,7 @@ export const DICT = {
     bounds_text: '规则合理范围：{lo} – {hi}',
     matches_title: '设备名称识别',
     matches_all: '全部 {n} 行设备均已确定类别。',
-    matches_unmatched: '{n} 行设备名称无法识别，未计入计算。请在表单中为其选择类别后重新计算。',
+    matches_unmatched: '{n} 行设备名称无法识别，已按其他负荷计入。为其选择类别可使结果更准确。',
     match_col_text: '填写的名称',
     match_col_category: '识别为',
     match_col_how: '方式',
@@ -270,6 +278,122 @@ export const DICT = {
     diff_same: '相同',
     not_standard: '{kva} 不是标准容量系列中的值。',
     yuan: '{n} 元',
+    // -- industry by the words people use
+    hint_industry_match: '✓ 识别为：{name}',
+    hint_industry_match_alias: '✓ 识别为：{name}（按“{alias}”）',
+    hint_industry_pending: '正在识别行业…',
+    hint_industry_none: '无法识别“{text}”，请从列表中选择。',
+    hint_industry_guesses: '无法识别“{text}”。您是不是指：',
+    industry_list_label: '也叫：{aliases}',
+    // -- standby from the name
+    standby_from_name: '名称含“{word}”，已标记为备用（不计入计算负荷）。',
+    btn_undo: '撤销',
+    standby_undo_aria: '第 {n} 行不按备用计算',
+    standby_undone: '已取消第 {n} 行的备用标记。',
+    // -- unmatched lines
+    match_guesses: '可能是：',
+    match_count_as: '或者：',
+    btn_count_other_motor: '按其他电动机计入',
+    btn_count_other_heating: '按其他电热设备计入',
+    btn_guess_aria: '第 {n} 行选择类别 {name}',
+    err_row_unmatched: '“{name}”无法识别类别：请选择类别，或按其他电动机/电热设备计入。',
+    match_source_assumed: '按其他负荷计入',
+    // -- paste and upload
+    import_kept: (p) => `未载入的 ${p.n} 行留在粘贴区域中，原因见下方。`,
+    paste_reason_limit: '第 {line} 行：超过 {max} 行的上限，未载入。',
+    import_matching: '正在识别 {n} 个设备名称…',
+    // -- errors from the server (codes with parameters)
+    err_greater_than: '必须大于 {gt}。',
+    err_greater_than_equal: '不能小于 {ge}。',
+    err_less_than: '必须小于 {lt}。',
+    err_less_than_equal: '不能大于 {le}。',
+    err_finite_number: '请输入有限的数字。',
+    err_float_type: '请输入数字。',
+    err_float_parsing: '请输入数字。',
+    err_int_type: '请输入整数。',
+    err_int_parsing: '请输入整数。',
+    err_int_from_float: '请输入整数。',
+    err_bool_type: '请选择“是”或“否”。',
+    err_bool_parsing: '请选择“是”或“否”。',
+    err_string_type: '请输入文字。',
+    err_list_type: '应为一个列表。',
+    err_model_type: '格式不正确。',
+    err_dict_type: '格式不正确。',
+    err_model_attributes_type: '格式不正确。',
+    err_missing: '此项必填。',
+    err_extra_forbidden: '不支持此项。',
+    err_text_nul: '文字中含有不允许的控制字符。',
+    err_text_surrogate: '文字中含有无效字符。',
+    err_json_invalid: '请求格式不正确。',
+    err_literal_error: '请从列表中选择。',
+    err_string_too_short: '文字太短。',
+    err_string_too_long: '最多 {max_length} 个字。',
+    err_too_short: '项目太少。',
+    err_too_long: '最多 {max_length} 项。',
+    err_unknown_industry: '找不到行业“{value}”，请从列表中选择。',
+    err_unknown_category: '找不到设备类别“{value}”，请从列表中选择。',
+    err_unknown_climate_zone: '找不到气候区“{value}”，请从列表中选择。',
+    err_category_or_name: '请填写设备名称或选择类别。',
+    err_implausible_total: '合计 {value} 超出合理范围，请核对设备清单和面积。',
+    err_unmatched_line: '“{name}”无法识别类别：请选择类别，或按其他电动机/电热设备计入。',
+    err_rating_range: '功率应在 {min} 到 {max} kW 之间。',
+    err_value_error: '此项的值不被接受。',
+    err_unknown_code: '此项的值不被接受。',
+    err_decimal_comma: '请用小数点：{fixed}',
+    // -- warnings of the answer (codes with parameters)
+    warn_area_only: '未提供（可识别的）设备清单：按行业和建筑面积估算，不确定性较大。',
+    warn_industry_only: '既无设备清单也无建筑面积：仅按行业典型值估算，请补充资料并人工复核。',
+    warn_unknown_industry: '历史数据中没有该行业的客户：结果依赖通用规律，请人工复核。',
+    warn_unmatched_assumed: (p) => `${p.n} 项设备名称无法识别，已按“${p.as === 'other_heating' ? '其他电热设备' : '其他电动机'}”计入：${(p.names || []).join('、')}。选择设备类别可使结果更准确。`,
+    warn_few_peers: '同行业同规模的历史客户较少（{n} 户），对比仅供参考。',
+    warn_outside_peers: '预测负荷超出大多数同行业同规模客户的范围，请人工复核。',
+    warn_implausible_density: '单位面积设备容量远超出该行业的常见范围，请核对设备清单和面积，需人工复核。',
+    warn_missing_load: (p) => `${Math.round(p.share * 100)}% 的同类客户列有“${p.category_zh}”，本清单没有；这类客户通常另有约 ${Math.round(p.typical_kw).toLocaleString('zh-CN')} kW。本推荐未包含这部分负荷。`,
+    warn_clamped: '模型建议 {policy_kva} kVA 超出合理范围，已按规则调整为 {final_kva} kVA：{rule}。',
+    bound_unit: '最大单台运行设备（{largest_kw} kW）加基础负荷（{base_kw} kW）不得使容量过载',
+    bound_s30_high: '历史数据中{scope}有 {share} 的最大负荷不超过其需要系数法估算的 {ratio} 倍（本申请为 {s30_kva} kVA）',
+    bound_s30_low: '历史数据中{scope}有 {share} 的最大负荷不低于其需要系数法估算的 {ratio} 倍（本申请为 {s30_kva} kVA）',
+    bound_installed_high: '历史数据中{scope}有 {share} 的最大负荷不超过其装机容量的 {ratio} 倍（本申请装机 {installed_kw} kW）',
+    bound_installed_low: '历史数据中{scope}有 {share} 的最大负荷不低于其装机容量的 {ratio} 倍（本申请装机 {installed_kw} kW）',
+    bound_scope_industry: ' {n} 户{industry}客户',
+    bound_scope_all: '全部 {n} 户客户',
+    // -- plain words for the customer
+    interval_plain: '大多数情况下在 {lo} – {hi} 之间',
+    interval_plain_wide: '几乎总在 {lo} – {hi} 之间',
+    peers_band_most: '大多数同类客户',
+    peers_typical: '一般',
+    peers_band_almost_all: '几乎所有同类客户',
+    peers_sentence_plain: '本申请为 {value}；大多数同类客户在 {p10} – {p90} 之间，一般为 {p50}。',
+    scale_kw: '装机 {lo}–{hi} kW',
+    scale_kw_above: '装机 {lo} kW 以上',
+    scale_m2: '面积 {lo}–{hi} m²',
+    scale_m2_above: '面积 {lo} m² 以上',
+    meta_line_plain: '模型版本 {version} · {source} · 推荐编号 {id}',
+    table_scroll_hint: '表格较宽：左右滑动查看全部列 ⇆',
+    // -- tariff
+    tariff_title: '基本电费：按容量还是按需量',
+    tariff_help: '两部制电价的客户可以选择按变压器容量或按每月最大需量缴纳基本电费。',
+    tariff_by_capacity: '按容量',
+    tariff_by_capacity_detail: '{kva} × {price} 元/kVA·月',
+    tariff_by_demand: '按需量（预计）',
+    tariff_by_demand_detail: '约 {kw} × {price} 元/kW·月（计费需量不低于容量的 {share}，即 {floor}）',
+    tariff_cheaper_demand: '按需量预计更便宜，每年约省 {yuan}。',
+    tariff_cheaper_capacity: '按容量更便宜，每年约省 {yuan}。',
+    tariff_note: '按需量时每月按当月最大需量计费；这里把每月需量按全年最大负荷估计，所以按需量的费用只会被高估。',
+    per_month: '{yuan}/月',
+    // -- completeness against peers
+    missing_title: '同类客户通常还有这些负荷',
+    missing_item: '{name}：{share} 的同类客户有，通常约 {kw}',
+    missing_not_included: '本推荐容量未包含这些负荷。如果您也有，请添加后重新计算。',
+    btn_add_allowance: '添加到清单（约 {kw}）',
+    btn_add_allowance_aria: '把{name}约 {kw} 添加到设备清单',
+    allowance_name: '{name}（按同类客户估计）',
+    allowance_included: '本推荐已包含按同类客户估计的负荷：{names}。',
+    status_allowance_added: '已添加“{name}” {kw}，请核对功率后重新计算。',
+    // -- what to do next
+    next_print: '打印本页作为申请附件',
+    rec_number_label: '推荐编号：',
+    industry_read_as: '行业按“{text}”识别为：{name}',
   },
   en: {
     app_title: 'Connection capacity recommendation',
@@ -280,15 +404,15 @@ export const DICT = {
     mode_customer: 'Customer',
     mode_planner: 'Planner check',
     form_title: 'Application',
-    form_intro: 'Fields marked * are required. Give at least an equipment list or a floor area; press Enter in any field to submit.',
+    form_intro: 'Fields marked * are required. Give at least an equipment list or a floor area. Enter moves to the next field; when done, press the calculate button (or Ctrl+Enter).',
     examples_label: 'Load an example:',
     example_machinery_workshop: 'Machining workshop',
     example_office_building: 'Office building',
     example_area_only_retail: 'Retail (area only)',
     section_general: 'General',
     label_industry: 'Industry',
-    ph_industry: 'Type to search (English or Chinese)',
-    hint_industry_pick: 'Pick an industry from the list',
+    ph_industry: 'e.g. machine shop, office, restaurant, cold store',
+    hint_industry_pick: 'Pick an industry from the list, or type the word you use (machine shop, office, hotel)',
     hint_industry_count: '{n} industries; type to filter',
     label_climate: 'Climate zone',
     climate_unknown: 'Unknown',
@@ -331,7 +455,7 @@ export const DICT = {
     label_csv: 'Upload an equipment CSV',
     btn_choose_csv: 'Choose a CSV file…',
     no_file: 'No file chosen',
-    csv_help: 'The contract’s equipment.csv format: category,rated_kw,quantity,standby,name (customer_id optional). UTF-8 or GBK.',
+    csv_help: 'A header row, then one line per equipment line: name, category, kW per unit, units, standby (headers name, category, rated_kw, quantity, standby, or their Chinese names). UTF-8 or GBK (Excel “Save as CSV” will do).',
     btn_recommend: 'Recommend a capacity',
     btn_check: 'Check the proposal',
     btn_working: 'Calculating…',
@@ -347,8 +471,8 @@ export const DICT = {
     match_too_long: 'Names are limited to 200 characters.',
     match_auto: 'Will be recognised as',
     match_kw_hint: '(name says {kw} kW)',
-    match_low: 'Possibly “{name}”, but only {conf} confident: this line will be left out. Choose a category or accept the suggestion.',
-    match_none: 'The category cannot be recognised from this name: the line will be left out. Choose a category.',
+    match_low: 'Possibly “{name}”, but only {conf} confident. Choose a category or accept the suggestion.',
+    match_none: 'The category cannot be recognised from this name. Choose a category.',
     match_overridden: 'The name reads as “{name}” ({conf}); your chosen category is used.',
     match_agrees: 'Agrees with the name ({conf})',
     confidence: 'Confidence',
@@ -455,7 +579,7 @@ export const DICT = {
     drivers_none: 'No factors to show.',
     driver_detail: 'demand-coefficient {eng}, model correction {corr}',
     peers_title: 'Compared with similar customers',
-    peers_group: 'Peers: {industry} · scale {band} ·',
+    peers_group: 'Peers: {industry} · {band} ·',
     peers_group_industry: 'Peers: {industry} (too few of the same scale, whole industry) ·',
     peers_n: (p) => `n = ${p.n}`,
     peers_few: 'Few comparable customers: the comparison is indicative only.',
@@ -511,7 +635,7 @@ export const DICT = {
     bounds_text: 'Rule-based sanity range: {lo} – {hi}',
     matches_title: 'Equipment name matching',
     matches_all: (p) => `All ${p.n} equipment line${p.n === 1 ? ' has' : 's have'} a category.`,
-    matches_unmatched: (p) => `${p.n} equipment name${p.n === 1 ? '' : 's'} could not be recognised and ${p.n === 1 ? 'was' : 'were'} left out. Choose a category in the form and submit again.`,
+    matches_unmatched: (p) => `${p.n} equipment name${p.n === 1 ? '' : 's'} could not be recognised and ${p.n === 1 ? 'was' : 'were'} counted as other load. Choosing a category gives a closer answer.`,
     match_col_text: 'Name as entered',
     match_col_category: 'Became',
     match_col_how: 'How',
@@ -536,12 +660,131 @@ export const DICT = {
     diff_same: 'none',
     not_standard: '{kva} is not in the standard capacity series.',
     yuan: '{n} yuan',
+    // -- industry by the words people use
+    hint_industry_match: '✓ Read as: {name}',
+    hint_industry_match_alias: '✓ Read as: {name} (from “{alias}”)',
+    hint_industry_pending: 'Recognising the industry…',
+    hint_industry_none: '“{text}” is not recognised; pick an industry from the list.',
+    hint_industry_guesses: '“{text}” is not recognised. Did you mean:',
+    industry_list_label: 'also: {aliases}',
+    // -- standby from the name
+    standby_from_name: 'The name says “{word}”: marked as standby (not counted in the load).',
+    btn_undo: 'Undo',
+    standby_undo_aria: 'Line {n}: do not count as standby',
+    standby_undone: 'Line {n} is no longer marked as standby.',
+    // -- unmatched lines
+    match_guesses: 'Perhaps:',
+    match_count_as: 'or:',
+    btn_count_other_motor: 'Count as other motor load',
+    btn_count_other_heating: 'Count as other heating load',
+    btn_guess_aria: 'Line {n}: choose category {name}',
+    err_row_unmatched: '“{name}” is not recognised: choose a category, or count it as other motor or heating load.',
+    match_source_assumed: 'counted as other load',
+    // -- paste and upload
+    import_kept: (p) => `The ${p.n} line${p.n === 1 ? '' : 's'} not loaded stay in the paste area; the reasons are below.`,
+    paste_reason_limit: 'Line {line}: beyond the {max}-line limit, not loaded.',
+    import_matching: 'Recognising {n} equipment names…',
+    // -- errors from the server (codes with parameters)
+    err_greater_than: 'Must be greater than {gt}.',
+    err_greater_than_equal: 'Must be at least {ge}.',
+    err_less_than: 'Must be less than {lt}.',
+    err_less_than_equal: 'Must be at most {le}.',
+    err_finite_number: 'Enter a finite number.',
+    err_float_type: 'Enter a number.',
+    err_float_parsing: 'Enter a number.',
+    err_int_type: 'Enter a whole number.',
+    err_int_parsing: 'Enter a whole number.',
+    err_int_from_float: 'Enter a whole number.',
+    err_bool_type: 'Choose yes or no.',
+    err_bool_parsing: 'Choose yes or no.',
+    err_string_type: 'Enter a text.',
+    err_list_type: 'Expected a list.',
+    err_model_type: 'Not in the expected form.',
+    err_dict_type: 'Not in the expected form.',
+    err_model_attributes_type: 'Not in the expected form.',
+    err_missing: 'Required.',
+    err_extra_forbidden: 'Not a field of the application.',
+    err_text_nul: 'The text contains a control character that is not allowed.',
+    err_text_surrogate: 'The text contains an invalid character.',
+    err_json_invalid: 'The request is not in the expected form.',
+    err_literal_error: 'Pick one from the list.',
+    err_string_too_short: 'Too short.',
+    err_string_too_long: 'At most {max_length} characters.',
+    err_too_short: 'Too few items.',
+    err_too_long: 'At most {max_length} items.',
+    err_unknown_industry: 'No industry “{value}”; pick one from the list.',
+    err_unknown_category: 'No equipment category “{value}”; pick one from the list.',
+    err_unknown_climate_zone: 'No climate zone “{value}”; pick one from the list.',
+    err_category_or_name: 'Enter an equipment name or choose a category.',
+    err_implausible_total: 'The total {value} is not plausible; check the equipment list and the floor area.',
+    err_unmatched_line: '“{name}” is not recognised: choose a category, or count it as other motor or heating load.',
+    err_rating_range: 'The rating must be between {min} and {max} kW.',
+    err_value_error: 'This value is not accepted.',
+    err_unknown_code: 'This value is not accepted.',
+    err_decimal_comma: 'Use a decimal point: {fixed}',
+    // -- warnings of the answer (codes with parameters)
+    warn_area_only: 'No (recognisable) equipment list: estimated from industry and floor area only, with wider uncertainty.',
+    warn_industry_only: 'Neither an equipment list nor a floor area: estimated from the industry\'s typical customer only; add data and review manually.',
+    warn_unknown_industry: 'The training history has no customer of this industry: the answer relies on general patterns; review manually.',
+    warn_unmatched_assumed: (p) => `${p.n} equipment name${p.n === 1 ? '' : 's'} could not be recognised and ${p.n === 1 ? 'was' : 'were'} counted as ${p.as === 'other_heating' ? 'other heating load' : 'other motor load'}: ${(p.names || []).join(', ')}. Choose a category for a closer answer.`,
+    warn_few_peers: 'Few historical customers of the same industry and scale ({n}); the comparison is indicative only.',
+    warn_outside_peers: 'The predicted peak is outside the range of most same-industry, same-scale customers; review manually.',
+    warn_implausible_density: 'Installed kW per m² is far outside this industry\'s usual range: check the equipment list and floor area; manual review needed.',
+    warn_missing_load: (p) => `${Math.round(p.share * 100)}% of similar customers list ${p.category_en}; this list has none. Such customers typically add about ${Math.round(p.typical_kw).toLocaleString('en-GB')} kW. The recommendation does not include it.`,
+    warn_clamped: 'The model\'s {policy_kva} kVA fell outside the sanity bounds and was adjusted to {final_kva} kVA: {rule}.',
+    bound_unit: 'the largest running unit ({largest_kw} kW) plus base load ({base_kw} kW) must not overload the capacity',
+    bound_s30_high: 'in the history {share} of {scope} peaked at no more than {ratio} × their demand-coefficient estimate (here {s30_kva} kVA)',
+    bound_s30_low: 'in the history {share} of {scope} peaked at no less than {ratio} × their demand-coefficient estimate (here {s30_kva} kVA)',
+    bound_installed_high: 'in the history {share} of {scope} peaked at no more than {ratio} × their installed kW (here {installed_kw} kW)',
+    bound_installed_low: 'in the history {share} of {scope} peaked at no less than {ratio} × their installed kW (here {installed_kw} kW)',
+    bound_scope_industry: '{n} {industry} customers',
+    bound_scope_all: 'all {n} customers',
+    // -- plain words for the customer
+    interval_plain: 'most likely between {lo} and {hi}',
+    interval_plain_wide: 'almost always between {lo} and {hi}',
+    peers_band_most: 'Most similar customers',
+    peers_typical: 'typical',
+    peers_band_almost_all: 'Almost all similar customers',
+    peers_sentence_plain: 'This application: {value}; most similar customers are between {p10} and {p90}, typically {p50}.',
+    scale_kw: '{lo}–{hi} kW installed',
+    scale_kw_above: 'over {lo} kW installed',
+    scale_m2: '{lo}–{hi} m²',
+    scale_m2_above: 'over {lo} m²',
+    meta_line_plain: 'Model version {version} · {source} · recommendation no. {id}',
+    table_scroll_hint: 'Wide table: swipe sideways to see every column ⇆',
+    // -- tariff
+    tariff_title: 'Capacity charge: by capacity or by maximum demand',
+    tariff_help: 'Two-part tariff customers may pay the capacity charge by transformer capacity or by each month\'s maximum demand.',
+    tariff_by_capacity: 'By capacity',
+    tariff_by_capacity_detail: '{kva} × {price} yuan/kVA·month',
+    tariff_by_demand: 'By maximum demand (expected)',
+    tariff_by_demand_detail: 'about {kw} × {price} yuan/kW·month (at least {share} of the capacity, {floor})',
+    tariff_cheaper_demand: 'By maximum demand is expected to be cheaper, by about {yuan} a year.',
+    tariff_cheaper_capacity: 'By capacity is cheaper, by about {yuan} a year.',
+    tariff_note: 'By demand each month bills that month\'s maximum; each month is estimated here at the yearly peak, so the demand basis can only be overstated.',
+    per_month: '{yuan}/month',
+    // -- completeness against peers
+    missing_title: 'Similar customers usually also have',
+    missing_item: '{name}: {share} of similar customers have it, typically about {kw}',
+    missing_not_included: 'The recommended capacity does not include these loads. If you have them, add them and calculate again.',
+    btn_add_allowance: 'Add to the list (about {kw})',
+    btn_add_allowance_aria: 'Add {name}, about {kw}, to the equipment list',
+    allowance_name: '{name} (estimated from similar customers)',
+    allowance_included: 'This recommendation includes loads estimated from similar customers: {names}.',
+    status_allowance_added: 'Added “{name}”, {kw}; check the rating and calculate again.',
+    // -- what to do next
+    next_print: 'Print this page to attach to the application',
+    rec_number_label: 'Recommendation no.: ',
+    industry_read_as: 'Industry “{text}” read as: {name}',
   },
 };
 
+/** @type {Lang} */
 let lang = readStored();
+/** @type {Array<(lang: Lang) => void>} */
 const listeners = [];
 
+/** @returns {Lang} */
 function readStored() {
   try {
     const v = localStorage.getItem(STORAGE_KEY);
@@ -550,10 +793,12 @@ function readStored() {
   return 'zh';
 }
 
+/** @returns {Lang} */
 export function getLang() {
   return lang;
 }
 
+/** @param {string} next */
 export function setLang(next) {
   if (next !== 'zh' && next !== 'en') return;
   lang = next;
@@ -561,11 +806,18 @@ export function setLang(next) {
   for (const fn of listeners) fn(next);
 }
 
+/** @param {(lang: Lang) => void} fn */
 export function onLangChange(fn) {
   listeners.push(fn);
 }
 
-/** Translate `key` with {placeholders} from `params`; `fallback` when the key is unknown. */
+/**
+ * Translate `key` with {placeholders} from `params`; `fallback` when the key is unknown.
+ * @param {string} key
+ * @param {Params} [params]
+ * @param {string} [fallback]
+ * @returns {string}
+ */
 export function t(key, params = {}, fallback) {
   let v = DICT[lang][key];
   if (v === undefined) v = DICT.zh[key];
@@ -575,51 +827,88 @@ export function t(key, params = {}, fallback) {
     return key;
   }
   if (typeof v === 'function') return v(params);
-  return v.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+  return v.replace(/\{(\w+)\}/g, (/** @type {string} */ m, /** @type {string} */ name) => (name in params ? String(params[name]) : m));
 }
 
-/** Fill every [data-i18n], [data-i18n-placeholder], [data-i18n-aria-label] below `root`. */
+/**
+ * Fill every [data-i18n], [data-i18n-placeholder], [data-i18n-aria-label] below `root`.
+ * @param {ParentNode} [root]
+ */
 export function applyI18n(root = document) {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   document.title = t('doc_title');
-  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-  root.querySelectorAll('[data-i18n-aria-label]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel)); });
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(/** @type {HTMLElement} */ (el).dataset.i18n ?? ''); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
+    const input = /** @type {HTMLInputElement} */ (el);
+    input.placeholder = t(input.dataset.i18nPlaceholder ?? '');
+  });
+  root.querySelectorAll('[data-i18n-aria-label]').forEach((el) => { el.setAttribute('aria-label', t(/** @type {HTMLElement} */ (el).dataset.i18nAriaLabel ?? '')); });
 }
 
-/** The name of a catalog entry ({name_zh, name_en}) in the current language. */
+/**
+ * The name of a catalog entry ({name_zh, name_en}) in the current language.
+ * @param {{ name_zh: string, name_en: string } | null | undefined} entry
+ * @returns {string}
+ */
 export function catName(entry) {
   if (!entry) return '';
   return lang === 'zh' ? entry.name_zh : entry.name_en;
 }
 
+/** @returns {string} */
 function locale() {
   return lang === 'zh' ? 'zh-CN' : 'en-GB';
 }
 
+/**
+ * @param {unknown} x
+ * @param {number} [digits]
+ * @returns {string}
+ */
 export function fmtNum(x, digits = 1) {
   if (x === null || x === undefined || Number.isNaN(Number(x))) return '—';
   return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(Number(x));
 }
 
+/**
+ * @param {unknown} x
+ * @param {number} digits
+ * @returns {string}
+ */
 export function fmtFixed(x, digits) {
   if (x === null || x === undefined || Number.isNaN(Number(x))) return '—';
   return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(Number(x));
 }
 
+/**
+ * @param {unknown} p
+ * @returns {string}
+ */
 export function fmtPct(p) {
   if (p === null || p === undefined || Number.isNaN(Number(p))) return '—';
   return `${Math.round(Number(p) * 100)}%`;
 }
 
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
 export function fmtKva(x) {
   return `${fmtNum(x, 0)} kVA`;
 }
 
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
 export function fmtKw(x) {
-  return `${fmtNum(x, Math.abs(x) < 10 ? 1 : 0)} kW`;
+  return `${fmtNum(x, Math.abs(Number(x)) < 10 ? 1 : 0)} kW`;
 }
 
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
 export function fmtYuan(x) {
   return t('yuan', { n: fmtNum(x, 0) });
 }

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: setup serve test lint format model browser-deps bench clean
+.PHONY: setup serve test lint format model browser-deps postgres-deps bench clean
 
 # Idempotent: the stamp is rebuilt only when pyproject.toml changes.
 setup: $(STAMP)
@@ -28,6 +28,17 @@ browser-deps:
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $$missing; \
 	fi
 
+# Debian's PostgreSQL server: the test suite starts a throwaway cluster in a temp directory
+# (tests/pg.py) to run the recommendation log against a real server as well as SQLite.
+POSTGRES_PKGS := postgresql
+postgres-deps:
+	@missing=""; for p in $(POSTGRES_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+
 # Builds the default model from synthetic history when no champion is registered.
 model: setup
 	$(BIN)/capacity ensure-model
@@ -45,7 +56,7 @@ format: setup
 	$(BIN)/ruff check --fix features training serving tests benchmarks
 	$(BIN)/ruff format features training serving tests benchmarks
 
-test: setup browser-deps lint
+test: setup browser-deps postgres-deps lint
 	$(BIN)/python -m pytest -q
 
 bench: setup model

@@ -456,6 +456,34 @@ class BuiltFeatures:
         return self.engineering_frame
 
 
+@dataclass
+class LabelStatistics:
+    """Per-customer aggregates from which :meth:`FeatureBuilder.fit_labels` fits the base.
+
+    Attributes
+    ----------
+    industry
+        Industry code per customer (text).
+    kw
+        ``(n, C)`` non-standby installed kW per customer and category.
+    area_p30
+        Area-density P30 estimate per customer (NaN where there is none).
+    """
+
+    industry: np.ndarray
+    kw: np.ndarray
+    area_p30: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: Sequence[LabelStatistics]) -> LabelStatistics:
+        """Row-wise concatenation, in the order given."""
+        return cls(
+            industry=np.concatenate([p.industry for p in parts]),
+            kw=np.vstack([p.kw for p in parts]),
+            area_p30=np.concatenate([p.area_p30 for p in parts]),
+        )
+
+
 class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """Build model features from contract frames.
 
@@ -523,31 +551,54 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.base_weights_ = np.tile(kx * self.engineering_.k_sum_p, (len(self.industries_) + 1, 1))
         self.area_multiplier_ = 1.0
         if y is not None:
-            peak_arr = np.asarray(y, dtype=float)
-            peak = pd.Series(peak_arr, index=X.customers.index)
-            med = peak.groupby(X.customers["industry"].astype(str)).median()
-            self.industry_fallback_kw_ = {str(k): float(v) for k, v in med.items()}
-            self.global_fallback_kw_ = float(np.nanmedian(peak))
-            ids = pd.Index(X.customers["customer_id"].astype(str))
-            kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
-            demand = kw * kx
-            overall = fit_demand_factors(demand, peak_arr)
-            self.base_weights_[-1] = kx * overall
-            # Per industry, shrunk towards the all-industry factors: a machine tool in a
-            # machinery plant does not run like one in a school workshop.
-            industry = X.customers["industry"].astype(str).to_numpy()
-            for j, code in enumerate(self.industries_):
-                rows = industry == code
-                if rows.sum() >= self.min_industry_rows:
-                    factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=overall)
-                    self.base_weights_[j] = kx * factors
-                else:
-                    self.base_weights_[j] = kx * overall
-            eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
-            area_p30 = eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float)
-            area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
-            if area_rows.sum() >= 10:
-                self.area_multiplier_ = float(np.median(peak_arr[area_rows] / area_p30[area_rows]))
+            self.fit_labels(self.label_statistics(X), y)
+        return self
+
+    def label_statistics(self, X: HistoryFrames) -> LabelStatistics:
+        """What the label-dependent part of :meth:`fit` reads of ``X``, one row per customer.
+
+        Separate so that a partitioned history (the Dask engine, :mod:`training.engine_dask`)
+        can compute these per partition and gather them: they are small (industry, kW per
+        category, area estimate) next to the equipment lines they summarise.
+        """
+        ids = pd.Index(X.customers["customer_id"].astype(str))
+        kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
+        eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
+        return LabelStatistics(
+            industry=X.customers["industry"].astype(str).to_numpy(),
+            kw=kw,
+            area_p30=eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float),
+        )
+
+    def fit_labels(self, stats: LabelStatistics, y: Any) -> FeatureBuilder:
+        """Fit fallbacks, demand factors and the area multiplier from labelled statistics.
+
+        Called by :meth:`fit` with ``y``; ``stats`` and ``y`` are row-aligned.
+        """
+        peak_arr = np.asarray(y, dtype=float)
+        industry = stats.industry
+        peak = pd.Series(peak_arr)
+        med = peak.groupby(industry).median()
+        self.industry_fallback_kw_ = {str(k): float(v) for k, v in med.items()}
+        self.global_fallback_kw_ = float(np.nanmedian(peak))
+        kx = _kx_vector(self.categories_, self.engineering_.kx_choice)
+        kw = stats.kw
+        demand = kw * kx
+        overall = fit_demand_factors(demand, peak_arr)
+        self.base_weights_[-1] = kx * overall
+        # Per industry, shrunk towards the all-industry factors: a machine tool in a
+        # machinery plant does not run like one in a school workshop.
+        for j, code in enumerate(self.industries_):
+            rows = industry == code
+            if rows.sum() >= self.min_industry_rows:
+                factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=overall)
+                self.base_weights_[j] = kx * factors
+            else:
+                self.base_weights_[j] = kx * overall
+        area_p30 = stats.area_p30
+        area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
+        if area_rows.sum() >= 10:
+            self.area_multiplier_ = float(np.median(peak_arr[area_rows] / area_p30[area_rows]))
         return self
 
     def _check_fitted(self) -> None:

@@ -88,15 +88,7 @@ def fit_model(
     n = len(y)
     if n < 200:
         raise ValueError(f"training needs at least 200 customers, received {n}")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n)
-    n_cal = int(round(n * config.calib_fraction))
-    n_val = int(round(n * config.valid_fraction))
-    cal_idx, val_idx, fit_idx = (
-        order[:n_cal],
-        order[n_cal : n_cal + n_val],
-        order[n_cal + n_val :],
-    )
+    cal_idx, val_idx, fit_idx = split_indices(n, config, seed)
     note = progress or (lambda stage: None)
     note("features")
     builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
@@ -160,6 +152,20 @@ def fit_model(
     return model
 
 
+def split_indices(
+    n: int, config: ModelConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positional (calibration, early-stopping, fitting) indices of ``n`` training customers.
+
+    One function so that the Dask engine (:mod:`training.engine_dask`) splits exactly alike.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    n_cal = int(round(n * config.calib_fraction))
+    n_val = int(round(n * config.valid_fraction))
+    return order[:n_cal], order[n_cal : n_cal + n_val], order[n_cal + n_val :]
+
+
 def _fit_bounds_within_clamp_share(
     model: CapacityModel,
     frames: HistoryFrames,
@@ -176,14 +182,37 @@ def _fit_bounds_within_clamp_share(
     training customer (they need no model); whether a bound clamps depends on the
     answers, so that is measured on the calibration split.
     """
-    cfg = model.config.bounds
-    industry = X["industry"].astype(str).to_numpy()
-    basis = model.builder.base_source(X)
-    total = X["total_kw"].to_numpy(dtype=float)
-    largest = X["largest_unit_kw"].to_numpy(dtype=float)
-    s30 = engineering["eng_s30_comp_kva"].to_numpy(dtype=float)
     cal = np.sort(cal_idx)
-    policy_kva = model.predict(frames.take(cal)).recommended_kva
+    return bounds_within_clamp_share(
+        model,
+        y,
+        X["industry"].astype(str).to_numpy(),
+        model.builder.base_source(X),
+        X["total_kw"].to_numpy(dtype=float),
+        X["largest_unit_kw"].to_numpy(dtype=float),
+        engineering["eng_s30_comp_kva"].to_numpy(dtype=float),
+        cal,
+        model.predict(frames.take(cal)).recommended_kva,
+    )
+
+
+def bounds_within_clamp_share(
+    model: CapacityModel,
+    y: np.ndarray,
+    industry: np.ndarray,
+    basis: np.ndarray,
+    total: np.ndarray,
+    largest: np.ndarray,
+    s30: np.ndarray,
+    cal: np.ndarray,
+    policy_kva: np.ndarray,
+) -> LearnedBounds:
+    """:func:`_fit_bounds_within_clamp_share` on arrays over the training customers.
+
+    ``cal`` are the sorted calibration positions and ``policy_kva`` the model's answers
+    (before the bounds) for them, in that order; the Dask engine gathers these arrays.
+    """
+    cfg = model.config.bounds
     tail = cfg.tail
     while True:
         bounds = fit_bounds(y, industry, basis, total, s30, cfg, tail=tail)

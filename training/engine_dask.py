@@ -284,6 +284,7 @@ class GlobalEarlyStopping:
         self.run_id = run_id
 
     def __call__(self, env: Any) -> None:
+        """Before the first round only: add the split as validation set ``validation``."""
         if env.iteration != env.begin_iteration:
             return
         import lightgbm as lgb

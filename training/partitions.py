@@ -108,6 +108,43 @@ def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def write_synthetic_partition(
+    out: str | Path, k: int, size: int, seed: int = 0, dirty_row_rate: float = 0.005
+) -> Partition:
+    """Partition ``k`` of a synthetic history: seed ``seed + k``, ids prefixed ``P<k>-``."""
+    from training.synth import SynthConfig, generate_history
+
+    root = Path(out)
+    history = generate_history(SynthConfig(n=size, seed=seed + k, dirty_row_rate=dirty_row_rate))
+    prefix = f"P{k:04d}-"
+    name = f"part-{k:05d}"
+    frames = {
+        "customers": history.customers,
+        "equipment": history.equipment,
+        "oracle": history.oracle,
+    }
+    for sub, frame in frames.items():
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        frame = frame.copy()
+        # Blank ids (a dirty row) stay blank, so they are still rejected.
+        text = frame["customer_id"].astype("string")
+        blank = text.isna() | (text.str.strip() == "")
+        frame["customer_id"] = text.where(blank, prefix + text)
+        _parquet_safe(frame).to_parquet(root / sub / f"{name}.parquet", index=False)
+    return Partition(
+        name,
+        str(root / "customers" / f"{name}.parquet"),
+        str(root / "equipment" / f"{name}.parquet"),
+    )
+
+
+def partition_sizes(n: int, partitions: int) -> list[int]:
+    """``n`` customers split into ``partitions`` near-equal sizes."""
+    if partitions < 1 or n < partitions:
+        raise ValueError(f"need 1 <= partitions <= n, received n={n}, partitions={partitions}")
+    return [n // partitions + (1 if k < n % partitions else 0) for k in range(partitions)]
+
+
 def write_synthetic_partitions(
     out: str | Path, n: int, partitions: int, seed: int = 0, dirty_row_rate: float = 0.005
 ) -> list[Partition]:
@@ -117,38 +154,7 @@ def write_synthetic_partitions(
     its customer ids are prefixed ``P<k>-`` so that they are unique across partitions.
     Writes ``customers/``, ``equipment/`` and ``oracle/`` under ``out``.
     """
-    from training.synth import SynthConfig, generate_history
-
-    if partitions < 1 or n < partitions:
-        raise ValueError(f"need 1 <= partitions <= n, received n={n}, partitions={partitions}")
-    root = Path(out)
-    for sub in ("customers", "equipment", "oracle"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    result = []
-    sizes = [n // partitions + (1 if k < n % partitions else 0) for k in range(partitions)]
-    for k, size in enumerate(sizes):
-        history = generate_history(
-            SynthConfig(n=size, seed=seed + k, dirty_row_rate=dirty_row_rate)
-        )
-        prefix = f"P{k:04d}-"
-        name = f"part-{k:05d}"
-        frames = {
-            "customers": history.customers,
-            "equipment": history.equipment,
-            "oracle": history.oracle,
-        }
-        for sub, frame in frames.items():
-            frame = frame.copy()
-            # Blank ids (a dirty row) stay blank, so they are still rejected.
-            text = frame["customer_id"].astype("string")
-            blank = text.isna() | (text.str.strip() == "")
-            frame["customer_id"] = text.where(blank, prefix + text)
-            _parquet_safe(frame).to_parquet(root / sub / f"{name}.parquet", index=False)
-        result.append(
-            Partition(
-                name,
-                str(root / "customers" / f"{name}.parquet"),
-                str(root / "equipment" / f"{name}.parquet"),
-            )
-        )
-    return result
+    return [
+        write_synthetic_partition(out, k, size, seed, dirty_row_rate)
+        for k, size in enumerate(partition_sizes(n, partitions))
+    ]

@@ -32,7 +32,9 @@ def server_bin_dir() -> Path | None:
     """The newest ``/usr/lib/postgresql/<major>/bin`` that has ``initdb``, or None."""
     found = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
     )
     return Path(found[-1]).parent if found else None
 
@@ -122,6 +124,13 @@ class ThrowawayCluster:
         """Stop the server (immediately: the data is thrown away) and delete the directory."""
         try:
             if (self.data_dir / "postmaster.pid").exists():
-                self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop")
+                self._run(
+                    str(self.bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "immediate",
+                    "stop",
+                )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

@@ -153,6 +153,8 @@ class _TrainPart:
     X: pd.DataFrame | None = None
     engineering: pd.DataFrame | None = None
     target: np.ndarray | None = None
+    evaluated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """Holdout customers gathered for the evaluation report (their lines are kept)."""
 
 
 def _load_train_part(part: Partition) -> tuple[_TrainPart, PartitionReport]:
@@ -184,10 +186,23 @@ def _label_stats(tp: _TrainPart, builder: Any) -> tuple[LabelStatistics, np.ndar
     return builder.label_statistics(tp.frames.take(rows)), tp.peak[rows]
 
 
-def _build_features(tp: _TrainPart, builder: Any) -> _TrainPart:
+def _build_features(tp: _TrainPart, builder: Any, evaluated: np.ndarray) -> _TrainPart:
+    """Features of every customer; then the equipment lines are dropped but for ``evaluated``.
+
+    The features are all that later steps read (predictions take them as given), except the
+    holdout sample that is gathered for the evaluation report; dropping the other lines
+    keeps a worker's memory at the features (the lines are about ten times larger).
+    """
     X, engineering = builder.transform_with_engineering(tp.frames)
-    tp.X, tp.engineering = X, engineering
+    tp.X, tp.engineering = X, engineering[["eng_s30_comp_kva"]]
     tp.target = np.log(tp.peak) - np.log(builder.base_kw(X))
+    tp.evaluated = evaluated
+    kept = tp.frames.customers["customer_id"].to_numpy()[evaluated]
+    equipment = tp.frames.equipment
+    tp.frames = HistoryFrames(
+        tp.frames.customers,
+        equipment[equipment["customer_id"].isin(set(kept))].reset_index(drop=True),
+    )
     return tp
 
 
@@ -240,8 +255,8 @@ def _calibration_policy_kva(tp: _TrainPart, model: CapacityModel) -> np.ndarray:
     return model.predict(tp.frames.take(rows), features=tp.X.iloc[rows]).recommended_kva
 
 
-def _holdout_rows(tp: _TrainPart, keep: np.ndarray) -> tuple[HistoryFrames, np.ndarray, np.ndarray]:
-    rows = np.flatnonzero(tp.role == HOLD)[keep]
+def _holdout_rows(tp: _TrainPart) -> tuple[HistoryFrames, np.ndarray, np.ndarray]:
+    rows = np.flatnonzero(tp.evaluated)
     return tp.frames.take(rows), tp.peak[rows], tp.status_quo[rows]
 
 
@@ -450,7 +465,23 @@ def train_dask(
         LabelStatistics.concat([s for s, _ in stats]), np.concatenate([y for _, y in stats])
     )
     del stats
-    tps = [client.submit(_build_features, tp, builder) for tp in tps]
+    # The holdout sample of the evaluation report, chosen now so that the workers can drop
+    # every other customer's equipment lines once the features are built.
+    hold_counts = [int((r == HOLD).sum()) for r in roles]
+    n_hold = int(sum(hold_counts))
+    rng = np.random.default_rng(seed + 104729)
+    chosen = np.sort(rng.choice(n_hold, size=min(n_hold, max_evaluation_rows), replace=False))
+    offsets = np.cumsum([0, *hold_counts])
+    evaluated = []
+    for k, r in enumerate(roles):
+        mask = np.zeros(len(r), dtype=bool)
+        local = chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])] - offsets[k]
+        mask[np.flatnonzero(r == HOLD)[local]] = True
+        evaluated.append(mask)
+    tps = [
+        client.submit(_build_features, tp, builder, ev)
+        for tp, ev in zip(tps, evaluated, strict=True)
+    ]
     client.gather([client.submit(len, client.submit(_rows_target, tp, FIT)) for tp in tps])
     lap("features")
 
@@ -552,20 +583,7 @@ def train_dask(
     lap("aggregates")
 
     note("gathering the holdout")
-    hold_counts = [int((r == HOLD).sum()) for r in roles]
-    n_hold = int(sum(hold_counts))
-    rng = np.random.default_rng(seed + 104729)
-    chosen = np.sort(rng.choice(n_hold, size=min(n_hold, max_evaluation_rows), replace=False))
-    offsets = np.cumsum([0, *hold_counts])
-    pieces = client.gather(
-        [
-            client.submit(
-                _holdout_rows, tp, chosen[(chosen >= offsets[k]) & (chosen < offsets[k + 1])]
-                - offsets[k],
-            )
-            for k, tp in enumerate(tps)
-        ]
-    )  # fmt: skip
+    pieces = client.gather([client.submit(_holdout_rows, tp) for tp in tps])
     customers_h = pd.concat([p[0].customers for p in pieces], ignore_index=True)
     equipment_h = pd.concat([p[0].equipment for p in pieces], ignore_index=True)
     holdout = LabelledHistory(

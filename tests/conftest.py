@@ -116,3 +116,25 @@ def log_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'log' / 'recommendations.db'}"
     cluster = request.getfixturevalue("postgres_cluster")
     return str(cluster.create_database(f"log_{uuid.uuid4().hex[:12]}"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any response of it was an unexplained 5xx (order independent).
+
+    Replaces a "last test" that only saw the tests run before it: this runs after every
+    test, whatever was selected and in whatever order, on the responses the real-server
+    tests received (:data:`tests.server_process.RESPONSE_LOG`) and on each server's own
+    count of the 500s it served.
+    """
+    from tests.server_process import RESPONSE_LOG, session_problems
+
+    problems = session_problems(RESPONSE_LOG)
+    if not problems:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = ["5xx answers the tests did not expect:", *(f"  {p}" for p in problems)]
+    if reporter is not None:
+        reporter.write_sep("=", "session check failed", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -42,9 +42,9 @@ LogDbOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    from rich.console import Console
+    from training.cli_output import console as make_console
 
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    make_console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=code)
 
 
@@ -106,17 +106,26 @@ def outcomes_import(
         ),
     ],
     log_db: LogDbOpt = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Folder for outcome_rejects.csv when rows are rejected "
+            "(default <CAPACITY_HOME>/outcome-import).",
+        ),
+    ] = None,
 ) -> None:
     """Record granted capacities and metered peaks; report every row that was not recorded."""
-    from rich.console import Console
-
     from serving.logbook import Logbook
+    from serving.settings import state_home
+    from training.cli_output import console as make_console
+    from training.outcomes_import import import_outcomes
 
-    console = Console()
+    console = make_console()
     settings = _log_settings(log_db)
     try:
         with Logbook.open(settings) as logbook:
-            result = logbook.import_outcomes(file)
+            result = import_outcomes(logbook, file)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     rejected = result.rejected_rows
@@ -136,6 +145,11 @@ def outcomes_import(
         console.print("rejected rows (row numbers count the header as row 1):", highlight=False)
         for error in result.errors:
             console.print(f"  {error}", highlight=False, soft_wrap=True, markup=False)
+        # The same report a history's validation writes (file, row, key, column, value, reason).
+        written = result.write_report(
+            report if report is not None else state_home() / "outcome-import"
+        )
+        console.print(f"rejects: {written}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
 
 
@@ -151,21 +165,28 @@ def pilot_report(
         typer.Option(help="Only recommendations made on or after this date (ISO, UTC if naive)."),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for pilot_report.md/.html and charts.")
-    ] = Path("var/pilot-report"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for pilot_report.md/.html and charts (default <CAPACITY_HOME>/pilot-report).",
+        ),
+    ] = None,
     log_db: LogDbOpt = None,
 ) -> None:
     """Pilot statistics from the log: accuracy with Wilson intervals vs status quo and engineering."""
-    from rich.console import Console
-
     from serving.logbook import Logbook
+    from serving.settings import state_home
+    from training.cli_output import console as make_console
+    from training.log_frame import joined_frame
     from training.pilot import pilot_metrics, write_pilot_report
 
-    console = Console()
+    out = out if out is not None else state_home() / "pilot-report"
+    console = make_console()
     start = _since(since)
     settings = _log_settings(log_db)
     with Logbook.open(settings) as logbook:
-        frame = logbook.joined_frame(start)
+        frame = joined_frame(logbook, start)
         logged = logbook.count()
         shown = repr(logbook)
     if frame.empty:
@@ -196,8 +217,13 @@ def pilot_simulate(
         ),
     ] = 2024,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for applicants, outcomes, log and report.")
-    ] = Path("var/pilot-sim"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for applicants, outcomes, log and report (default <CAPACITY_HOME>/pilot-sim).",
+        ),
+    ] = None,
     model: Annotated[
         Path | None,
         typer.Option("--model", "-m", help="Model bundle directory (default: the champion)."),
@@ -212,13 +238,14 @@ def pilot_simulate(
     ] = None,
 ) -> None:
     """Simulate an n-enterprise pilot end to end: recommend → log → outcomes → report."""
-    from rich.console import Console
-
     from serving.loader import ModelNotFoundError
     from serving.model.bundle import BundleError
+    from serving.settings import state_home
+    from training.cli_output import console as make_console
     from training.pilot_sim import simulate_pilot
 
-    console = Console()
+    out = out if out is not None else state_home() / "pilot-sim"
+    console = make_console()
     try:
         sim = simulate_pilot(n, seed, out, model_dir=model, log_db_url=log_db)
     except (ModelNotFoundError, BundleError, ValueError) as exc:
@@ -272,14 +299,13 @@ def retrain(
     log_db: LogDbOpt = None,
 ) -> None:
     """Retrain on history (+ recorded outcomes), register, and promote only through the gate."""
-    from rich.console import Console
-
     from features.validation import ContractError
     from training.cli_model import _metrics_table, _progress
+    from training.cli_output import console as make_console
     from training.retrain import retrain as do_retrain
     from training.train import TrainConfig
 
-    console = Console()
+    console = make_console()
     log_settings = _log_settings(log_db) if include_outcomes else None
     try:
         with _progress() as progress:
@@ -345,12 +371,11 @@ def model_card(
     ] = None,
 ) -> None:
     """Regenerate the model card (default models/README.md) from the champion's records."""
-    from rich.console import Console
-
     from serving.model.bundle import BundleError
+    from training.cli_output import console as make_console
     from training.model_card import DEFAULT_CARD_PATH, ModelCardError, write_model_card
 
-    console = Console()
+    console = make_console()
     try:
         path, data = write_model_card(out or DEFAULT_CARD_PATH, model_dir=model)
     except (ModelCardError, BundleError, FileNotFoundError) as exc:

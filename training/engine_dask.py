@@ -217,16 +217,26 @@ def _rows_target(tp: _TrainPart, role: int) -> np.ndarray:
     return tp.target[tp.role == role]
 
 
-def _calibration_residuals(
-    tp: _TrainPart, builder: Any, booster: Any, num_threads: int
-) -> tuple[np.ndarray, np.ndarray]:
-    assert tp.X is not None
+def _calibration_rows(
+    tp: _TrainPart, builder: Any, booster: Any, best: int, num_threads: int
+) -> dict[str, np.ndarray]:
+    """The calibration customers' out-of-sample E[log peak], with and without their lists.
+
+    Through :class:`training.model._Core`, the object ``fit_model`` predicts them with.
+    """
+    from training.model import _Core
+
+    assert tp.X is not None and tp.engineering is not None
     rows = np.flatnonzero(tp.role == CAL)
+    core = _Core(builder, booster, best, tp.X, tp.engineering, builder.base_kw(tp.X), num_threads)
     X = tp.X.iloc[rows]
-    f = booster.predict(builder.matrix(X), num_threads=num_threads)
-    mu = np.log(builder.base_kw(X)) + f
-    groups = conformal_group(X["industry"].astype(str).to_numpy(), X["has_equipment"].to_numpy())
-    return np.log(tp.peak[rows]) - mu, groups
+    return {
+        "mu": core.mu(rows),
+        "area_mu": core.area_only_mu(tp.frames, rows),
+        "peak": tp.peak[rows],
+        "industry": X["industry"].astype(str).to_numpy(),
+        "has_equipment": X["has_equipment"].to_numpy(),
+    }
 
 
 def _train_aggregates(tp: _TrainPart, builder: Any) -> dict[str, np.ndarray]:
@@ -239,7 +249,8 @@ def _train_aggregates(tp: _TrainPart, builder: Any) -> dict[str, np.ndarray]:
     return {
         "peak": tp.peak[rows],
         "industry": X["industry"].astype(str).to_numpy(),
-        "basis": builder.base_source(X),
+        "base_kw": X["base_kw"].to_numpy(dtype=float),
+        "has_equipment": X["has_equipment"].to_numpy(dtype=float),
         "total_kw": X["total_kw"].to_numpy(dtype=float),
         "largest_kw": X["largest_unit_kw"].to_numpy(dtype=float),
         "floor_area_m2": X["floor_area_m2"].to_numpy(dtype=float),
@@ -247,12 +258,6 @@ def _train_aggregates(tp: _TrainPart, builder: Any) -> dict[str, np.ndarray]:
         "is_cal": tp.role[rows] == CAL,
         "keys": customer_keys(tp.frames.customers.iloc[rows], tp.peak[rows]),
     }
-
-
-def _calibration_policy_kva(tp: _TrainPart, model: CapacityModel) -> np.ndarray:
-    assert tp.X is not None
-    rows = np.flatnonzero(tp.role == CAL)
-    return model.predict(tp.frames.take(rows), features=tp.X.iloc[rows]).recommended_kva
 
 
 def _holdout_rows(tp: _TrainPart) -> tuple[HistoryFrames, np.ndarray, np.ndarray]:
@@ -338,11 +343,21 @@ def _roles_by_partition(
     that order.
     """
     from training.data import holdout_split
-    from training.model import split_indices
 
     n = int(sum(counts))
     train_idx, hold_idx = holdout_split(n, holdout_fraction, seed)
-    cal, val, fit = split_indices(len(train_idx), config, seed)
+    n_train = len(train_idx)
+    if n_train < config.cross_fit_below:
+        raise ValueError(
+            f"the Dask engine needs at least {config.cross_fit_below} training customers "
+            f"(received {n_train}): smaller histories are calibrated by cross-fitting, "
+            "which the single-process engine does (--engine single)"
+        )
+    # training.model.fit_model's split (the branch from cross_fit_below customers on).
+    order = np.random.default_rng(seed).permutation(n_train)
+    n_cal = int(round(n_train * config.calib_fraction))
+    n_val = int(round(n_train * config.valid_fraction))
+    cal, val, fit = order[:n_cal], order[n_cal : n_cal + n_val], order[n_cal + n_val :]
     role = np.full(n, HOLD, dtype=np.int8)
     role[train_idx[cal]] = CAL
     role[train_idx[val]] = VAL
@@ -420,8 +435,9 @@ def train_dask(
     from lightgbm.dask import DaskLGBMRegressor
 
     from features.build import FeatureBuilder
+    from serving.model.policy import recommend_capacity
     from training.data import LabelledHistory
-    from training.model import bounds_within_clamp_share, lgb_params
+    from training.model import _fit_bounds_within_clamp_share, equipment_list_gain, lgb_params
     from training.peers import build_peer_stats
 
     note = progress or (lambda stage: None)
@@ -539,14 +555,17 @@ def train_dask(
     lap("boosting")
 
     note("calibration, peers and sanity bounds")
-    res = client.gather(
+    cal_parts = client.gather(
         [
-            client.submit(_calibration_residuals, tp, builder, booster, config.num_threads)
+            client.submit(_calibration_rows, tp, builder, booster, best, config.num_threads)
             for tp in tps
         ]
     )
+    cal = {k: np.concatenate([c[k] for c in cal_parts]) for k in cal_parts[0]}
+    del cal_parts
+    groups = conformal_group(cal["industry"], cal["has_equipment"])
     calibrator = ResidualCalibrator(config.min_group_size, config.tail_share).fit(
-        np.concatenate([r for r, _ in res]), np.concatenate([g for _, g in res])
+        np.log(cal["peak"]) - cal["mu"], groups
     )
     agg_parts = client.gather([client.submit(_train_aggregates, tp, builder) for tp in tps])
     agg = {k: np.concatenate([a[k] for a in agg_parts]) for k in agg_parts[0]}
@@ -561,23 +580,21 @@ def train_dask(
         best,
         fitted_keys=frozenset(agg["keys"]),
     )
+    # As fit_model: the out-of-sample answers of the calibration customers, before bounds.
+    policy_kva = recommend_capacity(
+        cal["mu"], groups, calibrator, config.policy, model.decision_tables
+    )
+    calibrator.equipment_gain_ = equipment_list_gain(
+        model, cal["peak"], cal["industry"], cal["mu"], cal["area_mu"], policy_kva
+    )
     if config.bounds.enabled:
-        [model_f] = client.scatter([model], broadcast=True)
-        policy = np.concatenate(
-            client.gather([client.submit(_calibration_policy_kva, tp, model_f) for tp in tps])
+        columns = ("industry", "base_kw", "has_equipment", "total_kw")
+        features = pd.DataFrame({c: agg[c] for c in columns})
+        features["largest_unit_kw"] = agg["largest_kw"]
+        engineering = pd.DataFrame({"eng_s30_comp_kva": agg["s30"]})
+        model.bounds = _fit_bounds_within_clamp_share(
+            model, agg["peak"], features, engineering, np.flatnonzero(agg["is_cal"]), policy_kva
         )
-        model.bounds = bounds_within_clamp_share(
-            model,
-            agg["peak"],
-            agg["industry"],
-            agg["basis"],
-            agg["total_kw"],
-            agg["largest_kw"],
-            agg["s30"],
-            np.flatnonzero(agg["is_cal"]),
-            policy,
-        )
-        del model_f
     n_train = len(agg["peak"])
     del agg
     lap("aggregates")

@@ -21,7 +21,7 @@ import psutil
 import pytest
 from sqlalchemy import create_engine
 
-from tests.service.conftest import (
+from tests.server_process import (
     FEEDBACK_KEY,
     Server,
     running_server,

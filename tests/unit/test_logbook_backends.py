@@ -19,6 +19,8 @@ from sqlalchemy import inspect
 
 from features.schemas import Application
 from serving.logbook import Logbook, LogbookSettings
+from training.log_frame import joined_frame
+from training.outcomes_import import import_outcomes
 
 HEAD = "0002"
 
@@ -58,7 +60,7 @@ def logbook(log_db_url: str) -> Iterator[Logbook]:
 def test_migrations_create_the_schema_and_go_down_and_up_again(log_db_url: str) -> None:
     from alembic import command
 
-    from serving.logbook import _alembic_config
+    from serving.logbook.engine import _alembic_config
 
     book = Logbook.open(LogbookSettings(url=log_db_url))
     try:
@@ -148,14 +150,14 @@ def test_outcomes_and_their_import_every_row_recorded_or_reported(
         f"{c},400,-5,\n",  # row 5: negative
         encoding="utf-8",
     )
-    result = logbook.import_outcomes(csv_path)
+    result = import_outcomes(logbook, csv_path)
     assert result.rows_read == 4 and result.recorded == 1
     assert result.rejected_rows == [3, 4, 5]
     got_a, got_b, got_c = (logbook.get(x) for x in (a, b, c))
     assert got_a is not None and len(got_a.outcomes) == 1
     assert got_b is not None and [o.metered_peak_kw for o in got_b.outcomes] == [350.5]
     assert got_c is not None and got_c.outcomes == ()
-    joined = logbook.joined_frame()
+    joined = joined_frame(logbook)
     assert len(joined) == 2 and set(joined["id"]) == {a, b}
 
 
@@ -185,7 +187,7 @@ def test_concurrent_writers_from_threads(log_db_url: str) -> None:
     try:
         assert errors == []
         assert len(set(ids)) == 150 and books[0].count() == 150
-        assert len(books[1].joined_frame()) == 150
+        assert len(joined_frame(books[1])) == 150
     finally:
         for book in books:
             book.close()
@@ -201,7 +203,8 @@ def _process_writer(url: str, n: int, queue: multiprocessing.Queue) -> None:  # 
 
 def test_concurrent_writers_from_processes_open_and_migrate_together(log_db_url: str) -> None:
     # Each process opens the empty database itself: the migration runs once, under a lock.
-    ctx = multiprocessing.get_context("spawn")
+    # Forked (the test process holds no engine of this database), so no re-import.
+    ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     procs = [ctx.Process(target=_process_writer, args=(log_db_url, 40, queue)) for _ in range(3)]
     for p in procs:

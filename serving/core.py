@@ -33,8 +33,7 @@ from features.contract import is_standard_capacity, standard_tiers
 from features.engineering import (
     CalculationSheet,
     EngineeringConfig,
-    calculation_sheet,
-    groups_from_equipment,
+    sheet_for_items,
 )
 from features.matching import NameMatcher
 from features.schemas import Application
@@ -303,14 +302,13 @@ class Recommender:
             for it, c in zip(r.app.equipment, r.categories, strict=True)
             if c is not None
         ]
-        built = groups_from_equipment(items)
         try:
-            return calculation_sheet(
-                built.groups,
+            return sheet_for_items(
+                items,
                 self.engineering,
                 industry=r.app.industry,
                 floor_area_m2=r.app.floor_area_m2,
-                excluded=built.excluded,
+                design=r.app.design,
             )
         except ValueError:
             return None  # neither equipment nor floor area: no classical estimate

@@ -947,7 +947,7 @@ def _single_phase_row(summary: SinglePhaseSummary) -> SheetRow:
     cos_phi = summary.p_kw / s if s > 0 else 1.0
     return SheetRow.model_construct(
         category="single_phase",
-        name=f"3 × phase {summary.max_phase}",
+        name=f"3 × {summary.max_phase}",
         installed_kw=summary.installed_kw,
         kx=summary.p_kw / summary.installed_kw if summary.installed_kw > 0 else 0.0,
         kx_overridden=False,

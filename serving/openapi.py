@@ -18,6 +18,7 @@ from features.contract import CAPACITY_KVA_MAX, CAPACITY_KVA_MIN, PEAK_KW_MAX, P
 from features.schemas import Application, Text
 from serving.examples import EXAMPLES
 from serving.schemas import CheckRequest, CheckResult, Recommendation
+from serving.sheet.document import MEDIA_TYPES, ExportRequest
 
 MAX_BATCH_APPLICATIONS = 10_000
 """Most applications of one /recommend_batch request (the service's MAX_BATCH)."""
@@ -99,10 +100,17 @@ def openapi_document() -> dict[str, Any]:
             (
                 m,
                 "validation"
-                if m in (Application, CheckRequest, FeedbackRequest)
+                if m in (Application, CheckRequest, FeedbackRequest, ExportRequest)
                 else "serialization",
             )
-            for m in (Application, CheckRequest, Recommendation, CheckResult, FeedbackRequest)
+            for m in (
+                Application,
+                CheckRequest,
+                Recommendation,
+                CheckResult,
+                FeedbackRequest,
+                ExportRequest,
+            )
         ],
         ref_template="#/components/schemas/{model}",
     )
@@ -151,6 +159,36 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Planner check of a proposed capacity",
                     "requestBody": _json_body("CheckRequest", {"proposal": check_example}),
                     "responses": _responses("CheckResult", "Verdict beside the recommendation"),
+                }
+            },
+            "/export/sheet": {
+                "post": {
+                    "summary": "The calculation sheet as a PDF, Excel or Word file",
+                    "requestBody": _json_body(
+                        "ExportRequest",
+                        {
+                            "pdf": {
+                                "application": EXAMPLES["machinery_workshop"],
+                                "format": "pdf",
+                                "proposed_kva": 1000,
+                                "header": {
+                                    "工程名称": "某机械厂新建厂房业扩工程",
+                                    "户号": "3301234567",
+                                    "设计": "张工",
+                                },
+                            }
+                        },
+                    ),
+                    "responses": {
+                        **_responses(None, "The file (Content-Disposition: attachment)"),
+                        "200": {
+                            "description": "The file (Content-Disposition: attachment)",
+                            "content": {
+                                media: {"schema": {"type": "string", "format": "binary"}}
+                                for media in MEDIA_TYPES.values()
+                            },
+                        },
+                    },
                 }
             },
             "/recommend_batch": {

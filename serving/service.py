@@ -34,6 +34,7 @@ import pathlib
 import re
 import threading
 import time
+import urllib.parse
 import uuid
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -52,6 +53,8 @@ from serving.errors import (
     validation_errors,
 )
 from serving.schemas import CheckRequest, CheckResult, Recommendation
+from serving.sheet.document import ExportRequest
+from serving.sheet.export import export_sheet
 from serving.web.app import build_ui_app
 
 # Telemetry off unless the operator turns it on (the Makefile's serve target sets them too).
@@ -66,7 +69,14 @@ keeps a batch well under 1 GB (benchmarks/bench_load.py --batch-apps)."""
 MAX_BATCH = 10_000
 MAX_JSON_DEPTH = 32
 """Deepest JSON nesting a body may have (a batch of applications needs 4 levels)."""
-JSON_PATHS = ("/recommend", "/check", "/recommend_batch", "/feedback", "/trivial")
+JSON_PATHS = (
+    "/recommend",
+    "/check",
+    "/recommend_batch",
+    "/feedback",
+    "/trivial",
+    "/export/sheet",
+)
 BENCHMARK_PATHS = frozenset({"/trivial"})
 """Endpoints that exist for the benchmarks only: 404 unless CAPACITY_BENCHMARK_ENDPOINTS=1."""
 UNKNOWN_ROUTE_LABEL = "/{unknown}"
@@ -607,6 +617,34 @@ class CapacityService:
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
         return _json(result)  # type: ignore[return-value]
+
+    @bentoml.api(route="/export/sheet")
+    def export_sheet(self, body: Any, /) -> Any:
+        """The calculation sheet of one application as a PDF, xlsx or docx file."""
+        recommender = self._pin_recommender()
+        if recommender is None:
+            return _not_ready(str(self.not_ready_reason))
+        req = _parse(ExportRequest, body)
+        if isinstance(req, Response):
+            return req
+        try:
+            exported = export_sheet(recommender, req)
+        except ValueError as exc:
+            return single_error(
+                "application",
+                None,
+                "an equipment list or a floor area (the calculation sheet needs one of them)",
+                str(exc),
+            )
+        rid = self._log_one(
+            req.application, exported.recommendation, "api", proposed_kva=req.proposed_kva
+        )
+        headers = {
+            "Content-Disposition": "attachment; filename*=UTF-8''"
+            + urllib.parse.quote(exported.filename),
+            "X-Recommendation-Id": rid or "",
+        }
+        return Response(exported.content, media_type=exported.media_type, headers=headers)
 
     @bentoml.api(route="/recommend_batch")
     def recommend_batch(
@@ -1330,7 +1368,7 @@ MAX_CONCURRENCY = int(os.environ.get("CAPACITY_MAX_CONCURRENCY", "4"))
 """POST API requests served at once (0: no limit); more wait in the queue (README: measured)."""
 QUEUE_TIMEOUT_MS = float(os.environ.get("CAPACITY_QUEUE_TIMEOUT_MS", "500"))
 """Longest a request waits for a slot before it is answered 503 with ``Retry-After``."""
-SHED_PATHS = frozenset({"/recommend", "/check", "/recommend_batch", "/feedback"})
+SHED_PATHS = frozenset({"/recommend", "/check", "/recommend_batch", "/feedback", "/export/sheet"})
 """The endpoints load shedding covers (not probes, metrics, the page or static files)."""
 RETRY_AFTER_S = 1
 

@@ -109,13 +109,37 @@ BATCH_CSV_COLUMNS = (
     "p_undersized",
     "p_oversized",
     "engineering_kva",
+    "supply_voltage",
+    "two_part_tariff",
+    "monthly_capacity_charge_yuan",
+    "applied_kva",
+    "applied_verdict",
+    "applied_p_appropriate",
+    "applied_yearly_difference_yuan",
     "basis",
     "clamped",
+    "manual_review",
+    "incomplete_list",
     "unmatched_lines",
+    "flags",
     "model_version",
     "recommendation_id",
     "reason",
 )
+CSV_DIGITS: dict[str, int] = {
+    "predicted_peak_kw": 1,
+    "peak_low_kw": 1,
+    "peak_high_kw": 1,
+    "p_appropriate": 3,
+    "p_undersized": 3,
+    "p_oversized": 3,
+    "applied_p_appropriate": 3,
+    "monthly_capacity_charge_yuan": 0,
+    "applied_yearly_difference_yuan": 0,
+}
+"""Decimals printed per CSV column: kW to 0.1 kW, probabilities to 0.1 %, yuan whole.
+Capacities (kVA) print as the standard value they are (630, not 630.0)."""
+CSV_KVA_COLUMNS = frozenset({"recommended_kva", "engineering_kva", "applied_kva"})
 _APPS = TypeAdapter(list[Application])
 
 
@@ -693,6 +717,14 @@ class CapacityService:
         if bad_key is not None:
             return bad_key
         if customers is not None or equipment is not None:
+            if detail == "full":
+                return single_error(
+                    "detail",
+                    detail,
+                    "'summary' for contract CSV uploads (send the applications as a JSON list "
+                    "for full answers)",
+                    "detail=full is answered for JSON application lists only",
+                )
             return self._batch_csv(customers, equipment, fmt, key)
         if applications is None:
             return single_error(
@@ -741,7 +773,17 @@ class CapacityService:
             )
         if fmt == "csv":
             return _csv_response(
-                [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
+                [
+                    {
+                        **r,
+                        "status": "ok",
+                        # Lines whose names matched no category were left out: the list the
+                        # answer used is incomplete (the full answer names them).
+                        "incomplete_list": bool(r.get("unmatched_lines")),
+                        "reason": "",
+                    }
+                    for r in scored.to_dict("records")
+                ]
             )
         return {
             "model_version": self.recommender.model_version,
@@ -984,24 +1026,33 @@ class CapacityService:
     ) -> Any:
         import pandas as pd
 
+        from features.contract import EQUIPMENT_COLUMNS
         from features.validation import ContractError, validate_frames
 
-        if customers is None or equipment is None:
-            missing = "customers" if customers is None else "equipment"
+        if customers is None:
             return single_error(
-                missing,
+                "customers",
                 None,
-                "both 'customers' and 'equipment' CSV files",
-                f"missing {missing} file",
+                "a 'customers' CSV file, with or without an 'equipment' CSV file",
+                "missing customers file",
             )
-        for name, value in (("customers", customers), ("equipment", equipment)):
+        uploads = [("customers", customers)]
+        if equipment is not None:
+            uploads.append(("equipment", equipment))
+        for name, value in uploads:
             if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
                 return single_error(
                     name, str(value)[:100], "an uploaded CSV file", "not a file upload"
                 )
         try:
             cust = pd.read_csv(customers, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            equip = pd.read_csv(equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            if equipment is not None:
+                equip = pd.read_csv(
+                    equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+                )
+            else:
+                # Customers only: every customer is answered area-only (or industry-only).
+                equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
             validated = validate_frames(cust, equip, sources=("customers", "equipment"))
         except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
@@ -1025,7 +1076,10 @@ class CapacityService:
                 "flags": validated.flags.to_dict(orient="records"),
             }
         body_sha256 = self._log_body_hash(
-            "csv", pathlib.Path(customers).read_bytes(), pathlib.Path(equipment).read_bytes(), fmt
+            "csv",
+            pathlib.Path(customers).read_bytes(),
+            pathlib.Path(equipment).read_bytes() if equipment is not None else b"",
+            fmt,
         )
         stored = self._log_stored(key, body_sha256)
         if isinstance(stored, Response):
@@ -1036,7 +1090,7 @@ class CapacityService:
                 return logged
             if fmt == "csv":
                 rows = [{**r, "status": "ok", "reason": ""} for r in logged]
-                return _csv_response(rows + _reject_rows(rejects))
+                return _csv_response(_with_flags(rows, validated.flags) + _reject_rows(rejects))
             return {
                 "model_version": logged[0].get("model_version") if logged else None,
                 "n": len(logged),
@@ -1051,11 +1105,11 @@ class CapacityService:
         )
         if fmt == "csv":
             rows = [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
-            return _csv_response(rows + _reject_rows(rejects))
+            return _csv_response(_with_flags(rows, validated.flags) + _reject_rows(rejects))
         return {
             "model_version": self.recommender.model_version,
             "n": len(scored),
-            "results": scored.to_dict(orient="records"),
+            "results": [{k: _clean(v) for k, v in r.items()} for r in scored.to_dict("records")],
             "rejects": rejects,
             "flags": validated.flags.to_dict(orient="records"),
         }
@@ -1172,15 +1226,50 @@ def _full_answers(model_version: str, recs: list[Recommendation]) -> dict[str, A
 
 
 def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rejected contract rows as CSV answer rows (nothing is dropped silently)."""
+    """Rejected contract rows as CSV answer rows (nothing is dropped silently).
+
+    A customer rejected because some of its equipment lines were rejected carries
+    ``incomplete_list = true``: answered on the rest it would be undersized.
+    """
+    from features.validation import INCOMPLETE_SUFFIX
+
     return [
         {
             "customer_id": rej.get("customer_id", ""),
             "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})",
+            "incomplete_list": rej.get("file") == "customers"
+            and str(rej.get("reason", "")).endswith(INCOMPLETE_SUFFIX),
             "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
         }
         for rej in rejects
     ]
+
+
+def _with_flags(rows: list[dict[str, Any]], flags: Any) -> list[dict[str, Any]]:
+    """Scored rows with the validation flags of their customer (``flag`` codes, ``;``)."""
+    by_customer: dict[str, list[str]] = {}
+    for cid, flag in zip(flags["customer_id"], flags["flag"], strict=True):
+        codes = by_customer.setdefault(str(cid), [])
+        if flag not in codes:
+            codes.append(str(flag))
+    for row in rows:
+        row["flags"] = ";".join(by_customer.get(str(row.get("customer_id")), []))
+        row.setdefault("incomplete_list", False)
+    return rows
+
+
+def _csv_cell(column: str, value: Any) -> Any:
+    """A CSV cell at sensible precision (see CSV_DIGITS), formula-safe text."""
+    value = _clean(value)
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        if column in CSV_KVA_COLUMNS:
+            return f"{value:g}"
+        digits = CSV_DIGITS.get(column)
+        if digits is not None:
+            return f"{value:.{digits}f}"
+    return csv_safe(value)
 
 
 def _parse(model: Any, body: Any) -> Any:
@@ -1224,7 +1313,7 @@ def _csv_response(rows: list[dict[str, Any]]) -> Response:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(BATCH_CSV_COLUMNS), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
+    writer.writerows({k: _csv_cell(k, v) for k, v in row.items()} for row in rows)
     return Response(
         buf.getvalue().encode("utf-8-sig"),
         media_type="text/csv; charset=utf-8",

@@ -53,7 +53,7 @@ from serving.errors import (
     validation_errors,
 )
 from serving.schemas import CheckRequest, CheckResult, Recommendation
-from serving.sheet.document import ExportRequest
+from serving.sheet.document import MEDIA_TYPES, ExportRequest
 from serving.sheet.export import export_sheet
 from serving.web.app import build_ui_app
 
@@ -76,6 +76,7 @@ JSON_PATHS = (
     "/feedback",
     "/trivial",
     "/export/sheet",
+    "/export/batch",
 )
 BENCHMARK_PATHS = frozenset({"/trivial"})
 """Endpoints that exist for the benchmarks only: 404 unless CAPACITY_BENCHMARK_ENDPOINTS=1."""
@@ -145,7 +146,7 @@ _APPS = TypeAdapter(list[Application])
 
 BATCH_PATH = "/recommend_batch"
 BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
-BATCH_FILE_FIELDS = frozenset({"customers", "equipment"})
+BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook"})
 
 
 def _non_finite(doc: Any) -> list[tuple[str, str]]:
@@ -381,7 +382,7 @@ class BodyGuard:
                         return single_error(
                             name,
                             None,
-                            "customers, equipment (files) and output",
+                            "customers, equipment or workbook (files), output and detail",
                             "unknown form field",
                         )
         except Exception as exc:  # malformed multipart in any way: the client's fault
@@ -670,25 +671,63 @@ class CapacityService:
         }
         return Response(exported.content, media_type=exported.media_type, headers=headers)
 
+    @bentoml.api(route="/export/batch")
+    def export_batch(self, body: Any, /) -> Any:
+        """A /recommend_batch CSV answer as an Excel workbook (nothing is scored again)."""
+        from serving.sheet.batch import BatchExportRequest, batch_xlsx
+
+        req = _parse(BatchExportRequest, body)
+        if isinstance(req, Response):
+            return req
+        try:
+            content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS)
+        except ValueError as exc:
+            return single_error("csv", None, "the CSV answer of /recommend_batch", str(exc))
+        return Response(
+            content,
+            media_type=MEDIA_TYPES["xlsx"],
+            headers={"Content-Disposition": 'attachment; filename="recommendations.xlsx"'},
+        )
+
     @bentoml.api(route="/recommend_batch")
     def recommend_batch(
         self,
         applications: Any = None,
         customers: pathlib.Path = None,  # type: ignore[assignment]  # BentoML: no Optional[Path]
         equipment: pathlib.Path = None,  # type: ignore[assignment]
+        workbook: pathlib.Path = None,  # type: ignore[assignment]
         output: Any = "json",
         detail: Any = "summary",
         ctx: bentoml.Context = None,  # type: ignore[assignment]
     ) -> Any:
         """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
 
+        Instead of the two CSV files, ``workbook`` may be an Excel file (.xlsx) with the
+        sheets ``customers`` and (optionally) ``equipment`` in the same columns.
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
         (default; the CSV columns) or ``full`` answers with every explanation. An optional
         ``Idempotency-Key`` header (1-128 printable characters): a repeat with the same key
         and body answers with the logged rows and ids (nothing new is logged); the same key
         with another body is a 409.
         """
-        answer = self._recommend_batch(applications, customers, equipment, output, detail, ctx)
+        answer: Any
+        if workbook is not None and (customers is not None or equipment is not None):
+            answer = single_error(
+                "workbook",
+                None,
+                "either a workbook or customers/equipment CSV files, not both",
+                "two uploads of the same batch",
+            )
+        else:
+            sheets = _workbook_sheets(workbook) if workbook is not None else None
+            if isinstance(sheets, Response):
+                answer = sheets
+            else:
+                if sheets is not None:
+                    customers, equipment = sheets
+                answer = self._recommend_batch(
+                    applications, customers, equipment, output, detail, ctx
+                )
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.
             ctx.response.status_code = answer.status_code
@@ -1243,6 +1282,44 @@ def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for rej in rejects
     ]
+
+
+WORKBOOK_SHEETS = ("customers", "equipment")
+"""Sheet names of a batch workbook (the contract's two tables)."""
+
+
+def _workbook_sheets(workbook: Any) -> tuple[pathlib.Path, pathlib.Path | None] | Response:
+    """The two sheets of an uploaded .xlsx as contract CSV files beside the upload."""
+    import pandas as pd
+
+    path = pathlib.Path(workbook)
+    if not path.is_file():
+        return single_error("workbook", str(workbook)[:100], "an uploaded .xlsx file", "not a file")
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, na_filter=False, engine="openpyxl")
+    except Exception as exc:  # any unreadable workbook is the client's fault
+        return single_error(
+            "workbook", path.name[:100], "an Excel .xlsx workbook", f"unreadable workbook: {exc}"
+        )
+    names = {str(name).strip().lower(): frame for name, frame in sheets.items()}
+    if "customers" not in names:
+        return single_error(
+            "workbook",
+            sorted(str(n) for n in sheets)[:10],
+            "a sheet named 'customers' (and optionally 'equipment')",
+            "no customers sheet in the workbook",
+        )
+    out: list[pathlib.Path | None] = []
+    for name in WORKBOOK_SHEETS:
+        frame = names.get(name)
+        if frame is None:
+            out.append(None)
+            continue
+        target = path.with_name(f"{path.stem}-{name}.csv")
+        frame.to_csv(target, index=False, encoding="utf-8")
+        out.append(target)
+    assert out[0] is not None
+    return out[0], out[1]
 
 
 def _with_flags(rows: list[dict[str, Any]], flags: Any) -> list[dict[str, Any]]:

@@ -143,3 +143,72 @@ def test_export_sheet_bad_input_is_400_naming_the_field(client: httpx.Client) ->
         client.post("/export/sheet", json={"application": {"industry": "food"}, "format": "pdf"})
     )
     assert err["field"] == "application"
+
+
+def _workbook(customers: str, equipment: str | None) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "customers"
+    for line in customers.strip().splitlines():
+        ws.append(line.split(","))
+    if equipment is not None:
+        eq = wb.create_sheet("equipment")
+        for line in equipment.strip().splitlines():
+            eq.append(line.split(","))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_workbook_upload_answers_like_the_two_csv_files(client: httpx.Client) -> None:
+    cust, equip, valid, _ = contract_upload()
+    from_csv = _rows(
+        client.post("/recommend_batch", files=_upload(cust, equip), data={"output": "csv"})
+    )
+    files = {"workbook": ("batch.xlsx", _workbook(cust, equip), XLSX)}
+    from_xlsx = _rows(client.post("/recommend_batch", files=files, data={"output": "csv"}))
+    key = lambda r: (r["customer_id"], r["status"])  # noqa: E731
+    assert sorted(map(key, from_xlsx)) == sorted(map(key, from_csv))
+    by_id = {r["customer_id"]: r["recommended_kva"] for r in from_csv if r["status"] == "ok"}
+    assert {r["customer_id"]: r["recommended_kva"] for r in from_xlsx if r["status"] == "ok"} == (
+        by_id
+    )
+    assert set(by_id) == valid
+
+
+def test_workbook_without_customers_sheet_is_400(client: httpx.Client) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    out = io.BytesIO()
+    wb.save(out)
+    files = {"workbook": ("batch.xlsx", out.getvalue(), XLSX)}
+    err = one_error(client.post("/recommend_batch", files=files))
+    assert err["field"] == "workbook" and "customers" in err["expected"]
+    files = {"workbook": ("batch.xlsx", b"not a zip", XLSX)}
+    assert one_error(client.post("/recommend_batch", files=files))["field"] == "workbook"
+
+
+def test_export_batch_turns_the_csv_answer_into_a_typed_workbook(client: httpx.Client) -> None:
+    from openpyxl import load_workbook
+
+    cust, equip, _, _ = contract_upload()
+    answer = client.post("/recommend_batch", files=_upload(cust, equip), data={"output": "csv"})
+    text = answer.content.decode("utf-8-sig")
+    r = client.post("/export/batch", json={"csv": text, "format": "xlsx"})
+    assert r.status_code == 200 and r.headers["content-type"] == XLSX, r.text
+    ws = load_workbook(io.BytesIO(r.content))["recommendations"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert len(rows) == len(text.strip().splitlines())
+    header = list(rows[0])
+    kva = header.index("recommended_kva")
+    ok = [row for row in rows[1:] if row[header.index("status")] == "ok"]
+    assert ok and all(isinstance(row[kva], int | float) for row in ok)
+    err = one_error(client.post("/export/batch", json={"csv": "a,b\n1,2\n"}))
+    assert err["field"] == "csv"

@@ -197,6 +197,39 @@ def build_document(
     )
 
 
+def sheet_notes_zh(doc: SheetDocument) -> list[str]:
+    """The sheet's notes in Chinese, from its structured fields.
+
+    The English ``notes`` are for the API; every other note is already a row of the
+    document's tables.
+    """
+    s = doc.sheet
+    notes: list[str] = []
+    if s.method == "demand_coefficient" and len(s.rows) == 1:
+        notes.append("仅一个计算组：同时系数 K∑p = K∑q = 1。")
+    if any(line.duty_cycle is not None for line in s.lines):
+        notes.append(
+            "断续周期工作设备按暂载率换算：Pe = PN·√(εN/ε)，起重机换算到 ε = 25 %，"
+            "电焊机换算到 ε = 100 %。"
+        )
+    if s.single_phase is not None:
+        notes.append(
+            "单相负荷超过三相负荷的 15 %：按最大相负荷的 3 倍换算为等效三相负荷；"
+            "线间负荷按相间换算系数分配到相。"
+        )
+    if s.density_outside_range and s.installed_w_m2 is not None and s.installed_w_m2_range:
+        lo, hi = s.installed_w_m2_range
+        notes.append(
+            f"设备容量密度 {s.installed_w_m2:.0f} W/m² 远超出本行业范围 {lo:g}–{hi:g} W/m²："
+            "请核对设备清单和建筑面积（人工复核）。"
+        )
+    if s.motor_start is not None and s.motor_start.exceeds:
+        notes.append(
+            "最大电动机直接起动压降超限：宜采用软起动、星三角或变频起动，或加大变压器容量。"
+        )
+    return notes
+
+
 def verdict_zh(verdict: str) -> str:
     """The planner verdict in Chinese."""
     return {"appropriate": "容量合适", "undersized": "容量偏小", "oversized": "容量偏大"}[verdict]

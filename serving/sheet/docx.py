@@ -21,6 +21,7 @@ from serving.sheet.document import (
     SheetDocument,
     group_rows,
     line_rows,
+    sheet_notes_zh,
     summary_rows,
     supply_rows,
     verdict_zh,
@@ -143,7 +144,7 @@ def render_docx(doc: SheetDocument) -> bytes:
     document.add_heading("七、依据", level=2)
     for text in s.standards:
         document.add_paragraph(text, style="List Bullet")
-    for note in s.notes:
+    for note in sheet_notes_zh(doc):
         document.add_paragraph(note)
     out = io.BytesIO()
     document.save(out)

@@ -17,6 +17,7 @@ from serving.sheet.document import (
     SheetDocument,
     group_rows,
     line_rows,
+    sheet_notes_zh,
     summary_rows,
     supply_rows,
     verdict_zh,
@@ -175,8 +176,8 @@ def sheet_html(doc: SheetDocument) -> str:
         + "".join(f"<li>{escape(t)}</li>" for t in s.standards)
         + "</ul>"
         + (
-            '<p class="small">说明：' + "；".join(escape(n) for n in s.notes) + "</p>"
-            if s.notes
+            '<p class="small">说明：' + "".join(escape(n) for n in notes) + "</p>"
+            if (notes := sheet_notes_zh(doc))
             else ""
         )
         + "</div>"

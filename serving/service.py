@@ -1296,7 +1296,14 @@ def _workbook_sheets(workbook: Any) -> tuple[pathlib.Path, pathlib.Path | None] 
     if not path.is_file():
         return single_error("workbook", str(workbook)[:100], "an uploaded .xlsx file", "not a file")
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, na_filter=False, engine="openpyxl")
+        # From bytes: openpyxl refuses a path whose name lacks an .xlsx suffix.
+        sheets = pd.read_excel(
+            io.BytesIO(path.read_bytes()),
+            sheet_name=None,
+            dtype=str,
+            na_filter=False,
+            engine="openpyxl",
+        )
     except Exception as exc:  # any unreadable workbook is the client's fault
         return single_error(
             "workbook", path.name[:100], "an Excel .xlsx workbook", f"unreadable workbook: {exc}"

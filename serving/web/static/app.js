@@ -4,6 +4,7 @@
 import { t, getLang, setLang, applyI18n, fmtNum, fmtFixed, fmtPct, fmtKva, fmtKw, fmtYuan, catName, onLangChange } from './i18n.js';
 import { decodeFile, parseCSV, tableToEquipment, pastedToEquipment, parseNumber } from './csv.js';
 import { tierChart, driversChart, peerChart, intervalChart, probBar } from './charts.js';
+import { designOptions } from './design.js';
 
 /** Names below this confidence are left out by the server (RecommenderConfig.min_match_confidence). */
 const MIN_MATCH_CONFIDENCE = 0.5;
@@ -462,6 +463,7 @@ function loadExample(key) {
 function resetForm() {
   const hasData = state.rows.some((r) => !rowIsEmpty(r)) || $('#industry').value.trim();
   if (hasData && !window.confirm(t('confirm_reset'))) return false;
+  document.dispatchEvent(new Event('capacity:reset'));
   clearRows();
   clearErrors();
   state.result = null;
@@ -572,6 +574,8 @@ function collect() {
       proposed = v;
     }
   }
+  const design = designOptions();
+  if (design) app.design = design;
   return { app, proposed, errors, indexToRow };
 }
 
@@ -772,6 +776,8 @@ function renderResults() {
   cards.push(metaLine(rec));
   box.replaceChildren(...cards);
   drawCharts();
+  // Page modules (design.js, sheet-export.js) add to the answer.
+  document.dispatchEvent(new CustomEvent('capacity:result', { detail: state.result }));
 }
 
 function drawCharts(onlyChanged = false) {

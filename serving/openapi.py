@@ -191,6 +191,37 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/export/batch": {
+                "post": {
+                    "summary": "A /recommend_batch CSV answer as an Excel workbook",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["csv"],
+                                    "properties": {
+                                        "csv": {"type": "string"},
+                                        "format": {"type": "string", "enum": ["xlsx"]},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_responses(None, "The workbook"),
+                        "200": {
+                            "description": "The workbook",
+                            "content": {
+                                MEDIA_TYPES["xlsx"]: {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                    },
+                }
+            },
             "/recommend_batch": {
                 "post": {
                     "summary": "Recommend for up to 10,000 applications (JSON list or contract CSV upload)",
@@ -210,6 +241,12 @@ def openapi_document() -> dict[str, Any]:
                                     "properties": {
                                         "customers": {"type": "string", "format": "binary"},
                                         "equipment": {"type": "string", "format": "binary"},
+                                        "workbook": {
+                                            "type": "string",
+                                            "format": "binary",
+                                            "description": "instead of the CSVs: an .xlsx with "
+                                            "the sheets customers and equipment",
+                                        },
                                         "output": {"type": "string", "enum": ["json", "csv"]},
                                     },
                                 }

@@ -107,7 +107,7 @@ class EquipmentItem(BaseModel):
     )
     duty_cycle: float | None = Field(
         None,
-        gt=0,
+        ge=0.01,
         le=1,
         allow_inf_nan=False,
         strict=True,
@@ -169,14 +169,17 @@ class GroupOverride(BaseModel):
         None, ge=0, le=1, allow_inf_nan=False, strict=True, description="Demand coefficient Kx."
     )
     cos_phi: float | None = Field(
-        None, gt=0, le=1, allow_inf_nan=False, strict=True, description="Power factor cos φ."
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="Power factor cos φ."
     )
 
 
 class DesignOptions(BaseModel):
     """The planner's choices for the demand-coefficient sheet (all optional).
 
-    Only the classical calculation sheet uses them; the model's answer does not.
+    Only the classical calculation sheet uses them; the model's answer does not. Bounds
+    are inclusive (``ge``/``le``): an exclusive bound becomes a numeric
+    ``exclusiveMinimum``, which the served OpenAPI 3.0 document cannot carry (its
+    property-based tests could not generate requests from it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -185,10 +188,10 @@ class DesignOptions(BaseModel):
         default_factory=list, description="Per-category Kx / cos φ overrides (one per category)."
     )
     k_sum_p: float | None = Field(
-        None, gt=0, le=1, allow_inf_nan=False, strict=True, description="K∑p override."
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="K∑p override."
     )
     k_sum_q: float | None = Field(
-        None, gt=0, le=1, allow_inf_nan=False, strict=True, description="K∑q override."
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="K∑q override."
     )
     load_class: LoadClass = Field(
         "III",
@@ -196,7 +199,7 @@ class DesignOptions(BaseModel):
     )
     critical_share: float | None = Field(
         None,
-        gt=0,
+        ge=0.01,
         le=1,
         allow_inf_nan=False,
         strict=True,
@@ -215,15 +218,15 @@ class DesignOptions(BaseModel):
     )
     max_start_dip: float | None = Field(
         None,
-        gt=0,
-        lt=1,
+        ge=0.01,
+        le=0.5,
         allow_inf_nan=False,
         strict=True,
         description="Largest allowed bus-voltage dip when the largest motor starts (default 0.15).",
     )
     capacitor_step_kvar: float | None = Field(
         None,
-        gt=0,
+        ge=0.5,
         le=1000,
         allow_inf_nan=False,
         strict=True,

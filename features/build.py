@@ -37,6 +37,7 @@ from features.engineering import (
     engineering_estimate_frame,
 )
 from features.schemas import Application
+from features.shrinkage import shrink_log_location
 
 EXCLUDED_CATEGORIES = ("fire_pump",)
 """Categories that never run in normal operation and never count towards demand."""
@@ -473,7 +474,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self,
         engineering: EngineeringConfig | None = None,
         include_shares: bool = False,
-        min_industry_rows: int = 100,
+        min_industry_rows: int = 30,
     ) -> None:
         self.engineering = engineering
         self.include_shares = include_shares
@@ -522,11 +523,15 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         # all industries. Without labels: the classical Kx · K∑p everywhere.
         self.base_weights_ = np.tile(kx * self.engineering_.k_sum_p, (len(self.industries_) + 1, 1))
         self.area_multiplier_ = 1.0
+        self.area_multipliers_: dict[str, float] = {}
         if y is not None:
             peak_arr = np.asarray(y, dtype=float)
             peak = pd.Series(peak_arr, index=X.customers.index)
-            med = peak.groupby(X.customers["industry"].astype(str)).median()
-            self.industry_fallback_kw_ = {str(k): float(v) for k, v in med.items()}
+            industry = X.customers["industry"].astype(str).to_numpy()
+            # The typical peak of an industry, shrunk towards all industries' by the data
+            # behind it (empirical Bayes): a dozen hotels do not make a hotel figure.
+            typical = shrink_log_location(np.log(peak_arr), industry)
+            self.industry_fallback_kw_ = {k: float(np.exp(v)) for k, v in typical.estimate.items()}
             self.global_fallback_kw_ = float(np.nanmedian(peak))
             ids = pd.Index(X.customers["customer_id"].astype(str))
             kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
@@ -534,20 +539,40 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             overall = fit_demand_factors(demand, peak_arr)
             self.base_weights_[-1] = kx * overall
             # Per industry, shrunk towards the all-industry factors: a machine tool in a
-            # machinery plant does not run like one in a school workshop.
-            industry = X.customers["industry"].astype(str).to_numpy()
+            # machinery plant does not run like one in a school workshop. First one
+            # multiplier per industry (a hierarchical offset, empirical Bayes: it needs
+            # few customers), then, where there are enough, factors per category pulled
+            # towards the offset all-industry ones.
+            pooled_base = demand @ overall
+            listed = (pooled_base > 0) & np.isfinite(pooled_base)
+            offset: dict[str, float] = {}
+            if listed.sum() >= 10:
+                shrunk = shrink_log_location(
+                    np.log(peak_arr[listed] / pooled_base[listed]), industry[listed]
+                )
+                offset = {k: float(np.exp(v - shrunk.pooled)) for k, v in shrunk.estimate.items()}
             for j, code in enumerate(self.industries_):
                 rows = industry == code
+                prior = overall * offset.get(code, 1.0)
                 if rows.sum() >= self.min_industry_rows:
-                    factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=overall)
+                    factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=prior)
                     self.base_weights_[j] = kx * factors
                 else:
-                    self.base_weights_[j] = kx * overall
+                    self.base_weights_[j] = kx * prior
             eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
             area_p30 = eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float)
             area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
             if area_rows.sum() >= 10:
-                self.area_multiplier_ = float(np.median(peak_arr[area_rows] / area_p30[area_rows]))
+                # Measured peak per m² over the catalog's design density, per industry and
+                # shrunk towards all industries (empirical Bayes): real buildings of one
+                # type sit far from a design index (BDG1 offices at ~0.35 × 60 W/m²,
+                # dormitories at ~0.2 × 70 W/m², schools at ~0.65 × 30 W/m²), and a
+                # single multiplier for all types keeps each type's error.
+                ratio = shrink_log_location(
+                    np.log(peak_arr[area_rows] / area_p30[area_rows]), industry[area_rows]
+                )
+                self.area_multiplier_ = float(np.exp(ratio.pooled))
+                self.area_multipliers_ = {k: float(np.exp(v)) for k, v in ratio.estimate.items()}
         return self
 
     def _check_fitted(self) -> None:
@@ -661,7 +686,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             q30 = eng_q30 * kq
             out["eng_p30_kw"] = p30
             out["eng_s30_kva"] = np.sqrt(p30**2 + q30**2)
-            area_base = np.where(eng_method == "area_density", p30 * self.area_multiplier_, np.nan)
+            area_base = np.where(
+                eng_method == "area_density", p30 * self.row_area_multipliers(industry_raw), np.nan
+            )
             weights = self.row_base_weights(industry_raw)
             out["base_kw"] = np.where(total_kw > 0, (kw * weights).sum(axis=1), area_base)
             out["floor_area_m2"] = area
@@ -730,6 +757,14 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         lookup, _ = _category_lookup(tuple(self.industries_))
         idx = np.array([lookup.get(str(i), -1) for i in np.asarray(industry, dtype=object)])
         return self.base_weights_[np.where(idx >= 0, idx, len(self.industries_))]
+
+    def row_area_multipliers(self, industry: np.ndarray) -> np.ndarray:
+        """Fitted multiplier of the design density for each row's industry (pooled if unseen)."""
+        own = getattr(self, "area_multipliers_", {})
+        pooled = self.area_multiplier_
+        if not own:
+            return np.full(len(industry), pooled)
+        return np.array([own.get(str(i), pooled) for i in industry], dtype=float)
 
     def base_kw(self, features: pd.DataFrame) -> np.ndarray:
         """The base of the target: the fitted-demand-factor estimate, else the industry median."""

@@ -33,6 +33,10 @@ MULTI_TRANSFORMER_STEP_KVA = 1250
 TWO_PART_TARIFF_MIN_KVA = 315.0
 """两部制电价 (two-part tariff) applies from this capacity up."""
 
+SIZING_ACCURACY_TARGET = 0.90
+"""The contract's target: at least 90 % of customers appropriately sized (the promotion
+gate's floor, the line on the pilot's accuracy chart, the model card's verdict)."""
+
 SizingOutcome = Literal["appropriate", "undersized", "oversized"]
 OUTCOMES: tuple[SizingOutcome, ...] = ("appropriate", "undersized", "oversized")
 
@@ -181,6 +185,9 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
+    range_reason: str | None = None
+    """The reject reason of an out-of-range value, when the generated one
+    (``<name> must be > 0``) is not the file's established wording."""
 
 
 CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -215,3 +222,32 @@ CUSTOMER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CUSTOMER_COLUMNS)
 EQUIPMENT_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EQUIPMENT_COLUMNS)
 LABEL_COLUMN = "peak_demand_kw"
 STATUS_QUO_COLUMN = "applied_capacity_kva"
+
+OUTCOME_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(
+        "recommendation_id", "string", True, "id returned when the recommendation was logged"
+    ),
+    ColumnSpec(
+        "granted_kva",
+        "float",
+        True,
+        "capacity actually granted, kVA, > 0",
+        0.0,
+        None,
+        True,
+        range_reason="granted_kva is not positive; expected a number > 0",
+    ),
+    ColumnSpec(
+        "metered_peak_kw",
+        "float",
+        True,
+        "metered 12-month peak, kW, > 0",
+        0.0,
+        None,
+        True,
+        range_reason="metered_peak_kw is not positive; expected a number > 0",
+    ),
+    ColumnSpec("note", "string", False, "free text"),
+)
+"""Columns of an outcomes file (``capacity outcomes import``): what was granted and metered
+for a logged recommendation. Checked by :func:`features.validation.validate_table`."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from features.engineering import (
     EngineeringConfig,
     sheet_for_items,
 )
-from features.matching import NameMatcher
+from features.matching import DEFAULT_THRESHOLD, NameMatcher
 from features.schemas import Application
 from serving.messages import render
 from serving.model.bounds import BoundRule
@@ -74,7 +75,7 @@ class RecommenderConfig(BaseModel):
 
     capacity_price_yuan_per_kva_month: float = Field(22.0, gt=0)
     min_peers: int = Field(MIN_PEERS, ge=1)
-    min_match_confidence: float = Field(0.5, ge=0, le=1)
+    min_match_confidence: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
 
 
 @dataclass
@@ -313,6 +314,20 @@ class Recommender:
         )
 
     # -- helpers -------------------------------------------------------------------------
+    def _list_gain_warning(self) -> Warning_:
+        """What an equipment list gained on the history (measured at fit time)."""
+        gain = self.model.calibrator.equipment_gain_
+        if not gain:
+            return _coded("equipment_list_gain_unmeasured", {})
+        params = {
+            "n": gain["n"],
+            "accuracy_with_list": gain["accuracy_with_list"],
+            "accuracy_area_only": gain["accuracy_area_only"],
+            "ratio_with_list": gain["interval90_ratio_with_list"],
+            "ratio_area_only": gain["interval90_ratio_area_only"],
+        }
+        return _coded("equipment_list_gain", params)
+
     def _monthly_charge(self, kva: float) -> float:
         """基本电费 per month: only under the two-part tariff (≥ 315 kVA)."""
         if kva >= self.engineering.tariff_threshold_kva:
@@ -521,6 +536,7 @@ class Recommender:
                     "area only, with wider uncertainty.",
                 )
             )
+            warnings.append(self._list_gain_warning())
         elif basis == "industry":
             warnings.append(
                 Warning_(
@@ -598,6 +614,14 @@ class Recommender:
                     "same-scale customers; review manually.",
                 )
             )
+        if d.few_customers[i]:
+            few: dict[str, Any] = {
+                "industry": app.industry,
+                "n": int(d.industry_n[i]),
+                "min": self.model.calibrator.min_group_size,
+                "weight": float(d.calibration_weight[i]),
+            }
+            warnings.append(_coded("few_customers", few))
         if d.density_outside[i]:
             warnings.append(
                 Warning_(
@@ -642,11 +666,20 @@ class Recommender:
             peers=peers,
             bounds=bounds,
             manual_review=manual_review,
+            calibration_customers=int(d.calibration_n[i]),
+            calibration_own_weight=float(d.calibration_weight[i]),
             warnings=warnings,
             engineering=sheet,
             engineering_kva=sheet.transformer_kva if sheet is not None else None,
             matches=r.matches,
         )
+
+
+def _coded(code: str, params: dict[str, Any]) -> Warning_:
+    """A warning rendered from the message catalogs in both languages."""
+    return Warning_(
+        code=code, message_zh=render(code, params, "zh"), message_en=render(code, params, "en")
+    )
 
 
 def neighbour_tiers(final_kva: float, neighbours: int) -> tuple[np.ndarray, int]:

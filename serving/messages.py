@@ -37,6 +37,23 @@ def _pct(x: float) -> str:
 
 
 EN: dict[str, Any] = {
+    "few_customers": lambda p: (
+        f"Only {p['n']:,} {_industry(str(p['industry']), 'en')} customer(s) in the history's "
+        f"calibration (an industry's own calibration needs {p['min']:,}): this answer's "
+        f"figures are shrunk towards all industries' ({_pct(p['weight'])} its own); "
+        "review manually."
+    ),
+    "equipment_list_gain": lambda p: (
+        "An equipment list would make this answer sharper: on "
+        f"{p['n']:,.0f} customers of the history that gave both, the answer from the list was "
+        f"appropriately sized {_pct(p['accuracy_with_list'])} of the time, from the floor area "
+        f"alone {_pct(p['accuracy_area_only'])} (90 % interval {p['ratio_with_list']:.1f}× "
+        f"vs {p['ratio_area_only']:.1f}× wide)."
+    ),
+    "equipment_list_gain_unmeasured": lambda p: (
+        "An equipment list would make this answer sharper (the history has too few customers "
+        "with both a list and a floor area to measure by how much)."
+    ),
     "bound_unit": lambda p: (
         f"the largest running unit ({p['largest_kw']:g} kW) plus base load "
         f"({p['base_kw']:.1f} kW) must not overload the capacity"
@@ -64,6 +81,19 @@ EN: dict[str, Any] = {
 }
 
 ZH: dict[str, Any] = {
+    "few_customers": lambda p: (
+        f"历史校准数据中仅有 {p['n']:,} 户{_industry(str(p['industry']), 'zh')}客户（行业单独校准需 "
+        f"{p['min']:,} 户）：本结果的数据向全部行业收缩（自身权重 {_pct(p['weight'])}），请人工复核。"
+    ),
+    "equipment_list_gain": lambda p: (
+        f"提供设备清单可使结果更准确：历史数据中同时提供清单和面积的 {p['n']:,.0f} 户客户，"
+        f"按清单推荐的容量合适率为 {_pct(p['accuracy_with_list'])}，仅按面积为 "
+        f"{_pct(p['accuracy_area_only'])}（90 % 区间宽度 {p['ratio_with_list']:.1f} 倍对 "
+        f"{p['ratio_area_only']:.1f} 倍）。"
+    ),
+    "equipment_list_gain_unmeasured": lambda p: (
+        "提供设备清单可使结果更准确（历史数据中同时提供清单和面积的客户太少，无法量化提升幅度）。"
+    ),
     "bound_unit": lambda p: (
         f"最大单台运行设备（{p['largest_kw']:g} kW）加基础负荷（{p['base_kw']:.1f} kW）不得使容量过载"
     ),

@@ -142,6 +142,16 @@ class Recommendation(BaseModel):
     peers: PeerComparison
     bounds: SanityBounds
     manual_review: bool
+    calibration_customers: int | None = Field(
+        None,
+        description="Calibration customers of this answer's own group (industry, or its "
+        "area-only group) behind its probabilities and intervals",
+    )
+    calibration_own_weight: float | None = Field(
+        None,
+        description="Their weight in the distribution: 1 its own, less when shrunk towards "
+        "all industries' for lack of data",
+    )
     warnings: list[Warning_]
     engineering: CalculationSheet | None
     engineering_kva: float | None

@@ -6,7 +6,9 @@ runs from elsewhere).
 
 Environment variables (all optional):
 
-``CAPACITY_HOME``            base folder for local state (default ``<project>/var``)
+``CAPACITY_HOME``            base folder for local state (default ``<project>/var``): the
+                             MLflow store and artifacts, bundles, the champion link, the
+                             recommendation log and its spool, reports (:func:`state_home`)
 ``CAPACITY_TRACKING_URI``    MLflow tracking URI (else ``MLFLOW_TRACKING_URI``, else
                              ``sqlite:///<home>/mlflow.db``)
 ``CAPACITY_MODEL_DIR``       a model bundle to serve instead of the registry champion
@@ -59,3 +61,13 @@ class Settings(BaseSettings):
         ``<home>/exports``; the service follows it (:mod:`serving.reload`).
         """
         return self.home.resolve() / "champion"
+
+
+def state_home() -> Path:
+    """The one state root: ``CAPACITY_HOME`` (read now), else ``<project>/var``; absolute.
+
+    Every path the project writes derives from it unless set explicitly (the log's own
+    ``CAPACITY_LOG_DB_URL``, a command's ``--out``): two services with two homes share
+    nothing.
+    """
+    return Settings().home.expanduser().resolve()

@@ -48,9 +48,13 @@ def validate(
         Path, typer.Option("--equipment", help="equipment file (CSV or Parquet).")
     ],
     out: Annotated[
-        Path,
-        typer.Option("--out", help="Directory for rejects.csv, flags.csv, rejects_summary.txt."),
-    ] = Path("var/validation"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Directory for rejects.csv, flags.csv, rejects_summary.txt "
+            "(default <CAPACITY_HOME>/validation).",
+        ),
+    ] = None,
     require_label: Annotated[
         bool,
         typer.Option(
@@ -64,6 +68,7 @@ def validate(
     from rich.table import Table
 
     from features.validation import ContractError, load_history
+    from serving.settings import state_home
 
     console = Console()
     try:
@@ -90,6 +95,7 @@ def validate(
     if reasons.row_count:
         console.print(reasons)
 
+    out = out if out is not None else state_home() / "validation"
     paths = history.write_report(out)
     console.print(
         f"report written: {paths['rejects']}, {paths['flags']}, {paths['summary']}",
@@ -103,8 +109,13 @@ def synth(
     n: Annotated[int, typer.Option("--n", min=1, help="Number of customers.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
     out: Annotated[
-        Path, typer.Option("--out", help="Directory for customers.csv, equipment.csv, oracle.csv.")
-    ] = Path("var/synth"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Directory for customers.csv, equipment.csv, oracle.csv "
+            "(default <CAPACITY_HOME>/synth).",
+        ),
+    ] = None,
     dirty_row_rate: Annotated[
         float, typer.Option("--dirty-row-rate", min=0.0, max=0.2, help="Share of dirty rows.")
     ] = 0.005,
@@ -116,11 +127,13 @@ def synth(
     from rich.console import Console
     from rich.table import Table
 
+    from serving.settings import state_home
     from training.synth import SynthConfig, generate_history, write_history
 
     console = Console()
     started = time.perf_counter()
     history = generate_history(SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate))
+    out = out if out is not None else state_home() / "synth"
     paths = write_history(history, out)
     elapsed = time.perf_counter() - started
 

@@ -111,12 +111,13 @@ def outcomes_import(
     from rich.console import Console
 
     from serving.logbook import Logbook
+    from training.outcomes_import import import_outcomes
 
     console = Console()
     settings = _log_settings(log_db)
     try:
         with Logbook.open(settings) as logbook:
-            result = logbook.import_outcomes(file)
+            result = import_outcomes(logbook, file)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     rejected = result.rejected_rows
@@ -151,21 +152,29 @@ def pilot_report(
         typer.Option(help="Only recommendations made on or after this date (ISO, UTC if naive)."),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for pilot_report.md/.html and charts.")
-    ] = Path("var/pilot-report"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for pilot_report.md/.html and charts (default <CAPACITY_HOME>/pilot-report).",
+        ),
+    ] = None,
     log_db: LogDbOpt = None,
 ) -> None:
     """Pilot statistics from the log: accuracy with Wilson intervals vs status quo and engineering."""
     from rich.console import Console
 
     from serving.logbook import Logbook
+    from serving.settings import state_home
+    from training.log_frame import joined_frame
     from training.pilot import pilot_metrics, write_pilot_report
 
+    out = out if out is not None else state_home() / "pilot-report"
     console = Console()
     start = _since(since)
     settings = _log_settings(log_db)
     with Logbook.open(settings) as logbook:
-        frame = logbook.joined_frame(start)
+        frame = joined_frame(logbook, start)
         logged = logbook.count()
         shown = repr(logbook)
     if frame.empty:
@@ -196,8 +205,13 @@ def pilot_simulate(
         ),
     ] = 2024,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for applicants, outcomes, log and report.")
-    ] = Path("var/pilot-sim"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for applicants, outcomes, log and report (default <CAPACITY_HOME>/pilot-sim).",
+        ),
+    ] = None,
     model: Annotated[
         Path | None,
         typer.Option("--model", "-m", help="Model bundle directory (default: the champion)."),
@@ -216,8 +230,10 @@ def pilot_simulate(
 
     from serving.loader import ModelNotFoundError
     from serving.model.bundle import BundleError
+    from serving.settings import state_home
     from training.pilot_sim import simulate_pilot
 
+    out = out if out is not None else state_home() / "pilot-sim"
     console = Console()
     try:
         sim = simulate_pilot(n, seed, out, model_dir=model, log_db_url=log_db)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GATE_MIN_ACCURACY = 0.90
+from features.contract import SIZING_ACCURACY_TARGET
+
+GATE_MIN_ACCURACY = SIZING_ACCURACY_TARGET
 """The contract's target: a candidate below it on its own holdout is refused."""
 CONFIDENCE = 0.95
 N_BOOTSTRAP = 4000

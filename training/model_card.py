@@ -21,7 +21,9 @@ from typing import Any
 
 import pandas as pd
 
+from features.contract import SIZING_ACCURACY_TARGET as ACCURACY_TARGET
 from serving.settings import PROJECT_ROOT, Settings
+from training.report_format import count, md_table, pct
 
 __all__ = [
     "ModelCardData",
@@ -33,7 +35,6 @@ __all__ = [
 
 DEFAULT_CARD_PATH = PROJECT_ROOT / "models" / "README.md"
 WEAK_SPOTS = 5
-ACCURACY_TARGET = 0.90
 _METHODS = (
     ("model", "Model (this card): the served answer, sanity bounds included"),
     ("model_unclamped", "Model before the sanity bounds (for comparison)"),
@@ -194,30 +195,6 @@ def collect_model_card_data(
 # --------------------------------------------------------------------------------------
 
 
-def _pct(value: object) -> str:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if not math.isfinite(number) else f"{100 * number:.1f} %"
-
-
-def _int(value: object) -> str:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if not math.isfinite(number) else f"{int(round(number)):,}"
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
-    right = right or set()
-    align = ["---:" if i in right else "---" for i in range(len(headers))]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _details(data: ModelCardData) -> str:
     meta, metrics = data.metadata, data.metrics
     cfg = meta.get("train_config", {}) or {}
@@ -236,8 +213,8 @@ def _details(data: ModelCardData) -> str:
         ["Training data hash (sha256 of the two files)", f"`{meta.get('data_hash', '–')}`"],
         ["Code (git sha)", f"`{meta.get('git_sha', '–')}`"],
         ["Seed (split and LightGBM)", str(meta.get("seed", "–"))],
-        ["Training size", f"{_int(n_train)} customers (holdout {_int(n_hold)})"],
-        ["Boosting rounds (early stopped)", _int(meta.get("best_iteration"))],
+        ["Training size", f"{count(n_train)} customers (holdout {count(n_hold)})"],
+        ["Boosting rounds (early stopped)", count(meta.get("best_iteration"))],
         [
             "Model configuration",
             ", ".join(
@@ -265,7 +242,7 @@ def _details(data: ModelCardData) -> str:
                 f"{promo.get('previous_champion', '–')})",
             ]
         )
-    body = _table(["", ""], rows)
+    body = md_table(["", ""], rows)
     what = (
         "**What it is.** A LightGBM regression of the logarithm of the 12-month metered peak "
         "(kW), offset by a demand-coefficient (需要系数法) style estimate of the "
@@ -320,7 +297,7 @@ and checked by [`features/validation.py`](../features/validation.py)): `customer
 and `equipment.csv` (category, rating, quantity, standby, free-text name). Rows that fail
 the contract are rejected and reported before training; they never reach the model.
 
-**This model's training history** ({_int(data.metadata.get("n_train"))} customers after
+**This model's training history** ({count(data.metadata.get("n_train"))} customers after
 validation; by industry, from the bundle's peer statistics): {mix}.
 
 **Synthetic history.** No utility history was available to this project, so this model is
@@ -355,34 +332,36 @@ def _metrics_section(data: ModelCardData) -> str:
         rows.append(
             [
                 label,
-                _int(m.get(f"{key}_n")),
-                _pct(m.get(f"{key}_accuracy")),
-                _pct(m.get(f"{key}_undersized")),
-                _pct(m.get(f"{key}_oversized")),
+                count(m.get(f"{key}_n")),
+                pct(m.get(f"{key}_accuracy")),
+                pct(m.get(f"{key}_undersized")),
+                pct(m.get(f"{key}_oversized")),
             ]
         )
-    table = _table(["Method", "n", "Accuracy", "Undersized", "Oversized"], rows, right={1, 2, 3, 4})
-    point = _table(
+    table = md_table(
+        ["Method", "n", "Accuracy", "Undersized", "Oversized"], rows, right={1, 2, 3, 4}
+    )
+    point = md_table(
         ["Measure", "Value", "What it means"],
         [
             [
                 "MdAPE of the predicted peak",
-                _pct(m.get("mdape")),
+                pct(m.get("mdape")),
                 "median |predicted − metered| / metered",
             ],
             [
                 "Within ±20 %",
-                _pct(m.get("within_20pct")),
+                pct(m.get("within_20pct")),
                 "share of predicted peaks within 20 % of the metered peak",
             ],
             [
                 "80 % interval coverage",
-                _pct(m.get("coverage80")),
+                pct(m.get("coverage80")),
                 "share of metered peaks inside the 80 % interval (nominal 80 %)",
             ],
             [
                 "90 % interval coverage",
-                _pct(m.get("coverage90")),
+                pct(m.get("coverage90")),
                 "share of metered peaks inside the 90 % interval (nominal 90 %)",
             ],
         ],
@@ -390,7 +369,7 @@ def _metrics_section(data: ModelCardData) -> str:
     )
     ratio = m.get("model_vs_oracle")
     oracle_line = (
-        f" The model reaches {_pct(ratio)} of the oracle's accuracy (the ceiling on this "
+        f" The model reaches {pct(ratio)} of the oracle's accuracy (the ceiling on this "
         "history; the oracle exists only where the data is synthetic)."
         if ratio is not None
         else ""
@@ -398,15 +377,15 @@ def _metrics_section(data: ModelCardData) -> str:
     target_met = float(m.get("model_accuracy", float("nan"))) >= ACCURACY_TARGET
     clamp = m.get("clamp_share")
     clamp_line = (
-        f"\n\nThe sanity bounds changed {_pct(clamp)} of the answers "
-        f"({_int(m.get('clamped_n'))} customers; of those, {_pct(m.get('clamped_undersized'))} "
+        f"\n\nThe sanity bounds changed {pct(clamp)} of the answers "
+        f"({count(m.get('clamped_n'))} customers; of those, {pct(m.get('clamped_undersized'))} "
         "ended undersized). Before the bounds the model's accuracy was "
-        f"{_pct(m.get('model_unclamped_accuracy'))}; the table shows both." + _clamp_by_industry(m)
+        f"{pct(m.get('model_unclamped_accuracy'))}; the table shows both." + _clamp_by_industry(m)
         if clamp is not None
         else ""
     )
     return f"""\
-Held-out customers ({_int(m.get("n_holdout", m.get("model_n")))}, never seen in training,
+Held-out customers ({count(m.get("n_holdout", m.get("model_n")))}, never seen in training,
 chosen by the seed). A capacity C is **appropriately sized** when the metered peak P gives
 a load rate ρ = P / (0.9 C) within 0.40–1.00; above is undersized (overload), below
 oversized (at least 60 % of the capacity never used). Every method is scored with the
@@ -425,7 +404,7 @@ def _clamp_by_industry(m: dict[str, Any]) -> str:
     top = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)[:5]
     if not top:
         return " No industry had a clamped answer."
-    return " Most clamped industries: " + ", ".join(f"{k} {_pct(v)}" for v, k in top) + "."
+    return " Most clamped industries: " + ", ".join(f"{k} {pct(v)}" for v, k in top) + "."
 
 
 def _weak_spots(data: ModelCardData) -> str:
@@ -447,15 +426,15 @@ def _weak_spots(data: ModelCardData) -> str:
             [
                 str(industry),
                 f"{n:,}",
-                _pct(acc),
-                f"{_pct(low)} – {_pct(high)}",
-                f"{_pct(r.get('model_undersized'))} / {_pct(r.get('model_oversized'))}",
-                _pct(r.get("status_quo_accuracy")),
-                _pct(r.get("engineering_accuracy")),
-                _pct(r.get("oracle_accuracy")),
+                pct(acc),
+                f"{pct(low)} – {pct(high)}",
+                f"{pct(r.get('model_undersized'))} / {pct(r.get('model_oversized'))}",
+                pct(r.get("status_quo_accuracy")),
+                pct(r.get("engineering_accuracy")),
+                pct(r.get("oracle_accuracy")),
             ]
         )
-    table = _table(
+    table = md_table(
         [
             "Industry",
             "n",

@@ -29,6 +29,7 @@ from sqlalchemy import Table, select
 from features.contract import CUSTOMER_COLUMN_NAMES, EQUIPMENT_COLUMN_NAMES
 from features.schemas import Application
 from serving.logbook import Logbook, RecommendationRow
+from training.log_frame import joined_frame
 
 __all__ = ["OUTCOME_ID_PREFIX", "OutcomeExport", "export_outcomes", "merge_history"]
 
@@ -103,7 +104,7 @@ def export_outcomes(
     from features.catalog import load_catalog
     from features.matching import NameMatcher
 
-    joined = logbook.joined_frame(since)
+    joined = joined_frame(logbook, since)
     requests = _request_json(logbook, joined["id"].astype(str).tolist())
     matcher = NameMatcher(load_catalog())
     customers: list[dict[str, object]] = []

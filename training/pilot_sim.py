@@ -13,8 +13,8 @@ it, on fresh synthetic applicants instead of real enterprises:
    applicant's own applied capacity as the status quo and the demand-coefficient
    capacity);
 4. write an outcomes CSV (granted = recommended, metered peak = the synthetic peak label)
-   and record it with :meth:`~serving.logbook.Logbook.import_outcomes`;
-5. read the log back (:meth:`~serving.logbook.Logbook.joined_frame`), compute
+   and record it with :func:`training.outcomes_import.import_outcomes`;
+5. read the log back (:func:`training.log_frame.joined_frame`), compute
    :func:`training.pilot.pilot_metrics` and write the Markdown and HTML pilot report.
 
 By default the log is a SQLite file in the output folder, so simulated rows never mix
@@ -35,8 +35,10 @@ from pydantic import ValidationError
 from sqlalchemy.engine import URL
 
 from features.schemas import Application, EquipmentItem
-from serving.logbook import ImportResult, Logbook, LogbookSettings, RecommendationEntry
+from serving.logbook import Logbook, LogbookSettings, RecommendationEntry
 from serving.settings import Settings
+from training.log_frame import joined_frame
+from training.outcomes_import import ImportResult, import_outcomes
 from training.pilot import PilotMetrics, PilotReportFiles, pilot_metrics, write_pilot_report
 
 __all__ = [
@@ -284,8 +286,8 @@ def simulate_pilot(
                         f"simulated pilot, synthetic customer {cid} (seed {seed})",
                     ]
                 )
-        imported = logbook.import_outcomes(outcomes_csv)
-        joined = logbook.joined_frame()
+        imported = import_outcomes(logbook, outcomes_csv)
+        joined = joined_frame(logbook)
 
     frame = joined[joined["id"].isin(set(rec_ids))].reset_index(drop=True)
     metrics = pilot_metrics(frame)

@@ -29,6 +29,7 @@ from features.contract import (
     EQUIPMENT_COLUMN_NAMES,
     tier_at_or_above,
 )
+from training.synth_tables import Industry, load_synth_tables
 
 # ---------------------------------------------------------------------------------------
 # Configuration and result
@@ -97,569 +98,9 @@ class SyntheticHistory:
 
 
 # ---------------------------------------------------------------------------------------
-# Engineering tables
+# Engineering tables: training/data/synth_*.csv (training.synth_tables), and the scalars
 # ---------------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class _CategoryModel:
-    """How one equipment category appears in lists and behaves in operation."""
-
-    models_kw: tuple[float, ...]
-    """Nameplate ratings of the unit models customers list (kW per unit)."""
-    util: float
-    """Median utilisation of the group's installed kW at the customer's 15-min peak."""
-    util_sigma: float
-    """Customer-level log-spread of that utilisation (a latent draw)."""
-    diversity: float
-    """``a`` in the within-group diversity ``1 / (1 + a ln n_units)``."""
-    size_exp: float = 0.5
-    """How strongly the unit size grows with the line's total kW (0 = not at all)."""
-    size_sigma: float = 0.45
-    """Log-spread of the chosen unit size around its target."""
-    cooling: str = ""
-    """``"ac"`` or ``"refrigeration"`` when the climate zone scales the load."""
-    shift_sensitive: bool = True
-    """Production loads run more at once in multi-shift operation."""
-    spare_p: float = 0.0
-    """Default probability that a customer lists installed spares of this category."""
-
-
-_CATEGORY_MODELS: dict[str, _CategoryModel] = {
-    "machine_tool": _CategoryModel((1.5, 3, 4, 5.5, 7.5, 11, 15, 18.5, 22, 30), 0.25, 0.30, 0.12),
-    "hot_working_machine": _CategoryModel((4, 5.5, 7.5, 11, 15, 22, 37, 55, 75), 0.35, 0.30, 0.15),
-    "injection_molding": _CategoryModel(
-        (7.5, 11, 15, 18.5, 22, 30, 37, 45, 55, 75, 90), 0.55, 0.20, 0.06
-    ),
-    "fan": _CategoryModel((0.75, 1.5, 2.2, 4, 5.5, 7.5, 11, 15, 22, 37, 55, 75), 0.70, 0.15, 0.05),
-    "pump": _CategoryModel(
-        (1.5, 3, 5.5, 7.5, 11, 15, 22, 30, 37, 45, 55, 75, 90, 110, 132, 160, 200),
-        0.68,
-        0.15,
-        0.05,
-        spare_p=0.30,
-    ),
-    "air_compressor": _CategoryModel(
-        (7.5, 11, 15, 22, 37, 55, 75, 90, 132), 0.72, 0.15, 0.06, size_exp=0.6, spare_p=0.25
-    ),
-    "conveyor": _CategoryModel((0.75, 1.5, 2.2, 3, 4, 5.5, 7.5, 11, 15), 0.50, 0.25, 0.08),
-    "crane": _CategoryModel((5.5, 7.5, 11, 15, 22, 30, 45, 55, 75), 0.25, 0.40, 0.25),
-    "resistance_furnace": _CategoryModel(
-        (6, 12, 18, 24, 36, 45, 60, 75, 90, 120, 180), 0.72, 0.15, 0.05
-    ),
-    "induction_furnace": _CategoryModel(
-        (100, 160, 250, 350, 500, 750, 1000, 1500), 0.72, 0.15, 0.08, size_exp=0.7
-    ),
-    "arc_welder": _CategoryModel((8, 12, 15, 20, 25, 32), 0.35, 0.35, 0.20, size_exp=0.2),
-    "resistance_welder": _CategoryModel((16, 25, 40, 63, 100), 0.30, 0.35, 0.20, size_exp=0.3),
-    "lighting": _CategoryModel(
-        (0.018, 0.036, 0.1, 0.15, 0.2, 1, 2, 3, 5, 10, 15, 20, 30),
-        0.75,
-        0.12,
-        0.0,
-        size_exp=0.4,
-        size_sigma=1.2,
-        shift_sensitive=False,
-    ),
-    "chiller": _CategoryModel(
-        (45, 75, 110, 150, 200, 250, 320, 400, 500, 650, 800),
-        0.65,
-        0.20,
-        0.05,
-        size_exp=0.7,
-        cooling="ac",
-        shift_sensitive=False,
-        spare_p=0.15,
-    ),
-    "split_ac": _CategoryModel(
-        (0.9, 1.5, 2.2, 3.5, 5, 7.5, 11, 15, 22, 28, 45),
-        0.50,
-        0.25,
-        0.10,
-        size_exp=0.4,
-        size_sigma=0.6,
-        cooling="ac",
-        shift_sensitive=False,
-    ),
-    "refrigeration_compressor": _CategoryModel(
-        (5.5, 7.5, 11, 15, 22, 30, 37, 45, 55, 75, 90, 110, 160),
-        0.72,
-        0.15,
-        0.05,
-        cooling="refrigeration",
-        spare_p=0.20,
-    ),
-    "elevator": _CategoryModel(
-        (7.5, 11, 15, 18.5, 22, 30), 0.30, 0.35, 0.20, size_exp=0.2, shift_sensitive=False
-    ),
-    "kitchen_equipment": _CategoryModel(
-        (2, 3, 5, 8, 12, 15, 20, 30), 0.45, 0.25, 0.12, size_exp=0.3, shift_sensitive=False
-    ),
-    "it_equipment": _CategoryModel(
-        (3, 4, 5, 6, 8, 10, 12, 15, 20), 0.60, 0.20, 0.02, size_exp=0.05, size_sigma=0.35
-    ),
-    "ev_charger_dc": _CategoryModel(
-        (30, 60, 120, 160, 180, 240), 0.50, 0.30, 0.12, size_exp=0.25, size_sigma=0.4
-    ),
-    "ev_charger_ac": _CategoryModel((7, 11, 22), 0.30, 0.30, 0.15, size_exp=0.0, size_sigma=0.4),
-    "medical_imaging": _CategoryModel(
-        (15, 30, 50, 80, 100, 120), 0.28, 0.35, 0.20, size_exp=0.2, size_sigma=0.6
-    ),
-    "textile_machinery": _CategoryModel((2.2, 3, 4, 5.5, 7.5, 11, 15, 22, 37), 0.72, 0.15, 0.02),
-    "mixer_crusher": _CategoryModel(
-        (3, 5.5, 7.5, 11, 15, 22, 37, 55, 75, 110, 160, 250), 0.58, 0.20, 0.08
-    ),
-    "printing_press": _CategoryModel((5.5, 7.5, 15, 22, 37, 55, 75, 110), 0.40, 0.25, 0.08),
-    "woodworking_machine": _CategoryModel((2.2, 3, 4, 5.5, 7.5, 11, 15, 22), 0.30, 0.30, 0.15),
-    "office_sockets": _CategoryModel(
-        (1, 2, 3, 5, 10, 20, 30, 50),
-        0.35,
-        0.30,
-        0.08,
-        size_exp=0.6,
-        size_sigma=0.6,
-        shift_sensitive=False,
-    ),
-    "fire_pump": _CategoryModel(
-        (15, 22, 30, 37, 45, 55, 75, 90, 110, 132, 160), 0.0, 0.0, 0.0, shift_sensitive=False
-    ),
-    "other_motor": _CategoryModel(
-        (0.75, 1.5, 3, 4, 5.5, 7.5, 11, 15, 22, 37, 55), 0.52, 0.25, 0.10
-    ),
-    "other_heating": _CategoryModel((2, 3, 6, 9, 12, 18, 24, 36, 48, 72), 0.60, 0.25, 0.10),
-}
-
-_NAMES: dict[str, tuple[str, ...]] = {
-    "machine_tool": (
-        "数控车床 CK6140",
-        "普通车床 C6140",
-        "立式加工中心 VMC850",
-        "数控铣床 XK7132",
-        "摇臂钻床 Z3050",
-        "平面磨床 M7130",
-        "线切割机床 DK7740",
-        "数控车床",
-        "加工中心",
-        "车床",
-    ),
-    "hot_working_machine": (
-        "冲床 J23-63",
-        "开式压力机 JH21-80",
-        "四柱油压机 Y32-315",
-        "数控折弯机 WC67Y",
-        "剪板机 QC12Y",
-        "空气锤 C41-75",
-        "冲床",
-    ),
-    "injection_molding": (
-        "注塑机 HTF250",
-        "海天注塑机 MA1600",
-        "注塑机 200T",
-        "注塑机 380T",
-        "伺服注塑机",
-        "注塑机",
-    ),
-    "fan": ("离心风机", "轴流风机", "排风机", "送风机", "除尘风机", "冷却塔风机", "风机"),
-    "pump": ("循环水泵", "冷却水泵", "给水泵", "潜水泵", "离心泵", "排污泵", "加压泵", "水泵"),
-    "air_compressor": (
-        "螺杆空压机 {kw}kW",
-        "空压机",
-        "螺杆式空气压缩机",
-        "活塞式空压机",
-        "永磁变频空压机",
-    ),
-    "conveyor": ("皮带输送机", "输送线", "螺旋输送机", "斗式提升机", "流水线", "滚筒输送线"),
-    "crane": ("{t}t行车", "{t}t电动葫芦", "{t}t桥式起重机", "行车"),
-    "resistance_furnace": (
-        "箱式电阻炉",
-        "井式回火炉",
-        "台车式电阻炉",
-        "烘箱",
-        "热风循环烘箱",
-        "网带炉",
-    ),
-    "induction_furnace": ("中频感应电炉", "中频炉 {kw}kW", "感应熔炼炉", "中频透热炉"),
-    "arc_welder": (
-        "交流弧焊机 BX1-500",
-        "直流焊机 ZX7-400",
-        "CO2保护焊机 NB-350",
-        "氩弧焊机 WS-400",
-        "电焊机",
-    ),
-    "resistance_welder": ("点焊机 DN-25", "对焊机 UN-100", "缝焊机", "点焊机"),
-    "lighting": ("LED照明", "照明", "车间照明", "LED灯", "LED面板灯", "工矿灯", "室外照明"),
-    "chiller": (
-        "螺杆式冷水机组",
-        "离心式冷水机组",
-        "风冷热泵机组",
-        "冷水机组 {kw}kW",
-        "水冷螺杆机组",
-    ),
-    "split_ac": ("分体空调", "柜式空调 3P", "挂机空调 1.5P", "多联机外机", "VRV空调", "空调"),
-    "refrigeration_compressor": (
-        "制冷压缩机",
-        "螺杆制冷机组",
-        "活塞式制冷压缩机",
-        "冷库机组",
-        "并联压缩机组",
-    ),
-    "elevator": ("乘客电梯", "货梯", "自动扶梯", "电梯 1000kg", "电梯"),
-    "kitchen_equipment": (
-        "电磁灶",
-        "蒸饭柜",
-        "电炸炉",
-        "洗碗机",
-        "电烤箱",
-        "厨房设备",
-        "电磁大锅灶",
-    ),
-    "it_equipment": ("服务器机柜", "机柜 {kw}kW", "IT机柜", "网络机柜", "服务器"),
-    "ev_charger_dc": ("直流充电桩 {kw}kW", "直流快充桩", "一体式直流充电机", "直流充电堆"),
-    "ev_charger_ac": ("交流充电桩 {kw}kW", "交流慢充桩", "壁挂式交流桩"),
-    "medical_imaging": ("CT机", "核磁共振 MRI", "DR机", "DSA血管造影机", "64排CT", "直线加速器"),
-    "textile_machinery": (
-        "喷气织机",
-        "剑杆织机",
-        "细纱机",
-        "并条机",
-        "梳棉机",
-        "针织大圆机",
-        "定型机",
-    ),
-    "mixer_crusher": ("搅拌机", "破碎机", "球磨机", "粉碎机", "搅拌罐", "颚式破碎机"),
-    "printing_press": (
-        "胶印机 海德堡",
-        "四色印刷机",
-        "凹版印刷机",
-        "柔版印刷机",
-        "模切机",
-        "印刷机",
-    ),
-    "woodworking_machine": ("推台锯", "四面刨", "砂光机", "封边机", "数控开料机", "木工铣床"),
-    "office_sockets": ("插座", "办公插座", "一般插座", "办公设备", "电脑及办公设备"),
-    "fire_pump": ("消防泵", "消火栓泵", "喷淋泵", "消防水泵"),
-    "other_motor": ("电机", "其他动力", "离心机", "叉车充电机", "卷扬机", "动力设备"),
-    "other_heating": ("电热水器", "电加热器", "干燥机", "烘干机", "电锅炉", "开水器"),
-}
-"""Generic free-text names per category (``{kw}`` and ``{t}`` are filled in)."""
-
-_NAME_OVERRIDES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("irrigation", "pump"): ("灌溉泵", "排灌泵", "轴流泵", "深井泵", "混流泵", "水泵"),
-    ("water_treatment", "pump"): ("提升泵", "潜污泵", "回流泵", "加药泵", "送水泵", "污泥泵"),
-    ("water_treatment", "fan"): ("曝气鼓风机", "罗茨鼓风机", "磁悬浮鼓风机", "风机"),
-    ("water_treatment", "mixer_crusher"): ("潜水搅拌机", "推流器", "搅拌机"),
-    ("water_treatment", "other_motor"): ("刮泥机", "离心脱水机", "格栅除污机", "带式压滤机"),
-    ("construction_site", "crane"): ("塔吊 QTZ80", "塔式起重机 QTZ63", "施工升降机 SC200", "塔吊"),
-    ("construction_site", "mixer_crusher"): ("混凝土搅拌机 JS500", "砂浆搅拌机", "搅拌机"),
-    ("construction_site", "other_motor"): ("钢筋弯曲机", "钢筋切断机", "钢筋调直机", "振动棒"),
-    ("construction_site", "lighting"): ("镝灯", "施工照明", "塔吊照明"),
-    ("construction_site", "split_ac"): ("板房空调", "分体空调", "空调"),
-    ("construction_site", "pump"): ("降水井泵", "潜水泵", "水泵"),
-    ("construction_site", "woodworking_machine"): ("圆盘锯", "木工圆锯", "电锯"),
-    ("data_center", "split_ac"): ("精密空调", "机房精密空调", "列间空调"),
-    ("data_center", "fan"): ("冷却塔风机", "排风机", "新风机组"),
-    ("data_center", "pump"): ("冷冻水泵", "冷却水泵", "冷却循环泵"),
-    ("electronics", "other_heating"): ("回流焊", "SMT回流焊炉", "波峰焊", "固化炉", "烘箱"),
-    ("electronics", "other_motor"): ("SMT贴片线", "贴片机", "生产线", "测试设备"),
-    ("food", "other_heating"): ("蒸煮锅", "烤炉", "杀菌锅", "电加热蒸汽发生器", "烘干机"),
-    ("food", "mixer_crusher"): ("和面机", "搅拌机", "绞肉机", "粉碎机", "打浆机"),
-    ("chemical", "mixer_crusher"): ("反应釜搅拌", "搅拌釜", "分散机", "研磨机", "搅拌罐"),
-    ("hotel", "other_heating"): ("洗衣房烘干机", "电热水器", "电锅炉", "开水器"),
-    ("hospital", "other_heating"): ("消毒柜", "高压灭菌器", "电热水器", "洗衣房烘干机"),
-    ("cold_storage", "fan"): ("冷风机", "冷库风机", "蒸发冷风机"),
-    ("cold_storage", "other_heating"): ("融霜加热", "电热融霜", "地坪防冻加热"),
-    ("logistics", "other_motor"): ("叉车充电机", "分拣机", "卷帘门电机"),
-    ("plastics", "other_heating"): ("干燥机", "料斗干燥机", "模温机"),
-    ("plastics", "mixer_crusher"): ("破碎机", "混料机", "粉碎机"),
-    ("retail", "refrigeration_compressor"): ("冷柜机组", "超市冷柜", "并联压缩机组"),
-    ("retail", "elevator"): ("自动扶梯", "乘客电梯", "货梯"),
-}
-
-_CRANE_TONNES: dict[float, int] = {
-    5.5: 3,
-    7.5: 5,
-    11: 5,
-    15: 10,
-    22: 16,
-    30: 20,
-    45: 32,
-    55: 50,
-    75: 75,
-}
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """One category in an industry's equipment template."""
-
-    category: str
-    p: float
-    """Probability that a (mid-sized) customer of the industry lists this category."""
-    weight: float
-    """Median share of the customer's installed kW."""
-    size_bias: float = 0.0
-    """Log shift of the unit size (e.g. tower cranes are bigger than workshop hoists)."""
-    spare_p: float | None = None
-    """Industry-specific probability of listed spares (None: category default)."""
-
-
-@dataclass(frozen=True)
-class _Industry:
-    """Scale, operation and equipment template of one industry."""
-
-    mix: float
-    """Relative frequency among new applications."""
-    area_median: float
-    area_sigma: float
-    kw_per_m2: float
-    """Median installed (nameplate, non-spare) kW per m² of floor area."""
-    m2_per_employee: float
-    shifts_p: tuple[float, float, float]
-    area_only_p: float
-    peak_w_per_m2: float
-    """Median metered peak density for area-only applications (W/m²)."""
-    cooling_share: float
-    """Share of an area-only customer's peak that is air-conditioning."""
-    production: bool
-    ramp_p: float
-    """Probability that the customer never ramps up within 12 months."""
-    fire_p: float
-    """Probability that the list includes fire pumps."""
-    design_va_per_m2: float
-    """Load density an area-only applicant sizes with (VA/m²)."""
-    slots: tuple[_Slot, ...]
-    missing_area_p: float = 0.0
-    """Extra probability that floor area is left empty (on top of the global rate)."""
-
-
-def _s(
-    category: str,
-    p: float,
-    weight: float,
-    size_bias: float = 0.0,
-    spare_p: float | None = None,
-) -> _Slot:
-    return _Slot(category, p, weight, size_bias, spare_p)
-
-
-# Positional columns: mix, area_median (m²), area_sigma, kw_per_m2, m2_per_employee,
-# shifts_p (1, 2, 3), area_only_p, peak_w_per_m2, cooling_share, production, ramp_p,
-# fire_p, design_va_per_m2, slots (category, p, weight[, size_bias[, spare_p]]).
-_INDUSTRIES: dict[str, _Industry] = {
-    "machinery": _Industry(
-        14.0, 3000, 0.9, 0.11, 40, (0.45, 0.40, 0.15), 0.04, 38, 0.1, True, 0.08, 0.25, 100,
-        (
-            _s("machine_tool", 1.0, 0.35), _s("hot_working_machine", 0.3, 0.12),
-            _s("crane", 0.55, 0.08), _s("arc_welder", 0.6, 0.10),
-            _s("resistance_welder", 0.15, 0.05), _s("air_compressor", 0.7, 0.10),
-            _s("resistance_furnace", 0.25, 0.10), _s("fan", 0.5, 0.04), _s("pump", 0.3, 0.03),
-            _s("lighting", 0.9, 0.04), _s("split_ac", 0.6, 0.04),
-            _s("office_sockets", 0.5, 0.02), _s("other_motor", 0.4, 0.05),
-        ),
-    ),
-    "plastics": _Industry(
-        8.0, 2500, 0.9, 0.22, 50, (0.15, 0.35, 0.50), 0.03, 110, 0.1, True, 0.08, 0.2, 300,
-        (
-            _s("injection_molding", 1.0, 0.55), _s("air_compressor", 0.6, 0.08),
-            _s("other_heating", 0.45, 0.08), _s("mixer_crusher", 0.5, 0.06),
-            _s("chiller", 0.35, 0.08, -0.7), _s("pump", 0.5, 0.04), _s("fan", 0.3, 0.03),
-            _s("lighting", 0.9, 0.04), _s("split_ac", 0.5, 0.03), _s("conveyor", 0.3, 0.03),
-            _s("crane", 0.2, 0.03),
-        ),
-    ),
-    "food": _Industry(
-        7.0, 3000, 0.9, 0.14, 35, (0.35, 0.45, 0.20), 0.04, 75, 0.15, True, 0.08, 0.3, 200,
-        (
-            _s("mixer_crusher", 1.0, 0.12), _s("other_heating", 0.7, 0.15),
-            _s("refrigeration_compressor", 0.6, 0.20), _s("conveyor", 0.7, 0.10),
-            _s("pump", 0.7, 0.08), _s("air_compressor", 0.5, 0.06), _s("fan", 0.5, 0.05),
-            _s("kitchen_equipment", 0.25, 0.08), _s("other_motor", 0.6, 0.10),
-            _s("lighting", 0.95, 0.05), _s("split_ac", 0.5, 0.04),
-        ),
-    ),
-    "textile": _Industry(
-        5.0, 4000, 0.9, 0.12, 20, (0.20, 0.40, 0.40), 0.04, 75, 0.15, True, 0.08, 0.25, 200,
-        (
-            _s("textile_machinery", 1.0, 0.60), _s("air_compressor", 0.7, 0.10),
-            _s("fan", 0.6, 0.08), _s("pump", 0.4, 0.04), _s("other_heating", 0.3, 0.06),
-            _s("lighting", 0.95, 0.05), _s("split_ac", 0.5, 0.04),
-            _s("chiller", 0.2, 0.08),
-        ),
-    ),
-    "chemical": _Industry(
-        4.0, 5000, 1.0, 0.16, 80, (0.10, 0.20, 0.70), 0.03, 90, 0.05, True, 0.08, 0.4, 250,
-        (
-            _s("mixer_crusher", 1.0, 0.25), _s("pump", 0.95, 0.20, 0.0, 0.5),
-            _s("other_heating", 0.5, 0.12), _s("fan", 0.7, 0.08),
-            _s("air_compressor", 0.6, 0.07), _s("refrigeration_compressor", 0.3, 0.08),
-            _s("conveyor", 0.3, 0.04), _s("other_motor", 0.5, 0.10),
-            _s("lighting", 0.95, 0.03), _s("split_ac", 0.4, 0.02),
-        ),
-    ),
-    "building_materials": _Industry(
-        4.0, 6000, 1.0, 0.16, 100, (0.30, 0.40, 0.30), 0.03, 80, 0.0, True, 0.08, 0.15, 220,
-        (
-            _s("mixer_crusher", 1.0, 0.45, 0.4), _s("conveyor", 0.9, 0.12),
-            _s("fan", 0.6, 0.08), _s("pump", 0.5, 0.05), _s("air_compressor", 0.5, 0.06),
-            _s("resistance_furnace", 0.2, 0.10), _s("crane", 0.4, 0.05),
-            _s("other_motor", 0.4, 0.08), _s("lighting", 0.9, 0.03),
-        ),
-    ),
-    "electronics": _Industry(
-        5.0, 5000, 1.0, 0.13, 15, (0.30, 0.45, 0.25), 0.04, 65, 0.3, True, 0.08, 0.35, 180,
-        (
-            _s("other_heating", 1.0, 0.20), _s("chiller", 0.55, 0.20),
-            _s("fan", 0.7, 0.10), _s("air_compressor", 0.8, 0.10), _s("pump", 0.5, 0.05),
-            _s("other_motor", 0.6, 0.10), _s("office_sockets", 0.7, 0.08),
-            _s("lighting", 0.95, 0.06), _s("split_ac", 0.6, 0.05),
-            _s("machine_tool", 0.2, 0.05),
-        ),
-    ),
-    "printing": _Industry(
-        4.0, 2500, 0.9, 0.12, 40, (0.50, 0.40, 0.10), 0.04, 55, 0.15, True, 0.08, 0.2, 150,
-        (
-            _s("printing_press", 1.0, 0.45), _s("other_heating", 0.5, 0.12),
-            _s("air_compressor", 0.6, 0.08), _s("conveyor", 0.4, 0.05),
-            _s("other_motor", 0.5, 0.08), _s("fan", 0.4, 0.04), _s("lighting", 0.95, 0.05),
-            _s("split_ac", 0.6, 0.05), _s("chiller", 0.15, 0.08),
-        ),
-    ),
-    "woodworking": _Industry(
-        4.0, 3000, 0.9, 0.09, 40, (0.70, 0.25, 0.05), 0.04, 32, 0.05, True, 0.08, 0.2, 90,
-        (
-            _s("woodworking_machine", 1.0, 0.45), _s("fan", 0.8, 0.15),
-            _s("air_compressor", 0.6, 0.08), _s("other_heating", 0.4, 0.10),
-            _s("conveyor", 0.3, 0.04), _s("crane", 0.2, 0.03), _s("lighting", 0.95, 0.05),
-            _s("split_ac", 0.3, 0.02), _s("other_motor", 0.3, 0.05),
-        ),
-    ),
-    "foundry": _Industry(
-        2.0, 3000, 0.9, 0.30, 50, (0.40, 0.40, 0.20), 0.02, 170, 0.0, True, 0.08, 0.15, 450,
-        (
-            _s("resistance_furnace", 0.7, 0.25), _s("induction_furnace", 0.65, 0.45),
-            _s("crane", 0.8, 0.06), _s("fan", 0.7, 0.06), _s("mixer_crusher", 0.5, 0.06),
-            _s("air_compressor", 0.6, 0.05), _s("pump", 0.5, 0.04),
-            _s("machine_tool", 0.3, 0.05), _s("lighting", 0.95, 0.03),
-        ),
-    ),
-    "cold_storage": _Industry(
-        2.5, 5000, 0.9, 0.11, 150, (0.0, 0.05, 0.95), 0.02, 65, 0.0, True, 0.10, 0.5, 180,
-        (
-            _s("refrigeration_compressor", 1.0, 0.55), _s("fan", 0.9, 0.12),
-            _s("conveyor", 0.4, 0.05), _s("pump", 0.5, 0.04),
-            _s("other_heating", 0.5, 0.04), _s("lighting", 0.95, 0.04),
-            _s("split_ac", 0.4, 0.02), _s("other_motor", 0.3, 0.04),
-        ),
-    ),
-    "logistics": _Industry(
-        4.5, 15000, 1.0, 0.03, 200, (0.40, 0.40, 0.20), 0.08, 15, 0.2, True, 0.15, 0.6, 40,
-        (
-            _s("lighting", 1.0, 0.20), _s("conveyor", 0.6, 0.30), _s("other_motor", 0.4, 0.10),
-            _s("split_ac", 0.6, 0.10), _s("fan", 0.5, 0.06), _s("office_sockets", 0.7, 0.08),
-            _s("elevator", 0.4, 0.06), _s("crane", 0.15, 0.04),
-            _s("refrigeration_compressor", 0.1, 0.15),
-        ),
-    ),
-    "data_center": _Industry(
-        1.0, 4000, 0.8, 0.75, 150, (0.0, 0.0, 1.0), 0.01, 320, 0.35, True, 0.28, 0.5, 900,
-        (
-            _s("it_equipment", 1.0, 0.60), _s("chiller", 0.8, 0.18, 0.0, 0.6),
-            _s("pump", 0.85, 0.04, 0.0, 0.7), _s("fan", 0.8, 0.05),
-            _s("split_ac", 0.5, 0.06, 0.0, 0.5), _s("lighting", 1.0, 0.01),
-            _s("office_sockets", 0.5, 0.01), _s("elevator", 0.3, 0.01),
-        ),
-    ),
-    "office": _Industry(
-        7.0, 12000, 1.0, 0.08, 12, (0.85, 0.15, 0.0), 0.14, 38, 0.45, False, 0.16, 0.8, 100,
-        (
-            _s("lighting", 1.0, 0.15), _s("office_sockets", 0.95, 0.15),
-            _s("chiller", 0.55, 0.30, 0.0, 0.2), _s("split_ac", 0.6, 0.20),
-            _s("elevator", 0.8, 0.08), _s("pump", 0.8, 0.05), _s("fan", 0.7, 0.05),
-            _s("kitchen_equipment", 0.3, 0.05), _s("it_equipment", 0.3, 0.04),
-        ),
-    ),
-    "retail": _Industry(
-        6.0, 6000, 1.0, 0.13, 40, (0.20, 0.80, 0.0), 0.12, 70, 0.45, False, 0.12, 0.8, 180,
-        (
-            _s("lighting", 1.0, 0.25), _s("chiller", 0.6, 0.25), _s("split_ac", 0.5, 0.12),
-            _s("refrigeration_compressor", 0.5, 0.10), _s("elevator", 0.7, 0.08),
-            _s("fan", 0.7, 0.05), _s("pump", 0.6, 0.03), _s("kitchen_equipment", 0.4, 0.08),
-            _s("office_sockets", 0.6, 0.05),
-        ),
-    ),
-    "hotel": _Industry(
-        3.5, 10000, 0.9, 0.10, 60, (0.0, 0.10, 0.90), 0.10, 45, 0.45, False, 0.12, 0.85, 120,
-        (
-            _s("chiller", 0.7, 0.25, 0.0, 0.25), _s("split_ac", 0.4, 0.12),
-            _s("lighting", 1.0, 0.12), _s("kitchen_equipment", 0.9, 0.15),
-            _s("other_heating", 0.5, 0.10), _s("elevator", 0.9, 0.06),
-            _s("pump", 0.9, 0.06), _s("fan", 0.7, 0.05), _s("office_sockets", 0.6, 0.06),
-        ),
-    ),
-    "restaurant": _Industry(
-        4.0, 400, 0.8, 0.30, 10, (0.30, 0.70, 0.0), 0.12, 150, 0.35, False, 0.10, 0.05, 400,
-        (
-            _s("kitchen_equipment", 1.0, 0.50), _s("split_ac", 0.9, 0.20),
-            _s("lighting", 1.0, 0.10), _s("fan", 0.9, 0.10),
-            _s("refrigeration_compressor", 0.5, 0.06), _s("other_heating", 0.4, 0.06),
-            _s("office_sockets", 0.3, 0.02),
-        ),
-    ),
-    "hospital": _Industry(
-        1.5, 25000, 0.9, 0.10, 30, (0.0, 0.0, 1.0), 0.06, 42, 0.40, False, 0.10, 0.95, 120,
-        (
-            _s("chiller", 0.8, 0.22, 0.0, 0.3), _s("split_ac", 0.5, 0.08),
-            _s("medical_imaging", 0.9, 0.15), _s("lighting", 1.0, 0.10),
-            _s("office_sockets", 0.9, 0.10), _s("elevator", 0.95, 0.08),
-            _s("pump", 0.95, 0.05, 0.0, 0.6), _s("fan", 0.8, 0.05),
-            _s("kitchen_equipment", 0.7, 0.05), _s("other_heating", 0.6, 0.07),
-            _s("it_equipment", 0.5, 0.03),
-        ),
-    ),
-    "school": _Industry(
-        3.0, 15000, 0.9, 0.04, 100, (0.90, 0.10, 0.0), 0.15, 20, 0.35, False, 0.05, 0.7, 55,
-        (
-            _s("lighting", 1.0, 0.30), _s("office_sockets", 0.9, 0.20),
-            _s("split_ac", 0.7, 0.20), _s("kitchen_equipment", 0.7, 0.12),
-            _s("pump", 0.6, 0.04), _s("elevator", 0.4, 0.04), _s("fan", 0.5, 0.04),
-            _s("it_equipment", 0.4, 0.05), _s("chiller", 0.2, 0.15),
-        ),
-    ),
-    "ev_charging": _Industry(
-        3.0, 1500, 0.9, 0.45, 300, (0.10, 0.30, 0.60), 0.01, 170, 0.0, True, 0.25, 0.0, 450,
-        (
-            _s("ev_charger_dc", 0.85, 0.80), _s("ev_charger_ac", 0.5, 0.15),
-            _s("lighting", 0.9, 0.02), _s("split_ac", 0.3, 0.02),
-            _s("office_sockets", 0.3, 0.01),
-        ),
-    ),
-    "irrigation": _Industry(
-        1.5, 60, 0.7, 3.0, 25, (0.40, 0.30, 0.30), 0.0, 2200, 0.0, True, 0.05, 0.0, 5000,
-        (_s("pump", 1.0, 0.95, 0.3, 0.35), _s("lighting", 0.4, 0.01), _s("other_motor", 0.1, 0.05)),
-        missing_area_p=0.30,
-    ),
-    "water_treatment": _Industry(
-        2.0, 8000, 0.9, 0.18, 200, (0.0, 0.0, 1.0), 0.02, 100, 0.0, True, 0.10, 0.3, 250,
-        (
-            _s("pump", 1.0, 0.45, 0.3, 0.8), _s("fan", 0.9, 0.25, 0.5, 0.5),
-            _s("mixer_crusher", 0.7, 0.10, -0.5), _s("other_motor", 0.6, 0.08),
-            _s("conveyor", 0.4, 0.03), _s("air_compressor", 0.4, 0.03),
-            _s("lighting", 0.95, 0.02), _s("other_heating", 0.2, 0.03),
-            _s("split_ac", 0.4, 0.02),
-        ),
-    ),
-    "construction_site": _Industry(
-        5.0, 40000, 0.9, 0.012, 100, (0.60, 0.35, 0.05), 0.02, 4.5, 0.05, True, 0.04, 0.0, 12,
-        (
-            _s("crane", 1.0, 0.30, 1.0), _s("arc_welder", 0.9, 0.20),
-            _s("mixer_crusher", 0.7, 0.12), _s("pump", 0.7, 0.10),
-            _s("woodworking_machine", 0.5, 0.04), _s("other_motor", 0.7, 0.08),
-            _s("lighting", 1.0, 0.06), _s("split_ac", 0.6, 0.05),
-            _s("other_heating", 0.3, 0.05),
-        ),
-    ),
-}  # fmt: skip
-"""Per-industry profile; positional fields follow :class:`_Industry`."""
 
 _CLIMATE_P: tuple[float, ...] = (0.07, 0.27, 0.40, 0.18, 0.08)
 """Share of new applications by GB 50176 zone, in :data:`CLIMATE_ZONES` order."""
@@ -708,11 +149,11 @@ _EQUIPMENT_DIRTY_KINDS: tuple[str, ...] = (
 def _check_tables() -> None:
     """Fail loudly when the tables and the project's catalog disagree."""
     catalog = load_catalog()
-    if set(_INDUSTRIES) != set(catalog.industry_codes):
-        missing = set(catalog.industry_codes) ^ set(_INDUSTRIES)
+    if set(load_synth_tables().industries) != set(catalog.industry_codes):
+        missing = set(catalog.industry_codes) ^ set(load_synth_tables().industries)
         raise ValueError(f"synthetic industry profiles and catalog differ on {sorted(missing)}")
-    if set(_CATEGORY_MODELS) != set(catalog.category_codes):
-        missing = set(catalog.category_codes) ^ set(_CATEGORY_MODELS)
+    if set(load_synth_tables().categories) != set(catalog.category_codes):
+        missing = set(catalog.category_codes) ^ set(load_synth_tables().categories)
         raise ValueError(f"synthetic category models and catalog differ on {sorted(missing)}")
     if tuple(CLIMATE_ZONES) != ("severe_cold", "cold", "hot_summer_cold_winter",
                                 "hot_summer_warm_winter", "mild"):  # fmt: skip
@@ -770,7 +211,7 @@ class _Lines:
 
 def _draw_customers(cfg: SynthConfig, rng: np.random.Generator, codes: list[str]) -> _Customers:
     n = cfg.n
-    profiles = [_INDUSTRIES[c] for c in codes]
+    profiles = [load_synth_tables().industries[c] for c in codes]
     mix = np.array([p.mix for p in profiles])
     industry = rng.choice(len(codes), size=n, p=mix / mix.sum())
     zone = rng.choice(len(CLIMATE_ZONES), size=n, p=np.asarray(_CLIMATE_P))
@@ -807,7 +248,7 @@ def _draw_slots(
     cat_index = {c: i for i, c in enumerate(cat_codes)}
     parts: list[tuple[np.ndarray, ...]] = []
     for ind_idx, code in enumerate(codes):
-        profile = _INDUSTRIES[code]
+        profile = load_synth_tables().industries[code]
         members = np.flatnonzero((cust.industry == ind_idx) & ~cust.area_only)
         if members.size == 0:
             continue
@@ -829,7 +270,9 @@ def _draw_slots(
         rows, cols = np.nonzero(include)
         spare = np.array(
             [
-                s.spare_p if s.spare_p is not None else _CATEGORY_MODELS[s.category].spare_p
+                s.spare_p
+                if s.spare_p is not None
+                else load_synth_tables().categories[s.category].spare_p
                 for s in slots
             ]
         )
@@ -868,14 +311,16 @@ def _draw_lines(
 ) -> _Lines:
     s_cust, s_cat, s_kw, s_bias, s_spare = _draw_slots(cust, rng, codes, cat_codes)
     n_slots = s_cust.size
-    models = [np.asarray(_CATEGORY_MODELS[c].models_kw, dtype=float) for c in cat_codes]
+    models = [
+        np.asarray(load_synth_tables().categories[c].models_kw, dtype=float) for c in cat_codes
+    ]
     width = max(m.size for m in models)
     model_table = np.full((len(cat_codes), width), np.nan)
     for i, m in enumerate(models):
         model_table[i, : m.size] = m
     typical = np.array([m[m.size // 2] for m in models])
-    size_exp = np.array([_CATEGORY_MODELS[c].size_exp for c in cat_codes])
-    size_sigma = np.array([_CATEGORY_MODELS[c].size_sigma for c in cat_codes])
+    size_exp = np.array([load_synth_tables().categories[c].size_exp for c in cat_codes])
+    size_sigma = np.array([load_synth_tables().categories[c].size_sigma for c in cat_codes])
 
     # Bigger allocations are split over more lines (several models, several workshops).
     units = s_kw / typical[s_cat]
@@ -911,7 +356,7 @@ def _draw_lines(
     spare_qty = np.maximum(1, np.floor(quantity[src] * rng.uniform(0.15, 0.4, src.size)))
 
     # Fire pumps: duty + standby, both marked standby (they run only in a fire).
-    profiles = [_INDUSTRIES[c] for c in codes]
+    profiles = [load_synth_tables().industries[c] for c in codes]
     fire_p = np.array([p.fire_p for p in profiles])[cust.industry]
     with_equipment = ~cust.area_only
     fire = np.flatnonzero(with_equipment & (rng.random(cust.area.size) < fire_p))
@@ -972,12 +417,13 @@ def _draw_names(
     kind: np.ndarray,
 ) -> list[str]:
     """Free-text names as customers write them: mostly Chinese, sometimes empty."""
+    tables = load_synth_tables()
     stems: list[tuple[str, ...]] = []
     key_of: dict[tuple[int, int], int] = {}
     for i, ind in enumerate(codes):
         for j, cat in enumerate(cat_codes):
             key_of[(i, j)] = len(stems)
-            stems.append(_NAME_OVERRIDES.get((ind, cat), _NAMES[cat]))
+            stems.append(tables.name_overrides.get((ind, cat), tables.names[cat]))
     key = np.array([key_of[(int(i), int(j))] for i, j in zip(industry, category, strict=True)])
     counts = np.array([len(s) for s in stems])
     pick = np.floor(rng.random(key.size) * counts[key]).astype(int)
@@ -991,7 +437,7 @@ def _draw_names(
         stem = stems[key[i]][pick[i]]
         kw = float(rated[i])
         if "{" in stem:
-            stem = stem.format(kw=_format_kw(kw), t=_CRANE_TONNES.get(kw, 5))
+            stem = stem.format(kw=_format_kw(kw), t=tables.crane_tonnes.get(kw, 5))
         elif style[i] < 0.25:
             stem = f"{stem} {_format_kw(kw)}kW"
         elif style[i] < 0.32 and quantity[i] > 1:
@@ -1028,8 +474,8 @@ def _peak_parts(lines: _Lines, n: int, cat_codes: list[str]) -> _PeakParts:
     slot_category = np.zeros(n_slots, dtype=int)
     slot_customer[slot_ids] = lines.customer[running]
     slot_category[slot_ids] = lines.category[running]
-    util = np.array([_CATEGORY_MODELS[c].util for c in cat_codes])
-    diversity_a = np.array([_CATEGORY_MODELS[c].diversity for c in cat_codes])
+    util = np.array([load_synth_tables().categories[c].util for c in cat_codes])
+    diversity_a = np.array([load_synth_tables().categories[c].diversity for c in cat_codes])
     a = diversity_a[slot_category]
     within = 1.0 / (1.0 + a * np.log(np.maximum(slot_units, 1.0)))
     slot_median = slot_installed * util[slot_category] * within
@@ -1047,8 +493,10 @@ def _context_factor(
     cat_codes: list[str], category: np.ndarray, zone: np.ndarray, shifts: np.ndarray
 ) -> np.ndarray:
     """Climate and shift multiplier of each slot's demand."""
-    cooling = np.array([_CATEGORY_MODELS[c].cooling for c in cat_codes])[category]
-    shift_sensitive = np.array([_CATEGORY_MODELS[c].shift_sensitive for c in cat_codes])[category]
+    cooling = np.array([load_synth_tables().categories[c].cooling for c in cat_codes])[category]
+    shift_sensitive = np.array(
+        [load_synth_tables().categories[c].shift_sensitive for c in cat_codes]
+    )[category]
     ac = np.asarray(_CLIMATE_AC)[zone]
     refrigeration = np.asarray(_CLIMATE_REFRIGERATION)[zone]
     climate = np.where(
@@ -1058,7 +506,7 @@ def _context_factor(
     return np.asarray(climate * shift, dtype=float)
 
 
-def _area_only_context(industry_profiles: list[_Industry], industry: np.ndarray,
+def _area_only_context(industry_profiles: list[Industry], industry: np.ndarray,
                        zone: np.ndarray, shifts: np.ndarray) -> np.ndarray:  # fmt: skip
     cooling_share = np.array([p.cooling_share for p in industry_profiles])[industry]
     production = np.array([p.production for p in industry_profiles])[industry]
@@ -1079,7 +527,9 @@ def _expected_log_equipment_peak(
     A second-order expansion of ``log(sum_g a_g exp(s_g z_g) + b)`` around ``z = 0``:
     ``log S0 + 0.5 * sum_g s_g**2 * w_g * (1 - w_g)`` with ``w_g = a_g / S0``.
     """
-    sigma = np.array([_CATEGORY_MODELS[c].util_sigma for c in cat_codes])[parts.slot_category]
+    sigma = np.array([load_synth_tables().categories[c].util_sigma for c in cat_codes])[
+        parts.slot_category
+    ]
     ctx = _context_factor(
         cat_codes, parts.slot_category, zone[parts.slot_customer], shifts[parts.slot_customer]
     )
@@ -1119,7 +569,7 @@ def generate_history(config: SynthConfig) -> SyntheticHistory:
     catalog = load_catalog()
     codes = list(catalog.industry_codes)
     cat_codes = list(catalog.category_codes)
-    profiles = [_INDUSTRIES[c] for c in codes]
+    profiles = [load_synth_tables().industries[c] for c in codes]
     n = config.n
     rng = np.random.Generator(np.random.PCG64(config.seed))
 
@@ -1128,7 +578,9 @@ def generate_history(config: SynthConfig) -> SyntheticHistory:
     parts = _peak_parts(lines, n, cat_codes)
 
     # --- True peak: latent utilisation draws per group, then customer-level factors.
-    sigma = np.array([_CATEGORY_MODELS[c].util_sigma for c in cat_codes])[parts.slot_category]
+    sigma = np.array([load_synth_tables().categories[c].util_sigma for c in cat_codes])[
+        parts.slot_category
+    ]
     ctx = _context_factor(
         cat_codes, parts.slot_category, cust.zone[parts.slot_customer],
         cust.shifts[parts.slot_customer],
@@ -1229,7 +681,7 @@ def _status_quo(
     lines: _Lines,
     parts: _PeakParts,
     cat_codes: list[str],
-    profiles: list[_Industry],
+    profiles: list[Industry],
     n: int,
 ) -> np.ndarray:
     """Applied capacity (kVA) under today's sizing habits, or NaN when left empty."""

@@ -83,6 +83,7 @@ def builder_state(builder: FeatureBuilder) -> dict[str, Any]:
         "industry_fallback_kw": builder.industry_fallback_kw_,
         "base_weights": builder.base_weights_.tolist(),
         "area_multiplier": builder.area_multiplier_,
+        "area_multipliers": getattr(builder, "area_multipliers_", {}),
         "min_industry_rows": builder.min_industry_rows,
         "global_fallback_kw": builder.global_fallback_kw_,
     }
@@ -108,6 +109,10 @@ def builder_from_state(state: dict[str, Any]) -> FeatureBuilder:
     builder.global_fallback_kw_ = float(state["global_fallback_kw"])
     builder.base_weights_ = np.asarray(state["base_weights"], dtype=float)
     builder.area_multiplier_ = float(state["area_multiplier"])
+    # Per-industry multipliers (absent in bundles written before them: the pooled one).
+    builder.area_multipliers_ = {
+        str(k): float(v) for k, v in state.get("area_multipliers", {}).items()
+    }
     return builder
 
 

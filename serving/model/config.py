@@ -29,6 +29,13 @@ class ModelConfig(BaseModel):
     include_shares: bool = False
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")
+    cross_fit_below: int = Field(
+        2000,
+        ge=0,
+        description="Below this many customers, calibrate on cross-fitted residuals of all "
+        "of them instead of a calib_fraction split.",
+    )
+    cross_fit_folds: int = Field(5, ge=2, le=20)
     min_group_size: int = Field(150, ge=20)
     tail_share: float = Field(
         0.05,

@@ -9,7 +9,11 @@ this order and vectorised over the batch:
    (:mod:`serving.model.bounds`), and the clamp;
 3. the outcome probabilities at the FINAL capacity;
 4. the basis of the estimate and the fallback reason;
-5. the manual-review flags (clamp, fallback, implausible density, outside the peers).
+5. how many calibration customers stand behind each answer, and the few-customer flag
+   (an industry with fewer than ``min_group_size`` of them has no calibration of its
+   own: its figures are shrunk towards all industries' and a planner should look);
+6. the manual-review flags (clamp, fallback, implausible density, outside the peers,
+   few customers).
 
 Everything that states a figure about answers (``/recommend``, ``/check``,
 ``/recommend_batch``, ``capacity recommend``, ``capacity evaluate``, the promotion gate,
@@ -59,8 +63,19 @@ class Decisions:
         None, or one of :data:`FALLBACK_REASONS`.
     density_outside, peers
         Installed W/m² far outside the industry's range; peer comparison per row.
+    calibration_n
+        Calibration customers of the row's own group (industry, or its area-only group)
+        behind its distribution (a shrunk group counts only its own).
+    calibration_weight
+        Weight of those customers in the distribution (1: its own; less: shrunk towards
+        all industries' in proportion to the data; 0: borrowed entirely).
+    industry_n
+        Calibration customers of the row's industry (equipment lists and area only).
+    few_customers
+        A known industry with fewer than ``min_group_size`` calibration customers.
     manual_review
-        The answer needs a planner's look (clamp, weak fallback, density, peers).
+        The answer needs a planner's look (clamp, weak fallback, density, peers, few
+        customers).
     """
 
     policy_kva: np.ndarray
@@ -74,6 +89,10 @@ class Decisions:
     fallback_reason: np.ndarray
     density_outside: np.ndarray
     peers: PeerLookup
+    calibration_n: np.ndarray
+    calibration_weight: np.ndarray
+    industry_n: np.ndarray
+    few_customers: np.ndarray
     manual_review: np.ndarray
 
     @property
@@ -175,12 +194,16 @@ def decide(
     fallback[unknown] = "unknown_industry"
     density = _density_outside(industry, total, area)
     peers = peer_lookup(model.peers, industry, total, area, pred.peak_kw, min_peers)
+    cal = model.calibrator
+    industry_n = cal.industry_residuals(industry)
+    few = ~unknown & (industry_n < cal.min_group_size)
     review = (
         density
         | peers.outside
         | (side != 0)
         | (fallback == "unknown_industry")
         | (fallback == "no_equipment_no_area")
+        | few
     )
     return Decisions(
         policy_kva=policy_kva,
@@ -194,5 +217,9 @@ def decide(
         fallback_reason=fallback,
         density_outside=density,
         peers=peers,
+        calibration_n=cal.n_residuals(pred.groups),
+        calibration_weight=cal.own_weight(pred.groups),
+        industry_n=industry_n,
+        few_customers=few,
         manual_review=review,
     )

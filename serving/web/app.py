@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from features import contract
 from features.catalog import load_catalog
 from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
-from features.matching import default_matcher
+from features.matching import DEFAULT_THRESHOLD, default_matcher
 from features.schemas import MAX_EQUIPMENT_LINES
 from serving.examples import EXAMPLES
 from serving.openapi import openapi_document
@@ -72,6 +72,9 @@ def catalog_document() -> dict[str, Any]:
         "standard_series_kva": list(STANDARD_SERIES_KVA),
         "max_equipment_lines": MAX_EQUIPMENT_LINES,
         "limits": plausibility_limits(),
+        # The page shows a suggested category as "will be recognised" only above the
+        # confidence the server accepts (RecommenderConfig.min_match_confidence's default).
+        "min_match_confidence": DEFAULT_THRESHOLD,
         "examples": EXAMPLES,
     }
 

@@ -111,6 +111,12 @@ def test_every_message_code_renders_in_every_language() -> None:
         "policy_kva": 400.0,
         "final_kva": 315.0,
         "rule": "…",
+        "min": 150,
+        "weight": 0.2,
+        "accuracy_with_list": 0.92,
+        "accuracy_area_only": 0.61,
+        "ratio_with_list": 1.6,
+        "ratio_area_only": 3.9,
     }
     assert set(CATALOGS["en"]) == set(CATALOGS["zh"])
     for lang, catalog in CATALOGS.items():

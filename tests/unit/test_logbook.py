@@ -14,7 +14,6 @@ from sqlalchemy import inspect
 
 from features.schemas import Application
 from serving.logbook import (
-    JOINED_COLUMNS,
     Logbook,
     LogbookSettings,
     RecommendationEntry,
@@ -22,6 +21,8 @@ from serving.logbook import (
     default_database_url,
     project_root,
 )
+from training.log_frame import JOINED_COLUMNS, joined_frame
+from training.outcomes_import import import_outcomes
 
 
 @pytest.fixture
@@ -73,10 +74,31 @@ def _record(book: Logbook, **overrides: object) -> str:
 
 def test_default_url_is_absolute_sqlite_under_project_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CAPACITY_LOG_DB_URL", raising=False)
+    monkeypatch.delenv("CAPACITY_HOME", raising=False)  # the default home is <project>/var
     expected = project_root() / "var" / "recommendations.db"
     assert LogbookSettings().url == default_database_url() == f"sqlite:///{expected}"
     assert expected.is_absolute()
     assert project_root() == Path(__file__).resolve().parents[2]
+
+
+def test_default_url_and_spool_follow_capacity_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # One state root: a service started with another CAPACITY_HOME keeps another log.
+    monkeypatch.delenv("CAPACITY_LOG_DB_URL", raising=False)
+    monkeypatch.delenv("CAPACITY_LOG_SPOOL_DIR", raising=False)
+    monkeypatch.setenv("CAPACITY_HOME", str(tmp_path / "home-a"))
+    expected = (tmp_path / "home-a" / "recommendations.db").resolve()
+    assert LogbookSettings().url == default_database_url() == f"sqlite:///{expected}"
+    with Logbook.open() as book:
+        _record(book)
+        assert book.spool_path.parent == expected.parent
+    assert expected.is_file()
+    monkeypatch.setenv("CAPACITY_HOME", str(tmp_path / "home-b"))
+    assert (
+        LogbookSettings().url
+        == f"sqlite:///{(tmp_path / 'home-b' / 'recommendations.db').resolve()}"
+    )
 
 
 def test_url_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -263,7 +285,7 @@ def test_concurrent_writers_from_threads(settings: LogbookSettings) -> None:
     try:
         assert errors == []
         assert books[0].count() == 150
-        assert len(books[1].joined_frame()) == 150
+        assert len(joined_frame(books[1])) == 150
     finally:
         for book in books:
             book.close()
@@ -336,7 +358,7 @@ def test_import_outcomes_reports_bad_rows_and_keeps_good(logbook: Logbook, tmp_p
         f"{a},400\n",  # row 9: too few fields
         encoding="utf-8",
     )
-    result = logbook.import_outcomes(csv_path)
+    result = import_outcomes(logbook, csv_path)
 
     assert result.rows_read == 7
     assert result.recorded == 2
@@ -372,7 +394,7 @@ def test_import_outcomes_missing_column_fails_whole_file(logbook: Logbook, tmp_p
     csv_path = tmp_path / "bad.csv"
     csv_path.write_text(f"recommendation_id,granted_kva\n{rec_id},400\n", encoding="utf-8")
     with pytest.raises(ValueError, match="missing column.*metered_peak_kw"):
-        logbook.import_outcomes(csv_path)
+        import_outcomes(logbook, csv_path)
     got = logbook.get(rec_id)
     assert got is not None and got.outcomes == ()
 
@@ -397,7 +419,7 @@ def test_joined_frame_latest_outcome_wins(logbook: Logbook) -> None:
     )
     logbook.record_outcome(later, 630, 420, "api")
 
-    frame = logbook.joined_frame()
+    frame = joined_frame(logbook)
     assert list(frame.columns) == list(JOINED_COLUMNS)
     assert list(frame["id"]) == [with_outcomes, later]
     first = frame.iloc[0]
@@ -407,19 +429,19 @@ def test_joined_frame_latest_outcome_wins(logbook: Logbook) -> None:
     assert str(frame["created_at"].dt.tz) == "UTC"
     assert json.loads(first["response_json"])["recommended_kva"] == 400
 
-    since = logbook.joined_frame(since=t0 + timedelta(days=5))
+    since = joined_frame(logbook, since=t0 + timedelta(days=5))
     assert list(since["id"]) == [later]
     assert since.iloc[0]["recommended_kva"] == 630.0
 
 
 def test_joined_frame_empty_has_columns(logbook: Logbook) -> None:
-    frame = logbook.joined_frame()
+    frame = joined_frame(logbook)
     assert frame.empty and list(frame.columns) == list(JOINED_COLUMNS)
 
 
 def test_joined_frame_rejects_naive_since(logbook: Logbook) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        logbook.joined_frame(since=datetime(2025, 1, 1))
+        joined_frame(logbook, since=datetime(2025, 1, 1))
 
 
 def test_import_row_numbers_follow_the_file_with_multiline_cells(
@@ -433,7 +455,7 @@ def test_import_row_numbers_follow_the_file_with_multiline_cells(
         f"{rec_id},400,x,\n",  # row 4
         encoding="utf-8",
     )
-    result = logbook.import_outcomes(csv_path)
+    result = import_outcomes(logbook, csv_path)
     assert result.recorded == 1 and result.rejected_rows == [4]
     got = logbook.get(rec_id)
     assert got is not None and got.outcomes[0].note == "two\nlines"

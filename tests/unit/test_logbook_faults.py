@@ -27,6 +27,7 @@ from serving.logbook import (
     OutcomeConflictError,
     public_error,
 )
+from training.outcomes_import import import_outcomes
 
 FAULTS = ("disk I/O error", "database or disk is full", "attempt to write a readonly database")
 
@@ -382,7 +383,7 @@ def test_import_repeats_are_the_existing_outcome_and_conflicts_are_errors(
         f"recommendation_id,granted_kva,metered_peak_kw\n{a},400,300\n{b},500,350\n{b},630,350\n",
         encoding="utf-8",
     )
-    result = logbook.import_outcomes(path)
+    result = import_outcomes(logbook, path)
     assert result.outcome_ids[0] == existing
     assert result.recorded == 2 and result.rejected_rows == [4]
     assert "already has outcome" in result.errors[0].reason

@@ -12,6 +12,7 @@ import pytest
 
 from features.schemas import Application
 from serving.logbook import SPOOL_FILE, Logbook, LogbookSettings
+from training.log_frame import joined_frame
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_joined_frame_and_close_write_the_queue(tmp_path: Path) -> None:
     book = Logbook.open(LogbookSettings(url=url))
     rid = _deferred(book)
     book.record_outcome(rid, 400.0, 180.0, source="api")
-    assert list(book.joined_frame()["id"]) == [rid]
+    assert list(joined_frame(book)["id"]) == [rid]
     others = [_deferred(book) for _ in range(50)]
     book.close()  # writes what is still queued
     with Logbook.open(LogbookSettings(url=url)) as again:

@@ -23,6 +23,7 @@ from serving.model.config import ModelConfig
 from serving.model.policy import PolicyConfig
 from serving.settings import Settings
 from training.cli import app
+from training.log_frame import joined_frame
 from training.outcomes_export import export_outcomes, merge_history
 from training.pilot import pilot_metrics
 from training.pilot_sim import PilotSimulation, simulate_pilot
@@ -140,7 +141,7 @@ def test_outcomes_import_reports_bad_rows_records_good_ones_and_exits_1(workdir:
         f"row 4, column 'recommendation_id', value '{'f' * 32}': unknown recommendation id" in out
     )
     with Logbook.open(LogbookSettings(url=db)) as logbook:
-        frame = logbook.joined_frame()
+        frame = joined_frame(logbook)
     assert frame["id"].tolist() == [ids[0]]
     assert frame["metered_peak_kw"].tolist() == [250.5]
 
@@ -196,7 +197,7 @@ def test_simulated_pilot_runs_the_whole_loop(simulation: PilotSimulation) -> Non
 def test_pilot_report_files_match_pilot_metrics(simulation: PilotSimulation, workdir: Path) -> None:
     sim = simulation
     with Logbook.open(LogbookSettings(url=sim.log_db_url)) as logbook:
-        frame = logbook.joined_frame()
+        frame = joined_frame(logbook)
     again = pilot_metrics(frame)
     assert again.model.as_dict() == sim.metrics.model.as_dict()
     m = sim.metrics.model

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from features.contract import DEFAULT_SIZING, standard_tiers
-from serving.model.calibration import POOLED_GROUP, ResidualCalibrator
+from serving.model.calibration import EQUIPMENT_GROUP, POOLED_GROUP, ResidualCalibrator
 from serving.model.policy import (
     MU_RANGE,
     MU_STEP,
@@ -203,7 +203,8 @@ def test_cdf_is_monotone(calibrator: ResidualCalibrator) -> None:
 
 
 def test_unknown_groups_use_the_pooled_residuals(calibrator: ResidualCalibrator) -> None:
-    assert set(calibrator.residuals_) == {POOLED_GROUP, "g"}
+    # "g" holds every residual, and so do its parents (all equipment lists, all customers).
+    assert set(calibrator.residuals_) == {POOLED_GROUP, EQUIPMENT_GROUP, "g"}
     mu = np.array([1.0, 1.0])
     a = calibrator.cdf(mu, np.array(["g", "never-seen"]), np.array([1.1, 1.1]))
     assert a[0] == a[1]  # "g" holds every residual, so it equals the pooled group

@@ -1,0 +1,293 @@
+// The answer: cards, charts (drawn at their container's width) and the tier table.
+
+import { $, h, tableWrap } from './dom.js';
+import { t, getLang, fmtNum, fmtPct, fmtKva, fmtKw, fmtYuan, catName } from './i18n.js';
+import { tierChart, driversChart, peerChart, intervalChart, probBar } from './charts.js';
+import { sheetCard } from './sheet.js';
+
+export const MAX_DRIVERS = 10;
+
+export function renderResults(state) {
+  const box = $('#results');
+  state.chartJobs = [];
+  if (!state.result) { box.hidden = true; box.replaceChildren(); return; }
+  const { kind, data, app } = state.result;
+  const rec = kind === 'check' ? data.recommendation : data;
+  box.hidden = false;
+  const cards = [];
+  cards.push(h('div', { class: 'results-head' }, [
+    h('h2', { id: 'results-title', text: t(kind === 'check' ? 'results_title_check' : 'results_title') }),
+    h('div', { class: 'results-actions no-print' }, [
+      h('button', { type: 'button', id: 'print-btn', class: 'btn secondary', text: t('btn_print'), onclick: () => window.print() }),
+      h('button', { type: 'button', class: 'btn ghost', text: t('btn_edit'), onclick: () => { $('#industry').focus(); $('#app-form').scrollIntoView({ block: 'start' }); } }),
+    ]),
+  ]));
+  cards.push(h('p', { id: 'stale-note', class: 'notice warn no-print', hidden: true, text: t('stale_note') }));
+  cards.push(h('p', { class: 'print-meta', text: t('print_meta', { time: state.result.at.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB'), id: rec.id || '—' }) }));
+  if (kind === 'check') cards.push(verdictCard(state, data));
+  cards.push(heroCard(state, rec));
+  if (rec.warnings.length || rec.manual_review) cards.push(warningsCard(rec));
+  cards.push(h('div', { class: 'grid2' }, [tiersCard(state, rec, kind === 'check' ? data.proposed_kva : null), driversCard(state, rec)]));
+  cards.push(h('div', { class: 'grid2' }, [peersCard(state, rec), summaryCard(state, rec, app)]));
+  cards.push(sheetCard(state, rec));
+  if (rec.matches.length) cards.push(matchesCard(state, rec));
+  cards.push(metaLine(rec));
+  box.replaceChildren(...cards);
+  drawCharts(state);
+  // Page modules (design.js, sheet-export.js) add to the answer.
+  document.dispatchEvent(new CustomEvent('capacity:result', { detail: state.result }));
+}
+
+export function drawCharts(state, onlyChanged = false) {
+  for (const job of state.chartJobs) {
+    const w = job.host.clientWidth;
+    if (!w) continue;
+    if (onlyChanged && Math.abs(w - (job.lastWidth || 0)) < 2) continue;
+    job.lastWidth = w;
+    job.host.replaceChildren(job.draw(w));
+  }
+}
+
+export function chartHost(state, draw, cls) {
+  const host = h('div', { class: `chart-host ${cls || ''}` });
+  state.chartJobs.push({ host, draw });
+  return host;
+}
+
+export function outcomeLabels() {
+  return {
+    appropriate: t('outcome_appropriate'), undersized: t('outcome_undersized'), oversized: t('outcome_oversized'),
+    recommended: t('recommended_short'), proposed: t('proposed_short'),
+  };
+}
+
+export function probLegend() {
+  return h('ul', { class: 'legend' }, ['appropriate', 'undersized', 'oversized'].map((k) => h('li', {}, [h('span', { class: `swatch swatch-${k}`, 'aria-hidden': 'true' }), t(`outcome_${k}`)])));
+}
+
+export function voltageText(v) {
+  return t(`voltage_${String(v).replace(/[^a-z0-9]/gi, '_')}`, {}, v);
+}
+
+export function verdictCard(state, c) {
+  const cls = `verdict verdict-${c.verdict}`;
+  const icon = { appropriate: '✓', undersized: '▼', oversized: '▲' }[c.verdict];
+  const diff = c.yearly_difference_yuan;
+  let diffText;
+  if (Math.abs(diff) < 0.5) diffText = t('diff_same');
+  else if (diff > 0) diffText = t('diff_more', { yuan: fmtYuan(diff) });
+  else diffText = t('diff_less', { yuan: fmtYuan(-diff) });
+  const same = Math.abs(c.proposed_kva - c.recommended_kva) < 1e-6;
+  return h('section', { class: `card ${cls}`, 'aria-labelledby': 'verdict-title' }, [h('div', { class: 'verdict-left' }, [
+    h('h3', { id: 'verdict-title', text: t('verdict_title') }),
+    h('p', { class: 'verdict-main' }, [
+      h('span', { class: 'verdict-badge', id: 'verdict-badge', 'data-verdict': c.verdict }, [h('span', { 'aria-hidden': 'true', text: `${icon} ` }), t(`verdict_${c.verdict}`)]),
+      h('span', { class: 'verdict-kva', text: t('verdict_proposed', { kva: fmtKva(c.proposed_kva) }) }),
+    ]),
+    probBar(c, outcomeLabels(), fmtPct),
+    h('ul', { class: 'prob-list' }, ['appropriate', 'undersized', 'oversized'].map((k) => h('li', {}, [
+      h('span', { class: `swatch swatch-${k}`, 'aria-hidden': 'true' }), `${t(`outcome_${k}`)} `, h('strong', { text: fmtPct(c[`p_${k}`]) }),
+    ]))),
+    h('p', { class: 'verdict-alt' }, [same
+      ? t('verdict_is_recommended')
+      : [t('verdict_alternative'), ' ', h('strong', { text: fmtKva(c.recommended_kva) }), ` (${t('outcome_appropriate')} ${fmtPct(c.recommended_p_appropriate)})`]].flat()),
+  ]), h('div', { class: 'verdict-right' }, [
+    h('dl', { class: 'facts compact' }, [
+      h('dt', { text: t('yearly_charge_proposed') }), h('dd', { text: fmtYuan(c.yearly_capacity_charge_proposed_yuan) }),
+      h('dt', { text: t('yearly_charge_recommended') }), h('dd', { text: fmtYuan(c.yearly_capacity_charge_recommended_yuan) }),
+      h('dt', { text: t('yearly_difference') }), h('dd', { class: 'strong', id: 'yearly-diff', text: diffText }),
+      h('dt', { text: t('expected_load_rate') }), h('dd', { text: fmtPct(c.expected_load_rate) }),
+    ]),
+    c.proposed_is_standard ? null : h('p', { class: 'notice warn', text: t('not_standard', { kva: fmtKva(c.proposed_kva) }) }),
+  ])]);
+}
+
+export function heroCard(state, rec) {
+  const tariff = rec.two_part_tariff;
+  const facts = [
+    [t('supply_voltage'), voltageText(rec.supply_voltage)],
+    [t('two_part_tariff'), tariff ? t('yes_tariff') : t('no_tariff')],
+    [t('monthly_charge'), tariff
+      ? t('monthly_charge_value', { yuan: fmtYuan(rec.monthly_capacity_charge_yuan), price: fmtNum(rec.capacity_price_yuan_per_kva_month) })
+      : t('monthly_charge_none')],
+    [t('p_appropriate_label'), fmtPct(rec.p_appropriate)],
+    [t('expected_load_rate'), fmtPct(rec.expected_load_rate)],
+  ];
+  return h('section', { class: 'card hero', 'aria-labelledby': 'hero-label' }, [
+    h('div', { class: 'hero-main' }, [
+      h('p', { id: 'hero-label', class: 'hero-label', text: t('recommended_capacity') }),
+      h('p', { class: 'hero-value' }, [h('span', { id: 'recommended-kva', 'data-kva': rec.recommended_kva, text: fmtNum(rec.recommended_kva, 0) }), h('span', { class: 'hero-unit', text: ' kVA' })]),
+      h('p', { class: 'hero-badges' }, [
+        h('span', { class: `badge ${rec.source === 'model' ? 'badge-ok' : 'badge-warn'}`, text: rec.source === 'model' ? t('source_model') : t('source_fallback_reason', { reason: t(`fallback_${rec.fallback_reason}`, {}, rec.fallback_reason || '') }) }),
+        rec.manual_review ? h('span', { class: 'badge badge-alert', text: t('manual_review') }) : null,
+      ]),
+      probBar(rec, outcomeLabels(), fmtPct),
+      h('p', { class: 'hint small', text: `${t('outcome_appropriate')} ${fmtPct(rec.p_appropriate)} · ${t('outcome_undersized')} ${fmtPct(rec.p_undersized)} · ${t('outcome_oversized')} ${fmtPct(rec.p_oversized)}` }),
+    ]),
+    h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
+    h('div', { class: 'hero-peak' }, [
+      h('h3', { text: t('predicted_peak') }),
+      h('p', { class: 'peak-value' }, [h('strong', { id: 'predicted-peak', text: fmtKw(rec.predicted_peak_kw) })]),
+      chartHost(state, (w) => intervalChart(rec, { width: w, title: t('predicted_peak'), fmtKw, labels: { peak: t('predicted_peak'), i80: t('interval80'), i90: t('interval90') } }), 'interval'),
+      h('ul', { class: 'legend' }, [
+        h('li', {}, [h('span', { class: 'swatch swatch-band80', 'aria-hidden': 'true' }), `${t('interval80')} ${fmtKw(rec.peak_low80_kw)} – ${fmtKw(rec.peak_high80_kw)}`]),
+        h('li', {}, [h('span', { class: 'swatch swatch-band90', 'aria-hidden': 'true' }), `${t('interval90')} ${fmtKw(rec.peak_low90_kw)} – ${fmtKw(rec.peak_high90_kw)}`]),
+      ]),
+    ]),
+  ]);
+}
+
+export function warningsCard(rec) {
+  const items = rec.warnings.map((w) => h('li', { 'data-code': w.code, text: getLang() === 'zh' ? w.message_zh : w.message_en }));
+  if (rec.manual_review && !rec.warnings.length) items.push(h('li', { text: t('manual_review_generic') }));
+  return h('section', { class: 'card warnings', 'aria-labelledby': 'warnings-title' }, [
+    h('h3', { id: 'warnings-title' }, [h('span', { 'aria-hidden': 'true', text: '⚠ ' }), t('warnings_title')]),
+    h('ul', { id: 'warnings-list' }, items),
+  ]);
+}
+
+export function tiersCard(state, rec, proposedKva) {
+  return h('section', { class: 'card', 'aria-labelledby': 'tiers-title' }, [
+    h('h3', { id: 'tiers-title', text: t('tiers_title') }),
+    h('p', { class: 'hint small', text: t('tiers_help') }),
+    chartHost(state, (w) => tierChart(rec.tiers, { width: w, title: t('tiers_title'), labels: outcomeLabels(), fmtPct, fmtKva, proposedKva }), 'tiers'),
+    probLegend(),
+    h('details', { class: 'no-print' }, [
+      h('summary', { text: t('show_table') }),
+      tableWrap(h('table', { class: 'data' }, [
+        h('thead', {}, h('tr', {}, [t('col_capacity'), t('outcome_appropriate'), t('outcome_undersized'), t('outcome_oversized'), t('expected_load_rate'), t('monthly_charge')].map((c, i) => h('th', { scope: 'col', class: i ? 'num' : '', text: c })))),
+        h('tbody', {}, rec.tiers.map((tr) => h('tr', { class: tr.recommended ? 'highlight' : '' }, [
+          h('th', { scope: 'row', text: `${fmtKva(tr.capacity_kva)}${tr.recommended ? ` (${t('recommended_short')})` : ''}` }),
+          h('td', { class: 'num', text: fmtPct(tr.p_appropriate) }), h('td', { class: 'num', text: fmtPct(tr.p_undersized) }), h('td', { class: 'num', text: fmtPct(tr.p_oversized) }),
+          h('td', { class: 'num', text: fmtPct(tr.expected_load_rate) }), h('td', { class: 'num', text: tr.monthly_capacity_charge_yuan ? fmtYuan(tr.monthly_capacity_charge_yuan) : '—' }),
+        ]))),
+      ]), t('tiers_title')),
+    ]),
+  ]);
+}
+
+export function driversCard(state, rec) {
+  const lang = getLang();
+  const sorted = rec.drivers.slice().sort((a, b) => Math.abs(b.kw) - Math.abs(a.kw));
+  const shown = sorted.slice(0, MAX_DRIVERS).map((d) => ({
+    label: lang === 'zh' ? d.label_zh : d.label_en,
+    kw: d.kw,
+    detail: t('driver_detail', { eng: fmtKw(d.engineering_kw), corr: fmtKw(d.correction_kw) }),
+  }));
+  const rest = sorted.slice(MAX_DRIVERS);
+  if (rest.length) shown.push({ label: t('drivers_other', { n: rest.length }), kw: rest.reduce((s, d) => s + d.kw, 0) });
+  if (rec.drivers_base_kw) shown.push({ label: t('drivers_base'), kw: rec.drivers_base_kw });
+  const signed = (v) => `${v >= 0 ? '+' : '−'}${fmtNum(Math.abs(v))}`;
+  return h('section', { class: 'card', 'aria-labelledby': 'drivers-title' }, [
+    h('h3', { id: 'drivers-title', text: t('drivers_title') }),
+    h('p', { class: 'hint small', text: t('drivers_help', { peak: fmtKw(rec.predicted_peak_kw) }) }),
+    shown.length
+      ? chartHost(state, (w) => driversChart(shown, { width: w, title: t('drivers_title'), fmtKw: signed, unit: 'kW' }), 'drivers')
+      : h('p', { class: 'hint', text: t('drivers_none') }),
+    h('ul', { class: 'legend' }, [
+      h('li', {}, [h('span', { class: 'swatch swatch-positive', 'aria-hidden': 'true' }), t('drivers_positive')]),
+      h('li', {}, [h('span', { class: 'swatch swatch-negative', 'aria-hidden': 'true' }), t('drivers_negative')]),
+    ]),
+  ]);
+}
+
+export function peersCard(state, rec) {
+  const p = rec.peers;
+  const ind = state.industries.get(p.industry);
+  const children = [h('h3', { id: 'peers-title', text: t('peers_title') })];
+  if (p.level === 'none' || p.n_peers === 0) {
+    children.push(h('p', { class: 'hint', text: t('peers_none') }));
+    return h('section', { class: 'card', 'aria-labelledby': 'peers-title' }, children);
+  }
+  children.push(h('p', { class: 'peers-group' }, [
+    t(p.level === 'industry' ? 'peers_group_industry' : 'peers_group', { industry: ind ? catName(ind) : p.industry, band: scaleBandText(p.scale_band) }),
+    ' ', h('strong', { id: 'peers-n', text: t('peers_n', { n: fmtNum(p.n_peers, 0) }) }),
+  ]));
+  if (p.too_few_peers) children.push(h('p', { class: 'notice warn', text: t('peers_few') }));
+  const metrics = [
+    ['peak_per_installed_kw', 'this_peak_per_installed_kw', 'percentile_per_installed_kw', 'peers_metric_kw', (v) => fmtNum(v, 2), 'kW/kW'],
+    ['peak_w_per_m2', 'this_peak_w_per_m2', 'percentile_w_per_m2', 'peers_metric_m2', (v) => fmtNum(v, 0), 'W/m²'],
+  ];
+  let drawn = 0;
+  for (const [qKey, vKey, pctKey, labelKey, f, unit] of metrics) {
+    const q = p[qKey];
+    const v = p[vKey];
+    if (!q || v == null) continue; // only where this application has the statistic
+    drawn += 1;
+    const pct = p[pctKey];
+    const pctText = pct != null ? t('percentile', { p: fmtNum(pct, 0) }) : '';
+    children.push(h('div', { class: 'peer-metric' }, [
+      h('h4', { text: `${t(labelKey)} (${unit})` }),
+      chartHost(state, (w) => peerChart(q, v, { width: w, title: t(labelKey), fmt: f, thisLabel: t('peers_this'), pctText }), 'peers'),
+      h('p', { class: 'hint small', text: t('peers_sentence', { value: `${f(v)} ${unit}`, pct: pctText || '—', p50: `${f(q.p50)} ${unit}` }) }),
+    ]));
+  }
+  if (!drawn) children.push(h('p', { class: 'hint', text: t('peers_no_metric') }));
+  children.push(h('ul', { class: 'legend' }, [
+    h('li', {}, [h('span', { class: 'swatch swatch-band90', 'aria-hidden': 'true' }), 'P5–P95']),
+    h('li', {}, [h('span', { class: 'swatch swatch-band80', 'aria-hidden': 'true' }), 'P10–P90']),
+    h('li', {}, [h('span', { class: 'swatch swatch-marker', 'aria-hidden': 'true' }), t('peers_this')]),
+  ]));
+  return h('section', { class: 'card', 'aria-labelledby': 'peers-title' }, children);
+}
+
+export function scaleBandText(band) {
+  if (!band || band === 'unknown scale') return t('scale_unknown');
+  return band;
+}
+
+export function summaryCard(state, rec, app) {
+  const ind = state.industries.get(app.industry);
+  const zone = state.catalog.climate_zones.find((z) => z.code === app.climate_zone);
+  const rows = [
+    [t('label_industry'), ind ? catName(ind) : app.industry],
+    [t('label_climate'), zone ? catName(zone) : t('climate_unknown')],
+    [t('label_area'), app.floor_area_m2 != null ? `${fmtNum(app.floor_area_m2)} m²` : '—'],
+    [t('label_employees'), app.employees != null ? fmtNum(app.employees, 0) : '—'],
+    [t('label_shifts'), app.shifts != null ? fmtNum(app.shifts, 0) : '—'],
+    [t('equipment_lines'), t('rows_count', { n: app.equipment.length })],
+    [t('installed_kw'), fmtKw(rec.installed_kw)],
+    [t('standby_kw'), fmtKw(rec.standby_kw)],
+    [t('basis'), t(`basis_${rec.basis}`, {}, rec.basis)],
+  ];
+  return h('section', { class: 'card summary', 'aria-labelledby': 'summary-title' }, [
+    h('h3', { id: 'summary-title', text: t('summary_title') }),
+    h('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
+  ]);
+}
+
+export function matchesCard(state, rec) {
+  const rowIds = state.result.rowIds;
+  const unmatched = rec.matches.filter((m) => m.source === 'unmatched').length;
+  return h('section', { class: 'card matches', 'aria-labelledby': 'matches-title' }, [
+    h('h3', { id: 'matches-title', text: t('matches_title') }),
+    h('p', { class: unmatched ? 'notice warn' : 'hint small', text: unmatched ? t('matches_unmatched', { n: unmatched }) : t('matches_all', { n: rec.matches.length }) }),
+    tableWrap(h('table', { class: 'data', id: 'matches-table' }, [
+      h('thead', {}, h('tr', {}, ['#', t('match_col_text'), t('match_col_category'), t('confidence'), t('match_col_how')].map((c, i) => h('th', { scope: 'col', class: i === 0 || i === 3 ? 'num' : '', text: c })))),
+      h('tbody', {}, rec.matches.map((m) => {
+        const cat = m.category ? state.categories.get(m.category) : null;
+        const row = state.rows.find((r) => r.id === rowIds[m.index]);
+        const un = m.source === 'unmatched';
+        return h('tr', { class: un ? 'unmatched' : '' }, [
+          h('td', { class: 'num', text: String(m.index + 1) }),
+          h('td', { text: m.text || '—' }),
+          h('td', {}, un
+            ? [h('span', { class: 'badge badge-alert', text: t('unmatched') }), row ? [' ', h('button', { type: 'button', class: 'btn tiny no-print', text: t('btn_fix_row'), onclick: () => { row.refs.cat.focus(); row.refs.cat.scrollIntoView({ block: 'center' }); } })] : null].flat()
+            : [cat ? catName(cat) : m.category]),
+          h('td', { class: 'num', text: un && !m.confidence ? '—' : fmtPct(m.confidence) }),
+          h('td', { text: t(`match_source_${m.source}`) + (m.matched_alias ? ` · “${m.matched_alias}”` : '') }),
+        ]);
+      })),
+    ]), t('matches_title')),
+  ]);
+}
+
+export function metaLine(rec) {
+  return h('p', { class: 'meta', id: 'model-meta' }, [
+    t('meta_line', {
+      version: rec.model_version,
+      source: rec.source === 'model' ? t('source_model') : t('source_fallback'),
+      id: rec.id || '—',
+    }),
+  ]);
+}

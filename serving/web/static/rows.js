@@ -1,0 +1,211 @@
+// The equipment editor: one row per equipment line, with live name matching.
+
+import { $, h } from './dom.js';
+import { t, fmtNum, fmtPct, catName } from './i18n.js';
+import { parseNumber } from './csv.js';
+import { markStale } from './state.js';
+import { categoryOptions } from './catalog.js';
+import { setImportStatus } from './importer.js';
+
+export const MATCH_DEBOUNCE_MS = 300;
+
+export function addRow(state, item = {}, { focus = null, match = true } = {}) {
+  const max = state.catalog.max_equipment_lines;
+  if (state.rows.length >= max) {
+    setImportStatus(state, () => t('err_too_many_rows', { max }), true);
+    return null;
+  }
+  const id = state.nextId++;
+  const p = `eq-${id}`;
+  const refs = {};
+  const err = (part) => h('div', { id: `${p}-${part}-error`, class: 'field-error', hidden: true });
+  refs.idx = h('span', { class: 'eq-idx', id: `${p}-title` });
+  refs.nameLabel = h('label', { for: `${p}-name`, class: 'cell-label' });
+  refs.name = h('input', {
+    id: `${p}-name`, class: 'eq-name-input', autocomplete: 'off', maxlength: 200,
+    'aria-describedby': `${p}-match ${p}-name-error`,
+  });
+  refs.match = h('div', { id: `${p}-match`, class: 'eq-match', 'aria-live': 'polite' });
+  refs.catLabel = h('label', { for: `${p}-cat`, class: 'cell-label' });
+  refs.cat = h('select', { id: `${p}-cat`, 'aria-describedby': `${p}-cat-error` }, categoryOptions(state, true));
+  refs.kwLabel = h('label', { for: `${p}-kw`, class: 'cell-label' });
+  refs.kw = h('input', { id: `${p}-kw`, inputmode: 'decimal', autocomplete: 'off', 'aria-describedby': `${p}-kw-error` });
+  refs.qtyLabel = h('label', { for: `${p}-qty`, class: 'cell-label' });
+  refs.qty = h('input', { id: `${p}-qty`, inputmode: 'numeric', autocomplete: 'off', 'aria-describedby': `${p}-qty-error` });
+  refs.standby = h('input', { id: `${p}-standby`, type: 'checkbox' });
+  refs.standbyLabel = h('label', { for: `${p}-standby` });
+  refs.remove = h('button', { type: 'button', class: 'btn ghost remove' });
+  const el = h('div', { class: 'eq-row', role: 'group', 'aria-labelledby': `${p}-title`, 'data-row-id': id }, [
+    refs.idx,
+    h('div', { class: 'eq-cell eq-name' }, [refs.nameLabel, refs.name, refs.match, err('name')]),
+    h('div', { class: 'eq-cell eq-cat' }, [refs.catLabel, refs.cat, err('cat')]),
+    h('div', { class: 'eq-cell eq-kw' }, [refs.kwLabel, refs.kw, err('kw')]),
+    h('div', { class: 'eq-cell eq-qty' }, [refs.qtyLabel, refs.qty, err('qty')]),
+    h('div', { class: 'eq-cell eq-standby' }, [refs.standby, refs.standbyLabel]),
+    h('div', { class: 'eq-cell eq-remove' }, [refs.remove]),
+  ]);
+  const row = { id, el, refs, match: null, matchState: 'idle', seq: 0, timer: null, matchedText: null };
+  refs.name.value = item.name ?? '';
+  refs.cat.value = item.category && state.categories.has(item.category) ? item.category : '';
+  refs.kw.value = item.rated_kw ?? '';
+  refs.qty.value = item.quantity ?? '1';
+  refs.standby.checked = Boolean(item.standby);
+  refs.name.addEventListener('input', () => scheduleMatch(state, row));
+  refs.kw.addEventListener('change', () => { if (!refs.cat.value && refs.name.value.trim()) scheduleMatch(state, row, 0); });
+  refs.cat.addEventListener('change', () => renderMatch(state, row));
+  refs.remove.addEventListener('click', () => removeRow(state, row));
+  state.rows.push(row);
+  $('#eq-rows').append(el);
+  refreshRowLanguage(state, row);
+  renumberRows(state);
+  if (match && refs.name.value.trim() && !refs.cat.value) scheduleMatch(state, row, 0);
+  else renderMatch(state, row);
+  if (focus) refs[focus].focus();
+  return row;
+}
+
+export function removeRow(state, row) {
+  const i = state.rows.indexOf(row);
+  if (i < 0) return;
+  clearTimeout(row.timer);
+  row.el.remove();
+  state.rows.splice(i, 1);
+  renumberRows(state);
+  markStale(state);
+  // Keep the keyboard user in the list: focus the next row's remove button, else the add button.
+  const next = state.rows[i] || state.rows[i - 1];
+  (next ? next.refs.remove : $('#add-row')).focus();
+  setImportStatus(state, () => t('row_removed', { n: i + 1 }));
+}
+
+export function renumberRows(state) {
+  state.rows.forEach((row, i) => {
+    row.el.dataset.index = String(i);
+    row.refs.idx.textContent = String(i + 1);
+    row.refs.idx.setAttribute('aria-label', t('row_n', { n: i + 1 }));
+    row.refs.remove.setAttribute('aria-label', t('remove_row_n', { n: i + 1 }));
+  });
+  const n = state.rows.length;
+  $('#eq-count').textContent = n ? t('rows_count', { n }) : '';
+  $('#eq-empty').hidden = n > 0;
+  document.querySelector('.eq-head').hidden = n === 0;
+}
+
+export function refreshRowLanguage(state, row) {
+  const r = row.refs;
+  r.nameLabel.textContent = t('col_name');
+  r.name.placeholder = t('ph_eq_name');
+  r.catLabel.textContent = t('col_category');
+  const v = r.cat.value;
+  r.cat.replaceChildren(...categoryOptions(state, true));
+  r.cat.value = v;
+  r.kwLabel.textContent = t('col_kw');
+  r.kw.placeholder = t('ph_kw');
+  r.qtyLabel.textContent = t('col_qty');
+  r.standbyLabel.textContent = t('col_standby');
+  r.remove.textContent = t('btn_remove');
+  renderMatch(state, row);
+}
+
+export function scheduleMatch(state, row, delay = MATCH_DEBOUNCE_MS) {
+  clearTimeout(row.timer);
+  const text = row.refs.name.value.trim();
+  row.seq += 1;
+  if (!text) {
+    row.match = null;
+    row.matchState = 'idle';
+    renderMatch(state, row);
+    return;
+  }
+  if (text.length > 200) {
+    row.matchState = 'toolong';
+    renderMatch(state, row);
+    return;
+  }
+  row.matchState = 'pending';
+  renderMatch(state, row);
+  const seq = row.seq;
+  row.timer = setTimeout(async () => {
+    const kw = parseNumber(row.refs.kw.value);
+    const qs = new URLSearchParams({ text });
+    if (typeof kw === 'number' && Number.isFinite(kw) && kw > 0) qs.set('rated_kw', String(kw));
+    try {
+      const r = await fetch(`/api/match?${qs}`, { headers: { accept: 'application/json' } });
+      const body = await r.json();
+      if (seq !== row.seq) return; // a newer keystroke is on its way
+      if (!r.ok) throw new Error(body?.errors?.[0]?.message || `HTTP ${r.status}`);
+      row.match = body;
+      row.matchedText = text;
+      row.matchState = 'done';
+    } catch {
+      if (seq !== row.seq) return;
+      row.matchState = 'error';
+    }
+    renderMatch(state, row);
+  }, delay);
+}
+
+export function renderMatch(state, row) {
+  const box = row.refs.match;
+  const chosen = row.refs.cat.value;
+  const m = row.match;
+  box.className = 'eq-match';
+  const parts = [];
+  if (row.matchState === 'pending') {
+    parts.push(h('span', { class: 'muted', text: t('match_pending') }));
+  } else if (row.matchState === 'error') {
+    parts.push(h('span', { class: 'muted', text: t('match_error') }));
+  } else if (row.matchState === 'toolong') {
+    box.classList.add('warn');
+    parts.push(t('match_too_long'));
+  } else if (row.matchState === 'done' && m) {
+    const cat = m.category ? state.categories.get(m.category) : null;
+    const conf = fmtPct(m.confidence);
+    if (chosen) {
+      if (cat && m.category !== chosen) {
+        parts.push(h('span', { class: 'muted', text: t('match_overridden', { name: catName(cat), conf }) }));
+      } else if (cat) {
+        parts.push(h('span', { class: 'ok', text: `✓ ${t('match_agrees', { conf })}` }));
+      }
+    } else if (cat && m.confidence >= state.catalog.min_match_confidence) {
+      box.classList.add('suggest');
+      parts.push(h('span', {}, [t('match_auto'), ' ', h('strong', { text: catName(cat) }), ` · ${t('confidence')} ${conf}`]));
+      if (m.rated_kw_hint && !row.refs.kw.value.trim()) parts.push(h('span', { class: 'muted', text: ` ${t('match_kw_hint', { kw: fmtNum(m.rated_kw_hint) })}` }));
+      parts.push(' ', h('button', { type: 'button', class: 'btn tiny', text: t('btn_accept'), 'aria-label': t('btn_accept_aria', { name: catName(cat), n: rowNumber(state, row) }), onclick: () => acceptMatch(state, row) }));
+    } else if (cat) {
+      box.classList.add('warn');
+      parts.push(h('span', {}, [t('match_low', { name: catName(cat), conf })]));
+      parts.push(' ', h('button', { type: 'button', class: 'btn tiny', text: t('btn_accept'), 'aria-label': t('btn_accept_aria', { name: catName(cat), n: rowNumber(state, row) }), onclick: () => acceptMatch(state, row) }));
+    } else {
+      box.classList.add('warn');
+      parts.push(t('match_none'));
+    }
+  }
+  box.replaceChildren(...parts);
+  box.hidden = parts.length === 0;
+}
+
+export function rowNumber(state, row) {
+  return state.rows.indexOf(row) + 1;
+}
+
+export function acceptMatch(state, row) {
+  const m = row.match;
+  if (!m || !m.category) return;
+  row.refs.cat.value = m.category;
+  if (m.rated_kw_hint && !row.refs.kw.value.trim()) row.refs.kw.value = String(m.rated_kw_hint);
+  markStale(state);
+  renderMatch(state, row);
+  row.refs.cat.focus();
+}
+
+export function clearRows(state) {
+  for (const row of state.rows) { clearTimeout(row.timer); row.el.remove(); }
+  state.rows = [];
+  renumberRows(state);
+}
+
+export function rowIsEmpty(row) {
+  const r = row.refs;
+  return !r.name.value.trim() && !r.cat.value && !r.kw.value.trim() && (r.qty.value.trim() === '1' || !r.qty.value.trim()) && !r.standby.checked;
+}

@@ -1,0 +1,189 @@
+"""Shrinkage: small groups borrow from the pool, large ones keep their own figures.
+
+Protects the empirical-Bayes estimates of the base (area densities, typical peaks), the
+shrunk calibration groups, and the few-customer flag of the decision path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.build import FeatureBuilder, HistoryFrames
+from features.shrinkage import shrink_log_location
+from serving.model.calibration import (
+    AREA_ONLY_GROUP,
+    AREA_PREFIX,
+    EQUIPMENT_GROUP,
+    POOLED_GROUP,
+    ResidualCalibrator,
+)
+
+
+def _groups(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A big group at log 0, a second big one at log 1, a tiny one at log 2 (noise 0.5)."""
+    g = np.array(["big"] * 2000 + ["other"] * 2000 + ["tiny"] * 4)
+    centre = np.select([g == "big", g == "other"], [0.0, 1.0], 2.0)
+    return centre + rng.normal(0.0, 0.5, len(g)), g
+
+
+def test_a_tiny_group_borrows_from_the_pool_and_a_big_one_keeps_its_own() -> None:
+    x, g = _groups(np.random.default_rng(1))
+    s = shrink_log_location(x, g)
+    assert s.weight["big"] > 0.95 and s.weight["tiny"] < s.weight["big"]
+    assert abs(s.estimate["big"] - 0.0) < 0.05  # its own figure
+    own_tiny = float(np.median(x[g == "tiny"]))
+    # The tiny group's estimate lies strictly between its own median and the pool's.
+    lo, hi = sorted((own_tiny, s.pooled))
+    assert lo < s.estimate["tiny"] < hi
+    assert s.estimate["tiny"] == s.weight["tiny"] * own_tiny + (1 - s.weight["tiny"]) * s.pooled
+
+
+def test_groups_that_differ_only_by_noise_are_pooled() -> None:
+    rng = np.random.default_rng(2)
+    g = np.repeat(["a", "b", "c", "d"], 25)
+    s = shrink_log_location(rng.normal(0.0, 1.0, len(g)), g)
+    assert all(w < 0.5 for w in s.weight.values())
+
+
+def test_area_density_of_a_small_industry_is_shrunk_towards_all_industries() -> None:
+    """Area-only offices peak at 0.3 × the design density (many), hotels at 3 × (three)."""
+    rng = np.random.default_rng(4)
+    n_office, n_hotel, n_school = 400, 3, 400
+    industry = ["office"] * n_office + ["hotel"] * n_hotel + ["school"] * n_school
+    area = rng.uniform(2000, 20000, len(industry))
+    design = {"office": 60.0, "hotel": 70.0, "school": 30.0}  # features/data/industries.csv
+    factor = {"office": 0.3, "hotel": 3.0, "school": 1.0}
+    peak = np.array(
+        [design[i] * factor[i] * a / 1000.0 for i, a in zip(industry, area, strict=True)]
+    ) * np.exp(rng.normal(0, 0.3, len(industry)))
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(len(industry))],
+            "industry": industry,
+            "climate_zone": None,
+            "floor_area_m2": area,
+            "employees": np.nan,
+            "shifts": np.nan,
+        }
+    )
+    equipment = pd.DataFrame(
+        {"customer_id": [], "category": [], "rated_kw": [], "quantity": [], "standby": []}
+    )
+    builder = FeatureBuilder().fit(HistoryFrames(customers, equipment), peak)
+    m = builder.area_multipliers_
+    assert abs(np.log(m["office"] / 0.3)) < 0.1  # a big industry keeps its own density
+    assert abs(np.log(m["school"] / 1.0)) < 0.1
+    # Three hotels: shrunk, strictly between the pooled multiplier and their own 3 ×.
+    assert builder.area_multiplier_ < m["hotel"] < 3.0 * 0.9
+
+
+def _calibrator(n_small: int) -> ResidualCalibrator:
+    rng = np.random.default_rng(5)
+    big = rng.normal(0.0, 0.1, 3000)  # equipment lists of machinery: narrow, centred
+    small = rng.normal(0.8, 0.1, n_small)  # a few hotels, all far above their prediction
+    area = rng.normal(0.0, 0.6, 400)  # area-only answers: wide
+    res = np.concatenate([big, small, area])
+    groups = np.array(
+        ["machinery"] * len(big) + ["hotel"] * n_small + [f"{AREA_PREFIX}office"] * len(area),
+        dtype=object,
+    )
+    return ResidualCalibrator(min_group_size=150).fit(res, groups)
+
+
+def test_a_small_calibration_group_is_shrunk_towards_its_parent() -> None:
+    cal = _calibrator(n_small=30)
+    mu = np.zeros(1)
+    median = {
+        g: float(cal.quantile(mu, np.array([g]), 0.5)[0])
+        for g in ("hotel", "machinery", EQUIPMENT_GROUP)
+    }
+    # 30 of 150: weight 0.2 on its own (+0.8) residuals, the rest from all equipment lists.
+    assert cal.weights_["hotel"] == 30 / 150
+    assert median[EQUIPMENT_GROUP] < median["hotel"] < 0.8
+    # Its upper tail still reaches its own residuals (they are 20 % of its mass).
+    assert float(cal.quantile(mu, np.array(["hotel"]), 0.95)[0]) > 0.6
+    # The big group keeps its own figures.
+    assert cal.weights_["machinery"] == 1.0
+    assert abs(median["machinery"]) < 0.02
+    assert cal.n_residuals(np.array(["hotel", "machinery"])).tolist() == [30, 3000]
+
+
+def test_a_big_calibration_group_keeps_its_own() -> None:
+    cal = _calibrator(n_small=600)
+    assert cal.weights_["hotel"] == 1.0
+    assert abs(float(cal.quantile(np.zeros(1), np.array(["hotel"]), 0.5)[0]) - 0.8) < 0.02
+
+
+def test_area_only_answers_are_not_calibrated_on_equipment_lists() -> None:
+    cal = _calibrator(n_small=30)
+    lo, hi = cal.interval(np.zeros(2), np.array([f"{AREA_PREFIX}hotel", "machinery"]), 0.9)
+    # An area-only hotel (no own residuals) resolves to the area-only pool, not the pooled
+    # (mostly equipment-list) residuals: its interval is the wide one.
+    assert cal._resolve(np.array([f"{AREA_PREFIX}hotel"]))[0] == f"{AREA_PREFIX}office" or (
+        cal._resolve(np.array([f"{AREA_PREFIX}hotel"]))[0] == AREA_ONLY_GROUP
+    )
+    assert hi[0] - lo[0] > 4 * (hi[1] - lo[1])
+    assert POOLED_GROUP in cal.residuals_
+
+
+def test_shrunk_calibration_survives_the_bundle_round_trip() -> None:
+    cal = _calibrator(n_small=30)
+    cal.equipment_gain_ = {"n": 100.0, "accuracy_with_list": 0.9}
+    again = ResidualCalibrator.from_dict(cal.to_dict())
+    assert again.weights_ == cal.weights_
+    assert again.n_own_ == cal.n_own_
+    assert again.industry_n_ == cal.industry_n_
+    assert again.equipment_gain_ == cal.equipment_gain_
+    groups = np.array(["hotel", "machinery", f"{AREA_PREFIX}hotel", "never-seen"])
+    np.testing.assert_array_equal(
+        again.quantile(np.zeros(4), groups, 0.9), cal.quantile(np.zeros(4), groups, 0.9)
+    )
+
+
+# -- the few-customer flag on the decision path ------------------------------------------
+
+
+def test_industries_without_their_own_calibration_are_flagged_and_still_answered() -> None:
+    from features.schemas import Application, EquipmentItem
+    from features.validation import validate_frames
+    from serving.core import Recommender
+    from serving.model.config import ModelConfig
+    from serving.model.decision import decide
+    from training.model import fit_model
+    from training.synth import SynthConfig, generate_history
+
+    hist = generate_history(SynthConfig(n=400, seed=9))
+    valid = validate_frames(hist.customers, hist.equipment, require_label=True)
+    frames = HistoryFrames(
+        valid.customers.reset_index(drop=True), valid.equipment.reset_index(drop=True)
+    )
+    peak = frames.customers["peak_demand_kw"].to_numpy(dtype=float)
+    config = ModelConfig(max_rounds=40, min_group_size=25)
+    model = fit_model(frames, peak, config, seed=0)
+    pred = model.predict(frames)
+    d = decide(model, pred, model.engineering_columns(frames, pred))
+    n_ind = model.calibrator.industry_residuals(pred.industry)
+    # ~17 customers per industry: some industries reach 25 calibration customers, some not.
+    assert d.few_customers.any() and (~d.few_customers).any()
+    np.testing.assert_array_equal(d.few_customers, n_ind < 25)
+    assert d.manual_review[d.few_customers].all()
+    # The answer names the count behind it, and its figures are shrunk (weight < 1).
+    assert (d.calibration_weight[d.few_customers] < 1).all()
+    small = str(pred.industry[np.flatnonzero(d.few_customers)[0]])
+    rec = Recommender(model, "t").recommend(
+        Application(
+            industry=small,
+            floor_area_m2=3000.0,
+            equipment=[EquipmentItem(category="air_compressor", rated_kw=37.0, quantity=2)],
+        )
+    )
+    codes = [w.code for w in rec.warnings]
+    assert "few_customers" in codes and rec.manual_review
+    text = next(w for w in rec.warnings if w.code == "few_customers")
+    n_small = int(model.calibrator.industry_n_[small])
+    assert f"{n_small:,}" in text.message_en and f"{n_small:,}" in text.message_zh
+    assert rec.calibration_customers is not None and rec.recommended_kva > 0
+    # An area-only answer says that a list would sharpen it.
+    bare = Recommender(model, "t").recommend(Application(industry=small, floor_area_m2=3000.0))
+    assert any(w.code.startswith("equipment_list_gain") for w in bare.warnings)

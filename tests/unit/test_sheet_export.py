@@ -231,3 +231,18 @@ def test_area_only_application_exports_its_sheet(recommender: Recommender) -> No
     exported = export_sheet(recommender, request)
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(exported.content)).pages)
     assert "单位面积负荷密度法" in _flat(text)
+
+
+def test_header_text_is_printed_literally_never_as_markup(recommender: Recommender) -> None:
+    nasty = '</style><b>粗</b> "引号" \\ 反斜杠 & <script>x</script>'
+    body = {
+        "application": {"industry": "office", "floor_area_m2": 5000},
+        "format": "pdf",
+        "header": {"工程名称": nasty, "申请单位": nasty},
+    }
+    exported = export_sheet(recommender, ExportRequest.model_validate(body))
+    text = _flat("".join(p.extract_text() for p in PdfReader(io.BytesIO(exported.content)).pages))
+    assert _flat(nasty) in text
+    for fmt in ("docx", "xlsx"):
+        out = export_sheet(recommender, ExportRequest.model_validate({**body, "format": fmt}))
+        assert out.content[:2] == b"PK"  # a zip container that opened and saved

@@ -134,7 +134,12 @@ function enhanceSheet(result) {
     const rows = table.querySelectorAll('tbody tr');
     s.rows.forEach((r, i) => {
       const tr = rows[i];
-      if (!tr || r.kind === 'single_phase_equivalent') return;
+      if (tr && r.kind === 'single_phase_equivalent') {
+        const th = tr.querySelector('th');
+        if (th) th.textContent = t('design_single_phase_row', { phase: r.name ? r.name.replace(/^3 × /, '') : '' });
+        return;
+      }
+      if (!tr) return;
       const cells = tr.querySelectorAll('td');
       const make = (cell, field, value, label, starred) => {
         const input = h('input', {

@@ -20,6 +20,8 @@ const FORMATS = [['pdf', 'export_pdf'], ['docx', 'export_docx'], ['xlsx', 'expor
 
 const $ = (sel, root = document) => root.querySelector(sel);
 let current = null;
+/** What the planner typed, kept across re-renders (language switch, recalculation). */
+const typed = {};
 
 function h(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
@@ -97,7 +99,8 @@ function card() {
       h('label', { for: `export-${key}`, 'data-i18n': label, text: t(label) }),
       h('input', {
         id: `export-${key}`, autocomplete: 'off', type: key === 'date' ? 'date' : 'text',
-        value: key === 'date' ? today : (saved[key] || ''), maxlength: 200,
+        value: typed[key] ?? (key === 'date' ? today : (saved[key] || '')), maxlength: 200,
+        oninput: (ev) => { typed[key] = ev.target.value; },
       }),
     ]))),
     h('div', { class: 'form-actions' }, FORMATS.map(([fmt, label]) => h('button', {

@@ -129,7 +129,7 @@ def _comparison(rec: Recommendation, sheet: CalculationSheet) -> list[str]:
         movers = sorted(rec.drivers, key=lambda d: abs(d.correction_kw), reverse=True)[:3]
         for d in movers:
             lines.append(
-                f"· {d.label_zh}：贡献 {d.kw:.1f} kW，其中相对需要系数基准的修正 {d.correction_kw:+.1f} kW"
+                f"{d.label_zh}：贡献 {d.kw:.1f} kW，其中相对需要系数基准的修正 {d.correction_kw:+.1f} kW"
             )
     if rec.bounds.clamped and rec.bounds.clamp_rule_zh:
         lines.append(f"合理性边界：{rec.bounds.clamp_rule_zh}")

@@ -6,16 +6,50 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: setup serve test lint format model browser-deps bench clean
+.PHONY: setup serve test lint format model browser-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
 
-# Idempotent: the stamp is rebuilt only when pyproject.toml changes.
+PIP_VERSION := 26.3
+
+# Idempotent: the stamp is rebuilt only when the lock changes. Every package comes from
+# requirements.lock (pinned, hashes checked); the project itself is installed on top of it
+# without resolving anything (--no-deps), so no indirect dependency floats.
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install "pip==$(PIP_VERSION)"
+	$(BIN)/python -m pip install --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python tools/locks.py check
 	touch $(STAMP)
+
+# Regenerate requirements.lock and requirements-serve.txt from pyproject.toml (needs the
+# package index; uv is in the dev extra). Run after changing a dependency, commit both.
+lock:
+	test -x $(BIN)/uv || $(BIN)/python -m pip install "uv==0.13.9"
+	$(BIN)/python tools/locks.py write $(BIN)/uv
+
+# Offline: the locks match pyproject.toml and each other (part of `make lint`).
+lock-check:
+	$(BIN)/python tools/locks.py check
+
+# The page's JavaScript checks: TypeScript over the JSDoc types, ESLint and node's test
+# runner, installed by package.json + package-lock.json (npm ci; Node.js 20.19+ and npm
+# from the machine).
+JS_STAMP := node_modules/.installed
+js-setup: $(JS_STAMP)
+
+$(JS_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: the JS checks need Node.js 20.19+ with npm"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(JS_STAMP)
+
+js-lint: js-setup
+	npx --no-install tsc --noEmit -p tsconfig.json
+	npx --no-install eslint serving/web/static tests/js
+
+js-test: js-setup
+	node --test tests/js/
 
 # Debian's chromium drives the browser tests (no browser download by playwright); a CJK
 # font makes the Chinese page legible in the screenshots and the exported PDF sheet.
@@ -35,23 +69,44 @@ model: setup
 	$(BIN)/capacity ensure-model
 
 serve: setup model
-	BENTOML_DO_NOT_TRACK=True MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true $(BIN)/bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
+	BENTOML_DO_NOT_TRACK=True MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true $(BIN)/python -m bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
 
-lint: setup
-	$(BIN)/ruff check features training serving tests benchmarks
-	$(BIN)/ruff format --check features training serving tests benchmarks
+lint: setup lock-check js-lint
+	$(BIN)/ruff check features training serving tests benchmarks tools
+	$(BIN)/ruff format --check features training serving tests benchmarks tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: setup
-	$(BIN)/ruff check --fix features training serving tests benchmarks
-	$(BIN)/ruff format features training serving tests benchmarks
+	$(BIN)/ruff check --fix features training serving tests benchmarks tools
+	$(BIN)/ruff format features training serving tests benchmarks tools
 
-test: setup browser-deps lint
+test: setup browser-deps lint js-test
 	$(BIN)/python -m pytest -q
+
+# Executes every notebook with papermill on the champion and its holdout (or on
+# NB_PARAMS, e.g. NB_PARAMS="-p customers my/customers.csv -p equipment my/equipment.csv
+# -p model 3") and renders each to HTML in NB_OUT.
+NB_OUT ?= $(or $(CAPACITY_HOME),var)/notebooks
+NB_PARAMS ?=
+# Reports open offline: no MathJax or require.js from a CDN (the notebooks use neither).
+NB_HTML_OFFLINE := --HTMLExporter.mathjax_url="" --HTMLExporter.require_js_url=""
+notebooks: setup model
+	mkdir -p $(NB_OUT)
+	for nb in notebooks/*.ipynb; do \
+	  name=$$(basename $$nb .ipynb); \
+	  MLFLOW_DISABLE_TELEMETRY=true $(BIN)/papermill $$nb $(NB_OUT)/$$name.ipynb -k python3 \
+	    --cwd $(NB_OUT) --no-progress-bar $(NB_PARAMS) || exit 1; \
+	  $(BIN)/jupyter nbconvert --to html --log-level ERROR $(NB_HTML_OFFLINE) $(NB_OUT)/$$name.ipynb || exit 1; \
+	done
+	@echo "reports: $(NB_OUT)/*.html"
+
+# The daily check of the recommendation log against the champion (exit 1 on an alert).
+monitor: setup
+	$(BIN)/capacity monitor
 
 bench: setup model
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache node_modules

@@ -48,7 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-BENTOML = REPO_ROOT / ".venv" / "bin" / "bentoml"
+BENTOML = (sys.executable, "-m", "bentoml")  # the running interpreter's BentoML
 SERVICE = "serving.service:CapacityService"
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "service.json"
 READY_TIMEOUT_S = 120.0
@@ -171,7 +171,7 @@ def served(
     with log_path.open("wb") as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            [str(BENTOML), "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)],
+            [*BENTOML, "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,

@@ -10,7 +10,12 @@ HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
     extra = sys.argv[1:]
-    for script in ("bench_model.py", "bench_served_accuracy.py", "bench_service.py"):
+    for script in (
+        "bench_model.py",
+        "bench_served_accuracy.py",
+        "bench_service.py",
+        "bench_throughput.py",
+    ):
         print(f"\n##### {script} #####", flush=True)
-        args = extra if script != "bench_served_accuracy.py" else []
+        args = extra if script not in ("bench_served_accuracy.py", "bench_throughput.py") else []
         subprocess.run([sys.executable, str(HERE / script), *args], check=True)

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-CLIMATE_ZONES: tuple[str, ...] = (
-    "severe_cold",
-    "cold",
-    "hot_summer_cold_winter",
-    "hot_summer_warm_winter",
-    "mild",
-)
-"""GB 50176 building climate zones; an empty value means unknown."""
+ClimateZone = Literal[
+    "severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "mild"
+]
+"""GB 50176 building climate zones (the API's type); an empty value means unknown."""
+CLIMATE_ZONES: tuple[str, ...] = get_args(ClimateZone)
+"""The climate zones in the contract's order (declared once, as :data:`ClimateZone`)."""
+
+BOOLEAN_TRUE_WORDS: tuple[str, ...] = (
+    "true", "t", "1", "1.0", "yes", "y", "x", "✓", "√", "是", "备用", "有", "standby", "spare", "对",
+)  # fmt: skip
+"""Words read as true in a boolean column (after trimming and lower-casing), on every path:
+history validation, the engineering method, the page's CSV import (via ``/api/catalog``).
+"1.0" is what a numeric spreadsheet or Parquet column of 1 turns into as text."""
+BOOLEAN_FALSE_WORDS: tuple[str, ...] = (
+    "false", "f", "0", "0.0", "no", "n", "否", "不", "无", "-", "—", "运行", "常用",
+)  # fmt: skip
+"""Words read as false in a boolean column; an empty value is false too (the default)."""
 
 STANDARD_SERIES_KVA: tuple[int, ...] = (
     30, 50, 63, 80, 100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250,
@@ -142,9 +151,11 @@ def peak_bounds_for_capacity(
 
 
 # -- plausibility limits ------------------------------------------------------------------
-# Declared once: the API schemas (features/schemas.py, serving/schemas.py, serving/openapi.py),
-# the web page (via /api/catalog) read these; the CSV column specs below keep their own
-# per-column minimums (their reject reasons are part of the loaders' contract).
+# Declared once: the column specs below carry them (limit_min / limit_max), and the API
+# schemas (features/schemas.py, serving/schemas.py, serving/openapi.py), the web page (via
+# /api/catalog) and the CSV validation (features/validation.py) all apply them: a line the
+# JSON API rejects is rejected from a CSV too. The specs keep the contract's own ranges
+# (minimum / maximum) as well; their reject reasons are part of the loaders' contract.
 # Per field, and on TOTALS: every field may be within its range while the application as a
 # whole is not (20 lines of 100,000 kW × 10,000 units once answered 1.1×10⁹ kVA).
 RATED_KW_MIN = 0.001
@@ -188,14 +199,29 @@ class ColumnSpec:
     range_reason: str | None = None
     """The reject reason of an out-of-range value, when the generated one
     (``<name> must be > 0``) is not the file's established wording."""
+    limit_min: float | None = None
+    limit_max: float | None = None
+    """Plausibility limits (inclusive), the same on every path: the JSON API's field bounds
+    (:mod:`features.schemas`, :mod:`serving.openapi`), the page's checks (``/api/catalog``)
+    and the CSV validation all read them from here."""
 
 
 CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("customer_id", "string", True, "unique customer id"),
     ColumnSpec("industry", "code", True, "one of industries.csv"),
     ColumnSpec("climate_zone", "code", False, "GB 50176 climate zone or empty"),
-    ColumnSpec("floor_area_m2", "float", False, "gross floor area, > 0", 0.0, None, True),
-    ColumnSpec("employees", "int", False, "staff headcount, >= 0", 0.0),
+    ColumnSpec(
+        "floor_area_m2",
+        "float",
+        False,
+        "gross floor area, > 0",
+        0.0,
+        None,
+        True,
+        limit_min=FLOOR_AREA_M2_MIN,
+        limit_max=FLOOR_AREA_M2_MAX,
+    ),
+    ColumnSpec("employees", "int", False, "staff headcount, >= 0", 0.0, limit_max=EMPLOYEES_MAX),
     ColumnSpec("shifts", "int", False, "shifts per day, 1-3", 1.0, 3.0),
     ColumnSpec(
         "applied_capacity_kva",
@@ -205,15 +231,39 @@ CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
         0.0,
         None,
         True,
+        limit_min=CAPACITY_KVA_MIN,
+        limit_max=CAPACITY_KVA_MAX,
     ),
-    ColumnSpec("peak_demand_kw", "float", False, "metered 12-month peak, > 0", 0.0, None, True),
+    ColumnSpec(
+        "peak_demand_kw",
+        "float",
+        False,
+        "metered 12-month peak, > 0",
+        0.0,
+        None,
+        True,
+        limit_min=PEAK_KW_MIN,
+        limit_max=PEAK_KW_MAX,
+    ),
 )
 
 EQUIPMENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("customer_id", "string", True, "must exist in customers.csv"),
     ColumnSpec("category", "code", True, "one of categories.csv"),
-    ColumnSpec("rated_kw", "float", True, "rating of one unit in kW, > 0", 0.0, None, True),
-    ColumnSpec("quantity", "int", True, "number of identical units, >= 1", 1.0),
+    ColumnSpec(
+        "rated_kw",
+        "float",
+        True,
+        "rating of one unit in kW, > 0",
+        0.0,
+        None,
+        True,
+        limit_min=RATED_KW_MIN,
+        limit_max=RATED_KW_MAX,
+    ),
+    ColumnSpec(
+        "quantity", "int", True, "number of identical units, >= 1", 1.0, limit_max=QUANTITY_MAX
+    ),
     ColumnSpec("standby", "bool", False, "installed spare (true/false), default false"),
     ColumnSpec("name", "string", False, "free-text description"),
 )
@@ -236,6 +286,8 @@ OUTCOME_COLUMNS: tuple[ColumnSpec, ...] = (
         None,
         True,
         range_reason="granted_kva is not positive; expected a number > 0",
+        limit_min=CAPACITY_KVA_MIN,
+        limit_max=CAPACITY_KVA_MAX,
     ),
     ColumnSpec(
         "metered_peak_kw",
@@ -246,8 +298,18 @@ OUTCOME_COLUMNS: tuple[ColumnSpec, ...] = (
         None,
         True,
         range_reason="metered_peak_kw is not positive; expected a number > 0",
+        limit_min=PEAK_KW_MIN,
+        limit_max=PEAK_KW_MAX,
     ),
     ColumnSpec("note", "string", False, "free text"),
 )
 """Columns of an outcomes file (``capacity outcomes import``): what was granted and metered
 for a logged recommendation. Checked by :func:`features.validation.validate_table`."""
+
+
+def column_spec(specs: Sequence[ColumnSpec], name: str) -> ColumnSpec:
+    """The spec of column ``name`` in ``specs`` (e.g. the API's bounds of a field)."""
+    for spec in specs:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no column {name!r}; expected one of {', '.join(s.name for s in specs)}")

@@ -31,7 +31,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.catalog import Category, load_catalog, unknown_code_message
-from features.contract import TWO_PART_TARIFF_MIN_KVA, tier_at_or_above
+from features.contract import (
+    BOOLEAN_FALSE_WORDS,
+    BOOLEAN_TRUE_WORDS,
+    TWO_PART_TARIFF_MIN_KVA,
+    tier_at_or_above,
+)
 from features.schemas import Application, DesignOptions, EquipmentItem, LoadClass, Phase
 
 Method = Literal["demand_coefficient", "area_density"]
@@ -1100,8 +1105,7 @@ ENGINEERING_COLUMNS: tuple[str, ...] = (
     "eng_method",
 )
 
-_TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
-_FALSE_STRINGS = {"false", "0", "no", "n", "f", ""}
+_TRUE_STRINGS, _FALSE_STRINGS = set(BOOLEAN_TRUE_WORDS), {*BOOLEAN_FALSE_WORDS, ""}
 
 
 def _standby_mask(values: pd.Series) -> np.ndarray:

@@ -30,7 +30,8 @@ from pydantic_core import PydanticCustomError
 from features.catalog import load_catalog, unknown_code_message
 from features.contract import (
     CLIMATE_ZONES,
-    EMPLOYEES_MAX,
+    CUSTOMER_COLUMNS,
+    EQUIPMENT_COLUMNS,
     FLOOR_AREA_M2_MAX,
     FLOOR_AREA_M2_MIN,
     INSTALLED_KW_MAX,
@@ -38,7 +39,23 @@ from features.contract import (
     QUANTITY_MAX,
     RATED_KW_MAX,
     RATED_KW_MIN,
+    ClimateZone,
+    column_spec,
 )
+
+# The bounds of the API's fields are the contract's column specs (the CSV path checks the
+# same ones, features.validation), so a value is accepted on every path or on none.
+_RATED = column_spec(EQUIPMENT_COLUMNS, "rated_kw")
+_QUANTITY = column_spec(EQUIPMENT_COLUMNS, "quantity")
+_AREA = column_spec(CUSTOMER_COLUMNS, "floor_area_m2")
+_EMPLOYEES = column_spec(CUSTOMER_COLUMNS, "employees")
+_SHIFTS = column_spec(CUSTOMER_COLUMNS, "shifts")
+
+
+def _whole(bound: float | None) -> int | None:
+    # An integer field's bounds as integers (the JSON Schema and the messages say 1, not 1.0).
+    return None if bound is None else int(bound)
+
 
 MAX_EQUIPMENT_LINES = 500
 """At most this many equipment lines per application."""
@@ -57,10 +74,6 @@ def _plain_text(value: str) -> str:
 
 Text = Annotated[str, Strict(), AfterValidator(_plain_text)]
 """A strict text value (no number or boolean turned into text), no NUL, no lone surrogate."""
-
-ClimateZone = Literal[
-    "severe_cold", "cold", "hot_summer_cold_winter", "hot_summer_warm_winter", "mild"
-]
 
 Phase = Literal["A", "B", "C", "AB", "BC", "CA"]
 """Connection of a single-phase load: phase-to-neutral (A, B, C; 220 V) or line-to-line
@@ -88,8 +101,8 @@ class EquipmentItem(BaseModel):
     )
     rated_kw: float = Field(
         ...,
-        ge=RATED_KW_MIN,
-        le=RATED_KW_MAX,
+        ge=_RATED.limit_min,
+        le=_RATED.limit_max,
         allow_inf_nan=False,
         strict=True,
         description=f"Rating of ONE unit in kW ({RATED_KW_MIN:g} to {RATED_KW_MAX:g}).",
@@ -97,8 +110,8 @@ class EquipmentItem(BaseModel):
     )
     quantity: int = Field(
         1,
-        ge=1,
-        le=QUANTITY_MAX,
+        ge=_whole(_QUANTITY.minimum),
+        le=_whole(_QUANTITY.limit_max),
         strict=True,
         description=f"Number of identical units (1 to {QUANTITY_MAX}).",
     )
@@ -260,17 +273,25 @@ class Application(BaseModel):
     )
     floor_area_m2: float | None = Field(
         None,
-        ge=FLOOR_AREA_M2_MIN,
-        le=FLOOR_AREA_M2_MAX,
+        ge=_AREA.limit_min,
+        le=_AREA.limit_max,
         allow_inf_nan=False,
         strict=True,
         description=f"Gross floor area, m² ({FLOOR_AREA_M2_MIN:g} to {FLOOR_AREA_M2_MAX:g}).",
     )
     employees: int | None = Field(
-        None, ge=0, le=EMPLOYEES_MAX, strict=True, description="Staff headcount."
+        None,
+        ge=_whole(_EMPLOYEES.minimum),
+        le=_whole(_EMPLOYEES.limit_max),
+        strict=True,
+        description="Staff headcount.",
     )
     shifts: int | None = Field(
-        None, ge=1, le=3, strict=True, description="Shifts per day (3 = round the clock)."
+        None,
+        ge=_whole(_SHIFTS.minimum),
+        le=_whole(_SHIFTS.maximum),
+        strict=True,
+        description="Shifts per day (3 = round the clock).",
     )
     equipment: Annotated[list[EquipmentItem], Field(max_length=MAX_EQUIPMENT_LINES)] = Field(
         default_factory=list,

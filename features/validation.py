@@ -29,6 +29,8 @@ import pandera.pandas as pa
 
 from features.catalog import Catalog, load_catalog, nearest_code
 from features.contract import (
+    BOOLEAN_FALSE_WORDS,
+    BOOLEAN_TRUE_WORDS,
     CLIMATE_ZONES,
     CUSTOMER_COLUMNS,
     EQUIPMENT_COLUMNS,
@@ -93,10 +95,12 @@ HEADER_ROWS: Final = 1
 _MAX_COUNT: Final = 2**31 - 1
 """Counts above this cannot be real and would overflow the integer cast."""
 
-# "1.0"/"0.0" are what a numeric spreadsheet or Parquet column of 1/0 turns into as text.
-_TRUE_TOKENS: Final = ("true", "1", "1.0", "yes", "是")
-_FALSE_TOKENS: Final = ("false", "0", "0.0", "no", "否")
+# One word list for every path (features.contract): history validation, the engineering
+# method and the page's CSV import read the same words.
+_TRUE_TOKENS: Final = BOOLEAN_TRUE_WORDS
+_FALSE_TOKENS: Final = BOOLEAN_FALSE_WORDS
 
+_PLAIN_BOOL: Final = ("true", "false", "1", "0", "yes", "no", "是", "否")
 _CSV_SUFFIXES: Final = (".csv", ".txt", ".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")
 _PARQUET_SUFFIXES: Final = (".parquet", ".pq")
 
@@ -161,6 +165,10 @@ def _range_checks(spec: ColumnSpec) -> list[pa.Check]:
             checks.append(pa.Check.ge(spec.minimum))
     if spec.maximum is not None:
         checks.append(pa.Check.le(spec.maximum))
+    if spec.limit_min is not None:
+        checks.append(pa.Check.ge(spec.limit_min))
+    if spec.limit_max is not None:
+        checks.append(pa.Check.le(spec.limit_max))
     return checks
 
 
@@ -569,6 +577,12 @@ def _range_reason(spec: ColumnSpec) -> str:
     return f"{spec.name} must be <= {high:g}"
 
 
+def _limit_reason(spec: ColumnSpec, op: str, limit: float) -> str:
+    return (
+        f"{spec.name} must be {op} {limit:g} (a plausibility limit of the contract, as in the API)"
+    )
+
+
 def _unknown_code_reasons(
     values: pd.Series, column: str, codes: tuple[str, ...], expected: str
 ) -> np.ndarray:
@@ -618,9 +632,21 @@ def _check_column(
             below = numbers <= spec.minimum if spec.exclusive_minimum else numbers < spec.minimum
         above = numbers > spec.maximum if spec.maximum is not None else below & False
         problems.add(checked & (below | above), spec.name, _range_reason(spec))
+        # The plausibility limits: the JSON API's bounds, so a line the API rejects is
+        # rejected from a file too (before, a 200,000 kW unit was only flagged here).
+        in_range = checked & ~(below | above)
+        beyond = np.zeros(len(numbers), dtype=bool)
+        if spec.limit_min is not None:
+            low = in_range & (numbers < spec.limit_min)
+            problems.add(low, spec.name, _limit_reason(spec, ">=", spec.limit_min))
+            beyond |= low
+        if spec.limit_max is not None:
+            high = in_range & (numbers > spec.limit_max)
+            problems.add(high, spec.name, _limit_reason(spec, "<=", spec.limit_max))
+            beyond |= high
         if spec.dtype == "int":
             problems.add(
-                checked & ~(below | above) & (numbers > _MAX_COUNT),
+                in_range & ~beyond & (numbers > _MAX_COUNT),
                 spec.name,
                 f"{spec.name} must be <= {_MAX_COUNT} (larger counts are not real)",
             )
@@ -632,7 +658,8 @@ def _check_column(
         problems.add(
             ~(true | false | empty),
             spec.name,
-            f"{spec.name} must be a boolean: true/false, 1/0, yes/no or 是/否 (empty = false)",
+            f"{spec.name} must be a boolean: true/false, 1/0, yes/no or 是/否 (empty = false; "
+            f"also {', '.join(w for w in _TRUE_TOKENS + _FALSE_TOKENS if w not in _PLAIN_BOOL)})",
         )
         # Empty means "not a spare": the contract's default for the optional column.
         return pd.Series(true, index=text.index, dtype="bool")

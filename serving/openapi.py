@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from features.contract import CAPACITY_KVA_MAX, CAPACITY_KVA_MIN, PEAK_KW_MAX, PEAK_KW_MIN
+from features.contract import OUTCOME_COLUMNS, column_spec
 from features.schemas import Application, Text
 from serving.examples import EXAMPLES
 from serving.schemas import CheckRequest, CheckResult, Recommendation
@@ -22,6 +22,12 @@ from serving.sheet.document import MEDIA_TYPES, ExportRequest
 
 MAX_BATCH_APPLICATIONS = 10_000
 """Most applications of one /recommend_batch request (the service's MAX_BATCH)."""
+
+
+# The bounds of an outcome are the outcome file's column specs: the API and
+# ``capacity outcomes import`` accept the same values.
+_GRANTED = column_spec(OUTCOME_COLUMNS, "granted_kva")
+_PEAK = column_spec(OUTCOME_COLUMNS, "metered_peak_kw")
 
 
 class FeedbackRequest(BaseModel):
@@ -32,19 +38,19 @@ class FeedbackRequest(BaseModel):
     recommendation_id: Text = Field(..., min_length=1, max_length=64)
     granted_kva: float = Field(
         ...,
-        ge=CAPACITY_KVA_MIN,
-        le=CAPACITY_KVA_MAX,
+        ge=_GRANTED.limit_min,
+        le=_GRANTED.limit_max,
         allow_inf_nan=False,
         strict=True,
-        description=f"Capacity granted, kVA ({CAPACITY_KVA_MIN:g} to {CAPACITY_KVA_MAX:g})",
+        description=f"Capacity granted, kVA ({_GRANTED.limit_min:g} to {_GRANTED.limit_max:g})",
     )
     metered_peak_kw: float = Field(
         ...,
-        ge=PEAK_KW_MIN,
-        le=PEAK_KW_MAX,
+        ge=_PEAK.limit_min,
+        le=_PEAK.limit_max,
         allow_inf_nan=False,
         strict=True,
-        description=f"Metered 12-month peak (15-min), kW ({PEAK_KW_MIN:g} to {PEAK_KW_MAX:g})",
+        description=f"Metered 12-month peak (15-min), kW ({_PEAK.limit_min:g} to {_PEAK.limit_max:g})",
     )
     note: Text | None = Field(None, max_length=1000)
 

@@ -487,6 +487,14 @@ class CapacityService:
                 self.logbook = Logbook.open(tolerate_unavailable=True)
             except Exception as exc:
                 self.logbook_error = f"recommendation log could not be opened: {exc}"
+        try:
+            # The daily monitor's figures as gauges on /metrics (serving/monitor_gauges.py).
+            from serving.monitor_gauges import start_publisher
+            from serving.settings import Settings as _Settings
+
+            start_publisher(_Settings().home)
+        except Exception:  # pragma: no cover - metrics are a nicety, not a requirement
+            pass
         self.startup_seconds = time.perf_counter() - started
 
     def _swap(self, loaded: Any) -> None:

@@ -85,3 +85,25 @@ def capacity_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in REGISTRY_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any response of it was an unexplained 5xx (order independent).
+
+    Replaces a "last test" that only saw the tests run before it: this runs after every
+    test, whatever was selected and in whatever order, on the responses the real-server
+    tests received (:data:`tests.server_process.RESPONSE_LOG`) and on each server's own
+    count of the 500s it served.
+    """
+    from tests.server_process import RESPONSE_LOG, session_problems
+
+    problems = session_problems(RESPONSE_LOG)
+    if not problems:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = ["5xx answers the tests did not expect:", *(f"  {p}" for p in problems)]
+    if reporter is not None:
+        reporter.write_sep("=", "session check failed", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

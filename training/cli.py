@@ -34,6 +34,16 @@ def _register_loop_commands() -> None:
 _register_loop_commands()
 
 
+def _register_ops_commands() -> None:
+    # Compare two versions, monitor the log: training/cli_ops.py.
+    from training.cli_ops import register
+
+    register(app)
+
+
+_register_ops_commands()
+
+
 @app.callback()
 def main() -> None:
     """Connection-capacity recommendation tools."""
@@ -64,13 +74,13 @@ def validate(
 ) -> None:
     """Validate a utility's history against the data contract and write a rejects report."""
     # Lazy imports keep ``capacity --help`` fast.
-    from rich.console import Console
     from rich.table import Table
 
     from features.validation import ContractError, load_history
     from serving.settings import state_home
+    from training.cli_output import console as make_console
 
-    console = Console()
+    console = make_console()
     try:
         history = load_history(customers, equipment, require_label=require_label)
     except (ContractError, FileNotFoundError) as exc:
@@ -124,13 +134,13 @@ def synth(
     # Lazy imports keep ``capacity --help`` fast.
     import time
 
-    from rich.console import Console
     from rich.table import Table
 
     from serving.settings import state_home
+    from training.cli_output import console as make_console
     from training.synth import SynthConfig, generate_history, write_history
 
-    console = Console()
+    console = make_console()
     started = time.perf_counter()
     history = generate_history(SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate))
     out = out if out is not None else state_home() / "synth"

@@ -42,9 +42,9 @@ LogDbOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    from rich.console import Console
+    from training.cli_output import console as make_console
 
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    make_console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=code)
 
 
@@ -106,14 +106,22 @@ def outcomes_import(
         ),
     ],
     log_db: LogDbOpt = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Folder for outcome_rejects.csv when rows are rejected "
+            "(default <CAPACITY_HOME>/outcome-import).",
+        ),
+    ] = None,
 ) -> None:
     """Record granted capacities and metered peaks; report every row that was not recorded."""
-    from rich.console import Console
-
     from serving.logbook import Logbook
+    from serving.settings import state_home
+    from training.cli_output import console as make_console
     from training.outcomes_import import import_outcomes
 
-    console = Console()
+    console = make_console()
     settings = _log_settings(log_db)
     try:
         with Logbook.open(settings) as logbook:
@@ -137,6 +145,11 @@ def outcomes_import(
         console.print("rejected rows (row numbers count the header as row 1):", highlight=False)
         for error in result.errors:
             console.print(f"  {error}", highlight=False, soft_wrap=True, markup=False)
+        # The same report a history's validation writes (file, row, key, column, value, reason).
+        written = result.write_report(
+            report if report is not None else state_home() / "outcome-import"
+        )
+        console.print(f"rejects: {written}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1)
 
 
@@ -162,15 +175,14 @@ def pilot_report(
     log_db: LogDbOpt = None,
 ) -> None:
     """Pilot statistics from the log: accuracy with Wilson intervals vs status quo and engineering."""
-    from rich.console import Console
-
     from serving.logbook import Logbook
     from serving.settings import state_home
+    from training.cli_output import console as make_console
     from training.log_frame import joined_frame
     from training.pilot import pilot_metrics, write_pilot_report
 
     out = out if out is not None else state_home() / "pilot-report"
-    console = Console()
+    console = make_console()
     start = _since(since)
     settings = _log_settings(log_db)
     with Logbook.open(settings) as logbook:
@@ -226,15 +238,14 @@ def pilot_simulate(
     ] = None,
 ) -> None:
     """Simulate an n-enterprise pilot end to end: recommend → log → outcomes → report."""
-    from rich.console import Console
-
     from serving.loader import ModelNotFoundError
     from serving.model.bundle import BundleError
     from serving.settings import state_home
+    from training.cli_output import console as make_console
     from training.pilot_sim import simulate_pilot
 
     out = out if out is not None else state_home() / "pilot-sim"
-    console = Console()
+    console = make_console()
     try:
         sim = simulate_pilot(n, seed, out, model_dir=model, log_db_url=log_db)
     except (ModelNotFoundError, BundleError, ValueError) as exc:
@@ -288,14 +299,13 @@ def retrain(
     log_db: LogDbOpt = None,
 ) -> None:
     """Retrain on history (+ recorded outcomes), register, and promote only through the gate."""
-    from rich.console import Console
-
     from features.validation import ContractError
     from training.cli_model import _metrics_table, _progress
+    from training.cli_output import console as make_console
     from training.retrain import retrain as do_retrain
     from training.train import TrainConfig
 
-    console = Console()
+    console = make_console()
     log_settings = _log_settings(log_db) if include_outcomes else None
     try:
         with _progress() as progress:
@@ -361,12 +371,11 @@ def model_card(
     ] = None,
 ) -> None:
     """Regenerate the model card (default models/README.md) from the champion's records."""
-    from rich.console import Console
-
     from serving.model.bundle import BundleError
+    from training.cli_output import console as make_console
     from training.model_card import DEFAULT_CARD_PATH, ModelCardError, write_model_card
 
-    console = Console()
+    console = make_console()
     try:
         path, data = write_model_card(out or DEFAULT_CARD_PATH, model_dir=model)
     except (ModelCardError, BundleError, FileNotFoundError) as exc:

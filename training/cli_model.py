@@ -30,9 +30,9 @@ def _progress():  # type: ignore[no-untyped-def]
 
 
 def _fail(message: str) -> None:
-    from rich.console import Console
+    from training.cli_output import console
 
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    console(stderr=True).print(f"[red]error:[/red] {message}")
     raise typer.Exit(code=2)
 
 
@@ -74,13 +74,13 @@ def train(
     oracle: OracleOpt = None,
 ) -> None:
     """Train on any contract history, report on a held-out split, log to MLflow, write the bundle."""
-    from rich.console import Console
-
     from features.validation import ContractError
     from serving.settings import Settings
+    from training.cli_output import console as make_console
+    from training.cli_output import counts_table
     from training.train import TrainConfig, train_from_files
 
-    console = Console()
+    console = make_console()
     base = TrainConfig()
     if config_file is not None:
         try:
@@ -116,9 +116,10 @@ def train(
     console.print(
         f"MdAPE {m['mdape']:.3f} · within ±20 % {m['within_20pct']:.3f} · coverage 80 % "
         f"{m['coverage80']:.3f} · 90 % {m['coverage90']:.3f} · trained on {result.n_train} in "
-        f"{result.seconds:.1f} s · rejected rows {result.rejects} · customers dropped for "
-        f"incomplete equipment lists {result.n_dropped_incomplete}"
+        f"{result.seconds:.1f} s · customers dropped for incomplete equipment lists "
+        f"{result.n_dropped_incomplete}"
     )
+    console.print(counts_table("Rejected rows", result.rejects))
     for note in result.notes:
         console.print(f"[yellow]warning:[/yellow] {note}", highlight=False, soft_wrap=True)
     console.print(f"bundle: {result.bundle_dir}")
@@ -139,15 +140,16 @@ def evaluate(
     oracle: OracleOpt = None,
 ) -> None:
     """Evaluate a bundle on a labelled history against the baselines (status quo, engineering, oracle)."""
-    from rich.console import Console
     from rich.table import Table
 
     from features.validation import ContractError
     from serving.model.bundle import BundleError, load_bundle
+    from training.cli_output import cell
+    from training.cli_output import console as make_console
     from training.data import load_labelled
     from training.evaluate import NothingToEvaluateError, evaluate_model, save_plots
 
-    console = Console()
+    console = make_console()
     try:
         cm, _, _ = load_bundle(model)
         data, validated = load_labelled(customers, equipment, oracle=oracle)
@@ -199,7 +201,7 @@ def evaluate(
     for col in ["industry", *per.columns]:
         table.add_column(col)
     for ind, row in per.iterrows():
-        table.add_row(str(ind), *[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(str(ind), *[cell(v, count=c == "n") for c, v in row.items()])
     console.print(table)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -220,14 +222,13 @@ def recommend(
     """Score a batch of applications (peak_demand_kw in the input is ignored)."""
     import time
 
-    from rich.console import Console
-
     from features.validation import ContractError, load_history
     from serving.core import Recommender
     from serving.model.bundle import BundleError, load_bundle, version_label
     from serving.settings import Settings
+    from training.cli_output import console as make_console
 
-    console = Console()
+    console = make_console()
     t0 = time.perf_counter()
     try:
         cm, _, _ = load_bundle(model)
@@ -268,10 +269,9 @@ def promote(
     trained on (paired bootstrap, 95 % interval) and refuses only a candidate that is
     significantly worse or below the 0.90 floor.
     """
-    from rich.console import Console
-
     from serving.model.bundle import BundleError
     from serving.settings import Settings
+    from training.cli_output import console as make_console
     from training.registry import export_champion, latest_version
     from training.registry import promote as do_promote
 
@@ -279,7 +279,7 @@ def promote(
         _fail('--force needs --reason "...": an override of the gate must say why')
         return
     settings = Settings()
-    console = Console()
+    console = make_console()
     candidate = version or latest_version(settings)
     if candidate is None:
         _fail(f"no version of '{settings.registered_model}' is registered: train first")
@@ -312,13 +312,12 @@ def ensure_model(
     seed: Annotated[int, typer.Option(help="Seed")] = 1,
 ) -> None:
     """Build the default model from synthetic history if no champion is registered; export it."""
-    from rich.console import Console
-
     from serving.model.bundle import BundleError
     from serving.settings import Settings
     from training.bootstrap import ensure_default_model
+    from training.cli_output import console as make_console
 
-    console = Console()
+    console = make_console()
     try:
         path, message = ensure_default_model(Settings(), n=n, seed=seed, log=console.print)
     except BundleError as exc:

@@ -269,10 +269,10 @@ def save_plots(result: EvaluationResult, model: CapacityModel, out_dir: Path | s
     ax.axvline(0.9, color="k", ls="--", lw=1)
     ax.set_xlabel("sizing accuracy (0.40 ≤ ρ ≤ 1.00)")
     ax.set_title("Sizing accuracy by industry")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over the bars
     fig.tight_layout()
     paths.append(out / "accuracy_by_industry.png")
-    fig.savefig(paths[-1], dpi=90)
+    fig.savefig(paths[-1], dpi=90, bbox_inches="tight")
     plt.close(fig)
 
     # 2. Predicted vs metered peak.
@@ -313,10 +313,10 @@ def save_plots(result: EvaluationResult, model: CapacityModel, out_dir: Path | s
         f"Interval coverage (overall 80 %: {result.point['coverage80']:.3f}, "
         f"90 %: {result.point['coverage90']:.3f})"
     )
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     paths.append(out / "interval_coverage.png")
-    fig.savefig(paths[-1], dpi=90)
+    fig.savefig(paths[-1], dpi=90, bbox_inches="tight")  # rotated industry labels not cut
     plt.close(fig)
 
     # 4. SHAP summary by feature group (shap's own plot, offline).

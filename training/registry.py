@@ -61,16 +61,50 @@ def client(settings: Settings) -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+"""MLflow 3 opens an experiment in its GenAI view unless it is tagged as classic ML
+(the UI's ``ExperimentKind.CUSTOM_MODEL_DEVELOPMENT``; "Machine learning" in its selector)."""
+CHAMPION_RUN_TAG = "champion"
+"""Tag on the training run of the current champion (moved on every promotion), so the
+runs table shows which run is served."""
+
+
 def _experiment_id(settings: Settings, mc: MlflowClient) -> str:
     exp = mc.get_experiment_by_name(settings.experiment)
     if exp is not None:
+        if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            mc.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return str(exp.experiment_id)
     location = None
     if settings.resolved_tracking_uri().startswith("sqlite:"):
         # A database store would otherwise put artifacts in ./mlruns of the current directory.
         settings.artifact_root.mkdir(parents=True, exist_ok=True)
         location = settings.artifact_root.as_uri()
-    return str(mc.create_experiment(settings.experiment, artifact_location=location))
+    return str(
+        mc.create_experiment(
+            settings.experiment,
+            artifact_location=location,
+            tags={
+                EXPERIMENT_KIND_TAG: EXPERIMENT_KIND,
+                "mlflow.note.content": (
+                    "Connection-capacity recommender (业扩报装 报装容量): one run per training; "
+                    "the run tagged champion=true is the one served."
+                ),
+            },
+        )
+    )
+
+
+@dataclass(frozen=True)
+class LoggedDataset:
+    """A data set a run used: logged as an MLflow dataset input (digest, source, schema)."""
+
+    frame: Any  # pandas.DataFrame
+    name: str
+    source: str
+    context: str  # "training" or "holdout"
+    targets: str | None = None
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
@@ -104,54 +138,132 @@ def log_training_run(
     extra_artifacts: list[Path] | None = None,
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
+    started_ms: int | None = None,
+    ended_ms: int | None = None,
+    description: str | None = None,
+    datasets: list[LoggedDataset] | None = None,
+    pyfunc_dir: Path | None = None,
+    monitor_profile: dict[str, Any] | None = None,
 ) -> RunRecord:
-    """Log one training run and register its bundle as a new model version."""
+    """Log one training run and register its model as a new version.
+
+    Parameters
+    ----------
+    started_ms, ended_ms
+        When the training began and ended (epoch milliseconds): the run spans the actual
+        training, not the few milliseconds of logging it.
+    description
+        The run's description (``mlflow.note.content``, shown on the run page).
+    datasets
+        Training and holdout data, logged as MLflow dataset inputs (digest, source, schema).
+    pyfunc_dir
+        The bundle saved as an MLflow pyfunc model (:func:`training.mlflow_model.save_pyfunc`):
+        logged as ``model`` and registered (so the version has a signature and
+        ``mlflow.pyfunc.load_model("models:/...")`` works). Without it the bare bundle is
+        registered.
+    monitor_profile
+        The reference profile for ``capacity monitor`` (``monitor/monitor_profile.json``).
+    """
     import math
 
     mc = client(settings)
     exp_id = _experiment_id(settings, mc)
-    run = mc.create_run(
-        exp_id,
-        run_name=run_name,
-        tags={"git_sha": git_sha(), "data_hash": data_hash, **(tags or {})},
-    )
+    all_tags = {
+        "git_sha": git_sha(),
+        "data_hash": data_hash,
+        "seed": str(seed),
+        **(tags or {}),
+    }
+    if description:
+        all_tags["mlflow.note.content"] = description
+    run = mc.create_run(exp_id, run_name=run_name, tags=all_tags, start_time=started_ms)
     run_id = run.info.run_id
     params: dict[str, str] = {"seed": str(seed), "data_hash": data_hash}
     _flatten("config", config, params)
     for k, v in data_files.items():
         params[f"data.{k}"] = v
-    from mlflow.entities import Metric, Param
+    from mlflow.entities import DatasetInput, InputTag, Metric, Param
 
-    ts = int(datetime.now(UTC).timestamp() * 1000)
+    ts = ended_ms or int(datetime.now(UTC).timestamp() * 1000)
     mc.log_batch(
         run_id,
         params=[Param(k, v) for k, v in params.items()],
         metrics=[Metric(k, float(v), ts, 0) for k, v in metrics.items() if math.isfinite(float(v))],
     )
+    if datasets:
+        import warnings
+
+        import mlflow.data
+
+        inputs = []
+        for d in datasets:
+            with warnings.catch_warnings():
+                # "source can be interpreted in multiple ways" (two local-file resolvers
+                # registered for one path) and the int-column schema hint: both noise here.
+                warnings.simplefilter("ignore", UserWarning)
+                ds = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+                    d.frame, source=d.source, name=d.name, targets=d.targets
+                )
+                entity = ds._to_mlflow_entity()  # the schema is inferred here
+            inputs.append(
+                DatasetInput(entity, tags=[InputTag(key="mlflow.data.context", value=d.context)])
+            )
+        mc.log_inputs(run_id, datasets=inputs)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "config.json"
         cfg.write_text(json.dumps(config, indent=1, default=str), encoding="utf-8")
         mc.log_artifact(run_id, str(cfg))
+        if monitor_profile is not None:
+            from training.monitor_profile import PROFILE_FILE, dumps
+
+            prof = Path(tmp) / PROFILE_FILE
+            prof.write_text(dumps(monitor_profile), encoding="utf-8")
+            mc.log_artifact(run_id, str(prof), artifact_path="monitor")
     for p in plot_paths:
         mc.log_artifact(run_id, str(p), artifact_path="plots")
     for p in extra_artifacts or []:
         mc.log_artifact(run_id, str(p), artifact_path="reports")
     mc.log_artifacts(run_id, str(holdout_dir), artifact_path="holdout")
     mc.log_artifacts(run_id, str(bundle_dir), artifact_path="bundle")
-    mc.set_terminated(run_id)
+    if pyfunc_dir is not None:
+        mc.log_artifacts(run_id, str(pyfunc_dir), artifact_path="model")
+    mc.set_terminated(run_id, end_time=ended_ms)
     try:
-        mc.create_registered_model(settings.registered_model)
+        mc.create_registered_model(
+            settings.registered_model,
+            description=(
+                "Connection-capacity recommender: LightGBM peak model with conformal intervals, "
+                "tier policy and sanity bounds. Alias 'champion' is served; load it with "
+                "mlflow.pyfunc.load_model('models:/capacity-recommender@champion')."
+            ),
+        )
     except Exception as exc:  # already exists
         if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(exc):
             raise
-    source = f"{mc.get_run(run_id).info.artifact_uri}/bundle"
-    mv = mc.create_model_version(settings.registered_model, source=source, run_id=run_id)
+    artifact_uri = mc.get_run(run_id).info.artifact_uri
+    source = f"{artifact_uri}/model" if pyfunc_dir is not None else f"{artifact_uri}/bundle"
+    mv = mc.create_model_version(
+        settings.registered_model,
+        source=source,
+        run_id=run_id,
+        description=description,
+    )
     mc.set_model_version_tag(
         settings.registered_model,
         mv.version,
         "holdout_accuracy",
         str(metrics.get("model_accuracy")),
     )
+    mc.set_tag(run_id, "registered_version", str(mv.version))
+    if pyfunc_dir is not None:
+        # The pyfunc's bundle names its registry version, as an exported champion does.
+        from serving.model.bundle import REGISTRY_VERSION_FILE
+        from training.mlflow_model import BUNDLE_PATH_IN_MODEL
+
+        with tempfile.TemporaryDirectory() as tmp:
+            marker = Path(tmp) / REGISTRY_VERSION_FILE
+            marker.write_text(str(mv.version), encoding="utf-8")
+            mc.log_artifact(run_id, str(marker), artifact_path=f"model/{BUNDLE_PATH_IN_MODEL}")
     return RunRecord(
         run_id=run_id, version=str(mv.version), tracking_uri=settings.resolved_tracking_uri()
     )
@@ -167,8 +279,8 @@ def download_version(settings: Settings, version: str, what: str, dst: Path) -> 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mc = client(settings)
     mv = mc.get_model_version(settings.registered_model, version)
-    if what == "bundle":
-        uri = mv.source
+    if what == "bundle" and (mv.run_id is None or not str(mv.source).endswith("/model")):
+        uri = mv.source  # versions registered before the pyfunc model: the bundle itself
     else:
         if mv.run_id is None:
             raise RuntimeError(f"model version {version} has no run: cannot find its {what}")
@@ -324,6 +436,7 @@ def promote(
     who = by or getpass.getuser()
     when = datetime.now(UTC).isoformat(timespec="seconds")
     mc.set_registered_model_alias(settings.registered_model, CHAMPION_ALIAS, str(candidate))
+    _move_champion_run_tag(settings, mc, current, str(candidate))
     tags = {
         "promoted_by": who,
         "promoted_at": when,
@@ -339,6 +452,22 @@ def promote(
     for k, v in tags.items():
         mc.set_model_version_tag(settings.registered_model, str(candidate), k, v)
     return PromotionDecision(True, reason=why, forced=bool(fails), **base)  # type: ignore[arg-type]
+
+
+def _move_champion_run_tag(
+    settings: Settings, mc: MlflowClient, previous: str | None, new: str
+) -> None:
+    """Tag the new champion's training run ``champion=true``; untag the previous one's."""
+    if previous is not None and previous != new:
+        old = mc.get_model_version(settings.registered_model, previous)
+        if old.run_id is not None:
+            try:
+                mc.delete_tag(old.run_id, CHAMPION_RUN_TAG)
+            except Exception:  # never tagged (promoted before this tag existed)
+                pass
+    mv = mc.get_model_version(settings.registered_model, new)
+    if mv.run_id is not None:
+        mc.set_tag(mv.run_id, CHAMPION_RUN_TAG, "true")
 
 
 def export_champion(settings: Settings) -> Path | None:

@@ -102,11 +102,6 @@ class SyntheticHistory:
 # ---------------------------------------------------------------------------------------
 
 
-_CLIMATE_P: tuple[float, ...] = (0.07, 0.27, 0.40, 0.18, 0.08)
-"""Share of new applications by GB 50176 zone, in :data:`CLIMATE_ZONES` order."""
-_CLIMATE_AC: tuple[float, ...] = (0.55, 0.80, 1.00, 1.10, 0.70)
-"""Peak air-conditioning load relative to a hot-summer-cold-winter site."""
-_CLIMATE_REFRIGERATION: tuple[float, ...] = (0.90, 0.95, 1.00, 1.05, 0.95)
 _SHIFT_FACTOR: tuple[float, float, float] = (0.90, 1.00, 1.08)
 """Peak of shift-sensitive production loads for 1, 2, 3 shifts."""
 
@@ -155,9 +150,6 @@ def _check_tables() -> None:
     if set(load_synth_tables().categories) != set(catalog.category_codes):
         missing = set(catalog.category_codes) ^ set(load_synth_tables().categories)
         raise ValueError(f"synthetic category models and catalog differ on {sorted(missing)}")
-    if tuple(CLIMATE_ZONES) != ("severe_cold", "cold", "hot_summer_cold_winter",
-                                "hot_summer_warm_winter", "mild"):  # fmt: skip
-        raise ValueError("climate-zone order changed; update the synthetic climate tables")
 
 
 def _expected_log_uniform(low: float, high: float) -> float:
@@ -214,7 +206,7 @@ def _draw_customers(cfg: SynthConfig, rng: np.random.Generator, codes: list[str]
     profiles = [load_synth_tables().industries[c] for c in codes]
     mix = np.array([p.mix for p in profiles])
     industry = rng.choice(len(codes), size=n, p=mix / mix.sum())
-    zone = rng.choice(len(CLIMATE_ZONES), size=n, p=np.asarray(_CLIMATE_P))
+    zone = rng.choice(len(CLIMATE_ZONES), size=n, p=np.asarray(load_synth_tables().climate_share))
 
     area_median = np.array([p.area_median for p in profiles])[industry]
     area_sigma = np.array([p.area_sigma for p in profiles])[industry]
@@ -497,8 +489,8 @@ def _context_factor(
     shift_sensitive = np.array(
         [load_synth_tables().categories[c].shift_sensitive for c in cat_codes]
     )[category]
-    ac = np.asarray(_CLIMATE_AC)[zone]
-    refrigeration = np.asarray(_CLIMATE_REFRIGERATION)[zone]
+    ac = np.asarray(load_synth_tables().climate_ac)[zone]
+    refrigeration = np.asarray(load_synth_tables().climate_refrigeration)[zone]
     climate = np.where(
         cooling == "ac", ac, np.where(cooling == "refrigeration", refrigeration, 1.0)
     )
@@ -511,7 +503,7 @@ def _area_only_context(industry_profiles: list[Industry], industry: np.ndarray,
     cooling_share = np.array([p.cooling_share for p in industry_profiles])[industry]
     production = np.array([p.production for p in industry_profiles])[industry]
     shift = np.where(production, np.asarray(_SHIFT_FACTOR)[shifts - 1], 1.0)
-    ac = np.asarray(_CLIMATE_AC)[zone]
+    ac = np.asarray(load_synth_tables().climate_ac)[zone]
     return np.asarray((1.0 - cooling_share) * shift + cooling_share * ac, dtype=float)
 
 
@@ -614,7 +606,9 @@ def generate_history(config: SynthConfig) -> SyntheticHistory:
     # --- Oracle: exact marginalisation over unseen zone / shifts (independent of the rest
     # of the application in this generator), latent utilisation, ramp-up and noise
     # replaced by their log-space expectations.
-    zone_w = _marginal_weights(zone_seen, cust.zone, np.asarray(_CLIMATE_P), len(CLIMATE_ZONES))
+    zone_w = _marginal_weights(
+        zone_seen, cust.zone, np.asarray(load_synth_tables().climate_share), len(CLIMATE_ZONES)
+    )
     shifts_prior = np.array([p.shifts_p for p in profiles])[cust.industry]
     shift_w = _marginal_weights(shifts_seen, cust.shifts - 1, shifts_prior, 3)
     expected_log = np.zeros(n)

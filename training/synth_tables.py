@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from features.contract import CLIMATE_ZONES
+
 __all__ = [
     "DATA_DIR",
     "DOC_PATH",
@@ -117,6 +119,12 @@ class SynthTables:
     """Names per (industry, category) that replace the generic ones."""
     crane_tonnes: dict[float, int]
     """Crane rating (kW) → lifting capacity (t), for names such as ``10t行车``."""
+    climate_share: tuple[float, ...]
+    """Share of new applications by GB 50176 zone, in :data:`CLIMATE_ZONES` order."""
+    climate_ac: tuple[float, ...]
+    """Peak air-conditioning load relative to a hot-summer-cold-winter site, by zone."""
+    climate_refrigeration: tuple[float, ...]
+    """Peak refrigeration load relative to a hot-summer-cold-winter site, by zone."""
 
 
 def _rows(name: str, data_dir: Path) -> list[dict[str, str]]:
@@ -200,12 +208,23 @@ def _load(data_dir: Path) -> SynthTables:
     crane = {
         float(r["rated_kw"]): int(r["tonnes"]) for r in _rows("synth_crane_tonnes.csv", data_dir)
     }
+    # Keyed by the contract's zone codes, used in the contract's order (the draws follow it).
+    climate = {r["zone"]: r for r in _rows("synth_climate.csv", data_dir)}
+    if set(climate) != set(CLIMATE_ZONES):
+        raise ValueError(
+            f"synth_climate.csv has zones {sorted(climate)}; expected the contract's "
+            f"{', '.join(CLIMATE_ZONES)}"
+        )
+    ordered = [climate[z] for z in CLIMATE_ZONES]
     return SynthTables(
         categories=categories,
         industries=industries,
         names={k: tuple(v) for k, v in names.items()},
         name_overrides={k: tuple(v) for k, v in overrides.items()},
         crane_tonnes=crane,
+        climate_share=tuple(float(r["share"]) for r in ordered),
+        climate_ac=tuple(float(r["ac_factor"]) for r in ordered),
+        climate_refrigeration=tuple(float(r["refrigeration_factor"]) for r in ordered),
     )
 
 

@@ -9,7 +9,6 @@ the user types.
 from __future__ import annotations
 
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,6 @@ CLIMATE_NAMES = {
     "hot_summer_warm_winter": ("夏热冬暖地区", "Hot summer, warm winter"),
     "mild": ("温和地区", "Mild"),
 }
-
-
-def _swagger_html() -> Path:
-    import bentoml
-
-    return Path(bentoml.__file__).resolve().parent.parent / "_bentoml_impl/server/main-openapi.html"
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +65,12 @@ def catalog_document() -> dict[str, Any]:
         "standard_series_kva": list(STANDARD_SERIES_KVA),
         "max_equipment_lines": MAX_EQUIPMENT_LINES,
         "limits": plausibility_limits(),
+        # The words a boolean column may hold (the page's CSV import reads standby with
+        # them), the same list the history validation and the engineering method use.
+        "boolean_words": {
+            "true": list(contract.BOOLEAN_TRUE_WORDS),
+            "false": list(contract.BOOLEAN_FALSE_WORDS),
+        },
         # The page shows a suggested category as "will be recognised" only above the
         # confidence the server accepts (RecommenderConfig.min_match_confidence's default).
         "min_match_confidence": DEFAULT_THRESHOLD,
@@ -103,17 +102,12 @@ async def index(request: Request) -> Response:
 
 @lru_cache(maxsize=1)
 def swagger_page() -> str:
-    """BentoML's Swagger page without its Google Tag Manager blocks (no outside requests)."""
-    html = _swagger_html().read_text(encoding="utf-8")
-    html = re.sub(
-        r"<!-- Google Tag Manager.*?<!-- End Google Tag Manager(?: \(noscript\))? -->",
-        "",
-        html,
-        flags=re.S,
-    )
-    if "googletagmanager" in html:
-        raise RuntimeError("could not strip Google Tag Manager from the Swagger page")
-    return html
+    """Our own API page (``static/docs.html``): Swagger UI from the server's own assets.
+
+    It used to be BentoML's private ``main-openapi.html`` with its tracker stripped out; a
+    file of our own cannot change under us with a BentoML upgrade.
+    """
+    return (STATIC / "docs.html").read_text(encoding="utf-8")
 
 
 async def docs(request: Request) -> Response:

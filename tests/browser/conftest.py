@@ -1,29 +1,23 @@
 """Fixtures of the browser tests: the real BentoML service and Debian's headless chromium.
 
-The service runs as a subprocess (``bentoml serve``) on a free loopback port with the
-session's test bundle (``bundle_dir`` from ``tests/conftest.py``), a private
-CAPACITY_HOME and a private SQLite recommendation log; it is always stopped by killing
-its process group. Every page fails its test if it requests anything that is not on
+The service runs as a subprocess (``bentoml serve``, :mod:`tests.server_process`, the same
+helpers as the service tests) on a free loopback port with the session's test bundle
+(``bundle_dir`` from ``tests/conftest.py``), a private CAPACITY_HOME and a private SQLite
+recommendation log; it is always stopped. Every page fails its test if it requests anything that is not on
 127.0.0.1/localhost, logs a JavaScript error or misses a translation.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.server_process import running_server, server_env
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -38,25 +32,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-READY_TIMEOUT_S = 60.0
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _bentoml() -> str:
-    for candidate in (REPO / ".venv" / "bin" / "bentoml", Path(sys.executable).parent / "bentoml"):
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which("bentoml")
-    if not found:
-        pytest.fail("bentoml executable not found (expected .venv/bin/bentoml): run `make setup`")
-    return found
 
 
 def _chromium() -> str | None:
@@ -69,91 +46,15 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="session")
 def live_server(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a running ``bentoml serve serving.service:CapacityService``."""
-    tmp = tmp_path_factory.mktemp("browser-service")
-    home = tmp / "home"
-    home.mkdir()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CAPACITY_MODEL_DIR": str(bundle_dir),
-        "CAPACITY_HOME": str(home),
-        "CAPACITY_LOG_DB_URL": f"sqlite:///{tmp / 'log.db'}",
-        "BENTOML_HOME": str(tmp / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "CAPACITY_TRACKING_URI"):
-        env.pop(var, None)
-    log_path = tmp / "serve.log"
-    log = log_path.open("wb")
-    cmd = [
-        _bentoml(), "serve", "serving.service:CapacityService",
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    # stdin is a pipe kept open for the server's lifetime: `bentoml serve` shuts itself
-    # down about a second after start-up when its stdin is at end-of-file (/dev/null).
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        last = "no answer yet"
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"bentoml serve exited with {proc.returncode}:\n{_tail(log_path)}")
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except urllib.error.HTTPError as exc:
-                last = f"HTTP {exc.code}: {exc.read()[:300]!r}"
-            except OSError as exc:
-                last = str(exc)
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"service not ready after {READY_TIMEOUT_S:.0f} s ({last}):\n{_tail(log_path)}"
-                )
-            time.sleep(0.25)
-        yield base
-    finally:
-        _stop(proc)
-        log.close()
+    """Base URL of a running ``bentoml serve serving.service:CapacityService``.
 
-
-def _tail(path: Path, n: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-n:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        return
-    if proc.stdin is not None:
-        proc.stdin.close()
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
+    Started, kept alive and stopped by :mod:`tests.server_process`, as the service tests'
+    servers are; no feedback key (the page does not send outcomes).
+    """
+    home = tmp_path_factory.mktemp("browser-service") / "home"
+    env = server_env(home, bundle_dir, feedback_key=None)
+    with running_server("browser", home, env, ready=(200,)) as server:
+        yield server.base_url
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -298,10 +297,9 @@ def test_written_files_read_back_as_the_contract_says(tmp_path: Path) -> None:
     assert (rated.dropna() == rated.dropna().round(3)).all()
 
 
-def test_twenty_thousand_customers_are_fast() -> None:
-    started = time.perf_counter()
+def test_twenty_thousand_customers_have_one_oracle_row_each() -> None:
+    # How fast: benchmarks/bench_throughput.py (no wall-clock assert in a test).
     h = generate_history(SynthConfig(n=20_000, seed=1))
-    assert time.perf_counter() - started < 30
     assert h.oracle["customer_id"].nunique() == 20_000
 
 

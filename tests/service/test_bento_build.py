@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_bentoml_build_offline(tmp_path: Path) -> None:
     env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml"), "BENTOML_DO_NOT_TRACK": "True"}
-    bentoml = Path(sys.executable).with_name("bentoml")
+    bentoml = (sys.executable, "-m", "bentoml")  # the running interpreter's BentoML
     proc = subprocess.run(
-        [str(bentoml), "build", str(ROOT), "--output", "tag"],
+        [*bentoml, "build", str(ROOT), "--output", "tag"],
         cwd=ROOT,
         env=env,
         capture_output=True,

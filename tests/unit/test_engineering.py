@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -436,11 +435,9 @@ def test_vectorised_frame_rejects_bad_input() -> None:
 
 
 @pytest.mark.slow
-def test_vectorised_frame_is_fast() -> None:
+def test_vectorised_frame_scores_every_customer_of_a_large_history() -> None:
+    # How fast: benchmarks/bench_throughput.py (no wall-clock assert in a test).
     equipment, customers = _random_history(200_000, 15, seed=3)
     assert len(equipment) > 2_500_000
-    start = time.perf_counter()
     frame = engineering_estimate_frame(equipment, customers)
-    elapsed = time.perf_counter() - start
     assert len(frame) == 200_000
-    assert elapsed < 10.0, f"took {elapsed:.1f} s"

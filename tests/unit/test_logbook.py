@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -241,10 +240,8 @@ def test_record_many_bulk_is_fast_and_keeps_order(logbook: Logbook) -> None:
         )
         for i in range(10_000)
     ]
-    start = time.perf_counter()
+    # How fast: benchmarks/bench_throughput.py (no wall-clock assert in a test).
     ids = logbook.record_many(rows)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"bulk insert of 10,000 rows took {elapsed:.2f} s"
     assert len(ids) == len(set(ids)) == 10_000
     assert logbook.count() == 10_000
     got = logbook.get(ids[1234])

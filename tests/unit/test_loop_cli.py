@@ -144,6 +144,11 @@ def test_outcomes_import_reports_bad_rows_records_good_ones_and_exits_1(workdir:
         frame = joined_frame(logbook)
     assert frame["id"].tolist() == [ids[0]]
     assert frame["metered_peak_kw"].tolist() == [250.5]
+    # The rejects are written as a history's are: one row per problem, keyed by the id.
+    rejects = pd.read_csv(workdir / "home" / "outcome-import" / "outcome_rejects.csv")
+    assert rejects["row_number"].tolist() == [3, 4]
+    assert rejects["recommendation_id"].tolist() == [ids[1], "f" * 32]
+    assert rejects["column"].tolist() == ["granted_kva", "recommendation_id"]
 
 
 def test_outcomes_import_of_clean_file_exits_0(workdir: Path) -> None:

@@ -240,7 +240,7 @@ def _method_metrics(
 
 
 def _capacity(frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    values: np.ndarray = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     bad = np.isfinite(values) & (values <= 0)
     if bad.any():
         ids = frame.loc[bad, "id"].astype(str).head(5).tolist()

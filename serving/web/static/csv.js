@@ -1,10 +1,30 @@
+// @ts-check
 // Small, dependency-free parsers for equipment lists: CSV files in the contract's
 // equipment format and rows pasted from a spreadsheet (tab-separated).
 //
 // Everything here is pure (no DOM), so it can be exercised from the browser console:
 //   import('/static/csv.js').then(m => m.parseCSV('a,"b ""c"""\n1,2'))
+// and from node's test runner (tests/js/csv.test.js).
 
-/** Decode an uploaded file: UTF-8 (with or without BOM), else GB18030 (Excel's CSV in zh-CN). */
+/**
+ * @typedef {{ code: string, name_zh: string, name_en: string }} Category
+ *   A category of the catalog (GET /api/catalog `categories`), as far as these parsers use it.
+ * @typedef {{ true: readonly string[], false: readonly string[] }} BooleanWords
+ *   The words of a boolean column (GET /api/catalog `boolean_words`, declared once in
+ *   features/contract.py); an empty cell is false.
+ * @typedef {{ key: string, params?: Record<string, unknown> }} Note
+ *   A message for the user, as an i18n key and its parameters.
+ * @typedef {{ customer_id?: string, category: string, name: string, rated_kw: string,
+ *   quantity: string, standby: boolean }} ImportedItem
+ *   One equipment line as read (numbers as the raw text, so the form flags what the file says).
+ * @typedef {{ items: ImportedItem[], notes: Note[], customers: string[] }} ImportResult
+ */
+
+/**
+ * Decode an uploaded file: UTF-8 (with or without BOM), else GB18030 (Excel's CSV in zh-CN).
+ * @param {Blob} file
+ * @returns {Promise<{ text: string, encoding: string }>}
+ */
 export async function decodeFile(file) {
   const buf = await file.arrayBuffer();
   const bytes = new Uint8Array(buf);
@@ -26,14 +46,24 @@ export async function decodeFile(file) {
   }
 }
 
-/** Guess the delimiter from the first line: comma, semicolon or tab. */
+/**
+ * Guess the delimiter from the first line: comma, semicolon or tab.
+ * @param {string} text
+ * @returns {string}
+ */
 export function sniffDelimiter(text) {
   const first = (text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/, 1)[0]) || '';
+  /** @type {Array<[string, number]>} */
   const counts = [',', ';', '\t'].map((d) => [d, countOutsideQuotes(first, d)]);
   counts.sort((a, b) => b[1] - a[1]);
   return counts[0][1] > 0 ? counts[0][0] : ',';
 }
 
+/**
+ * @param {string} line
+ * @param {string} ch
+ * @returns {number}
+ */
 function countOutsideQuotes(line, ch) {
   let n = 0;
   let quoted = false;
@@ -48,11 +78,16 @@ function countOutsideQuotes(line, ch) {
  * RFC 4180 CSV: quoted fields with "" escapes and line breaks inside quotes, CRLF/LF/CR
  * line ends, a leading BOM. Returns an array of rows (arrays of strings); blank lines
  * are dropped.
+ * @param {string} text
+ * @param {string} [delimiter] guessed from the first line when omitted
+ * @returns {string[][]}
  */
 export function parseCSV(text, delimiter) {
   const src = String(text ?? '').replace(/^\uFEFF/, '');
   const delim = delimiter || sniffDelimiter(src);
+  /** @type {string[][]} */
   const rows = [];
+  /** @type {string[]} */
   let row = [];
   let field = '';
   let quoted = false;
@@ -85,7 +120,11 @@ export function parseCSV(text, delimiter) {
 
 const FULLWIDTH = /[\uFF10-\uFF19\uFF0E\uFF0C\uFF0D\uFF0B]/g;
 
-/** Full-width digits and punctuation (from Chinese input methods) to ASCII. */
+/**
+ * Full-width digits and punctuation (from Chinese input methods) to ASCII.
+ * @param {unknown} s
+ * @returns {string}
+ */
 export function toHalfWidth(s) {
   return String(s ?? '').replace(FULLWIDTH, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
     .replace(/\u3000/g, ' ');
@@ -94,6 +133,8 @@ export function toHalfWidth(s) {
 /**
  * A number typed by a person: full-width digits, thousands separators ("1,200"), units
  * ("7.5kW", "12台"). Returns NaN when it is not a number and null when it is empty.
+ * @param {unknown} raw
+ * @returns {number | null}
  */
 export function parseNumber(raw) {
   let s = toHalfWidth(raw).trim();
@@ -105,18 +146,50 @@ export function parseNumber(raw) {
   return Number(s);
 }
 
-const TRUE_WORDS = new Set(['true', 't', '1', 'yes', 'y', 'x', '✓', '√', '是', '备用', '有', 'standby', 'spare', '对']);
-const FALSE_WORDS = new Set(['false', 'f', '0', 'no', 'n', '', '否', '不', '无', '-', '—', '运行', '常用']);
+/**
+ * The contract's boolean words until the caller passes the catalog's (`boolean_words` of
+ * GET /api/catalog, which is the one list: features/contract.py). Kept only so a caller
+ * that does not pass them yet reads the same words; tests/unit/test_one_contract.py fails
+ * when it differs from the contract.
+ * @type {BooleanWords}
+ */
+export const CONTRACT_BOOLEAN_WORDS = {
+  true: ['true', 't', '1', '1.0', 'yes', 'y', 'x', '✓', '√', '是', '备用', '有', 'standby', 'spare', '对'],
+  false: ['false', 'f', '0', '0.0', 'no', 'n', '否', '不', '无', '-', '—', '运行', '常用'],
+};
 
-/** Standby flag in any common spelling; undefined when it cannot be read. */
-export function parseBool(raw) {
+/** @type {WeakMap<BooleanWords, { yes: Set<string>, no: Set<string> }>} */
+const WORD_SETS = new WeakMap();
+
+/**
+ * @param {BooleanWords} words
+ * @returns {{ yes: Set<string>, no: Set<string> }}
+ */
+function wordSets(words) {
+  let sets = WORD_SETS.get(words);
+  if (!sets) {
+    sets = { yes: new Set(words.true), no: new Set(['', ...words.false]) };
+    WORD_SETS.set(words, sets);
+  }
+  return sets;
+}
+
+/**
+ * Standby flag in any common spelling; undefined when it cannot be read.
+ * @param {unknown} raw
+ * @param {BooleanWords} [words] the catalog's `boolean_words`
+ * @returns {boolean | undefined}
+ */
+export function parseBool(raw, words = CONTRACT_BOOLEAN_WORDS) {
   const s = toHalfWidth(raw).trim().toLowerCase();
-  if (TRUE_WORDS.has(s)) return true;
-  if (FALSE_WORDS.has(s)) return false;
+  const { yes, no } = wordSets(words);
+  if (yes.has(s)) return true;
+  if (no.has(s)) return false;
   return undefined;
 }
 
 // Header names we understand, in both languages (lower-cased, spaces removed).
+/** @type {Record<string, string[]>} */
 const HEADER_ALIASES = {
   customer_id: ['customer_id', 'customerid', '客户编号', '户号', '客户号'],
   category: ['category', 'category_code', '类别', '设备类别', '类别代码'],
@@ -126,6 +199,10 @@ const HEADER_ALIASES = {
   name: ['name', 'equipment', 'description', '名称', '设备名称', '设备'],
 };
 
+/**
+ * @param {unknown} cell
+ * @returns {string | null}
+ */
 function headerKey(cell) {
   const c = toHalfWidth(cell).trim().toLowerCase().replace(/\s+/g, '').replace(/（/g, '(').replace(/）/g, ')');
   for (const [key, names] of Object.entries(HEADER_ALIASES)) {
@@ -134,8 +211,13 @@ function headerKey(cell) {
   return null;
 }
 
-/** Map of column key -> index when `cells` look like a header row, else null. */
+/**
+ * Map of column key -> index when `cells` look like a header row, else null.
+ * @param {readonly unknown[]} cells
+ * @returns {Record<string, number> | null}
+ */
 export function readHeader(cells) {
+  /** @type {Record<string, number>} */
   const map = {};
   cells.forEach((cell, i) => {
     const k = headerKey(cell);
@@ -149,6 +231,9 @@ export function readHeader(cells) {
 /**
  * Resolve the first column of a pasted row: a category code, or a category's Chinese or
  * English name, becomes the category; anything else is a free-text name for the matcher.
+ * @param {unknown} text
+ * @param {readonly Category[]} categories
+ * @returns {{ category: string, name: string }}
  */
 export function resolveCategoryText(text, categories) {
   const s = String(text ?? '').trim();
@@ -168,8 +253,13 @@ export function resolveCategoryText(text, categories) {
  * (customer_id optional). Returns {items, notes, customers}: items are
  * {category, name, rated_kw, quantity, standby} with raw strings for the numbers so that
  * the form shows (and flags) exactly what the file says.
+ * @param {readonly (readonly string[])[]} rows
+ * @param {readonly Category[]} categories
+ * @param {BooleanWords} [booleanWords] the catalog's `boolean_words`
+ * @returns {ImportResult}
  */
-export function tableToEquipment(rows, categories) {
+export function tableToEquipment(rows, categories, booleanWords = CONTRACT_BOOLEAN_WORDS) {
+  /** @type {Note[]} */
   const notes = [];
   if (!rows.length) return { items: [], notes: [{ key: 'import_empty' }], customers: [] };
   const header = readHeader(rows[0]);
@@ -177,12 +267,15 @@ export function tableToEquipment(rows, categories) {
     return { items: [], notes: [{ key: 'import_no_header' }], customers: [] };
   }
   const codes = new Set(categories.map((c) => c.code));
+  /** @type {string[]} */
   const customers = [];
+  /** @type {ImportedItem[]} */
   const items = [];
   let skipped = 0;
   let unknownCategory = 0;
   let badStandby = 0;
   for (const r of rows.slice(1)) {
+    /** @param {string} k */
     const get = (k) => (k in header ? String(r[header[k]] ?? '').trim() : '');
     const cust = get('customer_id');
     if (cust && !customers.includes(cust)) customers.push(cust);
@@ -200,7 +293,7 @@ export function tableToEquipment(rows, categories) {
       if (res.category) category = res.category;
     }
     const sb = get('standby');
-    let standby = parseBool(sb);
+    let standby = parseBool(sb, booleanWords);
     if (standby === undefined) { badStandby += 1; standby = false; }
     items.push({ customer_id: cust, category, name, rated_kw: kw, quantity: get('quantity') || '1', standby });
   }
@@ -214,13 +307,18 @@ export function tableToEquipment(rows, categories) {
  * Rows pasted from a spreadsheet. Without a recognised header the columns are:
  * name-or-category, rated kW, quantity (default 1), standby (default no). A first row
  * whose kW cell is not a number is taken as a header and skipped.
+ * @param {unknown} text
+ * @param {readonly Category[]} categories
+ * @param {BooleanWords} [booleanWords] the catalog's `boolean_words`
+ * @returns {ImportResult}
  */
-export function pastedToEquipment(text, categories) {
+export function pastedToEquipment(text, categories, booleanWords = CONTRACT_BOOLEAN_WORDS) {
   const src = String(text ?? '').replace(/^\uFEFF/, '');
   const delim = src.includes('\t') ? '\t' : sniffDelimiter(src);
   const rows = parseCSV(src, delim).map((r) => r.map((c) => c.trim()));
   if (!rows.length) return { items: [], notes: [{ key: 'import_empty' }], customers: [] };
-  if (readHeader(rows[0])) return tableToEquipment(rows, categories);
+  if (readHeader(rows[0])) return tableToEquipment(rows, categories, booleanWords);
+  /** @type {Note[]} */
   const notes = [];
   let body = rows;
   const kw0 = parseNumber(rows[0][1]);
@@ -229,11 +327,12 @@ export function pastedToEquipment(text, categories) {
     notes.push({ key: 'import_header_skipped' });
   }
   let badStandby = 0;
+  /** @type {ImportedItem[]} */
   const items = [];
   for (const r of body) {
     if (r.every((c) => c === '')) continue;
     const { category, name } = resolveCategoryText(r[0], categories);
-    let standby = r.length > 3 ? parseBool(r[3]) : false;
+    let standby = r.length > 3 ? parseBool(r[3], booleanWords) : false;
     if (standby === undefined) { badStandby += 1; standby = false; }
     items.push({ category, name, rated_kw: r[1] ?? '', quantity: r[2] || '1', standby });
   }

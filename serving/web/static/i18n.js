@@ -1,9 +1,17 @@
+// @ts-check
 // Both languages of the page. Chinese is the default; the choice is kept in localStorage
 // ("capacity.lang") and mirrored in <html lang>. Values are strings with {placeholders}
 // or functions of the parameters (for plurals).
 
 const STORAGE_KEY = 'capacity.lang';
 
+/**
+ * @typedef {'zh' | 'en'} Lang
+ * @typedef {Record<string, any>} Params
+ * @typedef {string | ((params: Params) => string)} Message
+ */
+
+/** @type {Record<Lang, Record<string, Message>>} */
 export const DICT = {
   zh: {
     app_title: '报装容量推荐',
@@ -695,9 +703,12 @@ export const DICT = {
   },
 };
 
+/** @type {Lang} */
 let lang = readStored();
+/** @type {Array<(lang: Lang) => void>} */
 const listeners = [];
 
+/** @returns {Lang} */
 function readStored() {
   try {
     const v = localStorage.getItem(STORAGE_KEY);
@@ -706,10 +717,12 @@ function readStored() {
   return 'zh';
 }
 
+/** @returns {Lang} */
 export function getLang() {
   return lang;
 }
 
+/** @param {string} next */
 export function setLang(next) {
   if (next !== 'zh' && next !== 'en') return;
   lang = next;
@@ -717,11 +730,18 @@ export function setLang(next) {
   for (const fn of listeners) fn(next);
 }
 
+/** @param {(lang: Lang) => void} fn */
 export function onLangChange(fn) {
   listeners.push(fn);
 }
 
-/** Translate `key` with {placeholders} from `params`; `fallback` when the key is unknown. */
+/**
+ * Translate `key` with {placeholders} from `params`; `fallback` when the key is unknown.
+ * @param {string} key
+ * @param {Params} [params]
+ * @param {string} [fallback]
+ * @returns {string}
+ */
 export function t(key, params = {}, fallback) {
   let v = DICT[lang][key];
   if (v === undefined) v = DICT.zh[key];
@@ -731,51 +751,88 @@ export function t(key, params = {}, fallback) {
     return key;
   }
   if (typeof v === 'function') return v(params);
-  return v.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+  return v.replace(/\{(\w+)\}/g, (/** @type {string} */ m, /** @type {string} */ name) => (name in params ? String(params[name]) : m));
 }
 
-/** Fill every [data-i18n], [data-i18n-placeholder], [data-i18n-aria-label] below `root`. */
+/**
+ * Fill every [data-i18n], [data-i18n-placeholder], [data-i18n-aria-label] below `root`.
+ * @param {ParentNode} [root]
+ */
 export function applyI18n(root = document) {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   document.title = t('doc_title');
-  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-  root.querySelectorAll('[data-i18n-aria-label]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel)); });
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(/** @type {HTMLElement} */ (el).dataset.i18n ?? ''); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
+    const input = /** @type {HTMLInputElement} */ (el);
+    input.placeholder = t(input.dataset.i18nPlaceholder ?? '');
+  });
+  root.querySelectorAll('[data-i18n-aria-label]').forEach((el) => { el.setAttribute('aria-label', t(/** @type {HTMLElement} */ (el).dataset.i18nAriaLabel ?? '')); });
 }
 
-/** The name of a catalog entry ({name_zh, name_en}) in the current language. */
+/**
+ * The name of a catalog entry ({name_zh, name_en}) in the current language.
+ * @param {{ name_zh: string, name_en: string } | null | undefined} entry
+ * @returns {string}
+ */
 export function catName(entry) {
   if (!entry) return '';
   return lang === 'zh' ? entry.name_zh : entry.name_en;
 }
 
+/** @returns {string} */
 function locale() {
   return lang === 'zh' ? 'zh-CN' : 'en-GB';
 }
 
+/**
+ * @param {unknown} x
+ * @param {number} [digits]
+ * @returns {string}
+ */
 export function fmtNum(x, digits = 1) {
   if (x === null || x === undefined || Number.isNaN(Number(x))) return '—';
   return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 }).format(Number(x));
 }
 
+/**
+ * @param {unknown} x
+ * @param {number} digits
+ * @returns {string}
+ */
 export function fmtFixed(x, digits) {
   if (x === null || x === undefined || Number.isNaN(Number(x))) return '—';
   return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(Number(x));
 }
 
+/**
+ * @param {unknown} p
+ * @returns {string}
+ */
 export function fmtPct(p) {
   if (p === null || p === undefined || Number.isNaN(Number(p))) return '—';
   return `${Math.round(Number(p) * 100)}%`;
 }
 
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
 export function fmtKva(x) {
   return `${fmtNum(x, 0)} kVA`;
 }
 
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
 export function fmtKw(x) {
-  return `${fmtNum(x, Math.abs(x) < 10 ? 1 : 0)} kW`;
+  return `${fmtNum(x, Math.abs(Number(x)) < 10 ? 1 : 0)} kW`;
 }
 
+/**
+ * @param {unknown} x
+ * @returns {string}
+ */
 export function fmtYuan(x) {
   return t('yuan', { n: fmtNum(x, 0) });
 }

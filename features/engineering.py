@@ -558,14 +558,14 @@ _TRUE_STRINGS, _FALSE_STRINGS = set(BOOLEAN_TRUE_WORDS), {*BOOLEAN_FALSE_WORDS, 
 def _standby_mask(values: pd.Series) -> np.ndarray:
     """Strict boolean parse of the standby column (missing = False)."""
     if pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
-        return values.to_numpy(dtype=bool)
+        return np.asarray(values.to_numpy(dtype=bool), dtype=bool)
     # astype(bool) would turn the string "false" into True, so parse explicitly.
     text = values.astype("string").str.strip().str.lower().fillna("")
     known = text.isin(_TRUE_STRINGS | _FALSE_STRINGS)
     if not known.all():
         bad = sorted(set(values[~known.to_numpy()].astype(str)))[:5]
         raise ValueError(f"standby must be true/false; received {bad}")
-    return text.isin(_TRUE_STRINGS).to_numpy(dtype=bool)
+    return np.asarray(text.isin(_TRUE_STRINGS).to_numpy(dtype=bool), dtype=bool)
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:

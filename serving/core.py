@@ -199,7 +199,7 @@ class Recommender:
         return CheckResult(
             proposed_kva=float(proposed_kva),
             proposed_is_standard=is_standard_capacity(float(proposed_kva)),
-            verdict=verdict,  # type: ignore[arg-type]
+            verdict=verdict,
             p_appropriate=p_ok,
             p_undersized=p_under,
             p_oversized=p_over,
@@ -458,7 +458,7 @@ class Recommender:
         return PeerComparison(
             industry=app.industry,
             scale_band=str(p.band[i]),
-            level=str(p.level[i]),  # type: ignore[arg-type]
+            level=str(p.level[i]),
             n_peers=int(p.n[i]),
             peak_per_installed_kw=PeerQuantiles(**q_kw) if q_kw else None,
             peak_w_per_m2=PeerQuantiles(**q_m2) if q_m2 else None,
@@ -617,7 +617,7 @@ class Recommender:
             model_version=self.model_version,
             source="model" if fallback_reason is None else "fallback",
             fallback_reason=fallback_reason,
-            basis=basis,  # type: ignore[arg-type]
+            basis=basis,
             recommended_kva=final_kva,
             supply_voltage=_supply_voltage(peak, final_kva, self.engineering),
             two_part_tariff=tariff,

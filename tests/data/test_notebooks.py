@@ -78,7 +78,10 @@ def champion_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
         TrainConfig(seed=1, model=ModelConfig(max_rounds=150, num_threads=1), make_plots=False),
         settings,
     )
-    assert result.run is not None and promote(settings, result.run.version).promoted
+    assert result.run is not None
+    # Forced: a 1,500-customer model may fall short of the 0.90 gate; the notebooks are
+    # tested here, not the gate (tests/unit/test_gate.py).
+    assert promote(settings, result.run.version, force=True, reason="notebook test").promoted
     yield root / "home", history
 
 

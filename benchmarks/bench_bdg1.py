@@ -13,7 +13,8 @@ Methods, all scored with the contract's band (0.40 ≤ ρ ≤ 1.00 at pf 0.9) on
 folds of ``--repeats`` × ``--folds`` cross-validation:
 
 * ``pipeline``: ``fit_model`` on the training folds (the CLI's fitting; area only) and the
-  served answer through :func:`serving.model.decision.decide`;
+  served answer through :func:`serving.model.decision.decide`; ``pipeline_w0`` is the
+  same with the policy's undersize weight at 0 (a sensitivity row, not the default);
 * ``per_type_rule``: one kVA-per-m² factor per type, chosen on the training folds to put
   the most training buildings in band (ties: the smaller factor);
 * ``design_density``: the design load-density method of the engineering sheet (the
@@ -27,6 +28,9 @@ civil buildings in the design handbooks: 《工业与民用供配电设计手册
 1.4 and JGJ 16-2008 《民用建筑电气设计规范》 commentary: offices 50–100 VA/m², schools
 30–60 VA/m² (teaching buildings), hotels 60–100 VA/m²). These are design figures: they
 are meant to sit above measured peaks, which is what this benchmark shows.
+
+Also printed: the per-building paired difference pipeline − per-type rule (averaged over
+the repeats) with a 95 % bootstrap interval over buildings.
 
 Prints markdown tables and writes ``benchmarks/results/bdg1.json``.
 """
@@ -47,10 +51,14 @@ from features.contract import DEFAULT_SIZING, sizing_outcome, tier_at_or_above
 from features.validation import validate_frames
 from serving.model.config import ModelConfig
 from serving.model.decision import decide
+from serving.model.policy import PolicyConfig
 from serving.model.predictor import CapacityModel
 from training.model import fit_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PURE_ACCURACY = ModelConfig(policy=PolicyConfig(undersize_weight=0.0))
+"""Sensitivity row ``pipeline_w0``: the policy maximising P(appropriate) alone, as the
+per-type rule does (the default weighs P(undersized) at 0.3: see serving.model.policy)."""
 REFERENCE = Path(__file__).resolve().parents[1].parent.parent / "shared/reference"
 TYPE_MAP = {
     "Office": "office",
@@ -177,6 +185,8 @@ def run(folds: int, repeats: int, seed: int, with_default: bool) -> dict[str, An
             test, train = np.sort(order[fold_of == k]), np.sort(order[fold_of != k])
             model = fit_model(frames.take(train), peak[train], ModelConfig(), seed=42 + rep)
             served = _served(model, frames.take(test))
+            pure = fit_model(frames.take(train), peak[train], PURE_ACCURACY, seed=42 + rep)
+            served_pure = _served(pure, frames.take(test))
             factors = per_type_rule(industry[train], area[train], peak[train])
             rule_kva = tier_at_or_above(np.array([factors[i] for i in industry[test]]) * area[test])
             design = model.engineering_of(frames.take(test), model.predict(frames.take(test)))
@@ -190,6 +200,7 @@ def run(folds: int, repeats: int, seed: int, with_default: bool) -> dict[str, An
                         "industry": industry[test],
                         "peak": peak[test],
                         "pipeline_kva": served["kva"],
+                        "pipeline_w0_kva": served_pure["kva"],
                         "per_type_rule_kva": rule_kva,
                         "design_density_kva": design["eng_kva"].to_numpy(dtype=float),
                         "design_va_m2_kva": tier_at_or_above(va_m2 * area[test] / 1000.0),
@@ -198,7 +209,7 @@ def run(folds: int, repeats: int, seed: int, with_default: bool) -> dict[str, An
                 )
             )
     rows = pd.concat(parts, ignore_index=True)
-    methods = ["pipeline", "per_type_rule", "design_density", "design_va_m2"]
+    methods = ["pipeline", "pipeline_w0", "per_type_rule", "design_density", "design_va_m2"]
     if with_default:
         dm = default_model()
         usable_frames = frames.take(idx_all)
@@ -217,6 +228,7 @@ def run(folds: int, repeats: int, seed: int, with_default: bool) -> dict[str, An
             str(t): summarise(g, m, with_intervals=m == "pipeline")
             for t, g in rows.groupby("industry")
         }
+    summary["paired_vs_rule"] = paired_difference(rows, "pipeline", "per_type_rule", seed)
     summary["n_records"] = int(len(raw))
     summary["n_flagged_low_density"] = int((~usable).sum())
     summary["folds"], summary["repeats"] = folds, repeats
@@ -224,11 +236,48 @@ def run(folds: int, repeats: int, seed: int, with_default: bool) -> dict[str, An
     return summary
 
 
+def paired_difference(
+    rows: pd.DataFrame, a: str, b: str, seed: int, n_boot: int = 2000
+) -> dict[str, float]:
+    """Accuracy and undersized share of ``a`` minus ``b``: per building (averaged over the
+    repeats), with a 95 % bootstrap interval over buildings."""
+    per = (
+        rows.assign(
+            ok_a=rows[f"{a}_outcome"] == "appropriate",
+            ok_b=rows[f"{b}_outcome"] == "appropriate",
+            un_a=rows[f"{a}_outcome"] == "undersized",
+            un_b=rows[f"{b}_outcome"] == "undersized",
+        )
+        .groupby("row")[["ok_a", "ok_b", "un_a", "un_b"]]
+        .mean()
+    )
+    d_ok = (per["ok_a"] - per["ok_b"]).to_numpy(dtype=float)
+    d_un = (per["un_a"] - per["un_b"]).to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(d_ok), (n_boot, len(d_ok)))
+    boot_ok, boot_un = d_ok[idx].mean(axis=1), d_un[idx].mean(axis=1)
+    return {
+        "accuracy_diff": float(d_ok.mean()),
+        "accuracy_diff_low": float(np.quantile(boot_ok, 0.025)),
+        "accuracy_diff_high": float(np.quantile(boot_ok, 0.975)),
+        "undersized_diff": float(d_un.mean()),
+        "undersized_diff_low": float(np.quantile(boot_un, 0.025)),
+        "undersized_diff_high": float(np.quantile(boot_un, 0.975)),
+    }
+
+
 def print_tables(summary: dict[str, Any]) -> None:
     """Markdown tables: overall and per type."""
     print(
         f"\n{summary['repeats']}× {summary['folds']}-fold CV, "
         f"{summary['n_flagged_low_density']} flagged records left out\n"
+    )
+    d = summary["paired_vs_rule"]
+    print(
+        f"pipeline − per-type rule, per building: appropriately sized {d['accuracy_diff']:+.3f} "
+        f"(95 % {d['accuracy_diff_low']:+.3f} to {d['accuracy_diff_high']:+.3f}), undersized "
+        f"{d['undersized_diff']:+.3f} ({d['undersized_diff_low']:+.3f} to "
+        f"{d['undersized_diff_high']:+.3f})\n"
     )
     print(
         "| method | type | n | appropriately sized | undersized | oversized | 90 % cov | 80 % cov | claimed P(appr.) |"

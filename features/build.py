@@ -10,8 +10,10 @@ Target transform (see :mod:`training.model`): the model learns ``log(peak / base
 ``base`` is the demand-coefficient idea with demand factors fitted to the history: per
 category ``Kx · m_c`` kW of peak per installed kW, the multipliers ``m_c ≥ 0`` fitted by
 non-negative least squares on relative errors and shrunk towards one common multiplier
-(:func:`fit_demand_factors`). Area-only applications use the area-density estimate times
-a fitted multiplier; applications with neither use the industry median. The trees then
+(:func:`fit_demand_factors`), after one multiplier per industry (a hierarchical offset,
+:mod:`features.shrinkage`). Area-only applications use the area-density estimate times a
+fitted multiplier per industry, and applications with neither the industry's typical peak,
+both shrunk towards all industries' by the data behind them (empirical Bayes). The trees then
 learn *corrections* to a physically shaped estimate in a narrow, well-scaled range, the
 prediction scales with the installation beyond the training range, and a history whose
 real utilisation differs from the catalog's Kx (any utility's) is learned rather than

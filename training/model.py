@@ -30,6 +30,7 @@ from serving.model.config import ModelConfig
 from serving.model.policy import recommend_capacity
 from serving.model.predictor import CapacityModel
 from training.bounds import fit_bounds
+from training.completeness import build_completeness
 from training.data import customer_keys
 from training.peers import build_peer_stats
 
@@ -78,8 +79,12 @@ def fit_model(
     conformal). Below, every customer's residual comes from a model fitted without it
     (``cross_fit_folds``-fold cross-fitting, CV+): a split would leave 67 residuals of
     340 customers to calibrate on, and which 67 moves the intervals by several points
-    (on BDG1 the 90 % interval covered 0.956 of the test buildings from one such split).
-    The served model is then fitted on every customer.
+    (on BDG1 the 90 % interval covered 0.956 of the test buildings from one such split;
+    at 2,000 synthetic customers a split's 400 residuals covered 0.935, cross-fitting
+    0.896, with accuracy 0.913 → 0.917). From 10,000 on a split leaves at least 2,000
+    residuals (about 90 per industry of 23), so industries are not flagged as having few
+    customers for want of a split. The served model is then fitted on every customer;
+    training costs ``cross_fit_folds + 1`` fits (the fold models reuse its rounds).
 
     Parameters
     ----------
@@ -108,21 +113,22 @@ def fit_model(
     note("features")
     cross = n < config.cross_fit_below
     if cross:
-        # Out-of-fold predictions of every customer (and of its application without its
-        # equipment list, for the measured gain of a list).
+        # The served model first (early stopping on a validation split), then one model
+        # per fold with as many rounds, on all the other folds: out-of-fold predictions
+        # of every customer (and of its application without its equipment list, for the
+        # measured gain of a list).
+        n_val = int(round(n * config.valid_fraction))
+        note("boosting")
+        core = _fit_core(frames, y, order[n_val:], order[:n_val], config, seed)
         oof_mu = np.full(n, np.nan)
         oof_area_mu = np.full(n, np.nan)
         k_folds = config.cross_fit_folds
         for k in range(k_folds):
             held = np.sort(order[k::k_folds])
-            rest = order[np.arange(n) % k_folds != k]
-            n_val = max(int(round(len(rest) * config.valid_fraction)), 1)
-            core = _fit_core(frames, y, rest[n_val:], rest[:n_val], config, seed + 1 + k)
-            oof_mu[held] = core.mu(held)
-            oof_area_mu[held] = core.area_only_mu(frames, held)
-        n_val = int(round(n * config.valid_fraction))
-        note("boosting")
-        core = _fit_core(frames, y, order[n_val:], order[:n_val], config, seed)
+            rest = np.sort(order[np.arange(n) % k_folds != k])
+            fold = _fit_core(frames, y, rest, rest[:0], config, seed + 1 + k, rounds=core.best)
+            oof_mu[held] = fold.mu(held)
+            oof_area_mu[held] = fold.area_only_mu(frames, held)
         cal_idx = np.arange(n)
         mu_cal, area_mu_cal = oof_mu, oof_area_mu
     else:
@@ -158,6 +164,7 @@ def fit_model(
         X["floor_area_m2"].to_numpy(),
         y,
     )
+    peers["completeness"] = build_completeness(frames)
     model = CapacityModel(
         builder,
         booster,
@@ -230,8 +237,12 @@ def _fit_core(
     val_rows: np.ndarray,
     config: ModelConfig,
     seed: int,
+    rounds: int | None = None,
 ) -> _Core:
-    """Builder on ``fit_rows`` ∪ ``val_rows``; booster on ``fit_rows``, stopped on ``val_rows``."""
+    """Builder on ``fit_rows`` ∪ ``val_rows``; booster on ``fit_rows``, stopped on ``val_rows``.
+
+    With ``rounds`` (and no ``val_rows``) the booster runs exactly that many rounds.
+    """
     rows = np.sort(np.concatenate([fit_rows, val_rows]))
     builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
     builder.fit(frames.take(rows), y[rows])
@@ -245,17 +256,21 @@ def _fit_core(
         categorical_feature=builder.categorical_features_,
         free_raw_data=False,
     )
-    valid_set = lgb.Dataset(
-        X.iloc[val_rows], label=target[val_rows], reference=train_set, free_raw_data=False
-    )
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round=config.max_rounds,
-        valid_sets=[valid_set],
-        callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
-    )
-    best = int(booster.best_iteration or booster.current_iteration())
+    if rounds is not None:
+        booster = lgb.train(params, train_set, num_boost_round=rounds)
+        best = rounds
+    else:
+        valid_set = lgb.Dataset(
+            X.iloc[val_rows], label=target[val_rows], reference=train_set, free_raw_data=False
+        )
+        booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=config.max_rounds,
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
+        )
+        best = int(booster.best_iteration or booster.current_iteration())
     # Keep only the trees up to the best iteration so every consumer predicts alike.
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     return _Core(builder, booster, best, X, engineering, base, config.num_threads)

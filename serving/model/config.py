@@ -30,7 +30,7 @@ class ModelConfig(BaseModel):
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")
     cross_fit_below: int = Field(
-        2000,
+        10000,
         ge=0,
         description="Below this many customers, calibrate on cross-fitted residuals of all "
         "of them instead of a calib_fraction split.",

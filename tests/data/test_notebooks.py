@@ -78,7 +78,14 @@ def champion_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
         TrainConfig(seed=1, model=ModelConfig(max_rounds=150, num_threads=1), make_plots=False),
         settings,
     )
-    assert result.run is not None and promote(settings, result.run.version).promoted
+    # The notebooks need a champion; the gate's 0.90 on a 285-customer holdout is within
+    # noise of this 1,200-customer model (0.895-0.912 across code versions that score alike
+    # on 5,000 others), and is not what this test protects: promote by a recorded force.
+    assert result.run is not None
+    decision = promote(
+        settings, result.run.version, force=True, reason="notebook test fixture", by="tests"
+    )
+    assert decision.promoted
     yield root / "home", history
 
 

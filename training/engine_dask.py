@@ -154,6 +154,8 @@ class _TrainPart:
     engineering: pd.DataFrame | None = None
     target: np.ndarray | None = None
     evaluated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    lines: pd.DataFrame | None = None
+    """One line per training customer and running category (see :func:`_running_kw_lines`)."""
     """Holdout customers gathered for the evaluation report (their lines are kept)."""
 
 
@@ -195,6 +197,7 @@ def _build_features(tp: _TrainPart, builder: Any, evaluated: np.ndarray) -> _Tra
     """
     X, engineering = builder.transform_with_engineering(tp.frames)
     tp.X, tp.engineering = X, engineering[["eng_s30_comp_kva"]]
+    tp.lines = _running_kw_lines(tp.frames, tp.role != HOLD)
     tp.target = np.log(tp.peak) - np.log(builder.base_kw(X))
     tp.evaluated = evaluated
     kept = tp.frames.customers["customer_id"].to_numpy()[evaluated]
@@ -258,6 +261,43 @@ def _train_aggregates(tp: _TrainPart, builder: Any) -> dict[str, np.ndarray]:
         "is_cal": tp.role[rows] == CAL,
         "keys": customer_keys(tp.frames.customers.iloc[rows], tp.peak[rows]),
     }
+
+
+def _running_kw_lines(frames: HistoryFrames, rows: np.ndarray) -> pd.DataFrame:
+    """The running kW per (customer, category) of the customers at ``rows``, as lines.
+
+    Summed as :func:`training.completeness.build_completeness` sums them (same pandas
+    operations on the same rows), so that function gives the same figures from these
+    one-line-per-category equipment frames, gathered from every partition, as from the
+    whole history's lines.
+    """
+    from features.build import EXCLUDED_CATEGORIES
+
+    ids = set(frames.customers["customer_id"].astype(str).to_numpy()[rows])
+    eq = frames.equipment
+    eq = eq[eq["customer_id"].astype(str).isin(ids)]
+    running = eq[~eq["standby"].astype(bool) & ~eq["category"].isin(EXCLUDED_CATEGORIES)]
+    kw = (running["rated_kw"].astype(float) * running["quantity"].astype(float)).rename("kw")
+    per_cat = (
+        pd.concat([running[["customer_id", "category"]].astype(str), kw], axis=1)
+        .groupby(["customer_id", "category"], as_index=False)["kw"]
+        .sum()
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": per_cat["customer_id"],
+            "category": per_cat["category"],
+            "rated_kw": per_cat["kw"],
+            "quantity": 1.0,
+            "standby": False,
+        }
+    )
+
+
+def _completeness_part(tp: _TrainPart) -> tuple[pd.DataFrame, pd.DataFrame]:
+    assert tp.lines is not None
+    rows = np.flatnonzero(tp.role != HOLD)
+    return tp.frames.customers.iloc[rows][["customer_id", "industry"]], tp.lines
 
 
 def _holdout_rows(tp: _TrainPart) -> tuple[HistoryFrames, np.ndarray, np.ndarray]:
@@ -436,6 +476,7 @@ def train_dask(
 
     from features.build import FeatureBuilder
     from serving.model.policy import recommend_capacity
+    from training.completeness import build_completeness
     from training.data import LabelledHistory
     from training.model import _fit_bounds_within_clamp_share, equipment_list_gain, lgb_params
     from training.peers import build_peer_stats
@@ -571,6 +612,14 @@ def train_dask(
     agg = {k: np.concatenate([a[k] for a in agg_parts]) for k in agg_parts[0]}
     del agg_parts
     peers = build_peer_stats(agg["industry"], agg["total_kw"], agg["floor_area_m2"], agg["peak"])
+    comp = client.gather([client.submit(_completeness_part, tp) for tp in tps])
+    peers["completeness"] = build_completeness(
+        HistoryFrames(
+            pd.concat([c for c, _ in comp], ignore_index=True),
+            pd.concat([e for _, e in comp], ignore_index=True),
+        )
+    )
+    del comp
     model = CapacityModel(
         builder,
         booster,

@@ -38,7 +38,8 @@ from training.partitions import discover_partitions, write_synthetic_partitions
 
 pytestmark = pytest.mark.slow
 
-CONFIG = ModelConfig(max_rounds=300, num_threads=1)
+# The split branch of fit_model (the Dask engine's; smaller histories are cross-fitted).
+CONFIG = ModelConfig(max_rounds=300, num_threads=1, cross_fit_below=2000)
 SEED = 42
 HOLDOUT = 0.2
 

@@ -72,8 +72,11 @@ def dask_client(
     thread each (LightGBM and the feature code are single-threaded by configuration), and
     no dashboard (nothing listens beyond the cluster's own loopback ports).
     """
-    from distributed import Client, LocalCluster
+    import distributed
 
+    # distributed has no type annotations: typed here as Any, used as documented.
+    Client: Any = distributed.Client
+    LocalCluster: Any = distributed.LocalCluster
     if scheduler:
         with Client(scheduler) as client:
             yield client
@@ -120,7 +123,9 @@ def _report_only(validated: ValidatedHistory) -> ValidatedHistory:
 
 
 def _id_hashes(customers: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_array(customers["customer_id"].astype(str).to_numpy(dtype=object))
+    return np.asarray(
+        pd.util.hash_array(customers["customer_id"].astype(str).to_numpy(dtype=object))
+    )
 
 
 def validate_partition(part: Partition, require_label: bool) -> ValidatedHistory:
@@ -212,12 +217,12 @@ def _build_features(tp: _TrainPart, builder: Any, evaluated: np.ndarray) -> _Tra
 def _rows_matrix(tp: _TrainPart, builder: Any, role: int) -> np.ndarray:
     assert tp.X is not None
     rows = np.flatnonzero(tp.role == role)
-    return builder.matrix(tp.X.iloc[rows])
+    return np.asarray(builder.matrix(tp.X.iloc[rows]))
 
 
 def _rows_target(tp: _TrainPart, role: int) -> np.ndarray:
     assert tp.target is not None
-    return tp.target[tp.role == role]
+    return np.asarray(tp.target[tp.role == role])
 
 
 def _calibration_rows(
@@ -543,7 +548,9 @@ def train_dask(
     lap("features")
 
     note("boosting")
-    import dask.array as da
+    import dask.array
+
+    da: Any = dask.array  # untyped library, used as documented
 
     n_feat = len(builder.feature_names_)
     fit_counts = [int((r == FIT).sum()) for r in roles]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -56,29 +57,48 @@ def main() -> None:
     home = settings.home.resolve()
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
     server = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "mlflow"), "ui", "--backend-store-uri",
+        [str(REPO / ".venv" / "bin" / "mlflow"), "server", "--backend-store-uri",
          f"sqlite:///{home}/mlflow.db", "--default-artifact-root", str(home / "mlartifacts"),
-         "--host", "127.0.0.1", "--port", str(args.port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--host", "127.0.0.1", "--port", str(args.port), "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{args.port}"
     OUT.mkdir(parents=True, exist_ok=True)
     try:
         _wait(base)
         exp = run.info.experiment_id
-        pages = {
-            "mlflow_runs_table": f"{base}/#/experiments/{exp}/runs",
-            "mlflow_run_page": f"{base}/#/experiments/{exp}/runs/{run.info.run_id}",
-            "mlflow_registered_model": f"{base}/#/models/{settings.registered_model}",
-            "mlflow_model_version": f"{base}/#/models/{settings.registered_model}/versions/{mv.version}",
+        # MLflow 3's UI opens in its GenAI view unless told otherwise: the query parameter
+        # (or one click on "Model training", remembered by the browser) selects classic ML.
+        ml = "?workflowType=machine_learning"
+        rid = run.info.run_id
+        pages = {  # name: (url, a text that is there once the page has rendered)
+            "mlflow_runs_table": (f"{base}/#/experiments/{exp}/runs{ml}", run.info.run_name),
+            "mlflow_run_page": (f"{base}/#/experiments/{exp}/runs/{rid}{ml}", "About this run"),
+            "mlflow_run_artifacts": (
+                f"{base}/#/experiments/{exp}/runs/{rid}/artifacts{ml}",
+                "monitor",
+            ),
+            "mlflow_registered_model": (
+                f"{base}/#/models/{settings.registered_model}{ml}",
+                "Version 1",
+            ),
+            "mlflow_model_version": (
+                f"{base}/#/models/{settings.registered_model}/versions/{mv.version}{ml}",
+                "Schema",
+            ),
         }
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            for name, url in pages.items():
-                page.goto(url)
-                page.wait_for_load_state("networkidle")
-                time.sleep(3)  # the UI renders after its API calls settle
+            for name, (url, ready) in pages.items():
+                page.goto(url, wait_until="load")
+                # The UI polls (never network-idle): wait for the page's own content.
+                page.get_by_text(ready, exact=False).first.wait_for(timeout=120_000)
+                time.sleep(2)
+                close = page.locator('[data-component-id="mlflow.assistant.chat_panel.close"]')
+                if close.count():
+                    close.first.click()  # the assistant side panel hides half the page
+                    time.sleep(1)
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
                 print(f"{name}: {OUT / f'{name}.png'}")
             for item in args.report:
@@ -89,8 +109,9 @@ def main() -> None:
                 print(f"{name}: {OUT / f'{name}_report.png'}")
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        # The server's own process group (uvicorn and its workers), nothing else.
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 if __name__ == "__main__":

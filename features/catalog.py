@@ -41,6 +41,8 @@ class Industry:
     name_zh: str
     name_en: str
     extra: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    """The words people use for it (``industry_aliases.csv``: 机加工, 五金, 写字楼, IDC…)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,12 @@ def load_catalog() -> Catalog:
         alias_bytes = _data_bytes("aliases.csv")
     except FileNotFoundError:
         alias_bytes = b""
+    industry_aliases: dict[str, list[str]] = {}
+    try:
+        for row in _read_csv("industry_aliases.csv"):
+            industry_aliases.setdefault(row["industry"], []).append(row["alias"])
+    except FileNotFoundError:
+        pass
     categories = {
         r["code"]: Category(
             code=r["code"],
@@ -116,9 +124,12 @@ def load_catalog() -> Catalog:
             name_zh=r["name_zh"],
             name_en=r["name_en"],
             extra={k: v for k, v in r.items() if k not in {"code", "name_zh", "name_en"}},
+            aliases=tuple(industry_aliases.get(r["code"], ())),
         )
         for r in _read_csv("industries.csv")
     }
+    # The industry words are not in the version: they only resolve what the request
+    # names, never a feature, so adding a word must not invalidate trained bundles.
     digest = hashlib.sha256(
         _data_bytes("industries.csv") + _data_bytes("categories.csv") + alias_bytes
     ).hexdigest()[:12]

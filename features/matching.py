@@ -37,9 +37,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from features.catalog import Catalog, load_catalog
+from features.catalog import Catalog, Category, Industry, load_catalog
 
 MatchMethod = Literal["code", "exact", "contained", "fuzzy", "none"]
+MatchKind = Literal["category", "industry"]
+"""What a matcher resolves: equipment categories or industries (same machinery, own aliases)."""
 
 DEFAULT_THRESHOLD = 0.5
 """Results below this confidence carry no category."""
@@ -49,6 +51,20 @@ GENERIC_CATEGORIES: frozenset[str] = frozenset({"other_motor", "other_heating"})
 
 FIRE_MARKERS: tuple[str, ...] = ("消防", "消火栓", "喷淋", "fire", "sprinkler", "hydrant")
 """Words that make any pump a fire pump (standby, Kx 0), e.g. ``消防循环水泵``."""
+
+STANDBY_MARKERS: tuple[str, ...] = (
+    "备用",
+    "备机",
+    "冷备",
+    "热备",
+    "后备",
+    "standby",
+    "stand-by",
+    "spare",
+    "backup",
+    "reserve",
+)
+"""Words in an equipment name that mark an installed spare (the page ticks 'standby')."""
 
 TYPE_NEUTRAL_CHARGER_ALIASES: tuple[str, ...] = (
     "充电桩",
@@ -283,6 +299,11 @@ class NameMatcher:
         omitted.
     threshold
         Results with a confidence below this carry no category (default 0.5).
+    kind
+        ``"category"`` (default): equipment names to category codes, with the fire-pump
+        and charger rules. ``"industry"``: industry words (机加工, 写字楼, IDC…) to
+        industry codes, from the industries' names and ``industry_aliases.csv``; the
+        result's ``category`` field then holds the industry code.
 
     Raises
     ------
@@ -290,14 +311,28 @@ class NameMatcher:
         If ``threshold`` is outside [0, 1].
     """
 
-    def __init__(self, catalog: Catalog | None = None, *, threshold: float = DEFAULT_THRESHOLD):
+    def __init__(
+        self,
+        catalog: Catalog | None = None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        kind: MatchKind = "category",
+    ):
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1; received {threshold!r}")
+        if kind not in ("category", "industry"):
+            raise ValueError(f"kind must be 'category' or 'industry'; received {kind!r}")
         self.catalog = catalog if catalog is not None else load_catalog()
         self.threshold = float(threshold)
-        self._codes = frozenset(self.catalog.categories)
+        self.kind = kind
+        entries: tuple[Category | Industry, ...] = tuple(
+            self.catalog.categories.values()
+            if kind == "category"
+            else self.catalog.industries.values()
+        )
+        self._codes = frozenset(e.code for e in entries)
         self._exact: dict[str, _Alias] = {}
-        for cat in self.catalog.categories.values():
+        for cat in entries:
             # Catalog aliases first, so that they decide any clash with a category name.
             for written in (*cat.aliases, cat.code, cat.name_zh, cat.name_en):
                 norm = normalise(written)
@@ -333,7 +368,12 @@ class NameMatcher:
         self._vocabulary = frozenset(vocabulary)
         self._typo_index = typo_index
         self._corrections: dict[str, tuple[str, float] | None] = {}
-        self._neutral_chargers = frozenset(normalise(a) for a in TYPE_NEUTRAL_CHARGER_ALIASES)
+        # The fire-pump and charger rules are about equipment, not industries.
+        self._neutral_chargers = (
+            frozenset(normalise(a) for a in TYPE_NEUTRAL_CHARGER_ALIASES)
+            if kind == "category"
+            else frozenset()
+        )
         self._cache: dict[tuple[str, float | None], MatchResult] = {}
 
     def match(self, text: str, *, rated_kw: float | None = None) -> MatchResult:
@@ -400,6 +440,43 @@ class NameMatcher:
                 f"for {len(names)} names"
             )
         return [self.match(t, rated_kw=p) for t, p in zip(names, rated_kw, strict=True)]
+
+    def candidates(self, text: str, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` codes most like ``text``, best first, with a similarity in [0, 1].
+
+        For a name that matched nothing (the page offers these as guesses): codes whose
+        aliases are contained in the text first, then by the best character similarity
+        (difflib ratio) of the normalised text to any of the code's aliases or names.
+
+        Parameters
+        ----------
+        text
+            The name as written.
+        n
+            How many codes to return (at most).
+
+        Returns
+        -------
+        list of (code, similarity)
+            Up to ``n`` distinct codes; empty when nothing of the text is left after
+            normalisation.
+        """
+        norm = normalise(text)
+        if not norm or n <= 0:
+            return []
+        best: dict[str, float] = {}
+        for hit in self._contained(norm):
+            score = 0.9 if hit.specific else 0.6
+            best[hit.alias.category] = max(best.get(hit.alias.category, 0.0), score)
+        chars = set(norm)
+        for alias in self._exact.values():
+            if not chars & set(alias.norm):
+                continue
+            ratio = difflib.SequenceMatcher(None, norm, alias.norm).ratio() * 0.85
+            if ratio > best.get(alias.category, 0.0):
+                best[alias.category] = ratio
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [(code, round(score, 4)) for code, score in ranked[:n]]
 
     def _match(self, text: str, rated_kw: float | None) -> MatchResult:
         hint = parse_power_kw(text)
@@ -529,7 +606,7 @@ class NameMatcher:
         norm: str,
     ) -> MatchResult:
         category = alias.category
-        if category == "pump":
+        if category == "pump" and self.kind == "category":
             marker = next((m for m in FIRE_MARKERS if _contains_word(norm, m)), None)
             if marker is not None:
                 category = "fire_pump"
@@ -562,3 +639,9 @@ class NameMatcher:
 def default_matcher() -> NameMatcher:
     """The matcher over the packaged catalog (built on first call, then cached)."""
     return NameMatcher(load_catalog())
+
+
+@lru_cache(maxsize=1)
+def industry_matcher() -> NameMatcher:
+    """The industry matcher over the packaged catalog (built on first call, then cached)."""
+    return NameMatcher(load_catalog(), kind="industry")

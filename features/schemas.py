@@ -13,13 +13,15 @@ limit is an error of type ``implausible_total`` naming the field, the value and 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     Strict,
     ValidationInfo,
     field_validator,
@@ -42,6 +44,7 @@ from features.contract import (
     ClimateZone,
     column_spec,
 )
+from features.matching import industry_matcher
 
 # The bounds of the API's fields are the contract's column specs (the CSV path checks the
 # same ones, features.validation), so a value is accepted on every path or on none.
@@ -74,6 +77,16 @@ def _plain_text(value: str) -> str:
 
 Text = Annotated[str, Strict(), AfterValidator(_plain_text)]
 """A strict text value (no number or boolean turned into text), no NUL, no lone surrogate."""
+
+UnmatchedPolicy = Literal["other_motor", "other_heating"]
+"""How to count equipment lines whose name matches no category (the request says so)."""
+
+Phase = Literal["A", "B", "C", "AB", "BC", "CA"]
+"""Connection of a single-phase load: phase-to-neutral (A, B, C; 220 V) or line-to-line
+(AB, BC, CA; 380 V). An item without a phase is a three-phase load."""
+
+LoadClass = Literal["I", "II", "III"]
+"""Load class (负荷等级) of GB 50052-2009 §3.0.1."""
 
 
 class EquipmentItem(BaseModel):
@@ -111,6 +124,31 @@ class EquipmentItem(BaseModel):
     standby: bool = Field(
         False, strict=True, description="Installed spare that does not run normally."
     )
+    duty_cycle: float | None = Field(
+        None,
+        ge=0.01,
+        le=1,
+        allow_inf_nan=False,
+        strict=True,
+        description=(
+            "Rated duty cycle εN (暂载率) of an intermittent load, 0–1 (e.g. 0.4 for 40 %). "
+            "The calculation converts its rating to the category's reference duty: "
+            "Pe = PN·√(εN/ε_ref), cranes to ε = 25 %, welders and other loads to 100 %."
+        ),
+        examples=[0.4],
+    )
+    phase: Phase | None = Field(
+        None,
+        description=(
+            "Single-phase connection: A/B/C (220 V, phase-to-neutral) or AB/BC/CA (380 V, "
+            "line-to-line); empty = three-phase."
+        ),
+    )
+
+    @field_validator("phase", mode="before")
+    @classmethod
+    def _empty_phase(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("category")
     @classmethod
@@ -119,16 +157,118 @@ class EquipmentItem(BaseModel):
             return None
         codes = load_catalog().category_codes
         if value not in codes:
-            raise ValueError(unknown_code_message("category", value, codes))
+            raise PydanticCustomError(
+                "unknown_category",
+                unknown_code_message("category", value, codes),
+                {"value": value},
+            )
         return value
 
     @model_validator(mode="after")
     def _category_or_name(self) -> EquipmentItem:
         if self.category is None and not self.name:
-            raise ValueError(
-                "an equipment item needs a 'category' code or a free-text 'name'; received neither"
+            raise PydanticCustomError(
+                "category_or_name",
+                "an equipment item needs a 'category' code or a free-text 'name'; received neither",
             )
         return self
+
+
+def _known_category_code(value: str) -> str:
+    codes = load_catalog().category_codes
+    if value not in codes:
+        raise ValueError(unknown_code_message("category", value, codes))
+    return value
+
+
+class GroupOverride(BaseModel):
+    """A planner's demand coefficient and/or power factor for one category's group."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: Annotated[Text, AfterValidator(_known_category_code)] = Field(
+        ..., description="Category code whose group the override applies to."
+    )
+    kx: float | None = Field(
+        None, ge=0, le=1, allow_inf_nan=False, strict=True, description="Demand coefficient Kx."
+    )
+    cos_phi: float | None = Field(
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="Power factor cos φ."
+    )
+
+
+class DesignOptions(BaseModel):
+    """The planner's choices for the demand-coefficient sheet (all optional).
+
+    Only the classical calculation sheet uses them; the model's answer does not. Bounds
+    are inclusive (``ge``/``le``): an exclusive bound becomes a numeric
+    ``exclusiveMinimum``, which the served OpenAPI 3.0 document cannot carry (its
+    property-based tests could not generate requests from it).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    overrides: Annotated[list[GroupOverride], Field(max_length=100)] = Field(
+        default_factory=list, description="Per-category Kx / cos φ overrides (one per category)."
+    )
+    k_sum_p: float | None = Field(
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="K∑p override."
+    )
+    k_sum_q: float | None = Field(
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="K∑q override."
+    )
+    load_class: LoadClass = Field(
+        "III",
+        description="Load class (负荷等级): I and II get two transformers and two sources/circuits.",
+    )
+    critical_share: float | None = Field(
+        None,
+        ge=0.01,
+        le=1,
+        allow_inf_nan=False,
+        strict=True,
+        description=(
+            "Share of the calculated load that is class I/II (one transformer must carry it "
+            "when the other is out); default 1.0 for class I/II."
+        ),
+    )
+    growth_pct: float = Field(
+        0.0,
+        ge=0,
+        le=200,
+        allow_inf_nan=False,
+        strict=True,
+        description="Growth allowance on the compensated load before choosing the transformer, %.",
+    )
+    max_start_dip: float | None = Field(
+        None,
+        ge=0.01,
+        le=0.5,
+        allow_inf_nan=False,
+        strict=True,
+        description="Largest allowed bus-voltage dip when the largest motor starts (default 0.15).",
+    )
+    capacitor_step_kvar: float | None = Field(
+        None,
+        ge=0.5,
+        le=1000,
+        allow_inf_nan=False,
+        strict=True,
+        description="Capacitor bank step, kvar: the compensation is rounded up to whole steps.",
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _one_per_category(cls, value: list[GroupOverride]) -> list[GroupOverride]:
+        seen: set[str] = set()
+        for item in value:
+            if item.category in seen:
+                raise ValueError(
+                    f"overrides name category '{item.category}' twice; expected at most one "
+                    "override per category"
+                )
+            seen.add(item.category)
+        return value
 
 
 class Application(BaseModel):
@@ -137,7 +277,11 @@ class Application(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     industry: Text = Field(
-        ..., description="Industry code from industries.csv.", examples=["machinery"]
+        ...,
+        description="Industry code from industries.csv, or a name people use for it "
+        "(机加工, 写字楼, 宾馆, IDC, cold store…); the answer's `industry_match` says how it was "
+        "read.",
+        examples=["machinery"],
     )
     climate_zone: ClimateZone | None = Field(
         None, description="GB 50176 climate zone; empty = unknown."
@@ -172,14 +316,54 @@ class Application(BaseModel):
             f"{INSTALLED_KW_PER_M2_MAX:g} kW per m² of floor area."
         ),
     )
+    unmatched: UnmatchedPolicy | None = Field(
+        None,
+        description="How to count equipment lines whose name matches no category: "
+        "'other_motor' or 'other_heating'. Without it such a line is an error (HTTP 400 "
+        "naming the line): left out, it would make the answer too small.",
+    )
+    _industry_text: str | None = PrivateAttr(None)
+
+    design: DesignOptions | None = Field(
+        None,
+        description=(
+            "Planner's choices for the demand-coefficient sheet (Kx / cos φ / K∑ overrides, "
+            "load class, growth allowance, motor-start limit); the model ignores them."
+        ),
+    )
 
     @field_validator("industry")
     @classmethod
     def _known_industry(cls, value: str) -> str:
         codes = load_catalog().industry_codes
-        if value not in codes:
-            raise ValueError(unknown_code_message("industry", value, codes))
-        return value
+        if value in codes:
+            return value
+        found = industry_matcher().match(value)
+        if found.category is not None:
+            return found.category
+        guesses = [code for code, _ in industry_matcher().candidates(value, 3)]
+        raise PydanticCustomError(
+            "unknown_industry",
+            unknown_code_message("industry", value, codes)
+            + " (or a recognised industry name such as 机加工, 写字楼, hotel)",
+            {"value": value, "suggestions": guesses},
+        )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_industry_text(
+        cls, data: object, handler: ModelWrapValidatorHandler[Application]
+    ) -> Application:
+        app = handler(data)
+        raw = data.get("industry") if isinstance(data, dict) else None
+        if isinstance(raw, str) and raw.strip() != app.industry:
+            app._industry_text = raw.strip()
+        return app
+
+    @property
+    def industry_text(self) -> str:
+        """The industry as the request wrote it (a code, or the name that was recognised)."""
+        return self._industry_text or self.industry
 
     @field_validator("climate_zone", mode="before")
     @classmethod
@@ -187,9 +371,11 @@ class Application(BaseModel):
         if value == "":
             return None
         if value is not None and value not in CLIMATE_ZONES:
-            raise ValueError(
+            raise PydanticCustomError(
+                "unknown_climate_zone",
                 unknown_code_message("climate_zone", value, CLIMATE_ZONES)
-                + f" ({', '.join(CLIMATE_ZONES)}) or empty"
+                + f" ({', '.join(CLIMATE_ZONES)}) or empty",
+                {"value": str(value)},
             )
         return value
 

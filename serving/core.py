@@ -30,23 +30,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.build import EXCLUDED_CATEGORIES, HistoryFrames, frames_from_applications
 from features.catalog import load_catalog
-from features.contract import is_standard_capacity, standard_tiers
+from features.contract import STATUS_QUO_COLUMN, is_standard_capacity, standard_tiers
 from features.engineering import (
     CalculationSheet,
     EngineeringConfig,
-    calculation_sheet,
-    groups_from_equipment,
+    sheet_for_items,
 )
-from features.matching import DEFAULT_THRESHOLD, NameMatcher
+from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
 from features.schemas import Application
+from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
 from serving.model.bounds import BoundRule
+from serving.model.completeness import missing_loads
 from serving.model.decision import Decisions, decide
 from serving.model.peers import MIN_PEERS
+from serving.model.policy import tier_probabilities
 from serving.model.predictor import CapacityModel, Prediction
 from serving.schemas import (
     CheckResult,
     Driver,
+    IndustryMatch,
+    MissingLoad,
     NameMatch,
     PeerComparison,
     PeerQuantiles,
@@ -55,6 +59,7 @@ from serving.schemas import (
     TierOption,
     Warning_,
 )
+from serving.tariff import compare_bases
 
 GROUP_LABELS: dict[str, tuple[str, str]] = {
     "floor_area": ("建筑面积", "Floor area"),
@@ -74,6 +79,12 @@ class RecommenderConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     capacity_price_yuan_per_kva_month: float = Field(22.0, gt=0)
+    demand_price_yuan_per_kw_month: float = Field(
+        33.0, gt=0, description="基本电费 by maximum demand, yuan per kW and month"
+    )
+    min_demand_share: float = Field(
+        0.40, ge=0, le=1, description="The demand billed is at least this share of the capacity"
+    )
     min_peers: int = Field(MIN_PEERS, ge=1)
     min_match_confidence: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
 
@@ -163,10 +174,7 @@ class Recommender:
         p_ok = float(probs.p_appropriate[0, 0])
         p_under = float(probs.p_undersized[0, 0])
         p_over = float(probs.p_oversized[0, 0])
-        verdict = max(
-            (("appropriate", p_ok), ("undersized", p_under), ("oversized", p_over)),
-            key=lambda kv: kv[1],
-        )[0]
+        verdict = str(verdicts(np.array([p_ok]), np.array([p_under]), np.array([p_over]))[0])
         price = self.config.capacity_price_yuan_per_kva_month
         yearly_prop = self._monthly_charge(proposed_kva) * 12
         yearly_rec = self._monthly_charge(rec.recommended_kva) * 12
@@ -188,7 +196,7 @@ class Recommender:
         return CheckResult(
             proposed_kva=float(proposed_kva),
             proposed_is_standard=is_standard_capacity(float(proposed_kva)),
-            verdict=verdict,  # type: ignore[arg-type]
+            verdict=verdict,
             p_appropriate=p_ok,
             p_undersized=p_under,
             p_oversized=p_over,
@@ -208,13 +216,21 @@ class Recommender:
 
         Rows follow :meth:`score_frames` (customer ids ``app-0``, ``app-1``…) plus
         ``unmatched_lines``: equipment lines whose free-text name matched no category and
-        were left out (the full answer lists them).
+        were counted as the request's ``unmatched`` category (the full answer lists them).
+
+        Raises
+        ------
+        UnmatchedLinesError
+            If a line's name matches no category and its application does not say how to
+            count such lines.
         """
         resolved = [self._resolve(a) for a in applications]
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
         scored = self.score_frames(frames.customers, frames.equipment)
-        scored["unmatched_lines"] = [sum(c is None for c in r.categories) for r in resolved]
+        scored["unmatched_lines"] = [
+            sum(m.source == "assumed" for m in r.matches) for r in resolved
+        ]
         return scored
 
     def score_frames(self, customers: pd.DataFrame, equipment: pd.DataFrame) -> pd.DataFrame:
@@ -230,7 +246,7 @@ class Recommender:
         # not enter the estimates).
         eng = self.model.engineering_of(frames, pred)
         d = decide(self.model, pred, eng, min_peers=self.config.min_peers)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "customer_id": ids,
                 "industry": frames.customers["industry"].astype(str).to_numpy(),
@@ -252,6 +268,77 @@ class Recommender:
                 "model_version": self.model_version,
             }
         )
+        kva = d.final_kva.astype(float)
+        two_part = kva >= self.engineering.tariff_threshold_kva
+        out["supply_voltage"] = [
+            _supply_voltage(float(p), float(c), self.engineering)
+            for p, c in zip(pred.peak_kw, kva, strict=True)
+        ]
+        out["two_part_tariff"] = two_part
+        out["monthly_capacity_charge_yuan"] = np.where(
+            two_part, kva * self.config.capacity_price_yuan_per_kva_month, 0.0
+        )
+        if STATUS_QUO_COLUMN in frames.customers.columns:
+            applied = pd.to_numeric(frames.customers[STATUS_QUO_COLUMN], errors="coerce").to_numpy(
+                dtype=float
+            )
+            out = pd.concat([out, self._applied_verdicts(pred, applied, kva)], axis=1)
+        return out
+
+    def _applied_verdicts(
+        self, pred: Prediction, applied: np.ndarray, recommended: np.ndarray
+    ) -> pd.DataFrame:
+        """The planner verdict on each customer's applied capacity (NaN where none).
+
+        Same probabilities as :meth:`check` (``probabilities_for`` at that capacity), one
+        call per distinct applied capacity (applications use a few standard tiers).
+        """
+        n = len(applied)
+        p_ok = np.full(n, np.nan)
+        p_under = np.full(n, np.nan)
+        p_over = np.full(n, np.nan)
+        valid = np.isfinite(applied) & (applied > 0)
+        for kva in np.unique(applied[valid]):
+            rows = np.flatnonzero(applied == kva)
+            probs = tier_probabilities(
+                pred.mu[rows],
+                pred.groups[rows],
+                self.model.calibrator,
+                self.sizing,
+                tiers=np.array([float(kva)]),
+            )
+            p_ok[rows] = probs.p_appropriate[:, 0]
+            p_under[rows] = probs.p_undersized[:, 0]
+            p_over[rows] = probs.p_oversized[:, 0]
+        verdict = np.full(n, None, dtype=object)
+        if valid.any():
+            verdict[valid] = verdicts(p_ok[valid], p_under[valid], p_over[valid])
+        price = self.config.capacity_price_yuan_per_kva_month
+        threshold = self.engineering.tariff_threshold_kva
+
+        def yearly(kva: np.ndarray) -> np.ndarray:
+            return np.where(kva >= threshold, kva * price * 12, 0.0)
+
+        return pd.DataFrame(
+            {
+                "applied_kva": np.where(valid, applied, np.nan),
+                "applied_verdict": verdict,
+                "applied_p_appropriate": p_ok,
+                "applied_p_undersized": p_under,
+                "applied_p_oversized": p_over,
+                "applied_yearly_difference_yuan": np.where(
+                    valid, yearly(np.where(valid, applied, 0.0)) - yearly(recommended), np.nan
+                ),
+            }
+        )
+
+    def unmatched_errors_of(self, app: Application, prefix: str = "") -> list[dict[str, Any]]:
+        """The 400 error items of ``app``'s lines that match no category (empty when none)."""
+        try:
+            self._resolve(app)
+        except UnmatchedLinesError as exc:
+            return unmatched_errors(exc.lines, prefix)
+        return []
 
     # -- helpers -------------------------------------------------------------------------
     def _list_gain_warning(self) -> Warning_:
@@ -296,18 +383,33 @@ class Recommender:
                 continue
             m = self.matcher.match(item.name or "")
             ok = m.category is not None and m.confidence >= self.config.min_match_confidence
-            cats.append(m.category if ok else None)
+            if ok:
+                cats.append(m.category)
+            elif app.unmatched is not None:
+                # The request said how to count it: never left out (the answer must not
+                # get smaller because a line was not understood).
+                cats.append(app.unmatched)
+            else:
+                cats.append(None)
             matches.append(
                 NameMatch(
                     index=i,
                     text=item.name,
-                    category=m.category if ok else None,
+                    category=m.category if ok else app.unmatched,
                     confidence=float(m.confidence),
                     matched_alias=m.matched_alias,
-                    source="name" if ok else "unmatched",
-                    reason=m.reason,
+                    source="name" if ok else ("assumed" if app.unmatched else "unmatched"),
+                    reason=m.reason
+                    if ok or app.unmatched is None
+                    else f"{m.reason}; counted as {app.unmatched} as the request asked",
+                    candidates=[]
+                    if ok
+                    else [c for c, _ in self.matcher.candidates(item.name or "", 3)],
                 )
             )
+        missing = [(m.index, str(m.text), m.candidates) for m in matches if m.source == "unmatched"]
+        if missing:
+            raise UnmatchedLinesError(missing)
         return _Resolved(app=app, categories=cats, matches=matches)
 
     def _sheet(self, r: _Resolved) -> CalculationSheet | None:
@@ -318,14 +420,13 @@ class Recommender:
             for it, c in zip(r.app.equipment, r.categories, strict=True)
             if c is not None
         ]
-        built = groups_from_equipment(items)
         try:
-            return calculation_sheet(
-                built.groups,
+            return sheet_for_items(
+                items,
                 self.engineering,
                 industry=r.app.industry,
                 floor_area_m2=r.app.floor_area_m2,
-                excluded=built.excluded,
+                design=r.app.design,
             )
         except ValueError:
             return None  # neither equipment nor floor area: no classical estimate
@@ -416,7 +517,7 @@ class Recommender:
         return PeerComparison(
             industry=app.industry,
             scale_band=str(p.band[i]),
-            level=str(p.level[i]),  # type: ignore[arg-type]
+            level=str(p.level[i]),
             n_peers=int(p.n[i]),
             peak_per_installed_kw=PeerQuantiles(**q_kw) if q_kw else None,
             peak_w_per_m2=PeerQuantiles(**q_m2) if q_m2 else None,
@@ -469,43 +570,17 @@ class Recommender:
         fallback_reason = d.fallback_reason[i]
         warnings: list[Warning_] = []
         if basis == "area":
-            warnings.append(
-                Warning_(
-                    code="area_only",
-                    message_zh="未提供（可识别的）设备清单：按行业和建筑面积估算，不确定性较大。",
-                    message_en="No (recognisable) equipment list: estimated from industry and floor "
-                    "area only, with wider uncertainty.",
-                )
-            )
+            warnings.append(_warn("area_only"))
             warnings.append(self._list_gain_warning())
         elif basis == "industry":
-            warnings.append(
-                Warning_(
-                    code="industry_only",
-                    message_zh="既无设备清单也无建筑面积：仅按行业典型值估算，请补充资料并人工复核。",
-                    message_en="Neither an equipment list nor a floor area: estimated from the "
-                    "industry's typical customer only; add data and review manually.",
-                )
-            )
+            warnings.append(_warn("industry_only"))
         if fallback_reason == "unknown_industry":
+            warnings.append(_warn("unknown_industry"))
+        assumed = [m for m in r.matches if m.source == "assumed"]
+        if assumed:
+            names = [str(m.text) for m in assumed[:5]]
             warnings.append(
-                Warning_(
-                    code="unknown_industry",
-                    message_zh="历史数据中没有该行业的客户：结果依赖通用规律，请人工复核。",
-                    message_en="The training history has no customer of this industry: the answer "
-                    "relies on general patterns; review manually.",
-                )
-            )
-        unmatched = [m for m in r.matches if m.source == "unmatched"]
-        if unmatched:
-            names = "、".join(str(m.text) for m in unmatched[:5])
-            warnings.append(
-                Warning_(
-                    code="unmatched_names",
-                    message_zh=f"{len(unmatched)} 项设备名称无法识别，未计入：{names}。请选择设备类别。",
-                    message_en=f"{len(unmatched)} equipment name(s) could not be matched and were "
-                    f"left out: {names}. Please choose a category.",
-                )
+                _warn("unmatched_assumed", {"n": len(assumed), "names": names, "as": app.unmatched})
             )
         # The decision path's answer for this row; explanations only from here on.
         final_kva = float(d.final_kva[i])
@@ -516,6 +591,11 @@ class Recommender:
             warnings.append(
                 Warning_(
                     code="clamped",
+                    params={
+                        **params,
+                        "rule_code": rule.code if rule else None,
+                        "rule_params": rule.params if rule else {},
+                    },
                     message_zh=render("clamped", {**params, "rule": _text(rule, "zh")}, "zh"),
                     message_en=render("clamped", {**params, "rule": _text(rule, "en")}, "en"),
                 )
@@ -538,23 +618,9 @@ class Recommender:
         ]
         peers = self._peers(i, app, d)
         if peers.too_few_peers:
-            warnings.append(
-                Warning_(
-                    code="few_peers",
-                    message_zh=f"同行业同规模的历史客户较少（{peers.n_peers} 户），对比仅供参考。",
-                    message_en=f"Few historical customers of the same industry and scale "
-                    f"({peers.n_peers}); the comparison is indicative only.",
-                )
-            )
+            warnings.append(_warn("few_peers", {"n": peers.n_peers}))
         if peers.outside_p5_p95:
-            warnings.append(
-                Warning_(
-                    code="outside_peers",
-                    message_zh="预测负荷处于同行业同规模客户的 5%–95% 区间之外，请人工复核。",
-                    message_en="The predicted peak lies outside the P5–P95 range of same-industry, "
-                    "same-scale customers; review manually.",
-                )
-            )
+            warnings.append(_warn("outside_peers"))
         if d.few_customers[i]:
             few: dict[str, Any] = {
                 "industry": app.industry,
@@ -562,24 +628,55 @@ class Recommender:
                 "min": self.model.calibrator.min_group_size,
                 "weight": float(d.calibration_weight[i]),
             }
-            warnings.append(_coded("few_customers", few))
+            warnings.append(_warn("few_customers", few))
         if d.density_outside[i]:
-            warnings.append(
-                Warning_(
-                    code="implausible_density",
-                    message_zh="单位面积设备容量远超出该行业的常见范围，请核对设备清单和面积，需人工复核。",
-                    message_en="Installed kW per m² is far outside this industry's usual range: check "
-                    "the equipment list and floor area; manual review needed.",
-                )
-            )
+            warnings.append(_warn("implausible_density"))
         manual_review = bool(d.manual_review[i])
         drivers = self._drivers(i, pred, phi, sheet, basis, row)
         tariff = final_kva >= self.engineering.tariff_threshold_kva
+        comparison = None
+        if tariff:
+            power = pf * self.sizing.high
+
+            def survival(x: np.ndarray) -> np.ndarray:
+                # P(peak > x) is P(undersized) at the capacity whose limit is x.
+                caps = np.maximum(np.asarray(x, dtype=float), 1e-9) / power
+                return np.asarray(self.model.probabilities_for(pred, i, caps).p_undersized[0])
+
+            comparison = compare_bases(
+                final_kva,
+                survival,
+                capacity_price_yuan_per_kva_month=self.config.capacity_price_yuan_per_kva_month,
+                demand_price_yuan_per_kw_month=self.config.demand_price_yuan_per_kw_month,
+                min_demand_share=self.config.min_demand_share,
+                upper_kw=3.0 * float(pred.high90[i]),
+            )
+        missing = self._missing_loads(r, basis)
+        for item in missing:
+            cat = self.catalog.categories[item.category]
+            warnings.append(
+                _warn(
+                    "missing_load",
+                    {
+                        "industry": app.industry,
+                        "category": item.category,
+                        "category_zh": cat.name_zh,
+                        "category_en": cat.name_en.lower(),
+                        "share": item.share_of_peers,
+                        "typical_kw": item.typical_kw,
+                    },
+                )
+            )
+        industry_found = (
+            industry_matcher().match(app.industry_text)
+            if app.industry_text != app.industry
+            else None
+        )
         return Recommendation(
             model_version=self.model_version,
             source="model" if fallback_reason is None else "fallback",
             fallback_reason=fallback_reason,
-            basis=basis,  # type: ignore[arg-type]
+            basis=basis,
             recommended_kva=final_kva,
             supply_voltage=_supply_voltage(peak, final_kva, self.engineering),
             two_part_tariff=tariff,
@@ -613,14 +710,46 @@ class Recommender:
             engineering=sheet,
             engineering_kva=sheet.transformer_kva if sheet is not None else None,
             matches=r.matches,
+            industry_match=IndustryMatch(
+                text=app.industry_text,
+                industry=app.industry,
+                confidence=industry_found.confidence if industry_found else 1.0,
+                source="name" if industry_found else "code",
+                matched_alias=industry_found.matched_alias if industry_found else None,
+            ),
+            tariff=comparison,
+            missing_loads=missing,
         )
+
+    def _missing_loads(self, r: _Resolved, basis: str) -> list[MissingLoad]:
+        """Loads most peers of the industry list and this list lacks (equipment basis only)."""
+        if basis != "equipment":
+            return []
+        running = [
+            (c, it.rated_kw * it.quantity)
+            for it, c in zip(r.app.equipment, r.categories, strict=True)
+            if c is not None and not it.standby and c not in EXCLUDED_CATEGORIES
+        ]
+        found = missing_loads(
+            self.model.peers,
+            r.app.industry,
+            [c for c, _ in running],
+            float(sum(kw for _, kw in running)),
+        )
+        return [
+            MissingLoad(
+                category=m.category,
+                share_of_peers=m.share,
+                typical_kw=m.typical_kw,
+                included=False,
+            )
+            for m in found
+        ]
 
 
 def _coded(code: str, params: dict[str, Any]) -> Warning_:
-    """A warning rendered from the message catalogs in both languages."""
-    return Warning_(
-        code=code, message_zh=render(code, params, "zh"), message_en=render(code, params, "en")
-    )
+    """A warning rendered from the message catalogs in both languages (see :func:`_warn`)."""
+    return _warn(code, params)
 
 
 def neighbour_tiers(final_kva: float, neighbours: int) -> tuple[np.ndarray, int]:
@@ -655,6 +784,14 @@ def neighbour_tiers(final_kva: float, neighbours: int) -> tuple[np.ndarray, int]
     return tiers, len(below)
 
 
+def _warn(code: str, params: dict[str, Any] | None = None) -> Warning_:
+    """A warning as a code with parameters, rendered by the message catalogs."""
+    p = params or {}
+    return Warning_(
+        code=code, params=p, message_zh=render(code, p, "zh"), message_en=render(code, p, "en")
+    )
+
+
 def _opt(value: float) -> float | None:
     """A finite float, or None."""
     return float(value) if np.isfinite(value) else None
@@ -663,6 +800,16 @@ def _opt(value: float) -> float | None:
 def _text(rule: BoundRule | None, lang: str) -> str | None:
     """A bound rule in ``lang``, or None."""
     return render(rule.code, rule.params, lang) if rule is not None else None
+
+
+VERDICTS = np.array(["appropriate", "undersized", "oversized"], dtype=object)
+"""Verdict labels in tie-break order: the first of equally likely outcomes wins."""
+
+
+def verdicts(p_ok: np.ndarray, p_under: np.ndarray, p_over: np.ndarray) -> np.ndarray:
+    """The planner verdict per row: the most likely outcome (ties: first of VERDICTS)."""
+    stacked = np.stack([p_ok, p_under, p_over], axis=1)
+    return np.asarray(VERDICTS[np.argmax(stacked, axis=1)])
 
 
 def _supply_voltage(peak_kw: float, capacity_kva: float, eng: EngineeringConfig) -> str:

@@ -6,7 +6,10 @@ Shape (HTTP 400/401/404/405/413/415/503)::
                  "message": "Input should be greater than or equal to 0.001"}]}
 
 ``expected`` is always human wording ("a finite number", "a number (not a text or a
-boolean)"), never a raw pydantic error code; a value that cannot be sent back as JSON
+boolean)"), never a raw pydantic error code. Every item also carries ``code`` (the
+pydantic error type or our own: ``greater_than_equal``, ``unknown_industry``,
+``unmatched_line``…) and ``params`` (its context: bounds, suggestions), which the page
+renders in the user's language from its catalog (no server English on the Chinese page); a value that cannot be sent back as JSON
 (a lone surrogate, NaN) is sent back as its escaped text.
 """
 
@@ -18,6 +21,25 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
+
+
+class UnmatchedLinesError(ValueError):
+    """Equipment lines whose name matches no category, in a request without ``unmatched``.
+
+    Left out, such lines would make the answer too small, so the request must say how to
+    count them.
+
+    Attributes
+    ----------
+    lines
+        ``(index, name, three likeliest categories)`` per such line.
+    """
+
+    def __init__(self, lines: list[tuple[int, str, list[str]]]) -> None:
+        self.lines = lines
+        names = ", ".join(f"[{i}] {name!r}" for i, name, _ in lines[:5])
+        super().__init__(f"{len(lines)} equipment line(s) match no category: {names}")
+
 
 _BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
 
@@ -129,6 +151,17 @@ def _expected(err: dict[str, Any]) -> str:
     return msg.removeprefix("Input should be ") or "a valid value"
 
 
+def _params(ctx: dict[str, Any] | None) -> dict[str, Any]:
+    """The JSON-safe part of an error's context (bounds, lengths, suggestions)."""
+    out: dict[str, Any] = {}
+    for key, value in (ctx or {}).items():
+        if isinstance(value, bool | int | float | str) or value is None:
+            out[key] = _jsonable(value)
+        elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            out[key] = [safe_text(v) for v in value[:10]]
+    return out
+
+
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
     """Turn a pydantic ValidationError into our error items."""
     out = []
@@ -143,6 +176,8 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, 
                 "value": _jsonable(value),
                 "expected": _expected(dict(err)),
                 "message": message,
+                "code": str(err.get("type", "value_error")),
+                "params": _params(err.get("ctx")),
             }
         )
     return out
@@ -154,20 +189,43 @@ def error_response(errors: list[dict[str, Any]], status: int = 400) -> JSONRespo
 
 
 def single_error(
-    field: str | None, value: Any, expected: str, message: str, status: int = 400
+    field: str | None,
+    value: Any,
+    expected: str,
+    message: str,
+    status: int = 400,
+    code: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """A JSON error response with one item."""
-    return error_response(
-        [
-            {
-                "field": None if field is None else safe_text(field),
-                "value": _jsonable(value),
-                "expected": expected,
-                "message": safe_text(message),
-            }
-        ],
-        status,
-    )
+    item: dict[str, Any] = {
+        "field": None if field is None else safe_text(field),
+        "value": _jsonable(value),
+        "expected": expected,
+        "message": safe_text(message),
+    }
+    if code is not None:
+        item.update(code=code, params=params or {})
+    return error_response([item], status)
+
+
+def unmatched_errors(
+    lines: list[tuple[int, str, list[str]]], prefix: str = ""
+) -> list[dict[str, Any]]:
+    """One error item per equipment line whose name matches no category."""
+    return [
+        {
+            "field": f"{prefix}equipment[{index}].category",
+            "value": _jsonable(name),
+            "expected": "a category code, a recognisable name, or 'unmatched': 'other_motor' "
+            "or 'other_heating' in the request to count such lines as that",
+            "message": f"the name {safe_text(name)!r} matches no equipment category"
+            + (f"; likeliest: {', '.join(guesses)}" if guesses else ""),
+            "code": "unmatched_line",
+            "params": {"index": index, "name": _jsonable(name), "suggestions": list(guesses)},
+        }
+        for index, name, guesses in lines
+    ]
 
 
 _URI = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*:/{1,3}[^\s'\"<>)\]]*")

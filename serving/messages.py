@@ -1,7 +1,9 @@
 """Message catalogs: answers carry codes with parameters; each language renders them here.
 
 One catalog per language (:data:`EN`, :data:`ZH`), the same codes in both; a test checks
-that every code renders in every language with the parameters its producer sends.
+that every code renders in every language with the parameters its producer sends. The web
+page renders the same codes from its own catalog (``serving/web/static/i18n.js``, keys
+``warn_<code>`` and the bound-rule codes); a browser test checks it has every code here.
 """
 
 from __future__ import annotations
@@ -118,6 +120,82 @@ ZH: dict[str, Any] = {
         f"{p['rule']}。"
     ),
 }
+
+
+def _names(p: dict[str, Any]) -> str:
+    return "、".join(str(n) for n in p.get("names", []))
+
+
+def _names_en(p: dict[str, Any]) -> str:
+    return ", ".join(str(n) for n in p.get("names", []))
+
+
+_ASSUMED = {
+    "other_motor": ("其他电动机负荷", "other motor load"),
+    "other_heating": ("其他电热负荷", "other heating load"),
+}
+
+# Warnings of an answer (codes of serving.schemas.Warning_).
+EN.update(
+    {
+        "area_only": lambda p: (
+            "No (recognisable) equipment list: estimated from industry and floor area only, "
+            "with wider uncertainty."
+        ),
+        "industry_only": lambda p: (
+            "Neither an equipment list nor a floor area: estimated from the industry's typical "
+            "customer only; add data and review manually."
+        ),
+        "unknown_industry": lambda p: (
+            "The training history has no customer of this industry: the answer relies on "
+            "general patterns; review manually."
+        ),
+        "unmatched_assumed": lambda p: (
+            f"{p['n']} equipment name(s) could not be recognised and were counted as "
+            f"{_ASSUMED[p['as']][1]}: {_names_en(p)}. Choose a category for a closer answer."
+        ),
+        "few_peers": lambda p: (
+            f"Few historical customers of the same industry and scale ({p['n']}); the "
+            "comparison is indicative only."
+        ),
+        "outside_peers": lambda p: (
+            "The predicted peak is outside the range of most same-industry, same-scale "
+            "customers; review manually."
+        ),
+        "implausible_density": lambda p: (
+            "Installed kW per m² is far outside this industry's usual range: check the "
+            "equipment list and floor area; manual review needed."
+        ),
+        "missing_load": lambda p: (
+            f"{_pct(p['share'])} of similar {_industry(str(p['industry']), 'en')} customers list "
+            f"{p['category_en']}, this list has none; such customers typically add about "
+            f"{p['typical_kw']:,.0f} kW. The recommendation does not include it."
+        ),
+    }
+)
+ZH.update(
+    {
+        "area_only": lambda p: "未提供（可识别的）设备清单：按行业和建筑面积估算，不确定性较大。",
+        "industry_only": lambda p: (
+            "既无设备清单也无建筑面积：仅按行业典型值估算，请补充资料并人工复核。"
+        ),
+        "unknown_industry": lambda p: "历史数据中没有该行业的客户：结果依赖通用规律，请人工复核。",
+        "unmatched_assumed": lambda p: (
+            f"{p['n']} 项设备名称无法识别，已按“{_ASSUMED[p['as']][0]}”计入：{_names(p)}。"
+            "选择设备类别可使结果更准确。"
+        ),
+        "few_peers": lambda p: f"同行业同规模的历史客户较少（{p['n']} 户），对比仅供参考。",
+        "outside_peers": lambda p: "预测负荷超出大多数同行业同规模客户的范围，请人工复核。",
+        "implausible_density": lambda p: (
+            "单位面积设备容量远超出该行业的常见范围，请核对设备清单和面积，需人工复核。"
+        ),
+        "missing_load": lambda p: (
+            f"{_pct(p['share'])} 的同类{_industry(str(p['industry']), 'zh')}客户列有"
+            f"“{p['category_zh']}”，本清单没有；这类客户通常另有约 {p['typical_kw']:,.0f} kW。"
+            "本推荐未包含这部分负荷。"
+        ),
+    }
+)
 
 CATALOGS: dict[str, dict[str, Any]] = {"en": EN, "zh": ZH}
 

@@ -98,14 +98,69 @@ class NameMatch(BaseModel):
     category: str | None
     confidence: float
     matched_alias: str | None
-    source: Literal["code", "name", "unmatched"]
+    source: Literal["code", "name", "unmatched", "assumed"]
     reason: str
+    candidates: list[str] = Field(
+        default_factory=list,
+        description="For a name that matched no category: the three likeliest categories",
+    )
+
+
+class IndustryMatch(BaseModel):
+    """How the request's industry was read: a code, or a name people use (机加工, 写字楼…)."""
+
+    text: str = Field(..., description="The industry as the request wrote it")
+    industry: str = Field(..., description="The industry code it was read as")
+    confidence: float
+    source: Literal["code", "name"]
+    matched_alias: str | None
+
+
+class TariffComparison(BaseModel):
+    """基本电费 by capacity (按容量) against by maximum demand (按需量), two-part tariff only.
+
+    The demand basis bills each month's maximum demand (kW), at least
+    ``min_demand_share`` of the capacity; expected values come from the predicted peak
+    distribution (each month's maximum taken as distributed like the 12-month peak, which
+    can only overstate the demand basis). See :mod:`serving.tariff`.
+    """
+
+    capacity_kva: float
+    capacity_price_yuan_per_kva_month: float
+    demand_price_yuan_per_kw_month: float
+    min_demand_share: float
+    min_demand_kw: float
+    expected_billed_demand_kw: float
+    monthly_by_capacity_yuan: float
+    monthly_by_demand_yuan: float
+    cheaper: Literal["capacity", "demand"]
+    yearly_saving_yuan: float = Field(
+        ..., description="12 × the monthly difference, by the cheaper basis"
+    )
+
+
+class MissingLoad(BaseModel):
+    """A load most peers of the industry list and this application does not (item of concern).
+
+    From the training history (:mod:`serving.model.completeness`): the share of the
+    industry's customers whose list has the category and the median kW they install.
+    """
+
+    category: str
+    share_of_peers: float
+    typical_kw: float
+    included: bool = Field(False, description="Whether the recommendation includes it")
 
 
 class Warning_(BaseModel):
-    """A plain-words warning in both languages."""
+    """A plain-words warning: a code with parameters, rendered in both languages.
+
+    The page renders ``code`` and ``params`` from its own catalog; ``message_zh`` and
+    ``message_en`` are the server's rendering (:mod:`serving.messages`).
+    """
 
     code: str
+    params: dict[str, Any] = Field(default_factory=dict)
     message_zh: str
     message_en: str
 
@@ -156,6 +211,14 @@ class Recommendation(BaseModel):
     engineering: CalculationSheet | None
     engineering_kva: float | None
     matches: list[NameMatch]
+    industry_match: IndustryMatch | None = None
+    tariff: TariffComparison | None = Field(
+        None, description="Capacity against demand basis of 基本电费 (two-part tariff only)"
+    )
+    missing_loads: list[MissingLoad] = Field(
+        default_factory=list,
+        description="Loads most peers of the industry list and this application does not",
+    )
 
 
 class CheckRequest(BaseModel):

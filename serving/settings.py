@@ -12,6 +12,10 @@ Environment variables (all optional):
 ``CAPACITY_TRACKING_URI``    MLflow tracking URI (else ``MLFLOW_TRACKING_URI``, else
                              ``sqlite:///<home>/mlflow.db``)
 ``CAPACITY_MODEL_DIR``       a model bundle to serve instead of the registry champion
+``CAPACITY_PRICE_YUAN_PER_KVA_MONTH``      基本电费 by capacity (default 22)
+``CAPACITY_DEMAND_PRICE_YUAN_PER_KW_MONTH`` 基本电费 by maximum demand (default 33)
+``CAPACITY_MIN_DEMAND_SHARE``              least demand billed, share of capacity (0.40)
+``CAPACITY_NEXT_STEPS_FILE``               the utility's own next-steps texts (JSON)
 """
 
 from __future__ import annotations
@@ -26,6 +30,21 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REGISTERED_MODEL = "capacity-recommender"
 CHAMPION_ALIAS = "champion"
 EXPERIMENT = "capacity-recommender"
+
+
+class TariffSettings(BaseSettings):
+    """The utility's 基本电费 prices (env ``CAPACITY_PRICE_YUAN_PER_KVA_MONTH`` etc.).
+
+    Defaults: 22 yuan per kVA and month by capacity, 33 yuan per kW and month by maximum
+    demand (the usual 1 : 1.5 ratio of the two prices), the demand billed at least 40 % of
+    the capacity.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAPACITY_", extra="ignore")
+
+    price_yuan_per_kva_month: float = Field(default=22.0, gt=0)
+    demand_price_yuan_per_kw_month: float = Field(default=33.0, gt=0)
+    min_demand_share: float = Field(default=0.40, ge=0, le=1)
 
 
 class Settings(BaseSettings):

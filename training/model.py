@@ -30,6 +30,7 @@ from serving.model.config import ModelConfig
 from serving.model.policy import recommend_capacity
 from serving.model.predictor import CapacityModel
 from training.bounds import fit_bounds
+from training.completeness import build_completeness
 from training.data import customer_keys
 from training.peers import build_peer_stats
 
@@ -163,6 +164,7 @@ def fit_model(
         X["floor_area_m2"].to_numpy(),
         y,
     )
+    peers["completeness"] = build_completeness(frames)
     model = CapacityModel(
         builder,
         booster,

@@ -532,13 +532,12 @@ def write_html(report: MonitorReport, path: Path) -> Path:
 <title>Capacity recommender monitor</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;
-text-align:right}}th{{background:#f3f3f3}}.alert{{color:#b00}}.ok{{color:#070}}
+text-align:right}}td:first-child,td:last-child{{text-align:left}}th{{background:#f3f3f3}}.alert{{color:#b00}}.ok{{color:#070}}
 img{{max-width:100%}}</style></head><body>
-<h1>Monitor: model {html.escape(str(report.model_version))}</h1>
+<h1>Monitor: model v{html.escape(str(report.model_version))}</h1>
 <p>Window {html.escape(window)}: {report.n_applications} logged applications. Realised
 accuracy from {report.n_outcomes} recommendations with an imported outcome since
-{report.accuracy_start:%Y-%m-%d}. Reference: {html.escape(report.reference_source)}
-({report.reference.get("n", "?")} customers).</p>
+{report.accuracy_start:%Y-%m-%d}. Reference: {html.escape(report.reference_source)}.</p>
 {status}
 <h2>Drift (PSI; shift ≥ {report.thresholds.psi_warn}, alert ≥ {report.thresholds.psi_alert}
 or a share moving ≥ {report.thresholds.share_change_alert:.0%} points)</h2>

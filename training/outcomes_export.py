@@ -139,6 +139,8 @@ def export_outcomes(
                 match = matcher.match(item.name or "")
                 if match.category is not None and match.confidence >= min_match_confidence:
                     category = match.category
+                elif app.unmatched is not None:
+                    category = app.unmatched  # counted so when it was answered
             if category is None:
                 unmatched += 1
                 continue

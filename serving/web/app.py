@@ -8,11 +8,15 @@ the user types.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -22,12 +26,21 @@ from starlette.staticfiles import StaticFiles
 from features import contract
 from features.catalog import load_catalog
 from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
-from features.matching import DEFAULT_THRESHOLD, default_matcher
+from features.matching import (
+    DEFAULT_THRESHOLD,
+    STANDBY_MARKERS,
+    NameMatcher,
+    default_matcher,
+    industry_matcher,
+)
 from features.schemas import MAX_EQUIPMENT_LINES
 from serving.examples import EXAMPLES
 from serving.openapi import openapi_document
 
 STATIC = Path(__file__).resolve().parent / "static"
+NEXT_STEPS_DEFAULT = Path(__file__).resolve().parent / "next_steps.json"
+MATCH_BATCH_MAX = MAX_EQUIPMENT_LINES
+"""At most this many names per POST /api/match (one application's lines)."""
 CLIMATE_NAMES = {
     "severe_cold": ("严寒地区", "Severe cold"),
     "cold": ("寒冷地区", "Cold"),
@@ -37,6 +50,58 @@ CLIMATE_NAMES = {
 }
 
 
+class NextStepsTexts(BaseModel):
+    """The next-steps panel in one language (the utility's own words)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(..., min_length=1, max_length=200)
+    apply: str = Field(..., max_length=1000, description="May contain {kva}")
+    bring_title: str = Field(..., max_length=200)
+    bring: list[str] = Field(default_factory=list, max_length=30)
+    utility_title: str = Field(..., max_length=200)
+    utility: list[str] = Field(default_factory=list, max_length=30)
+    contact: str = Field("", max_length=1000)
+
+
+class NextSteps(BaseModel):
+    """Both languages of the next-steps panel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    zh: NextStepsTexts
+    en: NextStepsTexts
+
+
+def next_steps(path: Path | None = None) -> NextSteps:
+    """The next-steps texts: ``CAPACITY_NEXT_STEPS_FILE`` if set, else the default.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read or does not have the expected fields (named).
+    """
+    source = path or Path(os.environ.get("CAPACITY_NEXT_STEPS_FILE") or NEXT_STEPS_DEFAULT)
+    try:
+        return NextSteps.model_validate(json.loads(source.read_text(encoding="utf-8")))
+    except (OSError, ValueError, ValidationError) as exc:
+        raise ValueError(
+            f"next-steps texts {source.name}: expected a JSON object with 'zh' and 'en', "
+            f"each with title, apply, bring_title, bring, utility_title, utility, contact "
+            f"({exc})"
+        ) from exc
+
+
+def _next_steps_or_default() -> dict[str, Any]:
+    try:
+        return next_steps().model_dump()
+    except ValueError:
+        # A broken utility file must not take the page down: the default texts serve and
+        # the reason is in the server log.
+        logging.getLogger(__name__).exception("CAPACITY_NEXT_STEPS_FILE ignored")
+        return next_steps(NEXT_STEPS_DEFAULT).model_dump()
+
+
 @lru_cache(maxsize=1)
 def catalog_document() -> dict[str, Any]:
     """Industries, categories and climate zones with both names, for the page's pickers."""
@@ -44,7 +109,13 @@ def catalog_document() -> dict[str, Any]:
     return {
         "version": cat.version,
         "industries": [
-            {"code": i.code, "name_zh": i.name_zh, "name_en": i.name_en}
+            {
+                "code": i.code,
+                "name_zh": i.name_zh,
+                "name_en": i.name_en,
+                "aliases_zh": [a for a in i.aliases if not a.isascii()],
+                "aliases_en": [a for a in i.aliases if a.isascii()],
+            }
             for i in cat.industries.values()
         ],
         "categories": [
@@ -74,6 +145,8 @@ def catalog_document() -> dict[str, Any]:
         # The page shows a suggested category as "will be recognised" only above the
         # confidence the server accepts (RecommenderConfig.min_match_confidence's default).
         "min_match_confidence": DEFAULT_THRESHOLD,
+        "standby_words": list(STANDBY_MARKERS),
+        "next_steps": _next_steps_or_default(),
         "examples": EXAMPLES,
     }
 
@@ -125,58 +198,141 @@ async def api_catalog(request: Request) -> Response:
     return JSONResponse(catalog_document())
 
 
-async def api_match(request: Request) -> Response:
-    """Live name → category suggestion."""
-    text = request.query_params.get("text", "")
+def _match_doc(matcher: NameMatcher, text: str, rated_kw: float | None) -> dict[str, Any]:
+    m = matcher.match(text, rated_kw=rated_kw)
+    return {
+        "text": text,
+        "category": m.category,
+        "confidence": m.confidence,
+        "matched_alias": m.matched_alias,
+        "rated_kw_hint": m.rated_kw_hint,
+        "reason": m.reason,
+        # Guesses for a name that matched nothing (or too weakly): the page offers them.
+        "candidates": [
+            {"code": code, "score": score}
+            for code, score in (matcher.candidates(text, 5) if m.category is None else [])
+        ],
+    }
+
+
+def _check_text(text: object, field: str) -> JSONResponse | None:
+    if not isinstance(text, str):
+        return _one_error(field, text, "a text", "not a text", "string_type")
     if len(text) > 200:
-        return JSONResponse(
-            {
-                "errors": [
-                    {
-                        "field": "text",
-                        "value": text[:50] + "…",
-                        "expected": "at most 200 characters",
-                        "message": "equipment name too long",
-                    }
-                ]
-            },
-            status_code=400,
+        return _one_error(
+            field,
+            text[:50] + "…",
+            "at most 200 characters",
+            "equipment name too long",
+            "string_too_long",
+            {"max_length": 200},
         )
     if "\x00" in text:
         return _one_error(
-            "text",
+            field,
             text[:50].replace("\x00", "\\x00"),
             "a text without NUL bytes",
             "the equipment name contains a NUL byte",
+            "text_nul",
         )
-    rated = request.query_params.get("rated_kw")
+    return None
+
+
+def _check_kw(raw: object, field: str) -> tuple[float | None, JSONResponse | None]:
+    if raw is None or raw == "":
+        return None, None
     try:
-        rated_kw = float(rated) if rated else None
-    except ValueError:
-        return _one_error("rated_kw", rated, "a number", "not a number")
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None, _one_error(field, raw, "a number", "not a number", "float_parsing")
     low, high = contract.RATED_KW_MIN, contract.RATED_KW_MAX
-    if rated_kw is not None and not (math.isfinite(rated_kw) and low <= rated_kw <= high):
-        return _one_error(
-            "rated_kw", rated, f"a finite number from {low:g} to {high:g}", "rating out of range"
+    if not (math.isfinite(value) and low <= value <= high):
+        return None, _one_error(
+            field,
+            raw,
+            f"a finite number from {low:g} to {high:g}",
+            "rating out of range",
+            "rating_range",
+            {"min": low, "max": high},
         )
-    m = default_matcher().match(text, rated_kw=rated_kw)
-    return JSONResponse(
-        {
-            "text": text,
-            "category": m.category,
-            "confidence": m.confidence,
-            "matched_alias": m.matched_alias,
-            "rated_kw_hint": m.rated_kw_hint,
-            "reason": m.reason,
-        }
+    return value, None
+
+
+def _matcher_of(request: Request) -> NameMatcher | JSONResponse:
+    kind = request.query_params.get("kind", "category")
+    if kind == "category":
+        return default_matcher()
+    if kind == "industry":
+        return industry_matcher()
+    return _one_error(
+        "kind", kind, "'category' or 'industry'", "unknown kind of match", "literal_error"
     )
 
 
-def _one_error(field: str, value: object, expected: str, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"field": field, "value": value, "expected": expected, "message": message}]},
-        status_code=400,
-    )
+async def api_match(request: Request) -> Response:
+    """Live name → category (or, with ``kind=industry``, industry) suggestion.
+
+    GET ``?text=…&rated_kw=…`` matches one name; POST ``{"items": [{"text", "rated_kw"}]}``
+    matches up to 500 at once (a pasted list is one request, not one per row).
+    """
+    matcher = _matcher_of(request)
+    if isinstance(matcher, JSONResponse):
+        return matcher
+    if request.method == "POST":
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _one_error("(body)", None, "a JSON document", "not JSON", "json_invalid")
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list) or len(items) > MATCH_BATCH_MAX:
+            return _one_error(
+                "items",
+                f"<{type(items).__name__}>",
+                f"a list of at most {MATCH_BATCH_MAX} objects with 'text' and 'rated_kw'",
+                "no list of names to match",
+                "too_long" if isinstance(items, list) else "list_type",
+                {"max_length": MATCH_BATCH_MAX},
+            )
+        results = []
+        for k, item in enumerate(items):
+            if not isinstance(item, dict):
+                return _one_error(f"items[{k}]", None, "an object", "not an object", "dict_type")
+            text = item.get("text", "")
+            bad = _check_text(text, f"items[{k}].text")
+            if bad is not None:
+                return bad
+            kw, bad = _check_kw(item.get("rated_kw"), f"items[{k}].rated_kw")
+            if bad is not None:
+                return bad
+            results.append(_match_doc(matcher, str(text), kw))
+        return JSONResponse({"results": results})
+    text = request.query_params.get("text", "")
+    bad = _check_text(text, "text")
+    if bad is not None:
+        return bad
+    rated_kw, bad = _check_kw(request.query_params.get("rated_kw"), "rated_kw")
+    if bad is not None:
+        return bad
+    return JSONResponse(_match_doc(matcher, text, rated_kw))
+
+
+def _one_error(
+    field: str,
+    value: object,
+    expected: str,
+    message: str,
+    code: str = "value_error",
+    params: dict[str, Any] | None = None,
+) -> JSONResponse:
+    item = {
+        "field": field,
+        "value": value,
+        "expected": expected,
+        "message": message,
+        "code": code,
+        "params": params or {},
+    }
+    return JSONResponse({"errors": [item]}, status_code=400)
 
 
 def build_ui_app() -> Starlette:
@@ -187,7 +343,7 @@ def build_ui_app() -> Starlette:
             Route("/docs", docs),
             Route("/docs.json", docs_json),
             Route("/api/catalog", api_catalog),
-            Route("/api/match", api_match),
+            Route("/api/match", api_match, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
         ]
     )

@@ -14,6 +14,7 @@ from features.catalog import load_catalog
 from features.contract import is_standard_capacity
 from features.schemas import Application, EquipmentItem
 from serving.core import Recommender, RecommenderConfig
+from serving.errors import UnmatchedLinesError
 from serving.model.predictor import CapacityModel
 from serving.schemas import Recommendation
 from training.data import LabelledHistory
@@ -145,15 +146,80 @@ def test_area_only_application(recommender: Recommender) -> None:
     assert width >= math.log(eq.peak_high90_kw / eq.peak_low90_kw) - 1e-12
 
 
-def test_only_unmatched_names_fall_back_to_area(recommender: Recommender) -> None:
+def test_unmatched_names_are_an_error_unless_the_request_says_how_to_count_them(
+    recommender: Recommender,
+) -> None:
     app = Application(
         industry="retail",
         floor_area_m2=2500.0,
         equipment=[EquipmentItem(name="xyz123", rated_kw=30.0, quantity=2)],
     )
+    with pytest.raises(UnmatchedLinesError) as exc:
+        recommender.recommend(app)
+    assert [(i, name) for i, name, _ in exc.value.lines] == [(0, "xyz123")]
+    counted = recommender.recommend(app.model_copy(update={"unmatched": "other_motor"}))
+    assert counted.basis == "equipment"
+    assert counted.installed_kw == pytest.approx(60.0)
+    assert counted.matches[0].source == "assumed"
+    assert counted.matches[0].category == "other_motor"
+    assert "unmatched_assumed" in _codes(counted)
+
+
+@pytest.mark.parametrize("policy", ["other_motor", "other_heating"])
+def test_an_unmatched_300_kw_line_never_makes_the_answer_smaller(
+    recommender: Recommender, policy: str
+) -> None:
+    base = [
+        EquipmentItem(category="machine_tool", rated_kw=7.5, quantity=12),
+        EquipmentItem(category="air_compressor", rated_kw=37.0, quantity=2),
+        EquipmentItem(category="lighting", rated_kw=20.0, quantity=1),
+    ]
+    without = recommender.recommend(
+        Application(industry="machinery", floor_area_m2=4200.0, equipment=base)
+    )
+    mystery = EquipmentItem(name="神秘机器", rated_kw=300.0, quantity=1)
+    with_it = recommender.recommend(
+        Application(
+            industry="machinery",
+            floor_area_m2=4200.0,
+            equipment=[*base, mystery],
+            unmatched=policy,  # type: ignore[arg-type]
+        )
+    )
+    assert with_it.recommended_kva >= without.recommended_kva
+    assert with_it.predicted_peak_kw >= without.predicted_peak_kw
+    assert with_it.installed_kw == pytest.approx(without.installed_kw + 300.0)
+
+
+def test_industry_by_the_words_people_use(recommender: Recommender) -> None:
+    words = {"机加工": "machinery", "写字楼": "office", "IDC": "data_center", "宾馆": "hotel"}
+    for text, code in words.items():
+        a = recommender.recommend(Application(industry=text, floor_area_m2=2000.0))
+        assert a.industry_match is not None
+        assert (a.industry_match.text, a.industry_match.industry) == (text, code)
+        assert a.industry_match.source == "name"
+    coded = recommender.recommend(Application(industry="office", floor_area_m2=2000.0))
+    assert coded.industry_match is not None and coded.industry_match.source == "code"
+
+
+def test_two_part_tariff_answers_compare_the_bases(recommender: Recommender) -> None:
+    app = Application(
+        industry="machinery",
+        floor_area_m2=8000.0,
+        equipment=[EquipmentItem(category="machine_tool", rated_kw=15.0, quantity=60)],
+    )
     a = recommender.recommend(app)
-    assert (a.basis, a.fallback_reason) == ("area", "area_only")
-    assert {"area_only", "unmatched_names"} <= _codes(a)
+    assert a.two_part_tariff and a.tariff is not None
+    t = a.tariff
+    assert t.monthly_by_capacity_yuan == pytest.approx(a.recommended_kva * PRICE)
+    assert t.min_demand_kw == pytest.approx(0.4 * a.recommended_kva)
+    # The expected billed demand is at least the floor and the median peak.
+    assert t.expected_billed_demand_kw >= max(t.min_demand_kw, 0.9 * a.predicted_peak_kw)
+    cheaper = min(t.monthly_by_capacity_yuan, t.monthly_by_demand_yuan)
+    dearer = max(t.monthly_by_capacity_yuan, t.monthly_by_demand_yuan)
+    assert t.yearly_saving_yuan == pytest.approx(12 * (dearer - cheaper))
+    small = recommender.recommend(Application(industry="office", floor_area_m2=300.0))
+    assert not small.two_part_tariff and small.tariff is None
 
 
 def test_neither_equipment_nor_area(recommender: Recommender) -> None:
@@ -224,22 +290,25 @@ def test_free_text_names(recommender: Recommender) -> None:
             EquipmentItem(name="xyz123", rated_kw=5.0, quantity=4),
             EquipmentItem(category="lighting", name="whatever", rated_kw=0.1, quantity=100),
         ],
+        unmatched="other_motor",
     )
     a = recommender.recommend(app)
     m = {x.index: x for x in a.matches}
     assert (m[0].category, m[0].source) == ("machine_tool", "name")
     assert m[0].confidence >= 0.5
-    assert (m[1].category, m[1].source) == (None, "unmatched")
+    assert (m[1].category, m[1].source) == ("other_motor", "assumed")
+    assert m[1].candidates == []  # nothing is left of 'xyz123' once model numbers go
     assert (m[2].category, m[2].source) == ("lighting", "code")
-    assert "unmatched_names" in _codes(a)
-    warning = next(w for w in a.warnings if w.code == "unmatched_names")
+    warning = next(w for w in a.warnings if w.code == "unmatched_assumed")
+    assert warning.params["names"] == ["xyz123"]
     assert "xyz123" in warning.message_en and "xyz123" in warning.message_zh
-    # The unmatched line counts nowhere; the matched one counts like its code would.
-    assert a.installed_kw == pytest.approx(75.0 + 10.0)
+    # The unmatched line counts as the request asked; the matched one like its code would.
+    assert a.installed_kw == pytest.approx(75.0 + 20.0 + 10.0)
     coded = app.model_copy(
         update={
             "equipment": [
                 EquipmentItem(category="machine_tool", rated_kw=7.5, quantity=10),
+                EquipmentItem(category="other_motor", rated_kw=5.0, quantity=4),
                 EquipmentItem(category="lighting", rated_kw=0.1, quantity=100),
             ]
         }
@@ -498,3 +567,59 @@ def test_recommend_many_equals_one_by_one(
 
 def test_empty_batch(recommender: Recommender) -> None:
     assert recommender.recommend_many([]) == []
+
+
+# -- completeness against peers -----------------------------------------------------------
+
+
+def test_a_data_centre_without_cooling_is_asked_about_it(recommender: Recommender) -> None:
+    it_only = Application(
+        industry="data_center",
+        floor_area_m2=3000.0,
+        equipment=[EquipmentItem(category="it_equipment", rated_kw=100.0, quantity=10)],
+    )
+    a = recommender.recommend(it_only)
+    missing = {m.category: m for m in a.missing_loads}
+    assert "chiller" in missing, a.missing_loads
+    assert missing["chiller"].share_of_peers >= 0.6
+    assert missing["chiller"].typical_kw > 0 and not missing["chiller"].included
+    assert "missing_load" in _codes(a)
+    # Listed (split AC stands in for chillers), the question goes away.
+    cooled = it_only.model_copy(
+        update={
+            "equipment": [
+                *it_only.equipment,
+                EquipmentItem(category="split_ac", rated_kw=20.0, quantity=12),
+            ]
+        }
+    )
+    assert "chiller" not in {m.category for m in recommender.recommend(cooled).missing_loads}
+    # Area-only answers are not asked about equipment.
+    area = recommender.recommend(Application(industry="data_center", floor_area_m2=3000.0))
+    assert area.missing_loads == []
+
+
+def test_no_sample_answer_gets_smaller_with_an_unmatched_line(
+    recommender: Recommender, sample_apps: list[Application]
+) -> None:
+    # 60 history customers (with and without lists), each with a 300 kW line nobody can
+    # read, counted either way: never a smaller capacity nor a smaller predicted peak.
+    base = recommender.recommend_many(sample_apps)
+    for policy in ("other_motor", "other_heating"):
+        extended = [
+            a.model_copy(
+                update={
+                    "equipment": [*a.equipment, EquipmentItem(name="神秘机器", rated_kw=300.0)],
+                    "unmatched": policy,
+                }
+            )
+            for a in sample_apps
+            if len(a.equipment) < 500
+        ]
+        answers = recommender.recommend_many(extended)
+        smaller = [
+            (b.recommended_kva, x.recommended_kva)
+            for b, x in zip(base, answers, strict=True)
+            if x.recommended_kva < b.recommended_kva or x.predicted_peak_kw < b.predicted_peak_kw
+        ]
+        assert smaller == [], (policy, smaller)

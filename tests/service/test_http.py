@@ -199,9 +199,9 @@ def test_no_equipment_and_no_area_is_an_industry_fallback(client: httpx.Client) 
     assert rec["manual_review"] is True
 
 
-def test_free_text_names_are_matched_and_unmatched_ones_reported(client: httpx.Client) -> None:
+def test_free_text_names_are_matched_and_unmatched_ones_named(client: httpx.Client) -> None:
     body = {
-        "industry": "machinery",
+        "industry": "机加工",
         "floor_area_m2": 3000,
         "equipment": [
             {"name": "数控车床 CK6140", "rated_kw": 7.5, "quantity": 10},
@@ -210,19 +210,43 @@ def test_free_text_names_are_matched_and_unmatched_ones_reported(client: httpx.C
             {"name": "量子纠缠发生器", "rated_kw": 3, "quantity": 1},
         ],
     }
+    # An unmatched line without a category is a 400 naming the line and three guesses.
     r = client.post("/recommend", json=body)
+    assert r.status_code == 400, r.text
+    err = one_error(r)
+    assert (err["field"], err["value"], err["code"]) == (
+        "equipment[3].category",
+        "量子纠缠发生器",
+        "unmatched_line",
+    )
+    assert err["params"]["index"] == 3 and len(err["params"]["suggestions"]) == 3
+    # The request says how to count it: it is counted, never left out.
+    r = client.post("/recommend", json={**body, "unmatched": "other_motor"})
     assert r.status_code == 200, r.text
     rec = r.json()
     assert_consistent(rec)
+    assert rec["industry_match"] == {
+        "text": "机加工",
+        "industry": "machinery",
+        "confidence": 1.0,
+        "source": "name",
+        "matched_alias": "机加工",
+    }
     matches = {m["index"]: m for m in rec["matches"]}
     assert [matches[i]["category"] for i in range(3)] == ["machine_tool", "air_compressor", "crane"]
     assert all(matches[i]["source"] == "name" and matches[i]["confidence"] >= 0.5 for i in range(3))
-    assert matches[3]["source"] == "unmatched"
-    assert matches[3]["category"] is None and matches[3]["text"] == "量子纠缠发生器"
-    warning = next(w for w in rec["warnings"] if w["code"] == "unmatched_names")
+    assert (matches[3]["source"], matches[3]["category"]) == ("assumed", "other_motor")
+    warning = next(w for w in rec["warnings"] if w["code"] == "unmatched_assumed")
+    assert warning["params"] == {"n": 1, "names": ["量子纠缠发生器"], "as": "other_motor"}
     assert "量子纠缠发生器" in warning["message_zh"] and "量子纠缠发生器" in warning["message_en"]
-    # the unmatched line is left out of the installed kW
-    assert math.isclose(rec["installed_kw"], 7.5 * 10 + 37 * 2 + 22)
+    assert math.isclose(rec["installed_kw"], 7.5 * 10 + 37 * 2 + 22 + 3)
+
+
+def test_unmatched_lines_in_a_batch_are_named(client: httpx.Client) -> None:
+    bad = {"industry": "office", "equipment": [{"name": "神秘机器", "rated_kw": 3}]}
+    r = client.post("/recommend_batch", json={"applications": [application("food"), bad]})
+    assert r.status_code == 400, r.text
+    assert one_error(r)["field"] == "applications[1].equipment[0].category"
 
 
 def test_the_worked_examples_answer(client: httpx.Client) -> None:
@@ -362,11 +386,19 @@ GOOD_LINE = {"category": "machine_tool", "rated_kw": 7.5, "quantity": 2}
 
 
 def test_unknown_industry_suggests_the_nearest(client: httpx.Client) -> None:
+    # A typo of a code is read as the code, and the answer says how it was read.
+    r = client.post("/recommend", json={"industry": "machinary", "equipment": [GOOD_LINE]})
+    assert r.status_code == 200, r.text
+    found = r.json()["industry_match"]
+    assert (found["industry"], found["source"]) == ("machinery", "name")
+    assert found["confidence"] < 1.0
+    # A word that is no industry is a 400 with the nearest code and the guesses as params.
     err = one_error(
-        client.post("/recommend", json={"industry": "machinary", "equipment": [GOOD_LINE]})
+        client.post("/recommend", json={"industry": "manufactury", "equipment": [GOOD_LINE]})
     )
-    assert err["field"] == "industry" and err["value"] == "machinary"
-    assert "did you mean 'machinery'" in err["message"]
+    assert err["field"] == "industry" and err["value"] == "manufactury"
+    assert err["code"] == "unknown_industry"
+    assert "expected one of the contract's industry codes" in err["message"]
 
 
 def test_unknown_category_suggests_the_nearest(client: httpx.Client) -> None:
@@ -756,10 +788,13 @@ def test_batch_csv_with_a_missing_column_is_400(client: httpx.Client) -> None:
     assert "customer_id" in err["message"]
 
 
-def test_batch_csv_with_one_file_missing_is_400(client: httpx.Client) -> None:
-    files = {"customers": ("customers.csv", b"customer_id,industry\nA,office\n", "text/csv")}
+def test_batch_csv_without_customers_is_400(client: httpx.Client) -> None:
+    # Customers alone are answered area-only (test_batch_http.py); equipment alone is not.
+    files = {
+        "equipment": ("equipment.csv", b"customer_id,category,rated_kw,quantity\n", "text/csv")
+    }
     err = one_error(client.post("/recommend_batch", files=files))
-    assert err["field"] == "equipment" and "missing equipment file" in err["message"]
+    assert err["field"] == "customers" and "missing customers file" in err["message"]
 
 
 def test_batch_csv_upload_over_the_limit_is_413(client: httpx.Client, max_body_bytes: int) -> None:
@@ -1032,3 +1067,27 @@ def test_csv_batch_answers_are_logged_and_take_feedback(
     assert not set(csv_ids) & set(ids)  # every answer is logged on its own
     r = client.post("/feedback", json=_feedback(csv_ids[0]), headers=key)
     assert r.status_code == 200, r.text
+
+
+def test_match_many_names_in_one_request(client: httpx.Client) -> None:
+    items = [{"text": "数控车床 CK6140", "rated_kw": 7.5}, {"text": "神秘机器"}, {"text": ""}]
+    r = client.post("/api/match", json={"items": items})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["category"] for x in results] == ["machine_tool", None, None]
+    assert len(results[1]["candidates"]) >= 3  # guesses for the unmatched name
+    too_many = client.post("/api/match", json={"items": [{"text": "a"}] * 501})
+    assert one_error(too_many)["code"] == "too_long"
+    industry = client.get("/api/match", params={"kind": "industry", "text": "写字楼"}).json()
+    assert industry["category"] == "office"
+    assert one_error(client.get("/api/match", params={"kind": "x", "text": "a"}))["field"] == "kind"
+
+
+def test_the_catalog_gives_the_page_its_limits_words_and_next_steps(client: httpx.Client) -> None:
+    cat = client.get("/api/catalog").json()
+    assert cat["limits"]["rated_kw_max"] == 100_000.0
+    assert 0 < cat["min_match_confidence"] < 1
+    assert "备用" in cat["standby_words"] and "spare" in cat["standby_words"]
+    office = next(i for i in cat["industries"] if i["code"] == "office")
+    assert "写字楼" in office["aliases_zh"] and "office block" in office["aliases_en"]
+    assert set(cat["next_steps"]) == {"zh", "en"}

@@ -6,9 +6,9 @@
 import { $ } from './dom.js';
 import { t, getLang, setLang, applyI18n, catName, onLangChange } from './i18n.js';
 import { createState, markStale } from './state.js';
-import { loadCatalog, renderPickers, resolveIndustry, updateIndustryHint } from './catalog.js';
+import { loadCatalog, renderPickers, resolveIndustry, scheduleIndustryMatch, updateIndustryHint } from './catalog.js';
 import { addRow, renumberRows, clearRows, rowIsEmpty } from './rows.js';
-import { setImportStatus, onCsvFile, onPasteAdd, onRowsPaste } from './importer.js';
+import { setImportStatus, onCsvFile, onPasteAdd, onRowsPaste, renderPasteReasons } from './importer.js';
 import { resetForm, renderErrors } from './form.js';
 import { onSubmit, setBusy } from './submit.js';
 import { renderResults, drawCharts } from './results.js';
@@ -41,6 +41,27 @@ export function refreshLanguage(state) {
   if (state.busy) setBusy(state, true);
   if (state.status) $('#status').textContent = state.status();
   if (state.importStatus) $('#import-status').textContent = state.importStatus.fn();
+  renderPasteReasons(state);
+}
+
+/**
+ * Enter in a field moves to the next field instead of sending a half-filled form (a
+ * datalist pick, a number typed, a name typed); Ctrl/Cmd+Enter sends it. Buttons,
+ * selects and the paste box keep their own Enter.
+ */
+function onFormKeydown(state, ev) {
+  if (ev.key !== 'Enter' || ev.isComposing) return;
+  const el = ev.target;
+  if (!(el instanceof HTMLInputElement) || ['checkbox', 'file', 'submit', 'button'].includes(el.type)) return;
+  ev.preventDefault();
+  if (ev.ctrlKey || ev.metaKey) {
+    $('#app-form').requestSubmit();
+    return;
+  }
+  const fields = [...$('#app-form').querySelectorAll('input, select, textarea, button')]
+    .filter((f) => !f.disabled && f.offsetParent !== null && f.type !== 'hidden' && !f.closest('[hidden]'));
+  const next = fields[fields.indexOf(el) + 1];
+  if (next) next.focus();
 }
 
 async function main() {
@@ -68,12 +89,15 @@ async function main() {
   });
   form.addEventListener('input', () => markStale(state));
   form.addEventListener('change', () => markStale(state));
-  $('#industry').addEventListener('input', () => updateIndustryHint(state));
+  $('#industry').addEventListener('input', () => scheduleIndustryMatch(state));
   $('#industry').addEventListener('change', () => {
-    const code = resolveIndustry(state, $('#industry').value);
-    if (code) $('#industry').value = catName(state.industries.get(code));
+    // A code typed in ("machinery") becomes the name; a word people use stays as typed.
+    const typed = $('#industry').value.trim();
+    const code = resolveIndustry(state, typed);
+    if (code && typed.toLowerCase() === code) $('#industry').value = catName(state.industries.get(code));
     updateIndustryHint(state);
   });
+  form.addEventListener('keydown', (ev) => onFormKeydown(state, ev));
   $('#add-row').addEventListener('click', () => addRow(state, {}, { focus: 'name', match: false }));
   $('#add-category-btn').addEventListener('click', () => {
     const code = $('#add-category').value;

@@ -27,8 +27,11 @@ export async function loadCatalog(state) {
 export function renderPickers(state) {
   const cat = state.catalog;
   // Industry datalist: value in the current language; label = the other language + code.
-  const other = getLang() === 'zh' ? 'name_en' : 'name_zh';
-  $('#industry-list').replaceChildren(...cat.industries.map((i) => h('option', { value: catName(i), label: `${i[other]} · ${i.code}` })));
+  // Industry datalist: the name and a few of the words people use, in the page's language.
+  const aliasKey = getLang() === 'zh' ? 'aliases_zh' : 'aliases_en';
+  $('#industry-list').replaceChildren(...cat.industries.map((i) => h('option', {
+    value: catName(i), label: t('industry_list_label', { aliases: (i[aliasKey] || []).slice(0, 4).join(getLang() === 'zh' ? '、' : ', ') }),
+  })));
   const zone = $('#climate_zone');
   const zv = zone.value;
   zone.replaceChildren(h('option', { value: '', text: t('climate_unknown') }), ...cat.climate_zones.map((z) => h('option', { value: z.code, text: catName(z) })));
@@ -40,9 +43,11 @@ export function renderPickers(state) {
   add.value = av || cat.categories[0].code;
   renderExampleButtons(state);
   for (const row of state.rows) refreshRowLanguage(state, row);
-  // Keep the chosen industry, shown in the new language.
-  const code = resolveIndustry(state, $('#industry').value);
-  if (code) $('#industry').value = catName(state.industries.get(code));
+  // Keep the chosen industry: an industry's name follows the language, a word the
+  // customer typed ("机加工") stays as typed.
+  const typed = $('#industry').value.trim();
+  const code = resolveIndustry(state, typed);
+  if (code && isIndustryName(state, typed)) $('#industry').value = catName(state.industries.get(code));
   updateIndustryHint(state);
 }
 
@@ -60,6 +65,19 @@ export function renderExampleButtons(state) {
   })));
 }
 
+const INDUSTRY_MATCH_DEBOUNCE_MS = 250;
+
+/** Whether `text` is an industry's code or its name in either language. */
+export function isIndustryName(state, text) {
+  const low = String(text || '').trim().toLowerCase();
+  return [...state.industries.values()].some((i) => i.code === low || i.name_zh.toLowerCase() === low || i.name_en.toLowerCase() === low);
+}
+
+/**
+ * The industry code for what the customer typed: a code, a name or a listed word (exact,
+ * on the page), else what the server's matcher found for this text (same matcher as the
+ * API), else null.
+ */
 export function resolveIndustry(state, text) {
   const s = String(text || '').trim();
   if (!s) return null;
@@ -69,28 +87,91 @@ export function resolveIndustry(state, text) {
   for (const i of state.industries.values()) {
     if (i.code === low || i.name_zh === s || i.name_en.toLowerCase() === low) return i.code;
   }
-  // A fragment that belongs to exactly one industry ("办公", "hotel") is taken as that one;
-  // the hint under the field shows which, before anything is sent.
-  if (s.length >= 2) {
-    const hits = [...state.industries.values()].filter((i) => i.name_zh.includes(s) || i.name_en.toLowerCase().includes(low));
-    if (hits.length === 1) return hits[0].code;
+  for (const i of state.industries.values()) {
+    if ((i.aliases_zh || []).includes(s) || (i.aliases_en || []).some((a) => a.toLowerCase() === low)) return i.code;
   }
+  const found = state.industryMatch;
+  if (found && found.text === s && found.state === 'done' && found.code) return found.code;
   return null;
+}
+
+/** Ask the server's industry matcher about the field's text (debounced; latest wins). */
+export function scheduleIndustryMatch(state) {
+  clearTimeout(state.industryTimer);
+  const text = $('#industry').value.trim();
+  if (!text || resolveIndustry(state, text)) {
+    state.industryMatch = null;
+    updateIndustryHint(state);
+    return;
+  }
+  const seq = (state.industrySeq || 0) + 1;
+  state.industrySeq = seq;
+  state.industryMatch = { text, state: 'pending' };
+  updateIndustryHint(state);
+  state.industryTimer = setTimeout(async () => {
+    let result = { text, state: 'error' };
+    try {
+      const r = await fetch(`/api/match?${new URLSearchParams({ kind: 'industry', text })}`, { headers: { accept: 'application/json' } });
+      const body = await r.json();
+      if (r.ok) {
+        result = {
+          text, state: 'done', code: body.category, alias: body.matched_alias, confidence: body.confidence,
+          // Weak guesses (a few shared characters) would only confuse.
+          candidates: (body.candidates || []).filter((c) => c.score >= 0.3).map((c) => c.code),
+        };
+      }
+    } catch { /* the server resolves it on submit */ }
+    if (seq !== state.industrySeq) return;
+    state.industryMatch = result;
+    updateIndustryHint(state);
+  }, INDUSTRY_MATCH_DEBOUNCE_MS);
+}
+
+/** Put industry `code` into the field (a guess the customer picked). */
+function pickIndustry(state, code) {
+  $('#industry').value = catName(state.industries.get(code));
+  state.industryMatch = null;
+  updateIndustryHint(state);
+  $('#industry').focus();
 }
 
 export function updateIndustryHint(state) {
   const hint = $('#industry-hint');
-  const code = resolveIndustry(state, $('#industry').value);
+  const text = $('#industry').value.trim();
+  const code = resolveIndustry(state, text);
+  const found = state.industryMatch && state.industryMatch.text === text ? state.industryMatch : null;
+  hint.className = 'hint small';
   if (code) {
-    const i = state.industries.get(code);
-    const other = getLang() === 'zh' ? i.name_en : i.name_zh;
-    hint.textContent = `✓ ${other} · ${code}`;
+    const name = catName(state.industries.get(code));
+    const alias = !isIndustryName(state, text) ? text : null;
+    delete hint.dataset.sig;
+    hint.textContent = alias ? t('hint_industry_match_alias', { name, alias }) : t('hint_industry_match', { name });
+    hint.dataset.industry = code;
     hint.className = 'hint small ok';
-  } else if ($('#industry').value.trim()) {
+    return;
+  }
+  delete hint.dataset.industry;
+  const keepGuesses = found && found.state === 'done' && found.candidates && found.candidates.length;
+  if (!keepGuesses) delete hint.dataset.sig;
+  if (found && found.state === 'pending') {
+    hint.textContent = t('hint_industry_pending');
+  } else if (found && found.state === 'done' && found.candidates && found.candidates.length) {
+    // Re-drawn only when it changes: the field's blur (a click on a guess) must not
+    // replace the button being clicked.
+    const sig = `${getLang()}|${text}|${found.candidates.join(',')}`;
+    if (hint.dataset.sig === sig) return;
+    hint.dataset.sig = sig;
+    hint.replaceChildren(t('hint_industry_guesses', { text }), ' ', ...found.candidates.slice(0, 3).flatMap((c, k) => [
+      k ? ' ' : '',
+      h('button', { type: 'button', class: 'btn tiny', 'data-industry': c, text: catName(state.industries.get(c)), onclick: () => pickIndustry(state, c) }),
+    ]));
+    hint.className = 'hint small warn';
+  } else if (found && found.state === 'done') {
+    hint.textContent = t('hint_industry_none', { text });
+    hint.className = 'hint small warn';
+  } else if (text) {
     hint.textContent = t('hint_industry_pick');
-    hint.className = 'hint small';
   } else {
     hint.textContent = t('hint_industry_count', { n: state.industries.size });
-    hint.className = 'hint small';
   }
 }

@@ -205,7 +205,9 @@ export function driversChart(drivers, opts) {
 /**
  * Where this application stands among its peers on one statistic: P5–P95 band, P10–P90
  * band, ticks at P10/P50/P90 and a marker for this application.
- * q: {p5,p10,p50,p90,p95}; value: number|null. opts: {width, title, fmt, thisLabel, pctText}
+ * q: {p5,p10,p50,p90,p95}; value: number|null. opts: {width, title, fmt, thisLabel, pctText,
+ * tickNames} where tickNames ({p10, p50, p90}, default the percentile names) words the
+ * tick labels (plain words for the customer, e.g. {p10: '', p50: '一般', p90: ''}).
  */
 export function peerChart(q, value, opts) {
   const width = Math.max(260, Math.round(opts.width));
@@ -229,7 +231,12 @@ export function peerChart(q, value, opts) {
   // Tick labels below the axis; P10 right-aligned, P90 left-aligned, P50 centred and
   // moved down a line when it would collide with either.
   const ticks = [['P10', q.p10, 'end'], ['P50', q.p50, 'middle'], ['P90', q.p90, 'start']];
-  const w50 = textWidth(`P50 ${opts.fmt(q.p50)}`) / 2 + 4;
+  const names = opts.tickNames || { p10: 'P10', p50: 'P50', p90: 'P90' };
+  const tickLabel = (name, v) => {
+    const word = names[name.toLowerCase()];
+    return word ? `${word} ${opts.fmt(v)}` : opts.fmt(v);
+  };
+  const w50 = textWidth(tickLabel('P50', q.p50)) / 2 + 4;
   const crowded = x(q.p50) - w50 < x(q.p10) + 2 || x(q.p50) + w50 > x(q.p90) - 2;
   for (const [name, v, anchor] of ticks) {
     const tx = x(v);
@@ -238,7 +245,7 @@ export function peerChart(q, value, opts) {
     let a = anchor;
     if (name === 'P50' && crowded) ty += 13;
     // Keep labels inside the drawing.
-    const label = `${name} ${opts.fmt(v)}`;
+    const label = tickLabel(name, v);
     const lw = textWidth(label);
     if (a === 'end' && tx - lw < 0) a = 'start';
     if (a === 'start' && tx + lw > width) a = 'end';

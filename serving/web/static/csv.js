@@ -17,7 +17,8 @@
  * @typedef {{ customer_id?: string, category: string, name: string, rated_kw: string,
  *   quantity: string, standby: boolean }} ImportedItem
  *   One equipment line as read (numbers as the raw text, so the form flags what the file says).
- * @typedef {{ items: ImportedItem[], notes: Note[], customers: string[] }} ImportResult
+ * @typedef {{ items: ImportedItem[], notes: Note[], customers: string[], sources?: string[],
+ *   header?: string | null }} ImportResult
  */
 
 /**
@@ -146,18 +147,6 @@ export function parseNumber(raw) {
   return Number(s);
 }
 
-/**
- * The contract's boolean words until the caller passes the catalog's (`boolean_words` of
- * GET /api/catalog, which is the one list: features/contract.py). Kept only so a caller
- * that does not pass them yet reads the same words; tests/unit/test_one_contract.py fails
- * when it differs from the contract.
- * @type {BooleanWords}
- */
-export const CONTRACT_BOOLEAN_WORDS = {
-  true: ['true', 't', '1', '1.0', 'yes', 'y', 'x', '✓', '√', '是', '备用', '有', 'standby', 'spare', '对'],
-  false: ['false', 'f', '0', '0.0', 'no', 'n', '否', '不', '无', '-', '—', '运行', '常用'],
-};
-
 /** @type {WeakMap<BooleanWords, { yes: Set<string>, no: Set<string> }>} */
 const WORD_SETS = new WeakMap();
 
@@ -177,10 +166,10 @@ function wordSets(words) {
 /**
  * Standby flag in any common spelling; undefined when it cannot be read.
  * @param {unknown} raw
- * @param {BooleanWords} [words] the catalog's `boolean_words`
+ * @param {BooleanWords} words the catalog's `boolean_words` (the one list, features/contract.py)
  * @returns {boolean | undefined}
  */
-export function parseBool(raw, words = CONTRACT_BOOLEAN_WORDS) {
+export function parseBool(raw, words) {
   const s = toHalfWidth(raw).trim().toLowerCase();
   const { yes, no } = wordSets(words);
   if (yes.has(s)) return true;
@@ -250,15 +239,18 @@ export function resolveCategoryText(text, categories) {
 
 /**
  * Rows of a table (from parseCSV) with a header row, in the contract's equipment format
- * (customer_id optional). Returns {items, notes, customers}: items are
+ * (customer_id optional). Returns {items, notes, customers, sources, header}: items are
  * {category, name, rated_kw, quantity, standby} with raw strings for the numbers so that
- * the form shows (and flags) exactly what the file says.
+ * the form shows (and flags) exactly what the file says; sources[i] is item i's row as
+ * text (cells joined by `delim`) and header the header row so (e.g. to give back the rows
+ * that were not loaded).
  * @param {readonly (readonly string[])[]} rows
  * @param {readonly Category[]} categories
- * @param {BooleanWords} [booleanWords] the catalog's `boolean_words`
+ * @param {BooleanWords} booleanWords the catalog's `boolean_words`
+ * @param {string} [delim] the delimiter the sources are joined with
  * @returns {ImportResult}
  */
-export function tableToEquipment(rows, categories, booleanWords = CONTRACT_BOOLEAN_WORDS) {
+export function tableToEquipment(rows, categories, booleanWords, delim = ',') {
   /** @type {Note[]} */
   const notes = [];
   if (!rows.length) return { items: [], notes: [{ key: 'import_empty' }], customers: [] };
@@ -271,6 +263,8 @@ export function tableToEquipment(rows, categories, booleanWords = CONTRACT_BOOLE
   const customers = [];
   /** @type {ImportedItem[]} */
   const items = [];
+  /** @type {string[]} */
+  const sources = [];
   let skipped = 0;
   let unknownCategory = 0;
   let badStandby = 0;
@@ -296,11 +290,12 @@ export function tableToEquipment(rows, categories, booleanWords = CONTRACT_BOOLE
     let standby = parseBool(sb, booleanWords);
     if (standby === undefined) { badStandby += 1; standby = false; }
     items.push({ customer_id: cust, category, name, rated_kw: kw, quantity: get('quantity') || '1', standby });
+    sources.push(r.join(delim));
   }
   if (skipped) notes.push({ key: 'import_skipped_blank', params: { n: skipped } });
   if (unknownCategory) notes.push({ key: 'import_unknown_category', params: { n: unknownCategory } });
   if (badStandby) notes.push({ key: 'import_bad_standby', params: { n: badStandby } });
-  return { items, notes, customers };
+  return { items, notes, customers, sources, header: rows[0].join(delim) };
 }
 
 /**
@@ -309,15 +304,15 @@ export function tableToEquipment(rows, categories, booleanWords = CONTRACT_BOOLE
  * whose kW cell is not a number is taken as a header and skipped.
  * @param {unknown} text
  * @param {readonly Category[]} categories
- * @param {BooleanWords} [booleanWords] the catalog's `boolean_words`
+ * @param {BooleanWords} booleanWords the catalog's `boolean_words`
  * @returns {ImportResult}
  */
-export function pastedToEquipment(text, categories, booleanWords = CONTRACT_BOOLEAN_WORDS) {
+export function pastedToEquipment(text, categories, booleanWords) {
   const src = String(text ?? '').replace(/^\uFEFF/, '');
   const delim = src.includes('\t') ? '\t' : sniffDelimiter(src);
   const rows = parseCSV(src, delim).map((r) => r.map((c) => c.trim()));
   if (!rows.length) return { items: [], notes: [{ key: 'import_empty' }], customers: [] };
-  if (readHeader(rows[0])) return tableToEquipment(rows, categories, booleanWords);
+  if (readHeader(rows[0])) return tableToEquipment(rows, categories, booleanWords, delim);
   /** @type {Note[]} */
   const notes = [];
   let body = rows;
@@ -329,13 +324,16 @@ export function pastedToEquipment(text, categories, booleanWords = CONTRACT_BOOL
   let badStandby = 0;
   /** @type {ImportedItem[]} */
   const items = [];
+  /** @type {string[]} */
+  const sources = [];
   for (const r of body) {
     if (r.every((c) => c === '')) continue;
+    sources.push(r.join(delim));
     const { category, name } = resolveCategoryText(r[0], categories);
     let standby = r.length > 3 ? parseBool(r[3], booleanWords) : false;
     if (standby === undefined) { badStandby += 1; standby = false; }
     items.push({ category, name, rated_kw: r[1] ?? '', quantity: r[2] || '1', standby });
   }
   if (badStandby) notes.push({ key: 'import_bad_standby', params: { n: badStandby } });
-  return { items, notes, customers: [] };
+  return { items, notes, customers: [], sources, header: body === rows ? null : rows[0].join(delim) };
 }

@@ -1,13 +1,14 @@
 // The form: examples, reset, reading it into an Application, and error display.
 
 import { $, h } from './dom.js';
-import { t, fmtNum, catName } from './i18n.js';
+import { t, getLang, fmtNum, catName } from './i18n.js';
 import { parseNumber } from './csv.js';
 import { setStatus, markStale } from './state.js';
 import { resolveIndustry, updateIndustryHint } from './catalog.js';
-import { addRow, rowNumber, clearRows, rowIsEmpty } from './rows.js';
+import { addRow, rowNumber, clearRows, rowIsEmpty, rowUnmatched } from './rows.js';
 import { setImportStatus } from './importer.js';
 import { renderResults } from './results.js';
+import { designOptions } from './design.js';
 
 export function loadExample(state, key) {
   const ex = state.catalog.examples[key];
@@ -30,6 +31,7 @@ export function loadExample(state, key) {
 export function resetForm(state) {
   const hasData = state.rows.some((r) => !rowIsEmpty(r)) || $('#industry').value.trim();
   if (hasData && !window.confirm(t('confirm_reset'))) return false;
+  document.dispatchEvent(new Event('capacity:reset'));
   clearRows(state);
   clearErrors(state);
   state.result = null;
@@ -38,6 +40,12 @@ export function resetForm(state) {
   setStatus(state, '');
   setTimeout(() => updateIndustryHint(state), 0);
   return true;
+}
+
+/** "7,5" written with a decimal comma → "7.5" (null when it is not that). */
+export function decimalComma(raw) {
+  const s = String(raw ?? '').trim();
+  return /^[+-]?\d+,\d+$/.test(s) && !/^[+-]?\d{1,3}(,\d{3})+$/.test(s) ? s.replace(',', '.') : null;
 }
 
 export function numberValue(raw) {
@@ -56,8 +64,11 @@ export function collect(state) {
   const fieldErr = (id, key, params = {}) => errors.push({ target: { kind: 'field', id }, label: () => t(FIELD_KEYS[id]), message: () => t(key, params) });
   const industryText = $('#industry').value.trim();
   const code = resolveIndustry(state, industryText);
+  const found = state.industryMatch && state.industryMatch.text === industryText ? state.industryMatch : null;
   if (!industryText) fieldErr('industry', 'err_industry_required');
-  else if (!code) fieldErr('industry', 'err_industry_unknown', { text: industryText });
+  // Not recognised here and not (yet) by the server's matcher: the text goes as written
+  // and the server reads it with the same matcher (or says it does not know it).
+  else if (!code && found && found.state === 'done' && !found.code) fieldErr('industry', 'err_industry_unknown', { text: industryText });
   app.industry = code || industryText;
   if ($('#climate_zone').value) app.climate_zone = $('#climate_zone').value;
 
@@ -65,7 +76,12 @@ export function collect(state) {
     const raw = $(`#${id}`).value;
     const v = numberValue(raw);
     if (v === null) return undefined;
-    if (Number.isNaN(v)) { fieldErr(id, integer ? 'err_integer' : 'err_number'); return raw.trim(); }
+    if (Number.isNaN(v)) {
+      const comma = decimalComma(raw);
+      if (comma) fieldErr(id, 'err_decimal_comma', { fixed: comma });
+      else fieldErr(id, integer ? 'err_integer' : 'err_number');
+      return raw.trim();
+    }
     if (integer && !Number.isInteger(v)) fieldErr(id, 'err_integer');
     else if (exclusive ? v <= min : v < min) fieldErr(id, key || (exclusive ? 'err_positive' : 'err_min'), { min, max });
     else if (max !== undefined && v > max) fieldErr(id, key || 'err_max', { min, max });
@@ -95,7 +111,11 @@ export function collect(state) {
     if (!name && !r.cat.value) rowErr('name', 'err_row_name');
     const kw = numberValue(r.kw.value);
     if (kw === null) { rowErr('kw', 'err_kw_required'); item.rated_kw = null; }
-    else if (Number.isNaN(kw)) { rowErr('kw', 'err_number'); item.rated_kw = r.kw.value.trim(); }
+    else if (Number.isNaN(kw)) {
+      const comma = decimalComma(r.kw.value);
+      rowErr('kw', comma ? 'err_decimal_comma' : 'err_number', { fixed: comma });
+      item.rated_kw = r.kw.value.trim();
+    }
     else {
       if (kw <= 0) rowErr('kw', 'err_kw_positive');
       else if (kw > state.catalog.limits.rated_kw_max) rowErr('kw', 'err_max', { max: fmtNum(state.catalog.limits.rated_kw_max) });
@@ -110,6 +130,9 @@ export function collect(state) {
       item.quantity = q;
     }
     if (r.standby.checked) item.standby = true;
+    // A name nothing matched is never left out silently: the customer picks a category
+    // or counts it as other motor / heating load (the row offers both).
+    if (rowUnmatched(state, row)) rowErr('cat', 'err_row_unmatched', { name });
     indexToRow.push(row.id);
     app.equipment.push(item);
   });
@@ -131,6 +154,8 @@ export function collect(state) {
       proposed = v;
     }
   }
+  const design = designOptions();
+  if (design) app.design = design;
   return { app, proposed, errors, indexToRow };
 }
 
@@ -146,9 +171,15 @@ export const ROW_PART_KEYS = { kw: 'col_kw', qty: 'col_qty', cat: 'col_category'
 
 export function mapServerError(state, e) {
   const field = String(e.field ?? '').replace(/^application\./, '');
+  // The server sends a code with parameters; the page words it in the user's language
+  // (never the server's English on the Chinese page).
   const server = () => {
-    const exp = e.expected && e.expected !== e.message ? ` (${t('expected')}: ${e.expected})` : '';
-    return `${e.message || ''}${exp}`;
+    if (e.code) return t(`err_${e.code}`, serverParams(e.params || {}), t('err_unknown_code'));
+    if (getLang() === 'en' && e.message) {
+      const exp = e.expected && e.expected !== e.message ? ` (${t('expected')}: ${e.expected})` : '';
+      return `${e.message}${exp}`;
+    }
+    return t('err_unknown_code');
   };
   const m = field.match(/^equipment\[(\d+)\](?:\.([a-z_]+))?/);
   if (m) {
@@ -167,7 +198,13 @@ export function mapServerError(state, e) {
     const target = base === 'equipment' ? { kind: 'equipment' } : { kind: 'field', id: base };
     return { target, message: () => `${t(FIELD_KEYS[base])}${t('colon')}${server()}` };
   }
-  return { target: { kind: 'general' }, message: () => (field && field !== '(body)' ? `${field}${t('colon')}` : '') + server() };
+  return { target: { kind: 'general' }, message: () => server() };
+}
+
+function serverParams(p) {
+  const out = {};
+  for (const [k, v] of Object.entries(p)) out[k] = typeof v === 'number' ? fmtNum(v, 3) : Array.isArray(v) ? v.join(getLang() === 'zh' ? '、' : ', ') : v;
+  return out;
 }
 
 export function errorSlot(state, target) {

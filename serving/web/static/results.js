@@ -4,6 +4,8 @@ import { $, h, tableWrap } from './dom.js';
 import { t, getLang, fmtNum, fmtPct, fmtKva, fmtKw, fmtYuan, catName } from './i18n.js';
 import { tierChart, driversChart, peerChart, intervalChart, probBar } from './charts.js';
 import { sheetCard } from './sheet.js';
+import { addAllowance } from './rows.js';
+import { isIndustryName } from './catalog.js';
 
 export const MAX_DRIVERS = 10;
 
@@ -23,17 +25,147 @@ export function renderResults(state) {
     ]),
   ]));
   cards.push(h('p', { id: 'stale-note', class: 'notice warn no-print', hidden: true, text: t('stale_note') }));
-  cards.push(h('p', { class: 'print-meta', text: t('print_meta', { time: state.result.at.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB'), id: rec.id || '—' }) }));
+  cards.push(h('p', { class: 'print-meta', text: t('print_meta', { time: state.result.at.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB'), id: shortId(rec.id) }) }));
   if (kind === 'check') cards.push(verdictCard(state, data));
   cards.push(heroCard(state, rec));
-  if (rec.warnings.length || rec.manual_review) cards.push(warningsCard(rec));
+  const shown = rec.warnings.filter((w) => w.code !== 'missing_load');
+  if (shown.length || rec.manual_review) cards.push(warningsCard(state, rec, shown));
+  const completeness = missingCard(state, rec);
+  if (completeness) cards.push(completeness);
+  if (rec.tariff) cards.push(tariffCard(rec.tariff));
   cards.push(h('div', { class: 'grid2' }, [tiersCard(state, rec, kind === 'check' ? data.proposed_kva : null), driversCard(state, rec)]));
   cards.push(h('div', { class: 'grid2' }, [peersCard(state, rec), summaryCard(state, rec, app)]));
   cards.push(sheetCard(state, rec));
   if (rec.matches.length) cards.push(matchesCard(state, rec));
+  if (kind !== 'check') cards.push(nextStepsCard(state, rec));
   cards.push(metaLine(rec));
   box.replaceChildren(...cards);
   drawCharts(state);
+  markScrollingTables(box);
+  // Page modules (design.js, sheet-export.js) add to the answer.
+  document.dispatchEvent(new CustomEvent('capacity:result', { detail: state.result }));
+}
+
+/**
+ * The recommendation number as the customer reads it out on the phone: the first eight
+ * characters of the logged id, upper case, in two groups ("3F2A-91C0"). The full id is
+ * kept in the answer (and the log) for the utility's systems.
+ */
+export function shortId(id) {
+  if (!id) return '—';
+  const s = String(id).replace(/[^0-9a-z]/gi, '').slice(0, 8).toUpperCase();
+  return s.length === 8 ? `${s.slice(0, 4)}-${s.slice(4)}` : s;
+}
+
+/** A wide table on a narrow screen says that it scrolls sideways. */
+function markScrollingTables(root) {
+  requestAnimationFrame(() => {
+    root.querySelectorAll('.table-wrap').forEach((wrap) => {
+      const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      wrap.classList.toggle('scrolls', scrolls);
+      const prev = wrap.previousElementSibling;
+      const has = prev && prev.classList.contains('scroll-hint');
+      if (scrolls && !has) wrap.before(h('p', { class: 'scroll-hint hint small no-print', text: t('table_scroll_hint') }));
+      else if (!scrolls && has) prev.remove();
+    });
+  });
+}
+
+/** A warning's text from its code and parameters, in the page's language. */
+export function warningText(state, w) {
+  const p = { ...(w.params || {}) };
+  if (w.code === 'clamped') {
+    return t('warn_clamped', { policy_kva: fmtNum(p.policy_kva, 0), final_kva: fmtNum(p.final_kva, 0), rule: ruleText(state, p.rule_code, p.rule_params || {}) });
+  }
+  for (const k of ['n', 'min']) if (typeof p[k] === 'number') p[k] = fmtNum(p[k], 0);
+  if (w.code === 'few_customers' || w.code === 'equipment_list_gain') {
+    for (const k of ['weight', 'accuracy_with_list', 'accuracy_area_only']) if (typeof p[k] === 'number') p[k] = fmtPct(p[k]);
+    if (p.industry) p.industry = catName(state.industries.get(p.industry)) || p.industry;
+  }
+  return t(`warn_${w.code}`, p, getLang() === 'zh' ? w.message_zh : w.message_en);
+}
+
+/** A bound rule (bound_unit, bound_s30_high…) from its code and evidence. */
+export function ruleText(state, code, p) {
+  if (!code) return '';
+  const ind = p.industry ? state.industries.get(p.industry) : null;
+  const scope = ind
+    ? t('bound_scope_industry', { n: fmtNum(p.n, 0), industry: catName(ind) })
+    : t('bound_scope_all', { n: fmtNum(p.n_pooled, 0) });
+  return t(code, {
+    scope,
+    share: `${fmtNum(100 * (p.share ?? 0), 1)}%`,
+    ratio: fmtNum(p.ratio, 2),
+    s30_kva: fmtNum(p.s30_kva, 0),
+    installed_kw: fmtNum(p.installed_kw, 0),
+    largest_kw: fmtNum(p.largest_kw, 1),
+    base_kw: fmtNum(p.base_kw, 1),
+  });
+}
+
+/** Loads most similar customers list and this list lacks, with "add it" buttons. */
+function missingCard(state, rec) {
+  const missing = rec.missing_loads || [];
+  const included = state.result.included || [];
+  if (!missing.length && !included.length) return null;
+  const cat = (code) => catName(state.categories.get(code)) || code;
+  const children = [h('h3', { id: 'missing-title', text: t('missing_title') })];
+  if (missing.length) {
+    children.push(h('ul', { id: 'missing-list', class: 'missing-list' }, missing.map((m) => h('li', { 'data-category': m.category }, [
+      h('span', { text: t('missing_item', { name: cat(m.category), share: fmtPct(m.share_of_peers), kw: fmtKw(m.typical_kw) }) }), ' ',
+      h('button', {
+        type: 'button', class: 'btn tiny secondary no-print add-allowance', text: t('btn_add_allowance', { kw: fmtKw(m.typical_kw) }),
+        'aria-label': t('btn_add_allowance_aria', { name: cat(m.category), kw: fmtKw(m.typical_kw) }),
+        onclick: () => addAllowance(state, m),
+      }),
+    ]))));
+    children.push(h('p', { class: 'notice warn', id: 'missing-included', text: t('missing_not_included') }));
+  }
+  if (included.length) {
+    children.push(h('p', { class: 'notice ok', id: 'allowance-included', text: t('allowance_included', { names: included.map(cat).join(getLang() === 'zh' ? '、' : ', ') }) }));
+  }
+  return h('section', { class: 'card missing', 'aria-labelledby': 'missing-title' }, children);
+}
+
+/** 基本电费 by capacity against by maximum demand (two-part tariff answers). */
+function tariffCard(tr) {
+  const better = tr.cheaper === 'demand' ? 'tariff_cheaper_demand' : 'tariff_cheaper_capacity';
+  return h('section', { class: 'card tariff', 'aria-labelledby': 'tariff-title', id: 'tariff-card', 'data-cheaper': tr.cheaper }, [
+    h('h3', { id: 'tariff-title', text: t('tariff_title') }),
+    h('p', { class: 'hint small', text: t('tariff_help') }),
+    h('dl', { class: 'facts' }, [
+      h('dt', { text: t('tariff_by_capacity') }),
+      h('dd', { id: 'tariff-capacity', 'data-yuan': tr.monthly_by_capacity_yuan }, [
+        h('strong', { text: t('per_month', { yuan: fmtYuan(tr.monthly_by_capacity_yuan) }) }), ' ',
+        h('span', { class: 'hint small', text: t('tariff_by_capacity_detail', { kva: fmtKva(tr.capacity_kva), price: fmtNum(tr.capacity_price_yuan_per_kva_month) }) }),
+      ]),
+      h('dt', { text: t('tariff_by_demand') }),
+      h('dd', { id: 'tariff-demand', 'data-yuan': tr.monthly_by_demand_yuan }, [
+        h('strong', { text: t('per_month', { yuan: fmtYuan(tr.monthly_by_demand_yuan) }) }), ' ',
+        h('span', { class: 'hint small', text: t('tariff_by_demand_detail', { kw: fmtKw(tr.expected_billed_demand_kw), price: fmtNum(tr.demand_price_yuan_per_kw_month), share: fmtPct(tr.min_demand_share), floor: fmtKw(tr.min_demand_kw) }) }),
+      ]),
+    ]),
+    h('p', { class: 'tariff-verdict strong', id: 'tariff-verdict', 'data-yearly': tr.yearly_saving_yuan, text: t(better, { yuan: fmtYuan(tr.yearly_saving_yuan) }) }),
+    h('p', { class: 'hint small', text: t('tariff_note') }),
+  ]);
+}
+
+/** What to do with the answer: the utility's own texts (configuration, /api/catalog). */
+function nextStepsCard(state, rec) {
+  const all = state.catalog.next_steps || {};
+  const texts = all[getLang()] || all.zh;
+  if (!texts) return h('span', { hidden: true });
+  return h('section', { class: 'card next-steps', id: 'next-steps', 'aria-labelledby': 'next-title' }, [
+    h('h3', { id: 'next-title', text: texts.title }),
+    h('p', { class: 'next-apply strong', text: String(texts.apply).replace('{kva}', fmtKva(rec.recommended_kva)) }),
+    h('div', { class: 'grid2 next-grid' }, [
+      h('div', {}, [h('h4', { text: texts.bring_title }), h('ul', {}, (texts.bring || []).map((x) => h('li', { text: x })))]),
+      h('div', {}, [h('h4', { text: texts.utility_title }), h('ol', {}, (texts.utility || []).map((x) => h('li', { text: x })))]),
+    ]),
+    texts.contact ? h('p', { class: 'hint', text: texts.contact }) : null,
+    h('p', { class: 'rec-number' }, [t('rec_number_label'), h('strong', { id: 'rec-number', text: shortId(rec.id) })]),
+    h('p', { class: 'no-print' }, [h('button', { type: 'button', class: 'btn secondary', text: t('next_print'), onclick: () => window.print() })]),
+  ]);
 }
 
 export function drawCharts(state, onlyChanged = false) {
@@ -126,18 +258,21 @@ export function heroCard(state, rec) {
     h('div', { class: 'hero-peak' }, [
       h('h3', { text: t('predicted_peak') }),
       h('p', { class: 'peak-value' }, [h('strong', { id: 'predicted-peak', text: fmtKw(rec.predicted_peak_kw) })]),
-      chartHost(state, (w) => intervalChart(rec, { width: w, title: t('predicted_peak'), fmtKw, labels: { peak: t('predicted_peak'), i80: t('interval80'), i90: t('interval90') } }), 'interval'),
-      h('ul', { class: 'legend' }, [
+      chartHost(state, (w) => intervalChart(rec, { width: w, title: t('predicted_peak'), fmtKw, labels: state.mode === 'planner' ? { peak: t('predicted_peak'), i80: t('interval80'), i90: t('interval90') } : { peak: t('predicted_peak'), i80: t('peers_band_most'), i90: t('peers_band_almost_all') } }), 'interval'),
+      h('ul', { class: 'legend', id: 'interval-legend' }, state.mode === 'planner' ? [
         h('li', {}, [h('span', { class: 'swatch swatch-band80', 'aria-hidden': 'true' }), `${t('interval80')} ${fmtKw(rec.peak_low80_kw)} – ${fmtKw(rec.peak_high80_kw)}`]),
         h('li', {}, [h('span', { class: 'swatch swatch-band90', 'aria-hidden': 'true' }), `${t('interval90')} ${fmtKw(rec.peak_low90_kw)} – ${fmtKw(rec.peak_high90_kw)}`]),
+      ] : [
+        h('li', {}, [h('span', { class: 'swatch swatch-band80', 'aria-hidden': 'true' }), t('interval_plain', { lo: fmtKw(rec.peak_low80_kw), hi: fmtKw(rec.peak_high80_kw) })]),
+        h('li', {}, [h('span', { class: 'swatch swatch-band90', 'aria-hidden': 'true' }), t('interval_plain_wide', { lo: fmtKw(rec.peak_low90_kw), hi: fmtKw(rec.peak_high90_kw) })]),
       ]),
     ]),
   ]);
 }
 
-export function warningsCard(rec) {
-  const items = rec.warnings.map((w) => h('li', { 'data-code': w.code, text: getLang() === 'zh' ? w.message_zh : w.message_en }));
-  if (rec.manual_review && !rec.warnings.length) items.push(h('li', { text: t('manual_review_generic') }));
+export function warningsCard(state, rec, shown) {
+  const items = shown.map((w) => h('li', { 'data-code': w.code, text: warningText(state, w) }));
+  if (rec.manual_review && !shown.length) items.push(h('li', { text: t('manual_review_generic') }));
   return h('section', { class: 'card warnings', 'aria-labelledby': 'warnings-title' }, [
     h('h3', { id: 'warnings-title' }, [h('span', { 'aria-hidden': 'true', text: '⚠ ' }), t('warnings_title')]),
     h('ul', { id: 'warnings-list' }, items),
@@ -166,15 +301,23 @@ export function tiersCard(state, rec, proposedKva) {
 
 export function driversCard(state, rec) {
   const lang = getLang();
-  const sorted = rec.drivers.slice().sort((a, b) => Math.abs(b.kw) - Math.abs(a.kw));
+  // Rows that would read "0 kW" say nothing; an answer without a list shows no
+  // equipment rows (their small SHAP terms only say "no list").
+  const equipmentKey = (k) => k.startsWith('category:') || k === 'equipment_size' || k === 'equipment_mix';
+  const sorted = rec.drivers
+    .filter((d) => Math.abs(d.kw) >= 0.05 && (rec.basis === 'equipment' || !equipmentKey(d.key)))
+    .sort((a, b) => Math.abs(b.kw) - Math.abs(a.kw));
   const shown = sorted.slice(0, MAX_DRIVERS).map((d) => ({
     label: lang === 'zh' ? d.label_zh : d.label_en,
     kw: d.kw,
     detail: t('driver_detail', { eng: fmtKw(d.engineering_kw), corr: fmtKw(d.correction_kw) }),
   }));
-  const rest = sorted.slice(MAX_DRIVERS);
-  if (rest.length) shown.push({ label: t('drivers_other', { n: rest.length }), kw: rest.reduce((s, d) => s + d.kw, 0) });
-  if (rec.drivers_base_kw) shown.push({ label: t('drivers_base'), kw: rec.drivers_base_kw });
+  // Everything not shown is summed into one row, so the bars still add up to the peak.
+  const dropped = rec.drivers.filter((d) => !sorted.includes(d));
+  const rest = [...sorted.slice(MAX_DRIVERS), ...dropped];
+  const restKw = rest.reduce((s, d) => s + d.kw, 0);
+  if (rest.length && Math.abs(restKw) >= 0.05) shown.push({ label: t('drivers_other', { n: rest.length }), kw: restKw });
+  if (Math.abs(rec.drivers_base_kw || 0) >= 0.05) shown.push({ label: t('drivers_base'), kw: rec.drivers_base_kw });
   const signed = (v) => `${v >= 0 ? '+' : '−'}${fmtNum(Math.abs(v))}`;
   return h('section', { class: 'card', 'aria-labelledby': 'drivers-title' }, [
     h('h3', { id: 'drivers-title', text: t('drivers_title') }),
@@ -213,32 +356,46 @@ export function peersCard(state, rec) {
     if (!q || v == null) continue; // only where this application has the statistic
     drawn += 1;
     const pct = p[pctKey];
-    const pctText = pct != null ? t('percentile', { p: fmtNum(pct, 0) }) : '';
+    const planner = state.mode === 'planner';
+    const pctText = planner && pct != null ? t('percentile', { p: fmtNum(pct, 0) }) : '';
+    const sentence = planner
+      ? t('peers_sentence', { value: `${f(v)} ${unit}`, pct: pctText || '—', p50: `${f(q.p50)} ${unit}` })
+      : t('peers_sentence_plain', { value: `${f(v)} ${unit}`, p10: `${f(q.p10)} ${unit}`, p90: `${f(q.p90)} ${unit}`, p50: `${f(q.p50)} ${unit}` });
     children.push(h('div', { class: 'peer-metric' }, [
       h('h4', { text: `${t(labelKey)} (${unit})` }),
-      chartHost(state, (w) => peerChart(q, v, { width: w, title: t(labelKey), fmt: f, thisLabel: t('peers_this'), pctText }), 'peers'),
-      h('p', { class: 'hint small', text: t('peers_sentence', { value: `${f(v)} ${unit}`, pct: pctText || '—', p50: `${f(q.p50)} ${unit}` }) }),
+      chartHost(state, (w) => peerChart(q, v, { width: w, title: t(labelKey), fmt: f, thisLabel: t('peers_this'), pctText, tickNames: planner ? undefined : { p10: '', p50: t('peers_typical'), p90: '' } }), 'peers'),
+      h('p', { class: 'hint small peers-sentence', text: sentence }),
     ]));
   }
   if (!drawn) children.push(h('p', { class: 'hint', text: t('peers_no_metric') }));
-  children.push(h('ul', { class: 'legend' }, [
-    h('li', {}, [h('span', { class: 'swatch swatch-band90', 'aria-hidden': 'true' }), 'P5–P95']),
-    h('li', {}, [h('span', { class: 'swatch swatch-band80', 'aria-hidden': 'true' }), 'P10–P90']),
+  const planner = state.mode === 'planner';
+  children.push(h('ul', { class: 'legend', id: 'peers-legend' }, [
+    h('li', {}, [h('span', { class: 'swatch swatch-band90', 'aria-hidden': 'true' }), planner ? 'P5–P95' : t('peers_band_almost_all')]),
+    h('li', {}, [h('span', { class: 'swatch swatch-band80', 'aria-hidden': 'true' }), planner ? 'P10–P90' : t('peers_band_most')]),
     h('li', {}, [h('span', { class: 'swatch swatch-marker', 'aria-hidden': 'true' }), t('peers_this')]),
   ]));
   return h('section', { class: 'card', 'aria-labelledby': 'peers-title' }, children);
 }
 
+/** "100-315 kW" / "80000+ m2" from the peers as words: "装机 100–315 kW", "面积 80,000 m² 以上". */
 export function scaleBandText(band) {
   if (!band || band === 'unknown scale') return t('scale_unknown');
-  return band;
+  const m = String(band).match(/^(\d+)(?:-(\d+)|\+)\s*(kW|m2)$/);
+  if (!m) return t('scale_unknown');
+  const [, lo, hi, unit] = m;
+  const kind = unit === 'kW' ? 'scale_kw' : 'scale_m2';
+  return hi ? t(kind, { lo: fmtNum(Number(lo), 0), hi: fmtNum(Number(hi), 0) }) : t(`${kind}_above`, { lo: fmtNum(Number(lo), 0) });
 }
 
 export function summaryCard(state, rec, app) {
   const ind = state.industries.get(app.industry);
   const zone = state.catalog.climate_zones.find((z) => z.code === app.climate_zone);
+  // How the industry was read: the server's match, or the word the page resolved.
+  const found = rec.industry_match;
+  const typed = found && found.source === 'name' ? found.text : state.result.industryText;
+  const readAs = ind && typed && !isIndustryName(state, typed);
   const rows = [
-    [t('label_industry'), ind ? catName(ind) : app.industry],
+    [t('label_industry'), ind ? (readAs ? t('industry_read_as', { text: typed, name: catName(ind) }) : catName(ind)) : app.industry],
     [t('label_climate'), zone ? catName(zone) : t('climate_unknown')],
     [t('label_area'), app.floor_area_m2 != null ? `${fmtNum(app.floor_area_m2)} m²` : '—'],
     [t('label_employees'), app.employees != null ? fmtNum(app.employees, 0) : '—'],
@@ -256,7 +413,7 @@ export function summaryCard(state, rec, app) {
 
 export function matchesCard(state, rec) {
   const rowIds = state.result.rowIds;
-  const unmatched = rec.matches.filter((m) => m.source === 'unmatched').length;
+  const unmatched = rec.matches.filter((m) => m.source === 'unmatched' || m.source === 'assumed').length;
   return h('section', { class: 'card matches', 'aria-labelledby': 'matches-title' }, [
     h('h3', { id: 'matches-title', text: t('matches_title') }),
     h('p', { class: unmatched ? 'notice warn' : 'hint small', text: unmatched ? t('matches_unmatched', { n: unmatched }) : t('matches_all', { n: rec.matches.length }) }),
@@ -265,12 +422,12 @@ export function matchesCard(state, rec) {
       h('tbody', {}, rec.matches.map((m) => {
         const cat = m.category ? state.categories.get(m.category) : null;
         const row = state.rows.find((r) => r.id === rowIds[m.index]);
-        const un = m.source === 'unmatched';
+        const un = m.source === 'unmatched' || m.source === 'assumed';
         return h('tr', { class: un ? 'unmatched' : '' }, [
           h('td', { class: 'num', text: String(m.index + 1) }),
           h('td', { text: m.text || '—' }),
           h('td', {}, un
-            ? [h('span', { class: 'badge badge-alert', text: t('unmatched') }), row ? [' ', h('button', { type: 'button', class: 'btn tiny no-print', text: t('btn_fix_row'), onclick: () => { row.refs.cat.focus(); row.refs.cat.scrollIntoView({ block: 'center' }); } })] : null].flat()
+            ? [h('span', { class: 'badge badge-alert', text: cat ? catName(cat) : t('unmatched') }), row ? [' ', h('button', { type: 'button', class: 'btn tiny no-print', text: t('btn_fix_row'), onclick: () => { row.refs.cat.focus(); row.refs.cat.scrollIntoView({ block: 'center' }); } })] : null].flat()
             : [cat ? catName(cat) : m.category]),
           h('td', { class: 'num', text: un && !m.confidence ? '—' : fmtPct(m.confidence) }),
           h('td', { text: t(`match_source_${m.source}`) + (m.matched_alias ? ` · “${m.matched_alias}”` : '') }),
@@ -281,11 +438,13 @@ export function matchesCard(state, rec) {
 }
 
 export function metaLine(rec) {
-  return h('p', { class: 'meta', id: 'model-meta' }, [
-    t('meta_line', {
-      version: rec.model_version,
+  // "capacity-recommender:v7" → "v7": the registry name is for the utility's systems.
+  const version = String(rec.model_version || '').replace(/^.*:/, '') || '—';
+  return h('p', { class: 'meta', id: 'model-meta', 'data-id': rec.id || '' }, [
+    t('meta_line_plain', {
+      version,
       source: rec.source === 'model' ? t('source_model') : t('source_fallback'),
-      id: rec.id || '—',
+      id: shortId(rec.id),
     }),
   ]);
 }

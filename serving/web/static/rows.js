@@ -26,6 +26,7 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
     'aria-describedby': `${p}-match ${p}-name-error`,
   });
   refs.match = h('div', { id: `${p}-match`, class: 'eq-match', 'aria-live': 'polite' });
+  refs.standbyNote = h('div', { id: `${p}-standby-note`, class: 'eq-standby-note', 'aria-live': 'polite', hidden: true });
   refs.catLabel = h('label', { for: `${p}-cat`, class: 'cell-label' });
   refs.cat = h('select', { id: `${p}-cat`, 'aria-describedby': `${p}-cat-error` }, categoryOptions(state, true));
   refs.kwLabel = h('label', { for: `${p}-kw`, class: 'cell-label' });
@@ -37,20 +38,29 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.remove = h('button', { type: 'button', class: 'btn ghost remove' });
   const el = h('div', { class: 'eq-row', role: 'group', 'aria-labelledby': `${p}-title`, 'data-row-id': id }, [
     refs.idx,
-    h('div', { class: 'eq-cell eq-name' }, [refs.nameLabel, refs.name, refs.match, err('name')]),
+    h('div', { class: 'eq-cell eq-name' }, [refs.nameLabel, refs.name, refs.match, refs.standbyNote, err('name')]),
     h('div', { class: 'eq-cell eq-cat' }, [refs.catLabel, refs.cat, err('cat')]),
     h('div', { class: 'eq-cell eq-kw' }, [refs.kwLabel, refs.kw, err('kw')]),
     h('div', { class: 'eq-cell eq-qty' }, [refs.qtyLabel, refs.qty, err('qty')]),
     h('div', { class: 'eq-cell eq-standby' }, [refs.standby, refs.standbyLabel]),
     h('div', { class: 'eq-cell eq-remove' }, [refs.remove]),
   ]);
-  const row = { id, el, refs, match: null, matchState: 'idle', seq: 0, timer: null, matchedText: null };
+  const row = {
+    id, el, refs, match: null, matchState: 'idle', seq: 0, timer: null, matchedText: null,
+    standbyAuto: null, standbyUndone: false, allowance: item.allowance || null,
+  };
   refs.name.value = item.name ?? '';
   refs.cat.value = item.category && state.categories.has(item.category) ? item.category : '';
   refs.kw.value = item.rated_kw ?? '';
   refs.qty.value = item.quantity ?? '1';
   refs.standby.checked = Boolean(item.standby);
-  refs.name.addEventListener('input', () => scheduleMatch(state, row));
+  refs.name.addEventListener('input', () => { scheduleMatch(state, row); applyStandbyFromName(state, row); });
+  refs.standby.addEventListener('change', () => {
+    // The customer decides: a box they set themselves is never changed by the name.
+    row.standbyAuto = null;
+    row.standbyUndone = true;
+    renderStandbyNote(state, row);
+  });
   refs.kw.addEventListener('change', () => { if (!refs.cat.value && refs.name.value.trim()) scheduleMatch(state, row, 0); });
   refs.cat.addEventListener('change', () => renderMatch(state, row));
   refs.remove.addEventListener('click', () => removeRow(state, row));
@@ -58,6 +68,7 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   $('#eq-rows').append(el);
   refreshRowLanguage(state, row);
   renumberRows(state);
+  applyStandbyFromName(state, row);
   if (match && refs.name.value.trim() && !refs.cat.value) scheduleMatch(state, row, 0);
   else renderMatch(state, row);
   if (focus) refs[focus].focus();
@@ -105,6 +116,142 @@ export function refreshRowLanguage(state, row) {
   r.standbyLabel.textContent = t('col_standby');
   r.remove.textContent = t('btn_remove');
   renderMatch(state, row);
+  renderStandbyNote(state, row);
+}
+
+/** The standby word in `name` (备用, 备机, 冷备, spare, standby…), or null. */
+export function standbyWord(state, name) {
+  const low = String(name || '').toLowerCase();
+  return (state.catalog.standby_words || []).find((w) => low.includes(w.toLowerCase())) || null;
+}
+
+/**
+ * A name that says 备用/spare ticks the standby box, visibly and with an undo; once the
+ * customer sets the box or undoes it, the name no longer changes it.
+ */
+export function applyStandbyFromName(state, row) {
+  if (row.standbyUndone) return;
+  const word = standbyWord(state, row.refs.name.value);
+  if (word && !row.refs.standby.checked) {
+    row.refs.standby.checked = true;
+    row.standbyAuto = word;
+    markStale(state);
+  } else if (!word && row.standbyAuto) {
+    row.refs.standby.checked = false;
+    row.standbyAuto = null;
+    markStale(state);
+  } else if (word && row.standbyAuto) {
+    row.standbyAuto = word;
+  }
+  renderStandbyNote(state, row);
+}
+
+function renderStandbyNote(state, row) {
+  const note = row.refs.standbyNote;
+  if (!row.standbyAuto) { note.hidden = true; note.replaceChildren(); return; }
+  note.hidden = false;
+  note.replaceChildren(
+    t('standby_from_name', { word: row.standbyAuto }), ' ',
+    h('button', {
+      type: 'button', class: 'btn tiny standby-undo', text: t('btn_undo'),
+      'aria-label': t('standby_undo_aria', { n: rowNumber(state, row) }),
+      onclick: () => {
+        row.refs.standby.checked = false;
+        row.standbyAuto = null;
+        row.standbyUndone = true;
+        renderStandbyNote(state, row);
+        markStale(state);
+        setImportStatus(state, () => t('standby_undone', { n: rowNumber(state, row) }));
+        row.refs.standby.focus();
+      },
+    }),
+  );
+}
+
+/**
+ * Match the names of many rows in one request (a paste or an upload), instead of one
+ * request per row; rows whose request fails fall back to matching one by one.
+ */
+export async function matchRows(state, rows) {
+  const todo = rows.filter((row) => row.refs.name.value.trim() && !row.refs.cat.value && row.refs.name.value.trim().length <= 200);
+  if (!todo.length) return;
+  for (const row of todo) { clearTimeout(row.timer); row.seq += 1; row.matchState = 'pending'; renderMatch(state, row); }
+  const seqs = todo.map((row) => row.seq);
+  const items = todo.map((row) => {
+    const kw = parseNumber(row.refs.kw.value);
+    return { text: row.refs.name.value.trim(), rated_kw: typeof kw === 'number' && Number.isFinite(kw) && kw > 0 ? kw : null };
+  });
+  try {
+    const r = await fetch('/api/match', {
+      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ items }),
+    });
+    const body = await r.json();
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    todo.forEach((row, k) => {
+      if (row.seq !== seqs[k]) return; // edited meanwhile: its own match is on its way
+      row.match = body.results[k];
+      row.matchedText = items[k].text;
+      row.matchState = 'done';
+      renderMatch(state, row);
+    });
+  } catch {
+    todo.forEach((row, k) => { if (row.seq === seqs[k]) scheduleMatch(state, row, 0); });
+  }
+}
+
+/**
+ * Add the typical load of a category most similar customers list (offered by the
+ * answer): a row marked as an allowance, so the next answer says it includes it.
+ */
+export function addAllowance(state, missing) {
+  const cat = state.categories.get(missing.category);
+  const name = t('allowance_name', { name: catName(cat) });
+  const kw = Math.max(1, Math.round(missing.typical_kw));
+  const row = addRow(state, { category: missing.category, name, rated_kw: String(kw), quantity: '1', allowance: missing.category }, { match: false });
+  if (!row) return;
+  markStale(state);
+  setImportStatus(state, () => t('status_allowance_added', { name: catName(cat), kw: `${fmtNum(kw, 0)} kW` }));
+  row.refs.kw.focus();
+  row.el.scrollIntoView({ block: 'center' });
+}
+
+/** Whether `row` has a name that matched no category (well enough) and no category chosen. */
+export function rowUnmatched(state, row) {
+  if (row.refs.cat.value || row.matchState !== 'done' || !row.match) return false;
+  const m = row.match;
+  return !m.category || m.confidence < state.catalog.min_match_confidence;
+}
+
+function chooseCategory(state, row, code) {
+  row.refs.cat.value = code;
+  markStale(state);
+  renderMatch(state, row);
+  const err = $(`#eq-${row.id}-cat-error`);
+  if (err) { err.hidden = true; err.textContent = ''; }
+  row.refs.cat.removeAttribute('aria-invalid');
+  row.el.classList.remove('has-error');
+  row.refs.cat.focus();
+}
+
+/** Three guesses and the two "count as other load" choices for an unmatched name. */
+function unmatchedChoices(state, row) {
+  const n = rowNumber(state, row);
+  const guesses = (row.match.candidates || []).map((c) => c.code)
+    .filter((c) => state.categories.has(c) && c !== row.match.category && c !== 'other_motor' && c !== 'other_heating');
+  const button = (code, label, cls = '') => h('button', {
+    type: 'button', class: `btn tiny ${cls}`, 'data-choose': code, text: label,
+    'aria-label': t('btn_guess_aria', { n, name: label }), onclick: () => chooseCategory(state, row, code),
+  });
+  const parts = [];
+  if (guesses.length) {
+    parts.push(h('span', { class: 'choices' }, [t('match_guesses'), ' ', ...guesses.slice(0, 3).flatMap((c) => [button(c, catName(state.categories.get(c)), 'guess'), ' '])]));
+  }
+  parts.push(h('span', { class: 'choices' }, [
+    t('match_count_as'), ' ',
+    button('other_motor', t('btn_count_other_motor'), 'count-as'), ' ',
+    button('other_heating', t('btn_count_other_heating'), 'count-as'),
+  ]));
+  return parts;
 }
 
 export function scheduleMatch(state, row, delay = MATCH_DEBOUNCE_MS) {
@@ -122,8 +269,12 @@ export function scheduleMatch(state, row, delay = MATCH_DEBOUNCE_MS) {
     renderMatch(state, row);
     return;
   }
-  row.matchState = 'pending';
-  renderMatch(state, row);
+  // Same text again (only the kW changed, which matters for chargers): keep showing the
+  // last result while asking, so the row does not jump under the pointer.
+  if (!(row.matchState === 'done' && row.matchedText === text)) {
+    row.matchState = 'pending';
+    renderMatch(state, row);
+  }
   const seq = row.seq;
   row.timer = setTimeout(async () => {
     const kw = parseNumber(row.refs.kw.value);
@@ -176,9 +327,10 @@ export function renderMatch(state, row) {
       box.classList.add('warn');
       parts.push(h('span', {}, [t('match_low', { name: catName(cat), conf })]));
       parts.push(' ', h('button', { type: 'button', class: 'btn tiny', text: t('btn_accept'), 'aria-label': t('btn_accept_aria', { name: catName(cat), n: rowNumber(state, row) }), onclick: () => acceptMatch(state, row) }));
+      parts.push(' ', ...unmatchedChoices(state, row));
     } else {
       box.classList.add('warn');
-      parts.push(t('match_none'));
+      parts.push(t('match_none'), ' ', ...unmatchedChoices(state, row));
     }
   }
   box.replaceChildren(...parts);

@@ -52,7 +52,10 @@ export async function onSubmit(state, ev) {
     firstErrorInput(state).focus();
     return;
   }
-  state.result = { kind: planner ? 'check' : 'recommend', data, app, rowIds: indexToRow.slice(), at: new Date() };
+  // Allowances the customer added from "similar customers usually also have": the
+  // answer says it includes them.
+  const included = [...new Set(state.rows.filter((r) => r.allowance && indexToRow.includes(r.id) && r.refs.cat.value === r.allowance).map((r) => r.allowance))];
+  state.result = { kind: planner ? 'check' : 'recommend', data, app, rowIds: indexToRow.slice(), at: new Date(), included, industryText: $('#industry').value.trim() };
   renderResults(state);
   const rec = planner ? data.recommendation : data;
   setStatus(state, () => (planner

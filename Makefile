@@ -52,8 +52,10 @@ js-test: js-setup
 	node --test tests/js/
 
 # Debian's chromium drives the browser tests (no browser download by playwright); a CJK
-# font makes the Chinese page legible in the screenshots.
-BROWSER_PKGS := chromium fonts-wqy-microhei
+# font makes the Chinese page legible in the screenshots and the exported PDF sheet.
+# WeasyPrint (the PDF sheet) needs Pango; poppler-utils (pdftoppm) renders the PDF's pages
+# to PNG in the tests.
+BROWSER_PKGS := chromium fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 browser-deps:
 	@missing=""; for p in $(BROWSER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -42,6 +42,8 @@ export function renderResults(state) {
   box.replaceChildren(...cards);
   drawCharts(state);
   markScrollingTables(box);
+  // Page modules (design.js, sheet-export.js) add to the answer.
+  document.dispatchEvent(new CustomEvent('capacity:result', { detail: state.result }));
 }
 
 /**

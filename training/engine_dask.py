@@ -120,7 +120,9 @@ def _report_only(validated: ValidatedHistory) -> ValidatedHistory:
 
 
 def _id_hashes(customers: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_array(customers["customer_id"].astype(str).to_numpy(dtype=object))
+    return np.asarray(
+        pd.util.hash_array(customers["customer_id"].astype(str).to_numpy(dtype=object))
+    )
 
 
 def validate_partition(part: Partition, require_label: bool) -> ValidatedHistory:
@@ -209,12 +211,12 @@ def _build_features(tp: _TrainPart, builder: Any, evaluated: np.ndarray) -> _Tra
 def _rows_matrix(tp: _TrainPart, builder: Any, role: int) -> np.ndarray:
     assert tp.X is not None
     rows = np.flatnonzero(tp.role == role)
-    return builder.matrix(tp.X.iloc[rows])
+    return np.asarray(builder.matrix(tp.X.iloc[rows]))
 
 
 def _rows_target(tp: _TrainPart, role: int) -> np.ndarray:
     assert tp.target is not None
-    return tp.target[tp.role == role]
+    return np.asarray(tp.target[tp.role == role])
 
 
 def _calibration_rows(

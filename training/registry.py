@@ -197,6 +197,11 @@ def log_training_run(
 
         inputs = []
         for d in datasets:
+            if d.frame.empty:
+                # An area-only history has no equipment lines: MLflow's digest cannot type the
+                # columns of an empty Arrow-backed frame (NotImplementedError in pandas), and
+                # there is nothing to describe; the customers' dataset is still logged.
+                continue
             with warnings.catch_warnings():
                 # "source can be interpreted in multiple ways" (two local-file resolvers
                 # registered for one path) and the int-column schema hint: both noise here.

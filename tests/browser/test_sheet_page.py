@@ -84,7 +84,7 @@ def test_print_layout_of_a_planner_check(new_page: Any, screenshots: Path) -> No
     page.click("#mode-planner")
     page.click("[data-example=machinery_workshop]")
     page.fill("#proposed_kva", "1000")
-    page.press("#proposed_kva", "Enter")
+    page.click("#submit-btn")
     page.wait_for_selector("#tier-proposal")
     expect(page.locator("#tier-proposal")).to_contain_text("1,000 kVA")
     page.emulate_media(media="print")

@@ -108,13 +108,6 @@ def test_customers_only_upload_is_answered_area_only(client: httpx.Client) -> No
     assert answer["n"] == 2 and answer["results"][1]["applied_kva"] is None
 
 
-def test_json_list_csv_marks_unmatched_names_as_incomplete(client: httpx.Client) -> None:
-    app = application("machinery")
-    app["equipment"] = [*app["equipment"], {"name": "量子纠缠发生器", "rated_kw": 5}]
-    rows = _rows(client.post("/recommend_batch", json={"applications": [app], "output": "csv"}))
-    assert rows[0]["unmatched_lines"] == "1" and rows[0]["incomplete_list"] == "True"
-
-
 def test_export_sheet_answers_a_pdf_with_its_file_name(client: httpx.Client) -> None:
     body = {
         "application": application("machinery"),

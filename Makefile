@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: setup serve test lint format model browser-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
+.PHONY: setup serve test lint format model browser-deps postgres-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
 
 PIP_VERSION := 26.3
 
@@ -52,14 +52,27 @@ js-test: js-setup
 	node --test tests/js/
 
 # Debian's chromium drives the browser tests (no browser download by playwright); a CJK
-# font makes the Chinese page legible in the screenshots.
-BROWSER_PKGS := chromium fonts-wqy-microhei
+# font makes the Chinese page legible in the screenshots and the exported PDF sheet.
+# WeasyPrint (the PDF sheet) needs Pango; poppler-utils (pdftoppm) renders the PDF's pages
+# to PNG in the tests.
+BROWSER_PKGS := chromium fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
 browser-deps:
 	@missing=""; for p in $(BROWSER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $$missing; \
+	fi
+
+# Debian's PostgreSQL server: the test suite starts a throwaway cluster in a temp directory
+# (tests/pg.py) to run the recommendation log against a real server as well as SQLite.
+POSTGRES_PKGS := postgresql
+postgres-deps:
+	@missing=""; for p in $(POSTGRES_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
 	fi
 
 # Builds the default model from synthetic history when no champion is registered.
@@ -79,7 +92,7 @@ format: setup
 	$(BIN)/ruff check --fix features training serving tests benchmarks tools
 	$(BIN)/ruff format features training serving tests benchmarks tools
 
-test: setup browser-deps lint js-test
+test: setup browser-deps postgres-deps lint js-test
 	$(BIN)/python -m pytest -q
 
 # Executes every notebook with papermill on the champion and its holdout (or on

@@ -459,6 +459,34 @@ class BuiltFeatures:
         return self.engineering_frame
 
 
+@dataclass
+class LabelStatistics:
+    """Per-customer aggregates from which :meth:`FeatureBuilder.fit_labels` fits the base.
+
+    Attributes
+    ----------
+    industry
+        Industry code per customer (text).
+    kw
+        ``(n, C)`` non-standby installed kW per customer and category.
+    area_p30
+        Area-density P30 estimate per customer (NaN where there is none).
+    """
+
+    industry: np.ndarray
+    kw: np.ndarray
+    area_p30: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: Sequence[LabelStatistics]) -> LabelStatistics:
+        """Row-wise concatenation, in the order given."""
+        return cls(
+            industry=np.concatenate([p.industry for p in parts]),
+            kw=np.vstack([p.kw for p in parts]),
+            area_p30=np.concatenate([p.area_p30 for p in parts]),
+        )
+
+
 class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     """Build model features from contract frames.
 
@@ -527,54 +555,77 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.area_multiplier_ = 1.0
         self.area_multipliers_: dict[str, float] = {}
         if y is not None:
-            peak_arr = np.asarray(y, dtype=float)
-            peak = pd.Series(peak_arr, index=X.customers.index)
-            industry = X.customers["industry"].astype(str).to_numpy()
-            # The typical peak of an industry, shrunk towards all industries' by the data
-            # behind it (empirical Bayes): a dozen hotels do not make a hotel figure.
-            typical = shrink_log_location(np.log(peak_arr), industry)
-            self.industry_fallback_kw_ = {k: float(np.exp(v)) for k, v in typical.estimate.items()}
-            self.global_fallback_kw_ = float(np.nanmedian(peak))
-            ids = pd.Index(X.customers["customer_id"].astype(str))
-            kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
-            demand = kw * kx
-            overall = fit_demand_factors(demand, peak_arr)
-            self.base_weights_[-1] = kx * overall
-            # Per industry, shrunk towards the all-industry factors: a machine tool in a
-            # machinery plant does not run like one in a school workshop. First one
-            # multiplier per industry (a hierarchical offset, empirical Bayes: it needs
-            # few customers), then, where there are enough, factors per category pulled
-            # towards the offset all-industry ones.
-            pooled_base = demand @ overall
-            listed = (pooled_base > 0) & np.isfinite(pooled_base)
-            offset: dict[str, float] = {}
-            if listed.sum() >= 10:
-                shrunk = shrink_log_location(
-                    np.log(peak_arr[listed] / pooled_base[listed]), industry[listed]
-                )
-                offset = {k: float(np.exp(v - shrunk.pooled)) for k, v in shrunk.estimate.items()}
-            for j, code in enumerate(self.industries_):
-                rows = industry == code
-                prior = overall * offset.get(code, 1.0)
-                if rows.sum() >= self.min_industry_rows:
-                    factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=prior)
-                    self.base_weights_[j] = kx * factors
-                else:
-                    self.base_weights_[j] = kx * prior
-            eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
-            area_p30 = eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float)
-            area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
-            if area_rows.sum() >= 10:
-                # Measured peak per m² over the catalog's design density, per industry and
-                # shrunk towards all industries (empirical Bayes): real buildings of one
-                # type sit far from a design index (BDG1 offices at ~0.35 × 60 W/m²,
-                # dormitories at ~0.2 × 70 W/m², schools at ~0.65 × 30 W/m²), and a
-                # single multiplier for all types keeps each type's error.
-                ratio = shrink_log_location(
-                    np.log(peak_arr[area_rows] / area_p30[area_rows]), industry[area_rows]
-                )
-                self.area_multiplier_ = float(np.exp(ratio.pooled))
-                self.area_multipliers_ = {k: float(np.exp(v)) for k, v in ratio.estimate.items()}
+            self.fit_labels(self.label_statistics(X), y)
+        return self
+
+    def label_statistics(self, X: HistoryFrames) -> LabelStatistics:
+        """What the label-dependent part of :meth:`fit` reads of ``X``, one row per customer.
+
+        Separate so that a partitioned history (the Dask engine, :mod:`training.engine_dask`)
+        can compute these per partition and gather them: they are small (industry, kW per
+        category, area estimate) next to the equipment lines they summarise.
+        """
+        ids = pd.Index(X.customers["customer_id"].astype(str))
+        kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
+        eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
+        return LabelStatistics(
+            industry=X.customers["industry"].astype(str).to_numpy(),
+            kw=kw,
+            area_p30=eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float),
+        )
+
+    def fit_labels(self, stats: LabelStatistics, y: Any) -> FeatureBuilder:
+        """Fit fallbacks, demand factors and the area multipliers from labelled statistics.
+
+        Called by :meth:`fit` with ``y``; ``stats`` and ``y`` are row-aligned.
+        """
+        kx = _kx_vector(self.categories_, self.engineering_.kx_choice)
+        peak_arr = np.asarray(y, dtype=float)
+        peak = pd.Series(peak_arr)
+        industry = stats.industry
+        # The typical peak of an industry, shrunk towards all industries' by the data
+        # behind it (empirical Bayes): a dozen hotels do not make a hotel figure.
+        typical = shrink_log_location(np.log(peak_arr), industry)
+        self.industry_fallback_kw_ = {k: float(np.exp(v)) for k, v in typical.estimate.items()}
+        self.global_fallback_kw_ = float(np.nanmedian(peak))
+        kw = stats.kw
+        demand = kw * kx
+        overall = fit_demand_factors(demand, peak_arr)
+        self.base_weights_[-1] = kx * overall
+        # Per industry, shrunk towards the all-industry factors: a machine tool in a
+        # machinery plant does not run like one in a school workshop. First one
+        # multiplier per industry (a hierarchical offset, empirical Bayes: it needs
+        # few customers), then, where there are enough, factors per category pulled
+        # towards the offset all-industry ones.
+        pooled_base = demand @ overall
+        listed = (pooled_base > 0) & np.isfinite(pooled_base)
+        offset: dict[str, float] = {}
+        if listed.sum() >= 10:
+            shrunk = shrink_log_location(
+                np.log(peak_arr[listed] / pooled_base[listed]), industry[listed]
+            )
+            offset = {k: float(np.exp(v - shrunk.pooled)) for k, v in shrunk.estimate.items()}
+        for j, code in enumerate(self.industries_):
+            rows = industry == code
+            prior = overall * offset.get(code, 1.0)
+            if rows.sum() >= self.min_industry_rows:
+                factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=prior)
+                self.base_weights_[j] = kx * factors
+            else:
+                self.base_weights_[j] = kx * prior
+        area_p30 = stats.area_p30
+        area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
+        if area_rows.sum() >= 10:
+            # Measured peak per m² over the catalog's design density, per industry and
+            # shrunk towards all industries (empirical Bayes): real buildings of one
+            # type sit far from a design index (BDG1 offices at ~0.35 × 60 W/m²,
+            # dormitories at ~0.2 × 70 W/m², schools at ~0.65 × 30 W/m²), and a
+            # single multiplier for all types keeps each type's error.
+            ratio = shrink_log_location(
+                np.log(peak_arr[area_rows] / area_p30[area_rows]), industry[area_rows]
+            )
+            self.area_multiplier_ = float(np.exp(ratio.pooled))
+            self.area_multipliers_ = {k: float(np.exp(v)) for k, v in ratio.estimate.items()}
         return self
 
     def _check_fitted(self) -> None:

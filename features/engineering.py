@@ -21,7 +21,7 @@ examples are documented in ``docs/engineering_method.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -37,7 +37,7 @@ from features.contract import (
     TWO_PART_TARIFF_MIN_KVA,
     tier_at_or_above,
 )
-from features.schemas import Application, EquipmentItem
+from features.schemas import Application, DesignOptions, EquipmentItem, LoadClass, Phase
 
 Method = Literal["demand_coefficient", "area_density"]
 SupplyVoltage = Literal["220V", "0.4kV", "10kV", "35kV+"]
@@ -77,6 +77,23 @@ class EngineeringConfig(BaseModel):
         Capacity price (基本电费) of the two-part tariff, yuan per kVA per month.
     tariff_threshold_kva
         Capacity from which the two-part tariff (两部制电价) applies.
+    single_phase_balanced_share
+        Single-phase loads whose installed total is at most this share of the three-phase
+        installed total are treated as balanced three-phase load; above it they are
+        converted to an equivalent three-phase load, 3 × the most loaded phase
+        (《工业与民用供配电设计手册》 4th ed. §1.6: 15 %).
+    contingency_max_load_rate
+        Highest load rate of the remaining transformer when the other is out (class I/II).
+    max_start_dip
+        Largest allowed bus-voltage dip when the largest motor starts: GB 50055-2011
+        §2.2.2 asks for at least 85 % of nominal voltage at infrequent starts (90 % at
+        frequent ones).
+    motor_start_multiple, motor_efficiency_pf
+        Direct-on-line starting current as a multiple of rated current, and η·cos φ of the
+        motor at rated load: starting kVA = multiple × PN / (η·cos φ).
+    uk_small, uk_large, uk_small_max_kva
+        Short-circuit impedance of the transformer: ``uk_small`` up to ``uk_small_max_kva``
+        (GB/T 6451 / GB/T 10228: 4 % up to 630 kVA), ``uk_large`` above (6 %, dry type).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,6 +110,14 @@ class EngineeringConfig(BaseModel):
     mv_max_kva: float = Field(default=8000.0, gt=0)
     capacity_price_yuan_per_kva_month: float = Field(default=22.0, ge=0)
     tariff_threshold_kva: float = Field(default=TWO_PART_TARIFF_MIN_KVA, gt=0)
+    single_phase_balanced_share: float = Field(default=0.15, ge=0, le=1)
+    contingency_max_load_rate: float = Field(default=1.0, gt=0, le=1.5)
+    max_start_dip: float = Field(default=0.15, gt=0, lt=1)
+    motor_start_multiple: float = Field(default=6.0, gt=1, le=10)
+    motor_efficiency_pf: float = Field(default=0.8, gt=0, le=1)
+    uk_small: float = Field(default=0.04, gt=0, lt=0.2)
+    uk_large: float = Field(default=0.06, gt=0, lt=0.2)
+    uk_small_max_kva: float = Field(default=630.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered_thresholds(self) -> EngineeringConfig:
@@ -145,6 +170,81 @@ class ExcludedItem(BaseModel):
     reason: str
 
 
+REFERENCE_DUTY: dict[str, float] = {"crane": 0.25, "arc_welder": 1.0, "resistance_welder": 1.0}
+"""Reference duty cycle ε_ref to which an intermittent load's rating is converted.
+
+刘介才《工厂供电》 §2.2 (and 《工业与民用供配电设计手册》 4th ed. §1.2): crane motors are
+referred to ε = 25 %, welders to ε = 100 %; any other category with a rated duty cycle is
+referred to continuous duty (100 %), the same equivalent-heating rule.
+"""
+
+MOTOR_CATEGORIES: frozenset[str] = frozenset(
+    {
+        "machine_tool",
+        "hot_working_machine",
+        "injection_molding",
+        "fan",
+        "pump",
+        "air_compressor",
+        "conveyor",
+        "crane",
+        "chiller",
+        "refrigeration_compressor",
+        "textile_machinery",
+        "mixer_crusher",
+        "printing_press",
+        "woodworking_machine",
+        "other_motor",
+    }
+)
+"""Categories whose units are driven by one induction motor each (the motor-start check)."""
+
+
+def reference_duty(category: str) -> float:
+    """The reference duty cycle a category's ratings are converted to (see REFERENCE_DUTY)."""
+    return REFERENCE_DUTY.get(category, 1.0)
+
+
+def duty_converted_kw(rated_kw: float, duty_cycle: float | None, category: str) -> float:
+    """Installed capacity at the reference duty: ``Pe = PN·√(εN/ε_ref)``.
+
+    Equal heating of the winding: a motor rated PN at duty εN carries
+    ``PN·√(εN/ε)`` at duty ε. No duty cycle given means the rating is already at the
+    reference duty.
+    """
+    if duty_cycle is None:
+        return rated_kw
+    return rated_kw * math.sqrt(duty_cycle / reference_duty(category))
+
+
+class SheetLine(BaseModel):
+    """One equipment line as the calculation used it (for the document)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int = Field(..., description="Position in the application's equipment list")
+    name: str | None
+    category: str
+    rated_kw: float = Field(..., description="PN of one unit, kW")
+    quantity: int
+    standby: bool
+    duty_cycle: float | None = Field(..., description="Rated duty cycle εN, or None")
+    reference_duty: float | None = Field(..., description="ε_ref the rating is converted to")
+    phase: Phase | None
+    installed_kw: float = Field(..., description="Pe = quantity × PN·√(εN/ε_ref), kW")
+    group: str = Field(..., description="Category code, 'single_phase' (converted) or 'excluded'")
+
+
+class SinglePhaseLine(BaseModel):
+    """A single-phase load after duty conversion, before the phase allocation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    phase: Phase
+    installed_kw: float
+
+
 class EquipmentGroups(BaseModel):
     """Groups built from an equipment list, plus the lines that were left out."""
 
@@ -152,53 +252,123 @@ class EquipmentGroups(BaseModel):
 
     groups: list[GroupInput]
     excluded: list[ExcludedItem]
+    single_phase: list[SinglePhaseLine] = Field(default_factory=list)
+    lines: list[SheetLine] = Field(default_factory=list)
+    largest_motor_kw: float | None = None
+    largest_motor_category: str | None = None
 
 
-def groups_from_equipment(items: Sequence[EquipmentItem]) -> EquipmentGroups:
+def groups_from_equipment(
+    items: Sequence[EquipmentItem], config: EngineeringConfig | None = None
+) -> EquipmentGroups:
     """Sum equipment lines into one group per category, leaving out spares.
 
     Standby items and fire pumps are excluded (they do not run in normal operation) and
-    listed with the reason. Groups keep the order in which their category first appears.
+    listed with the reason. Intermittent loads with a rated duty cycle are converted to
+    their reference duty (:func:`duty_converted_kw`). Single-phase lines are kept apart
+    when their installed total exceeds ``config.single_phase_balanced_share`` of the
+    three-phase total (the sheet converts them to an equivalent three-phase load);
+    otherwise they join their category's group as balanced load. Groups keep the order in
+    which their category first appears.
 
     Parameters
     ----------
     items
         Equipment lines; each must have ``category`` set (resolve free-text names with
         the name matcher first).
+    config
+        Method defaults (the single-phase share); :data:`DEFAULT_ENGINEERING` when omitted.
 
     Returns
     -------
     EquipmentGroups
-        The groups and the excluded lines.
+        The groups, the single-phase loads, the excluded lines, every line with its group
+        and the largest running motor.
 
     Raises
     ------
     ValueError
         If an item has no category.
     """
-    totals: dict[str, float] = {}
+    config = config or DEFAULT_ENGINEERING
+    three: dict[str, float] = {}
+    single: list[tuple[int, SinglePhaseLine]] = []
     excluded: list[ExcludedItem] = []
+    line_group: list[str] = []
+    line_kw: list[float] = []
+    largest: tuple[float, str] | None = None
     for position, item in enumerate(items):
         if item.category is None:
             raise ValueError(
                 f"equipment item {position} (name {item.name!r}) has no category: expected a "
                 "category code; map free-text names to categories before the calculation"
             )
-        installed = item.rated_kw * item.quantity
+        installed = duty_converted_kw(item.rated_kw, item.duty_cycle, item.category) * item.quantity
+        line_kw.append(installed)
         if item.standby:
             reason = "standby (installed spare, does not run in normal operation)"
         elif item.category == FIRE_PUMP_CATEGORY:
             reason = "fire pump (runs only in a fire, when normal load is shed)"
         else:
-            totals[item.category] = totals.get(item.category, 0.0) + installed
+            if item.phase is None:
+                three[item.category] = three.get(item.category, 0.0) + installed
+                line_group.append(item.category)
+                if item.category in MOTOR_CATEGORIES and (
+                    largest is None or item.rated_kw > largest[0]
+                ):
+                    largest = (item.rated_kw, item.category)
+            else:
+                single.append(
+                    (
+                        position,
+                        SinglePhaseLine(
+                            category=item.category, phase=item.phase, installed_kw=installed
+                        ),
+                    )
+                )
+                line_group.append("single_phase")
             continue
+        line_group.append("excluded")
         excluded.append(
             ExcludedItem(
                 category=item.category, name=item.name, installed_kw=installed, reason=reason
             )
         )
-    groups = [GroupInput(category=code, installed_kw=kw) for code, kw in totals.items()]
-    return EquipmentGroups(groups=groups, excluded=excluded)
+    single_total = sum(s.installed_kw for _, s in single)
+    balanced = single_total <= config.single_phase_balanced_share * sum(three.values())
+    if single and balanced:
+        # Small single-phase share: spread over the phases, counted as balanced load.
+        for position, line in single:
+            three[line.category] = three.get(line.category, 0.0) + line.installed_kw
+            line_group[position] = line.category
+        single = []
+    groups = [GroupInput(category=code, installed_kw=kw) for code, kw in three.items()]
+    lines = [
+        SheetLine(
+            index=i,
+            name=item.name,
+            category=str(item.category),
+            rated_kw=item.rated_kw,
+            quantity=item.quantity,
+            standby=item.standby,
+            duty_cycle=item.duty_cycle,
+            reference_duty=(
+                reference_duty(str(item.category)) if item.duty_cycle is not None else None
+            ),
+            phase=item.phase,
+            installed_kw=line_kw[i],
+            group=line_group[i],
+        )
+        for i, item in enumerate(items)
+    ]
+    return EquipmentGroups(
+        groups=groups,
+        excluded=excluded,
+        single_phase=[line for _, line in single],
+        lines=lines,
+        largest_motor_kw=largest[0] if largest else None,
+        largest_motor_category=largest[1] if largest else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -313,6 +483,80 @@ class SheetRow(BaseModel):
     tan_phi: float
     p_kw: float = Field(..., description="Pjs = Kx·Pe, kW")
     q_kvar: float = Field(..., description="Qjs = Pjs·tanφ, kvar")
+    kind: Literal["group", "single_phase_equivalent"] = Field(
+        "group",
+        description="A category group, or the single-phase loads as an equivalent "
+        "three-phase load (3 × the most loaded phase; Kx and cos φ are then effective values)",
+    )
+
+
+class PhaseLoad(BaseModel):
+    """Calculated load of one phase from the single-phase lines."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phase: Literal["A", "B", "C"]
+    p_kw: float
+    q_kvar: float
+
+
+class SinglePhaseSummary(BaseModel):
+    """Single-phase loads converted to an equivalent three-phase load."""
+
+    model_config = ConfigDict(frozen=True)
+
+    installed_kw: float = Field(..., description="ΣPe of the single-phase lines")
+    phases: list[PhaseLoad]
+    max_phase: Literal["A", "B", "C"]
+    p_kw: float = Field(..., description="3 × P of the most loaded phase")
+    q_kvar: float = Field(..., description="3 × Q of the most loaded phase")
+
+
+class SupplyPlan(BaseModel):
+    """Transformers and sources the load class needs (GB 50052-2009, GB 50053-2013)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    load_class: LoadClass
+    sources: int = Field(..., description="Independent sources (I) or circuits (II) required")
+    transformer_count: int
+    unit_kva: float
+    total_kva: float
+    design_kva: float = Field(..., description="S30 after compensation × (1 + growth)")
+    critical_kva: float = Field(..., description="Class I/II part one transformer must carry")
+    normal_load_rate: float = Field(..., description="design_kva / total_kva")
+    contingency_load_rate: float | None = Field(
+        ..., description="critical_kva / unit_kva with one transformer out (None: one unit)"
+    )
+
+
+class MotorStartCheck(BaseModel):
+    """Bus-voltage dip when the largest motor starts direct-on-line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    motor_kw: float
+    category: str
+    starting_kva: float = Field(..., description="multiple × PN / (η·cos φ)")
+    transformer_kva: float = Field(..., description="The unit the motor is fed from")
+    uk: float = Field(..., description="Transformer short-circuit impedance (p.u.)")
+    short_circuit_kva: float = Field(..., description="S_T / uk (infinite upstream network)")
+    other_load_kvar: float = Field(..., description="Reactive load already on the bus")
+    voltage_during_start: float = Field(..., description="S_k / (S_k + Q_L + S_st), p.u.")
+    dip: float = Field(..., description="1 − voltage during start")
+    limit: float
+    exceeds: bool
+
+
+STANDARDS: tuple[str, ...] = (
+    "GB 50052-2009 供配电系统设计规范 (load classes, sources)",
+    "GB 50053-2013 20kV及以下变电所设计规范 (transformers carry class I/II load with one out)",
+    "GB 51348-2019 民用建筑电气设计标准 (transformer load rate about 85 %)",
+    "GB 50055-2011 通用用电设备配电设计规范 (bus voltage during motor start)",
+    "《工业与民用供配电设计手册》第4版 (demand coefficients Kx, cos φ, K∑, single-phase conversion)",
+    "刘介才《工厂供电》 (duty-cycle conversion, worked examples)",
+)
+"""The standards and manuals the sheet follows (printed on the document)."""
 
 
 class CalculationSheet(BaseModel):
@@ -354,6 +598,16 @@ class CalculationSheet(BaseModel):
     )
     notes: list[str]
     config: EngineeringConfig
+    lines: list[SheetLine] = Field(default_factory=list, description="Every equipment line")
+    single_phase: SinglePhaseSummary | None = None
+    growth_pct: float = 0.0
+    qc_bank_kvar: float | None = Field(
+        None, description="Compensation rounded up to whole capacitor steps (None: no step)"
+    )
+    capacitor_step_kvar: float | None = None
+    supply: SupplyPlan | None = None
+    motor_start: MotorStartCheck | None = None
+    standards: list[str] = Field(default_factory=lambda: list(STANDARDS))
 
 
 def _check_k_sum(name: str, value: float | None) -> None:
@@ -369,6 +623,11 @@ def calculation_sheet(
     industry: str | None = None,
     floor_area_m2: float | None = None,
     excluded: Sequence[ExcludedItem] = (),
+    *,
+    single_phase: Sequence[SinglePhaseLine] = (),
+    lines: Sequence[SheetLine] = (),
+    design: DesignOptions | None = None,
+    largest_motor: tuple[float, str] | None = None,
 ) -> CalculationSheet:
     """Compute the demand-coefficient calculation sheet of one application.
 
@@ -387,6 +646,17 @@ def calculation_sheet(
         the installed density (flagged when far outside the industry's range).
     excluded
         Lines left out of the calculation, carried into the sheet for display.
+    single_phase
+        Single-phase loads to convert to an equivalent three-phase load (3 × the most
+        loaded phase, after their demand coefficients); see :func:`groups_from_equipment`.
+    lines
+        Every equipment line with its group, carried into the sheet for display.
+    design
+        The planner's choices: per-category Kx / cos φ overrides (for groups that carry
+        none of their own), K∑ (when ``k_sum_p`` / ``k_sum_q`` are not given), load class,
+        growth allowance, motor-start limit and capacitor step.
+    largest_motor
+        (rated kW, category) of the largest running motor, for the starting check.
 
     Returns
     -------
@@ -409,12 +679,31 @@ def calculation_sheet(
     rows: list[SheetRow] = []
     catalog = load_catalog()
 
-    if groups:
+    design = design or DesignOptions()
+    override = {o.category: o for o in design.overrides}
+    if k_sum_p is None:
+        k_sum_p = design.k_sum_p
+    if k_sum_q is None:
+        k_sum_q = design.k_sum_q
+
+    def coefficients(code: str, kx: float | None, cos_phi: float | None) -> tuple[float, float]:
+        category = catalog.categories[code]
+        o = override.get(code)
+        if kx is None and o is not None:
+            kx = o.kx
+        if cos_phi is None and o is not None:
+            cos_phi = o.cos_phi
+        return (
+            kx if kx is not None else _kx_default(category, config.kx_choice),
+            cos_phi if cos_phi is not None else category.cos_phi,
+        )
+
+    single_summary = _single_phase_summary(single_phase, coefficients)
+    if groups or single_summary is not None:
         method: Method = "demand_coefficient"
         for group in groups:
-            category = catalog.categories[group.category]
-            kx = group.kx if group.kx is not None else _kx_default(category, config.kx_choice)
-            cos_phi = group.cos_phi if group.cos_phi is not None else category.cos_phi
+            kx, cos_phi = coefficients(group.category, group.kx, group.cos_phi)
+            o = override.get(group.category)
             tan_phi = math.sqrt(1.0 - cos_phi * cos_phi) / cos_phi  # as _tan_phi, one value
             p_kw = kx * group.installed_kw
             rows.append(
@@ -424,13 +713,22 @@ def calculation_sheet(
                     name=group.name,
                     installed_kw=group.installed_kw,
                     kx=kx,
-                    kx_overridden=group.kx is not None,
+                    kx_overridden=group.kx is not None or (o is not None and o.kx is not None),
                     cos_phi=cos_phi,
-                    cos_phi_overridden=group.cos_phi is not None,
+                    cos_phi_overridden=group.cos_phi is not None
+                    or (o is not None and o.cos_phi is not None),
                     tan_phi=tan_phi,
                     p_kw=p_kw,
                     q_kvar=p_kw * tan_phi,
+                    kind="group",
                 )
+            )
+        if single_summary is not None:
+            rows.append(_single_phase_row(single_summary))
+            notes.append(
+                f"Single-phase loads ({single_summary.installed_kw:g} kW installed) converted to "
+                f"an equivalent three-phase load: 3 × phase {single_summary.max_phase} = "
+                f"{single_summary.p_kw:.1f} kW, {single_summary.q_kvar:.1f} kvar."
             )
         installed_kw: float | None = sum(row.installed_kw for row in rows)
         sum_p = sum(row.p_kw for row in rows)
@@ -462,9 +760,16 @@ def calculation_sheet(
 
     for item in excluded:
         notes.append(f"Excluded {item.category} {item.installed_kw:g} kW: {item.reason}.")
+    for line in lines:
+        if line.duty_cycle is not None and line.reference_duty is not None:
+            notes.append(
+                f"Line {line.index + 1} ({line.category}): rated at ε = {line.duty_cycle:.0%}, "
+                f"converted to ε = {line.reference_duty:.0%}: Pe = {line.quantity} × "
+                f"{line.rated_kw:g} × √({line.duty_cycle:g}/{line.reference_duty:g}) = "
+                f"{line.installed_kw:.2f} kW."
+            )
 
     out = _finish(np.array([p30]), np.array([q30]), config)
-    kva = float(out["kva"][0])
     cos_natural = float(out["cos_natural"][0])
     qc = float(out["qc"][0])
     if qc > 0:
@@ -472,6 +777,47 @@ def calculation_sheet(
             f"Reactive compensation Qc = {qc:.1f} kvar raises cos φ from {cos_natural:.3f} "
             f"to {config.target_cos_phi:g}."
         )
+    qc_bank: float | None = None
+    if design.capacitor_step_kvar is not None:
+        step = design.capacitor_step_kvar
+        qc_bank = math.ceil(qc / step - 1e-9) * step if qc > 0 else 0.0
+        notes.append(
+            f"Capacitor bank: {qc_bank / step:.0f} steps × {step:g} kvar = {qc_bank:g} kvar."
+        )
+    s30_comp = float(out["s30_comp"][0])
+    supply = supply_plan(s30_comp, design, config)
+    kva = supply.total_kva
+    if design.growth_pct > 0:
+        notes.append(
+            f"Growth allowance {design.growth_pct:g} %: the transformer is chosen for "
+            f"{supply.design_kva:.1f} kVA."
+        )
+    if supply.transformer_count > 1:
+        notes.append(
+            f"Load class {supply.load_class}: {supply.transformer_count} × {supply.unit_kva:g} kVA "
+            f"from {supply.sources} {'sources' if supply.load_class == 'I' else 'circuits'}; "
+            f"with one transformer out the other carries {supply.critical_kva:.1f} kVA "
+            f"({supply.contingency_load_rate or 0:.0%})."
+        )
+    motor = (
+        motor_start_check(
+            largest_motor[0],
+            largest_motor[1],
+            supply.unit_kva,
+            float(out["q30_comp"][0]),
+            design.max_start_dip if design.max_start_dip is not None else config.max_start_dip,
+            config,
+        )
+        if largest_motor is not None and method == "demand_coefficient"
+        else None
+    )
+    if motor is not None and motor.exceeds:
+        notes.append(
+            f"Starting the largest motor ({motor.motor_kw:g} kW) direct-on-line dips the bus "
+            f"voltage by {motor.dip:.1%}, above the {motor.limit:.0%} limit: use a soft "
+            "starter, star-delta or variable-frequency start, or a larger transformer."
+        )
+    two_part = kva >= config.tariff_threshold_kva
 
     installed_w_m2: float | None = None
     outside: bool | None = None
@@ -506,10 +852,12 @@ def calculation_sheet(
         i30_comp_a=float(out["i30_comp"][0]),
         max_load_rate=config.max_load_rate,
         transformer_kva=kva,
-        load_rate=float(out["load_rate"][0]),
+        load_rate=s30_comp / kva,
         supply_voltage=out["voltage"][0],
-        two_part_tariff=bool(out["two_part"][0]),
-        capacity_charge_yuan_month=float(out["charge"][0]),
+        two_part_tariff=two_part,
+        capacity_charge_yuan_month=(
+            kva * config.capacity_price_yuan_per_kva_month if two_part else 0.0
+        ),
         industry=industry,
         floor_area_m2=floor_area_m2,
         design_w_m2=density.design_w_m2 if density is not None else None,
@@ -522,6 +870,212 @@ def calculation_sheet(
         density_outside_range=outside,
         notes=notes,
         config=config,
+        lines=list(lines),
+        single_phase=single_summary,
+        growth_pct=design.growth_pct,
+        qc_bank_kvar=qc_bank,
+        capacitor_step_kvar=design.capacitor_step_kvar,
+        supply=supply,
+        motor_start=motor,
+    )
+
+
+_LINE_TO_LINE: dict[str, tuple[Literal["A", "B", "C"], Literal["A", "B", "C"]]] = {
+    "AB": ("A", "B"),
+    "BC": ("B", "C"),
+    "CA": ("C", "A"),
+}
+
+
+def line_to_line_coefficients(cos_phi: float) -> tuple[float, float, float, float]:
+    """Share of a line-to-line load's active power that each phase carries.
+
+    For a load P on phases XY with power factor cos φ the current lags U_XY by φ, so
+    phase X sees it at φ − 30° and phase Y at φ + 30°:
+    ``p_X = cos(φ − 30°) / (√3 cos φ)``, ``q_X = sin(φ − 30°) / (√3 cos φ)``,
+    ``p_Y = cos(φ + 30°) / (√3 cos φ)``, ``q_Y = sin(φ + 30°) / (√3 cos φ)`` (P_X = p_X·P,
+    Q_X = q_X·P). These are the 相间负荷换算为相负荷的系数 tabulated in
+    《工业与民用供配电设计手册》 and 刘介才《工厂供电》 (cos φ 0.7: 0.8, 0.2, 0.22, 0.8).
+
+    Returns
+    -------
+    tuple of float
+        ``(p_X, q_X, p_Y, q_Y)``.
+    """
+    phi = math.acos(cos_phi)
+    root3_cos = math.sqrt(3.0) * cos_phi
+    deg30 = math.pi / 6
+    return (
+        math.cos(phi - deg30) / root3_cos,
+        math.sin(phi - deg30) / root3_cos,
+        math.cos(phi + deg30) / root3_cos,
+        math.sin(phi + deg30) / root3_cos,
+    )
+
+
+def _single_phase_summary(
+    lines: Sequence[SinglePhaseLine],
+    coefficients: Callable[[str, float | None, float | None], tuple[float, float]],
+) -> SinglePhaseSummary | None:
+    """Per-phase calculated loads and the equivalent three-phase load (3 × the largest)."""
+    if not lines:
+        return None
+    p = {"A": 0.0, "B": 0.0, "C": 0.0}
+    q = {"A": 0.0, "B": 0.0, "C": 0.0}
+    for line in lines:
+        kx, cos_phi = coefficients(line.category, None, None)
+        pjs = kx * line.installed_kw
+        if line.phase in p:
+            p[line.phase] += pjs
+            q[line.phase] += pjs * math.sqrt(1.0 - cos_phi * cos_phi) / cos_phi
+        else:
+            x, y = _LINE_TO_LINE[line.phase]
+            px, qx, py, qy = line_to_line_coefficients(cos_phi)
+            p[x] += px * pjs
+            q[x] += qx * pjs
+            p[y] += py * pjs
+            q[y] += qy * pjs
+    top = max(("A", "B", "C"), key=lambda ph: p[ph])
+    phases = [PhaseLoad(phase=ph, p_kw=p[ph], q_kvar=q[ph]) for ph in ("A", "B", "C")]
+    return SinglePhaseSummary(
+        installed_kw=sum(line.installed_kw for line in lines),
+        phases=phases,
+        max_phase=top,
+        p_kw=3.0 * p[top],
+        q_kvar=3.0 * q[top],
+    )
+
+
+def _single_phase_row(summary: SinglePhaseSummary) -> SheetRow:
+    """The sheet line of the equivalent three-phase load (effective Kx, cos φ)."""
+    s = math.hypot(summary.p_kw, summary.q_kvar)
+    cos_phi = summary.p_kw / s if s > 0 else 1.0
+    return SheetRow.model_construct(
+        category="single_phase",
+        name=f"3 × {summary.max_phase}",
+        installed_kw=summary.installed_kw,
+        kx=summary.p_kw / summary.installed_kw if summary.installed_kw > 0 else 0.0,
+        kx_overridden=False,
+        cos_phi=cos_phi,
+        cos_phi_overridden=False,
+        tan_phi=summary.q_kvar / summary.p_kw if summary.p_kw > 0 else 0.0,
+        p_kw=summary.p_kw,
+        q_kvar=summary.q_kvar,
+        kind="single_phase_equivalent",
+    )
+
+
+def supply_plan(
+    s30_comp_kva: float, design: DesignOptions, config: EngineeringConfig
+) -> SupplyPlan:
+    """Transformers for the load class, sized for the growth allowance.
+
+    Class III: one transformer, the smallest standard capacity with load rate at most
+    ``max_load_rate``. Class I and II: two transformers (GB 50052-2009 §3.0.2: class I
+    from two independent sources; §3.0.7: class II preferably from two circuits), each the
+    smallest standard capacity such that both together run at most at ``max_load_rate``
+    and one alone carries the class I/II part (``critical_share`` of the load, default
+    all of it) at most at ``contingency_max_load_rate`` when the other is out
+    (GB 50053-2013 §3.3.2).
+    """
+    design_kva = s30_comp_kva * (1.0 + design.growth_pct / 100.0)
+    if design.load_class == "III":
+        unit = float(tier_at_or_above(design_kva / config.max_load_rate)[0])
+        return SupplyPlan(
+            load_class="III",
+            sources=1,
+            transformer_count=1,
+            unit_kva=unit,
+            total_kva=unit,
+            design_kva=design_kva,
+            critical_kva=0.0,
+            normal_load_rate=design_kva / unit,
+            contingency_load_rate=None,
+        )
+    share = design.critical_share if design.critical_share is not None else 1.0
+    critical = share * design_kva
+    need = max(
+        design_kva / (2.0 * config.max_load_rate), critical / config.contingency_max_load_rate
+    )
+    unit = float(tier_at_or_above(need)[0])
+    return SupplyPlan(
+        load_class=design.load_class,
+        sources=2,
+        transformer_count=2,
+        unit_kva=unit,
+        total_kva=2.0 * unit,
+        design_kva=design_kva,
+        critical_kva=critical,
+        normal_load_rate=design_kva / (2.0 * unit),
+        contingency_load_rate=critical / unit,
+    )
+
+
+def transformer_uk(unit_kva: float, config: EngineeringConfig) -> float:
+    """Short-circuit impedance of a distribution transformer of this size (p.u.)."""
+    return config.uk_small if unit_kva <= config.uk_small_max_kva else config.uk_large
+
+
+def motor_start_check(
+    motor_kw: float,
+    category: str,
+    unit_kva: float,
+    other_load_kvar: float,
+    limit: float,
+    config: EngineeringConfig,
+) -> MotorStartCheck:
+    """Bus voltage while the largest motor starts direct-on-line from the transformer.
+
+    《工业与民用供配电设计手册》 4th ed. §6.5 (simplified, infinite upstream network):
+    ``u = S_k / (S_k + Q_L + S_st)`` with the bus short-circuit capacity
+    ``S_k = S_T / uk``, the reactive load already on the bus ``Q_L`` and the starting
+    apparent power ``S_st = k_st · PN / (η·cos φ)``. The dip ``1 − u`` is flagged above
+    ``limit`` (GB 50055-2011 §2.2.2: at least 85 % of nominal voltage at infrequent
+    starts).
+    """
+    uk = transformer_uk(unit_kva, config)
+    s_k = unit_kva / uk
+    s_st = config.motor_start_multiple * motor_kw / config.motor_efficiency_pf
+    u = s_k / (s_k + other_load_kvar + s_st)
+    return MotorStartCheck(
+        motor_kw=motor_kw,
+        category=category,
+        starting_kva=s_st,
+        transformer_kva=unit_kva,
+        uk=uk,
+        short_circuit_kva=s_k,
+        other_load_kvar=other_load_kvar,
+        voltage_during_start=u,
+        dip=1.0 - u,
+        limit=limit,
+        exceeds=1.0 - u > limit,
+    )
+
+
+def sheet_for_items(
+    items: Sequence[EquipmentItem],
+    config: EngineeringConfig | None = None,
+    industry: str | None = None,
+    floor_area_m2: float | None = None,
+    design: DesignOptions | None = None,
+) -> CalculationSheet:
+    """Calculation sheet of equipment lines that all have a category (see below)."""
+    config = config or DEFAULT_ENGINEERING
+    built = groups_from_equipment(items, config)
+    return calculation_sheet(
+        built.groups,
+        config,
+        industry=industry,
+        floor_area_m2=floor_area_m2,
+        excluded=built.excluded,
+        single_phase=built.single_phase,
+        lines=built.lines,
+        design=design,
+        largest_motor=(
+            (built.largest_motor_kw, built.largest_motor_category)
+            if built.largest_motor_kw is not None and built.largest_motor_category is not None
+            else None
+        ),
     )
 
 
@@ -533,13 +1087,12 @@ def sheet_for_application(
     Falls back to the area-density method when every line is excluded or the list is
     empty (and a floor area is given).
     """
-    built = groups_from_equipment(application.equipment)
-    return calculation_sheet(
-        built.groups,
+    return sheet_for_items(
+        application.equipment,
         config,
         industry=application.industry,
         floor_area_m2=application.floor_area_m2,
-        excluded=built.excluded,
+        design=application.design,
     )
 
 
@@ -558,14 +1111,14 @@ _TRUE_STRINGS, _FALSE_STRINGS = set(BOOLEAN_TRUE_WORDS), {*BOOLEAN_FALSE_WORDS, 
 def _standby_mask(values: pd.Series) -> np.ndarray:
     """Strict boolean parse of the standby column (missing = False)."""
     if pd.api.types.is_bool_dtype(values.dtype) and not values.hasnans:
-        return values.to_numpy(dtype=bool)
+        return np.asarray(values.to_numpy(dtype=bool), dtype=bool)
     # astype(bool) would turn the string "false" into True, so parse explicitly.
     text = values.astype("string").str.strip().str.lower().fillna("")
     known = text.isin(_TRUE_STRINGS | _FALSE_STRINGS)
     if not known.all():
         bad = sorted(set(values[~known.to_numpy()].astype(str)))[:5]
         raise ValueError(f"standby must be true/false; received {bad}")
-    return text.isin(_TRUE_STRINGS).to_numpy(dtype=bool)
+    return np.asarray(text.isin(_TRUE_STRINGS).to_numpy(dtype=bool), dtype=bool)
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:

@@ -81,6 +81,13 @@ Text = Annotated[str, Strict(), AfterValidator(_plain_text)]
 UnmatchedPolicy = Literal["other_motor", "other_heating"]
 """How to count equipment lines whose name matches no category (the request says so)."""
 
+Phase = Literal["A", "B", "C", "AB", "BC", "CA"]
+"""Connection of a single-phase load: phase-to-neutral (A, B, C; 220 V) or line-to-line
+(AB, BC, CA; 380 V). An item without a phase is a three-phase load."""
+
+LoadClass = Literal["I", "II", "III"]
+"""Load class (负荷等级) of GB 50052-2009 §3.0.1."""
+
 
 class EquipmentItem(BaseModel):
     """One equipment line: identical units of one category."""
@@ -117,6 +124,31 @@ class EquipmentItem(BaseModel):
     standby: bool = Field(
         False, strict=True, description="Installed spare that does not run normally."
     )
+    duty_cycle: float | None = Field(
+        None,
+        ge=0.01,
+        le=1,
+        allow_inf_nan=False,
+        strict=True,
+        description=(
+            "Rated duty cycle εN (暂载率) of an intermittent load, 0–1 (e.g. 0.4 for 40 %). "
+            "The calculation converts its rating to the category's reference duty: "
+            "Pe = PN·√(εN/ε_ref), cranes to ε = 25 %, welders and other loads to 100 %."
+        ),
+        examples=[0.4],
+    )
+    phase: Phase | None = Field(
+        None,
+        description=(
+            "Single-phase connection: A/B/C (220 V, phase-to-neutral) or AB/BC/CA (380 V, "
+            "line-to-line); empty = three-phase."
+        ),
+    )
+
+    @field_validator("phase", mode="before")
+    @classmethod
+    def _empty_phase(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("category")
     @classmethod
@@ -140,6 +172,103 @@ class EquipmentItem(BaseModel):
                 "an equipment item needs a 'category' code or a free-text 'name'; received neither",
             )
         return self
+
+
+def _known_category_code(value: str) -> str:
+    codes = load_catalog().category_codes
+    if value not in codes:
+        raise ValueError(unknown_code_message("category", value, codes))
+    return value
+
+
+class GroupOverride(BaseModel):
+    """A planner's demand coefficient and/or power factor for one category's group."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: Annotated[Text, AfterValidator(_known_category_code)] = Field(
+        ..., description="Category code whose group the override applies to."
+    )
+    kx: float | None = Field(
+        None, ge=0, le=1, allow_inf_nan=False, strict=True, description="Demand coefficient Kx."
+    )
+    cos_phi: float | None = Field(
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="Power factor cos φ."
+    )
+
+
+class DesignOptions(BaseModel):
+    """The planner's choices for the demand-coefficient sheet (all optional).
+
+    Only the classical calculation sheet uses them; the model's answer does not. Bounds
+    are inclusive (``ge``/``le``): an exclusive bound becomes a numeric
+    ``exclusiveMinimum``, which the served OpenAPI 3.0 document cannot carry (its
+    property-based tests could not generate requests from it).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    overrides: Annotated[list[GroupOverride], Field(max_length=100)] = Field(
+        default_factory=list, description="Per-category Kx / cos φ overrides (one per category)."
+    )
+    k_sum_p: float | None = Field(
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="K∑p override."
+    )
+    k_sum_q: float | None = Field(
+        None, ge=0.05, le=1, allow_inf_nan=False, strict=True, description="K∑q override."
+    )
+    load_class: LoadClass = Field(
+        "III",
+        description="Load class (负荷等级): I and II get two transformers and two sources/circuits.",
+    )
+    critical_share: float | None = Field(
+        None,
+        ge=0.01,
+        le=1,
+        allow_inf_nan=False,
+        strict=True,
+        description=(
+            "Share of the calculated load that is class I/II (one transformer must carry it "
+            "when the other is out); default 1.0 for class I/II."
+        ),
+    )
+    growth_pct: float = Field(
+        0.0,
+        ge=0,
+        le=200,
+        allow_inf_nan=False,
+        strict=True,
+        description="Growth allowance on the compensated load before choosing the transformer, %.",
+    )
+    max_start_dip: float | None = Field(
+        None,
+        ge=0.01,
+        le=0.5,
+        allow_inf_nan=False,
+        strict=True,
+        description="Largest allowed bus-voltage dip when the largest motor starts (default 0.15).",
+    )
+    capacitor_step_kvar: float | None = Field(
+        None,
+        ge=0.5,
+        le=1000,
+        allow_inf_nan=False,
+        strict=True,
+        description="Capacitor bank step, kvar: the compensation is rounded up to whole steps.",
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _one_per_category(cls, value: list[GroupOverride]) -> list[GroupOverride]:
+        seen: set[str] = set()
+        for item in value:
+            if item.category in seen:
+                raise ValueError(
+                    f"overrides name category '{item.category}' twice; expected at most one "
+                    "override per category"
+                )
+            seen.add(item.category)
+        return value
 
 
 class Application(BaseModel):
@@ -194,6 +323,14 @@ class Application(BaseModel):
         "naming the line): left out, it would make the answer too small.",
     )
     _industry_text: str | None = PrivateAttr(None)
+
+    design: DesignOptions | None = Field(
+        None,
+        description=(
+            "Planner's choices for the demand-coefficient sheet (Kx / cos φ / K∑ overrides, "
+            "load class, growth allowance, motor-start limit); the model ignores them."
+        ),
+    )
 
     @field_validator("industry")
     @classmethod

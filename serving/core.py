@@ -30,12 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.build import EXCLUDED_CATEGORIES, HistoryFrames, frames_from_applications
 from features.catalog import load_catalog
-from features.contract import is_standard_capacity, standard_tiers
+from features.contract import STATUS_QUO_COLUMN, is_standard_capacity, standard_tiers
 from features.engineering import (
     CalculationSheet,
     EngineeringConfig,
-    calculation_sheet,
-    groups_from_equipment,
+    sheet_for_items,
 )
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
 from features.schemas import Application
@@ -45,6 +44,7 @@ from serving.model.bounds import BoundRule
 from serving.model.completeness import missing_loads
 from serving.model.decision import Decisions, decide
 from serving.model.peers import MIN_PEERS
+from serving.model.policy import tier_probabilities
 from serving.model.predictor import CapacityModel, Prediction
 from serving.schemas import (
     CheckResult,
@@ -174,10 +174,7 @@ class Recommender:
         p_ok = float(probs.p_appropriate[0, 0])
         p_under = float(probs.p_undersized[0, 0])
         p_over = float(probs.p_oversized[0, 0])
-        verdict = max(
-            (("appropriate", p_ok), ("undersized", p_under), ("oversized", p_over)),
-            key=lambda kv: kv[1],
-        )[0]
+        verdict = str(verdicts(np.array([p_ok]), np.array([p_under]), np.array([p_over]))[0])
         price = self.config.capacity_price_yuan_per_kva_month
         yearly_prop = self._monthly_charge(proposed_kva) * 12
         yearly_rec = self._monthly_charge(rec.recommended_kva) * 12
@@ -199,7 +196,7 @@ class Recommender:
         return CheckResult(
             proposed_kva=float(proposed_kva),
             proposed_is_standard=is_standard_capacity(float(proposed_kva)),
-            verdict=verdict,  # type: ignore[arg-type]
+            verdict=verdict,
             p_appropriate=p_ok,
             p_undersized=p_under,
             p_oversized=p_over,
@@ -249,7 +246,7 @@ class Recommender:
         # not enter the estimates).
         eng = self.model.engineering_of(frames, pred)
         d = decide(self.model, pred, eng, min_peers=self.config.min_peers)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "customer_id": ids,
                 "industry": frames.customers["industry"].astype(str).to_numpy(),
@@ -269,6 +266,69 @@ class Recommender:
                 "fallback_reason": d.fallback_reason,
                 "manual_review": d.manual_review,
                 "model_version": self.model_version,
+            }
+        )
+        kva = d.final_kva.astype(float)
+        two_part = kva >= self.engineering.tariff_threshold_kva
+        out["supply_voltage"] = [
+            _supply_voltage(float(p), float(c), self.engineering)
+            for p, c in zip(pred.peak_kw, kva, strict=True)
+        ]
+        out["two_part_tariff"] = two_part
+        out["monthly_capacity_charge_yuan"] = np.where(
+            two_part, kva * self.config.capacity_price_yuan_per_kva_month, 0.0
+        )
+        if STATUS_QUO_COLUMN in frames.customers.columns:
+            applied = pd.to_numeric(frames.customers[STATUS_QUO_COLUMN], errors="coerce").to_numpy(
+                dtype=float
+            )
+            out = pd.concat([out, self._applied_verdicts(pred, applied, kva)], axis=1)
+        return out
+
+    def _applied_verdicts(
+        self, pred: Prediction, applied: np.ndarray, recommended: np.ndarray
+    ) -> pd.DataFrame:
+        """The planner verdict on each customer's applied capacity (NaN where none).
+
+        Same probabilities as :meth:`check` (``probabilities_for`` at that capacity), one
+        call per distinct applied capacity (applications use a few standard tiers).
+        """
+        n = len(applied)
+        p_ok = np.full(n, np.nan)
+        p_under = np.full(n, np.nan)
+        p_over = np.full(n, np.nan)
+        valid = np.isfinite(applied) & (applied > 0)
+        for kva in np.unique(applied[valid]):
+            rows = np.flatnonzero(applied == kva)
+            probs = tier_probabilities(
+                pred.mu[rows],
+                pred.groups[rows],
+                self.model.calibrator,
+                self.sizing,
+                tiers=np.array([float(kva)]),
+            )
+            p_ok[rows] = probs.p_appropriate[:, 0]
+            p_under[rows] = probs.p_undersized[:, 0]
+            p_over[rows] = probs.p_oversized[:, 0]
+        verdict = np.full(n, None, dtype=object)
+        if valid.any():
+            verdict[valid] = verdicts(p_ok[valid], p_under[valid], p_over[valid])
+        price = self.config.capacity_price_yuan_per_kva_month
+        threshold = self.engineering.tariff_threshold_kva
+
+        def yearly(kva: np.ndarray) -> np.ndarray:
+            return np.where(kva >= threshold, kva * price * 12, 0.0)
+
+        return pd.DataFrame(
+            {
+                "applied_kva": np.where(valid, applied, np.nan),
+                "applied_verdict": verdict,
+                "applied_p_appropriate": p_ok,
+                "applied_p_undersized": p_under,
+                "applied_p_oversized": p_over,
+                "applied_yearly_difference_yuan": np.where(
+                    valid, yearly(np.where(valid, applied, 0.0)) - yearly(recommended), np.nan
+                ),
             }
         )
 
@@ -360,14 +420,13 @@ class Recommender:
             for it, c in zip(r.app.equipment, r.categories, strict=True)
             if c is not None
         ]
-        built = groups_from_equipment(items)
         try:
-            return calculation_sheet(
-                built.groups,
+            return sheet_for_items(
+                items,
                 self.engineering,
                 industry=r.app.industry,
                 floor_area_m2=r.app.floor_area_m2,
-                excluded=built.excluded,
+                design=r.app.design,
             )
         except ValueError:
             return None  # neither equipment nor floor area: no classical estimate
@@ -458,7 +517,7 @@ class Recommender:
         return PeerComparison(
             industry=app.industry,
             scale_band=str(p.band[i]),
-            level=str(p.level[i]),  # type: ignore[arg-type]
+            level=str(p.level[i]),
             n_peers=int(p.n[i]),
             peak_per_installed_kw=PeerQuantiles(**q_kw) if q_kw else None,
             peak_w_per_m2=PeerQuantiles(**q_m2) if q_m2 else None,
@@ -617,7 +676,7 @@ class Recommender:
             model_version=self.model_version,
             source="model" if fallback_reason is None else "fallback",
             fallback_reason=fallback_reason,
-            basis=basis,  # type: ignore[arg-type]
+            basis=basis,
             recommended_kva=final_kva,
             supply_voltage=_supply_voltage(peak, final_kva, self.engineering),
             two_part_tariff=tariff,
@@ -741,6 +800,16 @@ def _opt(value: float) -> float | None:
 def _text(rule: BoundRule | None, lang: str) -> str | None:
     """A bound rule in ``lang``, or None."""
     return render(rule.code, rule.params, lang) if rule is not None else None
+
+
+VERDICTS = np.array(["appropriate", "undersized", "oversized"], dtype=object)
+"""Verdict labels in tie-break order: the first of equally likely outcomes wins."""
+
+
+def verdicts(p_ok: np.ndarray, p_under: np.ndarray, p_over: np.ndarray) -> np.ndarray:
+    """The planner verdict per row: the most likely outcome (ties: first of VERDICTS)."""
+    stacked = np.stack([p_ok, p_under, p_over], axis=1)
+    return np.asarray(VERDICTS[np.argmax(stacked, axis=1)])
 
 
 def _supply_voltage(peak_kw: float, capacity_kva: float, eng: EngineeringConfig) -> str:

@@ -18,6 +18,7 @@ from features.contract import OUTCOME_COLUMNS, column_spec
 from features.schemas import Application, Text
 from serving.examples import EXAMPLES
 from serving.schemas import CheckRequest, CheckResult, Recommendation
+from serving.sheet.document import MEDIA_TYPES, ExportRequest
 
 MAX_BATCH_APPLICATIONS = 10_000
 """Most applications of one /recommend_batch request (the service's MAX_BATCH)."""
@@ -105,10 +106,17 @@ def openapi_document() -> dict[str, Any]:
             (
                 m,
                 "validation"
-                if m in (Application, CheckRequest, FeedbackRequest)
+                if m in (Application, CheckRequest, FeedbackRequest, ExportRequest)
                 else "serialization",
             )
-            for m in (Application, CheckRequest, Recommendation, CheckResult, FeedbackRequest)
+            for m in (
+                Application,
+                CheckRequest,
+                Recommendation,
+                CheckResult,
+                FeedbackRequest,
+                ExportRequest,
+            )
         ],
         ref_template="#/components/schemas/{model}",
     )
@@ -159,6 +167,67 @@ def openapi_document() -> dict[str, Any]:
                     "responses": _responses("CheckResult", "Verdict beside the recommendation"),
                 }
             },
+            "/export/sheet": {
+                "post": {
+                    "summary": "The calculation sheet as a PDF, Excel or Word file",
+                    "requestBody": _json_body(
+                        "ExportRequest",
+                        {
+                            "pdf": {
+                                "application": EXAMPLES["machinery_workshop"],
+                                "format": "pdf",
+                                "proposed_kva": 1000,
+                                "header": {
+                                    "工程名称": "某机械厂新建厂房业扩工程",
+                                    "户号": "3301234567",
+                                    "设计": "张工",
+                                },
+                            }
+                        },
+                    ),
+                    "responses": {
+                        **_responses(None, "The file (Content-Disposition: attachment)"),
+                        "200": {
+                            "description": "The file (Content-Disposition: attachment)",
+                            "content": {
+                                media: {"schema": {"type": "string", "format": "binary"}}
+                                for media in MEDIA_TYPES.values()
+                            },
+                        },
+                    },
+                }
+            },
+            "/export/batch": {
+                "post": {
+                    "summary": "A /recommend_batch CSV answer as an Excel workbook",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["csv"],
+                                    "properties": {
+                                        "csv": {"type": "string"},
+                                        "format": {"type": "string", "enum": ["xlsx"]},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        **_responses(None, "The workbook"),
+                        "200": {
+                            "description": "The workbook",
+                            "content": {
+                                MEDIA_TYPES["xlsx"]: {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                    },
+                }
+            },
             "/recommend_batch": {
                 "post": {
                     "summary": "Recommend for up to 10,000 applications (JSON list or contract CSV upload)",
@@ -178,6 +247,12 @@ def openapi_document() -> dict[str, Any]:
                                     "properties": {
                                         "customers": {"type": "string", "format": "binary"},
                                         "equipment": {"type": "string", "format": "binary"},
+                                        "workbook": {
+                                            "type": "string",
+                                            "format": "binary",
+                                            "description": "instead of the CSVs: an .xlsx with "
+                                            "the sheets customers and equipment",
+                                        },
                                         "output": {"type": "string", "enum": ["json", "csv"]},
                                     },
                                 }

@@ -34,6 +34,7 @@ import pathlib
 import re
 import threading
 import time
+import urllib.parse
 import uuid
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -54,6 +55,8 @@ from serving.errors import (
     validation_errors,
 )
 from serving.schemas import CheckRequest, CheckResult, Recommendation
+from serving.sheet.document import MEDIA_TYPES, ExportRequest
+from serving.sheet.export import export_sheet
 from serving.web.app import build_ui_app
 
 # Telemetry off unless the operator turns it on (the Makefile's serve target sets them too).
@@ -68,7 +71,15 @@ keeps a batch well under 1 GB (benchmarks/bench_load.py --batch-apps)."""
 MAX_BATCH = 10_000
 MAX_JSON_DEPTH = 32
 """Deepest JSON nesting a body may have (a batch of applications needs 4 levels)."""
-JSON_PATHS = ("/recommend", "/check", "/recommend_batch", "/feedback", "/trivial")
+JSON_PATHS = (
+    "/recommend",
+    "/check",
+    "/recommend_batch",
+    "/feedback",
+    "/trivial",
+    "/export/sheet",
+    "/export/batch",
+)
 BENCHMARK_PATHS = frozenset({"/trivial"})
 """Endpoints that exist for the benchmarks only: 404 unless CAPACITY_BENCHMARK_ENDPOINTS=1."""
 UNKNOWN_ROUTE_LABEL = "/{unknown}"
@@ -101,19 +112,43 @@ BATCH_CSV_COLUMNS = (
     "p_undersized",
     "p_oversized",
     "engineering_kva",
+    "supply_voltage",
+    "two_part_tariff",
+    "monthly_capacity_charge_yuan",
+    "applied_kva",
+    "applied_verdict",
+    "applied_p_appropriate",
+    "applied_yearly_difference_yuan",
     "basis",
     "clamped",
+    "manual_review",
+    "incomplete_list",
     "unmatched_lines",
+    "flags",
     "model_version",
     "recommendation_id",
     "reason",
 )
+CSV_DIGITS: dict[str, int] = {
+    "predicted_peak_kw": 1,
+    "peak_low_kw": 1,
+    "peak_high_kw": 1,
+    "p_appropriate": 3,
+    "p_undersized": 3,
+    "p_oversized": 3,
+    "applied_p_appropriate": 3,
+    "monthly_capacity_charge_yuan": 0,
+    "applied_yearly_difference_yuan": 0,
+}
+"""Decimals printed per CSV column: kW to 0.1 kW, probabilities to 0.1 %, yuan whole.
+Capacities (kVA) print as the standard value they are (630, not 630.0)."""
+CSV_KVA_COLUMNS = frozenset({"recommended_kva", "engineering_kva", "applied_kva"})
 _APPS = TypeAdapter(list[Application])
 
 
 BATCH_PATH = "/recommend_batch"
 BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
-BATCH_FILE_FIELDS = frozenset({"customers", "equipment"})
+BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook"})
 
 
 def _non_finite(doc: Any) -> list[tuple[str, str]]:
@@ -349,7 +384,7 @@ class BodyGuard:
                         return single_error(
                             name,
                             None,
-                            "customers, equipment (files) and output",
+                            "customers, equipment or workbook (files), output and detail",
                             "unknown form field",
                         )
         except Exception as exc:  # malformed multipart in any way: the client's fault
@@ -628,25 +663,91 @@ class CapacityService:
         )
         return _json(result)  # type: ignore[return-value]
 
+    @bentoml.api(route="/export/sheet")
+    def export_sheet(self, body: Any, /) -> Any:
+        """The calculation sheet of one application as a PDF, xlsx or docx file."""
+        recommender = self._pin_recommender()
+        if recommender is None:
+            return _not_ready(str(self.not_ready_reason))
+        req = _parse(ExportRequest, body)
+        if isinstance(req, Response):
+            return req
+        try:
+            exported = export_sheet(recommender, req)
+        except ValueError as exc:
+            return single_error(
+                "application",
+                None,
+                "an equipment list or a floor area (the calculation sheet needs one of them)",
+                str(exc),
+            )
+        rid = self._log_one(
+            req.application, exported.recommendation, "api", proposed_kva=req.proposed_kva
+        )
+        headers = {
+            "Content-Disposition": "attachment; filename*=UTF-8''"
+            + urllib.parse.quote(exported.filename),
+            "X-Recommendation-Id": rid or "",
+        }
+        return Response(exported.content, media_type=exported.media_type, headers=headers)
+
+    @bentoml.api(route="/export/batch")
+    def export_batch(self, body: Any, /) -> Any:
+        """A /recommend_batch CSV answer as an Excel workbook (nothing is scored again)."""
+        from serving.sheet.batch import BatchExportRequest, batch_xlsx
+
+        req = _parse(BatchExportRequest, body)
+        if isinstance(req, Response):
+            return req
+        try:
+            content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS)
+        except ValueError as exc:
+            return single_error("csv", None, "the CSV answer of /recommend_batch", str(exc))
+        return Response(
+            content,
+            media_type=MEDIA_TYPES["xlsx"],
+            headers={"Content-Disposition": 'attachment; filename="recommendations.xlsx"'},
+        )
+
     @bentoml.api(route="/recommend_batch")
     def recommend_batch(
         self,
         applications: Any = None,
         customers: pathlib.Path = None,  # type: ignore[assignment]  # BentoML: no Optional[Path]
         equipment: pathlib.Path = None,  # type: ignore[assignment]
+        workbook: pathlib.Path = None,  # type: ignore[assignment]
         output: Any = "json",
         detail: Any = "summary",
         ctx: bentoml.Context = None,  # type: ignore[assignment]
     ) -> Any:
         """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
 
+        Instead of the two CSV files, ``workbook`` may be an Excel file (.xlsx) with the
+        sheets ``customers`` and (optionally) ``equipment`` in the same columns.
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
         (default; the CSV columns) or ``full`` answers with every explanation. An optional
         ``Idempotency-Key`` header (1-128 printable characters): a repeat with the same key
         and body answers with the logged rows and ids (nothing new is logged); the same key
         with another body is a 409.
         """
-        answer = self._recommend_batch(applications, customers, equipment, output, detail, ctx)
+        answer: Any
+        if workbook is not None and (customers is not None or equipment is not None):
+            answer = single_error(
+                "workbook",
+                None,
+                "either a workbook or customers/equipment CSV files, not both",
+                "two uploads of the same batch",
+            )
+        else:
+            sheets = _workbook_sheets(workbook) if workbook is not None else None
+            if isinstance(sheets, Response):
+                answer = sheets
+            else:
+                if sheets is not None:
+                    customers, equipment = sheets
+                answer = self._recommend_batch(
+                    applications, customers, equipment, output, detail, ctx
+                )
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.
             ctx.response.status_code = answer.status_code
@@ -675,6 +776,14 @@ class CapacityService:
         if bad_key is not None:
             return bad_key
         if customers is not None or equipment is not None:
+            if detail == "full":
+                return single_error(
+                    "detail",
+                    detail,
+                    "'summary' for contract CSV uploads (send the applications as a JSON list "
+                    "for full answers)",
+                    "detail=full is answered for JSON application lists only",
+                )
             return self._batch_csv(customers, equipment, fmt, key)
         if applications is None:
             return single_error(
@@ -730,7 +839,17 @@ class CapacityService:
             )
         if fmt == "csv":
             return _csv_response(
-                [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
+                [
+                    {
+                        **r,
+                        "status": "ok",
+                        # Lines whose names matched no category were left out: the list the
+                        # answer used is incomplete (the full answer names them).
+                        "incomplete_list": bool(r.get("unmatched_lines")),
+                        "reason": "",
+                    }
+                    for r in scored.to_dict("records")
+                ]
             )
         return {
             "model_version": self.recommender.model_version,
@@ -973,24 +1092,33 @@ class CapacityService:
     ) -> Any:
         import pandas as pd
 
+        from features.contract import EQUIPMENT_COLUMNS
         from features.validation import ContractError, validate_frames
 
-        if customers is None or equipment is None:
-            missing = "customers" if customers is None else "equipment"
+        if customers is None:
             return single_error(
-                missing,
+                "customers",
                 None,
-                "both 'customers' and 'equipment' CSV files",
-                f"missing {missing} file",
+                "a 'customers' CSV file, with or without an 'equipment' CSV file",
+                "missing customers file",
             )
-        for name, value in (("customers", customers), ("equipment", equipment)):
+        uploads = [("customers", customers)]
+        if equipment is not None:
+            uploads.append(("equipment", equipment))
+        for name, value in uploads:
             if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
                 return single_error(
                     name, str(value)[:100], "an uploaded CSV file", "not a file upload"
                 )
         try:
             cust = pd.read_csv(customers, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            equip = pd.read_csv(equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            if equipment is not None:
+                equip = pd.read_csv(
+                    equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+                )
+            else:
+                # Customers only: every customer is answered area-only (or industry-only).
+                equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
             validated = validate_frames(cust, equip, sources=("customers", "equipment"))
         except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
@@ -1014,7 +1142,10 @@ class CapacityService:
                 "flags": validated.flags.to_dict(orient="records"),
             }
         body_sha256 = self._log_body_hash(
-            "csv", pathlib.Path(customers).read_bytes(), pathlib.Path(equipment).read_bytes(), fmt
+            "csv",
+            pathlib.Path(customers).read_bytes(),
+            pathlib.Path(equipment).read_bytes() if equipment is not None else b"",
+            fmt,
         )
         stored = self._log_stored(key, body_sha256)
         if isinstance(stored, Response):
@@ -1025,7 +1156,7 @@ class CapacityService:
                 return logged
             if fmt == "csv":
                 rows = [{**r, "status": "ok", "reason": ""} for r in logged]
-                return _csv_response(rows + _reject_rows(rejects))
+                return _csv_response(_with_flags(rows, validated.flags) + _reject_rows(rejects))
             return {
                 "model_version": logged[0].get("model_version") if logged else None,
                 "n": len(logged),
@@ -1040,11 +1171,11 @@ class CapacityService:
         )
         if fmt == "csv":
             rows = [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
-            return _csv_response(rows + _reject_rows(rejects))
+            return _csv_response(_with_flags(rows, validated.flags) + _reject_rows(rejects))
         return {
             "model_version": self.recommender.model_version,
             "n": len(scored),
-            "results": scored.to_dict(orient="records"),
+            "results": [{k: _clean(v) for k, v in r.items()} for r in scored.to_dict("records")],
             "rejects": rejects,
             "flags": validated.flags.to_dict(orient="records"),
         }
@@ -1161,15 +1292,95 @@ def _full_answers(model_version: str, recs: list[Recommendation]) -> dict[str, A
 
 
 def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rejected contract rows as CSV answer rows (nothing is dropped silently)."""
+    """Rejected contract rows as CSV answer rows (nothing is dropped silently).
+
+    A customer rejected because some of its equipment lines were rejected carries
+    ``incomplete_list = true``: answered on the rest it would be undersized.
+    """
+    from features.validation import INCOMPLETE_SUFFIX
+
     return [
         {
             "customer_id": rej.get("customer_id", ""),
             "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})",
+            "incomplete_list": rej.get("file") == "customers"
+            and str(rej.get("reason", "")).endswith(INCOMPLETE_SUFFIX),
             "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
         }
         for rej in rejects
     ]
+
+
+WORKBOOK_SHEETS = ("customers", "equipment")
+"""Sheet names of a batch workbook (the contract's two tables)."""
+
+
+def _workbook_sheets(workbook: Any) -> tuple[pathlib.Path, pathlib.Path | None] | Response:
+    """The two sheets of an uploaded .xlsx as contract CSV files beside the upload."""
+    import pandas as pd
+
+    path = pathlib.Path(workbook)
+    if not path.is_file():
+        return single_error("workbook", str(workbook)[:100], "an uploaded .xlsx file", "not a file")
+    try:
+        # From bytes: openpyxl refuses a path whose name lacks an .xlsx suffix.
+        sheets = pd.read_excel(
+            io.BytesIO(path.read_bytes()),
+            sheet_name=None,
+            dtype=str,
+            na_filter=False,
+            engine="openpyxl",
+        )
+    except Exception as exc:  # any unreadable workbook is the client's fault
+        return single_error(
+            "workbook", path.name[:100], "an Excel .xlsx workbook", f"unreadable workbook: {exc}"
+        )
+    names = {str(name).strip().lower(): frame for name, frame in sheets.items()}
+    if "customers" not in names:
+        return single_error(
+            "workbook",
+            sorted(str(n) for n in sheets)[:10],
+            "a sheet named 'customers' (and optionally 'equipment')",
+            "no customers sheet in the workbook",
+        )
+    out: list[pathlib.Path | None] = []
+    for name in WORKBOOK_SHEETS:
+        frame = names.get(name)
+        if frame is None:
+            out.append(None)
+            continue
+        target = path.with_name(f"{path.stem}-{name}.csv")
+        frame.to_csv(target, index=False, encoding="utf-8")
+        out.append(target)
+    assert out[0] is not None
+    return out[0], out[1]
+
+
+def _with_flags(rows: list[dict[str, Any]], flags: Any) -> list[dict[str, Any]]:
+    """Scored rows with the validation flags of their customer (``flag`` codes, ``;``)."""
+    by_customer: dict[str, list[str]] = {}
+    for cid, flag in zip(flags["customer_id"], flags["flag"], strict=True):
+        codes = by_customer.setdefault(str(cid), [])
+        if flag not in codes:
+            codes.append(str(flag))
+    for row in rows:
+        row["flags"] = ";".join(by_customer.get(str(row.get("customer_id")), []))
+        row.setdefault("incomplete_list", False)
+    return rows
+
+
+def _csv_cell(column: str, value: Any) -> Any:
+    """A CSV cell at sensible precision (see CSV_DIGITS), formula-safe text."""
+    value = _clean(value)
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        if column in CSV_KVA_COLUMNS:
+            return f"{value:g}"
+        digits = CSV_DIGITS.get(column)
+        if digits is not None:
+            return f"{value:.{digits}f}"
+    return csv_safe(value)
 
 
 def _parse(model: Any, body: Any) -> Any:
@@ -1213,7 +1424,7 @@ def _csv_response(rows: list[dict[str, Any]]) -> Response:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(BATCH_CSV_COLUMNS), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
+    writer.writerows({k: _csv_cell(k, v) for k, v in row.items()} for row in rows)
     return Response(
         buf.getvalue().encode("utf-8-sig"),
         media_type="text/csv; charset=utf-8",
@@ -1357,7 +1568,7 @@ MAX_CONCURRENCY = int(os.environ.get("CAPACITY_MAX_CONCURRENCY", "4"))
 """POST API requests served at once (0: no limit); more wait in the queue (README: measured)."""
 QUEUE_TIMEOUT_MS = float(os.environ.get("CAPACITY_QUEUE_TIMEOUT_MS", "500"))
 """Longest a request waits for a slot before it is answered 503 with ``Retry-After``."""
-SHED_PATHS = frozenset({"/recommend", "/check", "/recommend_batch", "/feedback"})
+SHED_PATHS = frozenset({"/recommend", "/check", "/recommend_batch", "/feedback", "/export/sheet"})
 """The endpoints load shedding covers (not probes, metrics, the page or static files)."""
 RETRY_AFTER_S = 1
 

@@ -8,7 +8,10 @@ directories, and tests that touch the MLflow registry use the ``capacity_home`` 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +88,34 @@ def capacity_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in REGISTRY_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for the session (tests/pg_cluster.py).
+
+    Skipped, with the reason, only where Debian's server is not installed (``make test``
+    installs it: ``make postgres-deps``).
+    """
+    from pg_cluster import ThrowawayCluster, server_bin_dir
+
+    bin_dir = server_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server not installed (make postgres-deps installs it)")
+    cluster = ThrowawayCluster(bin_dir).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty recommendation-log database on each backend (SQLite file, PostgreSQL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'log' / 'recommendations.db'}"
+    cluster = request.getfixturevalue("postgres_cluster")
+    return str(cluster.create_database(f"log_{uuid.uuid4().hex[:12]}"))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

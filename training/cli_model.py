@@ -7,12 +7,52 @@ around a typed function, with imports inside so ``capacity --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:  # rich is imported lazily, inside the commands
+    from rich.progress import Progress
+
 CustomersOpt = Annotated[Path, typer.Option("--customers", "-c", help="customers.csv or .parquet")]
 EquipmentOpt = Annotated[Path, typer.Option("--equipment", "-e", help="equipment.csv or .parquet")]
+# Where the history is read: a file for the single-process engine; for --engine dask a folder
+# (or fsspec URL) of Parquet partitions (training/partitions.py). Text, not Path: a Path
+# would fold 's3://bucket' into 's3:/bucket'.
+SourceCustomersOpt = Annotated[
+    str,
+    typer.Option(
+        "--customers",
+        "-c",
+        help="customers file; with --engine dask a folder/URL of Parquet partitions",
+    ),
+]
+SourceEquipmentOpt = Annotated[
+    str,
+    typer.Option(
+        "--equipment",
+        "-e",
+        help="equipment file; with --engine dask a folder/URL of Parquet partitions",
+    ),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="single: one process; dask: partitioned Parquet on a Dask cluster (training/engine_dask.py)",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="with --engine dask: address of a running Dask scheduler (default: a local cluster)",
+    ),
+]
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", min=1, help="with --engine dask and no --scheduler: local workers"),
+]
 OracleOpt = Annotated[
     Path | None,
     typer.Option(
@@ -23,7 +63,7 @@ OracleOpt = Annotated[
 ]
 
 
-def _progress():  # type: ignore[no-untyped-def]
+def _progress() -> Progress:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -54,8 +94,8 @@ def _metrics_table(overall, title: str):  # type: ignore[no-untyped-def]
 
 
 def train(
-    customers: CustomersOpt,
-    equipment: EquipmentOpt,
+    customers: SourceCustomersOpt,
+    equipment: SourceEquipmentOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Model bundle directory to write")],
     seed: Annotated[int, typer.Option(help="Seed for splits and LightGBM")] = 42,
     holdout: Annotated[float, typer.Option(help="Share of customers held out for the test")] = 0.2,
@@ -72,6 +112,9 @@ def train(
         ),
     ] = None,
     oracle: OracleOpt = None,
+    engine: EngineOpt = "single",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Train on any contract history, report on a held-out split, log to MLflow, write the bundle."""
     from features.validation import ContractError
@@ -98,11 +141,19 @@ def train(
             ),
         }
     )
+    if engine not in ("single", "dask"):
+        _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
+        return
+    if engine == "dask":
+        from training.cli_dask import train_command
+
+        train_command(customers, equipment, out, config, scheduler, workers, oracle)
+        return
     try:
         with _progress() as progress:
             task = progress.add_task("starting", total=None)
             result = train_from_files(
-                customers, equipment, out, config, Settings(),
+                Path(customers), Path(equipment), out, config, Settings(),
                 progress=lambda stage: progress.update(task, description=stage),
                 oracle=oracle,
             )  # fmt: skip
@@ -215,9 +266,14 @@ def evaluate(
 
 def recommend(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle directory")],
-    customers: CustomersOpt,
-    equipment: EquipmentOpt,
-    out: Annotated[Path, typer.Option("--out", "-o", help="recs.csv to write")],
+    customers: SourceCustomersOpt,
+    equipment: SourceEquipmentOpt,
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="recs.csv to write; with --engine dask a folder/URL")
+    ],
+    engine: EngineOpt = "single",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = 2,
 ) -> None:
     """Score a batch of applications (peak_demand_kw in the input is ignored)."""
     import time
@@ -228,23 +284,32 @@ def recommend(
     from serving.settings import Settings
     from training.cli_output import console as make_console
 
+    if engine not in ("single", "dask"):
+        _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
+        return
+    if engine == "dask":
+        from training.cli_dask import recommend_command
+
+        recommend_command(model, customers, equipment, out, scheduler, workers)
+        return
     console = make_console()
     t0 = time.perf_counter()
+    out_path = Path(out)
     try:
         cm, _, _ = load_bundle(model)
         label = version_label(model, Settings().registered_model)
-        validated = load_history(customers, equipment, require_label=False)
+        validated = load_history(Path(customers), Path(equipment), require_label=False)
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
     rec = Recommender(cm, label)
     frame = rec.score_frames(validated.customers, validated.equipment)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
-    report = out.with_name(out.stem + "-rejects")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out_path, index=False)
+    report = out_path.with_name(out_path.stem + "-rejects")
     validated.write_report(report)
     console.print(
-        f"{len(frame)} recommendations → {out} in {time.perf_counter() - t0:.1f} s; "
+        f"{len(frame)} recommendations → {out_path} in {time.perf_counter() - t0:.1f} s; "
         f"rejected rows: customers {validated.rejected_rows('customers')}, equipment "
         f"{validated.rejected_rows('equipment')} (report: {report})"
     )

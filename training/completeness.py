@@ -37,8 +37,13 @@ def build_completeness(frames: HistoryFrames) -> dict[str, Any]:
         where ``r`` is the category's running kW over the customer's other running kW.
     """
     eq = frames.equipment
+    empty: dict[str, Any] = {"version": COMPLETENESS_VERSION, "industries": {}}
+    if len(eq) == 0:
+        return empty  # an area-only history: no list to compare with
     customers = frames.customers[["customer_id", "industry"]].astype(str)
     running = eq[~eq["standby"].astype(bool) & ~eq["category"].isin(EXCLUDED_CATEGORIES)]
+    if len(running) == 0:
+        return empty
     kw = (running["rated_kw"].astype(float) * running["quantity"].astype(float)).rename("kw")
     per_cat = (
         pd.concat([running[["customer_id", "category"]].astype(str), kw], axis=1)
@@ -46,6 +51,8 @@ def build_completeness(frames: HistoryFrames) -> dict[str, Any]:
         .sum()
     )
     per_cat = per_cat[per_cat["kw"] > 0]
+    if len(per_cat) == 0:
+        return empty
     total = per_cat.groupby("customer_id")["kw"].sum().rename("total")
     per_cat = per_cat.join(total, on="customer_id").merge(customers, on="customer_id")
     other = per_cat["total"] - per_cat["kw"]

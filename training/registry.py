@@ -197,8 +197,11 @@ def log_training_run(
 
         inputs = []
         for d in datasets:
-            if len(d.frame) == 0:
-                continue  # an area-only history has no equipment lines: nothing to describe
+            if d.frame.empty:
+                # An area-only history has no equipment lines: MLflow's digest cannot type the
+                # columns of an empty Arrow-backed frame (NotImplementedError in pandas), and
+                # there is nothing to describe; the customers' dataset is still logged.
+                continue
             with warnings.catch_warnings():
                 # "source can be interpreted in multiple ways" (two local-file resolvers
                 # registered for one path) and the int-column schema hint: both noise here.
@@ -210,8 +213,7 @@ def log_training_run(
             inputs.append(
                 DatasetInput(entity, tags=[InputTag(key="mlflow.data.context", value=d.context)])
             )
-        if inputs:
-            mc.log_inputs(run_id, datasets=inputs)
+        mc.log_inputs(run_id, datasets=inputs)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "config.json"
         cfg.write_text(json.dumps(config, indent=1, default=str), encoding="utf-8")

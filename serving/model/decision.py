@@ -104,7 +104,7 @@ class Decisions:
     @property
     def clamped(self) -> np.ndarray:
         """Rows whose answer the bounds changed."""
-        return self.clamp_side != 0
+        return np.asarray(self.clamp_side != 0, dtype=bool)
 
     def rule(self, i: int) -> BoundRule | None:
         """The rule that clamped row ``i`` (needs ``with_rules``), or None."""

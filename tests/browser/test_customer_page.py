@@ -215,7 +215,9 @@ def test_an_unmatched_300_kw_line_cannot_make_the_answer_smaller(
     # Not sent: the customer must give it a category or count it as other load.
     expect(page.locator(f"#eq-{row}-cat-error")).to_be_visible()
     assert _post_bodies(page) == sent
-    page.screenshot(path=str(screenshots / f"unmatched-line-{_name(viewport)}.png"), full_page=True)
+    page.locator(f".eq-row[data-row-id='{row}']").screenshot(
+        path=str(screenshots / f"unmatched-line-{_name(viewport)}.png")
+    )
     match.locator("button[data-choose=other_motor]").click()
     after = _submit(page)
     assert after["recommended_kva"] >= before["recommended_kva"]

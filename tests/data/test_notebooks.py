@@ -78,10 +78,14 @@ def champion_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
         TrainConfig(seed=1, model=ModelConfig(max_rounds=150, num_threads=1), make_plots=False),
         settings,
     )
+    # The notebooks need a champion; the gate's 0.90 on a 285-customer holdout is within
+    # noise of this 1,200-customer model (0.895-0.912 across code versions that score alike
+    # on 5,000 others), and is not what this test protects: promote by a recorded force.
     assert result.run is not None
-    # Forced: a 1,500-customer model may fall short of the 0.90 gate; the notebooks are
-    # tested here, not the gate (tests/unit/test_gate.py).
-    assert promote(settings, result.run.version, force=True, reason="notebook test").promoted
+    decision = promote(
+        settings, result.run.version, force=True, reason="notebook test fixture", by="tests"
+    )
+    assert decision.promoted
     yield root / "home", history
 
 

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  CONTRACT_BOOLEAN_WORDS,
   parseBool,
   parseCSV,
   parseNumber,
@@ -14,6 +13,10 @@ import {
   tableToEquipment,
   toHalfWidth,
 } from '../../serving/web/static/csv.js';
+
+// The words come from the catalog (GET /api/catalog `boolean_words`, features/contract.py);
+// a few of them stand in here, the parser has no list of its own.
+const WORDS = { true: ['true', 'yes', '是', '备用', '✓'], false: ['false', 'no', '否', '-'] };
 
 const CATEGORIES = [
   { code: 'pump', name_zh: '水泵', name_en: 'Pumps' },
@@ -41,12 +44,12 @@ test('parseNumber accepts full-width digits, separators and units; NaN otherwise
   assert.ok(Number.isNaN(parseNumber('abc')));
 });
 
-test('parseBool reads the contract words and nothing else', () => {
-  for (const word of CONTRACT_BOOLEAN_WORDS.true) assert.equal(parseBool(word), true, word);
-  for (const word of CONTRACT_BOOLEAN_WORDS.false) assert.equal(parseBool(word), false, word);
-  assert.equal(parseBool(' YES '), true);
-  assert.equal(parseBool(''), false);
-  assert.equal(parseBool('maybe'), undefined);
+test('parseBool reads the words it is given and nothing else', () => {
+  for (const word of WORDS.true) assert.equal(parseBool(word, WORDS), true, word);
+  for (const word of WORDS.false) assert.equal(parseBool(word, WORDS), false, word);
+  assert.equal(parseBool(' YES ', WORDS), true);
+  assert.equal(parseBool('', WORDS), false);
+  assert.equal(parseBool('maybe', WORDS), undefined);
 });
 
 test('parseBool uses the words it is given (the catalog)', () => {
@@ -75,7 +78,7 @@ test('tableToEquipment reads a contract file and counts what it could not read',
       'C1,bogus,7.5,1,,车床\n' +
       'C1,pump,3,1,maybe,\n',
   );
-  const result = tableToEquipment(rows, CATEGORIES);
+  const result = tableToEquipment(rows, CATEGORIES, WORDS);
   assert.deepEqual(result.customers, ['C1']);
   assert.equal(result.items.length, 3);
   assert.deepEqual(result.items[0], {
@@ -89,12 +92,12 @@ test('tableToEquipment reads a contract file and counts what it could not read',
 });
 
 test('tableToEquipment without a header says so', () => {
-  assert.deepEqual(tableToEquipment([['a', 'b']], CATEGORIES).notes, [{ key: 'import_no_header' }]);
-  assert.deepEqual(tableToEquipment([], CATEGORIES).notes, [{ key: 'import_empty' }]);
+  assert.deepEqual(tableToEquipment([['a', 'b']], CATEGORIES, WORDS).notes, [{ key: 'import_no_header' }]);
+  assert.deepEqual(tableToEquipment([], CATEGORIES, WORDS).notes, [{ key: 'import_empty' }]);
 });
 
 test('pastedToEquipment takes name, kW, quantity, standby and skips a header row', () => {
-  const result = pastedToEquipment('清单\t备注\n水泵\t7.5\t2\t是\n数控车床\t11', CATEGORIES);
+  const result = pastedToEquipment('清单\t备注\n水泵\t7.5\t2\t是\n数控车床\t11', CATEGORIES, WORDS);
   assert.equal(result.items.length, 2);
   assert.deepEqual(result.items[0], { category: 'pump', name: '水泵', rated_kw: '7.5', quantity: '2', standby: true });
   assert.deepEqual(result.items[1], { category: '', name: '数控车床', rated_kw: '11', quantity: '1', standby: false });

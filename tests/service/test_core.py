@@ -597,3 +597,29 @@ def test_a_data_centre_without_cooling_is_asked_about_it(recommender: Recommende
     # Area-only answers are not asked about equipment.
     area = recommender.recommend(Application(industry="data_center", floor_area_m2=3000.0))
     assert area.missing_loads == []
+
+
+def test_no_sample_answer_gets_smaller_with_an_unmatched_line(
+    recommender: Recommender, sample_apps: list[Application]
+) -> None:
+    # 60 history customers (with and without lists), each with a 300 kW line nobody can
+    # read, counted either way: never a smaller capacity nor a smaller predicted peak.
+    base = recommender.recommend_many(sample_apps)
+    for policy in ("other_motor", "other_heating"):
+        extended = [
+            a.model_copy(
+                update={
+                    "equipment": [*a.equipment, EquipmentItem(name="神秘机器", rated_kw=300.0)],
+                    "unmatched": policy,
+                }
+            )
+            for a in sample_apps
+            if len(a.equipment) < 500
+        ]
+        answers = recommender.recommend_many(extended)
+        smaller = [
+            (b.recommended_kva, x.recommended_kva)
+            for b, x in zip(base, answers, strict=True)
+            if x.recommended_kva < b.recommended_kva or x.predicted_peak_kw < b.predicted_peak_kw
+        ]
+        assert smaller == [], (policy, smaller)

@@ -788,10 +788,13 @@ def test_batch_csv_with_a_missing_column_is_400(client: httpx.Client) -> None:
     assert "customer_id" in err["message"]
 
 
-def test_batch_csv_with_one_file_missing_is_400(client: httpx.Client) -> None:
-    files = {"customers": ("customers.csv", b"customer_id,industry\nA,office\n", "text/csv")}
+def test_batch_csv_without_customers_is_400(client: httpx.Client) -> None:
+    # Customers alone are answered area-only (test_batch_http.py); equipment alone is not.
+    files = {
+        "equipment": ("equipment.csv", b"customer_id,category,rated_kw,quantity\n", "text/csv")
+    }
     err = one_error(client.post("/recommend_batch", files=files))
-    assert err["field"] == "equipment" and "missing equipment file" in err["message"]
+    assert err["field"] == "customers" and "missing customers file" in err["message"]
 
 
 def test_batch_csv_upload_over_the_limit_is_413(client: httpx.Client, max_body_bytes: int) -> None:

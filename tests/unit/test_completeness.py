@@ -45,3 +45,9 @@ def test_a_hotel_without_kitchen_is_asked_and_one_with_it_is_not() -> None:
     assert missing_loads(peers, "hotel", ["lighting", "kitchen_equipment"], 400.0) == []
     assert missing_loads(peers, "office", ["lighting"], 400.0) == []  # no such peers
     assert missing_loads({}, "hotel", [], 10.0) == []  # an older bundle
+
+
+def test_an_area_only_history_has_no_statistics() -> None:
+    frames = _frames()
+    empty = HistoryFrames(frames.customers, frames.equipment.iloc[0:0])
+    assert build_completeness(empty) == {"version": 1, "industries": {}}

@@ -311,7 +311,9 @@ def test_retrain_gate_refuses_a_worse_candidate(champion: RetrainResult, history
     assert result.champion_dir is None
     assert decision.champion_accuracy is not None
     assert decision.candidate_accuracy < decision.champion_accuracy
-    assert "below" in decision.reason
+    # Refused by the 0.90 floor or, since the shrunk base alone reaches it (the one-round
+    # candidate scores ~0.90), as significantly worse than the champion.
+    assert "below" in decision.reason or "significantly worse" in decision.reason
     assert re.search(r"\d\.\d{4}", decision.reason)
 
 

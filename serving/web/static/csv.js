@@ -147,18 +147,6 @@ export function parseNumber(raw) {
   return Number(s);
 }
 
-/**
- * The contract's boolean words until the caller passes the catalog's (`boolean_words` of
- * GET /api/catalog, which is the one list: features/contract.py). Kept only so a caller
- * that does not pass them yet reads the same words; tests/unit/test_one_contract.py fails
- * when it differs from the contract.
- * @type {BooleanWords}
- */
-export const CONTRACT_BOOLEAN_WORDS = {
-  true: ['true', 't', '1', '1.0', 'yes', 'y', 'x', '✓', '√', '是', '备用', '有', 'standby', 'spare', '对'],
-  false: ['false', 'f', '0', '0.0', 'no', 'n', '否', '不', '无', '-', '—', '运行', '常用'],
-};
-
 /** @type {WeakMap<BooleanWords, { yes: Set<string>, no: Set<string> }>} */
 const WORD_SETS = new WeakMap();
 
@@ -178,10 +166,10 @@ function wordSets(words) {
 /**
  * Standby flag in any common spelling; undefined when it cannot be read.
  * @param {unknown} raw
- * @param {BooleanWords} [words] the catalog's `boolean_words`
+ * @param {BooleanWords} words the catalog's `boolean_words` (the one list, features/contract.py)
  * @returns {boolean | undefined}
  */
-export function parseBool(raw, words = CONTRACT_BOOLEAN_WORDS) {
+export function parseBool(raw, words) {
   const s = toHalfWidth(raw).trim().toLowerCase();
   const { yes, no } = wordSets(words);
   if (yes.has(s)) return true;
@@ -258,11 +246,11 @@ export function resolveCategoryText(text, categories) {
  * that were not loaded).
  * @param {readonly (readonly string[])[]} rows
  * @param {readonly Category[]} categories
- * @param {BooleanWords} [booleanWords] the catalog's `boolean_words`
+ * @param {BooleanWords} booleanWords the catalog's `boolean_words`
  * @param {string} [delim] the delimiter the sources are joined with
  * @returns {ImportResult}
  */
-export function tableToEquipment(rows, categories, booleanWords = CONTRACT_BOOLEAN_WORDS, delim = ',') {
+export function tableToEquipment(rows, categories, booleanWords, delim = ',') {
   /** @type {Note[]} */
   const notes = [];
   if (!rows.length) return { items: [], notes: [{ key: 'import_empty' }], customers: [] };
@@ -316,10 +304,10 @@ export function tableToEquipment(rows, categories, booleanWords = CONTRACT_BOOLE
  * whose kW cell is not a number is taken as a header and skipped.
  * @param {unknown} text
  * @param {readonly Category[]} categories
- * @param {BooleanWords} [booleanWords] the catalog's `boolean_words`
+ * @param {BooleanWords} booleanWords the catalog's `boolean_words`
  * @returns {ImportResult}
  */
-export function pastedToEquipment(text, categories, booleanWords = CONTRACT_BOOLEAN_WORDS) {
+export function pastedToEquipment(text, categories, booleanWords) {
   const src = String(text ?? '').replace(/^\uFEFF/, '');
   const delim = src.includes('\t') ? '\t' : sniffDelimiter(src);
   const rows = parseCSV(src, delim).map((r) => r.map((c) => c.trim()));

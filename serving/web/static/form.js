@@ -8,6 +8,7 @@ import { resolveIndustry, updateIndustryHint } from './catalog.js';
 import { addRow, rowNumber, clearRows, rowIsEmpty, rowUnmatched } from './rows.js';
 import { setImportStatus } from './importer.js';
 import { renderResults } from './results.js';
+import { designOptions } from './design.js';
 
 export function loadExample(state, key) {
   const ex = state.catalog.examples[key];
@@ -30,6 +31,7 @@ export function loadExample(state, key) {
 export function resetForm(state) {
   const hasData = state.rows.some((r) => !rowIsEmpty(r)) || $('#industry').value.trim();
   if (hasData && !window.confirm(t('confirm_reset'))) return false;
+  document.dispatchEvent(new Event('capacity:reset'));
   clearRows(state);
   clearErrors(state);
   state.result = null;
@@ -152,6 +154,8 @@ export function collect(state) {
       proposed = v;
     }
   }
+  const design = designOptions();
+  if (design) app.design = design;
   return { app, proposed, errors, indexToRow };
 }
 

@@ -42,6 +42,8 @@ export function renderResults(state) {
   box.replaceChildren(...cards);
   drawCharts(state);
   markScrollingTables(box);
+  // Page modules (design.js, sheet-export.js) add to the answer.
+  document.dispatchEvent(new CustomEvent('capacity:result', { detail: state.result }));
 }
 
 /**
@@ -75,7 +77,11 @@ export function warningText(state, w) {
   if (w.code === 'clamped') {
     return t('warn_clamped', { policy_kva: fmtNum(p.policy_kva, 0), final_kva: fmtNum(p.final_kva, 0), rule: ruleText(state, p.rule_code, p.rule_params || {}) });
   }
-  for (const k of ['n']) if (typeof p[k] === 'number') p[k] = fmtNum(p[k], 0);
+  for (const k of ['n', 'min']) if (typeof p[k] === 'number') p[k] = fmtNum(p[k], 0);
+  if (w.code === 'few_customers' || w.code === 'equipment_list_gain') {
+    for (const k of ['weight', 'accuracy_with_list', 'accuracy_area_only']) if (typeof p[k] === 'number') p[k] = fmtPct(p[k]);
+    if (p.industry) p.industry = catName(state.industries.get(p.industry)) || p.industry;
+  }
   return t(`warn_${w.code}`, p, getLang() === 'zh' ? w.message_zh : w.message_en);
 }
 

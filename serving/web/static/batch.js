@@ -1,0 +1,263 @@
+// Batch mode of the page: upload customers.csv (+ equipment.csv) or one .xlsx workbook
+// with both sheets, answer through POST /recommend_batch (the API path, CSV answer),
+// show a sortable, paged table with the answer, the verdict on the applied capacity and
+// the flags, and download the same answer as CSV (the server's bytes) or Excel
+// (POST /export/batch converts the CSV; nothing is scored twice).
+//
+// Self-contained: it renders into <section id="batch"> and uses only csv.js and i18n.js.
+
+import { parseCSV } from './csv.js';
+import { t, applyI18n, onLangChange, fmtNum, fmtPct } from './i18n.js';
+
+const PAGE_SIZE = 100;
+const $ = (sel, root = document) => root.querySelector(sel);
+
+/** Columns shown (the CSV answer has more; the download keeps them all). */
+const COLUMNS = [
+  { key: 'customer_id', label: 'batch_col_customer', type: 'text' },
+  { key: 'status', label: 'batch_col_status', type: 'status' },
+  { key: 'recommended_kva', label: 'batch_col_recommended', type: 'num', digits: 0 },
+  { key: 'predicted_peak_kw', label: 'batch_col_peak', type: 'num', digits: 1 },
+  { key: 'p_appropriate', label: 'batch_col_p_ok', type: 'pct' },
+  { key: 'applied_kva', label: 'batch_col_applied', type: 'num', digits: 0 },
+  { key: 'applied_verdict', label: 'batch_col_verdict', type: 'verdict' },
+  { key: 'applied_yearly_difference_yuan', label: 'batch_col_yearly_diff', type: 'num', digits: 0 },
+  { key: 'supply_voltage', label: 'batch_col_voltage', type: 'text' },
+  { key: 'monthly_capacity_charge_yuan', label: 'batch_col_charge', type: 'num', digits: 0 },
+  { key: 'engineering_kva', label: 'batch_col_engineering', type: 'num', digits: 0 },
+  { key: '_flags', label: 'batch_col_flags', type: 'flags' },
+];
+
+const state = {
+  header: [],
+  rows: [],
+  csvText: '',
+  sortKey: null,
+  sortDir: 1,
+  page: 0,
+  busy: false,
+  lastMs: null,
+};
+
+function h(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'text') node.textContent = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of [].concat(children)) {
+    if (c === null || c === undefined) continue;
+    node.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+  return node;
+}
+
+function flagsOf(row) {
+  const out = [];
+  if (row.incomplete_list === 'True') out.push(t('batch_flag_incomplete'));
+  if (row.manual_review === 'True') out.push(t('batch_flag_review'));
+  if (row.clamped === 'True') out.push(t('batch_flag_clamped'));
+  if (row.unmatched_lines && row.unmatched_lines !== '0') out.push(t('batch_flag_unmatched', { n: row.unmatched_lines }));
+  if (row.flags) for (const f of row.flags.split(';')) if (f) out.push(f);
+  if (row.status !== 'ok' && row.reason) out.push(row.reason);
+  return out;
+}
+
+function cellText(col, row) {
+  const v = row[col.key];
+  switch (col.type) {
+    case 'num': return v === '' || v === undefined ? '' : fmtNum(Number(v), col.digits);
+    case 'pct': return v === '' || v === undefined ? '' : fmtPct(Number(v));
+    case 'verdict': return v ? t(`verdict_${v}`) : '';
+    case 'status': return v === 'ok' ? t('batch_status_ok') : t('batch_status_rejected');
+    case 'flags': return flagsOf(row).join('；');
+    default: return v ?? '';
+  }
+}
+
+function sortValue(col, row) {
+  if (col.type === 'flags') return flagsOf(row).length;
+  const v = row[col.key];
+  if (col.type === 'num' || col.type === 'pct') return v === '' || v === undefined ? Number.NEGATIVE_INFINITY : Number(v);
+  return String(v ?? '');
+}
+
+function sortedRows() {
+  if (!state.sortKey) return state.rows;
+  const col = COLUMNS.find((c) => c.key === state.sortKey);
+  const dir = state.sortDir;
+  return state.rows
+    .map((row, i) => [sortValue(col, row), i, row])
+    .sort((a, b) => (a[0] < b[0] ? -dir : a[0] > b[0] ? dir : a[1] - b[1]))
+    .map((x) => x[2]);
+}
+
+function setStatus(text, isError = false) {
+  const el = $('#batch-status');
+  el.textContent = text;
+  el.classList.toggle('error', isError);
+}
+
+function renderTable() {
+  const host = $('#batch-result');
+  if (!state.rows.length) { host.replaceChildren(); return; }
+  const rows = sortedRows();
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+  state.page = Math.min(state.page, pages - 1);
+  const start = state.page * PAGE_SIZE;
+  const shown = rows.slice(start, start + PAGE_SIZE);
+  const ok = state.rows.filter((r) => r.status === 'ok').length;
+  const head = h('tr', {}, COLUMNS.map((col) => {
+    const sorted = state.sortKey === col.key;
+    return h('th', {
+      scope: 'col',
+      class: col.type === 'num' || col.type === 'pct' ? 'num' : '',
+      'aria-sort': sorted ? (state.sortDir > 0 ? 'ascending' : 'descending') : 'none',
+    }, h('button', {
+      type: 'button',
+      class: 'sort-btn',
+      'data-key': col.key,
+      text: `${t(col.label)}${sorted ? (state.sortDir > 0 ? ' ▲' : ' ▼') : ''}`,
+      onclick: () => {
+        if (state.sortKey === col.key) state.sortDir = -state.sortDir;
+        else { state.sortKey = col.key; state.sortDir = 1; }
+        state.page = 0;
+        renderTable();
+        $(`#batch-table button[data-key="${col.key}"]`)?.focus();
+      },
+    }));
+  }));
+  const body = shown.map((row) => h('tr', { class: row.status === 'ok' ? '' : 'rejected', title: row.reason || null },
+    COLUMNS.map((col) => h('td', { class: col.type === 'num' || col.type === 'pct' ? 'num' : '', text: cellText(col, row) }))));
+  const table = h('table', { class: 'data batch-table', id: 'batch-table' }, [
+    h('caption', { text: t('batch_caption', { n: state.rows.length, ok, rejected: state.rows.length - ok }) }),
+    h('thead', {}, head),
+    h('tbody', {}, body),
+  ]);
+  const pager = h('div', { class: 'batch-pager' }, [
+    h('button', { type: 'button', class: 'btn ghost', id: 'batch-prev', disabled: state.page === 0, text: t('batch_prev'), onclick: () => { state.page -= 1; renderTable(); } }),
+    h('span', { id: 'batch-page', text: t('batch_page', { page: state.page + 1, pages, from: start + 1, to: start + shown.length, n: rows.length }) }),
+    h('button', { type: 'button', class: 'btn ghost', id: 'batch-next', disabled: state.page >= pages - 1, text: t('batch_next'), onclick: () => { state.page += 1; renderTable(); } }),
+  ]);
+  const downloads = h('div', { class: 'batch-downloads' }, [
+    h('button', { type: 'button', class: 'btn secondary', id: 'batch-download-csv', text: t('batch_download_csv'), onclick: downloadCsv }),
+    h('button', { type: 'button', class: 'btn secondary', id: 'batch-download-xlsx', text: t('batch_download_xlsx'), onclick: downloadXlsx }),
+  ]);
+  host.replaceChildren(downloads, h('div', { class: 'table-wrap' }, table), pager);
+}
+
+function save(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function downloadCsv() {
+  save(new Blob(['\uFEFF', state.csvText], { type: 'text/csv;charset=utf-8' }), 'recommendations.csv');
+}
+
+async function downloadXlsx() {
+  setStatus(t('batch_converting'));
+  try {
+    const r = await fetch('/export/batch', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ csv: state.csvText, format: 'xlsx' }),
+    });
+    if (!r.ok) throw new Error(await errorText(r));
+    save(await r.blob(), 'recommendations.xlsx');
+    setStatus(t('batch_done', { n: state.rows.length, s: fmtNum(state.lastMs / 1000, 1) }));
+  } catch (err) {
+    setStatus(t('batch_error', { detail: String(err.message || err) }), true);
+  }
+}
+
+async function errorText(r) {
+  try {
+    const body = await r.json();
+    if (Array.isArray(body.errors)) {
+      return body.errors.map((e) => `${e.field ?? ''}: ${e.message}${e.expected ? ` (${t('batch_expected')} ${e.expected})` : ''}`).join('; ');
+    }
+  } catch { /* not JSON */ }
+  return t('err_http', { status: r.status });
+}
+
+async function onSubmit(ev) {
+  ev.preventDefault();
+  if (state.busy) return;
+  const cust = $('#batch-customers').files[0];
+  const equip = $('#batch-equipment').files[0];
+  const book = $('#batch-workbook').files[0];
+  if (!cust && !book) { setStatus(t('batch_need_file'), true); $('#batch-customers').focus(); return; }
+  if (book && (cust || equip)) { setStatus(t('batch_one_kind'), true); return; }
+  const form = new FormData();
+  if (book) form.append('workbook', book, book.name);
+  else {
+    form.append('customers', cust, cust.name);
+    if (equip) form.append('equipment', equip, equip.name);
+  }
+  form.append('output', 'csv');
+  state.busy = true;
+  $('#batch-submit').disabled = true;
+  setStatus(t('batch_working'));
+  const t0 = performance.now();
+  try {
+    const r = await fetch('/recommend_batch', { method: 'POST', body: form });
+    if (!r.ok) throw new Error(await errorText(r));
+    state.csvText = (await r.text()).replace(/^\uFEFF/, '');
+    const parsed = parseCSV(state.csvText, ',');
+    state.header = parsed[0] || [];
+    state.rows = parsed.slice(1).map((cells) => Object.fromEntries(state.header.map((k, i) => [k, cells[i] ?? ''])));
+    state.sortKey = null;
+    state.page = 0;
+    renderTable();
+    state.lastMs = performance.now() - t0;
+    setStatus(t('batch_done', { n: state.rows.length, s: fmtNum(state.lastMs / 1000, 1) }));
+    document.body.dataset.batchMs = String(Math.round(state.lastMs));
+  } catch (err) {
+    setStatus(t('batch_error', { detail: String(err.message || err) }), true);
+  } finally {
+    state.busy = false;
+    $('#batch-submit').disabled = false;
+  }
+}
+
+function fileName(input, target) {
+  input.addEventListener('change', () => { $(target).textContent = input.files[0]?.name || t('no_file'); });
+}
+
+function mount() {
+  const host = $('#batch');
+  if (!host) return;
+  const picker = (id, key, accept) => h('div', { class: 'file-picker' }, [
+    h('input', { type: 'file', id, class: 'file-input', accept, 'aria-describedby': 'batch-help' }),
+    h('label', { for: id, class: 'btn secondary file-button', 'data-i18n': key, text: t(key) }),
+    h('span', { id: `${id}-name`, class: 'hint small', 'data-i18n': 'no_file', text: t('no_file') }),
+  ]);
+  const form = h('form', { id: 'batch-form', novalidate: true, onsubmit: onSubmit }, [
+    picker('batch-customers', 'batch_pick_customers', '.csv,text/csv'),
+    picker('batch-equipment', 'batch_pick_equipment', '.csv,text/csv'),
+    h('p', { class: 'hint small', 'data-i18n': 'batch_or', text: t('batch_or') }),
+    picker('batch-workbook', 'batch_pick_workbook', '.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'batch-submit', class: 'btn primary', 'data-i18n': 'batch_submit', text: t('batch_submit') })),
+  ]);
+  host.replaceChildren(
+    h('h2', { id: 'batch-title', 'data-i18n': 'batch_title', text: t('batch_title') }),
+    h('p', { id: 'batch-help', class: 'hint', 'data-i18n': 'batch_help', text: t('batch_help') }),
+    form,
+    h('p', { id: 'batch-status', class: 'status', role: 'status', 'aria-live': 'polite' }),
+    h('div', { id: 'batch-result' }),
+  );
+  fileName($('#batch-customers'), '#batch-customers-name');
+  fileName($('#batch-equipment'), '#batch-equipment-name');
+  fileName($('#batch-workbook'), '#batch-workbook-name');
+  onLangChange(() => { applyI18n(host); renderTable(); });
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount);
+else mount();

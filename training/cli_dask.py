@@ -1,0 +1,106 @@
+"""``capacity train/recommend --engine dask``: the command bodies (thin, over typed functions).
+
+Kept apart from :mod:`training.cli_model` so that the single-process commands stay as they
+were; imports are lazy so ``capacity --help`` does not import Dask.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def _fail(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def train_command(
+    customers: str,
+    equipment: str,
+    out: Path,
+    config: Any,
+    scheduler: str | None,
+    workers: int,
+    oracle: Path | None,
+) -> None:
+    """Train on a partitioned history with Dask and print the holdout summary."""
+    from rich.console import Console
+
+    from features.validation import ContractError
+    from serving.settings import Settings
+    from training.train_dask import train_partitioned
+
+    if oracle is not None:
+        _fail("--oracle is not supported with --engine dask (the baseline needs the whole file)")
+        return
+    console = Console()
+    try:
+        result = train_partitioned(
+            customers, equipment, out, config, Settings(), scheduler=scheduler,
+            n_workers=workers, progress=lambda stage: console.print(f"· {stage}"),
+        )  # fmt: skip
+    except (ContractError, ValueError, OSError) as exc:
+        _fail(str(exc))
+        return
+    m = result.metrics
+    console.print(
+        f"served accuracy {m['model_accuracy']:.3f} on {int(m['n_holdout_evaluated'])} of "
+        f"{int(m['n_holdout'])} held-out customers · trained on {result.fit.n_train} in "
+        f"{result.seconds:.1f} s over {len(result.fit.reports)} partitions · rejected rows "
+        f"customers {result.rejects['customers']}, equipment {result.rejects['equipment']} "
+        f"(per partition: {result.rejects_summary.parent})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"bundle: {result.bundle_dir}")
+    if result.run is not None:
+        console.print(f"MLflow run {result.run.run_id} · registered version {result.run.version}")
+
+
+def recommend_command(
+    model: Path,
+    customers: str,
+    equipment: str,
+    out: str,
+    scheduler: str | None,
+    workers: int,
+) -> None:
+    """Score a partitioned history with Dask: one CSV per partition under ``out``."""
+    from rich.console import Console
+
+    from features.validation import ContractError
+    from serving.core import Recommender
+    from serving.model.bundle import BundleError, load_bundle, version_label
+    from serving.settings import Settings
+    from training.engine_dask import (
+        dask_client,
+        recommend_dask,
+        rejected_rows,
+        write_partition_reports,
+    )
+
+    console = Console()
+    try:
+        cm, _, _ = load_bundle(model)
+        recommender = Recommender(cm, version_label(model, Settings().registered_model))
+        with dask_client(scheduler, n_workers=workers) as client:
+            result = recommend_dask(client, recommender, customers, equipment, out)
+    except (BundleError, ContractError, ValueError, OSError) as exc:
+        _fail(str(exc))
+        return
+    local = "://" not in out
+    report_dir = Path(out) / "rejects" if local else Path(f"{Path(out).name}-rejects")
+    summary = write_partition_reports(result.reports, report_dir)
+    rejects = rejected_rows(result.reports)
+    console.print(
+        f"{result.n_scored} recommendations in {len(result.files)} files under {out} in "
+        f"{result.seconds:.1f} s; rejected rows: customers {rejects['customers']}, equipment "
+        f"{rejects['equipment']} (report per partition: {summary.parent})",
+        highlight=False,
+        soft_wrap=True,
+    )

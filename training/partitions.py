@@ -1,0 +1,160 @@
+"""Partitioned contract histories: Parquet partitions on any fsspec filesystem.
+
+A partitioned history is two folders (local paths or fsspec URLs such as ``s3://…``,
+``gs://…``, ``memory://…``), one for customers and one for equipment, holding Parquet
+files with the same names: ``customers/part-00000.parquet`` goes with
+``equipment/part-00000.parquet``. A customer's equipment lines must be in the partition of
+the same name (partition by customer); a line whose customer is in another partition is
+rejected as an unknown customer and reported like any other rejected row. A single
+Parquet file is a history of one partition.
+
+:func:`write_synthetic_partitions` writes such a history from the synthetic generator,
+one seed per partition, for tests and ``benchmarks/bench_scale.py``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+import fsspec
+import pandas as pd
+
+from features.validation import ContractError
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One partition: its name and the URLs of its two files."""
+
+    name: str
+    customers: str
+    equipment: str
+
+
+def _list_parquet(location: str, file: str) -> dict[str, str]:
+    fs, root = fsspec.core.url_to_fs(location)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+
+    def url(path: str) -> str:
+        return path if protocol in ("file", "local") else f"{protocol}://{path.lstrip('/')}"
+
+    if not fs.exists(root):
+        raise FileNotFoundError(f"{file} location not found: {location}")
+    if fs.isfile(root):
+        if not root.lower().endswith(PARQUET_SUFFIXES):
+            raise ContractError(
+                f"{file} location {location} is a file without a Parquet suffix; the Dask engine "
+                f"reads Parquet ({', '.join(PARQUET_SUFFIXES)}) files or folders of them"
+            )
+        return {"part": url(root)}
+    files = sorted(p for p in fs.ls(root, detail=False) if p.lower().endswith(PARQUET_SUFFIXES))
+    if not files:
+        raise ContractError(
+            f"{file} location {location} holds no Parquet files ({', '.join(PARQUET_SUFFIXES)})"
+        )
+    return {posixpath.splitext(posixpath.basename(p))[0]: url(p) for p in files}
+
+
+def discover_partitions(customers: str | Path, equipment: str | Path) -> list[Partition]:
+    """Pair the customers and equipment partitions by file name.
+
+    Raises
+    ------
+    ContractError
+        No Parquet files, or names present in one folder only (named in the message).
+    FileNotFoundError
+        A location does not exist.
+    """
+    cust = _list_parquet(str(customers), "customers")
+    eq = _list_parquet(str(equipment), "equipment")
+    if len(cust) == 1 and len(eq) == 1:
+        (c_name, c_url), (_, e_url) = next(iter(cust.items())), next(iter(eq.items()))
+        return [Partition(c_name, c_url, e_url)]
+    only_c = sorted(set(cust) - set(eq))
+    only_e = sorted(set(eq) - set(cust))
+    if only_c or only_e:
+        raise ContractError(
+            "customers and equipment partitions must pair by file name; "
+            f"only in customers ({customers}): {', '.join(only_c[:5]) or 'none'}; "
+            f"only in equipment ({equipment}): {', '.join(only_e[:5]) or 'none'}"
+        )
+    return [Partition(name, cust[name], eq[name]) for name in sorted(cust)]
+
+
+def read_parquet(url: str, file: str) -> pd.DataFrame:
+    """One partition file as a frame; unreadable files raise :class:`ContractError`."""
+    try:
+        return pd.read_parquet(url)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ContractError(f"{file} file {url} is not a readable Parquet file: {exc}") from exc
+
+
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mixed-type object columns (dirty synthetic cells such as '5 kW') as text.
+
+    The contract parses every cell from text anyway (features.validation), so a dirty
+    number stays dirty and is rejected exactly as in a CSV file.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None or v is pd.NA else str(v))
+    return out
+
+
+def write_synthetic_partition(
+    out: str | Path, k: int, size: int, seed: int = 0, dirty_row_rate: float = 0.005
+) -> Partition:
+    """Partition ``k`` of a synthetic history: seed ``seed + k``, ids prefixed ``P<k>-``."""
+    from training.synth import SynthConfig, generate_history
+
+    root = Path(out)
+    history = generate_history(SynthConfig(n=size, seed=seed + k, dirty_row_rate=dirty_row_rate))
+    prefix = f"P{k:04d}-"
+    name = f"part-{k:05d}"
+    frames = {
+        "customers": history.customers,
+        "equipment": history.equipment,
+        "oracle": history.oracle,
+    }
+    for sub, frame in frames.items():
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        frame = frame.copy()
+        # Blank ids (a dirty row) stay blank, so they are still rejected.
+        text = frame["customer_id"].astype("string")
+        blank = text.isna() | (text.str.strip() == "")
+        frame["customer_id"] = text.where(blank, prefix + text)
+        _parquet_safe(frame).to_parquet(root / sub / f"{name}.parquet", index=False)
+    return Partition(
+        name,
+        str(root / "customers" / f"{name}.parquet"),
+        str(root / "equipment" / f"{name}.parquet"),
+    )
+
+
+def partition_sizes(n: int, partitions: int) -> list[int]:
+    """``n`` customers split into ``partitions`` near-equal sizes."""
+    if partitions < 1 or n < partitions:
+        raise ValueError(f"need 1 <= partitions <= n, received n={n}, partitions={partitions}")
+    return [n // partitions + (1 if k < n % partitions else 0) for k in range(partitions)]
+
+
+def write_synthetic_partitions(
+    out: str | Path, n: int, partitions: int, seed: int = 0, dirty_row_rate: float = 0.005
+) -> list[Partition]:
+    """Generate ``n`` synthetic customers in ``partitions`` Parquet partitions.
+
+    Partition ``k`` is :func:`training.synth.generate_history` with seed ``seed + k``;
+    its customer ids are prefixed ``P<k>-`` so that they are unique across partitions.
+    Writes ``customers/``, ``equipment/`` and ``oracle/`` under ``out``.
+    """
+    return [
+        write_synthetic_partition(out, k, size, seed, dirty_row_rate)
+        for k, size in enumerate(partition_sizes(n, partitions))
+    ]

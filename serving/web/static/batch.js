@@ -8,9 +8,9 @@
 
 import { parseCSV } from './csv.js';
 import { t, applyI18n, onLangChange, fmtNum, fmtPct } from './i18n.js';
+import { $, h } from './dom.js';
 
 const PAGE_SIZE = 100;
-const $ = (sel, root = document) => root.querySelector(sel);
 
 /** Columns shown (the CSV answer has more; the download keeps them all). */
 const COLUMNS = [
@@ -39,20 +39,6 @@ const state = {
   lastMs: null,
 };
 
-function h(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of [].concat(children)) {
-    if (c === null || c === undefined) continue;
-    node.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  }
-  return node;
-}
 
 function flagsOf(row) {
   const out = [];

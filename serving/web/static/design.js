@@ -6,24 +6,10 @@
 // conversion under the sheet. Only the calculation sheet uses these; the model does not.
 
 import { t, applyI18n, onLangChange, fmtNum, fmtPct, catName } from './i18n.js';
+import { $, h } from './dom.js';
 
-const $ = (sel, root = document) => root.querySelector(sel);
 const state = { overrides: new Map(), categories: [] };
 
-function h(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of [].concat(children)) {
-    if (c === null || c === undefined) continue;
-    node.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  }
-  return node;
-}
 
 function num(id) {
   const raw = ($(`#${id}`)?.value ?? '').trim().replace(',', '.');

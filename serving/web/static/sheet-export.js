@@ -4,6 +4,7 @@
 // localStorage for the next sheet.
 
 import { t, applyI18n, onLangChange } from './i18n.js';
+import { $, h } from './dom.js';
 
 const STORAGE_KEY = 'capacity.sheetHeader';
 const FIELDS = [
@@ -18,25 +19,10 @@ const FIELDS = [
 ];
 const FORMATS = [['pdf', 'export_pdf'], ['docx', 'export_docx'], ['xlsx', 'export_xlsx']];
 
-const $ = (sel, root = document) => root.querySelector(sel);
 let current = null;
 /** What the planner typed, kept across re-renders (language switch, recalculation). */
 const typed = {};
 
-function h(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of [].concat(children)) {
-    if (c === null || c === undefined) continue;
-    node.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  }
-  return node;
-}
 
 function stored() {
   try { return JSON.parse(localStorage.getItem(STORAGE_KEY) || '{}') || {}; } catch { return {}; }

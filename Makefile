@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: setup serve test lint format model browser-deps postgres-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
+.PHONY: setup serve-deps serve test lint format model browser-deps postgres-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
 
 PIP_VERSION := 26.3
 
@@ -51,35 +51,40 @@ js-lint: js-setup
 js-test: js-setup
 	node --test tests/js/
 
-# Debian's chromium drives the browser tests (no browser download by playwright); a CJK
-# font makes the Chinese page legible in the screenshots and the exported PDF sheet.
-# WeasyPrint (the PDF sheet) needs Pango; poppler-utils (pdftoppm) renders the PDF's pages
-# to PNG in the tests.
-BROWSER_PKGS := chromium fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
-browser-deps:
-	@missing=""; for p in $(BROWSER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages $(1) that are missing, with apt-get options $(2) (idempotent;
+# sudo when not root).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $$missing; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(2) $$missing; \
 	fi
+endef
+
+# What the service itself needs: WeasyPrint (POST /export/sheet, the PDF sheet) needs Pango,
+# and the sheet and the Chinese page need a CJK font.
+SERVE_PKGS := fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0
+serve-deps:
+	$(call apt_install,$(SERVE_PKGS))
+
+# Debian's chromium drives the browser tests (no browser download by playwright);
+# poppler-utils (pdftoppm) renders the PDF's pages to PNG in the tests.
+BROWSER_PKGS := chromium poppler-utils
+browser-deps: serve-deps
+	$(call apt_install,$(BROWSER_PKGS))
 
 # Debian's PostgreSQL server: the test suite starts a throwaway cluster in a temp directory
 # (tests/pg.py) to run the recommendation log against a real server as well as SQLite.
 POSTGRES_PKGS := postgresql
 postgres-deps:
-	@missing=""; for p in $(POSTGRES_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
-	fi
+	$(call apt_install,$(POSTGRES_PKGS),--no-install-recommends)
 
 # Builds the default model from synthetic history when no champion is registered.
 model: setup
 	$(BIN)/capacity ensure-model
 
-serve: setup model
+serve: setup serve-deps model
 	BENTOML_DO_NOT_TRACK=True MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true $(BIN)/python -m bentoml serve serving.service:CapacityService --host $(HOST) --port $(PORT)
 
 lint: setup lock-check js-lint

@@ -1216,15 +1216,9 @@ class _MeterCheck:
         problems.add(
             absurd,
             "energy_kwh",
-            np.asarray(
-                [
-                    f"energy_kwh is more than the existing capacity of {c:g} kVA could deliver "
-                    f"running flat out for the month ({f:.10g} kWh); expected the month's "
-                    "metered energy"
-                    for c, f in zip(capacity[absurd], flat_out[absurd], strict=True)
-                ],
-                dtype=object,
-            ),
+            "energy_kwh is more than the existing capacity could deliver running flat out for "
+            "the month (existing_capacity_kva × the month's hours); expected the month's "
+            "metered energy",
         )
         with np.errstate(invalid="ignore"):
             absurd_demand = (

@@ -71,6 +71,13 @@ def validate(
             "--require-label", help="Reject customers without a valid peak_demand_kw (training)."
         ),
     ] = False,
+    meter_readings: Annotated[
+        Path | None,
+        typer.Option(
+            "--meter-readings",
+            help="meter_readings.csv of existing customers (增容/减容/暂停), validated too",
+        ),
+    ] = None,
 ) -> None:
     """Validate a utility's history against the data contract and write a rejects report."""
     # Lazy imports keep ``capacity --help`` fast.
@@ -82,7 +89,9 @@ def validate(
 
     console = make_console()
     try:
-        history = load_history(customers, equipment, require_label=require_label)
+        history = load_history(
+            customers, equipment, require_label=require_label, meter_readings_path=meter_readings
+        )
     except (ContractError, FileNotFoundError) as exc:
         console.print(f"[bold red]cannot validate:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from exc

@@ -53,6 +53,14 @@ WorkersOpt = Annotated[
     int,
     typer.Option("--workers", min=1, help="with --engine dask and no --scheduler: local workers"),
 ]
+MeterOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--meter-readings",
+        help="meter_readings.csv of existing customers (增容/减容/暂停): customer_id, period "
+        "(YYYY-MM), energy_kwh, max_demand_kw (optional)",
+    ),
+]
 OracleOpt = Annotated[
     Path | None,
     typer.Option(
@@ -112,6 +120,7 @@ def train(
         ),
     ] = None,
     oracle: OracleOpt = None,
+    meter_readings: MeterOpt = None,
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
@@ -155,7 +164,7 @@ def train(
             result = train_from_files(
                 Path(customers), Path(equipment), out, config, Settings(),
                 progress=lambda stage: progress.update(task, description=stage),
-                oracle=oracle,
+                oracle=oracle, meter_readings=meter_readings,
             )  # fmt: skip
     except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -189,6 +198,7 @@ def evaluate(
         Path | None, typer.Option("--out", "-o", help="Folder for plots and tables")
     ] = None,
     oracle: OracleOpt = None,
+    meter_readings: MeterOpt = None,
 ) -> None:
     """Evaluate a bundle on a labelled history against the baselines (status quo, engineering, oracle)."""
     from rich.table import Table
@@ -203,7 +213,9 @@ def evaluate(
     console = make_console()
     try:
         cm, _, _ = load_bundle(model)
-        data, validated = load_labelled(customers, equipment, oracle=oracle)
+        data, validated = load_labelled(
+            customers, equipment, oracle=oracle, meter_readings=meter_readings
+        )
         result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
     except NothingToEvaluateError as exc:
         _fail(str(exc))
@@ -274,6 +286,7 @@ def recommend(
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
+    meter_readings: MeterOpt = None,
 ) -> None:
     """Score a batch of applications (peak_demand_kw in the input is ignored)."""
     import time
@@ -298,7 +311,12 @@ def recommend(
     try:
         cm, _, _ = load_bundle(model)
         label = version_label(model, Settings().registered_model)
-        validated = load_history(Path(customers), Path(equipment), require_label=False)
+        validated = load_history(
+            Path(customers),
+            Path(equipment),
+            require_label=False,
+            meter_readings_path=meter_readings,
+        )
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return

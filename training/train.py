@@ -146,6 +146,7 @@ def train_from_files(
     settings: Settings,
     progress: Callable[[str], None] | None = None,
     oracle: Path | None = None,
+    meter_readings: Path | None = None,
 ) -> TrainResult:
     """Train on any contract history, hold out a test split, report on it and register.
 
@@ -165,6 +166,8 @@ def train_from_files(
     oracle
         An explicit oracle file (``customer_id, oracle_peak_kw``) for the oracle baseline;
         none is picked up implicitly.
+    meter_readings
+        The existing customers' ``meter_readings.csv`` (optional; the contract's third file).
 
     Raises
     ------
@@ -175,7 +178,9 @@ def train_from_files(
     t0 = time.perf_counter()
     started_ms = int(time.time() * 1000)
     note("loading and validating")
-    data, validated = load_labelled(customers, equipment, oracle=oracle)
+    data, validated = load_labelled(
+        customers, equipment, oracle=oracle, meter_readings=meter_readings
+    )
     out_dir = Path(out_dir)
     reports_dir = out_dir.parent / f"{out_dir.name}-reports"
     validated.write_report(reports_dir / "rejects")
@@ -203,7 +208,7 @@ def train_from_files(
     metrics["n_train"] = float(len(train))
     metrics["best_iteration"] = float(model.best_iteration)
     n_dropped = validated.incomplete_customers()
-    area_only = len(data.frames.equipment) == 0
+    area_only = len(data.frames.equipment) == 0 and data.meter_readings is None
     metrics["n_dropped_incomplete"] = float(n_dropped)
     metrics["area_only_history"] = 1.0 if area_only else 0.0
     notes: list[str] = []
@@ -216,7 +221,7 @@ def train_from_files(
             f"{n_dropped} customers left out: some of their equipment lines were rejected, so "
             f"their equipment lists would be incomplete (see {reports_dir / 'rejects'})"
         )
-    data_hash = file_hash(customers, equipment)
+    data_hash = file_hash(customers, equipment, *([meter_readings] if meter_readings else []))
     created = datetime.now(UTC).isoformat(timespec="seconds")
     metadata: dict[str, Any] = {
         "model_version": f"local-{created}",

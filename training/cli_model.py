@@ -153,6 +153,12 @@ def train(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "train with the single-process engine (the default)"
+        )
+        return
     if engine == "dask":
         from training.cli_dask import train_command
 
@@ -299,6 +305,12 @@ def recommend(
 
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
+        return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "are scored with the single-process engine (the default)"
+        )
         return
     if engine == "dask":
         from training.cli_dask import recommend_command

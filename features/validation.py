@@ -1198,9 +1198,7 @@ class _MeterCheck:
             "meter readings for a new connection (application_type new): readings belong to "
             f"an existing customer (application_type {_TYPES_TEXT})",
         )
-        twice = pd.DataFrame({"c": text["customer_id"], "p": text["period"]}).duplicated(
-            keep=False
-        )
+        twice = pd.DataFrame({"c": text["customer_id"], "p": text["period"]}).duplicated(keep=False)
         problems.add(
             twice.to_numpy() & known & (month > 0),
             "period",

@@ -296,7 +296,9 @@ class Recommender:
     ) -> pd.DataFrame:
         """Existing customers' meter, change and today's capacity (NaN for new ones)."""
         cap = pd.to_numeric(
-            frames.customers.get("existing_capacity_kva", pd.Series(np.nan, index=frames.customers.index)),
+            frames.customers.get(
+                "existing_capacity_kva", pd.Series(np.nan, index=frames.customers.index)
+            ),
             errors="coerce",
         ).to_numpy(dtype=float)
         has = pred.column("has_meter") > 0
@@ -306,8 +308,10 @@ class Recommender:
         p_ok, p_under, _ = outcome_probabilities(self.model, pred, safe)
         price = self.config.capacity_price_yuan_per_kva_month
         threshold = self.engineering.tariff_threshold_kva
-        yearly = 12.0 * price * (
-            np.where(kva >= threshold, kva, 0.0) - np.where(safe >= threshold, safe, 0.0)
+        yearly = (
+            12.0
+            * price
+            * (np.where(kva >= threshold, kva, 0.0) - np.where(safe >= threshold, safe, 0.0))
         )
         nan = np.full(len(kva), np.nan)
         return pd.DataFrame(
@@ -792,7 +796,9 @@ class Recommender:
         today = self.model.probabilities_for(pred, i, np.array([cap]))
         yearly = 12.0 * (self._monthly_charge(final_kva) - self._monthly_charge(cap))
         rate = measured / (cap * self.sizing.power_factor)
-        p_under = float(self.model.probabilities_for(pred, i, np.array([final_kva])).p_undersized[0, 0])
+        p_under = float(
+            self.model.probabilities_for(pred, i, np.array([final_kva])).p_undersized[0, 0]
+        )
         params = {
             "kind": app.application_type,
             "months": len(app.meter_readings),

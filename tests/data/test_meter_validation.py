@@ -90,7 +90,9 @@ def test_a_broken_reading_rejects_the_customer_whole(
 
 def test_fewer_than_three_months_rejects_the_customer() -> None:
     history = validate_frames(_customers(), NO_EQUIPMENT, meter_readings_df=_readings(months=2))
-    assert any("at least 3 monthly meter readings; received 2" in r for r in _reasons(history, "customers"))
+    assert any(
+        "at least 3 monthly meter readings; received 2" in r for r in _reasons(history, "customers")
+    )
 
 
 def test_a_month_read_twice_is_rejected() -> None:
@@ -117,7 +119,9 @@ def test_existing_customer_without_capacity_or_readings_is_rejected() -> None:
     no_file = validate_frames(_customers(), NO_EQUIPMENT)
     assert any("needs meter readings" in r for r in _reasons(no_file, "customers"))
     new_with_cap = validate_frames(
-        _customers(existing_capacity_kva=["500", "800"]), NO_EQUIPMENT, meter_readings_df=_readings()
+        _customers(existing_capacity_kva=["500", "800"]),
+        NO_EQUIPMENT,
+        meter_readings_df=_readings(),
     )
     assert any("given for a new connection" in r for r in _reasons(new_with_cap, "customers"))
 

@@ -85,9 +85,7 @@ def _world(seed: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
     equipment = pd.DataFrame(
         lines, columns=["customer_id", "category", "rated_kw", "quantity", "change"]
     )
-    readings = pd.DataFrame(
-        rows, columns=["customer_id", "period", "energy_kwh", "max_demand_kw"]
-    )
+    readings = pd.DataFrame(rows, columns=["customer_id", "period", "energy_kwh", "max_demand_kw"])
     return customers, equipment, readings
 
 
@@ -124,9 +122,7 @@ def _existing(energy: float = 60_000.0, **kw: object) -> Application:
         "industry": "office",
         "application_type": "reduce",
         "existing_capacity_kva": 800.0,
-        "meter_readings": [
-            {"period": f"2025-{m:02d}", "energy_kwh": energy} for m in range(1, 13)
-        ],
+        "meter_readings": [{"period": f"2025-{m:02d}", "energy_kwh": energy} for m in range(1, 13)],
     }
     data.update(kw)
     return Application.model_validate(data)
@@ -203,6 +199,8 @@ def test_readings_beat_floor_area_on_customers_never_seen(
         columns=[c for c in v.customers.columns if c.startswith("meter_")]
     ).assign(application_type="new", existing_capacity_kva=np.nan, floor_area_m2=np.nan)
     blind = rec.score_frames(bare, frames.equipment[frames.equipment["change"] == "add"])
-    ok_blind = float(np.mean(sizing_outcome(peak, blind["recommended_kva"].to_numpy()) == "appropriate"))
+    ok_blind = float(
+        np.mean(sizing_outcome(peak, blind["recommended_kva"].to_numpy()) == "appropriate")
+    )
     assert ok_meter > 0.85
     assert ok_meter > ok_blind + 0.2

@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.answer_log import AnswerLog
 from serving.batch_answer import answer_batch
@@ -276,6 +277,8 @@ class CapacityService:
             rec = recommender.recommend(app)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines))  # type: ignore[return-value]
+        except MeteredModelRequired:
+            return error_response(recommender.existing_errors_of(app))  # type: ignore[return-value]
         rec.id = self.answers.one(app, rec, "api")
         return _json(rec)  # type: ignore[return-value]
 
@@ -292,6 +295,10 @@ class CapacityService:
             result = recommender.check(req.application, req.proposed_kva)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines, "application."))  # type: ignore[return-value]
+        except MeteredModelRequired:
+            return error_response(  # type: ignore[return-value]
+                recommender.existing_errors_of(req.application, "application.")
+            )
         result.recommendation.id = self.answers.one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
@@ -308,6 +315,8 @@ class CapacityService:
             return req
         try:
             exported = export_sheet(recommender, req)
+        except MeteredModelRequired:
+            return error_response(recommender.existing_errors_of(req.application, "application."))
         except ValueError as exc:
             return single_error(
                 "application",

@@ -179,8 +179,14 @@ def test_the_bundle_keeps_the_metered_path(metered_model: CapacityModel, tmp_pat
 
 
 def test_a_model_without_existing_customers_refuses_readings(trained_model: CapacityModel) -> None:
-    with pytest.raises(MeteredModelRequired, match="without existing customers"):
-        Recommender(trained_model, "t").recommend(_existing())
+    rec = Recommender(trained_model, "t")
+    with pytest.raises(MeteredModelRequired, match="no existing customers"):
+        rec.recommend(_existing())
+    # The batch and the service answer it as a 400 naming the field (never a 500).
+    (error,) = rec.unmatched_errors_of(_existing(), "applications[0].")
+    assert error["field"] == "applications[0].application_type"
+    assert error["code"] == "model_without_existing_customers"
+    assert rec.unmatched_errors_of(Application(industry="office", floor_area_m2=100.0)) == []
 
 
 def test_readings_beat_floor_area_on_customers_never_seen(

@@ -725,6 +725,11 @@ def generate_history(config: SynthConfig) -> SyntheticHistory:
             change.rng, config.dirty_row_rate, change.readings.readings, new_ids,
             pd.Series(change.capacity, index=ids),
         )  # fmt: skip
+        equipment, more = existing.make_dirty_removals(
+            change.rng, config.dirty_row_rate, equipment, dirty,
+            pd.Series(change.capacity, index=ids),
+        )  # fmt: skip
+        records += more
         events = change.readings.events
         dirty = (
             pd.concat(

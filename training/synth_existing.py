@@ -487,3 +487,35 @@ def make_dirty_readings(
     ]
     records += [("meter_readings.csv", int(new_row[r]), name) for r, name in log]
     return readings, records
+
+
+def make_dirty_removals(
+    rng: np.random.Generator,
+    rate: float,
+    equipment: pd.DataFrame,
+    dirty: pd.DataFrame,
+    capacity_by_id: pd.Series,
+) -> tuple[pd.DataFrame, list[tuple[str, int, str]]]:
+    """Inflate a share of the (still clean) ``remove`` lines beyond what the customer had.
+
+    The quantity becomes such that the removed nameplate is 5–20 × the capacity in
+    service: no customer of that capacity could have had it. Rows keep their position.
+    """
+    taken = set(dirty.loc[dirty["file"] == "equipment.csv", "row_number"].astype(int))
+    ids = equipment["customer_id"].to_numpy(dtype=object)
+    known = pd.Index(capacity_by_id.index)
+    candidates = [
+        i
+        for i in np.flatnonzero(equipment["change"].to_numpy(dtype=object) == "remove")
+        if int(i) not in taken and ids[i] in known
+    ]
+    n_dirty = min(len(candidates), int(round(rate * len(candidates))) or (1 if rate > 0 else 0))
+    rows = rng.choice(np.asarray(candidates, dtype=int), size=n_dirty, replace=False)
+    equipment = equipment.copy()
+    quantity = equipment["quantity"].to_numpy(dtype=object).copy()
+    for i in rows:
+        rated = float(equipment["rated_kw"].iloc[int(i)])
+        kva = float(capacity_by_id[ids[i]])
+        quantity[i] = int(np.ceil(kva * rng.uniform(5.0, 20.0) / rated))
+    equipment["quantity"] = pd.array(quantity, dtype="Int64")
+    return equipment, [("equipment.csv", int(i), "remove_larger_than_capacity") for i in rows]

@@ -364,10 +364,30 @@ def _table_c(t: SynthTables) -> str:
     )
 
 
+def _table_d(t: SynthTables) -> str:
+    lines = [
+        "| industry | load factor 1/2/3 shifts | working days/week (1 shift) | idle-day load "
+        "| summer share | winter share | Spring Festival days lost |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for code, s in t.load_shapes.items():
+        cells = [
+            code,
+            "/".join(f"{v:.2f}" for v in s.load_factor),
+            f"{s.work_days:g}",
+            _pct0(s.idle_share),
+            _pct0(s.summer_share),
+            _pct0(s.winter_share),
+            str(s.new_year_days),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def render_doc_tables(
     tables: SynthTables | None = None, kx_mid: Mapping[str, float] | None = None
 ) -> dict[str, str]:
-    """The doc's generated blocks by name (``A``, ``B``, ``C``), as Markdown.
+    """The doc's generated blocks by name (``A``, ``B``, ``C``, ``D``), as Markdown.
 
     Parameters
     ----------
@@ -386,6 +406,7 @@ def render_doc_tables(
         "A": lambda: _table_a(tables),
         "B": lambda: _table_b(tables, kx_mid),
         "C": lambda: _table_c(tables),
+        "D": lambda: _table_d(tables),
     }
     return {name: make() for name, make in render.items()}
 

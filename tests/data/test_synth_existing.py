@@ -469,6 +469,7 @@ def test_world_label_is_the_metered_peak_plus_the_change(world: tuple[str, World
 def test_world_split_keeps_readings_with_their_customers(world: tuple[str, World]) -> None:
     _, w = world
     first, rest = w.split(1000)
+    assert w.meter_readings is not None
     assert first.meter_readings is not None and rest.meter_readings is not None
     assert set(first.meter_readings["customer_id"]) <= set(first.customers["customer_id"])
     assert set(rest.meter_readings["customer_id"]) <= set(rest.customers["customer_id"])

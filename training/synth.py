@@ -730,6 +730,10 @@ def generate_history(config: SynthConfig) -> SyntheticHistory:
             pd.Series(change.capacity, index=ids),
         )  # fmt: skip
         records += more
+        customers, more = existing.make_dirty_customers(
+            change.rng, config.dirty_row_rate, customers, dirty
+        )
+        records += more
         events = change.readings.events
         dirty = (
             pd.concat(

@@ -519,3 +519,35 @@ def make_dirty_removals(
         quantity[i] = int(np.ceil(kva * rng.uniform(5.0, 20.0) / rated))
     equipment["quantity"] = pd.array(quantity, dtype="Int64")
     return equipment, [("equipment.csv", int(i), "remove_larger_than_capacity") for i in rows]
+
+
+_TYPE_SLIPS = ("增容", "Increase", "capacity_increase", "减容", "reduction", "暂停", "pause")
+
+
+def make_dirty_customers(
+    rng: np.random.Generator, rate: float, customers: pd.DataFrame, dirty: pd.DataFrame
+) -> tuple[pd.DataFrame, list[tuple[str, int, str]]]:
+    """Blank the existing capacity or misspell the type of a share of existing customers.
+
+    Only rows not already dirty and customers without a duplicate are edited, so each
+    logged row has exactly one defect.
+    """
+    taken = set(dirty.loc[dirty["file"] == "customers.csv", "row_number"].astype(int))
+    ids = customers["customer_id"]
+    single = ~ids.duplicated(keep=False).to_numpy()
+    kind = customers["application_type"].to_numpy(dtype=object)
+    candidates = np.flatnonzero(single & (kind != "new"))
+    candidates = np.asarray([i for i in candidates if int(i) not in taken], dtype=int)
+    n_dirty = min(candidates.size, int(round(rate * candidates.size)))
+    rows = np.sort(rng.choice(candidates, size=n_dirty, replace=False))
+    which = rng.random(n_dirty) < 0.5
+    customers = customers.copy()
+    capacity = customers["existing_capacity_kva"].to_numpy(dtype=float).copy()
+    capacity[rows[which]] = np.nan
+    kind = kind.copy()
+    kind[rows[~which]] = rng.choice(np.asarray(_TYPE_SLIPS, dtype=object), size=int((~which).sum()))
+    customers["existing_capacity_kva"] = capacity
+    customers["application_type"] = pd.Series(kind, dtype=object, index=customers.index)
+    records = [("customers.csv", int(r), "missing_existing_capacity") for r in rows[which]]
+    records += [("customers.csv", int(r), "unknown_application_type") for r in rows[~which]]
+    return customers, records

@@ -45,18 +45,30 @@ def _clean(history: SyntheticHistory, file: str, frame: pd.DataFrame) -> pd.Data
     return frame[~np.isin(np.arange(len(frame)), list(dirty))]
 
 
+def _defective(history: SyntheticHistory) -> set[str]:
+    """Customers whose type or existing capacity was made dirty (the truth is gone)."""
+    log = history.dirty_rows
+    rows = log.loc[
+        log["kind"].isin(["missing_existing_capacity", "unknown_application_type"]), "row_number"
+    ]
+    return set(history.customers["customer_id"].iloc[rows.astype(int).to_numpy()])
+
+
 def _customers(history: SyntheticHistory) -> pd.DataFrame:
     # A duplicate follows its original; a bad shifts cell leaves the other fields true.
-    return history.customers.drop_duplicates("customer_id", keep="first")
+    c = history.customers.drop_duplicates("customer_id", keep="first")
+    return c[~c["customer_id"].isin(_defective(history))]
 
 
 def _readings(history: SyntheticHistory) -> pd.DataFrame:
     assert history.meter_readings is not None
-    return _clean(history, "meter_readings.csv", history.meter_readings)
+    r = _clean(history, "meter_readings.csv", history.meter_readings)
+    return r[~r["customer_id"].isin(_defective(history))]
 
 
 def _equipment(history: SyntheticHistory) -> pd.DataFrame:
     eq = _clean(history, "equipment.csv", history.equipment).copy()
+    eq = eq[~eq["customer_id"].isin(_defective(history))]
     eq["rated_kw"] = eq["rated_kw"].astype(float)
     return eq
 
@@ -159,7 +171,7 @@ def test_change_lines_follow_the_application_type(history: SyntheticHistory) -> 
     assert (change[kind == "new"] == "add").all()
     assert (change[kind == "increase"] == "add").all()
     assert (change[np.isin(kind, ["reduce", "suspend"])] == "remove").all()
-    with_lines = set(history.equipment["customer_id"])
+    with_lines = set(history.equipment["customer_id"]) - _defective(history)
     increase = c.index[c["application_type"] == "increase"]
     assert all(cid in with_lines for cid in increase)
     lowering = c.index[c["application_type"].isin(["reduce", "suspend"])]
@@ -309,8 +321,23 @@ def test_dirty_meter_rows_are_what_the_log_says(history: SyntheticHistory) -> No
         elif kind == "readings_for_new_customer":
             assert (c.loc[part["customer_id"], "application_type"] == "new").all()
         else:
+            part = part[part["customer_id"].isin(c.index)]  # capacity not blanked too
             kva = c.loc[part["customer_id"], "existing_capacity_kva"].to_numpy()
             assert (part["energy_kwh"].to_numpy() > kva * _hours(part["period"])).all()
+    bad = history.dirty_rows[history.dirty_rows["file"] == "customers.csv"]
+    blank = history.customers.iloc[
+        bad.loc[bad["kind"] == "missing_existing_capacity", "row_number"]
+    ]
+    assert len(blank) > 0 and blank["existing_capacity_kva"].isna().all()
+    assert (blank["application_type"] != "new").all()
+    slips = history.customers.iloc[bad.loc[bad["kind"] == "unknown_application_type", "row_number"]]
+    assert len(slips) > 0
+    assert not slips["application_type"].isin(["new", "increase", "reduce", "suspend"]).any()
+    flagged = set(bad["row_number"].astype(int))
+    unflagged = history.customers[~np.isin(np.arange(len(history.customers)), list(flagged))]
+    assert unflagged["application_type"].isin(["new", "increase", "reduce", "suspend"]).all()
+    existing = unflagged["application_type"] != "new"
+    assert unflagged.loc[existing, "existing_capacity_kva"].notna().all()
     removals = history.dirty_rows[history.dirty_rows["kind"] == "remove_larger_than_capacity"]
     assert len(removals) > 0
     eq = history.equipment.iloc[removals["row_number"].astype(int).to_numpy()]

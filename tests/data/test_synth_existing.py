@@ -111,6 +111,22 @@ def test_share_zero_has_no_existing_customer_columns() -> None:
     assert "change" not in h.equipment.columns
 
 
+def test_new_applicants_are_the_same_with_or_without_existing_customers() -> None:
+    # The existing customers draw from a stream of their own: the others keep their peaks.
+    plain = generate_history(SynthConfig(n=1500, seed=4, dirty_row_rate=0.0))
+    mixed = generate_history(SynthConfig(n=1500, seed=4, dirty_row_rate=0.0, existing_share=0.5))
+    new = (mixed.customers["application_type"] == "new").to_numpy()
+    assert 0.4 < new.mean() < 0.6
+    for column in ("industry", "floor_area_m2", "applied_capacity_kva", "peak_demand_kw"):
+        pd.testing.assert_series_equal(
+            plain.customers.loc[new, column], mixed.customers.loc[new, column]
+        )
+    pd.testing.assert_frame_equal(plain.oracle[new], mixed.oracle[new])
+    assert not plain.customers.loc[~new, "peak_demand_kw"].equals(
+        mixed.customers.loc[~new, "peak_demand_kw"]
+    )
+
+
 def test_worlds_without_existing_share_are_unchanged() -> None:
     for make in (small_groups_world, utilisation_world):
         plain, zero = make(150, 2), make(150, 2, existing_share=0.0)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -311,6 +312,13 @@ def _tier(kva: float) -> float:
     return float(tier_at_or_above(max(kva, 1.0))[0])
 
 
+def _lines_by_customer(equipment: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for line in equipment.to_dict("records"):
+        out.setdefault(str(line["customer_id"]), []).append(line)
+    return out
+
+
 def _applied(
     rng: np.random.Generator, kind: str, peak: float, capacity: float, added_kw: float
 ) -> float:
@@ -379,18 +387,23 @@ def _assemble(
     customers = world.customers.copy()
     ids = customers["customer_id"]
     existing = types != "new"
+    values = np.array([outcome[c] for c in ids[existing]], dtype=float).reshape(-1, 4)
     capacity = np.full(len(customers), np.nan)
-    for i in np.flatnonzero(existing):
-        kva, applied, peak, _ = outcome[ids.iloc[i]]
-        capacity[i] = kva
-        customers.loc[i, "applied_capacity_kva"] = applied
-        customers.loc[i, "peak_demand_kw"] = round(peak, 2)
+    capacity[existing] = values[:, 0]
+    applied = customers["applied_capacity_kva"].to_numpy(dtype=float).copy()
+    applied[existing] = values[:, 1]
+    peak = customers["peak_demand_kw"].to_numpy(dtype=float).copy()
+    peak[existing] = np.round(values[:, 2], 2)
+    customers["applied_capacity_kva"] = applied
+    customers["peak_demand_kw"] = peak
     customers["application_type"] = types
     customers["existing_capacity_kva"] = capacity
 
     oracle = world.oracle.copy()
-    for i in np.flatnonzero(oracle["customer_id"].isin(outcome).to_numpy()):
-        oracle.loc[i, "oracle_peak_kw"] = outcome[oracle["customer_id"].iloc[i]][3]
+    known = oracle["customer_id"].isin(outcome).to_numpy()
+    expected = oracle["oracle_peak_kw"].to_numpy(dtype=float).copy()
+    expected[known] = [outcome[c][3] for c in oracle["customer_id"][known]]
+    oracle["oracle_peak_kw"] = expected
 
     new_ids = set(ids[~existing])
     kept = world.equipment[world.equipment["customer_id"].isin(new_ids)].assign(change="add")
@@ -437,7 +450,8 @@ def _small_groups_existing(
 
     customers = world.customers
     types = _draw_types(rng, len(customers), share, type_share)
-    lines = {cid: g for cid, g in world.equipment.groupby("customer_id", sort=False)}
+    rows = customers.to_dict("records")
+    lines = _lines_by_customer(world.equipment)
     outcome: dict[str, tuple[float, float, float, float]] = {}
     change_rows: list[dict[str, object]] = []
     readings: list[tuple[str, str, float, float]] = []
@@ -451,7 +465,7 @@ def _small_groups_existing(
         return value / (1.0 - missing_share) if ind == missing_industry else value
 
     for i in np.flatnonzero(types != "new"):
-        row = customers.iloc[i]
+        row = rows[i]
         cid, ind, kind = str(row["customer_id"]), str(row["industry"]), str(types[i])
         peak0 = float(row["peak_demand_kw"])
         capacity = float(row["applied_capacity_kva"])
@@ -470,12 +484,12 @@ def _small_groups_existing(
                 expected_delta += contribution(ind, cat, kw, qty, expected=True)
                 added_kw += kw * qty
         elif cid in lines and rng.random() < remove_p[kind]:
-            running = lines[cid][~lines[cid]["standby"].astype(bool)]
+            running = [line for line in lines[cid] if not bool(line["standby"])]
             if len(running) >= 2:
                 take = rng.choice(len(running), size=int(rng.integers(1, len(running))),
                                   replace=False)  # fmt: skip
                 for k in take:
-                    line = running.iloc[int(k)]
+                    line = running[int(k)]
                     qty = int(rng.integers(1, int(line["quantity"]) + 1))
                     cat, kw = str(line["category"]), float(line["rated_kw"])
                     change_rows.append(
@@ -541,12 +555,13 @@ def _utilisation_existing(
 
     customers = world.customers
     types = _draw_types(rng, len(customers), share, type_share)
-    lines = {cid: g for cid, g in world.equipment.groupby("customer_id", sort=False)}
+    rows = customers.to_dict("records")
+    lines = _lines_by_customer(world.equipment)
     outcome: dict[str, tuple[float, float, float, float]] = {}
     change_rows: list[dict[str, object]] = []
     readings: list[tuple[str, str, float, float]] = []
     for i in np.flatnonzero(types != "new"):
-        row = customers.iloc[i]
+        row = rows[i]
         cid, ind, kind = str(row["customer_id"]), str(row["industry"]), str(types[i])
         peak0 = float(row["peak_demand_kw"])
         multiple = (
@@ -571,7 +586,7 @@ def _utilisation_existing(
         elif cid in lines and len(lines[cid]) >= 2 and rng.random() < 0.3:
             own = lines[cid]
             for k in rng.choice(len(own), size=int(rng.integers(1, len(own))), replace=False):
-                line = own.iloc[int(k)]
+                line = own[int(k)]
                 cat, kw, qty = str(line["category"]), float(line["rated_kw"]), int(line["quantity"])
                 change_rows.append(
                     {"customer_id": cid, "category": cat, "rated_kw": kw, "quantity": qty,

@@ -518,7 +518,7 @@ def _small_groups_existing(
         peak_month = int(np.argmax(relative))
         month_peak = peak0 * relative / relative.max()
         energy = np.minimum(energy, 0.9 * month_peak * days * 24)
-        energy = np.minimum(energy, 0.95 * capacity * days * 24)
+        energy = np.minimum(energy, 0.85 * capacity * days * 24)
         demand = None
         if capacity >= 315 and rng.random() < 0.85:
             demand = np.round(month_peak * np.exp(rng.normal(0.0, 0.03, 12)), 1)
@@ -614,7 +614,7 @@ def _utilisation_existing(
         peak_month = int(rng.integers(12))
         month_peak[peak_month] = peak0
         energy = np.minimum(energy, 0.9 * month_peak * days * 24)
-        energy = np.minimum(energy, 0.95 * capacity * days * 24)
+        energy = np.minimum(energy, 0.85 * capacity * days * 24)
         demand = None
         if capacity >= 500 and rng.random() < 0.95:
             demand = np.round(month_peak * np.exp(rng.normal(0.0, 0.05, 12)), 1)

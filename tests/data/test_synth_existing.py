@@ -308,7 +308,10 @@ def test_clean_energy_stays_below_what_the_capacity_delivers_flat_out(
 ) -> None:
     c = _customers(history).set_index("customer_id")
     r = _readings(history)
-    flat_out = c.loc[r["customer_id"], "existing_capacity_kva"].to_numpy() * _hours(r["period"])
+    # flat out at the compensated power factor 0.9: kVA x 0.9 x hours
+    flat_out = (
+        c.loc[r["customer_id"], "existing_capacity_kva"].to_numpy() * 0.9 * _hours(r["period"])
+    )
     assert (r["energy_kwh"].to_numpy() <= flat_out).all()
     # and below the month's maximum demand running all month
     md = r["max_demand_kw"].to_numpy()
@@ -484,6 +487,8 @@ def test_world_existing_customers_follow_the_contract(world: tuple[str, World]) 
     counts = r.groupby("customer_id").size().reindex(c.index[existing], fill_value=0)
     assert counts.between(3, 12).all() and (counts < 12).any()
     assert (r["energy_kwh"] >= 0).all() and (r["energy_kwh"] == 0).any()
+    kva = c.loc[r["customer_id"], "existing_capacity_kva"].to_numpy()
+    assert (r["energy_kwh"].to_numpy() <= kva * 0.9 * _hours(r["period"])).all()
     assert r["period"].map(lambda p: bool(PERIOD.match(p))).all()
     metered = r.groupby("customer_id")["max_demand_kw"].apply(lambda s: s.notna().any())
     threshold = {"small_groups": 315.0, "utilisation": 500.0}[name]

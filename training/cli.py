@@ -138,6 +138,16 @@ def synth(
     dirty_row_rate: Annotated[
         float, typer.Option("--dirty-row-rate", min=0.0, max=0.2, help="Share of dirty rows.")
     ] = 0.005,
+    existing_share: Annotated[
+        float,
+        typer.Option(
+            "--existing-share",
+            min=0.0,
+            max=1.0,
+            help="Share of existing customers (增容 / 减容 / 暂停, with meter_readings.csv); "
+            "0 writes new applications only.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate a synthetic, contract-conformant history (see docs/synthetic_history.md)."""
     # Lazy imports keep ``capacity --help`` fast.
@@ -151,7 +161,9 @@ def synth(
 
     console = make_console()
     started = time.perf_counter()
-    history = generate_history(SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate))
+    history = generate_history(
+        SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate, existing_share=existing_share)
+    )
     out = out if out is not None else state_home() / "synth"
     paths = write_history(history, out)
     elapsed = time.perf_counter() - started
@@ -165,6 +177,8 @@ def synth(
         "oracle": history.oracle,
         "dirty_rows": history.dirty_rows,
     }
+    if history.meter_readings is not None:
+        frames["meter_readings"] = history.meter_readings
     for name, frame in frames.items():
         table.add_row(paths[name].name, str(len(frame)))
     console.print(table)

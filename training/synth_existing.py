@@ -28,19 +28,26 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.contract import STANDARD_SERIES_KVA, tier_at_or_above
+from features.contract import (
+    APPLICATION_TYPES,
+    EXISTING_CUSTOMER_COLUMN_NAMES,
+    METER_COLUMN_NAMES,
+    STANDARD_SERIES_KVA,
+    TWO_PART_TARIFF_MIN_KVA,
+    tier_at_or_above,
+)
 from training.synth_tables import Industry, SynthTables
 
-APPLICATION_TYPES: tuple[str, ...] = ("new", "increase", "reduce", "suspend")
-"""Codes of ``customers.application_type``, indexed by the generator's kind number."""
-EXISTING_CUSTOMER_COLUMNS: tuple[str, ...] = ("application_type", "existing_capacity_kva")
+# The contract's names (features.contract), in the generator's order: the kind number
+# indexes APPLICATION_TYPES (new, increase, reduce, suspend).
+EXISTING_CUSTOMER_COLUMNS: tuple[str, ...] = EXISTING_CUSTOMER_COLUMN_NAMES
 EXISTING_EQUIPMENT_COLUMNS: tuple[str, ...] = ("change",)
-METER_COLUMNS: tuple[str, ...] = ("customer_id", "period", "energy_kwh", "max_demand_kw")
+METER_COLUMNS: tuple[str, ...] = METER_COLUMN_NAMES
 
 EXISTING_STREAM = 21
 """Second word of the seed of the existing customers' random stream (issue 21)."""
 
-DEMAND_METER_MIN_KVA = 315.0
+DEMAND_METER_MIN_KVA = TWO_PART_TARIFF_MIN_KVA
 """Two-part tariff threshold: only customers at or above it have a demand meter."""
 DEMAND_METER_P = 0.9
 """Share of those whose export carries the monthly maximum demand."""

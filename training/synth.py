@@ -40,6 +40,12 @@ from training.synth_tables import Industry, load_synth_tables
 # ---------------------------------------------------------------------------------------
 
 
+DEMO_EXISTING_SHARE = 0.3
+"""Share of existing customers (增容 / 减容 / 暂停) in the demo history (``capacity synth``
+and the default model ``make serve`` builds), so the default model answers both kinds.
+:class:`SynthConfig` itself defaults to 0 (the test fixtures' histories stay as they were)."""
+
+
 class SynthConfig(BaseModel):
     """Parameters of one synthetic history.
 

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 
 from features.contract import (
-    APPLICATION_TYPES,
     EXISTING_CUSTOMER_COLUMN_NAMES,
     METER_COLUMN_NAMES,
     STANDARD_SERIES_KVA,

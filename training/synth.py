@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.catalog import load_catalog
 from features.contract import (
+    APPLICATION_TYPES,
     CLIMATE_ZONES,
     CUSTOMER_COLUMN_NAMES,
     EQUIPMENT_COLUMN_NAMES,
@@ -819,7 +820,7 @@ def _with_existing_columns(
     """Add the contract's optional columns; keep only the lines the applications list."""
     kind = change.plan.kind
     customers = customers.assign(
-        application_type=np.array(existing.APPLICATION_TYPES, dtype=object)[kind],
+        application_type=np.array(APPLICATION_TYPES, dtype=object)[kind],
         existing_capacity_kva=change.capacity,
     )
     listed = change.plan.listed_qty

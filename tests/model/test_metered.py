@@ -53,7 +53,7 @@ def _world(seed: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
                 change[i] += 0.45 * kw
         elif kind[i] == "reduce" and rng.random() < 0.6:
             kw = float(rng.uniform(1, 0.5 * before[i]))
-            lines.append((f"X{i}", "fan_pump", round(kw, 1), 1, "remove"))
+            lines.append((f"X{i}", "pump", round(kw, 1), 1, "remove"))
             change[i] -= 0.5 * kw
     peak = np.maximum(before + change, 0.2 * before) * np.exp(rng.normal(0, 0.06, n))
     months = np.arange(1, 13)

@@ -139,15 +139,15 @@ def synth(
         float, typer.Option("--dirty-row-rate", min=0.0, max=0.2, help="Share of dirty rows.")
     ] = 0.005,
     existing_share: Annotated[
-        float | None,
+        float,
         typer.Option(
             "--existing-share",
             min=0.0,
             max=1.0,
-            help="Share of existing customers (增容 / 减容 / 暂停, with meter_readings.csv); "
-            "0 writes new applications only [default: 0.3, the demo history's share]",
+            help="Share of existing customers (增容 / 减容 / 暂停, with meter_readings.csv; "
+            "the default model make serve builds uses 0.3); 0 writes new applications only",
         ),
-    ] = None,
+    ] = 0.0,
 ) -> None:
     """Generate a synthetic, contract-conformant history (see docs/synthetic_history.md)."""
     # Lazy imports keep ``capacity --help`` fast.
@@ -157,10 +157,7 @@ def synth(
 
     from serving.settings import state_home
     from training.cli_output import console as make_console
-    from training.synth import DEMO_EXISTING_SHARE, SynthConfig, generate_history, write_history
-
-    if existing_share is None:
-        existing_share = DEMO_EXISTING_SHARE
+    from training.synth import SynthConfig, generate_history, write_history
 
     console = make_console()
     started = time.perf_counter()

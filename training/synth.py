@@ -42,9 +42,10 @@ from training.synth_tables import Industry, load_synth_tables
 
 
 DEMO_EXISTING_SHARE = 0.3
-"""Share of existing customers (增容 / 减容 / 暂停) in the demo history (``capacity synth``
-and the default model ``make serve`` builds), so the default model answers both kinds.
-:class:`SynthConfig` itself defaults to 0 (the test fixtures' histories stay as they were)."""
+"""Share of existing customers (增容 / 减容 / 暂停) in the history of the default model
+``make serve`` builds, so the default model answers both kinds. :class:`SynthConfig` and
+``capacity synth`` default to 0 (``--existing-share`` opts in): a new-connections history
+stays exactly what it was."""
 
 
 class SynthConfig(BaseModel):

@@ -234,7 +234,10 @@ def train_from_files(
         "train_config": config.model_dump(mode="json"),
     }
     bundle_dir = save_bundle(model, out_dir, metadata, metrics)
-    rejects = {f: validated.rejected_rows(f) for f in ("customers", "equipment", "meter_readings")}
+    files = ("customers", "equipment") + (
+        ("meter_readings",) if "meter_readings" in validated.rows_read else ()
+    )
+    rejects = {f: validated.rejected_rows(f) for f in files}
     plot_paths: list[Path] = []
     if config.make_plots:
         note("plots")

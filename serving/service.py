@@ -44,6 +44,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.errors import (
     UnmatchedLinesError,
@@ -120,6 +121,13 @@ BATCH_CSV_COLUMNS = (
     "applied_p_appropriate",
     "applied_yearly_difference_yuan",
     "basis",
+    "application_type",
+    "existing_capacity_kva",
+    "measured_load_rate",
+    "metered_part_kw",
+    "change_kw",
+    "p_undersized_today",
+    "yearly_difference_yuan",
     "clamped",
     "manual_review",
     "incomplete_list",
@@ -139,16 +147,23 @@ CSV_DIGITS: dict[str, int] = {
     "applied_p_appropriate": 3,
     "monthly_capacity_charge_yuan": 0,
     "applied_yearly_difference_yuan": 0,
+    "measured_load_rate": 3,
+    "metered_part_kw": 1,
+    "change_kw": 1,
+    "p_undersized_today": 3,
+    "yearly_difference_yuan": 0,
 }
 """Decimals printed per CSV column: kW to 0.1 kW, probabilities to 0.1 %, yuan whole.
 Capacities (kVA) print as the standard value they are (630, not 630.0)."""
-CSV_KVA_COLUMNS = frozenset({"recommended_kva", "engineering_kva", "applied_kva"})
+CSV_KVA_COLUMNS = frozenset(
+    {"recommended_kva", "engineering_kva", "applied_kva", "existing_capacity_kva"}
+)
 _APPS = TypeAdapter(list[Application])
 
 
 BATCH_PATH = "/recommend_batch"
 BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
-BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook"})
+BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook", "meter_readings"})
 
 
 def _non_finite(doc: Any) -> list[tuple[str, str]]:
@@ -384,7 +399,8 @@ class BodyGuard:
                         return single_error(
                             name,
                             None,
-                            "customers, equipment or workbook (files), output and detail",
+                            "customers, equipment, meter_readings or workbook (files), "
+                            "output and detail",
                             "unknown form field",
                         )
         except Exception as exc:  # malformed multipart in any way: the client's fault
@@ -642,6 +658,8 @@ class CapacityService:
             rec = recommender.recommend(app)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines))  # type: ignore[return-value]
+        except MeteredModelRequired as exc:
+            return _metered_required(exc, app.application_type)  # type: ignore[return-value]
         rec.id = self._log_one(app, rec, "api")
         return _json(rec)  # type: ignore[return-value]
 
@@ -658,6 +676,8 @@ class CapacityService:
             result = recommender.check(req.application, req.proposed_kva)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines, "application."))  # type: ignore[return-value]
+        except MeteredModelRequired as exc:
+            return _metered_required(exc, req.application.application_type, "application.")  # type: ignore[return-value]
         result.recommendation.id = self._log_one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
@@ -717,13 +737,15 @@ class CapacityService:
         equipment: pathlib.Path = None,  # type: ignore[assignment]
         workbook: pathlib.Path = None,  # type: ignore[assignment]
         output: Any = "json",
+        meter_readings: pathlib.Path = None,  # type: ignore[assignment]
         detail: Any = "summary",
         ctx: bentoml.Context = None,  # type: ignore[assignment]
     ) -> Any:
         """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
 
         Instead of the two CSV files, ``workbook`` may be an Excel file (.xlsx) with the
-        sheets ``customers`` and (optionally) ``equipment`` in the same columns.
+        sheets ``customers`` and (optionally) ``equipment`` in the same columns. Existing
+        customers (增容 / 减容 / 暂停) send their ``meter_readings`` CSV beside the customers.
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
         (default; the CSV columns) or ``full`` answers with every explanation. An optional
         ``Idempotency-Key`` header (1-128 printable characters): a repeat with the same key
@@ -745,9 +767,12 @@ class CapacityService:
             else:
                 if sheets is not None:
                     customers, equipment = sheets
-                answer = self._recommend_batch(
-                    applications, customers, equipment, output, detail, ctx
-                )
+                try:
+                    answer = self._recommend_batch(
+                        applications, customers, equipment, output, detail, ctx, meter_readings
+                    )
+                except MeteredModelRequired as exc:
+                    answer = _metered_required(exc, "increase, reduce or suspend")
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.
             ctx.response.status_code = answer.status_code
@@ -763,6 +788,7 @@ class CapacityService:
         output: Any,
         detail: Any,
         ctx: Any,
+        meter_readings: Any = None,
     ) -> Any:
         # Pinned for this request: every self.recommender below (and in _batch_csv) is it.
         if self._pin_recommender() is None:
@@ -775,7 +801,7 @@ class CapacityService:
         key, bad_key = self._log_key(ctx)
         if bad_key is not None:
             return bad_key
-        if customers is not None or equipment is not None:
+        if customers is not None or equipment is not None or meter_readings is not None:
             if detail == "full":
                 return single_error(
                     "detail",
@@ -784,7 +810,7 @@ class CapacityService:
                     "for full answers)",
                     "detail=full is answered for JSON application lists only",
                 )
-            return self._batch_csv(customers, equipment, fmt, key)
+            return self._batch_csv(customers, equipment, fmt, key, meter_readings)
         if applications is None:
             return single_error(
                 "applications",
@@ -1088,7 +1114,12 @@ class CapacityService:
         return self._log_scored(requests, scored, status_quo, key, body_sha256)
 
     def _batch_csv(
-        self, customers: Any, equipment: Any, fmt: Literal["json", "csv"], key: str | None = None
+        self,
+        customers: Any,
+        equipment: Any,
+        fmt: Literal["json", "csv"],
+        key: str | None = None,
+        meter_readings: Any = None,
     ) -> Any:
         import pandas as pd
 
@@ -1105,6 +1136,8 @@ class CapacityService:
         uploads = [("customers", customers)]
         if equipment is not None:
             uploads.append(("equipment", equipment))
+        if meter_readings is not None:
+            uploads.append(("meter_readings", meter_readings))
         for name, value in uploads:
             if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
                 return single_error(
@@ -1119,9 +1152,24 @@ class CapacityService:
             else:
                 # Customers only: every customer is answered area-only (or industry-only).
                 equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
-            validated = validate_frames(cust, equip, sources=("customers", "equipment"))
+            meter = (
+                None
+                if meter_readings is None
+                else pd.read_csv(
+                    meter_readings, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+                )
+            )
+            validated = validate_frames(
+                cust,
+                equip,
+                sources=("customers", "equipment"),
+                meter_readings_df=meter,
+                meter_source="meter_readings",
+            )
         except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
+            return single_error(
+                "customers/equipment/meter_readings", None, "contract CSV files (UTF-8)", str(exc)
+            )
         if len(validated.customers) > MAX_BATCH:
             return single_error(
                 "customers",
@@ -1145,6 +1193,7 @@ class CapacityService:
             "csv",
             pathlib.Path(customers).read_bytes(),
             pathlib.Path(equipment).read_bytes() if equipment is not None else b"",
+            *([pathlib.Path(meter_readings).read_bytes()] if meter_readings is not None else []),
             fmt,
         )
         stored = self._log_stored(key, body_sha256)
@@ -1313,6 +1362,19 @@ def _reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 WORKBOOK_SHEETS = ("customers", "equipment")
 """Sheet names of a batch workbook (the contract's two tables)."""
+
+
+def _metered_required(exc: MeteredModelRequired, kind: str, prefix: str = "") -> JSONResponse:
+    """An existing customer sent to a model trained without existing customers: a 422."""
+    return single_error(
+        f"{prefix}application_type",
+        kind,
+        "a model trained on a history with existing customers (capacity train "
+        "--meter-readings FILE), or application_type new",
+        str(exc),
+        status=422,
+        code="metered_model_required",
+    )
 
 
 def _workbook_sheets(workbook: Any) -> tuple[pathlib.Path, pathlib.Path | None] | Response:

@@ -19,7 +19,11 @@ import { parseNumber } from './csv.js';
  *   Why a line was not read, as an i18n key and its parameters.
  */
 
-/** "2025-7", "2025/07", "2025.7", "2025年7月", "202507" → "2025-07"; null when not a month. */
+/**
+ * "2025-7", "2025/07", "2025.7", "2025年7月", "202507" → "2025-07"; null when not a month.
+ * @param {unknown} raw
+ * @returns {string | null}
+ */
 export function normalisePeriod(raw) {
   const s = String(raw ?? '').trim().replace(/\s+/g, '');
   const m = s.match(/^(\d{4})(?:[-/.年]|)(\d{1,2})月?$/);
@@ -30,7 +34,11 @@ export function normalisePeriod(raw) {
   return `${m[1]}-${String(month).padStart(2, '0')}`;
 }
 
-/** A bill's number: "86,000", "86000度", "86000 kWh", "８６０００" → 86000; null if empty, NaN if not. */
+/**
+ * A bill's number: "86,000", "86000度", "86000 kWh", "８６０００" → 86000; null if empty, NaN if not.
+ * @param {unknown} raw
+ * @returns {number | null}
+ */
 export function billNumber(raw) {
   const s = String(raw ?? '').trim().replace(/\s*(kwh|度|千瓦时|kw|千瓦)$/i, '');
   return parseNumber(s);
@@ -56,6 +64,8 @@ const THOUSANDS = /^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/;
 /**
  * A line with commas only: "86,000" and "2025-07,86,000" are one number (after the month);
  * otherwise commas separate columns ("2025-07,86000,310").
+ * @param {string} s
+ * @returns {string[]}
  */
 function splitCommas(s) {
   if (THOUSANDS.test(s)) return [s];
@@ -80,7 +90,8 @@ export function parseBill(text) {
     if (!s) return;
     // Columns: tabs, semicolons or spaces; with none of those, commas (a comma inside
     // "86,000" is a thousands separator, as in a bill).
-    let cells = s.split(/[\t;]+|\s+/).filter(Boolean);
+    // A comma that ends a cell ("2025/8, 91000") separates it from the next.
+    let cells = s.split(/[\t;]+|\s+/).map((c) => c.replace(/,$/, '')).filter(Boolean);
     if (cells.length === 1 && s.includes(',')) cells = splitCommas(s);
     // "2025年7月 86000度" or "2025-07 86,000 kWh": a unit as its own cell belongs to the number.
     cells = cells.filter((c) => !/^(kwh|度|千瓦时|kw|千瓦)$/i.test(c));

@@ -320,7 +320,7 @@ export function existingCard(state, rec) {
       ...fact('existing-load-rate', t('existing_load_rate'), fmtPct(x.measured_load_rate), t('existing_load_rate_help'), { 'data-rate': x.measured_load_rate }),
       ...fact('existing-mean', t('existing_mean'), fmtKw(x.mean_kw), t('existing_mean_help', { months: x.months_metered })),
       ...fact('existing-metered', t('existing_metered'), fmtKw(x.metered_part_kw), t('existing_metered_help'), { 'data-kw': x.metered_part_kw }),
-      ...fact('existing-change', t('existing_change'), signedKw(x.change_kw), t('existing_change_help'), { 'data-kw': x.change_kw }),
+      ...fact('existing-change', t('existing_change'), Math.abs(x.change_kw) < 0.05 ? t('existing_change_none') : signedKw(x.change_kw), t('existing_change_help'), { 'data-kw': x.change_kw }),
     ]),
     h('p', { class: 'hint small', text: t('existing_peak_sum', { peak: fmtKw(rec.predicted_peak_kw), metered: fmtKw(x.metered_part_kw), change: signedKw(x.change_kw), corr: signedKw(x.correction_kw) }) }),
   ]);

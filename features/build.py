@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from features.catalog import Catalog, load_catalog
-from features.contract import CLIMATE_ZONES
+from features.contract import APPLICATION_TYPES, CLIMATE_ZONES, DEFAULT_APPLICATION_TYPE
 from features.engineering import (
     EngineeringConfig,
     engineering_estimate_arrays,
@@ -49,8 +49,12 @@ from features.metered import (
     application_type_codes,
     metered_feature_values,
 )
-from features.metering import METER_SUMMARY_COLUMNS, hours_in_month, parse_periods, summarise_readings
-from features.contract import APPLICATION_TYPES, DEFAULT_APPLICATION_TYPE
+from features.metering import (
+    METER_SUMMARY_COLUMNS,
+    hours_in_month,
+    parse_periods,
+    summarise_readings,
+)
 from features.schemas import Application
 from features.shrinkage import shrink_log_location
 
@@ -270,7 +274,9 @@ def frames_from_applications(
             cols["removed"].append(item.change == "remove")
     # Ids must be unique for the positions to stand in for a lookup by id.
     unique = len(set(ids)) == len(ids)
-    metered = any(a.meter_readings or a.application_type != DEFAULT_APPLICATION_TYPE for a in applications)
+    metered = any(
+        a.meter_readings or a.application_type != DEFAULT_APPLICATION_TYPE for a in applications
+    )
     columns = ApplicationColumns(
         customer_id=ids,
         industry=[a.industry for a in applications],
@@ -324,7 +330,7 @@ def _removed_mask(equipment: pd.DataFrame) -> np.ndarray:
     """Lines taken out of service (``change`` remove); none when the column is absent."""
     if "change" not in equipment:
         return np.zeros(len(equipment), dtype=bool)
-    return (equipment["change"].astype(str) == "remove").to_numpy()
+    return np.asarray(equipment["change"].astype(str) == "remove", dtype=bool)
 
 
 def _counted_lines(equipment: pd.DataFrame) -> pd.DataFrame:
@@ -596,26 +602,22 @@ class LabelStatistics:
     @classmethod
     def concat(cls, parts: Sequence[LabelStatistics]) -> LabelStatistics:
         """Row-wise concatenation, in the order given."""
-        metered = [p for p in parts if p.meter is not None]
-        if metered and len(metered) != len(parts):
+        meters = [p.meter for p in parts if p.meter is not None]
+        if meters and len(meters) != len(parts):
             raise ValueError("label statistics with and without meter inputs cannot be mixed")
+        removed = [p.kw_removed for p in parts if p.kw_removed is not None]
         return cls(
             industry=np.concatenate([p.industry for p in parts]),
             kw=np.vstack([p.kw for p in parts]),
             area_p30=np.concatenate([p.area_p30 for p in parts]),
             meter=MeterInputs(
-                np.concatenate([p.meter.application_type for p in metered]),
-                np.concatenate([p.meter.existing_capacity_kva for p in metered]),
-                {
-                    c: np.concatenate([p.meter.summary[c] for p in metered])
-                    for c in METER_SUMMARY_COLUMNS
-                },
+                np.concatenate([m.application_type for m in meters]),
+                np.concatenate([m.existing_capacity_kva for m in meters]),
+                {c: np.concatenate([m.summary[c] for m in meters]) for c in METER_SUMMARY_COLUMNS},
             )
-            if metered and all(p.meter is not None for p in metered)
+            if meters
             else None,
-            kw_removed=np.vstack([p.kw_removed for p in parts if p.kw_removed is not None])
-            if metered
-            else None,
+            kw_removed=np.vstack(removed) if removed else None,
         )
 
     def take(self, rows: np.ndarray) -> LabelStatistics:
@@ -767,16 +769,16 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         remaining = np.maximum(peak - change, MIN_REMAINING_SHARE * peak)
         self.meter_fit_ = MeterFit.fit(stats.meter, stats.industry, remaining)
 
-    def _fit_new_labels(
-        self, stats: LabelStatistics, y: Any, *, fallback_peak: np.ndarray
-    ) -> None:
+    def _fit_new_labels(self, stats: LabelStatistics, y: Any, *, fallback_peak: np.ndarray) -> None:
         """:meth:`fit_labels` for new applications (the typical peak from every customer)."""
         kx = _kx_vector(self.categories_, self.engineering_.kx_choice)
         peak_arr = np.asarray(y, dtype=float)
         if len(peak_arr) < MIN_METERED_ROWS:
             # A history of existing customers only: the catalog's Kx stay, the typical
             # peak comes from every customer.
-            typical_all = shrink_log_location(np.log(fallback_peak), np.full(len(fallback_peak), "all"))
+            typical_all = shrink_log_location(
+                np.log(fallback_peak), np.full(len(fallback_peak), "all")
+            )
             self.global_fallback_kw_ = float(np.exp(typical_all.pooled))
             return
         peak = pd.Series(peak_arr)

@@ -294,9 +294,7 @@ REMOVED_KW_PER_KVA_MAX = 3.0
 been installed (installations run at 1-3 kW installed per kVA of transformer)."""
 
 EXISTING_CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec(
-        "application_type", "code", False, "new (default), increase, reduce or suspend"
-    ),
+    ColumnSpec("application_type", "code", False, "new (default), increase, reduce or suspend"),
     ColumnSpec(
         "existing_capacity_kva",
         "float",

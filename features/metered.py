@@ -103,6 +103,12 @@ class MeterFit:
     demand_pooled: float
     energy_log_ratio: dict[str, float]
     energy_pooled: float
+    energy_slope: float = 0.0
+    """d log(peak/mean) / d log(mean), one for all industries: a small customer's peak sits
+    further above its mean than a large one's (fewer loads to diversify; Velander's
+    peak = a·E + b·√E in log form). Fitted robustly on the history, 0 without evidence."""
+    energy_centre: float = 0.0
+    """The log mean demand at which ``energy_log_ratio`` holds."""
 
     @classmethod
     def fit(cls, inputs: MeterInputs, industry: np.ndarray, metered_peak: np.ndarray) -> MeterFit:
@@ -120,7 +126,12 @@ class MeterFit:
                 f"the metered path needs at least {MIN_METERED_ROWS} existing customers with a "
                 f"positive mean load, received {int(e_ok.sum())}"
             )
-        energy = shrink_log_location(log_e[e_ok], industry[e_ok])
+        log_mean = np.log(np.where(e_ok, mean, 1.0))
+        centre = float(np.median(log_mean[e_ok]))
+        slope = _robust_slope(log_mean[e_ok] - centre, log_e[e_ok], industry[e_ok])
+        energy = shrink_log_location(
+            log_e[e_ok] - slope * (log_mean[e_ok] - centre), industry[e_ok]
+        )
         if d_ok.sum() >= MIN_METERED_ROWS:
             dem = shrink_log_location(log_d[d_ok], industry[d_ok])
             d_est, d_pooled = dem.estimate, dem.pooled
@@ -128,7 +139,7 @@ class MeterFit:
             # Too few demand meters to learn their allowance: their months' energy is
             # used instead (the ratio below), never a figure assumed here.
             d_est, d_pooled = {}, float("nan")
-        return cls(d_est, d_pooled, energy.estimate, energy.pooled)
+        return cls(d_est, d_pooled, energy.estimate, energy.pooled, slope, centre)
 
     def metered_kw(self, inputs: MeterInputs, industry: np.ndarray) -> np.ndarray:
         """The metered part of the peak per row (NaN for rows without readings)."""
@@ -138,7 +149,10 @@ class MeterFit:
         log_e = np.array([self.energy_log_ratio.get(i, self.energy_pooled) for i in ind])
         with np.errstate(invalid="ignore"):
             by_demand = s["meter_max_demand_kw"] * np.exp(log_d)
-            by_energy = s["meter_mean_kw"] * np.exp(log_e)
+            log_mean = np.log(s["meter_mean_kw"])
+            by_energy = s["meter_mean_kw"] * np.exp(
+                log_e + self.energy_slope * (log_mean - self.energy_centre)
+            )
         out = np.where(np.isfinite(by_demand) & (by_demand > 0), by_demand, by_energy)
         return np.where(inputs.has_meter, out, np.nan)
 
@@ -149,6 +163,8 @@ class MeterFit:
             "demand_pooled": None if not np.isfinite(self.demand_pooled) else self.demand_pooled,
             "energy_log_ratio": self.energy_log_ratio,
             "energy_pooled": self.energy_pooled,
+            "energy_slope": self.energy_slope,
+            "energy_centre": self.energy_centre,
         }
 
     @classmethod
@@ -160,7 +176,32 @@ class MeterFit:
             float("nan") if pooled is None else float(pooled),
             {k: float(v) for k, v in state["energy_log_ratio"].items()},
             float(state["energy_pooled"]),
+            float(state.get("energy_slope", 0.0)),
+            float(state.get("energy_centre", 0.0)),
         )
+
+
+def _robust_slope(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+    """Theil-Sen slope of ``y`` on ``x`` within groups (both centred per group).
+
+    Robust to the outliers a utility's meter data has (a meter change, a shutdown month),
+    and 0 when there is no spread in ``x`` to learn from.
+    """
+    xs, ys = x.astype(float).copy(), y.astype(float).copy()
+    for g in np.unique(groups):
+        rows = groups == g
+        xs[rows] -= np.median(xs[rows])
+        ys[rows] -= np.median(ys[rows])
+    if len(xs) < MIN_METERED_ROWS or np.ptp(xs) <= 0:
+        return 0.0
+    rng = np.random.default_rng(0)
+    i = rng.integers(0, len(xs), 4000)
+    j = rng.integers(0, len(xs), 4000)
+    dx = xs[i] - xs[j]
+    keep = np.abs(dx) > 1e-6
+    if keep.sum() < MIN_METERED_ROWS:
+        return 0.0
+    return float(np.median((ys[i] - ys[j])[keep] / dx[keep]))
 
 
 def metered_feature_values(

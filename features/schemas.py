@@ -35,20 +35,20 @@ from features.contract import (
     CUSTOMER_COLUMNS,
     EQUIPMENT_COLUMNS,
     EXISTING_TYPES,
-    MAX_DEMAND_OVER_CAPACITY_MAX,
-    METER_COLUMNS,
-    METER_MONTHS_MAX,
-    METER_MONTHS_MIN,
-    REMOVED_KW_PER_KVA_MAX,
-    ApplicationType,
-    Change,
     FLOOR_AREA_M2_MAX,
     FLOOR_AREA_M2_MIN,
     INSTALLED_KW_MAX,
     INSTALLED_KW_PER_M2_MAX,
+    MAX_DEMAND_OVER_CAPACITY_MAX,
+    METER_COLUMNS,
+    METER_MONTHS_MAX,
+    METER_MONTHS_MIN,
     QUANTITY_MAX,
     RATED_KW_MAX,
     RATED_KW_MIN,
+    REMOVED_KW_PER_KVA_MAX,
+    ApplicationType,
+    Change,
     ClimateZone,
     column_spec,
 )
@@ -322,8 +322,7 @@ class MeterReading(BaseModel):
         if month[0] < 0:
             raise PydanticCustomError(
                 "meter_period",
-                "period must be a billing month written YYYY-MM, e.g. 2026-07; received "
-                "{value}",
+                "period must be a billing month written YYYY-MM, e.g. 2026-07; received {value}",
                 {"value": value[:20]},
             )
         return value
@@ -484,8 +483,7 @@ class Application(BaseModel):
         if months < METER_MONTHS_MIN:
             raise _meter_error(
                 "meter_too_few_months",
-                "application_type {kind} needs at least {min} monthly meter readings; "
-                "received {n}",
+                "application_type {kind} needs at least {min} monthly meter readings; received {n}",
                 kind=self.application_type,
                 min=METER_MONTHS_MIN,
                 n=months,
@@ -535,9 +533,7 @@ class Application(BaseModel):
                     demand=demand,
                     limit=demand * float(h),
                 )
-        removed = sum(
-            i.rated_kw * i.quantity for i in self.equipment if i.change == "remove"
-        )
+        removed = sum(i.rated_kw * i.quantity for i in self.equipment if i.change == "remove")
         if removed > REMOVED_KW_PER_KVA_MAX * cap:
             raise _meter_error(
                 "remove_too_large",

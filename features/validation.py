@@ -1108,15 +1108,9 @@ def _reject_impossible_removals(
     cust_problems.add(
         over,
         "removed_kw_total",
-        np.asarray(
-            [
-                f"the equipment lines to remove install {t:.6g} kW, more than a customer of "
-                f"{c:g} kVA could have had (at most {REMOVED_KW_PER_KVA_MAX:g} kW per kVA); "
-                "expected only lines in service today"
-                for t, c in zip(total[over], capacity[over], strict=True)
-            ],
-            dtype=object,
-        ),
+        f"the equipment lines to remove install more kW (the value) than a customer of its "
+        f"existing_capacity_kva could have had (at most {REMOVED_KW_PER_KVA_MAX:g} kW per kVA); "
+        "expected only lines in service today",
         value=np.asarray([f"{t:.10g}" for t in total[over]], dtype=object),
     )
     dropped = np.zeros(n_codes, dtype=bool)
@@ -1181,8 +1175,7 @@ class _MeterCheck:
             "period must be a billing month written YYYY-MM, e.g. 2026-07",
         )
         # The reading's customer: its row in the customers file (-1: none).
-        # (A duplicated id is looked up at its first row: get_indexer refuses a non-unique
-        # index, and duplicated customers are rejected with their readings anyway.)
+        # A duplicated id points at its first row (all its rows are rejected anyway).
         first = np.flatnonzero(~ids.duplicated(keep="first").to_numpy())
         found = pd.Index(ids.to_numpy()[first]).get_indexer(text["customer_id"])
         lookup = np.where(found >= 0, first[np.maximum(found, 0)], -1)
@@ -1202,9 +1195,7 @@ class _MeterCheck:
             "meter readings for a new connection (application_type new): readings belong to "
             f"an existing customer (application_type {_TYPES_TEXT})",
         )
-        twice = pd.DataFrame({"c": text["customer_id"], "p": text["period"]}).duplicated(
-            keep=False
-        )
+        twice = pd.DataFrame({"c": text["customer_id"], "p": text["period"]}).duplicated(keep=False)
         problems.add(
             twice.to_numpy() & known & (month > 0),
             "period",
@@ -1267,16 +1258,13 @@ class _MeterCheck:
         cust_problems.add(
             broken,
             "meter_readings",
-            np.asarray(
-                [
-                    f"customer rejected: {b} of its {b + g} meter readings are invalid (see "
-                    "the meter_readings rejects); an existing customer is sized from all its "
-                    "months or not at all"
-                    for b, g in zip(bad[broken], good[broken], strict=True)
-                ],
+            "customer rejected: some of its meter readings are invalid (the value says how "
+            "many; see the meter_readings rejects): an existing customer is sized from all its "
+            "months or not at all",
+            value=np.asarray(
+                [f"{b} of {b + g} invalid" for b, g in zip(bad[broken], good[broken], strict=True)],
                 dtype=object,
             ),
-            value=np.asarray([f"{b} invalid" for b in bad[broken]], dtype=object),
         )
         few = existing & ~cust_problems.bad & (good < METER_MONTHS_MIN)
         cust_problems.add(

@@ -37,6 +37,7 @@ from features.engineering import (
     sheet_for_items,
 )
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
@@ -296,7 +297,9 @@ class Recommender:
     ) -> pd.DataFrame:
         """Existing customers' meter, change and today's capacity (NaN for new ones)."""
         cap = pd.to_numeric(
-            frames.customers.get("existing_capacity_kva", pd.Series(np.nan, index=frames.customers.index)),
+            frames.customers.get(
+                "existing_capacity_kva", pd.Series(np.nan, index=frames.customers.index)
+            ),
             errors="coerce",
         ).to_numpy(dtype=float)
         has = pred.column("has_meter") > 0
@@ -306,8 +309,10 @@ class Recommender:
         p_ok, p_under, _ = outcome_probabilities(self.model, pred, safe)
         price = self.config.capacity_price_yuan_per_kva_month
         threshold = self.engineering.tariff_threshold_kva
-        yearly = 12.0 * price * (
-            np.where(kva >= threshold, kva, 0.0) - np.where(safe >= threshold, safe, 0.0)
+        yearly = (
+            12.0
+            * price
+            * (np.where(kva >= threshold, kva, 0.0) - np.where(safe >= threshold, safe, 0.0))
         )
         nan = np.full(len(kva), np.nan)
         return pd.DataFrame(
@@ -375,12 +380,35 @@ class Recommender:
         )
 
     def unmatched_errors_of(self, app: Application, prefix: str = "") -> list[dict[str, Any]]:
-        """The 400 error items of ``app``'s lines that match no category (empty when none)."""
+        """The 400 error items of ``app``'s lines that match no category (empty when none).
+
+        Also the error of an existing customer sent to a model without the metered path.
+        """
+        existing = self.existing_errors_of(app, prefix)
+        if existing:
+            return existing
         try:
             self._resolve(app)
         except UnmatchedLinesError as exc:
             return unmatched_errors(exc.lines, prefix)
         return []
+
+    def existing_errors_of(self, app: Application, prefix: str = "") -> list[dict[str, Any]]:
+        """The 400 error of an existing customer this model cannot size (empty otherwise)."""
+        if app.application_type == "new" or self.model.builder.metered_:
+            return []
+        return [
+            {
+                "field": f"{prefix}application_type",
+                "value": app.application_type,
+                "expected": "new: this model was trained on a history without existing customers",
+                "message": "this model cannot size an existing customer from its meter readings "
+                "(its history had no existing customers); the utility must train one on a "
+                "history with meter_readings.csv",
+                "code": "model_without_existing_customers",
+                "params": {"kind": app.application_type},
+            }
+        ]
 
     # -- helpers -------------------------------------------------------------------------
     def _list_gain_warning(self) -> Warning_:
@@ -404,6 +432,8 @@ class Recommender:
         return 0.0
 
     def _resolve(self, app: Application) -> _Resolved:
+        if self.existing_errors_of(app):
+            raise MeteredModelRequired(self.existing_errors_of(app)[0]["message"])
         cats: list[str | None] = []
         matches: list[NameMatch] = []
         for i, item in enumerate(app.equipment):
@@ -792,7 +822,9 @@ class Recommender:
         today = self.model.probabilities_for(pred, i, np.array([cap]))
         yearly = 12.0 * (self._monthly_charge(final_kva) - self._monthly_charge(cap))
         rate = measured / (cap * self.sizing.power_factor)
-        p_under = float(self.model.probabilities_for(pred, i, np.array([final_kva])).p_undersized[0, 0])
+        p_under = float(
+            self.model.probabilities_for(pred, i, np.array([final_kva])).p_undersized[0, 0]
+        )
         params = {
             "kind": app.application_type,
             "months": len(app.meter_readings),

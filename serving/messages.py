@@ -197,6 +197,7 @@ ZH.update(
     }
 )
 
+
 def _existing_en(p: dict[str, Any]) -> str:
     head = (
         f"Your meter shows a peak of about {p['measured_kw']:,.0f} kW over {p['months']} months: "

@@ -148,6 +148,16 @@ def synth(
     dirty_row_rate: Annotated[
         float, typer.Option("--dirty-row-rate", min=0.0, max=0.2, help="Share of dirty rows.")
     ] = 0.005,
+    existing_share: Annotated[
+        float | None,
+        typer.Option(
+            "--existing-share",
+            min=0.0,
+            max=1.0,
+            help="Share of existing customers (增容 / 减容 / 暂停, with meter_readings.csv); "
+            "0 writes new applications only [default: 0.3, the demo history's share]",
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic, contract-conformant history (see docs/synthetic_history.md)."""
     # Lazy imports keep ``capacity --help`` fast.
@@ -157,11 +167,16 @@ def synth(
 
     from serving.settings import state_home
     from training.cli_output import console as make_console
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.synth import DEMO_EXISTING_SHARE, SynthConfig, generate_history, write_history
+
+    if existing_share is None:
+        existing_share = DEMO_EXISTING_SHARE
 
     console = make_console()
     started = time.perf_counter()
-    history = generate_history(SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate))
+    history = generate_history(
+        SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate, existing_share=existing_share)
+    )
     out = out if out is not None else state_home() / "synth"
     paths = write_history(history, out)
     elapsed = time.perf_counter() - started
@@ -175,6 +190,8 @@ def synth(
         "oracle": history.oracle,
         "dirty_rows": history.dirty_rows,
     }
+    if history.meter_readings is not None:
+        frames["meter_readings"] = history.meter_readings
     for name, frame in frames.items():
         table.add_row(paths[name].name, str(len(frame)))
     console.print(table)

@@ -153,6 +153,12 @@ def train(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "train with the single-process engine (the default)"
+        )
+        return
     if engine == "dask":
         from training.cli_dask import train_command
 
@@ -179,6 +185,14 @@ def train(
         f"{result.seconds:.1f} s · customers dropped for incomplete equipment lists "
         f"{result.n_dropped_incomplete}"
     )
+    per_type = result.evaluation.per_application_type
+    if per_type is not None:
+        for kind, row in per_type.iterrows():
+            console.print(
+                f"{kind}: {int(row['n'])} held-out customers, appropriately sized "
+                f"{row['model_accuracy']:.3f}, undersized {row['model_undersized']:.3f}",
+                highlight=False,
+            )
     console.print(counts_table("Rejected rows", result.rejects))
     for note in result.notes:
         console.print(f"[yellow]warning:[/yellow] {note}", highlight=False, soft_wrap=True)
@@ -259,6 +273,14 @@ def evaluate(
         f"MdAPE {p['mdape']:.3f} · within ±20 % {p['within_20pct']:.3f} · "
         f"coverage 80 % {p['coverage80']:.3f} · 90 % {p['coverage90']:.3f}"
     )
+    if result.per_application_type is not None:
+        kinds = Table(title="Per application type")
+        per_type = result.per_application_type
+        for col in ["application_type", *per_type.columns]:
+            kinds.add_column(col)
+        for kind, row in per_type.iterrows():
+            kinds.add_row(str(kind), *[cell(v, count=c == "n") for c, v in row.items()])
+        console.print(kinds)
     table = Table(title="Per industry (weakest first)")
     per = result.per_industry
     for col in ["industry", *per.columns]:
@@ -270,6 +292,8 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
         result.rows.to_csv(out / "rows.csv", index=False)
         per.to_csv(out / "per_industry.csv")
+        if result.per_application_type is not None:
+            result.per_application_type.to_csv(out / "per_application_type.csv")
         result.overall.to_csv(out / "overall.csv")
         validated.write_report(out / "rejects")
         for path in save_plots(result, cm, out):
@@ -299,6 +323,12 @@ def recommend(
 
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
+        return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "are scored with the single-process engine (the default)"
+        )
         return
     if engine == "dask":
         from training.cli_dask import recommend_command

@@ -234,13 +234,16 @@ def train_from_files(
         "train_config": config.model_dump(mode="json"),
     }
     bundle_dir = save_bundle(model, out_dir, metadata, metrics)
-    rejects = {f: validated.rejected_rows(f) for f in ("customers", "equipment")}
+    rejects = {f: validated.rejected_rows(f) for f in ("customers", "equipment", "meter_readings")}
     plot_paths: list[Path] = []
     if config.make_plots:
         note("plots")
         plot_paths = save_plots(evaluation, model, reports_dir / "plots")
     evaluation.per_industry.to_csv(reports_dir / "per_industry.csv")
     evaluation.overall.to_csv(reports_dir / "overall.csv")
+    per_type_csv = reports_dir / "per_application_type.csv"
+    if evaluation.per_application_type is not None:
+        evaluation.per_application_type.to_csv(per_type_csv)
     run = None
     if config.log_to_mlflow:
         note("logging to MLflow")
@@ -258,6 +261,11 @@ def train_from_files(
                     "customers": str(Path(customers).resolve()),
                     "equipment": str(Path(equipment).resolve()),
                     **({"oracle": str(Path(oracle).resolve())} if oracle is not None else {}),
+                    **(
+                        {"meter_readings": str(Path(meter_readings).resolve())}
+                        if meter_readings is not None
+                        else {}
+                    ),
                 },
                 metrics=metrics,
                 bundle_dir=bundle_dir,
@@ -266,6 +274,7 @@ def train_from_files(
                 extra_artifacts=[
                     reports_dir / "per_industry.csv",
                     reports_dir / "overall.csv",
+                    *([per_type_csv] if per_type_csv.is_file() else []),
                     *sorted((reports_dir / "rejects").glob("*")),
                 ],
                 tags={

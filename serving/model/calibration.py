@@ -52,8 +52,10 @@ MAX_MIXTURE_POINTS = 2000
 def conformal_group(
     industry: np.ndarray, has_equipment: np.ndarray, has_meter: np.ndarray | None = None
 ) -> np.ndarray:
-    """The Mondrian group of each row: its industry, its industry's area-only group, or
-    (an existing customer sized from its meter) its industry's metered group."""
+    """The Mondrian group of each row: its industry, or its area-only or metered group.
+
+    An existing customer sized from its meter is in its industry's metered group.
+    """
     ind = np.asarray(industry).astype(str)
     eq = np.asarray(has_equipment, dtype=float) > 0
     out = np.where(eq, ind, np.char.add(AREA_PREFIX, ind))

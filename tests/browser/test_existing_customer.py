@@ -40,7 +40,7 @@ EXISTING_ERROR_CODES = (
     "meter_demand_absurd",
     "meter_mean_above_max",
     "remove_too_large",
-    "metered_model_required",
+    "model_without_existing_customers",
 )
 # An office drawing about 100 kW on average, a little more in summer: its bills.
 OFFICE_KWH = [68000, 64000, 66000, 70000, 78000, 92000, 101000, 99000, 84000, 72000, 67000, 69000]

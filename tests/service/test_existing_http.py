@@ -1,8 +1,8 @@
-"""An existing customer sent to a model trained without existing customers: a clear 422.
+"""An existing customer sent to a model trained without existing customers: a clear 400.
 
 The session bundle has no existing customers, so it cannot size from meter readings
 (features.metered.MeteredModelRequired). Every path says so with a code the page words
-(``metered_model_required``), never a 500: /recommend, /check and the batch CSV upload with
+(``model_without_existing_customers``), never a 500: /recommend, /check and the batch CSV upload with
 its meter_readings file.
 """
 
@@ -23,10 +23,10 @@ EXISTING: dict[str, Any] = {
 
 
 def _only_error(resp: httpx.Response) -> dict[str, Any]:
-    assert resp.status_code == 422, resp.text
+    assert resp.status_code == 400, resp.text
     (error,) = resp.json()["errors"]
-    assert error["code"] == "metered_model_required"
-    assert "--meter-readings" in error["expected"]
+    assert error["code"] == "model_without_existing_customers"
+    assert "without existing customers" in error["expected"]
     return dict(error)
 
 
@@ -57,4 +57,5 @@ def test_the_batch_upload_with_meter_readings_is_refused_with_a_reason(
         "customers": ("customers.csv", customers.encode(), "text/csv"),
         "meter_readings": ("meter_readings.csv", readings.encode(), "text/csv"),
     }
-    _only_error(client.post("/recommend_batch", files=files, data={"output": "csv"}))
+    error = _only_error(client.post("/recommend_batch", files=files, data={"output": "csv"}))
+    assert error["field"] == "meter_readings"

@@ -186,7 +186,7 @@ const EXISTING_CODE_TARGETS = {
   meter_mean_above_max: 'meter',
   remove_on_new: 'equipment',
   remove_too_large: 'equipment',
-  metered_model_required: 'application_type',
+  model_without_existing_customers: 'application_type',
 };
 
 export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name' };

@@ -571,7 +571,7 @@ export const DICT = {
     err_meter_demand_absurd: '{period}：最大需量 {value} kW 超过现有容量 {kva} kVA 的 {ratio} 倍，不可能是实测值，请检查。',
     err_meter_mean_above_max: '{period}：{value} 千瓦时折算的平均负荷超过了最大需量 {demand} kW（最多 {limit} 千瓦时），请检查这两个数。',
     err_remove_too_large: '要拆除的设备共 {value} kW，超过了 {kva} kVA 的用户可能装有的设备（每 kVA 最多约 {ratio} kW），请只填现在在用的设备。',
-    err_metered_model_required: '当前使用的模型没有用已有用户的数据训练，暂时不能按电费单计算。请选择“新用户报装”，或联系供电公司。',
+    err_model_without_existing_customers: '当前使用的模型没有用已有用户的数据训练，暂时不能按电费单计算。请选择“新用户报装”，或联系供电公司。',
   },
   en: {
     app_title: 'Connection capacity recommendation',
@@ -1131,7 +1131,7 @@ export const DICT = {
     err_meter_demand_absurd: '{period}: a maximum demand of {value} kW is more than {ratio} times today\'s {kva} kVA, which no meter can show: please check it.',
     err_meter_mean_above_max: '{period}: {value} kWh means an average load above the month\'s maximum demand of {demand} kW (at most {limit} kWh): check both figures.',
     err_remove_too_large: 'The equipment to remove totals {value} kW, more than a customer of {kva} kVA could have (about {ratio} kW per kVA at most): list only equipment in service today.',
-    err_metered_model_required: 'The model in use was not trained with existing customers, so it cannot size from your bills yet. Choose "new customer", or contact the utility.',
+    err_model_without_existing_customers: 'The model in use was not trained with existing customers, so it cannot size from your bills yet. Choose "new customer", or contact the utility.',
   },
 };
 

@@ -29,12 +29,16 @@ export function initExisting(state) {
     const period = h('input', { id: `${p}-period`, class: 'meter-period', autocomplete: 'off', maxlength: 10, value: months[i], 'aria-describedby': `${p}-period-error` });
     const energy = h('input', { id: `${p}-energy`, class: 'meter-energy', inputmode: 'decimal', autocomplete: 'off', 'aria-describedby': `${p}-energy-error` });
     const demand = h('input', { id: `${p}-demand`, class: 'meter-demand', inputmode: 'decimal', autocomplete: 'off', 'aria-describedby': `${p}-demand-error` });
+    // Each cell's own label (read by screen readers; the column heads show it on screen).
+    const label = (part) => h('label', { for: `${p}-${part}`, class: 'visually-hidden' });
+    const labels = { period: label('period'), energy: label('energy'), demand: label('demand') };
     body.append(h('tr', { 'data-meter-row': i }, [
-      h('td', {}, [period, err('period')]),
-      h('td', { class: 'num' }, [energy, err('energy')]),
-      h('td', { class: 'num' }, [demand, err('demand')]),
+      h('td', {}, [labels.period, period, err('period')]),
+      h('td', { class: 'num' }, [labels.energy, energy, err('energy')]),
+      h('td', { class: 'num' }, [labels.demand, demand, err('demand')]),
     ]));
-    state.meterRows.push({ i, period, energy, demand });
+    state.meterRows.push({ i, period, energy, demand, labels });
+    period.addEventListener('change', () => refreshExistingLanguage(state));
   }
   document.querySelectorAll('input[name=app_kind]').forEach((el) => el.addEventListener('change', () => {
     setKind(state, /** @type {HTMLInputElement} */ (el).value);
@@ -55,9 +59,10 @@ export function setKind(state, kind) {
 
 export function refreshExistingLanguage(state) {
   for (const r of state.meterRows || []) {
-    r.period.setAttribute('aria-label', t('meter_month_n', { n: r.i + 1 }));
-    r.energy.setAttribute('aria-label', t('meter_energy_of', { month: r.period.value || r.i + 1 }));
-    r.demand.setAttribute('aria-label', t('meter_demand_of', { month: r.period.value || r.i + 1 }));
+    const month = r.period.value || t('meter_month_n', { n: r.i + 1 });
+    r.labels.period.textContent = t('meter_month_n', { n: r.i + 1 });
+    r.labels.energy.textContent = t('meter_energy_of', { month });
+    r.labels.demand.textContent = t('meter_demand_of', { month });
     r.energy.placeholder = r.i === 0 ? t('ph_energy') : '';
   }
   if (state.billStatus) $('#bill-paste-status').textContent = state.billStatus();

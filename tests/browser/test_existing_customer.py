@@ -292,3 +292,23 @@ def test_the_planner_batch_page_takes_meter_readings(new_page: Any) -> None:
     expect(rejected.first).to_be_visible()
     titles = rejected.evaluate_all("rs => rs.map(r => r.title)")
     assert any("energy_kwh" in t or "meter" in t for t in titles), titles
+
+
+def test_a_planner_checks_an_existing_customers_proposal(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    page.click("#mode-planner")
+    _existing(page, "reduce", "1250")
+    _paste_bill(page, "\n".join(str(v) for v in OFFICE_KWH))
+    page.fill("#proposed_kva", "1000")
+    with page.expect_response(lambda r: r.url.endswith("/check")) as resp:
+        page.click("#submit-btn")
+    assert resp.value.status == 200, resp.value.text()
+    body = json.loads(resp.value.request.post_data)
+    assert body["application"]["application_type"] == "reduce"
+    assert len(body["application"]["meter_readings"]) == 12
+    answer = resp.value.json()
+    assert answer["recommendation"]["existing"]["existing_capacity_kva"] == 1250
+    # The planner sees the verdict on the proposal and the meter's evidence together.
+    expect(page.locator("#verdict-badge")).to_be_visible()
+    expect(page.locator("#existing-card")).to_be_visible()
+    expect(page.locator("#existing-measured")).to_contain_text("kW")

@@ -53,7 +53,7 @@ def _world(seed: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
                 change[i] += 0.45 * kw
         elif kind[i] == "reduce" and rng.random() < 0.6:
             kw = float(rng.uniform(1, 0.5 * before[i]))
-            lines.append((f"X{i}", "fan_pump", round(kw, 1), 1, "remove"))
+            lines.append((f"X{i}", "pump", round(kw, 1), 1, "remove"))
             change[i] -= 0.5 * kw
     peak = np.maximum(before + change, 0.2 * before) * np.exp(rng.normal(0, 0.06, n))
     months = np.arange(1, 13)
@@ -210,3 +210,26 @@ def test_readings_beat_floor_area_on_customers_never_seen(
     )
     assert ok_meter > 0.85
     assert ok_meter > ok_blind + 0.2
+
+
+def test_evaluation_and_model_card_report_application_types_apart(
+    metered_model: CapacityModel,
+) -> None:
+    from training.evaluate import evaluate_model
+    from training.model_card import _by_application_type
+
+    v = _validated(*_world(3, 200))
+    result = evaluate_model(
+        metered_model,
+        HistoryFrames(v.customers, v.equipment),
+        v.customers["peak_demand_kw"].to_numpy(dtype=float),
+        exclude_fitted=False,
+    )
+    per = result.per_application_type
+    assert per is not None
+    assert set(per.index) == {"increase", "reduce", "suspend"}
+    assert per["n"].sum() == len(v.customers)
+    metrics = result.metrics()
+    assert metrics["n.type.reduce"] == per.loc["reduce", "n"]
+    card = _by_application_type(metrics)
+    assert "| reduce |" in card and "| new |" not in card

@@ -1532,7 +1532,7 @@ def validate_frames(
 
 def load_history(
     customers_path: str | Path,
-    equipment_path: str | Path,
+    equipment_path: str | Path | None,
     *,
     require_label: bool = False,
     catalog: Catalog | None = None,
@@ -1544,7 +1544,9 @@ def load_history(
     Parameters
     ----------
     customers_path, equipment_path
-        CSV (UTF-8, with or without BOM) or Parquet files, chosen by suffix.
+        CSV (UTF-8, with or without BOM) or Parquet files, chosen by suffix. Without an
+        equipment file (None) every customer has no equipment lines (area-only, or an
+        existing customer sized from its meter with no change).
     require_label
         Treat ``peak_demand_kw`` as required (training and evaluation histories).
     catalog
@@ -1567,9 +1569,9 @@ def load_history(
     FileNotFoundError
         When a file does not exist.
     """
-    paths = (Path(customers_path), Path(equipment_path))
+    paths = (Path(customers_path), None if equipment_path is None else Path(equipment_path))
     for file, path in zip((CUSTOMERS, EQUIPMENT), paths, strict=True):
-        if not path.is_file():
+        if path is not None and not path.is_file():
             raise FileNotFoundError(
                 f"{file} file not found: {path} (expected a CSV or Parquet file)"
             )
@@ -1581,12 +1583,17 @@ def load_history(
                 f"{METER} file not found: {meter_path} (expected a CSV or Parquet file)"
             )
         meter = _read_table(meter_path, METER)
+    equipment = (
+        _read_table(paths[1], EQUIPMENT)
+        if paths[1] is not None
+        else pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
+    )
     return validate_frames(
         _read_table(paths[0], CUSTOMERS),
-        _read_table(paths[1], EQUIPMENT),
+        equipment,
         require_label=require_label,
         catalog=catalog,
-        sources=(str(paths[0]), str(paths[1])),
+        sources=(str(paths[0]), str(paths[1] or "(no equipment file)")),
         drop_incomplete_customers=drop_incomplete_customers,
         meter_readings_df=meter,
         meter_source=str(meter_readings_path),

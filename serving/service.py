@@ -362,11 +362,13 @@ class CapacityService:
         output: Any = "json",
         detail: Any = "summary",
         ctx: bentoml.Context = None,  # type: ignore[assignment]
+        meter_readings: pathlib.Path = None,  # type: ignore[assignment]
     ) -> Any:
         """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
 
         Instead of the two CSV files, ``workbook`` may be an Excel file (.xlsx) with the
-        sheets ``customers`` and (optionally) ``equipment`` in the same columns.
+        sheets ``customers`` and (optionally) ``equipment`` in the same columns. Existing
+        customers (增容 / 减容 / 暂停) send their ``meter_readings`` CSV beside the customers.
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
         (default; the CSV columns) or ``full`` answers with every explanation. An optional
         ``Idempotency-Key`` header (1-128 printable characters): a repeat with the same key
@@ -402,6 +404,7 @@ class CapacityService:
                         output,
                         detail,
                         ctx,
+                        meter_readings,
                     )
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.

@@ -44,6 +44,16 @@ def _register_ops_commands() -> None:
 _register_ops_commands()
 
 
+def _register_review_commands() -> None:
+    # The installed-base review of existing customers: training/cli_review.py.
+    from training.cli_review import register
+
+    register(app)
+
+
+_register_review_commands()
+
+
 @app.callback()
 def main() -> None:
     """Connection-capacity recommendation tools."""

@@ -865,26 +865,32 @@ class CapacityService:
         status_quo: list[Any] | None = None,
         key: str | None = None,
         body_sha256: str | None = None,
+        lines: list[list[dict[str, Any]]] | None = None,
     ) -> list[str | None]:
-        """Log rows of the vectorised path (compact answers), one per request; their ids."""
+        """Log rows of the vectorised path (summary answers), one per request; their ids.
+
+        ``requests`` are applications, or contract customer rows with their equipment
+        ``lines`` (the CSV path): both are logged in the application shape.
+        """
         if self.logbook is None:
             return [None] * len(requests)
+        from serving.logbook import RecommendationEntry
+
         batch_id = uuid.uuid4().hex
         sq = status_quo or [None] * len(requests)
+        per_line = lines or [None] * len(requests)
         rows = [
-            {
-                "application": request,
-                "response": {k: _clean(v) for k, v in r.items()},
-                "source": "batch",
-                "model_version": str(r["model_version"]),
-                "recommended_kva": float(r["recommended_kva"]),
-                "predicted_peak_kw": float(r["predicted_peak_kw"]),
-                "engineering_kva": _clean(r["engineering_kva"]),
-                "status_quo_kva": _clean(q),
-                "industry": str(r["industry"]),
-                "batch_id": batch_id,
-            }
-            for request, r, q in zip(requests, scored.to_dict("records"), sq, strict=True)
+            RecommendationEntry.from_answer(
+                request,
+                {k: _clean(v) for k, v in r.items()},
+                source="batch",
+                batch_id=batch_id,
+                status_quo_kva=_clean(q),
+                lines=request_lines,
+            )
+            for request, r, q, request_lines in zip(
+                requests, scored.to_dict("records"), sq, per_line, strict=True
+            )
         ]
         return self._log_rows(rows, key, body_sha256)
 
@@ -1039,26 +1045,13 @@ class CapacityService:
     ) -> list[str | None]:
         if self.logbook is None:
             return [None] * len(recs)
+        from serving.logbook import RecommendationEntry
+
         batch_id = uuid.uuid4().hex
-        # Batch rows keep a compact answer: the full answer of 10,000 applications would
-        # multiply the log's size without adding anything the outcome analysis uses.
+        # Batch rows keep a compact answer (the fields every reader uses): the full answer of
+        # 10,000 applications would multiply the log's size for nothing it reads.
         rows = [
-            {
-                "application": a.model_dump(mode="json"),
-                "response": {
-                    "recommended_kva": r.recommended_kva,
-                    "predicted_peak_kw": r.predicted_peak_kw,
-                    "p_appropriate": r.p_appropriate,
-                    "drivers": [d.model_dump(mode="json") for d in r.drivers[:5]],
-                },
-                "source": "batch",
-                "model_version": r.model_version,
-                "recommended_kva": r.recommended_kva,
-                "predicted_peak_kw": r.predicted_peak_kw,
-                "engineering_kva": r.engineering_kva,
-                "industry": a.industry,
-                "batch_id": batch_id,
-            }
+            RecommendationEntry.from_answer(a, r, source="batch", batch_id=batch_id, compact=True)
             for a, r in zip(apps, recs, strict=True)
         ]
         return self._log_rows(rows, key, body_sha256)
@@ -1077,15 +1070,11 @@ class CapacityService:
             lines.setdefault(str(rec["customer_id"]), []).append(rec)
         by_id = {str(c["customer_id"]): c for c in customers.to_dict(orient="records")}
         ids = [str(cid) for cid in scored["customer_id"]]
-        requests = [
-            {
-                "customer": {k: _clean(v) for k, v in by_id[cid].items()},
-                "equipment": lines.get(cid, []),
-            }
-            for cid in ids
-        ]
+        requests = [by_id[cid] for cid in ids]
         status_quo = [by_id[cid].get("applied_capacity_kva") for cid in ids]
-        return self._log_scored(requests, scored, status_quo, key, body_sha256)
+        return self._log_scored(
+            requests, scored, status_quo, key, body_sha256, lines=[lines.get(c, []) for c in ids]
+        )
 
     def _batch_csv(
         self, customers: Any, equipment: Any, fmt: Literal["json", "csv"], key: str | None = None

@@ -179,8 +179,9 @@ def monitor(
     """Drift of applications and answers vs the champion's training history; realised accuracy.
 
     Exit code 1 when a threshold is crossed (for a scheduler to alert on), 2 on an error,
-    0 otherwise. Also writes <CAPACITY_HOME>/monitor/latest.json, which the service
-    exposes as gauges on /metrics.
+    0 otherwise. A run against the champion also writes <CAPACITY_HOME>/monitor/latest.json
+    (the service's /metrics gauges) and appends a row to monitor/history.csv; a what-if
+    run (--version of another version) writes neither.
     """  # fmt: skip
     from serving.logbook import LogbookSettings
     from serving.settings import Settings
@@ -188,11 +189,13 @@ def monitor(
     from training.monitor import (
         MonitorThresholds,
         drift_frame,
-        latest_path,
+        history_path,
+        publish,
+        read_history,
         run_monitor,
         write_html,
-        write_json,
     )
+    from training.registry import champion_version
 
     settings = Settings()
     con = console()
@@ -226,9 +229,24 @@ def monitor(
         con.print(_table(report.per_industry, "Realised accuracy by industry"))
     else:
         con.print("realised accuracy: no outcome imported yet for this window", highlight=False)
-    html = write_html(report, out or settings.home / "monitor" / f"report-{end:%Y-%m-%d}.html")
-    latest = write_json(report, latest_path(settings))
-    con.print(f"report: {html} · figures for /metrics: {latest}", highlight=False)
+    champion = champion_version(settings)
+    latest, history = publish(report, settings, champion)
+    html = write_html(
+        report,
+        out or settings.home / "monitor" / f"report-{end:%Y-%m-%d}.html",
+        read_history(history_path(settings)),
+    )
+    if latest is None:
+        con.print(
+            f"report: {html} · what-if run against v{report.model_version} (champion: "
+            f"{champion or 'none'}): latest.json and the drift history left as they were",
+            highlight=False,
+        )
+    else:
+        con.print(
+            f"report: {html} · figures for /metrics: {latest} · drift history: {history}",
+            highlight=False,
+        )
     if report.alerts:
         for alert in report.alerts:
             con.print(f"[red]ALERT[/red] {alert}", highlight=False)

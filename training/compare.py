@@ -4,9 +4,9 @@ Both models answer through the served decision path (:func:`training.evaluate.ev
 which calls :func:`serving.model.decision.decide`), on the same customers: the candidate's
 holdout (or a labelled history given explicitly), less every customer either bundle
 records it trained or calibrated on. Each figure (accuracy, undersized, oversized, clamp
-share, interval coverage) is compared with the paired bootstrap of the promotion gate
-(:func:`training.gate.paired_comparison`, resampling customers, both models at once), overall
-and per industry.
+share, interval coverage) is compared with the exact paired test of the promotion gate
+(:func:`training.gate.paired_comparison`: McNemar's exact test and its conditional interval),
+overall and per industry, always on the contract's sizing definition.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ def compare_models(
     fa, fb = _flags(cand), _flags(base)
     industry = cand.rows["industry"].astype(str).to_numpy()
     overall = []
-    for k, fig in enumerate(FIGURES):
-        c = paired_comparison(fa[fig], fb[fig], seed + k)
+    for fig in FIGURES:
+        c = paired_comparison(fa[fig], fb[fig], figure=fig)
         overall.append(
             {
                 "figure": fig,
@@ -111,12 +111,13 @@ def compare_models(
                 "difference": c.difference,
                 "low": c.low,
                 "high": c.high,
+                "p_value": c.p_value,
             }
         )
     per = []
     for ind in sorted(set(industry)):
         m = industry == ind
-        c = paired_comparison(fa["accuracy"][m], fb["accuracy"][m], seed, n_boot=2000)
+        c = paired_comparison(fa["accuracy"][m], fb["accuracy"][m])
         per.append(
             {
                 "industry": ind,

@@ -256,5 +256,8 @@ def monitor(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    from training.cli_dask import partition
+
     app.command("compare")(compare)
     app.command("monitor")(monitor)
+    app.command("partition")(partition)

@@ -239,15 +239,18 @@ def duplicate_share(customers: object, equipment: object) -> float:
     eq = pd.DataFrame(equipment)
     if cust.empty:
         return 0.0
-    ids = cust["customer_id"].astype(str)
-    row_key = cust.drop(columns=["customer_id"]).astype(str).agg("|".join, axis=1)
+    ids = cust["customer_id"].astype(str).to_numpy()
+    # Row hashes (NaN-safe, dtype-aware), not text: a missing cell is the same in every row.
+    row_key = pd.util.hash_pandas_object(cust.drop(columns=["customer_id"]), index=False)
+    keys = pd.Series(row_key.to_numpy().astype(str), index=ids)
     if not eq.empty:
-        lines = eq.drop(columns=["customer_id"]).astype(str).agg("|".join, axis=1)
+        line_hash = pd.util.hash_pandas_object(eq.drop(columns=["customer_id"]), index=False)
         per = (
-            pd.DataFrame({"customer_id": eq["customer_id"].astype(str), "line": lines})
+            pd.DataFrame({"customer_id": eq["customer_id"].astype(str).to_numpy(),
+                          "line": line_hash.to_numpy().astype(str)})
             .sort_values(["customer_id", "line"])
             .groupby("customer_id")["line"]
             .agg("#".join)
-        )
-        row_key = row_key + "§" + ids.map(per).fillna("").to_numpy()
-    return float(row_key.duplicated(keep=False).mean())
+        )  # fmt: skip
+        keys = keys + "§" + per.reindex(ids).fillna("").to_numpy()
+    return float(keys.duplicated(keep=False).mean())

@@ -32,6 +32,7 @@ gauges on ``/metrics``) and an exit status a scheduler can alert on.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import json
@@ -272,12 +273,19 @@ def psi_null_quantile(
     unmatched lines) are drawn with ``n`` applications, not lines: lines of one application
     are not independent, and fewer draws give the wider (safer) null.
     """
+    shares = tuple(sorted((str(b), float(v)) for b, v in reference.items() if v > 0))
+    return _psi_null_quantile(shares, int(n), int(n_ref), float(alpha), int(seed))
+
+
+@functools.lru_cache(maxsize=1024)
+def _psi_null_quantile(
+    shares: tuple[tuple[str, float], ...], n: int, n_ref: int, alpha: float, seed: int
+) -> float:
     from training.monitor_profile import PSI_EPSILON
 
-    bins = [b for b, v in reference.items() if v > 0]
-    if n <= 0 or len(bins) < 2:
+    if n <= 0 or len(shares) < 2:
         return 0.0
-    p = np.asarray([reference[b] for b in bins], dtype=float)
+    p = np.asarray([v for _, v in shares], dtype=float)
     p = p / p.sum()
     rng = np.random.default_rng(seed)
     cur = rng.multinomial(n, p, size=PSI_NULL_DRAWS) / n

@@ -108,11 +108,13 @@ def _experiment_id(settings: Settings, mc: MlflowClient) -> str:
 class LoggedDataset:
     """A data set a run used: logged as an MLflow dataset input (digest, source, schema)."""
 
-    frame: Any  # pandas.DataFrame
+    frame: Any  # pandas.DataFrame, or None for data not held in this process (Dask)
     name: str
     source: str
     context: str  # "training" or "holdout"
     targets: str | None = None
+    digest: str | None = None  # with frame None: the data's own digest (its files' hash)
+    schema_like: Any = None  # with frame None: a frame of the same columns (the schema)
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
@@ -121,6 +123,34 @@ def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
             _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     else:
         out[prefix] = str(value)[:500]
+
+
+def _meta_dataset_input(d: LoggedDataset) -> Any:
+    """A data set described by its source, digest and schema, without its rows."""
+    import warnings
+
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+
+    schema = None
+    if d.schema_like is not None and len(d.schema_like.columns):
+        from mlflow.models import infer_signature
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            schema = infer_signature(d.schema_like.head(50)).inputs
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+
+    try:
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+        source = resolve_dataset_source(d.source)
+    except Exception:  # an address no resolver knows: keep it as a URL-like source
+        source = HTTPDatasetSource(url=d.source)
+    ds = MetaDataset(source=source, name=d.name, digest=d.digest, schema=schema)
+    return DatasetInput(
+        ds._to_mlflow_entity(), tags=[InputTag(key="mlflow.data.context", value=d.context)]
+    )
 
 
 @dataclass
@@ -205,6 +235,9 @@ def log_training_run(
 
         inputs = []
         for d in datasets:
+            if d.frame is None:
+                inputs.append(_meta_dataset_input(d))
+                continue
             if d.frame.empty:
                 # An area-only history has no equipment lines: MLflow's digest cannot type the
                 # columns of an empty Arrow-backed frame (NotImplementedError in pandas), and
@@ -528,7 +561,8 @@ def promote(
                 except Exception as exc:  # registered before holdouts were logged
                     notes.append(f"champion v{current} has no readable holdout ({exc})")
                 else:
-                    backward = _paired_on(cand_model, champ_model, champ_hold)
+                    same = set(champ_hold.keys()) == set(holdout.keys())
+                    backward = None if same else _paired_on(cand_model, champ_model, champ_hold)
                     if backward is not None:
                         reverse, reverse_under = backward
                 if forward is None and reverse is None:

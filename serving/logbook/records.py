@@ -201,6 +201,8 @@ COMPACT_ANSWER_FIELDS: tuple[str, ...] = (
     "basis",
     "recommended_kva",
     "predicted_peak_kw",
+    "peak_low90_kw",
+    "peak_high90_kw",
     "p_appropriate",
     "p_undersized",
     "p_oversized",

@@ -24,7 +24,11 @@ from training.train import TrainConfig, train_from_files
 
 pytestmark = pytest.mark.slow
 
-CONFIG = TrainConfig(seed=5, model=ModelConfig(max_rounds=150, num_threads=1), make_plots=False)
+CONFIG = TrainConfig(
+    seed=5,
+    model=ModelConfig(max_rounds=150, num_threads=1, cross_fit_below=1500),
+    make_plots=False,
+)
 REGISTRY_ENV_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "CAPACITY_TRACKING_URI")
 
 
@@ -81,6 +85,7 @@ def _run(settings: Settings, version: str):  # type: ignore[no-untyped-def]
 def test_dask_and_local_runs_are_published_alike(parted: Path, home: Path) -> None:
     import mlflow.pyfunc
 
+    mlflow.set_tracking_uri(Settings(home=home).resolved_tracking_uri())
     from training.engine_dask import dask_client
     from training.train_dask import train_partitioned
 
@@ -129,7 +134,12 @@ def test_dask_and_local_runs_are_published_alike(parted: Path, home: Path) -> No
     # The Dask version loads as a pyfunc model and answers.
     uri = f"models:/{settings.registered_model}/{dask.run.version}"
     model = mlflow.pyfunc.load_model(uri)
-    example = model.metadata.load_input_example(model.metadata.artifact_path) if False else None
-    del example
     signature = model.metadata.get_input_schema()
     assert signature is not None and "industry" in signature.input_names()
+    answers = model.predict(
+        pd.DataFrame(
+            {"customer_id": ["a"], "industry": ["machinery"], "floor_area_m2": [900],
+             "equipment": ['[{"category": "other_motor", "rated_kw": 30, "quantity": 2}]']}
+        )
+    )  # fmt: skip
+    assert answers["status"].tolist() == ["ok"] and answers.loc[0, "recommended_kva"] > 0

@@ -162,6 +162,14 @@ def monitor_profile(
     )
 
 
+def _area_only(train: LabelledHistory | None, hold: LabelledHistory) -> bool:
+    """No equipment line at all in the history.
+
+    The holdout stands for the history when the split is not in this process.
+    """
+    return bool((train if train is not None else hold).frames.equipment.empty)
+
+
 def publish_training_run(
     settings: Settings,
     *,
@@ -203,6 +211,7 @@ def publish_training_run(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; received {engine!r}")
     (note or (lambda stage: None))("logging to MLflow")
     logged = {**metrics, **per_industry_metrics(evaluation)}
+    logged.setdefault("area_only_history", 1.0 if _area_only(train, hold) else 0.0)
     profile = monitor_profile(model, train, hold, history)
     profile["documented_accuracy"] = metrics.get("model_accuracy")
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,6 +230,7 @@ def publish_training_run(
             extra_artifacts=extra_artifacts,
             tags={
                 "engine": engine,
+                "area_only_history": "true" if _area_only(train, hold) else "false",
                 "history": history,
                 "config": json.dumps(config.model_dump(mode="json"), sort_keys=True)[:5000],
                 **(tags or {}),

@@ -198,10 +198,7 @@ def train_from_files(
                 "equipment": str(Path(equipment).resolve()),
                 **({"oracle": str(Path(oracle).resolve())} if oracle is not None else {}),
             },
-            tags={
-                "area_only_history": "true" if area_only else "false",
-                **({"history_warning": AREA_ONLY_NOTE} if area_only else {}),
-            },
+            tags={"history_warning": AREA_ONLY_NOTE} if area_only else None,
             note=note,
         )
         # The registry version becomes the bundle's model version (kept in a side file so

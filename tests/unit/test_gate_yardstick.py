@@ -28,6 +28,7 @@ from training.data import LabelledHistory
 from training.gate import HistoryCheck, duplicate_share, paired_comparison
 from training.registry import champion_version, decision_entries, promote
 from training.train import TrainConfig, TrainResult, train_from_files
+from training.worlds import junk_world
 
 SMALL = ModelConfig(max_rounds=300, num_threads=1)
 WIDENED = ModelConfig(
@@ -186,30 +187,14 @@ def test_seed_only_retrain_is_not_refused_and_decisions_append(
     assert decision_entries(settings, version)[-1]["outcome"] == "accepted"
 
 
-def _junk_history(history: LabelledHistory, out: Path, n: int = 400) -> tuple[Path, Path]:
-    """Issue 26's corrupt history, scaled down (20,000 rows there): one customer's record
-    copied ``n`` times, its peak ten times its installed kW, so every row is flagged."""
-    customers, equipment = history.frames.customers, history.frames.equipment
-    with_eq = set(equipment["customer_id"])
-    one = customers[
-        customers["customer_id"].isin(with_eq) & customers["floor_area_m2"].notna()
-    ].iloc[[0]]
-    lines = equipment[equipment["customer_id"] == one["customer_id"].iloc[0]]
-    installed = float((lines["rated_kw"] * lines["quantity"]).sum())
-    ids = [f"J{i:05d}" for i in range(n)]
-    cust = pd.concat([one] * n, ignore_index=True).assign(customer_id=ids)
-    cust["peak_demand_kw"] = 10.0 * installed
-    eq = pd.concat([lines.assign(customer_id=i) for i in ids], ignore_index=True)
-    out.mkdir(parents=True, exist_ok=True)
-    cust.to_csv(out / "customers.csv", index=False)
-    eq.to_csv(out / "equipment.csv", index=False)
-    return out / "customers.csv", out / "equipment.csv"
-
-
 def test_junk_history_is_refused_with_the_reason(
     labelled_history: LabelledHistory, home: Path, champion: str, tmp_path: Path
 ) -> None:
-    cust, eq = _junk_history(labelled_history, tmp_path / "junk")
+    # Scaled down from issue 26's 20,000 rows; the shape kept (identical, all flagged).
+    cust, eq = junk_world(
+        labelled_history.frames.customers, labelled_history.frames.equipment,
+        tmp_path / "junk", n=400,
+    )  # fmt: skip
     result = _train(cust, eq, home, "junk", 1, SMALL)
     assert result.run is not None
     settings = Settings(home=home)

@@ -878,7 +878,7 @@ class CapacityService:
 
         batch_id = uuid.uuid4().hex
         sq = status_quo or [None] * len(requests)
-        per_line = lines or [None] * len(requests)
+        per_line: list[Any] = list(lines) if lines else [None] * len(requests)
         rows = [
             RecommendationEntry.from_answer(
                 request,
@@ -895,7 +895,7 @@ class CapacityService:
         return self._log_rows(rows, key, body_sha256)
 
     def _log_rows(
-        self, rows: list[dict[str, Any]], key: str | None, body_sha256: str | None
+        self, rows: list[Any], key: str | None, body_sha256: str | None
     ) -> list[str | None]:
         """Log a batch's rows (one transaction); a keyed batch is written before answering.
 

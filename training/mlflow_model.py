@@ -224,6 +224,8 @@ def save_pyfunc(bundle_dir: Path, dst: Path, example: pd.DataFrame) -> Path:
     from mlflow.types import ColSpec, Schema
     from mlflow.types.schema import AnyType
 
+    anything = AnyType()  # type: ignore[no-untyped-call]
+
     from serving.core import Recommender
     from serving.model.bundle import load_bundle
 
@@ -234,12 +236,12 @@ def save_pyfunc(bundle_dir: Path, dst: Path, example: pd.DataFrame) -> Path:
     # and the application's own validation names a wrong value on its row.
     inputs = Schema(
         [
-            ColSpec(AnyType(), "customer_id", required=False),
+            ColSpec(anything, "customer_id", required=False),
             ColSpec("string", "industry"),
             ColSpec("string", "climate_zone", required=False),
-            ColSpec(AnyType(), "floor_area_m2", required=False),
-            ColSpec(AnyType(), "employees", required=False),
-            ColSpec(AnyType(), "shifts", required=False),
+            ColSpec(anything, "floor_area_m2", required=False),
+            ColSpec(anything, "employees", required=False),
+            ColSpec(anything, "shifts", required=False),
             ColSpec("string", "equipment", required=False),
         ]
     )

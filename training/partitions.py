@@ -217,7 +217,7 @@ def partition_csv_history(
                 if schema is None:
                     schema = pa.schema([(str(c), pa.string()) for c in chunk.columns])
                 for k, part in chunk.groupby(partition_index(chunk["customer_id"], partitions)):
-                    key = int(k)  # type: ignore[call-overload]
+                    key = int(k)
                     if key not in writers:
                         path = root / file / f"part-{key:05d}.parquet"
                         writers[key] = pq.ParquetWriter(path, schema)

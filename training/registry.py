@@ -146,8 +146,8 @@ def _meta_dataset_input(d: LoggedDataset) -> Any:
 
         source = resolve_dataset_source(d.source)
     except Exception:  # an address no resolver knows: keep it as a URL-like source
-        source = HTTPDatasetSource(url=d.source)
-    ds = MetaDataset(source=source, name=d.name, digest=d.digest, schema=schema)
+        source = HTTPDatasetSource(url=d.source)  # type: ignore[no-untyped-call]
+    ds = MetaDataset(source=source, name=d.name, digest=d.digest, schema=schema)  # type: ignore[abstract]
     return DatasetInput(
         ds._to_mlflow_entity(), tags=[InputTag(key="mlflow.data.context", value=d.context)]
     )
@@ -453,7 +453,7 @@ def history_check(holdout_dir: Path, evaluation: Any) -> HistoryCheck:
 
 def _paired_on(
     cand_model: Any, champ_model: Any, holdout: Any
-) -> tuple[PairedComparison, PairedComparison] | None:
+) -> tuple[PairedComparison, PairedComparison, frozenset[str]] | None:
     """Accuracy and undersized share of both models on the holdout customers neither saw.
 
     None when there are none (both trained or calibrated on every one).
@@ -478,7 +478,7 @@ def _paired_on(
         (champ["model_outcome"] == "undersized").to_numpy(),
         figure="undersized share",
     )
-    return acc, under
+    return acc, under, frozenset(map(str, shared.keys()))
 
 
 def promote(
@@ -552,7 +552,7 @@ def promote(
             if champ_model is not None:
                 forward = _paired_on(cand_model, champ_model, holdout)
                 if forward is not None:
-                    comparison, undersized = forward
+                    comparison, undersized, forward_keys = forward
                     champ_acc = comparison.champion_accuracy
                 try:
                     champ_hold = read_holdout(
@@ -561,10 +561,11 @@ def promote(
                 except Exception as exc:  # registered before holdouts were logged
                     notes.append(f"champion v{current} has no readable holdout ({exc})")
                 else:
-                    same = set(champ_hold.keys()) == set(holdout.keys())
-                    backward = None if same else _paired_on(cand_model, champ_model, champ_hold)
-                    if backward is not None:
-                        reverse, reverse_under = backward
+                    backward = _paired_on(cand_model, champ_model, champ_hold)
+                    # One history: the customers neither saw are the same both ways (the
+                    # two holdouts' intersection); the second test would only repeat.
+                    if backward is not None and (forward is None or backward[2] != forward[2]):
+                        reverse, reverse_under, _ = backward
                 if forward is None and reverse is None:
                     fails.append(
                         f"champion v{current} and the candidate trained on every customer of "

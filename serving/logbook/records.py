@@ -160,7 +160,7 @@ class RecommendationEntry:
         lines
             The equipment lines (contract rows) when ``application`` is a contract row.
         """
-        if lines is not None:
+        if lines is not None and not isinstance(application, Application):
             request: Application | dict[str, Any] = application_from_contract_rows(
                 application, lines
             )

@@ -75,21 +75,16 @@ class AnswerLog:
         # in the logbook's writer thread; every read of the log (e.g. /feedback) writes
         # the queue first, so the id returned here is always found. A database that
         # refuses the row makes the logbook spool it: the answer is served regardless.
+        from serving.logbook import RecommendationEntry
+
         try:
-            return str(
-                self.logbook.record(
-                    app,
-                    rec,
-                    source=source,
-                    model_version=rec.model_version,
-                    recommended_kva=rec.recommended_kva,
-                    predicted_peak_kw=rec.predicted_peak_kw,
-                    engineering_kva=rec.engineering_kva,
-                    status_quo_kva=proposed_kva,
-                    industry=app.industry,
-                    defer=True,
-                )
+            entry = RecommendationEntry.from_answer(
+                app,
+                rec,
+                source=source,  # type: ignore[arg-type]
+                status_quo_kva=proposed_kva,
             )
+            return str(self.logbook.record_many([entry], defer=True)[0])
         except ValueError:
             raise  # an invalid row: as before
         except Exception:

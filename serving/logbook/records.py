@@ -168,9 +168,15 @@ class RecommendationEntry:
             request = application
         else:
             request = dict(application)
-        if isinstance(answer, BaseModel):
+        response: BaseModel | dict[str, Any]
+        if isinstance(answer, BaseModel) and not compact:
+            # The model itself: the logbook serialises it once with pydantic-core (no dump
+            # to a dict here on the single path, which every request takes).
+            full: dict[str, Any] = {k: getattr(answer, k, None) for k in _ROW_FIELDS}
+            response = answer
+        elif isinstance(answer, BaseModel):
             full = answer.model_dump(mode="json")
-            response: BaseModel | dict[str, Any] = compact_answer(full) if compact else answer
+            response = compact_answer(full)
         else:
             # A summary row is logged as the client received it: an idempotent replay
             # answers with exactly these rows (readers use :func:`answer_facts`).
@@ -192,6 +198,9 @@ class RecommendationEntry:
             created_at=created_at,
         )
 
+
+_ROW_FIELDS = ("model_version", "recommended_kva", "predicted_peak_kw", "engineering_kva")
+"""The answer's fields that are also columns of the log row."""
 
 COMPACT_ANSWER_FIELDS: tuple[str, ...] = (
     "customer_id",

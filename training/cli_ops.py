@@ -63,7 +63,7 @@ def compare(
     no_log: Annotated[
         bool, typer.Option("--no-log", help="Do not log the report to the candidate's run")
     ] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the paired bootstrap")] = 0,
+    seed: Annotated[int, typer.Option(help="Unused (the paired test is exact); kept for scripts")] = 0,
 ) -> None:
     """Candidate vs champion (or any two versions) on customers neither trained on."""  # fmt: skip
     from features.validation import ContractError

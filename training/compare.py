@@ -246,7 +246,7 @@ def _plots(c: Comparison) -> list[tuple[str, str]]:
         xerr=[d - o["low"].to_numpy(float) * 100, o["high"].to_numpy(float) * 100 - d],
         fmt="o",
         capsize=4,
-        label=f"{c.candidate} − {c.baseline} ({CONFIDENCE:.0%} paired bootstrap)",
+        label=f"{c.candidate} − {c.baseline} ({CONFIDENCE:.0%} exact paired interval)",
     )
     ax.axvline(0, color="k", lw=1)
     ax.set_yticks(y, list(o.index))
@@ -332,8 +332,9 @@ text-align:right}}th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><b
 <h1>{html.escape(c.candidate)} (candidate) vs {html.escape(c.baseline)}</h1>
 <p>{c.n} customers neither version trained or calibrated on ({html.escape(c.source)};
 {c.n_seen_excluded} left out because one of them had seen them). Served answers through
-the decision path; differences are candidate minus baseline with {CONFIDENCE:.0%} paired
-bootstrap intervals (customers resampled, both models at once).</p>
+the decision path; differences are candidate minus baseline with {CONFIDENCE:.0%} exact
+paired intervals (McNemar's conditional law on the customers the two disagree on), judged
+on the contract's sizing definition.</p>
 <h2>Overall</h2>{_html_table(overall_table(c))}
 <h2>Per industry (largest loss first)</h2>{_html_table(industry_table(c))}
 {plots}

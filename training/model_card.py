@@ -526,8 +526,8 @@ _RETRAIN = """\
 capacity validate --customers customers.csv --equipment equipment.csv
 # train a candidate on history plus the outcomes recorded so far, then promote it only
 # through the gate (served accuracy ≥ 90 % on its holdout, and not significantly worse
-# than the champion on the customers neither trained on: paired bootstrap, 95 %
-# interval); a refusal exits 1 and says why; `capacity promote --force --reason "..."`
+# than the champion on the customers neither trained on: McNemar exact, 95 %, beyond a
+# 0.5-point margin; nor unbounded, nor trained on a corrupt history); a refusal exits 1 and says why; `capacity promote --force --reason "..."`
 # overrides it and records the override
 capacity retrain --customers customers.csv --equipment equipment.csv --include-outcomes
 # or step by step

@@ -63,7 +63,9 @@ def compare(
     no_log: Annotated[
         bool, typer.Option("--no-log", help="Do not log the report to the candidate's run")
     ] = False,
-    seed: Annotated[int, typer.Option(help="Unused (the paired test is exact); kept for scripts")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Unused (the paired test is exact); kept for scripts")
+    ] = 0,
 ) -> None:
     """Candidate vs champion (or any two versions) on customers neither trained on."""  # fmt: skip
     from features.validation import ContractError
@@ -188,6 +190,7 @@ def monitor(
     from training.cli_output import console
     from training.monitor import (
         MonitorThresholds,
+        continuing_alerts,
         drift_frame,
         history_path,
         publish,
@@ -230,6 +233,7 @@ def monitor(
     else:
         con.print("realised accuracy: no outcome imported yet for this window", highlight=False)
     champion = champion_version(settings)
+    continuing = continuing_alerts(report, read_history(history_path(settings)))
     latest, history = publish(report, settings, champion)
     html = write_html(
         report,
@@ -249,7 +253,12 @@ def monitor(
         )
     if report.alerts:
         for alert in report.alerts:
-            con.print(f"[red]ALERT[/red] {alert}", highlight=False)
+            if alert in continuing:
+                con.print(
+                    f"[yellow]STILL[/yellow] {alert} (also on the previous run)", highlight=False
+                )
+            else:
+                con.print(f"[red]ALERT[/red] {alert}", highlight=False)
         raise typer.Exit(code=1)
     con.print("[green]OK[/green]: no threshold crossed", highlight=False)
 

@@ -554,6 +554,23 @@ def history_row(report: MonitorReport) -> dict[str, Any]:
     return row
 
 
+def continuing_alerts(report: MonitorReport, history: pd.DataFrame) -> set[str]:
+    """The report's drift alerts whose quantity was already in alert on the previous run.
+
+    A scheduler mails every run that exits 1; the CLI marks these as continuing rather
+    than new, so one shift is not reported as a fresh alarm every day.
+    """
+    if history.empty:
+        return set()
+    last = history.iloc[-1]
+    out = set()
+    for line in drift_alerts(report.drift):
+        quantity = line.split(" drift of ", 1)[1].split(":", 1)[0]
+        if str(last.get(f"status.{quantity}", "")) == "alert":
+            out.add(line)
+    return out
+
+
 def read_history(path: Path) -> pd.DataFrame:
     """The drift history (empty when none was kept yet)."""
     if not path.is_file():

@@ -254,6 +254,7 @@ def test_monitor_cli_reads_the_champions_profile_and_exits_1_on_drift(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from serving.logbook import LogbookSettings
+    from training.monitor import history_path, read_history
     from training.monitor_sim import log_month, month
 
     settings, _, results = registry
@@ -271,5 +272,19 @@ def test_monitor_cli_reads_the_champions_profile_and_exits_1_on_drift(
     assert latest["alerts"] and latest["n_applications"] == 150
     # The reference is the profile the champion's training run logged, not a fallback.
     assert latest["reference_source"].startswith("training split of history utility-a")
+    # A what-if run against the other version leaves latest.json (what /metrics serves) and
+    # the drift history alone; the champion's next run is marked as continuing its alert.
+    other = next(
+        r.run.version for r in results if r.run and r.run.version != champion_version(settings)
+    )
+    before = (settings.home / "monitor" / "latest.json").read_bytes()
+    rows = len(read_history(history_path(settings)))
+    what_if = CliRunner().invoke(app, [*args, "--version", other])
+    assert "what-if run" in " ".join(what_if.output.split())
+    assert (settings.home / "monitor" / "latest.json").read_bytes() == before
+    assert len(read_history(history_path(settings))) == rows
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 1 and "STILL input drift of industry" in again.output
+    assert len(read_history(history_path(settings))) == rows + 1
     bad = CliRunner().invoke(app, ["monitor", "--since", "yesterday", "--log-db-url", url])
     assert bad.exit_code == 2 and "expected ISO 8601" in bad.output

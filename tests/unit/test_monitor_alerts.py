@@ -192,3 +192,17 @@ def test_three_undrifted_pilot_months_of_120_exit_0(
         codes.append(report.exit_code)
         assert report.alerts == [], report.alerts
     assert codes == [0, 0, 0]
+
+
+def test_an_alert_already_raised_on_the_previous_run_is_marked_continuing(
+    tmp_path: Path,
+) -> None:
+    from training.monitor import DriftRow, continuing_alerts
+
+    settings = Settings(home=tmp_path)
+    report = _report("3")
+    report.drift = [DriftRow("industry", "input", 0.9, "alert", threshold=0.4)]
+    assert continuing_alerts(report, read_history(history_path(settings))) == set()
+    publish(report, settings, champion="3")
+    again = continuing_alerts(report, read_history(history_path(settings)))
+    assert len(again) == 1 and "industry" in next(iter(again))

@@ -54,7 +54,10 @@ def _entries(
     lines = {cid: g.to_dict("records") for cid, g in eq.groupby(eq["customer_id"].astype(str))}
     rows = cust.to_dict("records")
     return {
-        "single": [RecommendationEntry.from_answer(a, r, source="api") for a, r in zip(apps, full, strict=False)],
+        "single": [
+            RecommendationEntry.from_answer(a, r, source="api")
+            for a, r in zip(apps, full, strict=False)
+        ],
         "batch_full": [
             RecommendationEntry.from_answer(a, r, source="batch", compact=True)
             for a, r in zip(apps, full, strict=False)

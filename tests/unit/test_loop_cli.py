@@ -409,6 +409,12 @@ def test_model_card_renders_with_the_champion_metrics(
     table_rows = [line for line in weak.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table_rows) == 1 + 5
     assert "re-scored on the holdout stored with registered version" in weak
+    # Every gate decision on the version is counted; outcome counts when it used some.
+    details = card.split("## Model details")[1].split("## Intended use")[0]
+    assert "Gate decisions" in details and "accepted" in details
+    tags = client(Settings()).get_model_version(Settings().registered_model, version).tags
+    if "outcomes_recorded" in tags:
+        assert f"trained with {tags['outcomes_used']} of {tags['outcomes_recorded']}" in details
 
 
 def test_model_card_without_a_champion_fails_clearly(

@@ -379,8 +379,9 @@ def promote(
     """Move alias 'champion' to a version if it passes the gate; a refusal says why.
 
     The gate compares served answers of candidate and champion on the customers neither
-    trained on (paired bootstrap, 95 % interval) and refuses only a candidate that is
-    significantly worse or below the 0.90 floor.
+    trained on (McNemar exact, 95 %, beyond a 0.5-point margin; accuracy and undersized
+    share) and refuses a candidate that is worse, below the 0.90 floor, unbounded or
+    trained on a corrupt history. Every decision is recorded on the version.
     """
     from serving.model.bundle import BundleError
     from serving.settings import Settings

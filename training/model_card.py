@@ -242,6 +242,40 @@ def _details(data: ModelCardData) -> str:
                 f"{promo.get('previous_champion', '–')})",
             ]
         )
+    if "outcomes_recorded" in promo:
+        accuracy = promo.get("outcomes_realised_accuracy")
+        coverage = promo.get("outcomes_interval_coverage90")
+        rows.append(
+            [
+                "Outcomes",
+                f"trained with {promo.get('outcomes_used', '–')} of "
+                f"{promo.get('outcomes_recorded', '–')} recorded outcomes "
+                f"({promo.get('outcomes_skipped', '0')} skipped as not a valid application)"
+                + (
+                    f"; the served recommendations were appropriately sized for {accuracy} of "
+                    f"{promo.get('outcomes_judged', '–')} metered customers"
+                    if accuracy
+                    else ""
+                )
+                + (
+                    f"; their 90 % peak interval covered the metered peak for {coverage} of "
+                    f"{promo.get('outcomes_with_interval', '–')}"
+                    if coverage
+                    else ""
+                ),
+            ]
+        )
+    decisions = sorted(k for k in promo if k.startswith("gate_decision."))
+    if decisions:
+        outcomes = [json.loads(promo[k]).get("outcome", "?") for k in decisions]
+        rows.append(
+            [
+                "Gate decisions",
+                f"{len(decisions)} recorded ("
+                + ", ".join(f"{o} {outcomes.count(o)}" for o in dict.fromkeys(outcomes))
+                + "): registry tags gate_decision.NNN, each with its figures",
+            ]
+        )
     body = md_table(["", ""], rows)
     what = (
         "**What it is.** A LightGBM regression of the logarithm of the 12-month metered peak "
@@ -516,8 +550,8 @@ _RETRAIN = """\
 capacity validate --customers customers.csv --equipment equipment.csv
 # train a candidate on history plus the outcomes recorded so far, then promote it only
 # through the gate (served accuracy ≥ 90 % on its holdout, and not significantly worse
-# than the champion on the customers neither trained on: paired bootstrap, 95 %
-# interval); a refusal exits 1 and says why; `capacity promote --force --reason "..."`
+# than the champion on the customers neither trained on: McNemar exact, 95 %, beyond a
+# 0.5-point margin; nor unbounded, nor trained on a corrupt history); a refusal exits 1 and says why; `capacity promote --force --reason "..."`
 # overrides it and records the override
 capacity retrain --customers customers.csv --equipment equipment.csv --include-outcomes
 # or step by step

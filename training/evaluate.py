@@ -132,6 +132,7 @@ def evaluate_model(
     oracle_kw: np.ndarray | None = None,
     sizing: SizingDefinition | None = None,
     exclude_fitted: bool = True,
+    max_undersized_risk: float | None = None,
 ) -> EvaluationResult:
     """Score the model's served answers and the baselines on customers it never saw.
 
@@ -140,6 +141,9 @@ def evaluate_model(
     exclude_fitted
         Leave out the customers the bundle records it trained or calibrated on (the
         count is in ``n_excluded``); False only to measure in-sample figures on purpose.
+    max_undersized_risk
+        The risk appetite the answers are served with (a cap on P(undersized); None: the
+        policy's own choice), as :func:`serving.model.decision.decide` applies it.
 
     Raises
     ------
@@ -168,7 +172,9 @@ def evaluate_model(
     industry = frames.customers["industry"].astype(str).to_numpy()
     engineering = model.engineering_of(frames, pred)
     eng_kva = engineering["eng_kva"].to_numpy(dtype=float)
-    served = decide(model, pred, engineering, with_rules=False)
+    served = decide(
+        model, pred, engineering, with_rules=False, max_undersized_risk=max_undersized_risk
+    )
     rows = pd.DataFrame(
         {
             "customer_id": ids,

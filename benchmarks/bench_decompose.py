@@ -74,12 +74,19 @@ def world_frames(
     )
 
 
-def one_run(name: str, n_train: int, n_score: int, seed: int, noise: float | None) -> pd.DataFrame:
+def one_run(
+    name: str,
+    n_train: int,
+    n_score: int,
+    seed: int,
+    noise: float | None,
+    config: ModelConfig | None = None,
+) -> pd.DataFrame:
     """Outcomes of every answer of the chain, one row per scored customer."""
     frames, peak, oracle = world_frames(name, n_train + n_score, seed, noise)
     n = len(peak)
     train, score = np.arange(min(n_train, n - n_score)), np.arange(n - n_score, n)
-    config = ModelConfig()
+    config = config or ModelConfig()
     model = fit_model(frames.take(train), peak[train], config, seed=42 + seed)
     held = frames.take(score)
     y = peak[score]
@@ -144,6 +151,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--noise", type=float, default=None, help="override each world's")
     parser.add_argument("--min-industry", type=int, default=200)
+    parser.add_argument(
+        "--config", default=None, help="ModelConfig fields as JSON (an experiment, not a default)"
+    )
     parser.add_argument("--out", default=str(RESULTS / "decompose.json"))
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -151,7 +161,8 @@ def main() -> None:
     frames = []
     for name in args.worlds.split(","):
         for seed in seeds:
-            frames.append(one_run(name, args.train, args.score, seed, args.noise))
+            config = ModelConfig.model_validate_json(args.config) if args.config else None
+            frames.append(one_run(name, args.train, args.score, seed, args.noise, config))
             print(f"{name} seed {seed} done ({time.perf_counter() - t0:.0f} s)", flush=True)
     rows = pd.concat(frames, ignore_index=True)
     keys = ["gap", "model_error", "calibration", "bounds", "policy_weight"]

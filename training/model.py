@@ -74,8 +74,7 @@ def monotone_vector(feature_names: list[str], units: bool = True) -> list[int]:
 
     return [
         1
-        if (n.startswith(MONOTONE_PREFIXES) or n in MONOTONE_FEATURES)
-        and (units or not counted(n))
+        if (n.startswith(MONOTONE_PREFIXES) or n in MONOTONE_FEATURES) and (units or not counted(n))
         else 0
         for n in feature_names
     ]

@@ -642,10 +642,10 @@ def render_model_card(data: ModelCardData, generated: datetime | None = None) ->
         _metrics_section(data),
         "## Per-industry weak spots",
         _weak_spots(data),
-        "## Learning curve, noise and risk appetite (benchmarks)",
-        benchmark_section(),
         "## Limitations and ethical considerations",
         _LIMITATIONS,
+        "## Learning curve, noise and risk appetite (benchmarks)",
+        benchmark_section(),
         "## How to retrain",
         _RETRAIN,
     ]

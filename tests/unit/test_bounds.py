@@ -122,6 +122,10 @@ def test_every_message_code_renders_in_every_language() -> None:
         "accuracy_area_only": 0.61,
         "ratio_with_list": 1.6,
         "ratio_area_only": 3.9,
+        "p": 0.083,
+        "cap": 0.1,
+        "uncapped_kva": 250.0,
+        "p_oversized": 0.4,
     }
     assert set(CATALOGS["en"]) == set(CATALOGS["zh"])
     for lang, catalog in CATALOGS.items():

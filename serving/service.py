@@ -133,7 +133,7 @@ class CapacityService:
         try:
             from serving.core import RecommenderConfig
             from serving.reload import ModelWatcher
-            from serving.settings import Settings, TariffSettings
+            from serving.settings import RiskSettings, Settings, TariffSettings
 
             tariff = TariffSettings()
             self.watcher = ModelWatcher(
@@ -143,6 +143,7 @@ class CapacityService:
                     capacity_price_yuan_per_kva_month=tariff.price_yuan_per_kva_month,
                     demand_price_yuan_per_kw_month=tariff.demand_price_yuan_per_kw_month,
                     min_demand_share=tariff.min_demand_share,
+                    max_undersized_risk=RiskSettings().max_undersized_risk,
                 ),
             )
             # The first load (verified, warmed with one answer) happens here so that the

@@ -138,6 +138,7 @@ def evaluate_model(
     status_quo_kva: np.ndarray | None = None,
     oracle_kw: np.ndarray | None = None,
     exclude_fitted: bool = True,
+    max_undersized_risk: float | None = None,
 ) -> EvaluationResult:
     """Score the model's served answers and the baselines on customers it never saw.
 
@@ -152,6 +153,9 @@ def evaluate_model(
     exclude_fitted
         Leave out the customers the bundle records it trained or calibrated on (the
         count is in ``n_excluded``); False only to measure in-sample figures on purpose.
+    max_undersized_risk
+        The risk appetite the answers are served with (a cap on P(undersized); None: the
+        policy's own choice), as :func:`serving.model.decision.decide` applies it.
 
     Raises
     ------
@@ -180,7 +184,9 @@ def evaluate_model(
     industry = frames.customers["industry"].astype(str).to_numpy()
     engineering = model.engineering_of(frames, pred)
     eng_kva = engineering["eng_kva"].to_numpy(dtype=float)
-    served = decide(model, pred, engineering, with_rules=False)
+    served = decide(
+        model, pred, engineering, with_rules=False, max_undersized_risk=max_undersized_risk
+    )
     kinds = (
         frames.customers["application_type"].fillna("new").astype(str).to_numpy()
         if "application_type" in frames.customers

@@ -11,6 +11,19 @@ const STORAGE_KEY = 'capacity.lang';
  * @typedef {string | ((params: Params) => string)} Message
  */
 
+/** A share as '8.3 %'. @param {number} x */
+const pct1 = (x) => `${(100 * x).toFixed(1)} %`;
+/** P(undersized) as a frequency, as serving/messages.py says it. @param {number} x @param {Lang} l */
+const oneIn = (x, l) => {
+  if (x < 0.005) return l === 'en' ? 'fewer than 1 in 200' : '不到 1/200';
+  const n = Math.max(Math.round(1 / x), 1).toLocaleString('en');
+  return l === 'en' ? `about 1 in ${n}` : `约每 ${n} 户中有 1 户`;
+};
+/** @param {Params} p */
+const riskZh = (p) => `与本户类似的客户中，${oneIn(p.p, 'zh')}的最大负荷会超过 ${p.final_kva} kVA 可承载的负荷（容量偏小概率 ${pct1(p.p)}）。`;
+/** @param {Params} p */
+const riskEn = (p) => `Of customers like this one, ${oneIn(p.p, 'en')} would peak above what ${p.final_kva} kVA carries (P(undersized) ${pct1(p.p)}).`;
+
 /** @type {Record<Lang, Record<string, Message>>} */
 export const DICT = {
   zh: {
@@ -346,6 +359,10 @@ export const DICT = {
     warn_unknown_industry: '历史数据中没有该行业的客户：结果依赖通用规律，请人工复核。',
     warn_unmatched_assumed: (p) => `${p.n} 项设备名称无法识别，已按“${p.as === 'other_heating' ? '其他电热设备' : '其他电动机'}”计入：${(p.names || []).join('、')}。选择设备类别可使结果更准确。`,
     warn_few_peers: '同行业同规模的历史客户较少（{n} 户），对比仅供参考。',
+    warn_undersized_risk: riskZh,
+    warn_undersized_risk_within_cap: (p) => `${riskZh(p)}在所要求的偏小风险上限 ${pct1(p.cap)} 以内。`,
+    warn_undersized_risk_capped: (p) => `${riskZh(p)}为使偏小风险不超过所要求的上限 ${pct1(p.cap)}，已由 ${p.uncapped_kva} kVA 调高；容量加大后偏大的概率增加（偏大概率 ${pct1(p.p_oversized)}）。`,
+    warn_undersized_risk_cap_missed: (p) => `${riskZh(p)}超过所要求的偏小风险上限 ${pct1(p.cap)}：合理范围规则限制了容量，请人工复核。`,
     warn_few_customers: '历史校准数据中仅有 {n} 户{industry}客户（行业单独校准需 {min} 户）：本结果的数据向全部行业收缩（自身权重 {weight}），请人工复核。',
     warn_equipment_list_gain: '提供设备清单可使结果更准确：历史数据中同时提供清单和面积的 {n} 户客户，按清单推荐的容量合适率为 {accuracy_with_list}，仅按面积为 {accuracy_area_only}。',
     warn_equipment_list_gain_unmeasured: '提供设备清单可使结果更准确。',
@@ -906,6 +923,10 @@ export const DICT = {
     warn_unknown_industry: 'The training history has no customer of this industry: the answer relies on general patterns; review manually.',
     warn_unmatched_assumed: (p) => `${p.n} equipment name${p.n === 1 ? '' : 's'} could not be recognised and ${p.n === 1 ? 'was' : 'were'} counted as ${p.as === 'other_heating' ? 'other heating load' : 'other motor load'}: ${(p.names || []).join(', ')}. Choose a category for a closer answer.`,
     warn_few_peers: 'Few historical customers of the same industry and scale ({n}); the comparison is indicative only.',
+    warn_undersized_risk: riskEn,
+    warn_undersized_risk_within_cap: (p) => `${riskEn(p)} That is within the cap of ${pct1(p.cap)} asked for.`,
+    warn_undersized_risk_capped: (p) => `${riskEn(p)} Raised from ${p.uncapped_kva} kVA to keep the risk of undersizing within the cap of ${pct1(p.cap)} asked for; the larger capacity is oversized more often (P(oversized) ${pct1(p.p_oversized)}).`,
+    warn_undersized_risk_cap_missed: (p) => `${riskEn(p)} That is above the cap of ${pct1(p.cap)} asked for: the sanity bounds kept the capacity lower; review manually.`,
     warn_few_customers: 'Only {n} {industry} customers in the history\'s calibration (an industry\'s own calibration needs {min}): this answer\'s figures lean on all industries ({weight} its own); review manually.',
     warn_equipment_list_gain: 'An equipment list would make this answer sharper: of {n} customers in the history that gave both, the answer from the list was appropriately sized {accuracy_with_list} of the time, from the floor area alone {accuracy_area_only}.',
     warn_equipment_list_gain_unmeasured: 'An equipment list would make this answer sharper.',

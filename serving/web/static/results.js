@@ -254,6 +254,7 @@ export function heroCard(state, rec) {
       ]),
       probBar(rec, outcomeLabels(), fmtPct),
       h('p', { class: 'hint small', text: `${t('outcome_appropriate')} ${fmtPct(rec.p_appropriate)} · ${t('outcome_undersized')} ${fmtPct(rec.p_undersized)} · ${t('outcome_oversized')} ${fmtPct(rec.p_oversized)}` }),
+      rec.undersized_risk ? h('p', { id: 'undersized-risk', class: 'hint small', text: t(`warn_${rec.undersized_risk.code}`, rec.undersized_risk.params, getLang() === 'zh' ? rec.undersized_risk.message_zh : rec.undersized_risk.message_en) }) : null,
     ]),
     h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
     h('div', { class: 'hero-peak' }, [

@@ -86,7 +86,9 @@ _UNIT_ALT = "|".join(re.escape(u) for u in _UNITS)
 _NUM = r"\d+(?:\.\d+)?"
 _RANGE_SEP = r"\s*(?:~|～|-|–|—|至|到|to)\s*"
 _TIMES = r"\s*[×x*✕]\s*"
-_COUNT_WORDS = r"台|套|个|只|组|把|部|根|盏|樘|辆|架|块|面|路|条|支|pcs|pc|sets|set|units|unit|nos|no"
+_COUNT_WORDS = (
+    r"台|套|个|只|组|把|部|根|盏|樘|辆|架|块|面|路|条|支|pcs|pc|sets|set|units|unit|nos|no"
+)
 
 # One power figure: an optional sum or range before the unit. The look-behind keeps the
 # digits of a model number ('CK6140kW', 'Y2-132M') from being read as a power.
@@ -104,9 +106,7 @@ _TOTAL_RE = re.compile(r"(总功率|总容量|合计|总计|共计|总|total)\s*
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}  # fmt: skip
 _CN_NUM = r"[零一二两三四五六七八九十百]+"
-_COUNT_RE = re.compile(
-    rf"(?<![0-9.a-z])(?P<n>\d+|{_CN_NUM})\s*(?:{_COUNT_WORDS})(?![a-z])"
-)
+_COUNT_RE = re.compile(rf"(?<![0-9.a-z])(?P<n>\d+|{_CN_NUM})\s*(?:{_COUNT_WORDS})(?![a-z])")
 # '× 10' after a power or a gap, never inside a model number ('BX1-500', 'QC12Y-6×2500').
 # A Latin 'x' directly before digits after a gap is a model number ('X6132').
 _TIMES_AFTER_RE = re.compile(
@@ -146,6 +146,7 @@ class Note:
     params: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """The note as a JSON-ready mapping."""
         return {"code": self.code, "params": dict(self.params)}
 
 
@@ -335,7 +336,9 @@ def parse_line(text: str, *, bare_unit: str | None = None) -> LineFigures:
         before = s[: s.find(written.lower())] if written.lower() in s else ""
         if _TOTAL_RE.search(before):
             per = round((kw if kw is not None else kva or 0.0) / quantity, 4)
-            notes.append(Note("total_divided", {"total": kw or kva, "quantity": quantity, "each": per}))
+            notes.append(
+                Note("total_divided", {"total": kw or kva, "quantity": quantity, "each": per})
+            )
             if kw is not None:
                 kw = per
             else:

@@ -381,7 +381,8 @@ class Recommender:
                     )
                 )
                 continue
-            m = self.matcher.match(item.name or "")
+            # The line's stated rating decides AC/DC-type choices (充电桩 120 kW is DC).
+            m = self.matcher.match(item.name or "", rated_kw=item.rated_kw)
             ok = m.category is not None and m.confidence >= self.config.min_match_confidence
             if ok:
                 cats.append(m.category)

@@ -47,11 +47,7 @@ def _misses() -> list[str]:
         want_sq = int(row["standby_quantity"]) if row.get("standby_quantity") else None
         got = (f.rated_kw, f.kva, f.quantity, f.standby, f.standby_quantity)
         want = (_num(row["kw"]), _num(row["kva"]), want_q, row["standby"] == "1", want_sq)
-        ok = (
-            _close(got[0], want[0])
-            and _close(got[1], want[1])
-            and got[2:] == want[2:]
-        )
+        ok = _close(got[0], want[0]) and _close(got[1], want[1]) and got[2:] == want[2:]
         if not ok:
             out.append(f"{row['text']!r}: got {got}, expected {want}")
     return out

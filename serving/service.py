@@ -44,6 +44,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from features.cells import formula_safe
 from features.schemas import Application
 from serving.errors import (
     UnmatchedLinesError,
@@ -1405,19 +1406,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-"""Cells starting with these are formulas to a spreadsheet (OWASP CSV injection)."""
-
-
-def csv_safe(value: Any) -> Any:
-    """A text cell a spreadsheet will not run: formula-leading text gets a leading ``'``.
-
-    Numbers are left alone (a negative number is data, not a formula); only text that a
-    customer or a file could have put there is escaped.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
-        return "'" + value
-    return value
+# One rule for every cell we write (features.cells); the old name stays for callers.
+csv_safe = formula_safe
 
 
 def _csv_response(rows: list[dict[str, Any]]) -> Response:

@@ -16,6 +16,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.cells import formula_safe
+
 MAX_BATCH_EXPORT_ROWS = 30_000
 """Most rows of one converted answer (10,000 answers plus their rejected rows)."""
 
@@ -35,7 +37,8 @@ def _typed(text: str) -> object:
     try:
         return float(text) if any(c in text for c in ".eE") else int(text)
     except ValueError:
-        return text
+        # The CSV may come from anywhere (the client posts it): text is never a formula.
+        return formula_safe(text)
 
 
 def batch_xlsx(csv_text: str, columns: tuple[str, ...]) -> bytes:
@@ -73,8 +76,8 @@ def batch_xlsx(csv_text: str, columns: tuple[str, ...]) -> bytes:
         head_cells.append(cell)
     ws.append(head_cells)
     for row in rows[1:]:
-        # Text cells stay text: a spreadsheet formula can only come from a leading "=",
-        # which the CSV answer has already escaped with "'".
+        # Text cells stay text: _typed escapes a leading "=", "+", "-", "@" (the CSV
+        # answer of /recommend_batch is escaped already; a posted CSV need not be).
         ws.append([_typed(v) for v in row])
     out = io.BytesIO()
     wb.save(out)

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from features.cells import formula_safe
 from serving.sheet.document import LINE_HEADERS, SheetDocument, category_label, verdict_zh
 
 THIN = Side(style="thin", color="555555")
@@ -41,8 +42,10 @@ def _lines_sheet(ws: Worksheet, doc: SheetDocument) -> int:
     _head(ws, 1, [*LINE_HEADERS, "εN", "ε_ref", "组代码"])
     for i, line in enumerate(doc.sheet.lines, start=2):
         ws.cell(row=i, column=1, value=line.index + 1)
-        ws.cell(row=i, column=2, value=line.name or "")
-        ws.cell(row=i, column=3, value=category_label(line.category, doc.category_names))
+        ws.cell(row=i, column=2, value=formula_safe(line.name or ""))
+        ws.cell(
+            row=i, column=3, value=formula_safe(category_label(line.category, doc.category_names))
+        )
         ws.cell(row=i, column=4, value=line.rated_kw)
         ws.cell(row=i, column=5, value=line.quantity)
         ws.cell(
@@ -92,12 +95,13 @@ def build_workbook(doc: SheetDocument) -> tuple[Workbook, dict[str, str]]:
     last_line = _lines_sheet(lines_ws, doc) if doc.sheet.lines else 1
     ws = wb.create_sheet("计算书", 0)
     s = doc.sheet
-    ws["A1"] = doc.title
+    ws["A1"] = formula_safe(doc.title)
     ws["A1"].font = Font(bold=True, size=14)
     r = 2
     for label, value in doc.header:
-        ws.cell(row=r, column=1, value=label).fill = HEAD
-        ws.cell(row=r, column=2, value=value)
+        # 工程名称, 建设单位…: typed by the customer, never a live formula.
+        ws.cell(row=r, column=1, value=formula_safe(label)).fill = HEAD
+        ws.cell(row=r, column=2, value=formula_safe(value))
         r += 1
     r += 1
     _head(ws, r, ["计算组", "Pe/kW", "Kx", "cos φ", "tan φ", "Pjs/kW", "Qjs/kvar", "组代码"])
@@ -176,7 +180,7 @@ def build_workbook(doc: SheetDocument) -> tuple[Workbook, dict[str, str]]:
         put("年基本电费差 / 元", round(c.yearly_difference_yuan))
     r += 1
     for text in doc.comparison:
-        ws.cell(row=r, column=1, value=text)
+        ws.cell(row=r, column=1, value=formula_safe(text))
         r += 1
     r += 1
     ws.cell(row=r, column=1, value="依据").font = Font(bold=True)

@@ -29,9 +29,12 @@ model numbers such as ``CK6140`` or ``Y2-132M-4``) are not read as a power.
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 STANDBY_MARKERS: tuple[str, ...] = (
@@ -380,3 +383,48 @@ def parse_line(text: str, *, bare_unit: str | None = None) -> LineFigures:
 def parse_rating(text: str, power_factor: float | None = None) -> LineFigures:
     """The content of a kW box or column: a bare number is kW; kVA with ``power_factor``."""
     return parse_line(text, bare_unit="kW").with_power_factor(power_factor)
+
+
+TYPICAL_RATINGS_FILE = Path(__file__).resolve().parent / "data" / "typical_ratings.csv"
+
+
+@dataclass(frozen=True)
+class TypicalRating:
+    """A common rating of one unit of a category, offered (never filled in).
+
+    Offered when a line names no power; ``size_t_upto`` sizes cranes and presses by
+    tonnage (None: any size). Generic figures of manufacturers' ranges, not fitted on
+    any customer history.
+    """
+
+    category: str
+    typical_kw: float
+    size_t_upto: float | None = None
+
+
+@lru_cache(maxsize=1)
+def typical_ratings() -> tuple[TypicalRating, ...]:
+    """The packaged typical ratings (``features/data/typical_ratings.csv``)."""
+    with TYPICAL_RATINGS_FILE.open(encoding="utf-8") as f:
+        return tuple(
+            TypicalRating(
+                category=row["category"],
+                typical_kw=float(row["typical_kw"]),
+                size_t_upto=float(row["size_t_upto"]) if row["size_t_upto"] else None,
+            )
+            for row in csv.DictReader(f)
+        )
+
+
+def typical_rating(category: str, size_t: float | None = None) -> float | None:
+    """The typical kW of one unit of ``category`` (of ``size_t`` tonnes when given)."""
+    rows = [r for r in typical_ratings() if r.category == category]
+    if size_t is not None:
+        sized = sorted(
+            (r for r in rows if r.size_t_upto is not None and r.size_t_upto >= size_t),
+            key=lambda r: r.size_t_upto or 0.0,
+        )
+        if sized:
+            return sized[0].typical_kw
+    plain = [r for r in rows if r.size_t_upto is None]
+    return plain[0].typical_kw if plain else None

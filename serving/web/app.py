@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from features import contract
 from features.catalog import load_catalog
 from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
-from features.figures import LineFigures, parse_rating
+from features.figures import LineFigures, parse_rating, typical_rating, typical_ratings
 from features.matching import (
     DEFAULT_THRESHOLD,
     STANDBY_MARKERS,
@@ -147,6 +147,10 @@ def catalog_document() -> dict[str, Any]:
         # confidence the server accepts (RecommenderConfig.min_match_confidence's default).
         "min_match_confidence": DEFAULT_THRESHOLD,
         "standby_words": list(STANDBY_MARKERS),
+        "typical_ratings": [
+            {"category": r.category, "size_t_upto": r.size_t_upto, "typical_kw": r.typical_kw}
+            for r in typical_ratings()
+        ],
         "next_steps": _next_steps_or_default(),
         "examples": EXAMPLES,
     }
@@ -222,6 +226,10 @@ def _match_doc(
         # What was read from the name (power, count, standby) and how: the page shows it
         # beside the line, the importer fills the empty boxes from it.
         "figures": m.figures.as_dict() if m.figures is not None else None,
+        # A common rating to OFFER when the line names no power (never filled in).
+        "typical_kw": typical_rating(m.category, m.figures.size_t if m.figures else None)
+        if m.category and matcher.kind == "category" and m.rated_kw_hint is None
+        else None,
         # Guesses for a name that matched nothing (or too weakly): the page offers them.
         "candidates": [
             {"code": code, "score": score}

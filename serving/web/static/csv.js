@@ -141,7 +141,8 @@ export function parseNumber(raw) {
   let s = toHalfWidth(raw).trim();
   if (s === '') return null;
   s = s.replace(/\s+/g, '');
-  s = s.replace(/(kva|kw|千瓦|台|套|个|m²|m2|平方米|平米|人|班)$/i, '');
+  // kVA is not kW: a box that says kVA is not a plain number (the server converts it).
+  s = s.replace(/(kw|千瓦|台|套|个|m²|m2|平方米|平米|人|班)$/i, '');
   if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
   if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return NaN;
   return Number(s);

@@ -3,6 +3,7 @@
 import { $, h } from './dom.js';
 import { t, getLang, fmtNum, catName } from './i18n.js';
 import { parseNumber } from './csv.js';
+import { ratingKw, hasUnit } from './figures.js';
 import { setStatus, markStale } from './state.js';
 import { resolveIndustry, updateIndustryHint } from './catalog.js';
 import { addRow, rowNumber, clearRows, rowIsEmpty, rowUnmatched } from './rows.js';
@@ -109,8 +110,14 @@ export function collect(state) {
     if (r.cat.value) item.category = r.cat.value;
     if (name) item.name = name;
     if (!name && !r.cat.value) rowErr('name', 'err_row_name');
-    const kw = numberValue(r.kw.value);
+    // A power written with a unit ('60kVA', '750W') counts as the server read it.
+    const read = ratingKw(row);
+    const kw = read === undefined ? numberValue(r.kw.value) : read;
     if (kw === null) { rowErr('kw', 'err_kw_required'); item.rated_kw = null; }
+    else if (Number.isNaN(kw) && hasUnit(r.kw.value)) {
+      rowErr('kw', 'err_kw_unit_unread', { value: r.kw.value.trim() });
+      item.rated_kw = r.kw.value.trim();
+    }
     else if (Number.isNaN(kw)) {
       const comma = decimalComma(r.kw.value);
       rowErr('kw', comma ? 'err_decimal_comma' : 'err_number', { fixed: comma });

@@ -1,0 +1,80 @@
+"""The page reads a line's figures through the server's one parser (issue 25, items 1-3).
+
+A stated power decides AC/DC, counts and units written in the name fill the empty boxes
+visibly, a kW box written with a unit is converted and says how, a standby share is
+offered as a split, and a line without power is OFFERED a typical rating, never given one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP
+
+
+def _row_id(page: Any, index: int) -> str:
+    return str(page.locator(".eq-row").nth(index).get_attribute("data-row-id"))
+
+
+def test_a_charger_with_power_and_count_in_its_name(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    r = _row_id(page, 0)
+    page.locator(f"#eq-{r}-name").press_sequentially("充电桩, 120 kW × 10", delay=10)
+    match = page.locator(f"#eq-{r}-match")
+    expect(match).to_contain_text("直流充电桩")
+    expect(match).to_contain_text("已按文字填入")
+    expect(page.locator(f"#eq-{r}-kw")).to_have_value("120")
+    expect(page.locator(f"#eq-{r}-qty")).to_have_value("10")
+
+
+def test_a_typed_quantity_is_never_changed_by_the_name(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    r = _row_id(page, 0)
+    page.fill(f"#eq-{r}-qty", "3")
+    page.locator(f"#eq-{r}-name").press_sequentially("空压机 37kW 2台", delay=10)
+    expect(page.locator(f"#eq-{r}-match")).to_contain_text("空气压缩机")
+    expect(page.locator(f"#eq-{r}-kw")).to_have_value("37")
+    expect(page.locator(f"#eq-{r}-qty")).to_have_value("3")
+
+
+def test_one_of_two_standby_is_a_split_not_a_standby_row(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    r = _row_id(page, 0)
+    page.locator(f"#eq-{r}-name").press_sequentially("空压机 37kW 2台（1台备用）", delay=10)
+    expect(page.locator(f"#eq-{r}-match")).to_contain_text("其中 1 台备用")
+    expect(page.locator(f"#eq-{r}-standby")).not_to_be_checked()
+    page.locator(f"#eq-{r}-match .split-standby").click()
+    assert page.locator(".eq-row").count() == 2
+    expect(page.locator(f"#eq-{r}-qty")).to_have_value("1")
+    r2 = _row_id(page, 1)
+    expect(page.locator(f"#eq-{r2}-standby")).to_be_checked()
+    expect(page.locator(f"#eq-{r2}-qty")).to_have_value("1")
+    expect(page.locator(f"#eq-{r2}-kw")).to_have_value("37")
+
+
+def test_a_kw_box_in_kva_is_converted_with_the_power_factor(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    r = _row_id(page, 0)
+    page.select_option(f"#eq-{r}-cat", "arc_welder")
+    page.fill(f"#eq-{r}-kw", "32kVA")
+    page.locator(f"#eq-{r}-kw").blur()
+    expect(page.locator(f"#eq-{r}-kw-note")).to_contain_text("32 kVA × 功率因数")
+    page.fill(f"#eq-{r}-kw", "15HP")
+    page.locator(f"#eq-{r}-kw").blur()
+    expect(page.locator(f"#eq-{r}-kw-note")).to_contain_text("11.19 kW")
+
+
+def test_a_line_without_power_is_offered_a_typical_rating(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    r = _row_id(page, 0)
+    kw = page.locator(f"#eq-{r}-kw")
+    # No placeholder that looks like a value.
+    assert not any(ch.isdigit() for ch in (kw.get_attribute("placeholder") or ""))
+    page.locator(f"#eq-{r}-name").press_sequentially("行车 10t", delay=10)
+    match = page.locator(f"#eq-{r}-match")
+    expect(match).to_contain_text("常见约")
+    expect(kw).to_have_value("")  # offered, not filled in
+    match.locator(".use-typical").click()
+    assert float(kw.input_value()) > 0

@@ -277,3 +277,23 @@ def test_default_matcher_is_cached_and_not_built_at_import() -> None:
         cwd=Path(__file__).resolve().parents[2],
     ).stdout
     assert out.split() == ["0", "0"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("冰箱", "refrigeration_compressor"),
+        ("啤酒冷柜 800W 3台", "refrigeration_compressor"),
+        ("冰箱压缩机", "refrigeration_compressor"),
+        ("抽油烟机 1.5kW", "fan"),
+        ("油烟净化器", "kitchen_equipment"),
+        ("收银机 200W 6台", "office_sockets"),
+        ("加油机 0.75kW 8台", "pump"),
+        ("模温机 9kW", "other_heating"),
+    ],
+)
+def test_everyday_commercial_appliances_do_not_block_a_restaurant(
+    matcher: NameMatcher, text: str, expected: str
+) -> None:
+    # Issue 25: 冰箱, 抽油烟机, 啤酒冷柜 matched nothing (guesses: hot-working machines, welders).
+    assert matcher.match(text).category == expected

@@ -56,6 +56,25 @@ FIRE_MARKERS: tuple[str, ...] = ("消防", "消火栓", "喷淋", "fire", "sprin
 """Words that make any pump a fire pump (standby, Kx 0), e.g. ``消防循环水泵``."""
 
 
+BROAD_INDUSTRY_WORDS: tuple[str, ...] = (
+    "工厂",
+    "厂",
+    "厂房",
+    "车间",
+    "企业",
+    "公司",
+    "factory",
+    "plant",
+    "workshop",
+    "company",
+)
+"""Industry words that name no trade ('工厂' could be any manufacturing): their match is a
+guess (confidence :data:`BROAD_CONFIDENCE`), shown as one, never as recognised."""
+
+BROAD_CONFIDENCE = 0.6
+"""Confidence of an industry read from a broad word: above the threshold (the request is
+answered) but below 1, so the page and the answer say it was guessed."""
+
 TYPE_NEUTRAL_CHARGER_ALIASES: tuple[str, ...] = (
     "充电桩",
     "汽车充电桩",
@@ -367,6 +386,11 @@ class NameMatcher:
             if kind == "category"
             else frozenset()
         )
+        self._broad = (
+            frozenset(normalise(w) for w in BROAD_INDUSTRY_WORDS)
+            if kind == "industry"
+            else frozenset()
+        )
         self._cache: dict[tuple[str, float | None], MatchResult] = {}
 
     def match(self, text: str, *, rated_kw: float | None = None) -> MatchResult:
@@ -634,6 +658,9 @@ class NameMatcher:
                 reason += f"; {power:g} kW is above the {AC_CHARGER_MAX_KW:g} kW of an AC charger"
             else:
                 reason += f"; {power:g} kW is within what an AC charger delivers"
+        if self.kind == "industry" and alias.norm in self._broad:
+            confidence = min(confidence, BROAD_CONFIDENCE)
+            reason += f"; '{alias.original}' names no trade: a guess, confirm the industry"
         confidence = round(min(1.0, max(0.0, confidence)), 4)
         if confidence < self.threshold:
             return MatchResult(

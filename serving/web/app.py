@@ -28,6 +28,7 @@ from features.catalog import load_catalog
 from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
 from features.figures import LineFigures, parse_rating, typical_rating, typical_ratings
 from features.matching import (
+    BROAD_INDUSTRY_WORDS,
     DEFAULT_THRESHOLD,
     STANDBY_MARKERS,
     NameMatcher,
@@ -147,6 +148,8 @@ def catalog_document() -> dict[str, Any]:
         # confidence the server accepts (RecommenderConfig.min_match_confidence's default).
         "min_match_confidence": DEFAULT_THRESHOLD,
         "standby_words": list(STANDBY_MARKERS),
+        # Industry words that name no trade: matched as a guess, never shown as recognised.
+        "broad_industry_words": list(BROAD_INDUSTRY_WORDS),
         "typical_ratings": [
             {"category": r.category, "size_t_upto": r.size_t_upto, "typical_kw": r.typical_kw}
             for r in typical_ratings()

@@ -78,3 +78,28 @@ def test_a_line_without_power_is_offered_a_typical_rating(new_page: Any) -> None
     expect(kw).to_have_value("")  # offered, not filled in
     match.locator(".use-typical").click()
     assert float(kw.input_value()) > 0
+
+
+def test_a_broad_industry_word_is_shown_as_a_guess_never_with_a_tick(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    page.fill("#industry", "工厂")
+    hint = page.locator("#industry-hint")
+    expect(hint).to_have_attribute("data-guess", "true")
+    expect(hint).to_contain_text("猜测为")
+    assert "✓" not in hint.inner_text()
+    page.fill("#industry", "机械厂")
+    expect(hint).to_contain_text("✓")
+
+
+def test_a_one_column_paste_of_a_restaurant_list(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    page.click("#paste-details summary")
+    page.fill("#paste-area", "设备名称\n冰箱 300W 2台\n抽油烟机 1.5kW\n啤酒冷柜 800W 3台\n")
+    page.click("#paste-add")
+    assert page.locator(".eq-row").count() == 3
+    first = _row_id(page, 0)
+    expect(page.locator(f"#eq-{first}-name")).to_have_value("冰箱 300W 2台")
+    expect(page.locator(f"#eq-{first}-kw")).to_have_value("0.3")
+    expect(page.locator(f"#eq-{first}-qty")).to_have_value("2")
+    for i in range(3):
+        expect(page.locator(f"#eq-{_row_id(page, i)}-match")).not_to_contain_text("无法")

@@ -118,7 +118,7 @@ def render_docx(doc: SheetDocument) -> bytes:
         rows.append(
             [
                 "拟报装容量",
-                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict)}，年基本电费差 "
+                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict, c.yearly_difference_yuan)}，年基本电费差 "
                 f"{c.yearly_difference_yuan:+,.0f} 元",
             ]
         )

@@ -158,7 +158,7 @@ def sheet_html(doc: SheetDocument) -> str:
         model_rows.append(
             (
                 "拟报装容量",
-                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict)}（合适 {c.p_appropriate:.0%}，"
+                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict, c.yearly_difference_yuan)}（合适 {c.p_appropriate:.0%}，"
                 f"偏小 {c.p_undersized:.0%}，偏大 {c.p_oversized:.0%}），年基本电费差 "
                 f"{c.yearly_difference_yuan:+,.0f} 元",
             )

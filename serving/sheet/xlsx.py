@@ -176,7 +176,7 @@ def build_workbook(doc: SheetDocument) -> tuple[Workbook, dict[str, str]]:
     if doc.check is not None:
         c = doc.check
         put("拟报装 / kVA", c.proposed_kva)
-        put("结论", verdict_zh(c.verdict))
+        put("结论", verdict_zh(c.verdict, c.yearly_difference_yuan))
         put("年基本电费差 / 元", round(c.yearly_difference_yuan))
     r += 1
     for text in doc.comparison:

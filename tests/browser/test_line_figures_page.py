@@ -103,3 +103,30 @@ def test_a_one_column_paste_of_a_restaurant_list(new_page: Any) -> None:
     expect(page.locator(f"#eq-{first}-qty")).to_have_value("2")
     for i in range(3):
         expect(page.locator(f"#eq-{_row_id(page, i)}-match")).not_to_contain_text("无法")
+
+
+def test_an_appropriate_but_dearer_proposal_says_so_in_yuan(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    page.click("[data-example=office_building]")
+    # Find a proposal above the recommendation that is still appropriate: the tiers say.
+    page.press("#industry", "Control+Enter")
+    page.wait_for_selector("#recommended-kva")
+    page.click("#mode-planner")
+    tiers = page.evaluate("window.capacityPage.result.data.tiers")
+    rec = page.evaluate("window.capacityPage.result.data.recommended_kva")
+    dearer = [
+        t["capacity_kva"]
+        for t in tiers
+        if t["capacity_kva"] > rec
+        and t["p_appropriate"] >= max(t["p_oversized"], t["p_undersized"])
+    ]
+    if not dearer:
+        import pytest
+
+        pytest.skip("no appropriate tier above the recommendation for this model")
+    page.fill("#proposed_kva", str(int(dearer[0])))
+    page.press("#proposed_kva", "Control+Enter")
+    badge = page.locator("#verdict-badge")
+    expect(badge).to_have_attribute("data-costlier", "true")
+    assert "✓" not in badge.inner_text()
+    expect(page.locator("#verdict-costlier")).to_contain_text("元")

@@ -200,9 +200,12 @@ export function voltageText(v) {
 }
 
 export function verdictCard(state, c) {
-  const cls = `verdict verdict-${c.verdict}`;
-  const icon = { appropriate: '✓', undersized: '▼', oversized: '▲' }[c.verdict];
   const diff = c.yearly_difference_yuan;
+  // Appropriate but dearer than the recommendation: said in words and yuan, not a green ✓.
+  const costlier = c.verdict === 'appropriate' && diff >= 0.5;
+  const shown = costlier ? 'costlier' : c.verdict;
+  const cls = `verdict verdict-${shown}`;
+  const icon = { appropriate: '✓', undersized: '▼', oversized: '▲', costlier: '!' }[shown];
   let diffText;
   if (Math.abs(diff) < 0.5) diffText = t('diff_same');
   else if (diff > 0) diffText = t('diff_more', { yuan: fmtYuan(diff) });
@@ -211,9 +214,10 @@ export function verdictCard(state, c) {
   return h('section', { class: `card ${cls}`, 'aria-labelledby': 'verdict-title' }, [h('div', { class: 'verdict-left' }, [
     h('h3', { id: 'verdict-title', text: t('verdict_title') }),
     h('p', { class: 'verdict-main' }, [
-      h('span', { class: 'verdict-badge', id: 'verdict-badge', 'data-verdict': c.verdict }, [h('span', { 'aria-hidden': 'true', text: `${icon} ` }), t(`verdict_${c.verdict}`)]),
+      h('span', { class: 'verdict-badge', id: 'verdict-badge', 'data-verdict': c.verdict, 'data-costlier': costlier ? 'true' : null }, [h('span', { 'aria-hidden': 'true', text: `${icon} ` }), t(`verdict_${shown}`)]),
       h('span', { class: 'verdict-kva', text: t('verdict_proposed', { kva: fmtKva(c.proposed_kva) }) }),
     ]),
+    costlier ? h('p', { class: 'verdict-costlier strong', id: 'verdict-costlier', text: t('verdict_costlier_detail', { yuan: fmtYuan(diff), kva: fmtKva(c.recommended_kva) }) }) : null,
     probBar(c, outcomeLabels(), fmtPct),
     h('ul', { class: 'prob-list' }, ['appropriate', 'undersized', 'oversized'].map((k) => h('li', {}, [
       h('span', { class: `swatch swatch-${k}`, 'aria-hidden': 'true' }), `${t(`outcome_${k}`)} `, h('strong', { text: fmtPct(c[`p_${k}`]) }),

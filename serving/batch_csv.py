@@ -17,7 +17,6 @@ from typing import Any
 from starlette.responses import Response
 
 from features.cells import formula_safe
-
 from serving.errors import single_error
 
 MAX_BATCH = 10_000

@@ -196,7 +196,9 @@ def resolve_customers(frame: pd.DataFrame, source: str = "customers") -> list[Up
         if not text or text in codes:
             continue
         m = matcher.match(text)
-        if m.category is not None:
+        # A typo corrected by the fuzzy step is not taken in a file: the validation names
+        # the nearest code instead (a batch has no one watching each row).
+        if m.category is not None and m.method in ("exact", "contained"):
             frame.iat[i, frame.columns.get_loc("industry")] = m.category
             code = "upload_industry_guessed" if m.confidence < 1 else "upload_industry_read"
             notes.append(UploadNote(source, i + 2, code, {"text": text, "industry": m.category}))
@@ -237,7 +239,11 @@ def resolve_equipment(
         category = str(frame.iat[i, col["category"]]).strip()
         if not category or category not in codes:
             m = matcher.match(text, rated_kw=kw)
-            if m.category is not None and m.confidence >= min_confidence:
+            if (
+                m.category is not None
+                and m.confidence >= min_confidence
+                and m.method in ("exact", "contained")
+            ):
                 if category:
                     notes.append(
                         UploadNote(

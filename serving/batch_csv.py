@@ -72,6 +72,8 @@ class ContractUpload:
     validated: Any
     customers: pathlib.Path
     equipment: pathlib.Path | None
+    notes: tuple[dict[str, Any], ...] = ()
+    """What was read or resolved (encoding, headers, words → codes, figures from names)."""
 
 
 def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Response:
@@ -94,16 +96,26 @@ def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Res
     for name, value in uploads:
         if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
             return single_error(name, str(value)[:100], "an uploaded CSV file", "not a file upload")
+    from features.uploads import read_table, resolve_customers, resolve_equipment
+
     try:
-        cust = pd.read_csv(customers, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        # Read as the form reads: UTF-8 or GBK, Chinese headers, industry words, names
+        # without a category, figures written in names (features.uploads).
+        cust_table = read_table(pathlib.Path(customers), "customers")
+        cust = cust_table.frame
+        notes = [*cust_table.notes, *resolve_customers(cust)]
         if equipment is not None:
-            equip = pd.read_csv(equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            equip_table = read_table(pathlib.Path(equipment), "equipment")
+            equip = equip_table.frame
+            notes += [*equip_table.notes, *resolve_equipment(equip)]
         else:
             # Customers only: every customer is answered area-only (or industry-only).
             equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
         validated = validate_frames(cust, equip, sources=("customers", "equipment"))
     except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
+        return single_error(
+            "customers/equipment", None, "contract CSV files (UTF-8 or GBK)", str(exc)
+        )
     if len(validated.customers) > MAX_BATCH:
         return single_error(
             "customers",
@@ -115,6 +127,7 @@ def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Res
         validated,
         pathlib.Path(customers),
         None if equipment is None else pathlib.Path(equipment),
+        tuple(n.as_dict() for n in notes),
     )
 
 

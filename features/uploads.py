@@ -33,7 +33,7 @@ ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 """Tried in order: UTF-8 (with or without BOM), then GB18030 (a superset of GBK/GB2312)."""
 
 HEADER_WORDS: dict[str, tuple[str, ...]] = {
-    "customer_id": ("customer_id", "客户编号", "户号", "客户号", "用户编号", "编号", "id"),
+    "customer_id": ("customer_id", "客户编号", "户号", "客户号", "用户编号"),
     "industry": ("industry", "行业", "行业类别", "所属行业", "用电类别"),
     "climate_zone": ("climate_zone", "气候区", "气候分区"),
     "floor_area_m2": (
@@ -216,27 +216,27 @@ def resolve_equipment(
     notes: list[UploadNote] = []
     if "name" not in frame.columns and "category" not in frame.columns:
         return notes
-    for col in ("name", "category", "rated_kw", "quantity", "standby"):
-        if col not in frame.columns:
-            frame[col] = ""
+    for column in ("name", "category", "rated_kw", "quantity", "standby"):
+        if column not in frame.columns:
+            frame[column] = ""
     matcher = default_matcher()
     codes = set(load_catalog().categories)
-    col = {c: frame.columns.get_loc(c) for c in ("category", "rated_kw", "quantity", "standby")}
+    pos = {c: frame.columns.get_loc(c) for c in ("category", "rated_kw", "quantity", "standby")}
     for i, name in enumerate(frame["name"].tolist()):
-        written = str(frame.iat[i, col["category"]]).strip()
+        written = str(frame.iat[i, pos["category"]]).strip()
         # A word in the category column ('数控车床') is a name to match.
         text = str(name).strip() or (written if written not in codes else "")
         if not text:
             continue
         row = i + 2
         figures = parse_line(text)
-        kw_cell = str(frame.iat[i, col["rated_kw"]]).strip()
+        kw_cell = str(frame.iat[i, pos["rated_kw"]]).strip()
         kw: float | None
         try:
             kw = float(kw_cell) if kw_cell else None
         except ValueError:
             kw = None
-        category = str(frame.iat[i, col["category"]]).strip()
+        category = str(frame.iat[i, pos["category"]]).strip()
         if not category or category not in codes:
             m = matcher.match(text, rated_kw=kw)
             if (
@@ -262,23 +262,23 @@ def resolve_equipment(
                             {"text": text, "category": m.category},
                         )
                     )
-                frame.iat[i, col["category"]] = m.category
+                frame.iat[i, pos["category"]] = m.category
                 category = m.category
                 figures = m.figures or figures
         elif category in codes:
             figures = figures.with_power_factor(load_catalog().categories[category].cos_phi)
         if not kw_cell and figures.rated_kw is not None:
-            frame.iat[i, col["rated_kw"]] = f"{figures.rated_kw:g}"
+            frame.iat[i, pos["rated_kw"]] = f"{figures.rated_kw:g}"
             notes.append(UploadNote(source, row, "upload_kw_from_name", {"kw": figures.rated_kw}))
-        if not str(frame.iat[i, col["quantity"]]).strip() and figures.quantity:
-            frame.iat[i, col["quantity"]] = str(figures.quantity)
+        if not str(frame.iat[i, pos["quantity"]]).strip() and figures.quantity:
+            frame.iat[i, pos["quantity"]] = str(figures.quantity)
             notes.append(
                 UploadNote(source, row, "upload_quantity_from_name", {"quantity": figures.quantity})
             )
-        standby_cell = str(frame.iat[i, col["standby"]]).strip()
+        standby_cell = str(frame.iat[i, pos["standby"]]).strip()
         whole_standby = figures.standby and figures.standby_quantity in (None, figures.quantity)
         if not standby_cell and whole_standby:
-            frame.iat[i, col["standby"]] = BOOLEAN_TRUE_WORDS[0]
+            frame.iat[i, pos["standby"]] = BOOLEAN_TRUE_WORDS[0]
             notes.append(UploadNote(source, row, "upload_standby_from_name", {}))
         elif not standby_cell and figures.standby_quantity:
             notes.append(

@@ -78,3 +78,21 @@ def test_batch_xlsx_escapes_a_posted_formula() -> None:
     assert not [c for c in cells if c[3] == "f"], cells
     values = [c[2] for c in cells]
     assert "'=1+2" in values
+
+
+def test_batch_downloads_are_relabelled_for_people_and_stay_formula_free() -> None:
+    from serving.sheet.batch import batch_csv_localised
+
+    columns = ("customer_id", "status", "recommended_kva", "two_part_tariff", "reason")
+    text = (
+        ",".join(columns) + "\n"
+        "A1,ok,630,True,\n"
+        'B1,rejected (equipment row 5),,,"=1+2"\n'
+    )
+    out = batch_csv_localised(text, columns, "zh").decode("utf-8-sig").splitlines()
+    assert out[0] == "客户编号,结果,推荐容量/kVA,两部制电价,原因"
+    assert out[1] == "A1,已推荐,630,是,"
+    assert out[2].startswith("B1,已拒绝（设备表第 5 行）") and "'=1+2" in out[2]
+    cells = _cells(batch_xlsx(text, columns, "en"))
+    assert ("recommendations", "A1", "Customer", "s") in cells
+    assert not [c for c in cells if c[3] == "f"]

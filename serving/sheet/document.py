@@ -238,6 +238,12 @@ def verdict_zh(verdict: str, yearly_difference_yuan: float = 0.0) -> str:
     return text
 
 
+def signature_rows(doc: SheetDocument) -> list[list[str]]:
+    """设计 / 校对 / 审核 with the names of the header, blank signature and date cells."""
+    names = dict(doc.header)
+    return [[role, names.get(role, ""), "", ""] for role in ("设计", "校对", "审核")]
+
+
 def line_rows(doc: SheetDocument) -> list[list[str]]:
     """The equipment-line table as text cells (shared by the PDF and the docx)."""
     rows = []

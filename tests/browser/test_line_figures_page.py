@@ -160,3 +160,24 @@ def test_a_shed_answer_is_retried_after_retry_after_and_said_in_the_pages_langua
     assert shed["n"] == 1
     # The one 503 this test served is logged by chromium: expected here, nothing else is.
     page.guard.errors[:] = [e for e in page.guard.errors if "status of 503" not in e]
+
+
+def test_customer_mode_folds_the_sheet_and_explains_every_symbol(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    page.click("#mode-customer")
+    page.click("[data-example=machinery_workshop]")
+    page.press("#industry", "Control+Enter")
+    page.wait_for_selector("#recommended-kva")
+    details = page.locator("#sheet-details")
+    expect(details).to_be_attached()
+    assert details.get_attribute("open") is None  # one click away, not on view
+    # Kx / cos φ inputs are inside the folded sheet, not on view for a customer.
+    assert not page.locator("#sheet-table").is_visible()
+    titles = page.eval_on_selector_all("#sheet-details .sym", "els => els.map(e => e.title)")
+    assert len(titles) >= 10 and all(titles)
+    page.click("#lang-toggle")
+    titles_en = page.eval_on_selector_all("#sheet-details .sym", "els => els.map(e => e.title)")
+    assert titles_en and titles_en != titles and all(titles_en)
+    page.click("#mode-planner")
+    expect(page.locator("#sheet-table")).to_be_visible()
+    assert page.locator("#sheet-details").count() == 0

@@ -77,6 +77,11 @@ def _lines_sheet(ws: Worksheet, doc: SheetDocument) -> int:
             ws.cell(row=i, column=j).border = BOX
     for col, width in zip("ABCDEFGHIJKL", (6, 26, 22, 11, 7, 11, 7, 10, 22, 7, 7, 18), strict=True):
         ws.column_dimensions[col].width = width
+    ws.column_dimensions["L"].hidden = True  # the group code the SUMIF reads (I has its name)
+    for i in range(2, len(doc.sheet.lines) + 2):
+        for col, fmt in (("D", "#,##0.00"), ("H", "#,##0.00"), ("J", "0%"), ("K", "0%")):
+            ws[f"{col}{i}"].number_format = fmt
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     return len(doc.sheet.lines) + 1
 
 
@@ -287,6 +292,8 @@ def build_workbook(doc: SheetDocument) -> tuple[Workbook, dict[str, str]]:
             ("G", "kw"),
         ):
             ws[f"{col}{rr}"].number_format = NUMBER_FORMATS[kind]
+    # The group codes drive the SUMIF; a reader needs the names beside them, not the codes.
+    ws.column_dimensions["H"].hidden = True
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.sheet_properties.pageSetUpPr.fitToPage = True

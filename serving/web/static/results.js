@@ -422,7 +422,8 @@ export function matchesCard(state, rec) {
     h('h3', { id: 'matches-title', text: t('matches_title') }),
     h('p', { class: unmatched ? 'notice warn' : 'hint small', text: unmatched ? t('matches_unmatched', { n: unmatched }) : t('matches_all', { n: rec.matches.length }) }),
     tableWrap(h('table', { class: 'data', id: 'matches-table' }, [
-      h('thead', {}, h('tr', {}, ['#', t('match_col_text'), t('match_col_category'), t('confidence'), t('match_col_how')].map((c, i) => h('th', { scope: 'col', class: i === 0 || i === 3 ? 'num' : '', text: c })))),
+      // Every line's figures too: the printed page is the equipment-list attachment.
+      h('thead', {}, h('tr', {}, ['#', t('match_col_text'), t('match_col_category'), t('col_kw'), t('col_qty'), t('col_standby'), t('confidence'), t('match_col_how')].map((c, i) => h('th', { scope: 'col', class: [0, 3, 4, 6].includes(i) ? 'num' : '', text: c })))),
       h('tbody', {}, rec.matches.map((m) => {
         const cat = m.category ? state.categories.get(m.category) : null;
         const row = state.rows.find((r) => r.id === rowIds[m.index]);
@@ -433,12 +434,23 @@ export function matchesCard(state, rec) {
           h('td', {}, un
             ? [h('span', { class: 'badge badge-alert', text: cat ? catName(cat) : t('unmatched') }), row ? [' ', h('button', { type: 'button', class: 'btn tiny no-print', text: t('btn_fix_row'), onclick: () => { row.refs.cat.focus(); row.refs.cat.scrollIntoView({ block: 'center' }); } })] : null].flat()
             : [cat ? catName(cat) : m.category]),
+          ...lineFigures(state.result.app.equipment[m.index]),
           h('td', { class: 'num', text: un && !m.confidence ? '—' : fmtPct(m.confidence) }),
           h('td', { text: t(`match_source_${m.source}`) + (m.matched_alias ? ` · “${m.matched_alias}”` : '') }),
         ]);
       })),
     ]), t('matches_title')),
   ]);
+}
+
+/** kW, quantity and standby of one sent line, as table cells. */
+function lineFigures(item) {
+  const it = item || {};
+  return [
+    h('td', { class: 'num', text: typeof it.rated_kw === 'number' ? fmtNum(it.rated_kw, it.rated_kw < 10 ? 2 : 1) : '—' }),
+    h('td', { class: 'num', text: String(it.quantity ?? 1) }),
+    h('td', { text: it.standby ? t('yes_short') : '' }),
+  ];
 }
 
 export function metaLine(rec) {

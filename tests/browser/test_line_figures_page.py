@@ -181,3 +181,23 @@ def test_customer_mode_folds_the_sheet_and_explains_every_symbol(new_page: Any) 
     page.click("#mode-planner")
     expect(page.locator("#sheet-table")).to_be_visible()
     assert page.locator("#sheet-details").count() == 0
+
+
+def test_planner_duty_cycle_and_phase_reach_the_request(new_page: Any) -> None:
+    page = new_page(DESKTOP)
+    r = _row_id(page, 0)
+    assert not page.locator(f"#eq-{r}-duty").is_visible()  # a customer does not see them
+    page.click("#mode-planner")
+    page.fill("#industry", "machinery")
+    page.fill("#floor_area_m2", "3000")
+    page.fill(f"#eq-{r}-name", "交流弧焊机 BX1-500")
+    page.select_option(f"#eq-{r}-cat", "arc_welder")
+    page.fill(f"#eq-{r}-kw", "20")
+    page.fill(f"#eq-{r}-duty", "60")
+    page.select_option(f"#eq-{r}-phase", "AB")
+    page.fill("#proposed_kva", "400")
+    with page.expect_request(lambda q: q.url.endswith("/check") and q.method == "POST") as req:
+        page.press("#proposed_kva", "Control+Enter")
+    item = req.value.post_data_json["application"]["equipment"][0]
+    assert item["duty_cycle"] == 0.6 and item["phase"] == "AB"
+    page.wait_for_selector("#verdict-badge")

@@ -137,6 +137,13 @@ export function collect(state) {
       item.quantity = q;
     }
     if (r.standby.checked) item.standby = true;
+    // 暂载率 in % and the phase of a single-phase load (planner details; the sheet uses them).
+    if (r.duty && r.duty.value.trim()) {
+      const d = numberValue(r.duty.value.replace(/%$/, ''));
+      if (Number.isNaN(d) || d === null || d <= 0 || d > 100) rowErr('duty', 'err_duty_range');
+      else item.duty_cycle = Math.round(d * 10) / 1000;
+    }
+    if (r.phase && r.phase.value) item.phase = r.phase.value;
     // A name nothing matched is never left out silently: the customer picks a category
     // or counts it as other motor / heating load (the row offers both).
     if (rowUnmatched(state, row)) rowErr('cat', 'err_row_unmatched', { name });
@@ -172,9 +179,9 @@ export const FIELD_KEYS = {
   employees: 'label_employees', shifts: 'label_shifts', proposed_kva: 'label_proposed', equipment: 'section_equipment',
 };
 
-export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name' };
+export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name', duty_cycle: 'duty', phase: 'duty' };
 
-export const ROW_PART_KEYS = { kw: 'col_kw', qty: 'col_qty', cat: 'col_category', name: 'col_name' };
+export const ROW_PART_KEYS = { kw: 'col_kw', qty: 'col_qty', cat: 'col_category', name: 'col_name', duty: 'col_duty' };
 
 export function mapServerError(state, e) {
   const field = String(e.field ?? '').replace(/^application\./, '');

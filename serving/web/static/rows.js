@@ -35,12 +35,20 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.kwNote = h('div', { id: `${p}-kw-note`, class: 'eq-kw-note', 'aria-live': 'polite', hidden: true });
   refs.qtyLabel = h('label', { for: `${p}-qty`, class: 'cell-label' });
   refs.qty = h('input', { id: `${p}-qty`, inputmode: 'numeric', autocomplete: 'off', 'aria-describedby': `${p}-qty-error` });
+  // Planner-only details the calculation sheet uses: duty cycle (暂载率) and phase.
+  refs.dutyLabel = h('label', { for: `${p}-duty`, class: 'cell-label' });
+  refs.duty = h('input', { id: `${p}-duty`, class: 'eq-duty', inputmode: 'decimal', autocomplete: 'off', size: 4, 'aria-describedby': `${p}-duty-error` });
+  refs.phaseLabel = h('label', { for: `${p}-phase`, class: 'cell-label' });
+  refs.phase = h('select', { id: `${p}-phase`, class: 'eq-phase' }, ['', 'A', 'B', 'C', 'AB', 'BC', 'CA'].map((v) => h('option', { value: v, text: v })));
   refs.standby = h('input', { id: `${p}-standby`, type: 'checkbox' });
   refs.standbyLabel = h('label', { for: `${p}-standby` });
   refs.remove = h('button', { type: 'button', class: 'btn ghost remove' });
   const el = h('div', { class: 'eq-row', role: 'group', 'aria-labelledby': `${p}-title`, 'data-row-id': id }, [
     refs.idx,
-    h('div', { class: 'eq-cell eq-name' }, [refs.nameLabel, refs.name, refs.match, refs.standbyNote, err('name')]),
+    h('div', { class: 'eq-cell eq-name' }, [
+      refs.nameLabel, refs.name, refs.match, refs.standbyNote, err('name'),
+      h('div', { class: 'eq-extra planner-only', hidden: state.mode !== 'planner' }, [refs.dutyLabel, refs.duty, ' ', refs.phaseLabel, refs.phase, err('duty')]),
+    ]),
     h('div', { class: 'eq-cell eq-cat' }, [refs.catLabel, refs.cat, err('cat')]),
     h('div', { class: 'eq-cell eq-kw' }, [refs.kwLabel, refs.kw, refs.kwNote, err('kw')]),
     h('div', { class: 'eq-cell eq-qty' }, [refs.qtyLabel, refs.qty, err('qty')]),
@@ -56,6 +64,8 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.kw.value = item.rated_kw ?? '';
   refs.qty.value = item.quantity ?? '1';
   refs.standby.checked = Boolean(item.standby);
+  refs.duty.value = item.duty_cycle != null && item.duty_cycle !== '' ? String(Math.round(Number(item.duty_cycle) * 1000) / 10) : '';
+  refs.phase.value = item.phase || '';
   refs.name.addEventListener('input', () => { scheduleMatch(state, row); applyStandbyFromName(state, row); });
   refs.standby.addEventListener('change', () => {
     // The customer decides: a box they set themselves is never changed by the name.
@@ -124,6 +134,9 @@ export function refreshRowLanguage(state, row) {
   r.kw.placeholder = t('ph_kw');
   r.qtyLabel.textContent = t('col_qty');
   r.standbyLabel.textContent = t('col_standby');
+  r.dutyLabel.textContent = t('col_duty');
+  r.phaseLabel.textContent = t('col_phase');
+  r.phase.options[0].textContent = t('phase_three');
   r.remove.textContent = t('btn_remove');
   renderMatch(state, row);
   renderStandbyNote(state, row);

@@ -344,9 +344,7 @@ class CapacityService:
         return Response(
             content,
             media_type="text/csv; charset=utf-8" if req.format == "csv" else MEDIA_TYPES["xlsx"],
-            headers={
-                "Content-Disposition": f'attachment; filename="recommendations.{req.format}"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="recommendations.{req.format}"'},
         )
 
     @bentoml.api(route="/recommend_batch")

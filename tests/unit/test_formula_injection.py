@@ -84,11 +84,7 @@ def test_batch_downloads_are_relabelled_for_people_and_stay_formula_free() -> No
     from serving.sheet.batch import batch_csv_localised
 
     columns = ("customer_id", "status", "recommended_kva", "two_part_tariff", "reason")
-    text = (
-        ",".join(columns) + "\n"
-        "A1,ok,630,True,\n"
-        'B1,rejected (equipment row 5),,,"=1+2"\n'
-    )
+    text = ",".join(columns) + '\nA1,ok,630,True,\nB1,rejected (equipment row 5),,,"=1+2"\n'
     out = batch_csv_localised(text, columns, "zh").decode("utf-8-sig").splitlines()
     assert out[0] == "客户编号,结果,推荐容量/kVA,两部制电价,原因"
     assert out[1] == "A1,已推荐,630,是,"

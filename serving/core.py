@@ -210,13 +210,23 @@ class Recommender:
         zh_verdict = {"appropriate": "容量合适", "undersized": "容量偏小", "oversized": "容量偏大"}[
             verdict
         ]
+        # Appropriate is not the same as the best buy: a proposal that works but costs
+        # more than the recommendation says so (issue 25: a green ✓ beside 198,000 yuan).
+        costlier = verdict == "appropriate" and diff >= 0.5
+        if costlier:
+            zh_verdict += f"，但每年比建议容量多付基本电费 {diff:,.0f} 元"
         msg_zh = (
             f"申报 {proposed_kva:g} kVA：{zh_verdict}（合适概率 {p_ok:.0%}，偏小 {p_under:.0%}，"
             f"偏大 {p_over:.0%}）。建议 {rec.recommended_kva:g} kVA，"
             f"每年基本电费相差 {diff:,.0f} 元（单价 {price:g} 元/kVA·月）。"
         )
+        en_verdict = (
+            f"appropriate but costs {diff:,.0f} yuan a year more than the recommendation"
+            if costlier
+            else verdict
+        )
         msg_en = (
-            f"Proposed {proposed_kva:g} kVA is {verdict} (P appropriate {p_ok:.0%}, undersized "
+            f"Proposed {proposed_kva:g} kVA is {en_verdict} (P appropriate {p_ok:.0%}, undersized "
             f"{p_under:.0%}, oversized {p_over:.0%}). Recommended {rec.recommended_kva:g} kVA; "
             f"the yearly capacity charge differs by {diff:,.0f} yuan (at {price:g} yuan/kVA·month)."
         )
@@ -233,6 +243,7 @@ class Recommender:
             yearly_capacity_charge_proposed_yuan=yearly_prop,
             yearly_capacity_charge_recommended_yuan=yearly_rec,
             yearly_difference_yuan=diff,
+            costs_more_than_recommended=costlier,
             message_zh=msg_zh,
             message_en=msg_en,
             recommendation=rec,
@@ -494,7 +505,8 @@ class Recommender:
                     )
                 )
                 continue
-            m = self.matcher.match(item.name or "")
+            # The line's stated rating decides AC/DC-type choices (充电桩 120 kW is DC).
+            m = self.matcher.match(item.name or "", rated_kw=item.rated_kw)
             ok = m.category is not None and m.confidence >= self.config.min_match_confidence
             if ok:
                 cats.append(m.category)

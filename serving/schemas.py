@@ -320,6 +320,11 @@ class CheckResult(BaseModel):
     yearly_difference_yuan: float = Field(
         ..., description="proposed minus recommended yearly capacity charge"
     )
+    costs_more_than_recommended: bool = Field(
+        False,
+        description="The proposal is appropriate but its yearly capacity charge is higher than "
+        "the recommendation's (the verdict says so, in words and yuan).",
+    )
     message_zh: str
     message_en: str
     recommendation: Recommendation

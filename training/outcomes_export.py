@@ -147,7 +147,7 @@ def export_outcomes(
         for item in app.equipment:
             category = item.category
             if category is None:
-                match = matcher.match(item.name or "")
+                match = matcher.match(item.name or "", rated_kw=item.rated_kw)
                 if match.category is not None and match.confidence >= min_match_confidence:
                     category = match.category
                 elif app.unmatched is not None:

@@ -145,6 +145,8 @@ class MonitorReport:
     current: dict[str, dict[str, float]] = field(repr=False, default_factory=dict)
     accuracy_start: datetime | None = None
     documented_accuracy: float | None = None
+    per_application_type: pd.DataFrame | None = None
+    """Realised accuracy per application type (None: new connections only)."""
 
     @property
     def exit_code(self) -> int:
@@ -175,6 +177,9 @@ class MonitorReport:
             ],
             "accuracy_monthly": json.loads(self.monthly.to_json(orient="records")),
             "accuracy_per_industry": json.loads(self.per_industry.to_json(orient="records")),
+            "accuracy_per_application_type": None
+            if self.per_application_type is None
+            else json.loads(self.per_application_type.to_json(orient="records")),
             "alerts": self.alerts,
             "documented_accuracy": self.documented_accuracy,
             "thresholds": self.thresholds.model_dump(),
@@ -429,6 +434,50 @@ def realised_accuracy(
     return summarise("month"), summarise("industry").sort_values("accuracy").reset_index(drop=True)
 
 
+def _application_type(request_json: object) -> str:
+    """The application type of a logged request (``new`` when it does not say)."""
+    try:
+        request = json.loads(str(request_json)) if request_json is not None else {}
+    except ValueError:
+        return "new"
+    if isinstance(request, dict) and isinstance(request.get("application"), dict):
+        request = request["application"]  # a planner check logs its application inside
+    kind = request.get("application_type") if isinstance(request, dict) else None
+    return str(kind) if kind else "new"
+
+
+def realised_by_type(
+    logged: pd.DataFrame, sizing: SizingDefinition = DEFAULT_SIZING
+) -> pd.DataFrame | None:
+    """Realised accuracy per application type, when existing customers have outcomes."""
+    done = logged.dropna(subset=["metered_peak_kw"])
+    if done.empty or "request_json" not in done:
+        return None
+    kinds = np.array([_application_type(r) for r in done["request_json"]], dtype=object)
+    if set(kinds) <= {"new"}:
+        return None
+    outcome = sizing_outcome(
+        done["metered_peak_kw"].to_numpy(float), done["recommended_kva"].to_numpy(float), sizing
+    )
+    recs = []
+    for kind in sorted(set(kinds)):
+        m = kinds == kind
+        n, k = int(m.sum()), int((outcome[m] == "appropriate").sum())
+        low, high = wilson_interval(k, n)
+        recs.append(
+            {
+                "application_type": kind,
+                "n": n,
+                "accuracy": k / n,
+                "ci_low": low,
+                "ci_high": high,
+                "undersized": float(np.mean(outcome[m] == "undersized")),
+                "oversized": float(np.mean(outcome[m] == "oversized")),
+            }
+        )
+    return pd.DataFrame(recs)
+
+
 def run_monitor(
     settings: Settings,
     log_settings: LogbookSettings,
@@ -493,6 +542,7 @@ def run_monitor(
         drift=drift,
         monthly=monthly,
         per_industry=per_industry,
+        per_application_type=realised_by_type(with_outcomes),
         alerts=alerts,
         thresholds=t,
         reference=reference,
@@ -713,6 +763,15 @@ def _plots(report: MonitorReport, history: pd.DataFrame | None = None) -> list[t
     return out
 
 
+def _type_section(report: MonitorReport, pct: tuple[str, ...]) -> str:
+    """Realised accuracy per application type (existing customers apart), if any."""
+    if report.per_application_type is None:
+        return ""
+    return "<h2>Realised accuracy per application type</h2>" + _table(
+        report.per_application_type, pct
+    )
+
+
 def _table(frame: pd.DataFrame, pct: tuple[str, ...] = ()) -> str:
     if frame.empty:
         return "<p><em>none</em></p>"
@@ -795,7 +854,7 @@ documented {_pct(report.documented_accuracy)} minus {report.thresholds.accuracy_
 with ≥ {report.thresholds.min_outcomes} outcomes)</h2>
 {_table(report.monthly, pct)}
 <h2>Realised accuracy by industry</h2>
-{_table(report.per_industry, pct)}
+{_table(report.per_industry, pct)}{_type_section(report, pct)}
 {plots}
 </body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,12 @@ import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy import Table, select
 
-from features.contract import CUSTOMER_COLUMN_NAMES, EQUIPMENT_COLUMN_NAMES
+from features.contract import (
+    CUSTOMER_COLUMN_NAMES,
+    EQUIPMENT_COLUMN_NAMES,
+    EXISTING_CUSTOMER_COLUMN_NAMES,
+    METER_COLUMN_NAMES,
+)
 from features.schemas import Application
 from serving.logbook import (
     Logbook,
@@ -64,6 +69,11 @@ class OutcomeExport:
     n_outcomes: int
     unmatched_lines: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    meter_readings: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(METER_COLUMN_NAMES))
+    )
+    """Existing customers' readings as they were sent (``meter_readings.csv`` rows): an
+    existing customer's outcome is a labelled existing customer, never a new one."""
 
     @property
     def n_customers(self) -> int:
@@ -114,6 +124,7 @@ def export_outcomes(
     matcher = NameMatcher(load_catalog())
     customers: list[dict[str, object]] = []
     equipment: list[dict[str, object]] = []
+    readings: list[dict[str, object]] = []
     skipped: list[tuple[str, str]] = []
     unmatched = 0
     for row in joined.itertuples(index=False):
@@ -142,7 +153,18 @@ def export_outcomes(
                 "shifts": app.shifts,
                 "applied_capacity_kva": status_quo if math.isfinite(status_quo) else None,
                 "peak_demand_kw": float(row.metered_peak_kw),
+                "application_type": app.application_type,
+                "existing_capacity_kva": app.existing_capacity_kva,
             }
+        )
+        readings.extend(
+            {
+                "customer_id": cid,
+                "period": r.period,
+                "energy_kwh": r.energy_kwh,
+                "max_demand_kw": r.max_demand_kw,
+            }
+            for r in app.meter_readings
         )
         for item in app.equipment:
             category = item.category
@@ -163,12 +185,22 @@ def export_outcomes(
                     "quantity": item.quantity,
                     "standby": "true" if item.standby else "false",
                     "name": item.name,
+                    "change": item.change,
                 }
             )
-    cust = pd.DataFrame(customers, columns=list(CUSTOMER_COLUMN_NAMES))
+    existing = any(c["application_type"] != "new" for c in customers)
+    # The existing-customer columns only when some exported customer is one: a
+    # new-connections log exports exactly the contract rows it did.
+    cust = pd.DataFrame(
+        customers,
+        columns=list(CUSTOMER_COLUMN_NAMES)
+        + (list(EXISTING_CUSTOMER_COLUMN_NAMES) if existing else []),
+    )
     for column in ("employees", "shifts"):
         cust[column] = pd.array(cust[column], dtype="Int64")
-    eq = pd.DataFrame(equipment, columns=list(EQUIPMENT_COLUMN_NAMES))
+    eq = pd.DataFrame(
+        equipment, columns=list(EQUIPMENT_COLUMN_NAMES) + (["change"] if existing else [])
+    )
     eq["quantity"] = pd.array(eq["quantity"], dtype="Int64")
     return OutcomeExport(
         customers=cust,
@@ -176,6 +208,7 @@ def export_outcomes(
         n_outcomes=len(joined),
         unmatched_lines=unmatched,
         skipped=skipped,
+        meter_readings=pd.DataFrame(readings, columns=list(METER_COLUMN_NAMES)),
     )
 
 
@@ -191,6 +224,7 @@ def merge_history(
     equipment_path: Path | str,
     export: OutcomeExport,
     out_dir: Path | str,
+    meter_readings_path: Path | str | None = None,
 ) -> tuple[Path, Path, int]:
     """Append exported outcome rows to a history and write ``customers.csv``, ``equipment.csv``.
 
@@ -204,6 +238,10 @@ def merge_history(
         (a history that was merged before) are not appended again.
     out_dir
         Folder for the merged files (created if needed).
+    meter_readings_path
+        The history's ``meter_readings.csv``, when it has existing customers. The merged
+        readings (the history's and the exported customers') are written to
+        ``out_dir/meter_readings.csv`` whenever there are any (:func:`merged_meter_path`).
 
     Returns
     -------
@@ -226,4 +264,20 @@ def merge_history(
     equipment_out = out / "equipment.csv"
     merged_customers.to_csv(customers_out, index=False, lineterminator="\n", encoding="utf-8")
     merged_equipment.to_csv(equipment_out, index=False, lineterminator="\n", encoding="utf-8")
+    history_readings = (
+        _read_table(Path(meter_readings_path)) if meter_readings_path is not None else None
+    )
+    new_readings = export.meter_readings[
+        export.meter_readings["customer_id"].isin(set(new_customers["customer_id"]))
+    ]
+    parts = [r for r in (history_readings, new_readings) if r is not None and len(r)]
+    if parts:
+        pd.concat(parts, ignore_index=True).to_csv(
+            merged_meter_path(out), index=False, lineterminator="\n", encoding="utf-8"
+        )
     return customers_out, equipment_out, len(new_customers)
+
+
+def merged_meter_path(out_dir: Path | str) -> Path:
+    """Where :func:`merge_history` writes the merged meter readings (when there are any)."""
+    return Path(out_dir) / "meter_readings.csv"

@@ -177,7 +177,7 @@ def retrain(
         ``oracle`` together with ``include_outcomes``, or a malformed oracle file.
     """
     from serving.logbook import Logbook
-    from training.outcomes_export import export_outcomes, merge_history
+    from training.outcomes_export import export_outcomes, merge_history, merged_meter_path
     from training.registry import export_champion, promote
     from training.train import train_from_files
 
@@ -201,13 +201,16 @@ def retrain(
         exported: OutcomeExport | None = None
         appended = 0
         train_customers, train_equipment = Path(customers), Path(equipment)
+        train_meter = None if meter_readings is None else Path(meter_readings)
         if include_outcomes:
             note("exporting recorded outcomes")
             with Logbook.open(log_settings) as logbook:
                 exported = export_outcomes(logbook)
             train_customers, train_equipment, appended = merge_history(
-                customers, equipment, exported, work / "history"
+                customers, equipment, exported, work / "history", meter_readings
             )
+            merged_meter = merged_meter_path(work / "history")
+            train_meter = merged_meter if merged_meter.is_file() else None
         figures: dict[str, str] = {}
         if include_outcomes and exported is not None:
             from training.log_frame import joined_frame
@@ -222,7 +225,7 @@ def retrain(
             settings,
             progress=note,
             oracle=None if oracle is None else Path(oracle),
-            meter_readings=None if meter_readings is None else Path(meter_readings),
+            meter_readings=train_meter,
         )
         assert result.run is not None  # log_to_mlflow is forced on
         if figures:

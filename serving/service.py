@@ -55,6 +55,7 @@ from serving.errors import (
     validation_errors,
 )
 from serving.schemas import CheckRequest, CheckResult, Recommendation
+from serving.settings import ServingSettings
 from serving.sheet.document import MEDIA_TYPES, ExportRequest
 from serving.sheet.export import export_sheet
 from serving.web.app import build_ui_app
@@ -445,12 +446,18 @@ def _model_status_app() -> Any:
     return status_app(_model_status)
 
 
+_SERVING = ServingSettings()
+"""Worker processes and threads: the decorator below needs them when the module loads."""
+
+
 @bentoml.asgi_app(build_ui_app(), path="/")
 @bentoml.asgi_app(_model_status_app(), path="/")
 @bentoml.service(
     name="capacity-recommender",
-    workers=1,
-    threads=4,
+    # One worker per CPU by default (CAPACITY_WORKERS, serving/settings.py): every worker
+    # loads the bundle once, runs its own reload watcher and logs to the shared database.
+    workers=_SERVING.resolved_workers(),
+    threads=_SERVING.threads,
     traffic={"timeout": 120},
 )
 class CapacityService:

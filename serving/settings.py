@@ -16,6 +16,9 @@ Environment variables (all optional):
 ``CAPACITY_DEMAND_PRICE_YUAN_PER_KW_MONTH`` 基本电费 by maximum demand (default 33)
 ``CAPACITY_MIN_DEMAND_SHARE``              least demand billed, share of capacity (0.40)
 ``CAPACITY_NEXT_STEPS_FILE``               the utility's own next-steps texts (JSON)
+``CAPACITY_WORKERS``         API worker processes (default 0: one per CPU this process may
+                             run on); each loads the bundle once and follows reloads itself
+``CAPACITY_THREADS``         request threads per worker (default 4)
 """
 
 from __future__ import annotations
@@ -90,3 +93,28 @@ def state_home() -> Path:
     nothing.
     """
     return Settings().home.expanduser().resolve()
+
+
+class ServingSettings(BaseSettings):
+    """How many API worker processes and threads serve (env ``CAPACITY_WORKERS`` etc.).
+
+    ``workers`` 0 (the default) follows the CPUs: one worker per core this process may run
+    on (its CPU affinity, which a container's cpuset narrows), because one worker is one
+    Python interpreter and uses one core at most (measured in issue 27: throughput did not
+    grow beyond one client with one worker on two cores). A BentoML configuration file
+    (``BENTOML_CONFIG``) still overrides it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAPACITY_", extra="ignore")
+
+    workers: int = Field(default=0, ge=0, le=64)
+    threads: int = Field(default=4, ge=1, le=64)
+
+    def resolved_workers(self) -> int:
+        """``workers``, or the number of CPUs available to this process when it is 0."""
+        if self.workers:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)

@@ -8,8 +8,13 @@ Measures, in one server run:
   interleaved request by request after a warm-up;
 * throughput (requests/s) at 1, 4 and 16 concurrent clients (threads, one httpx client
   each) for both endpoints, and the recommend/trivial ratios;
-* the time of one ``/recommend_batch`` of 10,000 varied applications (JSON list);
-* resident memory: the summed RSS of the server's process tree (arbiter + worker).
+* the time of one ``/recommend_batch`` of 10,000 varied applications (JSON list), answered
+  as JSON and as CSV, and of 1,000 with every explanation (``detail=full``);
+* resident memory: the RSS of each process of the server tree (arbiter + workers);
+* first, on a second server with ONE worker (``CAPACITY_WORKERS=1``), the throughput the
+  scaling goal compares with; the measured server runs one worker per CPU (``--workers``).
+
+The issue-27 goals are printed at the end as ratios of figures of this one run.
 
 The model is ``--model DIR``; by default the exported champion (``<CAPACITY_HOME>/champion``,
 i.e. ``var/champion``) when it exists, else a small model trained here on a synthetic
@@ -361,9 +366,9 @@ def varied_applications(n: int, seed: int = 7) -> list[dict[str, Any]]:
     return apps
 
 
-def batch(base: str, n: int) -> dict[str, float]:
+def batch(base: str, n: int, output: str = "json", detail: str = "summary") -> dict[str, float]:
     apps = varied_applications(n)
-    payload = json.dumps({"applications": apps}).encode()
+    payload = json.dumps({"applications": apps, "output": output, "detail": detail}).encode()
     with httpx.Client(base_url=base, timeout=600) as client:
         t = time.perf_counter()
         r = client.post(
@@ -371,10 +376,12 @@ def batch(base: str, n: int) -> dict[str, float]:
         )
         seconds = time.perf_counter() - t
     r.raise_for_status()
-    out = r.json()
+    results = r.json()["n"] if output == "json" else r.text.count("\n") - 1
     return {
         "applications": n,
-        "results": out["n"],
+        "output": output,
+        "detail": detail,
+        "results": results,
         "request_mb": len(payload) / 1e6,
         "response_mb": len(r.content) / 1e6,
         "seconds": seconds,
@@ -404,9 +411,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         home = work / "server"
         home.mkdir()
         print(f"starting {SERVICE} with {bundle} ...")
-        with served(bundle, home) as (base, proc, cold):
+        one_home = work / "server-1"
+        one_home.mkdir()
+        one: dict[str, list[dict[str, float]]] = {"recommend": [], "trivial": []}
+        print("one worker (CAPACITY_WORKERS=1): the baseline of the scaling figure ...")
+        with served(bundle, one_home, {"CAPACITY_WORKERS": "1"}) as (base, proc, _):
+            latency(base, 0, args.warmup)
+            for clients in args.clients:
+                for name, path, body in (
+                    ("recommend", "/recommend", APPLICATION_30),
+                    ("trivial", "/trivial", {}),
+                ):
+                    print(f"  throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
+                    one[name].append(throughput(base, path, body, clients, args.seconds))
+        workers_env = {"CAPACITY_WORKERS": str(args.workers)} if args.workers else {}
+        with served(bundle, home, workers_env) as (base, proc, cold):
             print(f"  ready after {cold:.2f} s")
             rss_ready = tree_rss_mib(proc.pid)
+            n_workers = sum(k.startswith("worker:") for k in rss_ready)
+            print(f"  {n_workers} worker(s)")
             print(f"latency: {args.requests} requests per endpoint, one client ...")
             lat = latency(base, args.requests, args.warmup)
             tput: dict[str, list[dict[str, float]]] = {"recommend": [], "trivial": []}
@@ -417,8 +440,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ):
                     print(f"throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
                     tput[name].append(throughput(base, path, body, clients, args.seconds))
-            print(f"batch: {args.batch} applications ...")
+            print(f"batch: {args.batch} applications (JSON, CSV, summary) ...")
             bat = batch(base, args.batch)
+            bat_csv = batch(base, args.batch, output="csv")
+            print(f"batch: {args.batch_full} applications with every explanation ...")
+            bat_full = batch(base, args.batch_full, detail="full")
             rss_after = tree_rss_mib(proc.pid)
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -451,9 +477,74 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for r, t in zip(tput["recommend"], tput["trivial"], strict=True)
         },
         "batch": bat,
+        "batch_csv": bat_csv,
+        "batch_full": bat_full,
         "rss_mib": {"after_ready": rss_ready, "after_load": rss_after},
+        "workers": n_workers,
+        "one_worker_throughput": one,
     }
+    results["goals"] = goals(results)
     return results
+
+
+def goals(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue-27 goals, each as (figure, measured, target, met), from one run."""
+    lat = res["latency_1_client"]
+    rec, triv = lat["recommend"], lat["trivial"]
+    one = {r["clients"]: r["req_per_s"] for r in res["one_worker_throughput"]["recommend"]}
+    many = {r["clients"]: r["req_per_s"] for r in res["throughput"]["recommend"]}
+    rows: list[dict[str, Any]] = [
+        {
+            "goal": "/recommend p50 / /trivial p50",
+            "measured": rec["p50_ms"] / triv["p50_ms"],
+            "target": "<= 1.5",
+            "met": rec["p50_ms"] / triv["p50_ms"] <= 1.5,
+        },
+        {
+            "goal": "/recommend p99 / /trivial p99",
+            "measured": rec["p99_ms"] / triv["p99_ms"],
+            "target": "<= 2",
+            "met": rec["p99_ms"] / triv["p99_ms"] <= 2.0,
+        },
+    ]
+    if 4 in one and 4 in many:
+        rows.append(
+            {
+                "goal": f"throughput at 4 clients: {res['workers']} workers / one worker "
+                f"({many[4]:.0f} / {one[4]:.0f} req/s)",
+                "measured": many[4] / one[4],
+                "target": ">= 1.8",
+                "met": many[4] / one[4] >= 1.8,
+            }
+        )
+    b, full = res["batch"], res["batch_full"]
+    rows.append(
+        {
+            "goal": f"/recommend_batch {b['applications']:,}, summary, applications/s",
+            "measured": b["applications_per_s"],
+            "target": ">= 5000",
+            "met": b["applications_per_s"] >= 5000,
+        }
+    )
+    rows.append(
+        {
+            "goal": "explanations (detail=full): time per application / summary's",
+            "measured": (full["seconds"] / full["applications"])
+            / (b["seconds"] / b["applications"]),
+            "target": "(reported)",
+            "met": None,
+        }
+    )
+    workers = [v for k, v in res["rss_mib"]["after_load"].items() if k.startswith("worker:")]
+    rows.append(
+        {
+            "goal": "RSS per worker after load, MiB (largest)",
+            "measured": max(workers) if workers else float("nan"),
+            "target": "<= 400",
+            "met": bool(workers) and max(workers) <= 400,
+        }
+    )
+    return rows
 
 
 def print_table(res: dict[str, Any]) -> None:
@@ -497,14 +588,27 @@ def print_table(res: dict[str, Any]) -> None:
                 ),
             )
         )
-    b = res["batch"]
-    rows.append(
-        (
-            f"/recommend_batch, {b['applications']:,} applications",
-            f"{b['seconds']:.2f} s ({b['applications_per_s']:,.0f}/s; request {b['request_mb']:.1f} MB, "
-            f"response {b['response_mb']:.1f} MB)",
+    for rec, triv in zip(
+        res["one_worker_throughput"]["recommend"],
+        res["one_worker_throughput"]["trivial"],
+        strict=True,
+    ):
+        rows.append(
+            (
+                f"one worker: throughput, {rec['clients']:>2} client(s)",
+                f"recommend {rec['req_per_s']:7.1f} req/s   trivial {triv['req_per_s']:7.1f} req/s"
+                + (f"   errors {rec['errors'] + triv['errors']}" if rec["errors"] else ""),
+            )
         )
-    )
+    for key in ("batch", "batch_csv", "batch_full"):
+        b = res[key]
+        rows.append(
+            (
+                f"/recommend_batch, {b['applications']:,} applications, {b['output']} {b['detail']}",
+                f"{b['seconds']:.2f} s ({b['applications_per_s']:,.0f}/s; request "
+                f"{b['request_mb']:.1f} MB, response {b['response_mb']:.1f} MB)",
+            )
+        )
     for when in ("after_ready", "after_load"):
         rss = res["rss_mib"][when]
         parts = ", ".join(f"{k.split(':')[0]} {v:.0f}" for k, v in rss.items() if k != "total")
@@ -514,10 +618,16 @@ def print_table(res: dict[str, Any]) -> None:
                 f"{rss['total']:.0f} MiB ({parts})",
             )
         )
+    rows.append(("API workers of the measured server", str(res["workers"])))
     width = max(len(k) for k, _ in rows)
     print()
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    print("\ngoals (issue 27), measured in this run:")
+    width = max(len(g["goal"]) for g in res["goals"])
+    for g in res["goals"]:
+        met = {True: "met", False: "NOT met", None: ""}[g["met"]]
+        print(f"  {g['goal']:<{width}}  {g['measured']:10.2f}  {g['target']:<10}  {met}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -536,6 +646,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--batch", type=int, default=10_000, help="applications in the batch request"
+    )
+    parser.add_argument(
+        "--batch-full",
+        type=int,
+        default=1_000,
+        help="applications in the batch answered with every explanation (detail=full)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="API workers of the measured server (0: the CPUs)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)

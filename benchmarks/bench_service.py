@@ -416,7 +416,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         one: dict[str, list[dict[str, float]]] = {"recommend": [], "trivial": []}
         print("one worker (CAPACITY_WORKERS=1): the baseline of the scaling figure ...")
         with served(bundle, one_home, {"CAPACITY_WORKERS": "1"}) as (base, proc, _):
-            latency(base, 0, args.warmup)
+            latency(base, 1, args.warmup)  # warm-up
             for clients in args.clients:
                 for name, path, body in (
                     ("recommend", "/recommend", APPLICATION_30),

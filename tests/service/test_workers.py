@@ -10,7 +10,7 @@ other worker) while the champion is switched to a second version. Protected:
   404 for an id the sibling worker still had in its write queue);
 * the reload reaches every worker: after the switch all answers name the new version and
   none names the old one again, and no request fails during the switch;
-* the default worker count follows the CPUs (:class:`serving.settings.ServingSettings`).
+* the default worker count follows the CPUs (:class:`serving.settings.ServiceSettings`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import psutil
 import pytest
 
 from serving.model.bundle import switch_champion
-from serving.settings import ServingSettings
+from serving.settings import ServiceSettings
 from tests.server_process import FEEDBACK_KEY, Server, running_server, server_env
 from tests.service.test_reload import V, make_export
 
@@ -57,9 +57,9 @@ def test_default_workers_follow_the_cpus(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("CAPACITY_WORKERS", raising=False)
     import os
 
-    assert ServingSettings().resolved_workers() == len(os.sched_getaffinity(0))
+    assert ServiceSettings().resolved_workers() == len(os.sched_getaffinity(0))
     monkeypatch.setenv("CAPACITY_WORKERS", "3")
-    assert ServingSettings().resolved_workers() == 3
+    assert ServiceSettings().resolved_workers() == 3
 
 
 def test_two_workers_share_one_sqlite_log_and_both_follow_a_reload(

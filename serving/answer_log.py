@@ -13,12 +13,14 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.responses import Response
 
 from features.schemas import Application
 from serving.batch_csv import clean
+from serving.batch_rows import records
 from serving.errors import safe_text, single_error
 from serving.schemas import Recommendation
 
@@ -98,13 +100,16 @@ class AnswerLog:
 
     def scored(
         self,
-        requests: list[dict[str, Any]],
+        requests: Sequence[Any],
         scored: Any,
         status_quo: list[Any] | None = None,
         key: str | None = None,
         body_sha256: str | None = None,
     ) -> list[str | None]:
-        """Log rows of the vectorised path (compact answers), one per request; their ids."""
+        """Log rows of the vectorised path (compact answers), one per request; their ids.
+
+        ``requests`` are dicts or the validated applications (serialised by pydantic-core).
+        """
         if self.logbook is None:
             return [None] * len(requests)
         batch_id = uuid.uuid4().hex
@@ -112,7 +117,7 @@ class AnswerLog:
         rows = [
             {
                 "application": request,
-                "response": {k: clean(v) for k, v in r.items()},
+                "response": r,
                 "source": "batch",
                 "model_version": str(r["model_version"]),
                 "recommended_kva": float(r["recommended_kva"]),
@@ -122,7 +127,7 @@ class AnswerLog:
                 "industry": str(r["industry"]),
                 "batch_id": batch_id,
             }
-            for request, r, q in zip(requests, scored.to_dict("records"), sq, strict=True)
+            for request, r, q in zip(requests, records(scored), sq, strict=True)
         ]
         return self.rows(rows, key, body_sha256)
 

@@ -19,14 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-
-def clean(value: Any) -> Any:
-    """NaN (pandas' missing) as None, numpy scalars as Python numbers, for JSON."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
+from serving.batch_csv import clean
 
 
 def columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
@@ -80,13 +73,3 @@ def csv_chunks(
         buf.truncate()
         yield text.encode("utf-8-sig" if first else "utf-8")
         first = False
-
-
-def bool_column(values: Sequence[Any]) -> list[bool]:
-    """``bool(v)`` of each value (e.g. ``incomplete_list`` from ``unmatched_lines``)."""
-    return [bool(v) for v in values]
-
-
-def constant(value: Any, n: int) -> list[Any]:
-    """A column of ``n`` equal values."""
-    return [value] * n

@@ -56,6 +56,7 @@ from serving.errors import (
 )
 from serving.guards import install as install_guards
 from serving.guards.keys import KeyBackoff
+from serving.memory import release_memory
 from serving.schemas import CheckRequest, CheckResult, Recommendation
 from serving.settings import ServiceSettings
 from serving.sheet.document import MEDIA_TYPES, ExportRequest
@@ -400,6 +401,9 @@ class CapacityService:
                         detail,
                         ctx,
                     )
+                    # The request's and the answer's objects are freed once the answer has
+                    # left; then hand the pages back to the system (serving/memory.py).
+                    threading.Timer(2.0, release_memory).start()
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.
             ctx.response.status_code = answer.status_code

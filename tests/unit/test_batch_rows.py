@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.batch_rows import clean, columns, csv_chunks, records
+from serving.batch_csv import clean
+from serving.batch_rows import columns, csv_chunks, records
 
 
 def _frame() -> pd.DataFrame:

@@ -486,6 +486,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 batch(base, args.batch, output="csv", pid=proc.pid),
                 batch(base, args.batch_full, detail="full", pid=proc.pid),
             )
+            # Steady state: the service hands a batch's freed memory back to the system
+            # 2 s after answering it (serving/memory.py).
+            rss_peak = tree_rss_mib(proc.pid)
+            time.sleep(3.0)
             rss_after = tree_rss_mib(proc.pid)
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -521,7 +525,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "batch": bat,
         "batch_csv": bat_csv,
         "batch_full": bat_full,
-        "rss_mib": {"after_ready": rss_ready, "after_load": rss_after},
+        "rss_mib": {
+            "after_ready": rss_ready,
+            "right_after_load": rss_peak,
+            "after_load": rss_after,
+        },
         "workers": n_workers,
         "one_worker_throughput": one,
     }
@@ -667,7 +675,7 @@ def print_table(res: dict[str, Any]) -> None:
                 f"{b['request_mb']:.1f} MB, response {b['response_mb']:.1f} MB)",
             )
         )
-    for when in ("after_ready", "after_load"):
+    for when in ("after_ready", "right_after_load", "after_load"):
         rss = res["rss_mib"][when]
         parts = ", ".join(f"{k.split(':')[0]} {v:.0f}" for k, v in rss.items() if k != "total")
         rows.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -28,11 +28,36 @@ def _libc() -> Any:
         return None
 
 
+LARGE_REQUEST = 1_000
+"""Batches of at least this many applications (or file uploads) are followed by a trim."""
+
+_pending = threading.Lock()
+
+
 def release_memory() -> bool:
-    """Collect garbage and trim the C heap; True if the heap could be trimmed."""
-    gc.collect()
+    """Trim the C heap (freed pages back to the system); True if it could be trimmed."""
     libc = _libc()
     if libc is None:
         return False
     libc.malloc_trim(0)
     return True
+
+
+def release_later(delay_s: float = 2.0) -> None:
+    """:func:`release_memory` ``delay_s`` from now, once however many ask meanwhile.
+
+    Later, because the answer's objects are freed only once it has been sent; once,
+    because a trim walks the whole heap and a burst of batches needs one.
+    """
+    if not _pending.acquire(blocking=False):
+        return  # one is already scheduled
+
+    def run() -> None:
+        try:
+            release_memory()
+        finally:
+            _pending.release()
+
+    timer = threading.Timer(delay_s, run)
+    timer.daemon = True
+    timer.start()

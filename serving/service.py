@@ -56,7 +56,7 @@ from serving.errors import (
 )
 from serving.guards import install as install_guards
 from serving.guards.keys import KeyBackoff
-from serving.memory import release_memory
+from serving.memory import LARGE_REQUEST, release_later
 from serving.schemas import CheckRequest, CheckResult, Recommendation
 from serving.settings import ServiceSettings
 from serving.sheet.document import MEDIA_TYPES, ExportRequest
@@ -401,9 +401,13 @@ class CapacityService:
                         detail,
                         ctx,
                     )
-                    # The request's and the answer's objects are freed once the answer has
-                    # left; then hand the pages back to the system (serving/memory.py).
-                    threading.Timer(2.0, release_memory).start()
+                    # A large batch's objects are freed once the answer has left; then
+                    # hand the pages back to the system (serving/memory.py).
+                    large = customers is not None or (
+                        isinstance(applications, list) and len(applications) >= LARGE_REQUEST
+                    )
+                    if large:
+                        release_later()
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.
             ctx.response.status_code = answer.status_code

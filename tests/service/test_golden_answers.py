@@ -9,6 +9,11 @@ bundle: the full ``/recommend`` and ``/check`` bodies, the ``/recommend_batch`` 
 summary, full and CSV bodies. Only what is issued per request (recommendation ids) is
 masked. The ``detail=full`` batch body is kept as its SHA-256 (the file stays small).
 
+Regenerated once, at the merge of issue 21 (existing customers): main's code without the
+speed work, exported with ``git archive main`` and run with this test in
+``CAPACITY_WRITE_GOLDEN=1`` mode; its answers equal the first file's but for the new
+``existing`` field (null for a new connection) and the CSV's new column.
+
 A deliberate change of answers (a new rule, a retrained fixture) rewrites the file:
 ``CAPACITY_WRITE_GOLDEN=1 .venv/bin/python -m pytest tests/service/test_golden_answers.py``,
 and the diff of the file is the review of what changed.

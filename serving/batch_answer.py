@@ -257,4 +257,6 @@ def _answer_upload(
         "results": records(scored),
         "rejects": rejects,
         "flags": validated.flags.to_dict(orient="records"),
+        # What was read or resolved on the way in (row numbers of the files).
+        "upload_notes": list(upload.notes),
     }

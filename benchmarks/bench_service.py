@@ -8,8 +8,13 @@ Measures, in one server run:
   interleaved request by request after a warm-up;
 * throughput (requests/s) at 1, 4 and 16 concurrent clients (threads, one httpx client
   each) for both endpoints, and the recommend/trivial ratios;
-* the time of one ``/recommend_batch`` of 10,000 varied applications (JSON list);
-* resident memory: the summed RSS of the server's process tree (arbiter + worker).
+* the time of one ``/recommend_batch`` of 10,000 varied applications (JSON list), answered
+  as JSON and as CSV, and of 1,000 with every explanation (``detail=full``);
+* resident memory: the RSS of each process of the server tree (arbiter + workers);
+* first, on a second server with ONE worker (``CAPACITY_WORKERS=1``), the throughput the
+  scaling goal compares with; the measured server runs one worker per CPU (``--workers``).
+
+The issue-27 goals are printed at the end as ratios of figures of this one run.
 
 The model is ``--model DIR``; by default the exported champion (``<CAPACITY_HOME>/champion``,
 i.e. ``var/champion``) when it exists, else a small model trained here on a synthetic
@@ -221,6 +226,36 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             p.kill()
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the server process and its descendants used so far."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def cpu_per_request(pid: int, base: str, n: int) -> dict[str, float]:
+    """Server CPU milliseconds per request of each endpoint, ``n`` requests in a row each.
+
+    On a machine shared with other work, wall-clock latency includes waiting for a core;
+    the CPU the server spends per answer does not, so its ratio is the steadier figure.
+    """
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for name, path, body in (
+            ("trivial", "/trivial", {}),
+            ("recommend", "/recommend", APPLICATION_30),
+        ):
+            before = tree_cpu_s(pid)
+            for _ in range(n):
+                client.post(path, json=body).raise_for_status()
+            out[name] = (tree_cpu_s(pid) - before) / n * 1000.0
+    return out
+
+
 def tree_rss_mib(pid: int) -> dict[str, float]:
     """RSS of the server process and every descendant, MiB, plus their sum."""
     root = psutil.Process(pid)
@@ -361,24 +396,35 @@ def varied_applications(n: int, seed: int = 7) -> list[dict[str, Any]]:
     return apps
 
 
-def batch(base: str, n: int) -> dict[str, float]:
+def batch(
+    base: str, n: int, output: str = "json", detail: str = "summary", pid: int | None = None
+) -> dict[str, Any]:
+    print(f"batch: {n:,} applications, {output} {detail} ...")
     apps = varied_applications(n)
-    payload = json.dumps({"applications": apps}).encode()
+    cpu_before = tree_cpu_s(pid) if pid is not None else float("nan")
+    payload = json.dumps({"applications": apps, "output": output, "detail": detail}).encode()
     with httpx.Client(base_url=base, timeout=600) as client:
         t = time.perf_counter()
         r = client.post(
             "/recommend_batch", content=payload, headers={"content-type": "application/json"}
         )
         seconds = time.perf_counter() - t
+    cpu = (tree_cpu_s(pid) - cpu_before) if pid is not None else float("nan")
     r.raise_for_status()
-    out = r.json()
+    results = r.json()["n"] if output == "json" else r.text.count("\n") - 1
     return {
         "applications": n,
-        "results": out["n"],
+        "output": output,
+        "detail": detail,
+        "results": results,
         "request_mb": len(payload) / 1e6,
         "response_mb": len(r.content) / 1e6,
         "seconds": seconds,
         "applications_per_s": n / seconds,
+        # Server CPU seconds for the batch (all its threads and processes): on a shared
+        # machine, applications per CPU second is the figure other work does not skew.
+        "server_cpu_s": cpu,
+        "applications_per_cpu_s": n / cpu if cpu > 0 else float("nan"),
     }
 
 
@@ -404,11 +450,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         home = work / "server"
         home.mkdir()
         print(f"starting {SERVICE} with {bundle} ...")
-        with served(bundle, home) as (base, proc, cold):
+        one_home = work / "server-1"
+        one_home.mkdir()
+        one: dict[str, list[dict[str, float]]] = {"recommend": [], "trivial": []}
+        print("one worker (CAPACITY_WORKERS=1): the baseline of the scaling figure ...")
+        with served(bundle, one_home, {"CAPACITY_WORKERS": "1"}) as (base, proc, _):
+            latency(base, 1, args.warmup)  # warm-up
+            for clients in args.clients:
+                for name, path, body in (
+                    ("recommend", "/recommend", APPLICATION_30),
+                    ("trivial", "/trivial", {}),
+                ):
+                    print(f"  throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
+                    one[name].append(throughput(base, path, body, clients, args.seconds))
+        workers_env = {"CAPACITY_WORKERS": str(args.workers)} if args.workers else {}
+        with served(bundle, home, workers_env) as (base, proc, cold):
             print(f"  ready after {cold:.2f} s")
             rss_ready = tree_rss_mib(proc.pid)
+            n_workers = sum(k.startswith("worker:") for k in rss_ready)
+            print(f"  {n_workers} worker(s)")
             print(f"latency: {args.requests} requests per endpoint, one client ...")
             lat = latency(base, args.requests, args.warmup)
+            print(f"server CPU per request: {args.requests} requests per endpoint ...")
+            cpu = cpu_per_request(proc.pid, base, args.requests)
             tput: dict[str, list[dict[str, float]]] = {"recommend": [], "trivial": []}
             for clients in args.clients:
                 for name, path, body in (
@@ -417,8 +481,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ):
                     print(f"throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
                     tput[name].append(throughput(base, path, body, clients, args.seconds))
-            print(f"batch: {args.batch} applications ...")
-            bat = batch(base, args.batch)
+            bat, bat_csv, bat_full = (
+                batch(base, args.batch, pid=proc.pid),
+                batch(base, args.batch, output="csv", pid=proc.pid),
+                batch(base, args.batch_full, detail="full", pid=proc.pid),
+            )
+            # Steady state: the service hands a batch's freed memory back to the system
+            # 2 s after answering it (serving/memory.py).
+            rss_peak = tree_rss_mib(proc.pid)
+            time.sleep(3.0)
             rss_after = tree_rss_mib(proc.pid)
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -442,6 +513,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "by_name": sum("category" not in e for e in EQUIPMENT_30),
         },
         "cold_start_s": cold,
+        "server_cpu_ms_per_request": cpu,
         "latency_1_client": lat,
         "latency_ratio_p50_recommend_over_trivial": lat["recommend"]["p50_ms"]
         / lat["trivial"]["p50_ms"],
@@ -451,9 +523,93 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for r, t in zip(tput["recommend"], tput["trivial"], strict=True)
         },
         "batch": bat,
-        "rss_mib": {"after_ready": rss_ready, "after_load": rss_after},
+        "batch_csv": bat_csv,
+        "batch_full": bat_full,
+        "rss_mib": {
+            "after_ready": rss_ready,
+            "right_after_load": rss_peak,
+            "after_load": rss_after,
+        },
+        "workers": n_workers,
+        "one_worker_throughput": one,
     }
+    results["goals"] = goals(results)
     return results
+
+
+def goals(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue-27 goals, each as (figure, measured, target, met), from one run."""
+    lat = res["latency_1_client"]
+    rec, triv = lat["recommend"], lat["trivial"]
+    one = {r["clients"]: r["req_per_s"] for r in res["one_worker_throughput"]["recommend"]}
+    many = {r["clients"]: r["req_per_s"] for r in res["throughput"]["recommend"]}
+    rows: list[dict[str, Any]] = [
+        {
+            "goal": "/recommend p50 / /trivial p50",
+            "measured": rec["p50_ms"] / triv["p50_ms"],
+            "target": "<= 1.5",
+            "met": rec["p50_ms"] / triv["p50_ms"] <= 1.5,
+        },
+        {
+            "goal": "  same, server CPU per request (shared-machine proof)",
+            "measured": res["server_cpu_ms_per_request"]["recommend"]
+            / res["server_cpu_ms_per_request"]["trivial"],
+            "target": "(context)",
+            "met": None,
+        },
+        {
+            "goal": "/recommend p99 / /trivial p99",
+            "measured": rec["p99_ms"] / triv["p99_ms"],
+            "target": "<= 2",
+            "met": rec["p99_ms"] / triv["p99_ms"] <= 2.0,
+        },
+    ]
+    if 4 in one and 4 in many:
+        rows.append(
+            {
+                "goal": f"throughput at 4 clients: {res['workers']} workers / one worker "
+                f"({many[4]:.0f} / {one[4]:.0f} req/s)",
+                "measured": many[4] / one[4],
+                "target": ">= 1.8",
+                "met": many[4] / one[4] >= 1.8,
+            }
+        )
+    b, full = res["batch"], res["batch_full"]
+    rows.append(
+        {
+            "goal": f"/recommend_batch {b['applications']:,}, summary, applications/s",
+            "measured": b["applications_per_s"],
+            "target": ">= 5000",
+            "met": b["applications_per_s"] >= 5000,
+        }
+    )
+    rows.append(
+        {
+            "goal": "  same, applications per server CPU second",
+            "measured": b["applications_per_cpu_s"],
+            "target": "(context)",
+            "met": None,
+        }
+    )
+    rows.append(
+        {
+            "goal": "explanations (detail=full): time per application / summary's",
+            "measured": (full["seconds"] / full["applications"])
+            / (b["seconds"] / b["applications"]),
+            "target": "(reported)",
+            "met": None,
+        }
+    )
+    workers = [v for k, v in res["rss_mib"]["after_load"].items() if k.startswith("worker:")]
+    rows.append(
+        {
+            "goal": "RSS per worker after load, MiB (largest)",
+            "measured": max(workers) if workers else float("nan"),
+            "target": "<= 400",
+            "met": bool(workers) and max(workers) <= 400,
+        }
+    )
+    return rows
 
 
 def print_table(res: dict[str, Any]) -> None:
@@ -497,15 +653,29 @@ def print_table(res: dict[str, Any]) -> None:
                 ),
             )
         )
-    b = res["batch"]
-    rows.append(
-        (
-            f"/recommend_batch, {b['applications']:,} applications",
-            f"{b['seconds']:.2f} s ({b['applications_per_s']:,.0f}/s; request {b['request_mb']:.1f} MB, "
-            f"response {b['response_mb']:.1f} MB)",
+    for rec, triv in zip(
+        res["one_worker_throughput"]["recommend"],
+        res["one_worker_throughput"]["trivial"],
+        strict=True,
+    ):
+        rows.append(
+            (
+                f"one worker: throughput, {rec['clients']:>2} client(s)",
+                f"recommend {rec['req_per_s']:7.1f} req/s   trivial {triv['req_per_s']:7.1f} req/s"
+                + (f"   errors {rec['errors'] + triv['errors']}" if rec["errors"] else ""),
+            )
         )
-    )
-    for when in ("after_ready", "after_load"):
+    for key in ("batch", "batch_csv", "batch_full"):
+        b = res[key]
+        rows.append(
+            (
+                f"/recommend_batch, {b['applications']:,} applications, {b['output']} {b['detail']}",
+                f"{b['seconds']:.2f} s ({b['applications_per_s']:,.0f}/s, "
+                f"{b['applications_per_cpu_s']:,.0f} per server CPU s; request "
+                f"{b['request_mb']:.1f} MB, response {b['response_mb']:.1f} MB)",
+            )
+        )
+    for when in ("after_ready", "right_after_load", "after_load"):
         rss = res["rss_mib"][when]
         parts = ", ".join(f"{k.split(':')[0]} {v:.0f}" for k, v in rss.items() if k != "total")
         rows.append(
@@ -514,10 +684,24 @@ def print_table(res: dict[str, Any]) -> None:
                 f"{rss['total']:.0f} MiB ({parts})",
             )
         )
+    c = res["server_cpu_ms_per_request"]
+    rows.append(
+        (
+            "server CPU per request",
+            f"recommend {c['recommend']:.2f} ms   trivial {c['trivial']:.2f} ms   "
+            f"ratio {c['recommend'] / c['trivial']:.2f}",
+        )
+    )
+    rows.append(("API workers of the measured server", str(res["workers"])))
     width = max(len(k) for k, _ in rows)
     print()
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    print("\ngoals (issue 27), measured in this run:")
+    width = max(len(g["goal"]) for g in res["goals"])
+    for g in res["goals"]:
+        met = {True: "met", False: "NOT met", None: ""}[g["met"]]
+        print(f"  {g['goal']:<{width}}  {g['measured']:10.2f}  {g['target']:<10}  {met}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -536,6 +720,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--batch", type=int, default=10_000, help="applications in the batch request"
+    )
+    parser.add_argument(
+        "--batch-full",
+        type=int,
+        default=1_000,
+        help="applications in the batch answered with every explanation (detail=full)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="API workers of the measured server (0: the CPUs)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)

@@ -13,12 +13,14 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.responses import Response
 
 from features.schemas import Application
 from serving.batch_csv import clean
+from serving.batch_rows import records
 from serving.errors import safe_text, single_error
 from serving.schemas import Recommendation
 
@@ -93,7 +95,7 @@ class AnswerLog:
 
     def scored(
         self,
-        requests: list[dict[str, Any]],
+        requests: Sequence[Any],
         scored: Any,
         status_quo: list[Any] | None = None,
         key: str | None = None,
@@ -116,14 +118,14 @@ class AnswerLog:
         rows = [
             RecommendationEntry.from_answer(
                 request,
-                {k: clean(v) for k, v in r.items()},
+                r,
                 source="batch",
                 batch_id=batch_id,
                 status_quo_kva=clean(q),
                 lines=request_lines,
             )
             for request, r, q, request_lines in zip(
-                requests, scored.to_dict("records"), sq, per_line, strict=True
+                requests, records(scored), sq, per_line, strict=True
             )
         ]
         return self.rows(rows, key, body_sha256)

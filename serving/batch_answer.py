@@ -19,12 +19,13 @@ from features.schemas import Application
 from serving.answer_log import AnswerLog, body_hash, idempotency_key
 from serving.batch_csv import (
     MAX_BATCH,
-    clean,
     csv_response,
+    csv_stream,
     read_contract_upload,
     reject_rows,
     with_flags,
 )
+from serving.batch_rows import columns, records
 from serving.errors import error_response, single_error, validation_errors
 from serving.schemas import Recommendation
 
@@ -115,35 +116,29 @@ def answer_batch(
         if fmt == "json":
             return full_answers(recommender.model_version, recs)
     # Summary rows: the vectorised path (same model, policy and bounds), so 10,000
-    # applications answer in seconds; `detail=full` gives every explanation.
+    # applications answer in seconds; `detail=full` gives every explanation. The rows are
+    # converted once, column by column, for the log and the answer (serving/batch_rows.py).
     scored = recommender.score_applications(apps)
-    if detail == "full":
-        scored["recommendation_id"] = ids
-    else:
-        scored["recommendation_id"] = answers.scored(
-            [a.model_dump(mode="json") for a in apps],
-            scored,
-            key=key,
-            body_sha256=body_sha256,
-        )
+    if detail != "full":
+        # The validated applications themselves: the log serialises each in pydantic-core.
+        ids = answers.scored(apps, scored, key=key, body_sha256=body_sha256)
+    n = len(scored)
     if fmt == "csv":
-        return csv_response(
-            [
-                {
-                    **r,
-                    "status": "ok",
-                    # Lines whose names matched no category were left out: the list the
-                    # answer used is incomplete (the full answer names them).
-                    "incomplete_list": bool(r.get("unmatched_lines")),
-                    "reason": "",
-                }
-                for r in scored.to_dict("records")
-            ]
-        )
+        cols = columns(scored)
+        cols["recommendation_id"] = list(ids)
+        cols["status"] = ["ok"] * n
+        # Lines whose names matched no category were left out: the list the answer used
+        # is incomplete (the full answer names them).
+        cols["incomplete_list"] = [bool(u) for u in cols["unmatched_lines"]]
+        cols["reason"] = [""] * n
+        return csv_stream(cols, n)
+    results = records(scored)
+    for row, rid in zip(results, ids, strict=True):
+        row["recommendation_id"] = rid
     return {
         "model_version": recommender.model_version,
-        "n": len(scored),
-        "results": [{k: clean(v) for k, v in r.items()} for r in scored.to_dict("records")],
+        "n": n,
+        "results": results,
         "rejects": [],
     }
 
@@ -254,12 +249,12 @@ def _answer_upload(
         validated.customers, validated.equipment, scored, key, body_sha256
     )
     if fmt == "csv":
-        rows = [{**r, "status": "ok", "reason": ""} for r in scored.to_dict("records")]
+        rows = [{**r, "status": "ok", "reason": ""} for r in records(scored)]
         return csv_response(with_flags(rows, validated.flags) + reject_rows(rejects))
     return {
         "model_version": recommender.model_version,
         "n": len(scored),
-        "results": [{k: clean(v) for k, v in r.items()} for r in scored.to_dict("records")],
+        "results": records(scored),
         "rejects": rejects,
         "flags": validated.flags.to_dict(orient="records"),
         # What was read or resolved on the way in (row numbers of the files).

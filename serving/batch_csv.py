@@ -14,7 +14,8 @@ import pathlib
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response, StreamingResponse
 
 from features.cells import formula_safe
 from serving.errors import single_error
@@ -266,6 +267,37 @@ def clean(value: Any) -> Any:
 
 # One rule for every cell we write (features.cells); the old name stays for callers.
 csv_safe = formula_safe
+
+
+class _CsvStream(StreamingResponse):
+    """A streamed answer that does not watch ``receive`` for the client leaving.
+
+    The body guard (serving/guards/body.py) replays the request body and then answers
+    ``http.disconnect`` to every further ``receive``, which Starlette's watcher takes for
+    a client that left (the stream was cut after its first chunk). A client that does
+    leave still ends the stream: its ``send`` fails.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError as exc:
+            raise ClientDisconnect() from exc
+
+
+def csv_stream(cols: dict[str, list[Any]], n: int) -> StreamingResponse:
+    """:func:`csv_response` of ``n`` rows given by columns, streamed in chunks.
+
+    The same bytes as :func:`csv_response` of the rows (serving/batch_rows.py); the first
+    rows leave while the rest are still being formatted.
+    """
+    from serving.batch_rows import csv_chunks
+
+    return _CsvStream(
+        csv_chunks(BATCH_CSV_COLUMNS, cols, n, csv_cell),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="recommendations.csv"'},
+    )
 
 
 def csv_response(rows: list[dict[str, Any]]) -> Response:

@@ -57,6 +57,7 @@ from serving.errors import (
 )
 from serving.guards import install as install_guards
 from serving.guards.keys import KeyBackoff
+from serving.memory import LARGE_REQUEST, release_later
 from serving.schemas import CheckRequest, CheckResult, Recommendation
 from serving.settings import ServiceSettings
 from serving.sheet.document import MEDIA_TYPES, ExportRequest
@@ -111,12 +112,18 @@ def _model_status_app() -> Any:
     return status_app(_model_status)
 
 
+_SERVING = ServiceSettings()
+"""Worker processes and threads: the decorator below needs them when the module loads."""
+
+
 @bentoml.asgi_app(build_ui_app(), path="/")
 @bentoml.asgi_app(_model_status_app(), path="/")
 @bentoml.service(
     name="capacity-recommender",
-    workers=1,
-    threads=4,
+    # One worker per CPU by default (CAPACITY_WORKERS, serving/settings.py): every worker
+    # loads the bundle once, runs its own reload watcher and logs to the shared database.
+    workers=_SERVING.resolved_workers(),
+    threads=_SERVING.threads,
     traffic={"timeout": 120},
 )
 class CapacityService:
@@ -411,6 +418,13 @@ class CapacityService:
                         ctx,
                         meter_readings,
                     )
+                    # A large batch's objects are freed once the answer has left; then
+                    # hand the pages back to the system (serving/memory.py).
+                    large = customers is not None or (
+                        isinstance(applications, list) and len(applications) >= LARGE_REQUEST
+                    )
+                    if large:
+                        release_later()
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.
             ctx.response.status_code = answer.status_code

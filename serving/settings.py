@@ -27,6 +27,10 @@ The HTTP service's own (:class:`ServiceSettings`, read once when the service sta
 ``CAPACITY_FEEDBACK_API_KEY``    the key ``POST /feedback`` requires (none: feedback off)
 ``CAPACITY_LOG_DISABLED``        ``1``: serve without the recommendation log
 ``CAPACITY_BENCHMARK_ENDPOINTS`` ``1``: serve ``/trivial`` (the benchmarks' baseline)
+``CAPACITY_WORKERS``             API worker processes (default 0: one per CPU this process
+                                 may run on); each loads the bundle once, follows reloads
+                                 itself and logs to the shared database
+``CAPACITY_THREADS``             request threads per worker (default 4)
 """
 
 from __future__ import annotations
@@ -141,6 +145,25 @@ class ServiceSettings(BaseSettings):
     feedback_api_key: str = ""
     log_disabled: str = ""
     benchmark_endpoints: str = ""
+    workers: int = Field(default=0, ge=0, le=64)
+    """API worker processes; 0 (the default) follows the CPUs (:meth:`resolved_workers`)."""
+    threads: int = Field(default=4, ge=1, le=64)
+    """Request threads per worker."""
+
+    def resolved_workers(self) -> int:
+        """``workers``, or one per CPU this process may run on when it is 0.
+
+        One worker is one Python interpreter and uses one core at most (issue 27: with one
+        worker on two cores throughput did not grow beyond one client). The CPU affinity
+        counts what a container's cpuset allows. A BentoML configuration file
+        (``BENTOML_CONFIG``) still overrides the result.
+        """
+        if self.workers:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
 
     @property
     def log_enabled(self) -> bool:

@@ -97,6 +97,9 @@ def server_env(
             "BENTOML_HOME": str(home / "bentoml"),
             "BENTOML_DO_NOT_TRACK": "True",
             "PYTHONUNBUFFERED": "1",
+            # One worker unless a test asks for more (the service's default follows the
+            # CPUs): a test's expectations about one process's state stay its own.
+            "CAPACITY_WORKERS": "1",
         }
     )
     if feedback_key is not None:

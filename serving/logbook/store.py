@@ -94,6 +94,11 @@ from serving.logbook.writer import _WriteBehind
 _LOG = logging.getLogger("serving.logbook")
 # SQLite allows 32,766 bound parameters per statement (999 before 3.32); stay well below.
 _ID_CHUNK = 500
+SIBLING_WAIT_S = 1.0
+"""How long :meth:`Logbook.record_outcome` looks again for an id it does not find: with
+several API workers, ``/feedback`` may reach a worker other than the one that issued the
+id, whose writer thread commits it within milliseconds of the answer (1 s covers a busy
+machine). An id unknown after that is refused (404)."""
 _PG_MIGRATION_LOCK_KEY = 7_352_011  # arbitrary constant shared by all workers
 
 
@@ -877,6 +882,20 @@ class Logbook:
             ),
         }
         self.flush()  # the id may still be queued (or spooled)
+        # Another worker of the service may have issued the id a moment ago and still hold
+        # it in its own write-behind queue: look again for a moment before refusing it.
+        deadline = time.monotonic() + SIBLING_WAIT_S
+        while True:
+            try:
+                return self._record_outcome_once(recommendation_id, values, replace)
+            except UnknownRecommendationError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _record_outcome_once(
+        self, recommendation_id: str, values: dict[str, Any], replace: bool
+    ) -> int:
         try:
             self._ensure_file()
             with self._write() as conn:

@@ -135,3 +135,41 @@ def test_a_failing_database_spools_the_rows(
     rid = _deferred(logbook)
     assert logbook.get(rid) is not None
     assert logbook.health()["state"] == "ok"
+
+
+def test_an_id_still_queued_by_a_sibling_worker_is_found_by_record_outcome(
+    tmp_path: Path,
+) -> None:
+    """Two logbooks on one file (two API workers): feedback may reach the other one.
+
+    The issuing logbook's writer is held back (its drain lock) for 0.3 s after the id was
+    issued; the other logbook's ``record_outcome`` must wait for it, not answer 404.
+    """
+    import threading
+    import time
+
+    settings = LogbookSettings(url=f"sqlite:///{tmp_path / 'log.db'}")
+    issuer, sibling = Logbook.open(settings), Logbook.open(settings)
+    try:
+        held = threading.Event()
+
+        def hold_the_writer() -> None:
+            with issuer._queue.drain_lock:  # the issuer's writer cannot write meanwhile
+                held.set()
+                time.sleep(0.3)
+
+        holder = threading.Thread(target=hold_the_writer)
+        holder.start()
+        held.wait()
+        rid = _deferred(issuer)
+        t0 = time.monotonic()
+        outcome_id = sibling.record_outcome(rid, 400.0, 180.0, source="api")
+        waited = time.monotonic() - t0
+        holder.join()
+        assert isinstance(outcome_id, int)
+        assert waited >= 0.2  # it was not there at first: the sibling looked again
+        got = sibling.get(rid)
+        assert got is not None and len(got.outcomes) == 1
+    finally:
+        issuer.close()
+        sibling.close()

@@ -82,10 +82,15 @@ def _run(settings: Settings, version: str):  # type: ignore[no-untyped-def]
     return mc, mv, mc.get_run(mv.run_id)
 
 
-def test_dask_and_local_runs_are_published_alike(parted: Path, home: Path) -> None:
+def test_dask_and_local_runs_are_published_alike(
+    parted: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow.pyfunc
 
-    mlflow.set_tracking_uri(Settings(home=home).resolved_tracking_uri())
+    # Through the environment, restored after the test: mlflow.set_tracking_uri would export
+    # MLFLOW_TRACKING_URI into the process for good, and later tests (the notebooks'
+    # champion) would register into this test's store.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", Settings(home=home).resolved_tracking_uri())
     from training.engine_dask import dask_client
     from training.train_dask import train_partitioned
 

@@ -22,7 +22,6 @@ from serving.guards.body import BodyGuard
 from serving.guards.headers import SecurityHeaders
 from serving.guards.json_errors import JSONErrors
 from serving.guards.metrics import route_labelled_metrics
-from serving.guards.paths import JSON_PATHS
 from serving.guards.readiness import ReadinessDetail, StatusFn
 from serving.guards.shedding import LoadShedding
 from serving.settings import ServiceSettings
@@ -34,7 +33,7 @@ class RequestGuards:
     def __init__(self, app: Any, status: StatusFn, settings: ServiceSettings | None = None) -> None:
         s = ServiceSettings() if settings is None else settings
         chain: Any = ReadinessDetail(app, status)
-        chain = BodyGuard(chain, max_bytes=s.max_body_bytes, json_paths=JSON_PATHS)
+        chain = BodyGuard(chain, max_bytes=s.max_body_bytes)  # every route's POST
         # Shedding before BodyGuard: a request that gets no slot is refused before its body
         # is read.
         chain = LoadShedding(

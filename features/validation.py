@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from features.atomic import write_csv, write_text
 from features.catalog import Catalog, load_catalog, nearest_code
 from features.contract import (
     BOOLEAN_FALSE_WORDS,
@@ -413,9 +414,9 @@ class ValidatedHistory:
             "flags": out / "flags.csv",
             "summary": out / "rejects_summary.txt",
         }
-        self.rejects.to_csv(paths["rejects"], index=False, encoding="utf-8-sig")
-        self.flags.to_csv(paths["flags"], index=False, encoding="utf-8-sig")
-        paths["summary"].write_text("\n".join(self.summary_lines()) + "\n", encoding="utf-8")
+        write_csv(self.rejects, paths["rejects"], index=False, encoding="utf-8-sig")
+        write_csv(self.flags, paths["flags"], index=False, encoding="utf-8-sig")
+        write_text(paths["summary"], "\n".join(self.summary_lines()) + "\n", encoding="utf-8")
         return paths
 
 

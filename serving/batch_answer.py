@@ -24,10 +24,14 @@ from serving.batch_csv import (
     reject_rows,
     with_flags,
 )
+from serving.caps import cap_errors, cap_message, capped_rows, over_caps
 from serving.errors import error_response, single_error, validation_errors
 from serving.schemas import Recommendation
 
 _APPS = TypeAdapter(list[Application])
+MAX_FULL_BATCH = 1_000
+"""Most applications of one ``detail=full`` batch: every explanation of 10,000 took 29.7 s
+and 122 MB in one answer; the summary rows of 10,000 take seconds."""
 
 
 def full_answers(model_version: str, recs: list[Recommendation]) -> dict[str, Any]:
@@ -86,6 +90,15 @@ def answer_batch(
             f"at most {MAX_BATCH} applications",
             "batch too large",
         )
+    if detail == "full" and isinstance(applications, list) and len(applications) > MAX_FULL_BATCH:
+        return single_error(
+            "detail",
+            detail,
+            f"'summary' for more than {MAX_FULL_BATCH} applications (or batches of at most "
+            f"{MAX_FULL_BATCH} with detail=full)",
+            f"detail=full answers at most {MAX_FULL_BATCH} applications at once "
+            f"(received {len(applications)})",
+        )
     try:
         apps = _APPS.validate_python(applications)
     except ValidationError as exc:
@@ -107,6 +120,9 @@ def answer_batch(
         return _replayed(recommender, answers, stored, apps, fmt, detail)
     if detail == "full":
         recs = recommender.recommend_many(apps)
+        over = [e for k, rec in enumerate(recs) for e in cap_errors(rec, f"applications[{k}].")]
+        if over:
+            return error_response(over)
         ids = answers.batch(apps, recs, key, body_sha256)
         for rec, rid in zip(recs, ids, strict=True):
             rec.id = rid
@@ -115,6 +131,14 @@ def answer_batch(
     # Summary rows: the vectorised path (same model, policy and bounds), so 10,000
     # applications answer in seconds; `detail=full` gives every explanation.
     scored = recommender.score_applications(apps)
+    if detail != "full":
+        over = [
+            e
+            for k in capped_rows(scored.to_dict("records"))
+            for e in cap_errors(scored.iloc[k].to_dict(), f"applications[{k}].")
+        ]
+        if over:  # a JSON list is answered whole or refused whole, naming each application
+            return error_response(over)
     if detail == "full":
         scored["recommendation_id"] = ids
     else:
@@ -236,6 +260,22 @@ def _answer_upload(
             "idempotent_replay": True,
         }
     scored = recommender.score_frames(validated.customers, validated.equipment)
+    capped = capped_rows(scored.to_dict("records"))
+    if capped:
+        # Rejected like a contract row (named, reported), not answered above the limits.
+        for k in capped:
+            row = scored.iloc[k].to_dict()
+            rejects.append(
+                {
+                    "file": "customers",
+                    "row_number": None,
+                    "customer_id": row.get("customer_id"),
+                    "column": "floor_area_m2" if row.get("basis") == "area" else "equipment",
+                    "value": clean(row.get("recommended_kva")),
+                    "reason": cap_message(over_caps(row)),
+                }
+            )
+        scored = scored.drop(index=scored.index[capped]).reset_index(drop=True)
     scored["recommendation_id"] = answers.frames(
         validated.customers, validated.equipment, scored, key, body_sha256
     )

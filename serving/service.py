@@ -47,6 +47,7 @@ from features.schemas import Application
 from serving.answer_log import NOT_RECORDED_HEADER, AnswerLog
 from serving.batch_answer import answer_batch
 from serving.batch_csv import BATCH_CSV_COLUMNS, check_csv_text_bounds, workbook_sheets
+from serving.caps import cap_errors
 from serving.errors import (
     UnmatchedLinesError,
     error_response,
@@ -294,6 +295,9 @@ class CapacityService:
             rec = recommender.recommend(app)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines))  # type: ignore[return-value]
+        over = cap_errors(rec)
+        if over:
+            return error_response(over)  # type: ignore[return-value]
         rec.id = self.answers.one(app, rec, "api")
         return self._answer(rec, rec.id)  # type: ignore[return-value]
 
@@ -310,6 +314,9 @@ class CapacityService:
             result = recommender.check(req.application, req.proposed_kva)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines, "application."))  # type: ignore[return-value]
+        over = cap_errors(result.recommendation, "application.")
+        if over:
+            return error_response(over)  # type: ignore[return-value]
         result.recommendation.id = self.answers.one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
@@ -333,6 +340,9 @@ class CapacityService:
                 "an equipment list or a floor area (the calculation sheet needs one of them)",
                 str(exc),
             )
+        over = cap_errors(exported.recommendation, "application.")
+        if over:
+            return error_response(over)
         rid = self.answers.one(
             req.application, exported.recommendation, "api", proposed_kva=req.proposed_kva
         )

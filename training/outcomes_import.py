@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.atomic import write_csv
 from features.contract import OUTCOME_COLUMNS
 from features.validation import ContractError, reject_columns, validate_table
 from serving.logbook import Logbook
@@ -119,7 +120,7 @@ class ImportResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "outcome_rejects.csv"
-        self.rejects.to_csv(path, index=False, encoding="utf-8-sig")
+        write_csv(self.rejects, path, index=False, encoding="utf-8-sig")
         return path
 
 

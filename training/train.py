@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.atomic import write_csv, write_text
 from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
 from serving.settings import Settings
@@ -234,8 +235,8 @@ def train_from_files(
     if config.make_plots:
         note("plots")
         plot_paths = save_plots(evaluation, model, reports_dir / "plots")
-    evaluation.per_industry.to_csv(reports_dir / "per_industry.csv")
-    evaluation.overall.to_csv(reports_dir / "overall.csv")
+    write_csv(evaluation.per_industry, reports_dir / "per_industry.csv")
+    write_csv(evaluation.overall, reports_dir / "overall.csv")
     run = None
     if config.log_to_mlflow:
         note("logging to MLflow")
@@ -281,8 +282,8 @@ def train_from_files(
             )
         # The registry version becomes the bundle's model version (kept in a side file so
         # the bundle's checksummed files stay as they were logged).
-        (bundle_dir / "REGISTRY_VERSION").write_text(run.version, encoding="utf-8")
-    (reports_dir / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+        write_text(bundle_dir / "REGISTRY_VERSION", run.version, encoding="utf-8")
+    write_text(reports_dir / "metrics.json", json.dumps(metrics, indent=1), encoding="utf-8")
     return TrainResult(
         model=model,
         evaluation=evaluation,

@@ -244,6 +244,9 @@ class CapacityService:
             }
         reason = self.not_ready_reason
         status.update(ready=reason is None, not_ready_reason=reason)
+        if status.get("on_disk_error"):
+            # Still ready (the model in memory answers), but not well: a restart would fail.
+            status.update(degraded=True)
         if self.logbook is not None:
             # Degraded is still ready (answers are served, rows are spooled): the log's
             # state is in the body, not in the status code.
@@ -251,7 +254,10 @@ class CapacityService:
                 log_state: dict[str, Any] = self.logbook.health()
             except Exception as exc:
                 log_state = {"state": "degraded", "last_error": type(exc).__name__}
-            status.update(log=log_state, degraded=log_state.get("state") != "ok")
+            status.update(
+                log=log_state,
+                degraded=bool(status.get("degraded")) or log_state.get("state") != "ok",
+            )
         return 200, status
 
     @bentoml.on_shutdown

@@ -32,7 +32,7 @@ NASTY_VALUES: tuple[Any, ...] = (
     2**63,
     "",
     "x" * 5000,
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
     "\u0000",
     "a\rb",
     "名" * 300,
@@ -135,15 +135,15 @@ def _mutate(example: Any, rng: random.Random) -> Any:
 
 def _csv_with_cr() -> bytes:
     return (
-        "customer_id,industry,climate_zone,floor_area_m2,employees,shifts\r\n"
-        '"c\r1",machinery,cold,5000,80,2\r\n'
-        'c2,"food\rx",cold,"12\r00",10,1\r\n'
-    ).encode()
+        b"customer_id,industry,climate_zone,floor_area_m2,employees,shifts\r\n"
+        b'"c\r1",machinery,cold,5000,80,2\r\n'
+        b'c2,"food\rx",cold,"12\r00",10,1\r\n'
+    )
 
 
 def _multipart_cases(rng: random.Random) -> list[dict[str, Any]]:
     long_name = "名" * 100 + "a" * 200 + ".csv"
-    equipment = b"customer_id,line_no,name,category,rated_kw,quantity\r\nc1,1,\"pump\r\",pump,1,1\r\n"
+    equipment = b'customer_id,line_no,name,category,rated_kw,quantity\r\nc1,1,"pump\r",pump,1,1\r\n'
     return [
         {"files": {"customers": ("c.csv", _csv_with_cr(), "text/csv")}},
         {

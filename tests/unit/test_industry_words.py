@@ -15,7 +15,6 @@ from features.schemas import Application
 from serving.web.app import NEXT_STEPS_DEFAULT, next_steps
 
 
-
 def _contract_industries() -> Path | None:
     """The shared contract's industries.csv (``../shared/contract`` of a checkout), if any.
 

@@ -445,8 +445,12 @@ class CapacityService:
         expected_key = self.settings.feedback_api_key
         given = ctx.request.headers.get("x-api-key", "")
         client = ctx.request.client.host if ctx.request.client else "(unknown)"
-        right = bool(expected_key) and hmac.compare_digest(
-            given.encode("utf-8", "surrogateescape"), expected_key.encode("utf-8")
+        right = (
+            bool(expected_key)
+            and expected_key == expected_key.strip()
+            and hmac.compare_digest(
+                given.encode("utf-8", "surrogateescape"), expected_key.encode("utf-8")
+            )
         )
         if not right:
             refused = _wrong_key(expected_key, given, client)
@@ -558,6 +562,17 @@ def _wrong_key(expected_key: str, given: str, client: str) -> JSONResponse:
             None,
             "the configured feedback API key",
             "feedback is disabled: no API key is configured (CAPACITY_FEEDBACK_API_KEY)",
+            401,
+        )
+    if expected_key != expected_key.strip():
+        # HTTP drops white space around a header value (RFC 9110 5.5), so "key " and "key"
+        # arrive alike: such a configured key would accept a key it is not.
+        return single_error(
+            "X-API-Key",
+            None,
+            "a configured key without leading or trailing white space",
+            "feedback is disabled: CAPACITY_FEEDBACK_API_KEY has leading or trailing white "
+            "space, which an HTTP header cannot carry",
             401,
         )
     slot = _key_slot(client, given)

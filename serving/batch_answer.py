@@ -267,7 +267,7 @@ def _answer_upload(
             row = scored.iloc[k].to_dict()
             rejects.append(
                 {
-                    "file": "customers",
+                    "file": "answer above the contract's limits",
                     "row_number": None,
                     "customer_id": row.get("customer_id"),
                     "column": "floor_area_m2" if row.get("basis") == "area" else "equipment",

@@ -140,7 +140,9 @@ def reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "customer_id": rej.get("customer_id", ""),
-            "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})",
+            "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})"
+            if rej.get("row_number") is not None
+            else f"rejected ({rej.get('file')})",
             "incomplete_list": rej.get("file") == "customers"
             and str(rej.get("reason", "")).endswith(INCOMPLETE_SUFFIX),
             "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",

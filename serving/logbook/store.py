@@ -424,7 +424,10 @@ class Logbook:
         """The writer thread's periodic work: file check, replay, retention."""
         if self._closed:
             return
-        self.probe_spool()
+        if self._spool_error is not None or self._failing:
+            # The spool is needed (the database refuses) or known broken: is it usable now?
+            # (Not while all is well: the probe writes beside the database file.)
+            self.probe_spool()
         if self._needs_upgrade or self._spool.existing() or self._failing:
             try:
                 self._replay()

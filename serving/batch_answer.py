@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.answer_log import AnswerLog, body_hash, idempotency_key
 from serving.batch_csv import (
@@ -53,6 +54,7 @@ def answer_batch(
     output: Any,
     detail: Any,
     ctx: Any,
+    meter_readings: Any = None,
 ) -> Any:
     """The answer to one batch (a dict for JSON, a Response for CSV or an error).
 
@@ -66,7 +68,7 @@ def answer_batch(
     key, bad_key = idempotency_key(ctx)
     if bad_key is not None:
         return bad_key
-    if customers is not None or equipment is not None:
+    if customers is not None or equipment is not None or meter_readings is not None:
         if detail == "full":
             return single_error(
                 "detail",
@@ -75,7 +77,7 @@ def answer_batch(
                 "for full answers)",
                 "detail=full is answered for JSON application lists only",
             )
-        return _answer_upload(recommender, answers, customers, equipment, fmt, key)
+        return _answer_upload(recommender, answers, customers, equipment, fmt, key, meter_readings)
     if applications is None:
         return single_error(
             "applications",
@@ -217,9 +219,10 @@ def _answer_upload(
     equipment: Any,
     fmt: Literal["json", "csv"],
     key: str | None = None,
+    meter_readings: Any = None,
 ) -> Any:
     """Score uploaded contract files: answers for the valid customers, every reject named."""
-    upload = read_contract_upload(customers, equipment)
+    upload = read_contract_upload(customers, equipment, meter_readings)
     if isinstance(upload, Response):
         return upload
     validated = upload.validated
@@ -239,6 +242,7 @@ def _answer_upload(
         "csv",
         pathlib.Path(customers).read_bytes(),
         pathlib.Path(equipment).read_bytes() if equipment is not None else b"",
+        *([pathlib.Path(meter_readings).read_bytes()] if meter_readings is not None else []),
         fmt,
     )
     stored = answers.stored(key, body_sha256)
@@ -259,7 +263,17 @@ def _answer_upload(
             "flags": validated.flags.to_dict(orient="records"),
             "idempotent_replay": True,
         }
-    scored = recommender.score_frames(validated.customers, validated.equipment)
+    try:
+        scored = recommender.score_frames(validated.customers, validated.equipment)
+    except MeteredModelRequired as exc:
+        return single_error(
+            "meter_readings",
+            None,
+            "new: this model was trained on a history without existing customers",
+            str(exc),
+            code="model_without_existing_customers",
+            params={"kind": "increase, reduce, suspend"},
+        )
     capped = capped_rows(scored.to_dict("records"))
     if capped:
         # Rejected like a contract row (named, reported), not answered above the limits.
@@ -288,4 +302,6 @@ def _answer_upload(
         "results": [{k: clean(v) for k, v in r.items()} for r in scored.to_dict("records")],
         "rejects": rejects,
         "flags": validated.flags.to_dict(orient="records"),
+        # What was read or resolved on the way in (row numbers of the files).
+        "upload_notes": list(upload.notes),
     }

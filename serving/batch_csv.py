@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from features.cells import formula_safe
 from serving.errors import single_error
 
 MAX_BATCH = 10_000
@@ -48,6 +49,13 @@ BATCH_CSV_COLUMNS = (
     "applied_p_appropriate",
     "applied_yearly_difference_yuan",
     "basis",
+    "application_type",
+    "existing_capacity_kva",
+    "measured_load_rate",
+    "metered_part_kw",
+    "change_kw",
+    "p_undersized_today",
+    "yearly_difference_yuan",
     "clamped",
     "manual_review",
     "incomplete_list",
@@ -67,10 +75,17 @@ CSV_DIGITS: dict[str, int] = {
     "applied_p_appropriate": 3,
     "monthly_capacity_charge_yuan": 0,
     "applied_yearly_difference_yuan": 0,
+    "measured_load_rate": 3,
+    "metered_part_kw": 1,
+    "change_kw": 1,
+    "p_undersized_today": 3,
+    "yearly_difference_yuan": 0,
 }
 """Decimals printed per CSV column: kW to 0.1 kW, probabilities to 0.1 %, yuan whole.
 Capacities (kVA) print as the standard value they are (630, not 630.0)."""
-CSV_KVA_COLUMNS = frozenset({"recommended_kva", "engineering_kva", "applied_kva"})
+CSV_KVA_COLUMNS = frozenset(
+    {"recommended_kva", "engineering_kva", "applied_kva", "existing_capacity_kva"}
+)
 
 
 @dataclass(frozen=True)
@@ -80,9 +95,13 @@ class ContractUpload:
     validated: Any
     customers: pathlib.Path
     equipment: pathlib.Path | None
+    notes: tuple[dict[str, Any], ...] = ()
+    """What was read or resolved (encoding, headers, words → codes, figures from names)."""
 
 
-def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Response:
+def read_contract_upload(
+    customers: Any, equipment: Any, meter_readings: Any = None
+) -> ContractUpload | Response:
     """Read and validate uploaded contract CSV files, or the 400 answer naming the problem."""
     import pandas as pd
 
@@ -99,22 +118,48 @@ def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Res
     uploads = [("customers", customers)]
     if equipment is not None:
         uploads.append(("equipment", equipment))
+    if meter_readings is not None:
+        uploads.append(("meter_readings", meter_readings))
     for name, value in uploads:
         if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
             return single_error(name, str(value)[:100], "an uploaded CSV file", "not a file upload")
         too_big = check_csv_bounds(pathlib.Path(value), name)
         if too_big is not None:
             return too_big
+    from features.uploads import read_table, resolve_customers, resolve_equipment
+
     try:
-        cust = pd.read_csv(customers, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        # Read as the form reads: UTF-8 or GBK, Chinese headers, industry words, names
+        # without a category, figures written in names (features.uploads).
+        cust_table = read_table(pathlib.Path(customers), "customers")
+        cust = cust_table.frame
+        notes = [*cust_table.notes, *resolve_customers(cust)]
         if equipment is not None:
-            equip = pd.read_csv(equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            equip_table = read_table(pathlib.Path(equipment), "equipment")
+            equip = equip_table.frame
+            notes += [*equip_table.notes, *resolve_equipment(equip)]
         else:
             # Customers only: every customer is answered area-only (or industry-only).
             equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
-        validated = validate_frames(cust, equip, sources=("customers", "equipment"))
+        meter = (
+            None
+            if meter_readings is None
+            else pd.read_csv(meter_readings, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        )
+        validated = validate_frames(
+            cust,
+            equip,
+            sources=("customers", "equipment"),
+            meter_readings_df=meter,
+            meter_source="meter_readings",
+        )
     except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
+        return single_error(
+            "customers/equipment/meter_readings",
+            None,
+            "contract CSV files (UTF-8 or GBK)",
+            str(exc),
+        )
     if len(validated.customers) > MAX_BATCH:
         return single_error(
             "customers",
@@ -126,6 +171,7 @@ def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Res
         validated,
         pathlib.Path(customers),
         None if equipment is None else pathlib.Path(equipment),
+        tuple(n.as_dict() for n in notes),
     )
 
 
@@ -287,10 +333,9 @@ def _too_many(field: str, value: Any, expected: str) -> Response:
 def check_csv_bounds(path: pathlib.Path, name: str) -> Response | None:
     """Refuse a CSV upload over the rows, columns or cells bounds before pandas reads it."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        # Only separators and lines are counted: any encoding (UTF-8, GBK) reads alike.
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
             return _csv_bounds(csv.reader(fh), name)
-    except UnicodeDecodeError:
-        return None  # pandas reports the encoding, as before
     except csv.Error as exc:
         return single_error(name, None, "a contract CSV file", f"unreadable CSV: {exc}")
 
@@ -352,19 +397,8 @@ def clean(value: Any) -> Any:
     return value
 
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-"""Cells starting with these are formulas to a spreadsheet (OWASP CSV injection)."""
-
-
-def csv_safe(value: Any) -> Any:
-    """A text cell a spreadsheet will not run: formula-leading text gets a leading ``'``.
-
-    Numbers are left alone (a negative number is data, not a formula); only text that a
-    customer or a file could have put there is escaped.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
-        return "'" + value
-    return value
+# One rule for every cell we write (features.cells); the old name stays for callers.
+csv_safe = formula_safe
 
 
 def csv_response(rows: list[dict[str, Any]]) -> Response:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,18 +37,20 @@ from features.engineering import (
     sheet_for_items,
 )
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
-from features.schemas import Application
+from features.metered import MeteredModelRequired
+from features.schemas import UNDERSIZED_RISK_HELP, Application, UndersizedRiskCap
 from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
 from serving.model.bounds import BoundRule
 from serving.model.completeness import missing_loads
-from serving.model.decision import Decisions, decide
+from serving.model.decision import Decisions, decide, outcome_probabilities
 from serving.model.peers import MIN_PEERS
 from serving.model.policy import tier_probabilities
 from serving.model.predictor import CapacityModel, Prediction
 from serving.schemas import (
     CheckResult,
     Driver,
+    ExistingCustomer,
     IndustryMatch,
     MissingLoad,
     NameMatch,
@@ -57,6 +59,7 @@ from serving.schemas import (
     Recommendation,
     SanityBounds,
     TierOption,
+    UndersizedRisk,
     Warning_,
 )
 from serving.tariff import compare_bases
@@ -70,6 +73,9 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "equipment_size": ("设备规模与台数", "Equipment size and unit counts"),
     "engineering_estimate": ("需要系数法估算及基准", "Demand-coefficient estimate and base"),
     "equipment_mix": ("设备构成（未列出的类别）", "Equipment mix (categories not listed)"),
+    "meter": ("电表计量（现有负荷）", "Meter (today's load)"),
+    "change": ("本次增减的设备", "Equipment added or removed"),
+    "application_type": ("申请类型", "Application type"),
 }
 
 
@@ -87,6 +93,11 @@ class RecommenderConfig(BaseModel):
     )
     min_peers: int = Field(MIN_PEERS, ge=1)
     min_match_confidence: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
+    max_undersized_risk: UndersizedRiskCap | None = Field(
+        None,
+        description="The utility's risk appetite: " + UNDERSIZED_RISK_HELP + " An "
+        "application's own max_undersized_risk replaces it for that answer.",
+    )
 
 
 @dataclass
@@ -146,7 +157,7 @@ class Recommender:
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
         pred = self.model.predict(frames)
-        decisions = self._decide(frames, pred, with_rules=True)
+        decisions = self._decide(frames, pred, with_rules=True, applications=applications)
         contrib = self.model.contributions(pred.matrix)
         # Row values as plain floats (a pandas row lookup per feature is slow).
         values = pred.matrix
@@ -156,14 +167,30 @@ class Recommender:
         ]
         return recs, pred
 
-    def _decide(self, frames: HistoryFrames, pred: Prediction, with_rules: bool) -> Decisions:
+    def _decide(
+        self,
+        frames: HistoryFrames,
+        pred: Prediction,
+        with_rules: bool,
+        applications: Sequence[Application],
+    ) -> Decisions:
         return decide(
             self.model,
             pred,
             self.model.engineering_columns(frames, pred),
             with_rules=with_rules,
             min_peers=self.config.min_peers,
+            max_undersized_risk=self.risk_caps(applications),
         )
+
+    def risk_caps(self, applications: Sequence[Application]) -> np.ndarray | None:
+        """Cap on P(undersized) per application: its own, else the utility's (NaN: none)."""
+        default = self.config.max_undersized_risk
+        own = [a.max_undersized_risk for a in applications]
+        if default is None and all(c is None for c in own):
+            return None
+        fallback = np.nan if default is None else float(default)
+        return np.array([fallback if c is None else float(c) for c in own], dtype=float)
 
     def check(self, application: Application, proposed_kva: float) -> CheckResult:
         """Planner check of a proposed capacity."""
@@ -183,13 +210,23 @@ class Recommender:
         zh_verdict = {"appropriate": "容量合适", "undersized": "容量偏小", "oversized": "容量偏大"}[
             verdict
         ]
+        # Appropriate is not the same as the best buy: a proposal that works but costs
+        # more than the recommendation says so (issue 25: a green ✓ beside 198,000 yuan).
+        costlier = verdict == "appropriate" and diff >= 0.5
+        if costlier:
+            zh_verdict += f"，但每年比建议容量多付基本电费 {diff:,.0f} 元"
         msg_zh = (
             f"申报 {proposed_kva:g} kVA：{zh_verdict}（合适概率 {p_ok:.0%}，偏小 {p_under:.0%}，"
             f"偏大 {p_over:.0%}）。建议 {rec.recommended_kva:g} kVA，"
             f"每年基本电费相差 {diff:,.0f} 元（单价 {price:g} 元/kVA·月）。"
         )
+        en_verdict = (
+            f"appropriate but costs {diff:,.0f} yuan a year more than the recommendation"
+            if costlier
+            else verdict
+        )
         msg_en = (
-            f"Proposed {proposed_kva:g} kVA is {verdict} (P appropriate {p_ok:.0%}, undersized "
+            f"Proposed {proposed_kva:g} kVA is {en_verdict} (P appropriate {p_ok:.0%}, undersized "
             f"{p_under:.0%}, oversized {p_over:.0%}). Recommended {rec.recommended_kva:g} kVA; "
             f"the yearly capacity charge differs by {diff:,.0f} yuan (at {price:g} yuan/kVA·month)."
         )
@@ -206,6 +243,7 @@ class Recommender:
             yearly_capacity_charge_proposed_yuan=yearly_prop,
             yearly_capacity_charge_recommended_yuan=yearly_rec,
             yearly_difference_yuan=diff,
+            costs_more_than_recommended=costlier,
             message_zh=msg_zh,
             message_en=msg_en,
             recommendation=rec,
@@ -227,17 +265,26 @@ class Recommender:
         resolved = [self._resolve(a) for a in applications]
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
-        scored = self.score_frames(frames.customers, frames.equipment)
+        scored = self.score_frames(
+            frames.customers, frames.equipment, max_undersized_risk=self.risk_caps(applications)
+        )
         scored["unmatched_lines"] = [
             sum(m.source == "assumed" for m in r.matches) for r in resolved
         ]
         return scored
 
-    def score_frames(self, customers: pd.DataFrame, equipment: pd.DataFrame) -> pd.DataFrame:
+    def score_frames(
+        self,
+        customers: pd.DataFrame,
+        equipment: pd.DataFrame,
+        max_undersized_risk: float | np.ndarray | None = None,
+    ) -> pd.DataFrame:
         """Vectorised batch scoring of clean contract frames (CLI batch path, CSV answers).
 
         Same model, policy and sanity bounds as :meth:`recommend`, without the
         per-application explanations, so 100,000 customers score in seconds.
+        ``max_undersized_risk`` (one cap, or one per row with NaN for none) replaces the
+        utility's :attr:`RecommenderConfig.max_undersized_risk`.
         """
         frames = HistoryFrames(customers.reset_index(drop=True), equipment.reset_index(drop=True))
         pred = self.model.predict(frames)
@@ -245,7 +292,15 @@ class Recommender:
         # Reused from the feature path (same engineering defaults; the price override does
         # not enter the estimates).
         eng = self.model.engineering_of(frames, pred)
-        d = decide(self.model, pred, eng, min_peers=self.config.min_peers)
+        if max_undersized_risk is None:
+            max_undersized_risk = self.config.max_undersized_risk
+        d = decide(
+            self.model,
+            pred,
+            eng,
+            min_peers=self.config.min_peers,
+            max_undersized_risk=max_undersized_risk,
+        )
         out = pd.DataFrame(
             {
                 "customer_id": ids,
@@ -259,6 +314,8 @@ class Recommender:
                 "p_appropriate": d.p_appropriate,
                 "p_undersized": d.p_undersized,
                 "p_oversized": d.p_oversized,
+                "max_undersized_risk": d.risk_cap,
+                "uncapped_kva": d.uncapped_kva,
                 "engineering_kva": eng["eng_kva"].to_numpy(dtype=float),
                 "basis": d.basis,
                 "clamped": d.clamped,
@@ -278,12 +335,54 @@ class Recommender:
         out["monthly_capacity_charge_yuan"] = np.where(
             two_part, kva * self.config.capacity_price_yuan_per_kva_month, 0.0
         )
+        if self.model.builder.metered_:
+            out = pd.concat([out, self._existing_columns(frames, pred, kva)], axis=1)
         if STATUS_QUO_COLUMN in frames.customers.columns:
             applied = pd.to_numeric(frames.customers[STATUS_QUO_COLUMN], errors="coerce").to_numpy(
                 dtype=float
             )
             out = pd.concat([out, self._applied_verdicts(pred, applied, kva)], axis=1)
         return out
+
+    def _existing_columns(
+        self, frames: HistoryFrames, pred: Prediction, kva: np.ndarray
+    ) -> pd.DataFrame:
+        """Existing customers' meter, change and today's capacity (NaN for new ones)."""
+        cap = pd.to_numeric(
+            frames.customers.get(
+                "existing_capacity_kva", pd.Series(np.nan, index=frames.customers.index)
+            ),
+            errors="coerce",
+        ).to_numpy(dtype=float)
+        has = pred.column("has_meter") > 0
+        demand = pred.column("meter_max_demand_kw")
+        measured = np.where(np.isfinite(demand), demand, pred.column("meter_max_month_kw"))
+        safe = np.where(np.isfinite(cap) & has, cap, kva)
+        p_ok, p_under, _ = outcome_probabilities(self.model, pred, safe)
+        price = self.config.capacity_price_yuan_per_kva_month
+        threshold = self.engineering.tariff_threshold_kva
+        yearly = (
+            12.0
+            * price
+            * (np.where(kva >= threshold, kva, 0.0) - np.where(safe >= threshold, safe, 0.0))
+        )
+        nan = np.full(len(kva), np.nan)
+        return pd.DataFrame(
+            {
+                "application_type": frames.customers.get(
+                    "application_type", pd.Series("new", index=frames.customers.index)
+                ).to_numpy(dtype=object),
+                "existing_capacity_kva": cap,
+                "metered_part_kw": np.where(has, pred.column("metered_kw"), nan),
+                "change_kw": np.where(has, pred.column("change_kw"), nan),
+                "measured_load_rate": np.where(
+                    has, measured / (cap * self.sizing.power_factor), nan
+                ),
+                "p_appropriate_today": np.where(has, p_ok, nan),
+                "p_undersized_today": np.where(has, p_under, nan),
+                "yearly_difference_yuan": np.where(has, yearly, nan),
+            }
+        )
 
     def _applied_verdicts(
         self, pred: Prediction, applied: np.ndarray, recommended: np.ndarray
@@ -333,12 +432,35 @@ class Recommender:
         )
 
     def unmatched_errors_of(self, app: Application, prefix: str = "") -> list[dict[str, Any]]:
-        """The 400 error items of ``app``'s lines that match no category (empty when none)."""
+        """The 400 error items of ``app``'s lines that match no category (empty when none).
+
+        Also the error of an existing customer sent to a model without the metered path.
+        """
+        existing = self.existing_errors_of(app, prefix)
+        if existing:
+            return existing
         try:
             self._resolve(app)
         except UnmatchedLinesError as exc:
             return unmatched_errors(exc.lines, prefix)
         return []
+
+    def existing_errors_of(self, app: Application, prefix: str = "") -> list[dict[str, Any]]:
+        """The 400 error of an existing customer this model cannot size (empty otherwise)."""
+        if app.application_type == "new" or self.model.builder.metered_:
+            return []
+        return [
+            {
+                "field": f"{prefix}application_type",
+                "value": app.application_type,
+                "expected": "new: this model was trained on a history without existing customers",
+                "message": "this model cannot size an existing customer from its meter readings "
+                "(its history had no existing customers); the utility must train one on a "
+                "history with meter_readings.csv",
+                "code": "model_without_existing_customers",
+                "params": {"kind": app.application_type},
+            }
+        ]
 
     # -- helpers -------------------------------------------------------------------------
     def _list_gain_warning(self) -> Warning_:
@@ -362,6 +484,8 @@ class Recommender:
         return 0.0
 
     def _resolve(self, app: Application) -> _Resolved:
+        if self.existing_errors_of(app):
+            raise MeteredModelRequired(self.existing_errors_of(app)[0]["message"])
         cats: list[str | None] = []
         matches: list[NameMatch] = []
         for i, item in enumerate(app.equipment):
@@ -381,7 +505,8 @@ class Recommender:
                     )
                 )
                 continue
-            m = self.matcher.match(item.name or "")
+            # The line's stated rating decides AC/DC-type choices (充电桩 120 kW is DC).
+            m = self.matcher.match(item.name or "", rated_kw=item.rated_kw)
             ok = m.category is not None and m.confidence >= self.config.min_match_confidence
             if ok:
                 cats.append(m.category)
@@ -464,7 +589,18 @@ class Recommender:
         industry = pred.industry[i]
         installed = row[self._kw_cols]
         parts = installed * builder.row_base_weights([industry])[0]
-        if basis == "equipment" and parts.sum() > 0:
+        if basis == "meter":
+            # Meter + change: the base's metered part, and each line's (signed) share.
+            metered = float(row[self._col["metered_kw"]])
+            change = float(row[self._col["change_kw"]])
+            total = metered + change
+            if total > 0:
+                eng["meter"] = scale * metered / total
+                if change != 0:
+                    eng["change"] = scale * change / total
+            else:
+                eng["meter"] = scale
+        elif basis == "equipment" and parts.sum() > 0:
             # The base is a sum over categories (fitted demand factor × installed kW).
             for code, part in zip(builder.categories_, parts, strict=True):
                 if part > 0:
@@ -672,6 +808,7 @@ class Recommender:
             if app.industry_text != app.industry
             else None
         )
+        risk = self._risk_statement(i, app, d)
         return Recommendation(
             model_version=self.model_version,
             source="model" if fallback_reason is None else "fallback",
@@ -717,8 +854,93 @@ class Recommender:
                 source="name" if industry_found else "code",
                 matched_alias=industry_found.matched_alias if industry_found else None,
             ),
+            undersized_risk=risk,
             tariff=comparison,
             missing_loads=missing,
+            existing=self._existing(i, app, pred, row, final_kva),
+        )
+
+    def _existing(
+        self, i: int, app: Application, pred: Prediction, row: np.ndarray, final_kva: float
+    ) -> ExistingCustomer | None:
+        """What the meter shows, the change, and today's capacity against the answer."""
+        cap = app.existing_capacity_kva
+        if cap is None or not self.model.builder.metered_:
+            return None
+        col = self._col
+        mean = float(row[col["meter_mean_kw"]])
+        demand = float(row[col["meter_max_demand_kw"]])
+        measured = demand if np.isfinite(demand) else float(row[col["meter_max_month_kw"]])
+        metered = float(row[col["metered_kw"]])
+        change = float(row[col["change_kw"]])
+        peak = float(pred.peak_kw[i])
+        today = self.model.probabilities_for(pred, i, np.array([cap]))
+        yearly = 12.0 * (self._monthly_charge(final_kva) - self._monthly_charge(cap))
+        rate = measured / (cap * self.sizing.power_factor)
+        p_under = float(
+            self.model.probabilities_for(pred, i, np.array([final_kva])).p_undersized[0, 0]
+        )
+        params = {
+            "kind": app.application_type,
+            "months": len(app.meter_readings),
+            "measured_kw": measured,
+            "measured_rate": rate,
+            "existing_kva": cap,
+            "recommended_kva": final_kva,
+            "p_undersized": p_under,
+            "p_undersized_today": float(today.p_undersized[0, 0]),
+            "yearly_difference_yuan": yearly,
+        }
+        return ExistingCustomer(
+            application_type=app.application_type,
+            existing_capacity_kva=cap,
+            months_metered=len(app.meter_readings),
+            mean_kw=mean,
+            max_demand_kw=demand if np.isfinite(demand) else None,
+            measured_peak_kw=measured,
+            measured_load_rate=rate,
+            metered_part_kw=metered,
+            change_kw=change,
+            correction_kw=peak - metered - change,
+            p_appropriate_today=float(today.p_appropriate[0, 0]),
+            p_undersized_today=float(today.p_undersized[0, 0]),
+            p_oversized_today=float(today.p_oversized[0, 0]),
+            capacity_change_kva=final_kva - cap,
+            yearly_difference_yuan=yearly,
+            message_zh=render("existing_customer", params, "zh"),
+            message_en=render("existing_customer", params, "en"),
+        )
+
+    def _risk_statement(self, i: int, app: Application, d: Decisions) -> UndersizedRisk:
+        """Row ``i``'s P(undersized) in plain words, and what its risk cap did."""
+        cap = float(d.risk_cap[i])
+        final, uncapped = float(d.final_kva[i]), float(d.uncapped_kva[i])
+        p_under = float(d.p_undersized[i])
+        params: dict[str, Any] = {
+            "p": p_under,
+            "final_kva": final,
+            "p_oversized": float(d.p_oversized[i]),
+        }
+        source: Literal["request", "utility"] | None = None
+        code = "undersized_risk"
+        if math.isfinite(cap):
+            source = "request" if app.max_undersized_risk is not None else "utility"
+            params |= {"cap": cap, "uncapped_kva": uncapped}
+            if p_under > cap + 1e-9:
+                code = "undersized_risk_cap_missed"
+            elif float(d.policy_kva[i]) > uncapped:
+                code = "undersized_risk_capped"
+            else:
+                code = "undersized_risk_within_cap"
+        return UndersizedRisk(
+            p_undersized=p_under,
+            max_undersized_risk=cap if source else None,
+            cap_source=source,
+            uncapped_kva=uncapped,
+            code=code,
+            params=params,
+            message_zh=render(code, params, "zh"),
+            message_en=render(code, params, "en"),
         )
 
     def _missing_loads(self, r: _Resolved, basis: str) -> list[MissingLoad]:

@@ -165,6 +165,68 @@ class Warning_(BaseModel):
     message_en: str
 
 
+class ExistingCustomer(BaseModel):
+    """What an existing customer's meter shows and what the change means (增容/减容/暂停)."""
+
+    application_type: str
+    existing_capacity_kva: float
+    months_metered: int
+    mean_kw: float = Field(..., description="Mean demand over the metered months, kW")
+    max_demand_kw: float | None = Field(
+        None, description="Highest monthly maximum demand (demand meter), kW"
+    )
+    measured_peak_kw: float = Field(
+        ...,
+        description="What the meter shows of the peak: the maximum demand, or without a demand "
+        "meter the busiest month's mean (a lower bound of the peak)",
+    )
+    measured_load_rate: float = Field(
+        ..., description="measured_peak_kw / (existing capacity × 0.9)"
+    )
+    metered_part_kw: float = Field(
+        ..., description="The peak's metered part (the meter's figure with the learned allowance)"
+    )
+    change_kw: float = Field(
+        ..., description="What the added (minus removed) lines add to the peak, kW"
+    )
+    correction_kw: float = Field(
+        ..., description="The model's learned correction: predicted peak − metered part − change"
+    )
+    p_appropriate_today: float
+    p_undersized_today: float
+    p_oversized_today: float
+    capacity_change_kva: float = Field(..., description="recommended − existing capacity")
+    yearly_difference_yuan: float = Field(
+        ...,
+        description="Yearly capacity charge (基本电费) of the recommendation minus that of "
+        "keeping today's capacity (negative: a saving)",
+    )
+    message_zh: str
+    message_en: str
+
+
+class UndersizedRisk(BaseModel):
+    """The answer's risk of being undersized, in figures and in plain words.
+
+    ``code`` is one of ``undersized_risk`` (no cap asked for), ``undersized_risk_within_cap``
+    (the policy's answer already met the cap), ``undersized_risk_capped`` (raised from
+    ``uncapped_kva`` to meet it) and ``undersized_risk_cap_missed`` (the sanity bounds kept
+    it above the cap); ``params`` feed the page's catalog, ``message_zh``/``message_en`` are
+    the server's rendering (:mod:`serving.messages`).
+    """
+
+    p_undersized: float
+    max_undersized_risk: float | None = Field(
+        None, description="The cap on P(undersized) applied (None: the policy's own choice)"
+    )
+    cap_source: Literal["request", "utility"] | None = None
+    uncapped_kva: float = Field(..., description="The tier policy's choice before the cap")
+    code: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    message_zh: str
+    message_en: str
+
+
 class Recommendation(BaseModel):
     """The full answer to one application."""
 
@@ -172,7 +234,7 @@ class Recommendation(BaseModel):
     model_version: str
     source: Literal["model", "fallback"]
     fallback_reason: str | None
-    basis: Literal["equipment", "area", "industry"]
+    basis: Literal["meter", "equipment", "area", "industry"]
     recommended_kva: float
     supply_voltage: str
     two_part_tariff: bool
@@ -219,6 +281,12 @@ class Recommendation(BaseModel):
         default_factory=list,
         description="Loads most peers of the industry list and this application does not",
     )
+    existing: ExistingCustomer | None = Field(
+        None, description="An existing customer's meter and change (None for a new connection)"
+    )
+    undersized_risk: UndersizedRisk | None = Field(
+        None, description="P(undersized) in plain words, and the risk cap applied if any"
+    )
 
 
 class CheckRequest(BaseModel):
@@ -251,6 +319,11 @@ class CheckResult(BaseModel):
     yearly_capacity_charge_recommended_yuan: float
     yearly_difference_yuan: float = Field(
         ..., description="proposed minus recommended yearly capacity charge"
+    )
+    costs_more_than_recommended: bool = Field(
+        False,
+        description="The proposal is appropriate but its yearly capacity charge is higher than "
+        "the recommendation's (the verdict says so, in words and yuan).",
     )
     message_zh: str
     message_en: str

@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.answer_log import NOT_RECORDED_HEADER, AnswerLog
 from serving.batch_answer import answer_batch
@@ -134,7 +135,7 @@ class CapacityService:
         try:
             from serving.core import RecommenderConfig
             from serving.reload import ModelWatcher
-            from serving.settings import Settings, TariffSettings
+            from serving.settings import RiskSettings, Settings, TariffSettings
 
             tariff = TariffSettings()
             self.watcher = ModelWatcher(
@@ -144,6 +145,7 @@ class CapacityService:
                     capacity_price_yuan_per_kva_month=tariff.price_yuan_per_kva_month,
                     demand_price_yuan_per_kw_month=tariff.demand_price_yuan_per_kw_month,
                     min_demand_share=tariff.min_demand_share,
+                    max_undersized_risk=RiskSettings().max_undersized_risk,
                 ),
             )
             # The first load (verified, warmed with one answer) happens here so that the
@@ -301,6 +303,8 @@ class CapacityService:
             rec = recommender.recommend(app)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines))  # type: ignore[return-value]
+        except MeteredModelRequired:
+            return error_response(recommender.existing_errors_of(app))  # type: ignore[return-value]
         over = cap_errors(rec)
         if over:
             return error_response(over)  # type: ignore[return-value]
@@ -320,6 +324,10 @@ class CapacityService:
             result = recommender.check(req.application, req.proposed_kva)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines, "application."))  # type: ignore[return-value]
+        except MeteredModelRequired:
+            return error_response(  # type: ignore[return-value]
+                recommender.existing_errors_of(req.application, "application.")
+            )
         over = cap_errors(result.recommendation, "application.")
         if over:
             return error_response(over)  # type: ignore[return-value]
@@ -339,6 +347,8 @@ class CapacityService:
             return req
         try:
             exported = export_sheet(recommender, req)
+        except MeteredModelRequired:
+            return error_response(recommender.existing_errors_of(req.application, "application."))
         except ValueError as exc:
             return single_error(
                 "application",
@@ -363,7 +373,7 @@ class CapacityService:
     @bentoml.api(route="/export/batch")
     def export_batch(self, body: Any, /) -> Any:
         """A /recommend_batch CSV answer as an Excel workbook (nothing is scored again)."""
-        from serving.sheet.batch import BatchExportRequest, batch_xlsx
+        from serving.sheet.batch import BatchExportRequest, batch_csv_localised, batch_xlsx
 
         req = _parse(BatchExportRequest, body)
         if isinstance(req, Response):
@@ -372,13 +382,17 @@ class CapacityService:
         if too_big is not None:
             return too_big
         try:
-            content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS)
+            # Headers and coded values in the page's language when asked (req.lang).
+            if req.format == "csv":
+                content = batch_csv_localised(req.csv, BATCH_CSV_COLUMNS, req.lang)
+            else:
+                content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS, req.lang)
         except ValueError as exc:
             return single_error("csv", None, "the CSV answer of /recommend_batch", str(exc))
         return Response(
             content,
-            media_type=MEDIA_TYPES["xlsx"],
-            headers={"Content-Disposition": 'attachment; filename="recommendations.xlsx"'},
+            media_type="text/csv; charset=utf-8" if req.format == "csv" else MEDIA_TYPES["xlsx"],
+            headers={"Content-Disposition": f'attachment; filename="recommendations.{req.format}"'},
         )
 
     @bentoml.api(route="/recommend_batch")
@@ -391,11 +405,13 @@ class CapacityService:
         output: Any = "json",
         detail: Any = "summary",
         ctx: bentoml.Context = None,  # type: ignore[assignment]
+        meter_readings: pathlib.Path = None,  # type: ignore[assignment]
     ) -> Any:
         """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
 
         Instead of the two CSV files, ``workbook`` may be an Excel file (.xlsx) with the
-        sheets ``customers`` and (optionally) ``equipment`` in the same columns.
+        sheets ``customers`` and (optionally) ``equipment`` in the same columns. Existing
+        customers (增容 / 减容 / 暂停) send their ``meter_readings`` CSV beside the customers.
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
         (default; the CSV columns) or ``full`` answers with every explanation. An optional
         ``Idempotency-Key`` header (1-128 printable characters): a repeat with the same key
@@ -431,6 +447,7 @@ class CapacityService:
                         output,
                         detail,
                         ctx,
+                        meter_readings,
                     )
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.

@@ -55,6 +55,14 @@ WorkersOpt = Annotated[
     int,
     typer.Option("--workers", min=1, help="with --engine dask and no --scheduler: local workers"),
 ]
+MeterOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--meter-readings",
+        help="meter_readings.csv of existing customers (增容/减容/暂停): customer_id, period "
+        "(YYYY-MM), energy_kwh, max_demand_kw (optional)",
+    ),
+]
 OracleOpt = Annotated[
     Path | None,
     typer.Option(
@@ -69,6 +77,34 @@ def _progress() -> Progress:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+
+
+RiskOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-undersized-risk",
+        help="Cap on each answer's P(undersized), 0.01 to 0.5 (e.g. 0.10): answers are raised "
+        "to meet it, at the cost of oversizing more often. Default: maximise P(appropriate).",
+    ),
+]
+
+
+def _risk_option(value: float | None) -> float | None:
+    """``--max-undersized-risk`` checked against the one declaration (exit 2 if outside)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from features.schemas import MAX_UNDERSIZED_RISK, MIN_UNDERSIZED_RISK, UndersizedRiskCap
+
+    if value is None:
+        return None
+    try:
+        return float(TypeAdapter(UndersizedRiskCap).validate_python(value))
+    except ValidationError:
+        _fail(
+            f"--max-undersized-risk must be a share from {MIN_UNDERSIZED_RISK:g} to "
+            f"{MAX_UNDERSIZED_RISK:g} (0.10 = 10 %), received {value!r}"
+        )
+        raise
 
 
 def _fail(message: str) -> None:
@@ -114,6 +150,7 @@ def train(
         ),
     ] = None,
     oracle: OracleOpt = None,
+    meter_readings: MeterOpt = None,
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
@@ -146,6 +183,12 @@ def train(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "train with the single-process engine (the default)"
+        )
+        return
     if engine == "dask":
         from training.cli_dask import train_command
 
@@ -157,7 +200,7 @@ def train(
             result = train_from_files(
                 Path(customers), Path(equipment), out, config, Settings(),
                 progress=lambda stage: progress.update(task, description=stage),
-                oracle=oracle,
+                oracle=oracle, meter_readings=meter_readings,
             )  # fmt: skip
     except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -172,6 +215,14 @@ def train(
         f"{result.seconds:.1f} s · customers dropped for incomplete equipment lists "
         f"{result.n_dropped_incomplete}"
     )
+    per_type = result.evaluation.per_application_type
+    if per_type is not None:
+        for kind, row in per_type.iterrows():
+            console.print(
+                f"{kind}: {int(row['n'])} held-out customers, appropriately sized "
+                f"{row['model_accuracy']:.3f}, undersized {row['model_undersized']:.3f}",
+                highlight=False,
+            )
     console.print(counts_table("Rejected rows", result.rejects))
     for note in result.notes:
         console.print(f"[yellow]warning:[/yellow] {note}", highlight=False, soft_wrap=True)
@@ -191,6 +242,8 @@ def evaluate(
         Path | None, typer.Option("--out", "-o", help="Folder for plots and tables")
     ] = None,
     oracle: OracleOpt = None,
+    meter_readings: MeterOpt = None,
+    max_undersized_risk: RiskOpt = None,
 ) -> None:
     """Evaluate a bundle on a labelled history against the baselines (status quo, engineering, oracle)."""
     from rich.table import Table
@@ -205,8 +258,17 @@ def evaluate(
     console = make_console()
     try:
         cm, _, _ = load_bundle(model)
-        data, validated = load_labelled(customers, equipment, oracle=oracle)
-        result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
+        data, validated = load_labelled(
+            customers, equipment, oracle=oracle, meter_readings=meter_readings
+        )
+        result = evaluate_model(
+            cm,
+            data.frames,
+            data.peak_kw,
+            data.status_quo_kva,
+            data.oracle_kw,
+            max_undersized_risk=_risk_option(max_undersized_risk),
+        )
     except NothingToEvaluateError as exc:
         _fail(str(exc))
         return
@@ -249,6 +311,14 @@ def evaluate(
         f"MdAPE {p['mdape']:.3f} · within ±20 % {p['within_20pct']:.3f} · "
         f"coverage 80 % {p['coverage80']:.3f} · 90 % {p['coverage90']:.3f}"
     )
+    if result.per_application_type is not None:
+        kinds = Table(title="Per application type")
+        per_type = result.per_application_type
+        for col in ["application_type", *per_type.columns]:
+            kinds.add_column(col)
+        for kind, row in per_type.iterrows():
+            kinds.add_row(str(kind), *[cell(v, count=c == "n") for c, v in row.items()])
+        console.print(kinds)
     table = Table(title="Per industry (weakest first)")
     per = result.per_industry
     for col in ["industry", *per.columns]:
@@ -260,6 +330,8 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
         write_csv(result.rows, out / "rows.csv", index=False)
         write_csv(per, out / "per_industry.csv")
+        if result.per_application_type is not None:
+            write_csv(result.per_application_type, out / "per_application_type.csv")
         write_csv(result.overall, out / "overall.csv")
         validated.write_report(out / "rejects")
         for path in save_plots(result, cm, out):
@@ -276,6 +348,8 @@ def recommend(
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
+    meter_readings: MeterOpt = None,
+    max_undersized_risk: RiskOpt = None,
 ) -> None:
     """Score a batch of applications (peak_demand_kw in the input is ignored)."""
     import time
@@ -289,7 +363,19 @@ def recommend(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "are scored with the single-process engine (the default)"
+        )
+        return
+    from serving.core import RecommenderConfig
+
+    config = RecommenderConfig(max_undersized_risk=_risk_option(max_undersized_risk))
     if engine == "dask":
+        if max_undersized_risk is not None:
+            _fail("--max-undersized-risk is not available with --engine dask yet; use single")
+            return
         from training.cli_dask import recommend_command
 
         recommend_command(model, customers, equipment, out, scheduler, workers)
@@ -300,11 +386,16 @@ def recommend(
     try:
         cm, _, _ = load_bundle(model)
         label = version_label(model, Settings().registered_model)
-        validated = load_history(Path(customers), Path(equipment), require_label=False)
+        validated = load_history(
+            Path(customers),
+            Path(equipment),
+            require_label=False,
+            meter_readings_path=meter_readings,
+        )
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
-    rec = Recommender(cm, label)
+    rec = Recommender(cm, label, config)
     frame = rec.score_frames(validated.customers, validated.equipment)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_csv(frame, out_path, index=False)
@@ -333,8 +424,9 @@ def promote(
     """Move alias 'champion' to a version if it passes the gate; a refusal says why.
 
     The gate compares served answers of candidate and champion on the customers neither
-    trained on (paired bootstrap, 95 % interval) and refuses only a candidate that is
-    significantly worse or below the 0.90 floor.
+    trained on (McNemar exact, 95 %, beyond a 0.5-point margin; accuracy and undersized
+    share) and refuses a candidate that is worse, below the 0.90 floor, unbounded or
+    trained on a corrupt history. Every decision is recorded on the version.
     """
     from serving.model.bundle import BundleError
     from serving.settings import Settings

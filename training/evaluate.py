@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import HistoryFrames
-from features.contract import SizingDefinition, sizing_outcome
+from features.contract import DEFAULT_SIZING, SizingDefinition, sizing_outcome
 from serving.model.calibration import ResidualCalibrator
 from serving.model.decision import decide
 from serving.model.policy import DecisionTables, PolicyConfig, recommend_tiers
@@ -46,6 +46,9 @@ class EvaluationResult:
     point: dict[str, float]
     prediction: Prediction | None = field(default=None, repr=False)
     n_excluded: int = 0  # customers left out because the model trained or calibrated on them
+    per_application_type: pd.DataFrame | None = None
+    """The model's figures per application type (new, increase, reduce, suspend), when the
+    history holds existing customers; None for a new-connections history."""
 
     @property
     def clamp_share(self) -> float:
@@ -69,6 +72,10 @@ class EvaluationResult:
         out["n_excluded_fitted"] = float(self.n_excluded)
         for ind, share in self.per_industry["clamp_share"].items():
             out[f"clamp_share.{ind}"] = float(share)
+        if self.per_application_type is not None:
+            for kind, row in self.per_application_type.iterrows():
+                for col in ("model_accuracy", "model_undersized", "model_oversized", "n"):
+                    out[f"{col}.type.{kind}"] = float(row[col])
         if "oracle" in self.overall.index and self.overall.loc["oracle", "accuracy"] > 0:
             out["model_vs_oracle"] = float(
                 self.overall.loc["model", "accuracy"] / self.overall.loc["oracle", "accuracy"]
@@ -130,23 +137,32 @@ def evaluate_model(
     peak_kw: np.ndarray,
     status_quo_kva: np.ndarray | None = None,
     oracle_kw: np.ndarray | None = None,
-    sizing: SizingDefinition | None = None,
     exclude_fitted: bool = True,
+    max_undersized_risk: float | None = None,
 ) -> EvaluationResult:
     """Score the model's served answers and the baselines on customers it never saw.
+
+    Every method is judged by the contract's definition (:data:`DEFAULT_SIZING`,
+    0.40 ≤ ρ ≤ 1.00 at power factor 0.9), never by the model's own ``policy.sizing``: a
+    candidate whose configuration widens "appropriate" must not score itself on its own
+    wider band (issue 24: such a candidate was promoted at "+6.80 points" while it was worse
+    on the contract's definition, 0.9195 against the champion's, undersized 3.8 % vs 2.2 %).
 
     Parameters
     ----------
     exclude_fitted
         Leave out the customers the bundle records it trained or calibrated on (the
         count is in ``n_excluded``); False only to measure in-sample figures on purpose.
+    max_undersized_risk
+        The risk appetite the answers are served with (a cap on P(undersized); None: the
+        policy's own choice), as :func:`serving.model.decision.decide` applies it.
 
     Raises
     ------
     NothingToEvaluateError
         When every customer offered was one the model trained or calibrated on.
     """
-    sizing = sizing or model.config.policy.sizing
+    sizing: SizingDefinition = DEFAULT_SIZING  # the one yardstick, whatever the config says
     peak = np.asarray(peak_kw, dtype=float)
     n_excluded = 0
     if exclude_fitted:
@@ -168,11 +184,19 @@ def evaluate_model(
     industry = frames.customers["industry"].astype(str).to_numpy()
     engineering = model.engineering_of(frames, pred)
     eng_kva = engineering["eng_kva"].to_numpy(dtype=float)
-    served = decide(model, pred, engineering, with_rules=False)
+    served = decide(
+        model, pred, engineering, with_rules=False, max_undersized_risk=max_undersized_risk
+    )
+    kinds = (
+        frames.customers["application_type"].fillna("new").astype(str).to_numpy()
+        if "application_type" in frames.customers
+        else np.full(len(ids), "new", dtype=object)
+    )
     rows = pd.DataFrame(
         {
             "customer_id": ids,
             "industry": industry,
+            "application_type": kinds,
             "base_source": model.builder.base_source(pred.features),
             "peak_demand_kw": peak,
             "predicted_peak_kw": pred.peak_kw,
@@ -229,6 +253,26 @@ def evaluate_model(
                 rec["model_oversized"] = s["oversized"]
         per_ind.append(rec)
     per_industry = pd.DataFrame(per_ind).set_index("industry").sort_values("model_accuracy")
+    per_type = None
+    if set(kinds) - {"new"}:
+        per_type = pd.DataFrame(
+            [
+                {
+                    "application_type": kind,
+                    "n": len(g),
+                    **{
+                        f"model_{k}": v
+                        for k, v in _outcome_shares(
+                            g["peak_demand_kw"].to_numpy(),
+                            g["model_kva"].to_numpy(dtype=float),
+                            sizing,
+                        ).items()
+                        if k in ("accuracy", "undersized", "oversized")
+                    },
+                }
+                for kind, g in rows.groupby("application_type")
+            ]
+        ).set_index("application_type")
     ape = np.abs(pred.peak_kw - peak) / peak
     point = {
         "mdape": float(np.median(ape)),
@@ -244,6 +288,7 @@ def evaluate_model(
         point=point,
         prediction=pred,
         n_excluded=n_excluded,
+        per_application_type=per_type,
     )
 
 

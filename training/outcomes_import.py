@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from features.atomic import write_csv
+from features.cells import formula_safe_frame
 from features.contract import OUTCOME_COLUMNS
 from features.validation import ContractError, reject_columns, validate_table
 from serving.logbook import Logbook
@@ -120,7 +121,7 @@ class ImportResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "outcome_rejects.csv"
-        write_csv(self.rejects, path, index=False, encoding="utf-8-sig")
+        write_csv(formula_safe_frame(self.rejects), path, index=False, encoding="utf-8-sig")
         return path
 
 

@@ -16,7 +16,7 @@ BATCH_PATH = "/recommend_batch"
 UPLOAD_PATHS = frozenset({BATCH_PATH})
 """The only routes that take ``multipart/form-data`` (file uploads); every other POST is JSON."""
 BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
-BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook"})
+BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook", "meter_readings"})
 BENCHMARK_PATHS = frozenset({"/trivial"})
 """Endpoints that exist for the benchmarks only: 404 unless CAPACITY_BENCHMARK_ENDPOINTS=1."""
 UNLIMITED_ROUTES = frozenset(

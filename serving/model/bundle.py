@@ -86,6 +86,7 @@ def builder_state(builder: FeatureBuilder) -> dict[str, Any]:
         "area_multipliers": getattr(builder, "area_multipliers_", {}),
         "min_industry_rows": builder.min_industry_rows,
         "global_fallback_kw": builder.global_fallback_kw_,
+        "meter": builder.meter_state(),
     }
 
 
@@ -113,6 +114,7 @@ def builder_from_state(state: dict[str, Any]) -> FeatureBuilder:
     builder.area_multipliers_ = {
         str(k): float(v) for k, v in state.get("area_multipliers", {}).items()
     }
+    builder.set_meter_state(state.get("meter"))
     return builder
 
 

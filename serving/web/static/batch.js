@@ -1,4 +1,5 @@
-// Batch mode of the page: upload customers.csv (+ equipment.csv) or one .xlsx workbook
+// Batch mode of the page: upload customers.csv (+ equipment.csv, + meter_readings.csv of
+// existing customers) or one .xlsx workbook
 // with both sheets, answer through POST /recommend_batch (the API path, CSV answer),
 // show a sortable, paged table with the answer, the verdict on the applied capacity and
 // the flags, and download the same answer as CSV (the server's bytes) or Excel
@@ -7,7 +8,7 @@
 // Self-contained: it renders into <section id="batch"> and uses only csv.js and i18n.js.
 
 import { parseCSV } from './csv.js';
-import { t, applyI18n, onLangChange, fmtNum, fmtPct } from './i18n.js';
+import { t, applyI18n, onLangChange, fmtNum, fmtPct, getLang } from './i18n.js';
 import { $, h } from './dom.js';
 
 const PAGE_SIZE = 100;
@@ -28,6 +29,22 @@ const COLUMNS = [
   { key: '_flags', label: 'batch_col_flags', type: 'flags' },
 ];
 
+/** Existing customers' columns (增容 / 减容 / 暂停), shown when the batch has any. */
+const EXISTING_COLUMNS = [
+  { key: 'application_type', label: 'batch_col_type', type: 'type' },
+  { key: 'existing_capacity_kva', label: 'batch_col_existing', type: 'num', digits: 0 },
+  { key: 'measured_load_rate', label: 'batch_col_load_rate', type: 'pct' },
+  { key: 'p_undersized_today', label: 'batch_col_risk_today', type: 'pct' },
+  { key: 'yearly_difference_yuan', label: 'batch_col_existing_diff', type: 'num', digits: 0 },
+];
+
+/** The columns of this answer: the existing customers' ones after p_appropriate, if any. */
+function visibleColumns() {
+  if (!state.rows.some((r) => r.existing_capacity_kva)) return COLUMNS;
+  const at = COLUMNS.findIndex((c) => c.key === 'p_appropriate') + 1;
+  return [...COLUMNS.slice(0, at), ...EXISTING_COLUMNS, ...COLUMNS.slice(at)];
+}
+
 const state = {
   header: [],
   rows: [],
@@ -37,7 +54,41 @@ const state = {
   page: 0,
   busy: false,
   lastMs: null,
+  onlyRejected: false,
 };
+
+/** Templates to download: the headers the server reads (Chinese or the contract's names). */
+const TEMPLATES = {
+  customers: {
+    zh: '客户编号,行业,建筑面积,人数,班次,申请容量\nC001,饭店,800,20,2,\nC002,机加工,3000,80,2,630\n',
+    en: 'customer_id,industry,floor_area_m2,employees,shifts,applied_capacity_kva\nC001,restaurant,800,20,2,\nC002,machinery,3000,80,2,630\n',
+  },
+  equipment: {
+    zh: '客户编号,设备名称,额定功率,数量,备用\nC001,冰箱 300W,,2,\nC001,电磁炉,8,4,\nC002,数控车床 CK6140,7.5,12,\nC002,空压机 37kW 2台（1台备用）,,,\n',
+    en: 'customer_id,name,rated_kw,quantity,standby\nC001,fridge 300W,,2,\nC001,induction hob,8,4,\nC002,CNC lathe,7.5,12,\nC002,air compressor 37kW,,2,\n',
+  },
+};
+
+/** The rejected rows' customers and row numbers, from the CSV answer's status. */
+export function rejectSummary(rows) {
+  const customers = new Set();
+  let lines = 0;
+  for (const r of rows) {
+    if (r.status === 'ok') continue;
+    lines += 1;
+    if (r.customer_id) customers.add(r.customer_id);
+  }
+  const answered = new Set(rows.filter((r) => r.status === 'ok').map((r) => r.customer_id));
+  return { answered: answered.size, rejectedCustomers: customers.size, rejectedRows: lines };
+}
+
+/** '已拒绝（设备表第 5 行）' from 'rejected (equipment row 5)'. */
+function statusText(v) {
+  if (v === 'ok') return t('batch_status_ok');
+  const m = /^rejected \((customers|equipment) row (\d+)\)$/.exec(String(v || ''));
+  if (m) return t('batch_status_rejected_at', { file: t(`batch_file_${m[1]}`), row: m[2] });
+  return t('batch_status_rejected');
+}
 
 
 function flagsOf(row) {
@@ -57,7 +108,8 @@ function cellText(col, row) {
     case 'num': return v === '' || v === undefined ? '' : fmtNum(Number(v), col.digits);
     case 'pct': return v === '' || v === undefined ? '' : fmtPct(Number(v));
     case 'verdict': return v ? t(`verdict_${v}`) : '';
-    case 'status': return v === 'ok' ? t('batch_status_ok') : t('batch_status_rejected');
+    case 'type': return v && v !== 'new' ? t(`type_short_${v}`, {}, v) : '';
+    case 'status': return statusText(v);
     case 'flags': return flagsOf(row).join('；');
     default: return v ?? '';
   }
@@ -71,10 +123,11 @@ function sortValue(col, row) {
 }
 
 function sortedRows() {
-  if (!state.sortKey) return state.rows;
-  const col = COLUMNS.find((c) => c.key === state.sortKey);
+  const base = state.onlyRejected ? state.rows.filter((r) => r.status !== 'ok') : state.rows;
+  if (!state.sortKey) return base;
+  const col = visibleColumns().find((c) => c.key === state.sortKey);
   const dir = state.sortDir;
-  return state.rows
+  return base
     .map((row, i) => [sortValue(col, row), i, row])
     .sort((a, b) => (a[0] < b[0] ? -dir : a[0] > b[0] ? dir : a[1] - b[1]))
     .map((x) => x[2]);
@@ -94,8 +147,9 @@ function renderTable() {
   state.page = Math.min(state.page, pages - 1);
   const start = state.page * PAGE_SIZE;
   const shown = rows.slice(start, start + PAGE_SIZE);
-  const ok = state.rows.filter((r) => r.status === 'ok').length;
-  const head = h('tr', {}, COLUMNS.map((col) => {
+  const sum = rejectSummary(state.rows);
+  const columns = visibleColumns();
+  const head = h('tr', {}, columns.map((col) => {
     const sorted = state.sortKey === col.key;
     return h('th', {
       scope: 'col',
@@ -116,9 +170,9 @@ function renderTable() {
     }));
   }));
   const body = shown.map((row) => h('tr', { class: row.status === 'ok' ? '' : 'rejected', title: row.reason || null },
-    COLUMNS.map((col) => h('td', { class: col.type === 'num' || col.type === 'pct' ? 'num' : '', text: cellText(col, row) }))));
+    columns.map((col) => h('td', { class: col.type === 'num' || col.type === 'pct' ? 'num' : '', text: cellText(col, row) }))));
   const table = h('table', { class: 'data batch-table', id: 'batch-table' }, [
-    h('caption', { text: t('batch_caption', { n: state.rows.length, ok, rejected: state.rows.length - ok }) }),
+    h('caption', { text: t('batch_caption_customers', { answered: sum.answered, rejected: sum.rejectedCustomers, rows: sum.rejectedRows }) }),
     h('thead', {}, head),
     h('tbody', {}, body),
   ]);
@@ -127,9 +181,21 @@ function renderTable() {
     h('span', { id: 'batch-page', text: t('batch_page', { page: state.page + 1, pages, from: start + 1, to: start + shown.length, n: rows.length }) }),
     h('button', { type: 'button', class: 'btn ghost', id: 'batch-next', disabled: state.page >= pages - 1, text: t('batch_next'), onclick: () => { state.page += 1; renderTable(); } }),
   ]);
+  const langSelect = h('select', { id: 'batch-download-lang', 'aria-label': t('batch_download_lang') }, [
+    h('option', { value: 'page', text: t('batch_download_lang_page') }),
+    h('option', { value: 'codes', text: t('batch_download_lang_codes') }),
+  ]);
+  langSelect.value = state.downloadLang || 'page';
+  langSelect.addEventListener('change', () => { state.downloadLang = langSelect.value; });
+  const filter = h('label', { class: 'batch-filter' }, [
+    h('input', { type: 'checkbox', id: 'batch-only-rejected', checked: state.onlyRejected || null, onchange: (ev) => { state.onlyRejected = ev.target.checked; state.page = 0; renderTable(); } }),
+    ` ${t('batch_only_rejected')}`,
+  ]);
   const downloads = h('div', { class: 'batch-downloads' }, [
     h('button', { type: 'button', class: 'btn secondary', id: 'batch-download-csv', text: t('batch_download_csv'), onclick: downloadCsv }),
     h('button', { type: 'button', class: 'btn secondary', id: 'batch-download-xlsx', text: t('batch_download_xlsx'), onclick: downloadXlsx }),
+    h('label', { for: 'batch-download-lang', class: 'hint small', text: t('batch_download_lang') }), langSelect,
+    sum.rejectedRows ? filter : null,
   ]);
   host.replaceChildren(downloads, h('div', { class: 'table-wrap' }, table), pager);
 }
@@ -143,20 +209,34 @@ function save(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function downloadCsv() {
-  save(new Blob(['\uFEFF', state.csvText], { type: 'text/csv;charset=utf-8' }), 'recommendations.csv');
+/** 'zh' / 'en' (headers and values for people) or 'codes' (the API's names). */
+function downloadLang() {
+  return (state.downloadLang || 'page') === 'codes' ? 'codes' : getLang();
 }
 
-async function downloadXlsx() {
+async function downloadCsv() {
+  if (downloadLang() === 'codes') {
+    save(new Blob(['\uFEFF', state.csvText], { type: 'text/csv;charset=utf-8' }), 'recommendations.csv');
+    return;
+  }
+  await convert('csv');
+}
+
+function downloadXlsx() {
+  return convert('xlsx');
+}
+
+/** The answer relabelled by the server (/export/batch: one labelling for both formats). */
+async function convert(format) {
   setStatus(t('batch_converting'));
   try {
     const r = await fetch('/export/batch', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ csv: state.csvText, format: 'xlsx' }),
+      body: JSON.stringify({ csv: state.csvText, format, lang: downloadLang() }),
     });
     if (!r.ok) throw new Error(await errorText(r));
-    save(await r.blob(), 'recommendations.xlsx');
+    save(await r.blob(), `recommendations.${format}`);
     setStatus(t('batch_done', { n: state.rows.length, s: fmtNum(state.lastMs / 1000, 1) }));
   } catch (err) {
     setStatus(t('batch_error', { detail: String(err.message || err) }), true);
@@ -178,14 +258,16 @@ async function onSubmit(ev) {
   if (state.busy) return;
   const cust = $('#batch-customers').files[0];
   const equip = $('#batch-equipment').files[0];
+  const meter = $('#batch-meter').files[0];
   const book = $('#batch-workbook').files[0];
   if (!cust && !book) { setStatus(t('batch_need_file'), true); $('#batch-customers').focus(); return; }
-  if (book && (cust || equip)) { setStatus(t('batch_one_kind'), true); return; }
+  if (book && (cust || equip || meter)) { setStatus(t('batch_one_kind'), true); return; }
   const form = new FormData();
   if (book) form.append('workbook', book, book.name);
   else {
     form.append('customers', cust, cust.name);
     if (equip) form.append('equipment', equip, equip.name);
+    if (meter) form.append('meter_readings', meter, meter.name);
   }
   form.append('output', 'csv');
   state.busy = true;
@@ -213,6 +295,11 @@ async function onSubmit(ev) {
   }
 }
 
+function saveTemplate(kind) {
+  const text = TEMPLATES[kind][getLang() === 'zh' ? 'zh' : 'en'];
+  save(new Blob(['\uFEFF', text], { type: 'text/csv;charset=utf-8' }), `${kind}_template.csv`);
+}
+
 function fileName(input, target) {
   input.addEventListener('change', () => { $(target).textContent = input.files[0]?.name || t('no_file'); });
 }
@@ -228,6 +315,7 @@ function mount() {
   const form = h('form', { id: 'batch-form', novalidate: true, onsubmit: onSubmit }, [
     picker('batch-customers', 'batch_pick_customers', '.csv,text/csv'),
     picker('batch-equipment', 'batch_pick_equipment', '.csv,text/csv'),
+    picker('batch-meter', 'batch_pick_meter', '.csv,text/csv'),
     h('p', { class: 'hint small', 'data-i18n': 'batch_or', text: t('batch_or') }),
     picker('batch-workbook', 'batch_pick_workbook', '.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'batch-submit', class: 'btn primary', 'data-i18n': 'batch_submit', text: t('batch_submit') })),
@@ -235,12 +323,18 @@ function mount() {
   host.replaceChildren(
     h('h2', { id: 'batch-title', 'data-i18n': 'batch_title', text: t('batch_title') }),
     h('p', { id: 'batch-help', class: 'hint', 'data-i18n': 'batch_help', text: t('batch_help') }),
+    h('p', { class: 'batch-templates' }, [
+      h('span', { 'data-i18n': 'batch_templates', text: t('batch_templates') }), ' ',
+      h('button', { type: 'button', class: 'btn tiny', id: 'batch-template-customers', 'data-i18n': 'batch_template_customers', text: t('batch_template_customers'), onclick: () => saveTemplate('customers') }), ' ',
+      h('button', { type: 'button', class: 'btn tiny', id: 'batch-template-equipment', 'data-i18n': 'batch_template_equipment', text: t('batch_template_equipment'), onclick: () => saveTemplate('equipment') }),
+    ]),
     form,
     h('p', { id: 'batch-status', class: 'status', role: 'status', 'aria-live': 'polite' }),
     h('div', { id: 'batch-result' }),
   );
   fileName($('#batch-customers'), '#batch-customers-name');
   fileName($('#batch-equipment'), '#batch-equipment-name');
+  fileName($('#batch-meter'), '#batch-meter-name');
   fileName($('#batch-workbook'), '#batch-workbook-name');
   onLangChange(() => { applyI18n(host); renderTable(); });
 }

@@ -3,12 +3,14 @@
 import { $, h } from './dom.js';
 import { t, getLang, fmtNum, catName } from './i18n.js';
 import { parseNumber } from './csv.js';
+import { ratingKw, hasUnit } from './figures.js';
 import { setStatus, markStale } from './state.js';
 import { resolveIndustry, updateIndustryHint } from './catalog.js';
 import { addRow, rowNumber, clearRows, rowIsEmpty, rowUnmatched } from './rows.js';
 import { setImportStatus } from './importer.js';
 import { renderResults } from './results.js';
 import { designOptions } from './design.js';
+import { collectExisting, isExisting, meterLabel, meterTarget, resetExisting } from './existing.js';
 
 export function loadExample(state, key) {
   const ex = state.catalog.examples[key];
@@ -33,6 +35,7 @@ export function resetForm(state) {
   if (hasData && !window.confirm(t('confirm_reset'))) return false;
   document.dispatchEvent(new Event('capacity:reset'));
   clearRows(state);
+  resetExisting(state);
   clearErrors(state);
   state.result = null;
   renderResults(state);
@@ -93,6 +96,8 @@ export function collect(state) {
   if (emp !== undefined) app.employees = emp;
   const shifts = numField('shifts', { integer: true, min: 1, exclusive: false, max: 3, key: 'err_shifts' });
   if (shifts !== undefined) app.shifts = shifts;
+  collectExisting(state, app, errors, state.catalog.limits);
+  const existing = isExisting(state);
 
   app.equipment = [];
   const indexToRow = [];
@@ -109,8 +114,14 @@ export function collect(state) {
     if (r.cat.value) item.category = r.cat.value;
     if (name) item.name = name;
     if (!name && !r.cat.value) rowErr('name', 'err_row_name');
-    const kw = numberValue(r.kw.value);
+    // A power written with a unit ('60kVA', '750W') counts as the server read it.
+    const read = ratingKw(row);
+    const kw = read === undefined ? numberValue(r.kw.value) : read;
     if (kw === null) { rowErr('kw', 'err_kw_required'); item.rated_kw = null; }
+    else if (Number.isNaN(kw) && hasUnit(r.kw.value)) {
+      rowErr('kw', 'err_kw_unit_unread', { value: r.kw.value.trim() });
+      item.rated_kw = r.kw.value.trim();
+    }
     else if (Number.isNaN(kw)) {
       const comma = decimalComma(r.kw.value);
       rowErr('kw', comma ? 'err_decimal_comma' : 'err_number', { fixed: comma });
@@ -130,6 +141,15 @@ export function collect(state) {
       item.quantity = q;
     }
     if (r.standby.checked) item.standby = true;
+    // An existing customer's line is added (the default) or taken out of service.
+    if (existing && r.change && r.change.value === 'remove') item.change = 'remove';
+    // 暂载率 in % and the phase of a single-phase load (planner details; the sheet uses them).
+    if (r.duty && r.duty.value.trim()) {
+      const d = numberValue(r.duty.value.replace(/%$/, ''));
+      if (Number.isNaN(d) || d === null || d <= 0 || d > 100) rowErr('duty', 'err_duty_range');
+      else item.duty_cycle = Math.round(d * 10) / 1000;
+    }
+    if (r.phase && r.phase.value) item.phase = r.phase.value;
     // A name nothing matched is never left out silently: the customer picks a category
     // or counts it as other motor / heating load (the row offers both).
     if (rowUnmatched(state, row)) rowErr('cat', 'err_row_unmatched', { name });
@@ -139,7 +159,8 @@ export function collect(state) {
   if (app.equipment.length > state.catalog.max_equipment_lines) {
     errors.push({ target: { kind: 'equipment' }, message: () => t('err_too_many_rows', { max: state.catalog.max_equipment_lines }) });
   }
-  if (!app.equipment.length && app.floor_area_m2 === undefined) {
+  // An existing customer is sized from its meter: no list (no change) and no area is fine.
+  if (!existing && !app.equipment.length && app.floor_area_m2 === undefined) {
     errors.push({ target: { kind: 'equipment' }, message: () => t('err_need_equipment_or_area') });
     errors.push({ target: { kind: 'field', id: 'floor_area_m2' }, message: () => t('err_need_equipment_or_area_short') });
   }
@@ -163,11 +184,28 @@ export function collect(state) {
 export const FIELD_KEYS = {
   industry: 'label_industry', climate_zone: 'label_climate', floor_area_m2: 'label_area',
   employees: 'label_employees', shifts: 'label_shifts', proposed_kva: 'label_proposed', equipment: 'section_equipment',
+  existing_capacity_kva: 'label_existing_capacity', application_type: 'label_application_type',
 };
 
-export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name' };
+// Existing-customer checks of the whole application (the server names no field for them):
+// where on the form each one is shown.
+const EXISTING_CODE_TARGETS = {
+  existing_capacity_for_new: 'existing_capacity_kva',
+  existing_capacity_required: 'existing_capacity_kva',
+  meter_readings_for_new: 'meter',
+  meter_too_few_months: 'meter',
+  meter_duplicate_period: 'meter',
+  meter_energy_absurd: 'meter',
+  meter_demand_absurd: 'meter',
+  meter_mean_above_max: 'meter',
+  remove_on_new: 'equipment',
+  remove_too_large: 'equipment',
+  model_without_existing_customers: 'application_type',
+};
 
-export const ROW_PART_KEYS = { kw: 'col_kw', qty: 'col_qty', cat: 'col_category', name: 'col_name' };
+export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name', duty_cycle: 'duty', phase: 'duty' };
+
+export const ROW_PART_KEYS = { kw: 'col_kw', qty: 'col_qty', cat: 'col_category', name: 'col_name', duty: 'col_duty' };
 
 export function mapServerError(state, e) {
   const field = String(e.field ?? '').replace(/^application\./, '');
@@ -193,6 +231,18 @@ export function mapServerError(state, e) {
       };
     }
   }
+  const where = e.code ? EXISTING_CODE_TARGETS[e.code] : undefined;
+  if (field.startsWith('meter_readings') || where === 'meter') {
+    const target = meterTarget(state, field, e.params || {});
+    const label = target.kind === 'field' ? () => meterLabel(state, target.id) : () => t('meter_title');
+    return { target, message: () => `${label()}${t('colon')}${server()}` };
+  }
+  if (where === 'existing_capacity_kva' || where === 'application_type') {
+    return { target: { kind: 'field', id: where }, message: () => `${t(FIELD_KEYS[where])}${t('colon')}${server()}` };
+  }
+  if (where === 'equipment') {
+    return { target: { kind: 'equipment' }, message: () => `${t(FIELD_KEYS.equipment)}${t('colon')}${server()}` };
+  }
   const base = field.split(/[.[]/)[0];
   if (base in FIELD_KEYS) {
     const target = base === 'equipment' ? { kind: 'equipment' } : { kind: 'field', id: base };
@@ -216,6 +266,7 @@ export function errorSlot(state, target) {
     return { input, box: $(`#eq-${row.id}-${target.part}-error`), row };
   }
   if (target.kind === 'equipment') return { input: state.rows[0]?.refs.name || $('#add-row'), box: $('#equipment-error') };
+  if (target.kind === 'meter') return { input: $('#meter-0-energy'), box: $('#meter-error') };
   return { input: null, box: null };
 }
 

@@ -28,6 +28,7 @@ export function renderResults(state) {
   cards.push(h('p', { class: 'print-meta', text: t('print_meta', { time: state.result.at.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB'), id: shortId(rec.id) }) }));
   if (kind === 'check') cards.push(verdictCard(state, data));
   cards.push(heroCard(state, rec));
+  if (rec.existing) cards.push(existingCard(state, rec));
   const shown = rec.warnings.filter((w) => w.code !== 'missing_load');
   if (shown.length || rec.manual_review) cards.push(warningsCard(state, rec, shown));
   const completeness = missingCard(state, rec);
@@ -200,9 +201,12 @@ export function voltageText(v) {
 }
 
 export function verdictCard(state, c) {
-  const cls = `verdict verdict-${c.verdict}`;
-  const icon = { appropriate: '✓', undersized: '▼', oversized: '▲' }[c.verdict];
   const diff = c.yearly_difference_yuan;
+  // Appropriate but dearer than the recommendation: said in words and yuan, not a green ✓.
+  const costlier = c.verdict === 'appropriate' && diff >= 0.5;
+  const shown = costlier ? 'costlier' : c.verdict;
+  const cls = `verdict verdict-${shown}`;
+  const icon = { appropriate: '✓', undersized: '▼', oversized: '▲', costlier: '!' }[shown];
   let diffText;
   if (Math.abs(diff) < 0.5) diffText = t('diff_same');
   else if (diff > 0) diffText = t('diff_more', { yuan: fmtYuan(diff) });
@@ -211,9 +215,10 @@ export function verdictCard(state, c) {
   return h('section', { class: `card ${cls}`, 'aria-labelledby': 'verdict-title' }, [h('div', { class: 'verdict-left' }, [
     h('h3', { id: 'verdict-title', text: t('verdict_title') }),
     h('p', { class: 'verdict-main' }, [
-      h('span', { class: 'verdict-badge', id: 'verdict-badge', 'data-verdict': c.verdict }, [h('span', { 'aria-hidden': 'true', text: `${icon} ` }), t(`verdict_${c.verdict}`)]),
+      h('span', { class: 'verdict-badge', id: 'verdict-badge', 'data-verdict': c.verdict, 'data-costlier': costlier ? 'true' : null }, [h('span', { 'aria-hidden': 'true', text: `${icon} ` }), t(`verdict_${shown}`)]),
       h('span', { class: 'verdict-kva', text: t('verdict_proposed', { kva: fmtKva(c.proposed_kva) }) }),
     ]),
+    costlier ? h('p', { class: 'verdict-costlier strong', id: 'verdict-costlier', text: t('verdict_costlier_detail', { yuan: fmtYuan(diff), kva: fmtKva(c.recommended_kva) }) }) : null,
     probBar(c, outcomeLabels(), fmtPct),
     h('ul', { class: 'prob-list' }, ['appropriate', 'undersized', 'oversized'].map((k) => h('li', {}, [
       h('span', { class: `swatch swatch-${k}`, 'aria-hidden': 'true' }), `${t(`outcome_${k}`)} `, h('strong', { text: fmtPct(c[`p_${k}`]) }),
@@ -253,6 +258,7 @@ export function heroCard(state, rec) {
       ]),
       probBar(rec, outcomeLabels(), fmtPct),
       h('p', { class: 'hint small', text: `${t('outcome_appropriate')} ${fmtPct(rec.p_appropriate)} · ${t('outcome_undersized')} ${fmtPct(rec.p_undersized)} · ${t('outcome_oversized')} ${fmtPct(rec.p_oversized)}` }),
+      rec.undersized_risk ? h('p', { id: 'undersized-risk', class: 'hint small', text: t(`warn_${rec.undersized_risk.code}`, rec.undersized_risk.params, getLang() === 'zh' ? rec.undersized_risk.message_zh : rec.undersized_risk.message_en) }) : null,
     ]),
     h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
     h('div', { class: 'hero-peak' }, [
@@ -267,6 +273,61 @@ export function heroCard(state, rec) {
         h('li', {}, [h('span', { class: 'swatch swatch-band90', 'aria-hidden': 'true' }), t('interval_plain_wide', { lo: fmtKw(rec.peak_low90_kw), hi: fmtKw(rec.peak_high90_kw) })]),
       ]),
     ]),
+  ]);
+}
+
+/** The parameters of the existing customer's message (serving/messages.py existing_customer). */
+export function existingParams(rec) {
+  const x = rec.existing;
+  return {
+    kind: x.application_type,
+    months: x.months_metered,
+    measured_kw: x.measured_peak_kw,
+    measured_rate: x.measured_load_rate,
+    existing_kva: x.existing_capacity_kva,
+    recommended_kva: rec.recommended_kva,
+    p_undersized: rec.p_undersized,
+    p_undersized_today: x.p_undersized_today,
+    yearly_difference_yuan: x.yearly_difference_yuan,
+  };
+}
+
+/**
+ * An existing customer's answer: what the meter shows, the change, today's capacity
+ * against the recommendation and the yearly 基本电费 difference, each with a plain
+ * explanation.
+ */
+export function existingCard(state, rec) {
+  const x = rec.existing;
+  const lang = getLang();
+  const diff = x.yearly_difference_yuan;
+  let diffText;
+  if (Math.abs(diff) < 0.5) diffText = t('existing_yearly_same');
+  else if (diff > 0) diffText = t('existing_yearly_more', { yuan: fmtYuan(diff) });
+  else diffText = t('existing_yearly_less', { yuan: fmtYuan(-diff) });
+  const signedKw = (v) => `${v >= 0 ? '+' : '−'}${fmtKw(Math.abs(v))}`;
+  const change = x.capacity_change_kva;
+  const verdict = change < 0 ? 'reduce' : change > 0 ? 'increase' : 'keep';
+  const fact = (id, label, value, help, data = {}) => [
+    h('dt', { text: label }),
+    h('dd', { id, ...data }, [h('strong', { text: value }), help ? h('span', { class: 'hint small fact-help', text: ` ${help}` }) : null]),
+  ];
+  const demandMeter = x.max_demand_kw != null;
+  return h('section', { class: `card existing existing-${verdict}`, id: 'existing-card', 'aria-labelledby': 'existing-title', 'data-verdict': verdict }, [
+    h('h3', { id: 'existing-title', text: t('existing_title') }),
+    h('p', { class: 'existing-message strong', id: 'existing-message', text: t('warn_existing_customer', existingParams(rec), lang === 'zh' ? x.message_zh : x.message_en) }),
+    h('dl', { class: 'facts' }, [
+      ...fact('existing-today', t('existing_today_vs'), t('existing_today_vs_value', { today: fmtKva(x.existing_capacity_kva), rec: fmtKva(rec.recommended_kva) }),
+        t(`existing_verdict_${verdict}`, { kva: fmtKva(Math.abs(change)) }), { 'data-change-kva': change }),
+      ...fact('existing-yearly', t('existing_yearly'), diffText, t('existing_yearly_help'), { 'data-yuan': diff }),
+      ...fact('existing-risk-today', t('existing_risk_today'), fmtPct(x.p_undersized_today), t('existing_risk_today_help')),
+      ...fact('existing-measured', t('existing_measured'), fmtKw(x.measured_peak_kw), t(demandMeter ? 'existing_measured_demand' : 'existing_measured_energy', { months: x.months_metered })),
+      ...fact('existing-load-rate', t('existing_load_rate'), fmtPct(x.measured_load_rate), t('existing_load_rate_help'), { 'data-rate': x.measured_load_rate }),
+      ...fact('existing-mean', t('existing_mean'), fmtKw(x.mean_kw), t('existing_mean_help', { months: x.months_metered })),
+      ...fact('existing-metered', t('existing_metered'), fmtKw(x.metered_part_kw), t('existing_metered_help'), { 'data-kw': x.metered_part_kw }),
+      ...fact('existing-change', t('existing_change'), Math.abs(x.change_kw) < 0.05 ? t('existing_change_none') : signedKw(x.change_kw), t('existing_change_help'), { 'data-kw': x.change_kw }),
+    ]),
+    h('p', { class: 'hint small', text: t('existing_peak_sum', { peak: fmtKw(rec.predicted_peak_kw), metered: fmtKw(x.metered_part_kw), change: signedKw(x.change_kw), corr: signedKw(x.correction_kw) }) }),
   ]);
 }
 
@@ -405,6 +466,9 @@ export function summaryCard(state, rec, app) {
     [t('standby_kw'), fmtKw(rec.standby_kw)],
     [t('basis'), t(`basis_${rec.basis}`, {}, rec.basis)],
   ];
+  if (rec.existing) {
+    rows.unshift([t('label_application_type'), t(`type_short_${rec.existing.application_type}`, {}, rec.existing.application_type)]);
+  }
   return h('section', { class: 'card summary', 'aria-labelledby': 'summary-title' }, [
     h('h3', { id: 'summary-title', text: t('summary_title') }),
     h('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
@@ -418,7 +482,8 @@ export function matchesCard(state, rec) {
     h('h3', { id: 'matches-title', text: t('matches_title') }),
     h('p', { class: unmatched ? 'notice warn' : 'hint small', text: unmatched ? t('matches_unmatched', { n: unmatched }) : t('matches_all', { n: rec.matches.length }) }),
     tableWrap(h('table', { class: 'data', id: 'matches-table' }, [
-      h('thead', {}, h('tr', {}, ['#', t('match_col_text'), t('match_col_category'), t('confidence'), t('match_col_how')].map((c, i) => h('th', { scope: 'col', class: i === 0 || i === 3 ? 'num' : '', text: c })))),
+      // Every line's figures too: the printed page is the equipment-list attachment.
+      h('thead', {}, h('tr', {}, ['#', t('match_col_text'), t('match_col_category'), t('col_kw'), t('col_qty'), t('col_standby'), t('confidence'), t('match_col_how')].map((c, i) => h('th', { scope: 'col', class: [0, 3, 4, 6].includes(i) ? 'num' : '', text: c })))),
       h('tbody', {}, rec.matches.map((m) => {
         const cat = m.category ? state.categories.get(m.category) : null;
         const row = state.rows.find((r) => r.id === rowIds[m.index]);
@@ -429,12 +494,23 @@ export function matchesCard(state, rec) {
           h('td', {}, un
             ? [h('span', { class: 'badge badge-alert', text: cat ? catName(cat) : t('unmatched') }), row ? [' ', h('button', { type: 'button', class: 'btn tiny no-print', text: t('btn_fix_row'), onclick: () => { row.refs.cat.focus(); row.refs.cat.scrollIntoView({ block: 'center' }); } })] : null].flat()
             : [cat ? catName(cat) : m.category]),
+          ...lineFigures(state.result.app.equipment[m.index]),
           h('td', { class: 'num', text: un && !m.confidence ? '—' : fmtPct(m.confidence) }),
           h('td', { text: t(`match_source_${m.source}`) + (m.matched_alias ? ` · “${m.matched_alias}”` : '') }),
         ]);
       })),
     ]), t('matches_title')),
   ]);
+}
+
+/** kW, quantity and standby of one sent line, as table cells. */
+function lineFigures(item) {
+  const it = item || {};
+  return [
+    h('td', { class: 'num', text: typeof it.rated_kw === 'number' ? fmtNum(it.rated_kw, it.rated_kw < 10 ? 2 : 1) : '—' }),
+    h('td', { class: 'num', text: String(it.quantity ?? 1) }),
+    h('td', { text: it.standby ? t('yes_short') : '' }),
+  ];
 }
 
 export function metaLine(rec) {

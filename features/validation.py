@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from features.atomic import write_csv, write_text
 from features.catalog import Catalog, load_catalog, nearest_code
 from features.cells import formula_safe_frame
 from features.contract import (
@@ -446,9 +447,11 @@ class ValidatedHistory:
             "summary": out / "rejects_summary.txt",
         }
         # Rejected values are echoed as received: never a live formula in a spreadsheet.
-        formula_safe_frame(self.rejects).to_csv(paths["rejects"], index=False, encoding="utf-8-sig")
-        formula_safe_frame(self.flags).to_csv(paths["flags"], index=False, encoding="utf-8-sig")
-        paths["summary"].write_text("\n".join(self.summary_lines()) + "\n", encoding="utf-8")
+        write_csv(
+            formula_safe_frame(self.rejects), paths["rejects"], index=False, encoding="utf-8-sig"
+        )
+        write_csv(formula_safe_frame(self.flags), paths["flags"], index=False, encoding="utf-8-sig")
+        write_text(paths["summary"], "\n".join(self.summary_lines()) + "\n", encoding="utf-8")
         return paths
 
 

@@ -59,6 +59,10 @@ def body_hash(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+NOT_RECORDED_HEADER = "X-Recommendation-Recorded"
+"""Sent as ``false`` with an answer whose row the log could not take (its id is null)."""
+
+
 class AnswerLog:
     """The service's writer of answers into ``logbook`` (None: logging disabled)."""
 
@@ -73,10 +77,11 @@ class AnswerLog:
             return None
         # The models themselves: the logbook serialises them once with pydantic-core
         # (the same JSON as dumping to dicts and then to text, at a fraction of the cost).
-        # defer: the row is validated and its id issued here, the database write happens
-        # in the logbook's writer thread; every read of the log (e.g. /feedback) writes
-        # the queue first, so the id returned here is always found. A database that
-        # refuses the row makes the logbook spool it: the answer is served regardless.
+        # defer, then settle: the row is validated and its id issued, then written before
+        # the answer leaves (concurrent answers share one transaction), so a kill -9
+        # after the answer loses nothing. A database that refuses the row makes the
+        # logbook spool it (fsynced); if the spool refuses too, the id is not handed out
+        # (None: the answer says it was not recorded, see NOT_RECORDED_HEADER).
         from serving.logbook import RecommendationEntry
 
         try:
@@ -86,7 +91,8 @@ class AnswerLog:
                 source=source,  # type: ignore[arg-type]
                 status_quo_kva=proposed_kva,
             )
-            return str(self.logbook.record_many([entry], defer=True)[0])
+            rid = str(self.logbook.record_many([entry], defer=True)[0])
+            return rid if self.logbook.settle([rid])[0] else None
         except ValueError:
             raise  # an invalid row: as before
         except Exception:
@@ -143,19 +149,16 @@ class AnswerLog:
                     rows, defer=True, idempotency_key=key, body_sha256=body_sha256
                 )
             )
+            # Committed (or durably spooled) before the answer leaves: a repeat of a key
+            # finds these ids, a kill before this point leaves no row and no key, and an
+            # id whose row nothing took is not handed out.
+            durable = self.logbook.settle(ids)
         except ValueError:
             raise  # an invalid row: as before
         except Exception:
             log.exception("logging a batch failed")
             return [None] * len(rows)
-        if key is not None:
-            # Committed (or durably spooled) before the answer leaves: a repeat of the key
-            # finds these ids, and a kill before this point leaves no row and no key.
-            try:
-                self.logbook.flush()
-            except Exception:
-                log.exception("writing a keyed batch failed")
-        return ids
+        return [rid if ok else None for rid, ok in zip(ids, durable, strict=True)]
 
     def batch(
         self,

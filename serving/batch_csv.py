@@ -22,6 +22,15 @@ from serving.errors import single_error
 
 MAX_BATCH = 10_000
 """Most applications (or customers) one batch may hold."""
+MAX_UPLOAD_ROWS = 200_000
+"""Most rows of one uploaded table (10,000 customers with 20 equipment lines each)."""
+MAX_UPLOAD_COLUMNS = 64
+"""Most columns of one uploaded table (the contract's tables have fewer than 20)."""
+MAX_UPLOAD_CELLS = 2_000_000
+"""Most cells of one uploaded table, counted as it streams in."""
+MAX_WORKBOOK_UNPACKED_BYTES = 96 * 1024 * 1024
+"""Largest unpacked size of an uploaded .xlsx (a zip): a 2 KB archive may unpack to
+gigabytes. A 10,000-customer workbook with 200,000 equipment lines unpacks to ~40 MB."""
 BATCH_CSV_COLUMNS = (
     "customer_id",
     "status",
@@ -115,6 +124,9 @@ def read_contract_upload(
     for name, value in uploads:
         if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
             return single_error(name, str(value)[:100], "an uploaded CSV file", "not a file upload")
+        too_big = check_csv_bounds(pathlib.Path(value), name)
+        if too_big is not None:
+            return too_big
     from features.uploads import read_table, resolve_customers, resolve_equipment
 
     try:
@@ -175,7 +187,9 @@ def reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "customer_id": rej.get("customer_id", ""),
-            "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})",
+            "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})"
+            if rej.get("row_number") is not None
+            else f"rejected ({rej.get('file')})",
             "incomplete_list": rej.get("file") == "customers"
             and str(rej.get("reason", "")).endswith(INCOMPLETE_SUFFIX),
             "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
@@ -189,44 +203,163 @@ WORKBOOK_SHEETS = ("customers", "equipment")
 
 
 def workbook_sheets(workbook: Any) -> tuple[pathlib.Path, pathlib.Path | None] | Response:
-    """The two sheets of an uploaded .xlsx as contract CSV files beside the upload."""
-    import pandas as pd
+    """The two sheets of an uploaded .xlsx as contract CSV files beside the upload.
+
+    Bounded before and while parsing (:func:`bounded_workbook_rows`): the unpacked size
+    of the archive, then rows, columns and cells as the sheet streams in (openpyxl's
+    read-only mode; the sheet's declared dimension is distrusted, so one cell at
+    ``ZZ50000`` is refused at once instead of becoming 35 million empty cells).
+    """
+    import zipfile
 
     path = pathlib.Path(workbook)
     if not path.is_file():
         return single_error("workbook", str(workbook)[:100], "an uploaded .xlsx file", "not a file")
     try:
-        # From bytes: openpyxl refuses a path whose name lacks an .xlsx suffix.
-        sheets = pd.read_excel(
-            io.BytesIO(path.read_bytes()),
-            sheet_name=None,
-            dtype=str,
-            na_filter=False,
-            engine="openpyxl",
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return single_error(
+            "workbook", path.name[:100], "an Excel .xlsx workbook", f"unreadable workbook: {exc}"
         )
+    if unpacked > MAX_WORKBOOK_UNPACKED_BYTES:
+        return single_error(
+            "workbook",
+            unpacked,
+            f"a workbook of at most {MAX_WORKBOOK_UNPACKED_BYTES} bytes unpacked",
+            "workbook too large once unpacked",
+            413,
+        )
+    try:
+        import openpyxl
+
+        # From bytes: openpyxl refuses a path whose name lacks an .xlsx suffix.
+        book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
     except Exception as exc:  # any unreadable workbook is the client's fault
         return single_error(
             "workbook", path.name[:100], "an Excel .xlsx workbook", f"unreadable workbook: {exc}"
         )
-    names = {str(name).strip().lower(): frame for name, frame in sheets.items()}
-    if "customers" not in names:
+    try:
+        names = {str(name).strip().lower(): name for name in book.sheetnames}
+        if "customers" not in names:
+            return single_error(
+                "workbook",
+                sorted(str(n) for n in book.sheetnames)[:10],
+                "a sheet named 'customers' (and optionally 'equipment')",
+                "no customers sheet in the workbook",
+            )
+        out: list[pathlib.Path | None] = []
+        for name in WORKBOOK_SHEETS:
+            if name not in names:
+                out.append(None)
+                continue
+            target = path.with_name(f"{path.stem}-{name}.csv")
+            problem = _sheet_to_csv(book[names[name]], name, target)
+            if problem is not None:
+                return problem
+            out.append(target)
+    except Exception as exc:  # a sheet that does not parse: the client's fault
         return single_error(
-            "workbook",
-            sorted(str(n) for n in sheets)[:10],
-            "a sheet named 'customers' (and optionally 'equipment')",
-            "no customers sheet in the workbook",
+            "workbook", path.name[:100], "an Excel .xlsx workbook", f"unreadable workbook: {exc}"
         )
-    out: list[pathlib.Path | None] = []
-    for name in WORKBOOK_SHEETS:
-        frame = names.get(name)
-        if frame is None:
-            out.append(None)
-            continue
-        target = path.with_name(f"{path.stem}-{name}.csv")
-        frame.to_csv(target, index=False, encoding="utf-8")
-        out.append(target)
+    finally:
+        book.close()
     assert out[0] is not None
     return out[0], out[1]
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as the CSV text pandas' ``read_excel(dtype=str)`` made of it."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _sheet_to_csv(sheet: Any, name: str, target: pathlib.Path) -> Response | None:
+    """Stream one sheet into a CSV file, refusing it when over the bounds; None when done."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.reset_dimensions()  # the declared dimension (e.g. A1:ZZ50000) is not trusted
+    cells = 0
+    width: int | None = None
+    blanks = 0  # blank rows seen since the last filled one (kept if a filled row follows)
+    with target.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        for index, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if index > MAX_UPLOAD_ROWS:
+                return _too_many(f"workbook:{name}", index, f"at most {MAX_UPLOAD_ROWS} rows")
+            if len(values) > MAX_UPLOAD_COLUMNS and any(
+                v is not None for v in values[MAX_UPLOAD_COLUMNS:]
+            ):
+                far = max(k for k, v in enumerate(values) if v is not None)
+                return _too_many(
+                    f"workbook:{name}",
+                    f"{get_column_letter(far + 1)}{index}",
+                    f"at most {MAX_UPLOAD_COLUMNS} columns (A to "
+                    f"{get_column_letter(MAX_UPLOAD_COLUMNS)})",
+                )
+            row = [_cell_text(v) for v in values[:MAX_UPLOAD_COLUMNS]]
+            while row and row[-1] == "":
+                row.pop()
+            cells += len(row)
+            if cells > MAX_UPLOAD_CELLS:
+                return _too_many(f"workbook:{name}", cells, f"at most {MAX_UPLOAD_CELLS} cells")
+            if width is None:
+                if row:  # blank rows above the header are skipped
+                    width = len(row)
+                    writer.writerow(row)
+                continue
+            if len(row) > width:
+                return single_error(
+                    f"workbook:{name}",
+                    f"{get_column_letter(len(row))}{index}",
+                    f"values only under the {width} header columns of the first row",
+                    "a cell has a value right of the last header column",
+                )
+            if not row:
+                blanks += 1
+                continue
+            writer.writerows([[""] * width] * blanks)
+            blanks = 0
+            writer.writerow(row + [""] * (width - len(row)))
+    return None
+
+
+def _too_many(field: str, value: Any, expected: str) -> Response:
+    return single_error(field, value, expected, "upload too large to read", 413)
+
+
+def check_csv_bounds(path: pathlib.Path, name: str) -> Response | None:
+    """Refuse a CSV upload over the rows, columns or cells bounds before pandas reads it."""
+    try:
+        # Only separators and lines are counted: any encoding (UTF-8, GBK) reads alike.
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            return _csv_bounds(csv.reader(fh), name)
+    except csv.Error as exc:
+        return single_error(name, None, "a contract CSV file", f"unreadable CSV: {exc}")
+
+
+def check_csv_text_bounds(text: str, name: str) -> Response | None:
+    """:func:`check_csv_bounds` for CSV text held in a request (``/export/batch``)."""
+    try:
+        return _csv_bounds(csv.reader(io.StringIO(text)), name)
+    except csv.Error as exc:
+        return single_error(name, None, "CSV text", f"unreadable CSV: {exc}")
+
+
+def _csv_bounds(reader: Any, name: str) -> Response | None:
+    cells = 0
+    for index, row in enumerate(reader, start=1):
+        if index > MAX_UPLOAD_ROWS:
+            return _too_many(name, index, f"at most {MAX_UPLOAD_ROWS} rows")
+        if len(row) > MAX_UPLOAD_COLUMNS:
+            return _too_many(name, len(row), f"at most {MAX_UPLOAD_COLUMNS} columns (row {index})")
+        cells += len(row)
+        if cells > MAX_UPLOAD_CELLS:
+            return _too_many(name, cells, f"at most {MAX_UPLOAD_CELLS} cells")
+    return None
 
 
 def with_flags(rows: list[dict[str, Any]], flags: Any) -> list[dict[str, Any]]:

@@ -183,9 +183,40 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, 
     return out
 
 
+MAX_ERROR_ITEMS = 1_000
+"""Most error items one body carries; the rest are counted in a last item."""
+MAX_ERROR_TEXT = 500
+"""Longest text of an item's ``field``, ``expected`` or ``message`` (values: 200)."""
+
+
+def _bounded(item: dict[str, Any]) -> dict[str, Any]:
+    """An error item whose texts are bounded excerpts (a 7.9 MB input echoes 500 chars)."""
+    out = dict(item)
+    for key in ("field", "expected", "message"):
+        text = out.get(key)
+        if isinstance(text, str) and len(text) > MAX_ERROR_TEXT:
+            out[key] = text[:MAX_ERROR_TEXT] + "…"
+    if "value" in out and isinstance(out["value"], str) and len(out["value"]) > 201:
+        out["value"] = out["value"][:200] + "…"
+    return out
+
+
 def error_response(errors: list[dict[str, Any]], status: int = 400) -> JSONResponse:
-    """A JSON error response with our error items."""
-    return JSONResponse({"errors": errors}, status_code=status)
+    """A JSON error response with our error items (bounded: see :data:`MAX_ERROR_ITEMS`)."""
+    items = [_bounded(e) for e in errors[:MAX_ERROR_ITEMS]]
+    if len(errors) > MAX_ERROR_ITEMS:
+        left = len(errors) - MAX_ERROR_ITEMS
+        items.append(
+            {
+                "field": None,
+                "value": left,
+                "expected": "the errors above corrected first",
+                "message": f"{left} more error(s) not listed",
+                "code": "more_errors",
+                "params": {"count": left},
+            }
+        )
+    return JSONResponse({"errors": items}, status_code=status)
 
 
 def single_error(

@@ -272,6 +272,61 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/match": {
+                "get": {
+                    "summary": "Name → equipment category (or industry, kind=industry)",
+                    "parameters": [
+                        {"name": "text", "in": "query", "schema": {"type": "string"}},
+                        {"name": "rated_kw", "in": "query", "schema": {"type": "number"}},
+                        {
+                            "name": "kind",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["category", "industry"]},
+                        },
+                    ],
+                    "responses": {"200": {"description": "the best match and candidates"}},
+                },
+                "post": {
+                    "summary": "Up to 500 names matched at once",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "items": {
+                                            "type": "array",
+                                            "maxItems": 500,
+                                            "items": {
+                                                "type": "object",
+                                                "properties": {
+                                                    "text": {"type": "string"},
+                                                    "rated_kw": {"type": "number"},
+                                                },
+                                            },
+                                        }
+                                    },
+                                },
+                                "example": {"items": [{"text": "空压机", "rated_kw": 37}]},
+                            }
+                        },
+                    },
+                    "responses": {"200": {"description": "one match per item"}},
+                },
+            },
+            "/api/catalog": {
+                "get": {
+                    "summary": "Equipment categories, industries and limits (the page's data)",
+                    "responses": {"200": {"description": "the catalog"}},
+                }
+            },
+            "/model": {
+                "get": {
+                    "summary": "The served model, the last failed reload, the log's state",
+                    "responses": {"200": {"description": "status"}},
+                }
+            },
             "/healthz": {
                 "get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}
             },

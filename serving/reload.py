@@ -125,6 +125,15 @@ class ReloadFailure:
         }
 
 
+def _public(text: str | None) -> str | None:
+    """An error fit for a public body (paths cut to their last part)."""
+    if text is None:
+        return None
+    from serving.errors import public_text
+
+    return public_text(text)
+
+
 def _dir_name(path: str | Path | None) -> str | None:
     """The last name of a directory (what a public body may show of a bundle's location)."""
     return None if path is None else Path(path).name or None
@@ -228,6 +237,11 @@ class ModelWatcher:
         self._seen: Fingerprint | None = None
         self._seen_once = False
         self._failed_at: float | None = None
+        # The served bundle's files, checked against its checksums every few polls: a
+        # file damaged on disk while served is told by /readyz and /model, not first by
+        # the next restart failing to load it.
+        self.on_disk_error: str | None = None
+        self._verified_at = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -250,6 +264,8 @@ class ModelWatcher:
             if current is not None and fp == current.fingerprint:
                 self._seen, self._seen_once, self._failed_at = fp, True, None
                 self.last_error = None  # back on the served bundle: nothing failed any more
+                if time.monotonic() - self._verified_at >= self.integrity_seconds:
+                    self._verify_on_disk(current)
                 return False
             retry_due = (
                 self._failed_at is not None
@@ -285,8 +301,35 @@ class ModelWatcher:
             self._failed_at = None
             self.current = loaded
             self.last_error = None
+            self.on_disk_error = None
+            self._verified_at = time.monotonic()
         log.info("serving model %s from %s", loaded.version, loaded.bundle)
         return True
+
+    @property
+    def integrity_seconds(self) -> float:
+        """How often the served bundle's files are checked on disk (six polls, >= 6 s)."""
+        return 6.0 * max(self.interval, 1.0)
+
+    def _verify_on_disk(self, current: LoadedModel) -> None:
+        """Check the served bundle's files against its checksums (pure Python, no load)."""
+        from serving.model.bundle import check_bundle_files
+
+        self._verified_at = time.monotonic()
+        try:
+            check_bundle_files(current.bundle)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            if error != self.on_disk_error:
+                log.error(
+                    "the served bundle %s is damaged on disk (the model in memory still "
+                    "answers; a restart would not load it): %s",
+                    current.bundle,
+                    error,
+                )
+            self.on_disk_error = error
+            return
+        self.on_disk_error = None
 
     def _load(self, location: Path, fp: Fingerprint | None) -> LoadedModel:
         if fp is None:
@@ -375,6 +418,7 @@ class ModelWatcher:
             "bundle": _dir_name(current.bundle) if current else None,
             "loaded_at": current.loaded_at if current else None,
             "last_reload_error": error.as_dict() if error else None,
+            "on_disk_error": _public(self.on_disk_error),
             "reload_seconds": self.interval,
             "watching": _dir_name(served_location(self.settings)),
         }

@@ -27,6 +27,7 @@ Start: ``bentoml serve serving.service:CapacityService`` (``make serve`` does it
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -44,9 +45,10 @@ from starlette.responses import JSONResponse, Response
 
 from features.metered import MeteredModelRequired
 from features.schemas import Application
-from serving.answer_log import AnswerLog
+from serving.answer_log import NOT_RECORDED_HEADER, AnswerLog
 from serving.batch_answer import answer_batch
-from serving.batch_csv import BATCH_CSV_COLUMNS, workbook_sheets
+from serving.batch_csv import BATCH_CSV_COLUMNS, check_csv_text_bounds, workbook_sheets
+from serving.caps import cap_errors
 from serving.errors import (
     UnmatchedLinesError,
     error_response,
@@ -219,6 +221,10 @@ class CapacityService:
                 reasons.append("model could not be loaded: none loaded yet")
         if self.logbook_error:
             reasons.append(self.logbook_error)
+        elif self.logbook is not None:
+            spool_error = self.logbook.spool_error
+            if spool_error:  # nothing could be recorded if the database refused a row
+                reasons.append(f"recommendation log cannot record: {spool_error}")
         if not reasons:
             return None
         # Public (/readyz, /model, 503 bodies): no absolute paths or URIs; the log has them.
@@ -247,6 +253,9 @@ class CapacityService:
             }
         reason = self.not_ready_reason
         status.update(ready=reason is None, not_ready_reason=reason)
+        if status.get("on_disk_error"):
+            # Still ready (the model in memory answers), but not well: a restart would fail.
+            status.update(degraded=True)
         if self.logbook is not None:
             # Degraded is still ready (answers are served, rows are spooled): the log's
             # state is in the body, not in the status code.
@@ -254,7 +263,10 @@ class CapacityService:
                 log_state: dict[str, Any] = self.logbook.health()
             except Exception as exc:
                 log_state = {"state": "degraded", "last_error": type(exc).__name__}
-            status.update(log=log_state, degraded=log_state.get("state") != "ok")
+            status.update(
+                log=log_state,
+                degraded=bool(status.get("degraded")) or log_state.get("state") != "ok",
+            )
         return 200, status
 
     @bentoml.on_shutdown
@@ -272,6 +284,19 @@ class CapacityService:
                 logging.getLogger(__name__).exception("closing the recommendation log failed")
 
     # -- helpers -------------------------------------------------------------------------
+    def _not_recorded(self, rid: str | None) -> dict[str, str]:
+        """The header telling that an answer's row could not be recorded (else none)."""
+        if self.logbook is None or rid is not None:
+            return {}
+        return {NOT_RECORDED_HEADER: "false"}
+
+    def _answer(self, model: Any, rid: str | None) -> Response:
+        """An answer serialised once, saying when the log could not record it."""
+        response = _json(model)
+        response.headers.update(self._not_recorded(rid))
+        return response
+
+    # -- APIs ----------------------------------------------------------------------------
     @bentoml.api(route="/recommend")
     def recommend(self, body: Any, /) -> Recommendation:
         """Recommend a capacity for one application (see /docs for the schema and examples)."""
@@ -287,8 +312,11 @@ class CapacityService:
             return error_response(unmatched_errors(exc.lines))  # type: ignore[return-value]
         except MeteredModelRequired:
             return error_response(recommender.existing_errors_of(app))  # type: ignore[return-value]
+        over = cap_errors(rec)
+        if over:
+            return error_response(over)  # type: ignore[return-value]
         rec.id = self.answers.one(app, rec, "api")
-        return _json(rec)  # type: ignore[return-value]
+        return self._answer(rec, rec.id)  # type: ignore[return-value]
 
     @bentoml.api(route="/check")
     def check(self, body: Any, /) -> CheckResult:
@@ -307,10 +335,13 @@ class CapacityService:
             return error_response(  # type: ignore[return-value]
                 recommender.existing_errors_of(req.application, "application.")
             )
+        over = cap_errors(result.recommendation, "application.")
+        if over:
+            return error_response(over)  # type: ignore[return-value]
         result.recommendation.id = self.answers.one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
-        return _json(result)  # type: ignore[return-value]
+        return self._answer(result, result.recommendation.id)  # type: ignore[return-value]
 
     @bentoml.api(route="/export/sheet")
     def export_sheet(self, body: Any, /) -> Any:
@@ -332,6 +363,9 @@ class CapacityService:
                 "an equipment list or a floor area (the calculation sheet needs one of them)",
                 str(exc),
             )
+        over = cap_errors(exported.recommendation, "application.")
+        if over:
+            return error_response(over)
         rid = self.answers.one(
             req.application, exported.recommendation, "api", proposed_kva=req.proposed_kva
         )
@@ -339,6 +373,7 @@ class CapacityService:
             "Content-Disposition": "attachment; filename*=UTF-8''"
             + urllib.parse.quote(exported.filename),
             "X-Recommendation-Id": rid or "",
+            **self._not_recorded(rid),
         }
         return Response(exported.content, media_type=exported.media_type, headers=headers)
 
@@ -350,6 +385,9 @@ class CapacityService:
         req = _parse(BatchExportRequest, body)
         if isinstance(req, Response):
             return req
+        too_big = check_csv_text_bounds(req.csv, "csv")
+        if too_big is not None:
+            return too_big
         try:
             # Headers and coded values in the page's language when asked (req.lang).
             if req.format == "csv":
@@ -438,30 +476,20 @@ class CapacityService:
         expected_key = self.settings.feedback_api_key
         given = ctx.request.headers.get("x-api-key", "")
         client = ctx.request.client.host if ctx.request.client else "(unknown)"
-        wait = _KEY_BACKOFF.blocked_for(client)
-        if wait > 0:  # too many wrong keys from this address: even a right one waits
-            ctx.response.status_code = 429
-            ctx.response.headers["Retry-After"] = str(wait)
-            refused = single_error(
-                "X-API-Key",
-                None,
-                f"at most {_KEY_BACKOFF.limit} wrong keys in {_KEY_BACKOFF.window:g} s",
-                f"too many wrong API keys from this address; retry in {wait} s",
-                429,
+        right = (
+            bool(expected_key)
+            and expected_key == expected_key.strip()
+            and hmac.compare_digest(
+                given.encode("utf-8", "surrogateescape"), expected_key.encode("utf-8")
             )
-            refused.headers["Retry-After"] = str(wait)
+        )
+        if not right:
+            refused = _wrong_key(expected_key, given, client)
+            ctx.response.status_code = refused.status_code
+            if "retry-after" in refused.headers:
+                ctx.response.headers["Retry-After"] = refused.headers["retry-after"]
             return refused  # type: ignore[return-value]
-        if not expected_key or not hmac.compare_digest(given.encode(), expected_key.encode()):
-            reason = (
-                "feedback is disabled: no API key is configured (CAPACITY_FEEDBACK_API_KEY)"
-                if not expected_key
-                else ("missing X-API-Key header" if not given else "wrong API key")
-            )
-            if expected_key:
-                _KEY_BACKOFF.failed(client)
-            ctx.response.status_code = 401
-            return single_error("X-API-Key", None, "the configured feedback API key", reason, 401)  # type: ignore[return-value]
-        _KEY_BACKOFF.succeeded(client)
+        _KEY_BACKOFF.succeeded(_key_slot(client, given))
         if self.logbook is None:
             ctx.response.status_code = 503
             return _not_ready("recommendation log not available")  # type: ignore[return-value]
@@ -547,6 +575,59 @@ def _json(model: Any) -> Response:
 
 
 _KEY_BACKOFF = KeyBackoff()
+"""Wrong feedback keys, counted per address and per (address, key): a right key is never
+held back (many clients may share an ingress's address), a wrong one is backed off."""
+
+
+def _key_slot(client: str, key: str) -> str:
+    """The back-off entry of one key from one address (the key itself is not kept)."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"{client}|{digest}"
+
+
+def _wrong_key(expected_key: str, given: str, client: str) -> JSONResponse:
+    """The 401 (or, backed off, 429) answer to a missing or wrong feedback key."""
+    if not expected_key:
+        return single_error(
+            "X-API-Key",
+            None,
+            "the configured feedback API key",
+            "feedback is disabled: no API key is configured (CAPACITY_FEEDBACK_API_KEY)",
+            401,
+        )
+    if expected_key != expected_key.strip():
+        # HTTP drops white space around a header value (RFC 9110 5.5), so "key " and "key"
+        # arrive alike: such a configured key would accept a key it is not.
+        return single_error(
+            "X-API-Key",
+            None,
+            "a configured key without leading or trailing white space",
+            "feedback is disabled: CAPACITY_FEEDBACK_API_KEY has leading or trailing white "
+            "space, which an HTTP header cannot carry",
+            401,
+        )
+    slot = _key_slot(client, given)
+    wait = max(_KEY_BACKOFF.blocked_for(client), _KEY_BACKOFF.blocked_for(slot))
+    if wait > 0:  # too many wrong keys from this address, or this key again
+        refused = single_error(
+            "X-API-Key",
+            None,
+            f"at most {_KEY_BACKOFF.limit} wrong keys in {_KEY_BACKOFF.window:g} s",
+            f"too many wrong API keys from this address; retry in {wait} s",
+            429,
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
+    _KEY_BACKOFF.failed(client)
+    _KEY_BACKOFF.failed(slot)
+    if not given:
+        reason = "missing X-API-Key header"
+    elif given != given.strip():
+        reason = "wrong API key (it has leading or trailing white space)"
+    else:
+        reason = "wrong API key"
+    return single_error("X-API-Key", None, "the configured feedback API key", reason, 401)
+
 
 # Every request passes one guard chain (serving/guards): headers, JSON errors, shedding,
 # the body guard and /readyz's body, in that order.

@@ -23,7 +23,7 @@ The HTTP service's own (:class:`ServiceSettings`, read once when the service sta
 
 ``CAPACITY_MAX_BODY_BYTES``      largest request body (default 8 MiB)
 ``CAPACITY_MAX_CONCURRENCY``     POST API requests served at once (default 4, 0: no limit)
-``CAPACITY_QUEUE_TIMEOUT_MS``    longest wait for a slot before 503 + Retry-After (500)
+``CAPACITY_QUEUE_TIMEOUT_MS``    longest wait for a slot before 503 + Retry-After (50)
 ``CAPACITY_FEEDBACK_API_KEY``    the key ``POST /feedback`` requires (none: feedback off)
 ``CAPACITY_LOG_DISABLED``        ``1``: serve without the recommendation log
 ``CAPACITY_BENCHMARK_ENDPOINTS`` ``1``: serve ``/trivial`` (the benchmarks' baseline)
@@ -140,7 +140,7 @@ class ServiceSettings(BaseSettings):
     keeps a batch well under 1 GB (benchmarks/bench_load.py --batch-apps)."""
     max_concurrency: int = 4
     """POST API requests served at once (0: no limit)."""
-    queue_timeout_ms: float = 500.0
+    queue_timeout_ms: float = 50.0
     """Longest a request waits for a slot before it is answered 503 with ``Retry-After``."""
     feedback_api_key: str = ""
     log_disabled: str = ""

@@ -8,6 +8,7 @@ from typing import Any
 
 import lightgbm as lgb
 
+from features.atomic import write_text
 from features.build import FEATURE_SPEC_VERSION
 from serving.model.bundle import BUNDLE_FORMAT, FILES, builder_state, sha256_file
 from serving.model.predictor import CapacityModel
@@ -31,7 +32,7 @@ def save_bundle(
         "n_fitted_keys": len(model.fitted_keys),
         **metadata,
     }
-    (out / "booster.txt").write_text(model.booster.model_to_string(), encoding="utf-8")
+    write_text(out / "booster.txt", model.booster.model_to_string(), encoding="utf-8")
     docs = {
         "builder.json": builder_state(model.builder),
         "calibration.json": model.calibrator.to_dict(),
@@ -44,9 +45,7 @@ def save_bundle(
     }
     for name, doc in docs.items():
         indent = None if name == "fitted_keys.json" else 1
-        (out / name).write_text(
-            json.dumps(doc, ensure_ascii=False, indent=indent, default=float), encoding="utf-8"
-        )
+        write_text(out / name, json.dumps(doc, ensure_ascii=False, indent=indent, default=float))
     checksums = {name: sha256_file(out / name) for name in FILES}
-    (out / "checksums.json").write_text(json.dumps(checksums, indent=1), encoding="utf-8")
+    write_text(out / "checksums.json", json.dumps(checksums, indent=1), encoding="utf-8")
     return out

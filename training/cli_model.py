@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from features.atomic import write_csv
+
 if TYPE_CHECKING:  # rich is imported lazily, inside the commands
     from rich.progress import Progress
 
@@ -326,11 +328,11 @@ def evaluate(
     console.print(table)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        result.rows.to_csv(out / "rows.csv", index=False)
-        per.to_csv(out / "per_industry.csv")
+        write_csv(result.rows, out / "rows.csv", index=False)
+        write_csv(per, out / "per_industry.csv")
         if result.per_application_type is not None:
-            result.per_application_type.to_csv(out / "per_application_type.csv")
-        result.overall.to_csv(out / "overall.csv")
+            write_csv(result.per_application_type, out / "per_application_type.csv")
+        write_csv(result.overall, out / "overall.csv")
         validated.write_report(out / "rejects")
         for path in save_plots(result, cm, out):
             console.print(f"plot: {path}")
@@ -396,7 +398,7 @@ def recommend(
     rec = Recommender(cm, label, config)
     frame = rec.score_frames(validated.customers, validated.equipment)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out_path, index=False)
+    write_csv(frame, out_path, index=False)
     report = out_path.with_name(out_path.stem + "-rejects")
     validated.write_report(report)
     console.print(

@@ -12,6 +12,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from features.atomic import write_csv
+
 
 def _fail(message: str, code: int = 2) -> NoReturn:
     from training.cli_output import console
@@ -125,8 +127,8 @@ def compare(
     folder = out or settings.home / "compare" / f"{result.candidate}-vs-{result.baseline}"
     folder.mkdir(parents=True, exist_ok=True)
     report = write_html(result, folder / "compare.html")
-    result.overall.to_csv(folder / "overall.csv")
-    result.per_industry.to_csv(folder / "per_industry.csv", index=False)
+    write_csv(result.overall, folder / "overall.csv")
+    write_csv(result.per_industry, folder / "per_industry.csv", index=False)
     con.print(f"report: {report}", highlight=False)
     if not no_log:
         run_id = log_to_run(

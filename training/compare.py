@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.atomic import write_text
 from serving.settings import Settings
 from training.data import LabelledHistory
 from training.evaluate import EvaluationResult, evaluate_model, unseen_rows
@@ -361,5 +362,5 @@ on the contract's sizing definition.</p>
 {plots}
 </body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(doc, encoding="utf-8")
+    write_text(path, doc, encoding="utf-8")
     return path

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.atomic import write_csv
 from features.build import HistoryFrames
 from features.validation import ValidatedHistory, load_history
 
@@ -279,14 +280,21 @@ def write_holdout(data: LabelledHistory, out_dir: Path) -> Path:
     """Write a holdout as contract CSVs (so any champion can be re-scored on it)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     contract = [c for c in data.frames.customers.columns if not c.startswith("meter_")]
-    data.frames.customers[contract].to_csv(out_dir / "customers.csv", index=False)
-    data.frames.equipment.to_csv(out_dir / "equipment.csv", index=False)
+    write_csv(data.frames.customers[contract], out_dir / "customers.csv", index=False)
+    write_csv(data.frames.equipment, out_dir / "equipment.csv", index=False)
     if data.meter_readings is not None:
-        data.meter_readings.to_csv(out_dir / METER_FILE, index=False)
+        write_csv(data.meter_readings, out_dir / METER_FILE, index=False)
     if data.oracle_kw is not None:
-        pd.DataFrame(
-            {"customer_id": data.frames.customers["customer_id"], "oracle_peak_kw": data.oracle_kw}
-        ).to_csv(out_dir / ORACLE_FILE, index=False)
+        write_csv(
+            pd.DataFrame(
+                {
+                    "customer_id": data.frames.customers["customer_id"],
+                    "oracle_peak_kw": data.oracle_kw,
+                }
+            ),
+            out_dir / ORACLE_FILE,
+            index=False,
+        )
     return out_dir
 
 

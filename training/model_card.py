@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.atomic import write_text
 from features.contract import SIZING_ACCURACY_TARGET as ACCURACY_TARGET
 from serving.settings import PROJECT_ROOT, Settings
 from training.report_format import count, md_table, pct
@@ -720,5 +721,5 @@ def write_model_card(
     data = collect_model_card_data(settings, model_dir)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_model_card(data), encoding="utf-8")
+    write_text(path, render_model_card(data), encoding="utf-8")
     return path, data

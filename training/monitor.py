@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.atomic import write_text
 from features.contract import DEFAULT_SIZING, SizingDefinition, sizing_outcome
 from serving.logbook import LogbookSettings
 from serving.monitor_gauges import LATEST_RELATIVE
@@ -858,5 +859,5 @@ with ≥ {report.thresholds.min_outcomes} outcomes)</h2>
 {plots}
 </body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(doc, encoding="utf-8")
+    write_text(path, doc, encoding="utf-8")
     return path

@@ -26,6 +26,7 @@ import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy import Table, select
 
+from features.atomic import write_csv
 from features.contract import (
     CUSTOMER_COLUMN_NAMES,
     EQUIPMENT_COLUMN_NAMES,
@@ -262,8 +263,8 @@ def merge_history(
     merged_equipment = pd.concat([equipment, new_equipment], ignore_index=True)
     customers_out = out / "customers.csv"
     equipment_out = out / "equipment.csv"
-    merged_customers.to_csv(customers_out, index=False, lineterminator="\n", encoding="utf-8")
-    merged_equipment.to_csv(equipment_out, index=False, lineterminator="\n", encoding="utf-8")
+    write_csv(merged_customers, customers_out, index=False, lineterminator="\n", encoding="utf-8")
+    write_csv(merged_equipment, equipment_out, index=False, lineterminator="\n", encoding="utf-8")
     history_readings = (
         _read_table(Path(meter_readings_path)) if meter_readings_path is not None else None
     )
@@ -272,8 +273,12 @@ def merge_history(
     ]
     parts = [r for r in (history_readings, new_readings) if r is not None and len(r)]
     if parts:
-        pd.concat(parts, ignore_index=True).to_csv(
-            merged_meter_path(out), index=False, lineterminator="\n", encoding="utf-8"
+        write_csv(
+            pd.concat(parts, ignore_index=True),
+            merged_meter_path(out),
+            index=False,
+            lineterminator="\n",
+            encoding="utf-8",
         )
     return customers_out, equipment_out, len(new_customers)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from features.atomic import write_text
 from serving.settings import CHAMPION_ALIAS, PROJECT_ROOT, Settings
 from training.gate import (
     GATE_MIN_ACCURACY,
@@ -257,13 +258,13 @@ def log_training_run(
         mc.log_inputs(run_id, datasets=inputs)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "config.json"
-        cfg.write_text(json.dumps(config, indent=1, default=str), encoding="utf-8")
+        write_text(cfg, json.dumps(config, indent=1, default=str), encoding="utf-8")
         mc.log_artifact(run_id, str(cfg))
         if monitor_profile is not None:
             from training.monitor_profile import PROFILE_FILE, dumps
 
             prof = Path(tmp) / PROFILE_FILE
-            prof.write_text(dumps(monitor_profile), encoding="utf-8")
+            write_text(prof, dumps(monitor_profile), encoding="utf-8")
             mc.log_artifact(run_id, str(prof), artifact_path="monitor")
     for p in plot_paths:
         mc.log_artifact(run_id, str(p), artifact_path="plots")
@@ -308,7 +309,7 @@ def log_training_run(
 
         with tempfile.TemporaryDirectory() as tmp:
             marker = Path(tmp) / REGISTRY_VERSION_FILE
-            marker.write_text(str(mv.version), encoding="utf-8")
+            write_text(marker, str(mv.version), encoding="utf-8")
             mc.log_artifact(run_id, str(marker), artifact_path=f"model/{BUNDLE_PATH_IN_MODEL}")
     return RunRecord(
         run_id=run_id, version=str(mv.version), tracking_uri=settings.resolved_tracking_uri()
@@ -695,7 +696,7 @@ def export_champion(settings: Settings) -> Path | None:
         with tempfile.TemporaryDirectory(dir=exports, prefix=".download-") as tmp:
             src = download_version(settings, version, "bundle", Path(tmp))
             shutil.copytree(src, export, dirs_exist_ok=True)
-        (export / REGISTRY_VERSION_FILE).write_text(version, encoding="utf-8")
+        write_text(export / REGISTRY_VERSION_FILE, version, encoding="utf-8")
         verify_bundle(export)
     except BundleError as exc:
         shutil.rmtree(export, ignore_errors=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.atomic import write_csv, write_text
 from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
 from serving.settings import Settings
@@ -172,11 +173,11 @@ def train_from_files(
     if config.make_plots:
         note("plots")
         plot_paths = save_plots(evaluation, model, reports_dir / "plots")
-    evaluation.per_industry.to_csv(reports_dir / "per_industry.csv")
-    evaluation.overall.to_csv(reports_dir / "overall.csv")
+    write_csv(evaluation.per_industry, reports_dir / "per_industry.csv")
+    write_csv(evaluation.overall, reports_dir / "overall.csv")
     per_type_csv = reports_dir / "per_application_type.csv"
     if evaluation.per_application_type is not None:
-        evaluation.per_application_type.to_csv(per_type_csv)
+        write_csv(evaluation.per_application_type, per_type_csv)
     run = None
     if config.log_to_mlflow:
         history = history_name(Path(customers))
@@ -220,8 +221,8 @@ def train_from_files(
         )
         # The registry version becomes the bundle's model version (kept in a side file so
         # the bundle's checksummed files stay as they were logged).
-        (bundle_dir / "REGISTRY_VERSION").write_text(run.version, encoding="utf-8")
-    (reports_dir / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+        write_text(bundle_dir / "REGISTRY_VERSION", run.version, encoding="utf-8")
+    write_text(reports_dir / "metrics.json", json.dumps(metrics, indent=1), encoding="utf-8")
     return TrainResult(
         model=model,
         evaluation=evaluation,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from features.atomic import write_csv, write_text
 from serving.settings import Settings
 from training.bundle import save_bundle
 from training.engine_dask import (
@@ -134,9 +135,9 @@ def train_partitioned(
     if config.make_plots:
         note("plots")
         plot_paths = save_plots(evaluation, fit.model, reports_dir / "plots")
-    evaluation.per_industry.to_csv(reports_dir / "per_industry.csv")
-    evaluation.overall.to_csv(reports_dir / "overall.csv")
-    (reports_dir / "stage_seconds.json").write_text(json.dumps(fit.seconds, indent=1), "utf-8")
+    write_csv(evaluation.per_industry, reports_dir / "per_industry.csv")
+    write_csv(evaluation.overall, reports_dir / "overall.csv")
+    write_text(reports_dir / "stage_seconds.json", json.dumps(fit.seconds, indent=1), "utf-8")
     run = None
     if config.log_to_mlflow:
         run = publish_training_run(
@@ -165,8 +166,8 @@ def train_partitioned(
             ],
             note=note,
         )
-        (bundle_dir / "REGISTRY_VERSION").write_text(run.version, encoding="utf-8")
-    (reports_dir / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+        write_text(bundle_dir / "REGISTRY_VERSION", run.version, encoding="utf-8")
+    write_text(reports_dir / "metrics.json", json.dumps(metrics, indent=1), encoding="utf-8")
     return PartitionedTrainResult(
         fit=fit,
         evaluation=evaluation,

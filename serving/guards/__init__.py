@@ -8,7 +8,8 @@ from :class:`serving.settings.ServiceSettings` read then, the chain (outermost f
 3. :class:`~serving.guards.shedding.LoadShedding`: a slot or a quick 503 (before the body
    is read);
 4. :class:`~serving.guards.body.BodyGuard`: size, content type, strict JSON, depth, forms;
-5. :class:`~serving.guards.readiness.ReadinessDetail`: ``GET /readyz`` with its body.
+5. :class:`~serving.guards.memory.MemoryRelease`: the heap trimmed after large requests;
+6. :class:`~serving.guards.readiness.ReadinessDetail`: ``GET /readyz`` with its body.
 
 The HTTP metrics middleware of BentoML is outermost of all; :func:`install` also makes it
 label requests by route (:mod:`serving.guards.metrics`).
@@ -21,8 +22,8 @@ from typing import Any
 from serving.guards.body import BodyGuard
 from serving.guards.headers import SecurityHeaders
 from serving.guards.json_errors import JSONErrors
+from serving.guards.memory import MemoryRelease
 from serving.guards.metrics import route_labelled_metrics
-from serving.guards.paths import JSON_PATHS
 from serving.guards.readiness import ReadinessDetail, StatusFn
 from serving.guards.shedding import LoadShedding
 from serving.settings import ServiceSettings
@@ -34,7 +35,8 @@ class RequestGuards:
     def __init__(self, app: Any, status: StatusFn, settings: ServiceSettings | None = None) -> None:
         s = ServiceSettings() if settings is None else settings
         chain: Any = ReadinessDetail(app, status)
-        chain = BodyGuard(chain, max_bytes=s.max_body_bytes, json_paths=JSON_PATHS)
+        chain = MemoryRelease(chain)
+        chain = BodyGuard(chain, max_bytes=s.max_body_bytes)  # every route's POST
         # Shedding before BodyGuard: a request that gets no slot is refused before its body
         # is read.
         chain = LoadShedding(

@@ -14,10 +14,15 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from serving.errors import error_response, safe_text, single_error
-from serving.guards.paths import BATCH_FILE_FIELDS, BATCH_JSON_KEYS, BATCH_PATH
+from serving.guards.metrics import route_accepts
+from serving.guards.paths import BATCH_FILE_FIELDS, BATCH_JSON_KEYS, BATCH_PATH, UPLOAD_PATHS
 
 MAX_JSON_DEPTH = 32
 """Deepest JSON nesting a body may have (a batch of applications needs 4 levels)."""
+MAX_FILENAME_BYTES = 200
+"""Longest upload file name (UTF-8 bytes): BentoML keeps it in a temporary file's name,
+and a file system takes 255 bytes (a 300-character name was a 500)."""
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _non_finite(doc: Any) -> list[tuple[str, str]]:
@@ -86,6 +91,28 @@ def json_depth(body: bytes) -> int:
     return int(np.cumsum(steps).max())
 
 
+def _foreign_origin(headers: dict[bytes, bytes]) -> str | None:
+    """The ``Origin`` of a cross-site browser request, or None (same site or no browser).
+
+    Same origin: the Origin's host[:port] is the request's ``Host`` (or, behind a proxy,
+    ``X-Forwarded-Host``). Clients other than browsers send no Origin and pass.
+    """
+    site = headers.get(b"sec-fetch-site", b"").decode("latin-1").strip().lower()
+    raw = headers.get(b"origin")
+    if raw is None:
+        return "(cross-site)" if site == "cross-site" else None
+    origin = raw.decode("latin-1").strip()
+    netloc = origin.split("://", 1)[1].rstrip("/").lower() if "://" in origin else ""
+    hosts = {
+        headers.get(name, b"").decode("latin-1").split(",")[0].strip().lower()
+        for name in (b"host", b"x-forwarded-host")
+    }
+    hosts.discard("")
+    if netloc and netloc in hosts and site != "cross-site":
+        return None
+    return origin or "(empty)"
+
+
 def _media_type(headers: dict[bytes, bytes]) -> str:
     return headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
 
@@ -108,20 +135,42 @@ class BodyGuard:
       as a URL and fetch it from the server;
     * ``/recommend_batch`` JSON must be an object with ``applications`` (and ``output``).
 
-    Every refusal carries the service's JSON error body.
+    * 403 for a state-changing request (POST, PUT, PATCH, DELETE) that a browser sent from
+      another site (``Origin`` not this host, or ``Sec-Fetch-Site: cross-site``): a
+      multipart or form post needs no CORS preflight, so without this check any page
+      could post a batch in a visitor's name (CSRF);
+    * an upload's file name longer than :data:`MAX_FILENAME_BYTES` is a 400.
+
+    Every POST to a path a route serves is checked, whatever the route (present and
+    future ones, the page's ``/api/match`` included); ``json_paths`` narrows that to a
+    list (None: every route). Every refusal carries the service's JSON error body.
     """
 
-    def __init__(self, app: Any, max_bytes: int, json_paths: tuple[str, ...]) -> None:
+    def __init__(self, app: Any, max_bytes: int, json_paths: tuple[str, ...] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.json_paths = json_paths
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Check the body of POST requests, then pass them on."""
-        if scope["type"] != "http" or scope.get("method") != "POST":
+        """Check the origin and body of state-changing requests, then pass them on."""
+        method = scope.get("method")
+        if scope["type"] != "http" or method not in STATE_CHANGING:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        foreign = _foreign_origin(headers)
+        if foreign is not None:
+            await single_error(
+                "Origin",
+                foreign[:100],
+                "a request from the service's own pages (same origin), or without Origin",
+                "cross-site request refused",
+                403,
+            )(scope, receive, send)
+            return
+        if method != "POST":
+            await self.app(scope, receive, send)
+            return
         length = headers.get(b"content-length")
         try:
             declared = None if length is None else int(length)
@@ -131,14 +180,17 @@ class BodyGuard:
             await self._too_large(scope, receive, send, declared)
             return
         path = scope.get("path")
-        if path not in self.json_paths:
+        covered = route_accepts(scope) if self.json_paths is None else path in self.json_paths
+        if not covered:  # no such route, or not for POST: the app answers 404 / 405
             await self.app(scope, receive, send)
             return
         media = _media_type(headers)
         if media != "application/json" and not (
-            media == "multipart/form-data" and path == BATCH_PATH
+            media == "multipart/form-data" and path in UPLOAD_PATHS
         ):
-            allowed = "application/json" + (" or multipart/form-data" if path == BATCH_PATH else "")
+            allowed = "application/json" + (
+                " or multipart/form-data" if path in UPLOAD_PATHS else ""
+            )
             response = single_error(
                 "Content-Type",
                 media or None,
@@ -233,7 +285,7 @@ class BodyGuard:
         from starlette.datastructures import UploadFile
         from starlette.requests import Request
 
-        if path != BATCH_PATH:
+        if path not in UPLOAD_PATHS:
             return single_error(
                 "(body)", None, "application/json", f"{path} takes a JSON body, not a form upload"
             )
@@ -245,6 +297,14 @@ class BodyGuard:
         try:
             async with Request(scope, once).form() as form:
                 for name, value in form.multi_items():
+                    filename = getattr(value, "filename", None) or ""
+                    if len(filename.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+                        return single_error(
+                            name,
+                            filename[:60] + "…",
+                            f"a file name of at most {MAX_FILENAME_BYTES} bytes",
+                            "upload file name too long",
+                        )
                     if name in BATCH_FILE_FIELDS and not isinstance(value, UploadFile):
                         return single_error(
                             name, str(value)[:100], "a file upload", f"'{name}' must be a file part"

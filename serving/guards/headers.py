@@ -24,7 +24,10 @@ SECURITY_HEADERS = (
 
 
 class SecurityHeaders:
-    """ASGI middleware: security headers on every response (the page's CSP: no inline code)."""
+    """ASGI middleware: security headers on every response (the page's CSP: no inline code).
+
+    Also drops the ``Server`` header BentoML sets.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -38,7 +41,9 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or [])
+                # No "Server: BentoML Service/…": the framework and version are nobody's
+                # business (BentoML's app adds it to every answer).
+                headers = [h for h in message.get("headers") or [] if h[0].lower() != b"server"]
                 present = {name.lower() for name, _ in headers}
                 extra = [*SECURITY_HEADERS, (b"content-security-policy", csp)]
                 headers.extend(h for h in extra if h[0] not in present)

@@ -35,6 +35,39 @@ def _route_of(routes: list[Any], scope: Any) -> str | None:
     return None
 
 
+def route_accepts(scope: Any) -> bool | None:
+    """Whether a route serves this path and method (None: no route has the path).
+
+    Without the Starlette app in the scope (a guard tested on its own) every request
+    counts as served, so that every guard applies.
+    """
+    routes = getattr(getattr(scope.get("app"), "router", None), "routes", None)
+    if routes is None:
+        return True
+    return _accepts(routes, scope)
+
+
+def _accepts(routes: list[Any], scope: Any) -> bool | None:
+    from starlette.routing import Match, Mount
+
+    partial = False
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        inner_routes = getattr(route.app, "routes", None) if isinstance(route, Mount) else None
+        if inner_routes:
+            inner = _accepts(inner_routes, {**scope, **child})
+            if inner:
+                return True
+            partial = partial or inner is False
+            continue
+        if match == Match.FULL:
+            return True
+        partial = True
+    return False if partial else None
+
+
 def route_labelled_metrics() -> type:
     """BentoML's HTTP metrics middleware, labelling requests by route instead of by path.
 

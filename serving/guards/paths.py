@@ -11,11 +11,29 @@ JSON_PATHS = (
     "/export/sheet",
     "/export/batch",
 )
-"""POST endpoints whose body :class:`serving.guards.body.BodyGuard` checks."""
+"""The service's own JSON POST endpoints (the body guard checks every route's POST)."""
 BATCH_PATH = "/recommend_batch"
+UPLOAD_PATHS = frozenset({BATCH_PATH})
+"""The only routes that take ``multipart/form-data`` (file uploads); every other POST is JSON."""
 BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
 BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook", "meter_readings"})
 BENCHMARK_PATHS = frozenset({"/trivial"})
 """Endpoints that exist for the benchmarks only: 404 unless CAPACITY_BENCHMARK_ENDPOINTS=1."""
-SHED_PATHS = frozenset({"/recommend", "/check", "/recommend_batch", "/feedback", "/export/sheet"})
-"""The endpoints load shedding covers (not probes, metrics, the page or static files)."""
+UNLIMITED_ROUTES = frozenset(
+    {
+        "/",
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/metrics",
+        "/model",
+        "/docs",
+        "/docs.json",
+        "/api/catalog",
+        "/static/{path}",
+        "/{unknown}",
+    }
+)
+"""Routes outside load shedding: probes, metrics, the page, its files, the docs and the
+catalog (cheap, and a probe must never queue behind work). Every other route (present or
+future, any method) takes a slot: the limiter covers what is not listed here."""

@@ -26,6 +26,8 @@ _LOG = logging.getLogger("serving.logbook")
 SPOOL_FILE = "recommendations-unwritten.jsonl"
 """Rows the database could not take, one JSON object a line (appended and fsynced); they are
 replayed into the database, idempotently, as soon as it takes writes again."""
+SPOOL_MIN_FREE_BYTES = 8 * 1024 * 1024
+"""Free space a spool location must have to count as writable (:meth:`_Spool.probe`)."""
 _SPOOL_BATCH_KIND = "batch"  # a spool line holding a whole keyed batch (replayed all or none)
 
 
@@ -203,6 +205,36 @@ class _Spool:
                 _LOG.error("recommendation log: spool %s not writable: %s", path.name, exc)
         assert failure is not None
         raise failure
+
+    def probe(self) -> str | None:
+        """None when some spool path takes a durable write now, else why none does.
+
+        Writes, fsyncs and removes a small file beside each path in turn, and asks for
+        :data:`SPOOL_MIN_FREE_BYTES` free: a spool that only fails when it is needed (the
+        database's storage read-only or full, the spool on the same storage) would lose
+        the rows it exists for.
+        """
+        problems: list[str] = []
+        for path in self.paths:
+            probe = path.with_name(f".{path.name}.probe-{os.getpid()}")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                try:
+                    os.write(fd, b"probe\n")
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                probe.unlink()
+                free = os.statvfs(path.parent).f_bavail * os.statvfs(path.parent).f_frsize
+                if free < SPOOL_MIN_FREE_BYTES:
+                    raise OSError(f"only {free} bytes free (at least {SPOOL_MIN_FREE_BYTES})")
+                return None
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    probe.unlink()
+                problems.append(f"{path.parent.name}/{path.name}: {public_error(exc)}")
+        return "no writable spool: " + "; ".join(problems)
 
     def contains(self, needle: str) -> bool:
         """Whether some spooled line contains ``needle`` (an id or a key, as JSON text)."""

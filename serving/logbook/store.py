@@ -154,6 +154,11 @@ class Logbook:
         self._recreated = 0
         self._next_prune = 0.0
         self._closed = False
+        # Ids whose rows could be neither written nor spooled (bounded; oldest dropped):
+        # settle() tells the answer so, instead of handing out an id with no row.
+        self._unrecorded: dict[str, None] = {}
+        self._unrecorded_total = 0
+        self._spool_error: str | None = None
         self._spool = _Spool(_spool_paths(engine.url, settings.spool_dir))
         self._metrics = _Metrics.get()
         self._queue = _WriteBehind(
@@ -203,6 +208,7 @@ class Logbook:
             logbook._needs_upgrade = True
             logbook._note_failure(exc)
             _LOG.error("recommendation log: database unavailable at start (%s)", exc)
+        logbook.probe_spool()  # storage checked now, not when the database first fails
         logbook._queue.start()  # replays a spool left by an earlier run, then retries
         return logbook
 
@@ -272,6 +278,35 @@ class Logbook:
             with contextlib.suppress(Exception):
                 self._replay()
 
+    def settle(self, ids: Sequence[str | None]) -> list[bool]:
+        """Write the queue now (in this thread); per id, whether its row is durable.
+
+        True: the row is in the database or in the fsynced spool. False: neither took it
+        (the database and every spool location refused: storage read-only or full); the
+        caller must not hand the id out as recorded. Concurrent callers share one
+        transaction (group commit): a row another thread's flush took is written when
+        this returns.
+        """
+        self._queue.flush()
+        with self._state_lock:
+            lost = self._unrecorded
+            return [rid is not None and rid not in lost for rid in ids]
+
+    def probe_spool(self) -> str | None:
+        """Check now that a spool location takes writes; the problem (also in health) or None."""
+        error = self._spool.probe()
+        with self._state_lock:
+            self._spool_error = error
+        if error is not None:
+            _LOG.error("recommendation log: %s", error)
+        return error
+
+    @property
+    def spool_error(self) -> str | None:
+        """Why no spool location takes writes (checked at start and every retry), or None."""
+        with self._state_lock:
+            return self._spool_error
+
     @property
     def pending(self) -> int:
         """Recommendations queued and not yet written."""
@@ -289,17 +324,28 @@ class Logbook:
         writes; with counts, the last error (no absolute paths) and times.
         """
         missing = self._db_file is not None and self._db_ident is not None and not self._file_ok()
+        pending = self._queue.pending()
         with self._state_lock:
-            degraded = self._failing or self._needs_upgrade or self._spool.backlog > 0 or missing
+            degraded = (
+                self._failing
+                or self._needs_upgrade
+                or self._spool.backlog > 0
+                or missing
+                or pending > 0
+            )
             last_error = self._last_error
             if missing and not self._failing:
                 last_error = "database file missing or replaced (being recreated)"
+            # failing: nothing can be recorded now (no writable spool); answers say so.
+            state = "failing" if self._spool_error else ("degraded" if degraded else "ok")
             return {
-                "state": "degraded" if degraded else "ok",
+                "state": state,
+                "spool_error": self._spool_error,
+                "unrecorded_rows_total": self._unrecorded_total,
                 "spooled_rows": self._spool.backlog,
                 "spooled_rows_total": self._spool.total,
                 "replayed_rows_total": self._replayed,
-                "pending_rows": self._queue.pending(),
+                "pending_rows": pending,
                 "database_recreated": self._recreated,
                 "last_error": last_error,
                 "last_error_at": _iso(self._last_error_at),
@@ -359,12 +405,22 @@ class Logbook:
         except Exception:
             # Last resort: the rows go to the error log itself.
             _LOG.exception("recommendation log: spooling failed; unwritten rows follow")
+            with self._state_lock:
+                self._spool_error = "no writable spool: the last append failed"
+                for rows, _ in groups:
+                    self._unrecorded_total += len(rows)
+                    for row in rows:
+                        self._unrecorded[str(row.get("id"))] = None
+                while len(self._unrecorded) > 100_000:
+                    self._unrecorded.pop(next(iter(self._unrecorded)))
             for rows, _ in groups:
                 for row in rows:
                     _LOG.error(
                         "unwritten recommendation: %s", json.dumps(row, default=_spool_default)
                     )
             return
+        with self._state_lock:
+            self._spool_error = None
         if self._metrics is not None:
             self._metrics.spooled.inc(n)
         self._update_gauge()
@@ -373,6 +429,10 @@ class Logbook:
         """The writer thread's periodic work: file check, replay, retention."""
         if self._closed:
             return
+        if self._spool_error is not None or self._failing:
+            # The spool is needed (the database refuses) or known broken: is it usable now?
+            # (Not while all is well: the probe writes beside the database file.)
+            self.probe_spool()
         if self._needs_upgrade or self._spool.existing() or self._failing:
             try:
                 self._replay()

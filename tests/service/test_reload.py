@@ -216,6 +216,29 @@ def test_watcher_swaps_and_keeps_the_old_model_when_a_new_one_is_corrupted(
     assert watcher.last_error is None and len(swaps) == 2
 
 
+def test_a_bundle_damaged_on_disk_while_served_is_told_by_the_status(
+    capacity_home: Path, bundle_dir: Path
+) -> None:
+    settings = Settings(home=capacity_home)
+    link = capacity_home / "champion"
+    served = make_export(capacity_home, bundle_dir, "1")
+    switch_champion(served, link)
+    watcher = ModelWatcher(settings, lambda loaded: None, interval=0)
+    assert watcher.check() is True
+    watcher._verified_at = float("-inf")  # due now (every six polls in a running service)
+    assert watcher.check() is False and watcher.status()["on_disk_error"] is None
+    _corrupt(served / "booster.txt")  # in place: checksums.json (the fingerprint) unchanged
+    watcher._verified_at = float("-inf")
+    assert watcher.check() is False
+    error = watcher.status()["on_disk_error"]
+    assert error is not None and "booster.txt" in error and str(capacity_home) not in error
+    assert watcher.current is not None  # the model in memory keeps answering
+    shutil.copy2(bundle_dir / "booster.txt", served / "booster.txt")  # repaired
+    watcher._verified_at = float("-inf")
+    watcher.check()
+    assert watcher.status()["on_disk_error"] is None
+
+
 def test_watcher_thread_picks_up_a_model_exported_after_start(
     capacity_home: Path, bundle_dir: Path
 ) -> None:

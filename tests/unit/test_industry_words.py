@@ -14,7 +14,33 @@ from features.matching import NameMatcher, industry_matcher, normalise
 from features.schemas import Application
 from serving.web.app import NEXT_STEPS_DEFAULT, next_steps
 
-CONTRACT_INDUSTRIES = Path("/work/shared/contract/industries.csv")
+
+def _contract_industries() -> Path | None:
+    """The shared contract's industries.csv (``../shared/contract`` of a checkout), if any.
+
+    Derived from this file's place, not written as one machine's path: the first
+    ``shared/contract/industries.csv`` found beside the repository or one of its parents
+    (a worktree sits deeper than the main checkout).
+    """
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "shared" / "contract" / "industries.csv"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+CONTRACT_INDUSTRIES = _contract_industries()
+
+
+def test_the_catalog_has_the_contracts_industries() -> None:
+    if CONTRACT_INDUSTRIES is None:
+        pytest.skip("no shared/contract/industries.csv beside this checkout")
+    with CONTRACT_INDUSTRIES.open(encoding="utf-8") as fh:
+        contract = {r["code"]: (r["name_zh"], r["name_en"]) for r in csv.DictReader(fh)}
+    catalog = resources.files("features").joinpath("data", "industries.csv")
+    with catalog.open(encoding="utf-8") as fh:
+        ours = {r["code"]: (r["name_zh"], r["name_en"]) for r in csv.DictReader(fh)}
+    assert ours == contract
 
 
 @pytest.fixture(scope="module")

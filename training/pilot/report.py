@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.atomic import write_bytes, write_text
 from features.contract import SizingDefinition, load_rate
 from training.pilot.metrics import ACCURACY_TARGET, PilotMetrics, _validated_frame
 from training.report_format import html_table, interval, md_table, num, pct
@@ -251,7 +252,7 @@ def write_pilot_report(
     chart_paths: list[Path] = []
     for name, (_, png) in charts.items():
         path = out / name
-        path.write_bytes(png)
+        write_bytes(path, png)
         chart_paths.append(path)
 
     sizing = metrics.sizing
@@ -306,6 +307,6 @@ def write_pilot_report(
 
     md_path = out / "pilot_report.md"
     html_path = out / "pilot_report.html"
-    md_path.write_text("\n".join(md_parts), encoding="utf-8")
-    html_path.write_text("\n".join(html_parts), encoding="utf-8")
+    write_text(md_path, "\n".join(md_parts), encoding="utf-8")
+    write_text(html_path, "\n".join(html_parts), encoding="utf-8")
     return PilotReportFiles(markdown=md_path, html=html_path, charts=tuple(chart_paths))

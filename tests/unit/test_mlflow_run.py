@@ -119,7 +119,9 @@ def test_champion_run_tag_moves_on_promotion(
 
 
 def test_pyfunc_champion_scores_like_the_service(
-    registry: tuple[Settings, Path, list[TrainResult]], tmp_path: Path
+    registry: tuple[Settings, Path, list[TrainResult]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import mlflow
 
@@ -131,7 +133,9 @@ def test_pyfunc_champion_scores_like_the_service(
     valid = validate_frames(fresh.customers, fresh.equipment, require_label=False)
     apps, _, _ = applications_from_frames(valid.customers, valid.equipment)
     frame = frame_from_applications(apps)
-    mlflow.set_tracking_uri(settings.resolved_tracking_uri())
+    # Through the environment, restored after the test (mlflow.set_tracking_uri would leak
+    # MLFLOW_TRACKING_URI into every later test of the session).
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.resolved_tracking_uri())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = mlflow.pyfunc.load_model(f"models:/{settings.registered_model}@champion")
@@ -153,7 +157,7 @@ def test_pyfunc_champion_scores_like_the_service(
 
 
 def test_pyfunc_keeps_ids_takes_integer_counts_and_flags_a_bad_row(
-    registry: tuple[Settings, Path, list[TrainResult]],
+    registry: tuple[Settings, Path, list[TrainResult]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlflow
 
@@ -174,7 +178,9 @@ def test_pyfunc_keeps_ids_takes_integer_counts_and_flags_a_bad_row(
             ],
         }
     )
-    mlflow.set_tracking_uri(settings.resolved_tracking_uri())
+    # Through the environment, restored after the test (mlflow.set_tracking_uri would leak
+    # MLFLOW_TRACKING_URI into every later test of the session).
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.resolved_tracking_uri())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = mlflow.pyfunc.load_model(f"models:/{settings.registered_model}@champion")

@@ -22,6 +22,7 @@ from training.train import TrainConfig, TrainResult, train_from_files
 # -- determinism ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_data_and_seed_give_bit_identical_predictions(
     trained_model: CapacityModel,
     labelled_history: LabelledHistory,
@@ -38,6 +39,7 @@ def test_same_data_and_seed_give_bit_identical_predictions(
     assert again.calibrator.to_dict() == trained_model.calibrator.to_dict()
 
 
+@pytest.mark.slow
 def test_a_different_seed_gives_different_predictions(
     trained_model: CapacityModel,
     labelled_history: LabelledHistory,

@@ -12,8 +12,12 @@ is migrated in place. SQLite (the default) runs in WAL mode with a busy timeout 
 the write lock up front (``BEGIN IMMEDIATE``) so several server workers can write to one file;
 any other SQLAlchemy URL (e.g. PostgreSQL) is set with ``CAPACITY_LOG_DB_URL``.
 
-This module is the runtime's store (writer, spool, replay, health, retention); the offline
-work on the log lives on the training side: the outcome-CSV import
+:class:`Logbook` is the runtime's store, split by job: this module opens, writes (the
+recommendations, their outcomes, retention) and reports health; the failure path (spool,
+replay, the SQLite file's recovery) is :mod:`serving.logbook.recovery`, the reads
+(:meth:`Logbook.get`, :meth:`Logbook.count`, keyed batches) :mod:`serving.logbook.queries`,
+both mixins over the one state ``Logbook.__init__`` creates. The offline work on the log
+lives on the training side: the outcome-CSV import
 (:mod:`training.outcomes_import`) and the analytic read of the pilot
 (:mod:`training.log_frame`).
 """
@@ -24,10 +28,8 @@ import atexit
 import contextlib
 import json
 import logging
-import os
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,7 +42,6 @@ from sqlalchemy import (
     Engine,
     delete,
     exists,
-    func,
     insert,
     make_url,
     select,
@@ -56,13 +57,11 @@ from serving.logbook.engine import (
     _sqlite_file,
     create_logbook_engine,
 )
+from serving.logbook.queries import _ID_CHUNK, _LogQueries
 from serving.logbook.records import (
-    LoggedOutcome,
-    LoggedRecommendation,
     LogUnavailableError,
     OutcomeConflictError,
     RecommendationEntry,
-    StoredBatch,
     UnknownRecommendationError,
     _choice,
     _entry_to_row,
@@ -71,6 +70,7 @@ from serving.logbook.records import (
     _same_outcome,
     _text,
 )
+from serving.logbook.recovery import _LogRecovery
 from serving.logbook.schema import (
     _BATCH,
     _OUT,
@@ -85,15 +85,12 @@ from serving.logbook.spool import (
     _Group,
     _Metrics,
     _Spool,
-    _spool_default,
     _spool_paths,
     public_error,
 )
 from serving.logbook.writer import _WriteBehind
 
 _LOG = logging.getLogger("serving.logbook")
-# SQLite allows 32,766 bound parameters per statement (999 before 3.32); stay well below.
-_ID_CHUNK = 500
 _PG_MIGRATION_LOCK_KEY = 7_352_011  # arbitrary constant shared by all workers
 
 
@@ -108,7 +105,7 @@ def _flush_at_exit(ref: weakref.ReferenceType[Logbook]) -> None:
             book.close()
 
 
-class Logbook:
+class Logbook(_LogRecovery, _LogQueries):
     """Read and write the recommendation log.
 
     Open it with :meth:`Logbook.open` (which migrates the schema), use it from any number
@@ -323,171 +320,6 @@ class Logbook:
         self._ensure_file_quietly()
         return self._engine
 
-    # -- failure handling -------------------------------------------------------------
-
-    def _note_failure(self, exc: BaseException) -> None:
-        with self._state_lock:
-            self._failing = True
-            self._last_error = public_error(exc)
-            self._last_error_at = datetime.now(UTC)
-
-    def _note_success(self) -> None:
-        with self._state_lock:
-            self._failing = False
-
-    def _update_gauge(self) -> None:
-        if self._metrics is not None:
-            self._metrics.backlog.set(self._spool.backlog)
-
-    def _spool_failed(self, groups: list[_Group], exc: BaseException) -> None:
-        """The writer's failure path: spool the groups (durably), note the error."""
-        self._note_failure(exc)
-        n = sum(len(rows) for rows, _ in groups)
-        _LOG.error(
-            "recommendation log: writing %d row(s) failed (%s); spooling them to %s",
-            n,
-            public_error(exc),
-            self._spool.path.name,
-        )
-        try:
-            self._spool.append(groups)
-        except Exception:
-            # Last resort: the rows go to the error log itself.
-            _LOG.exception("recommendation log: spooling failed; unwritten rows follow")
-            for rows, _ in groups:
-                for row in rows:
-                    _LOG.error(
-                        "unwritten recommendation: %s", json.dumps(row, default=_spool_default)
-                    )
-            return
-        if self._metrics is not None:
-            self._metrics.spooled.inc(n)
-        self._update_gauge()
-
-    def _maintain(self) -> None:
-        """The writer thread's periodic work: file check, replay, retention."""
-        if self._closed:
-            return
-        if self._needs_upgrade or self._spool.existing() or self._failing:
-            try:
-                self._replay()
-            except Exception as exc:
-                self._note_failure(exc)
-        else:
-            self._ensure_file_quietly()
-        if self._settings.retention_days is not None and time.monotonic() >= self._next_prune:
-            self._next_prune = time.monotonic() + self._settings.prune_seconds
-            try:
-                removed = self.prune()
-                if removed:
-                    _LOG.info("recommendation log: pruned %d old recommendation(s)", removed)
-            except Exception as exc:
-                _LOG.warning("recommendation log: prune failed: %s", public_error(exc))
-
-    def _replay(self) -> int:
-        """Replay the spool (all of it, idempotently); raise if the database refuses."""
-        with self._queue.drain_lock:
-            self._ensure_file()
-            if self._needs_upgrade:
-                _ensure_sqlite_directory(self._engine.url)
-                self.upgrade()
-                self._remember_file()
-            done = self._spool.replay(self._insert_groups_idempotent)
-            self._note_success()
-            with self._state_lock:
-                self._replayed += done
-                if done:
-                    self._last_replay_at = datetime.now(UTC)
-            if done:
-                _LOG.warning("recommendation log: replayed %d spooled row(s)", done)
-                if self._metrics is not None:
-                    self._metrics.replayed.inc(done)
-            self._update_gauge()
-            return done
-
-    # -- the SQLite file ---------------------------------------------------------------
-
-    def _stat_ident(self) -> tuple[int, int] | None:
-        assert self._db_file is not None
-        try:
-            st = os.stat(self._db_file)
-        except OSError:
-            return None
-        return (st.st_dev, st.st_ino)
-
-    def _file_ok(self) -> bool:
-        return self._db_file is None or self._stat_ident() == self._db_ident
-
-    def _remember_file(self) -> None:
-        if self._db_file is None:
-            return
-        self._close_keeper()
-        self._db_ident = self._stat_ident()
-        try:
-            # A connection that keeps the file open: if the file is deleted, its contents
-            # can still be read through it and written back (VACUUM INTO).
-            keeper = sqlite3.connect(
-                str(self._db_file), check_same_thread=False, isolation_level=None
-            )
-            keeper.execute("PRAGMA schema_version").fetchall()
-            self._keeper = keeper
-        except sqlite3.Error:
-            self._keeper = None
-
-    def _close_keeper(self) -> None:
-        keeper, self._keeper = self._keeper, None
-        if keeper is not None:
-            with contextlib.suppress(sqlite3.Error):
-                keeper.close()
-
-    def _ensure_file_quietly(self) -> None:
-        try:
-            self._ensure_file()
-        except Exception as exc:
-            self._note_failure(exc)
-
-    def _ensure_file(self) -> None:
-        """Notice a SQLite file deleted or replaced since it was opened, and recover."""
-        if self._db_file is None or self._db_ident is None or self._file_ok():
-            return
-        with self._recover_lock, self._write_lock:
-            if self._file_ok():
-                return
-            rescued = False
-            if self._stat_ident() is None and self._keeper is not None:
-                rescued = self._rescue()
-            self._engine.dispose()  # pooled connections still point at the old file
-            _ensure_sqlite_directory(self._engine.url)
-            self.upgrade()  # a new file gets the schema; a rescued or replaced one: no-op
-            self._remember_file()
-            with self._state_lock:
-                self._recreated += 1
-            _LOG.error(
-                "recommendation log: the database file was deleted or replaced while open; %s",
-                "its contents were rescued" if rescued else "a new one was created",
-            )
-
-    def _rescue(self) -> bool:
-        """Write the deleted file's contents (read through the keeper) back in its place."""
-        assert self._db_file is not None and self._keeper is not None
-        tmp = self._db_file.with_name(f"{self._db_file.name}.rescue-{os.getpid()}")
-        try:
-            self._db_file.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            self._keeper.execute("VACUUM INTO ?", (str(tmp),))
-            try:
-                os.link(tmp, self._db_file)  # fails if another worker put a file back first
-            except FileExistsError:
-                return False
-            return True
-        except (sqlite3.Error, OSError) as exc:
-            _LOG.error("recommendation log: could not rescue the deleted file: %s", exc)
-            return False
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
     # -- writing ---------------------------------------------------------------------
 
     def _insert_rows(self, values: list[dict[str, Any]]) -> None:
@@ -551,40 +383,6 @@ class Logbook:
             with conn.begin():
                 yield conn
 
-    def reading(self) -> contextlib.AbstractContextManager[Connection]:
-        """A connection for reading, after every queued row is written.
-
-        For readers outside the store (:func:`training.log_frame.joined_frame`).
-        Raises LogUnavailableError if the database cannot be read now.
-        """
-        return self._read()
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A connection for reading, after the queue is written.
-
-        Raises LogUnavailableError if the database cannot be read now.
-        """
-        self.flush()
-        try:
-            self._ensure_file()
-            with self._engine.connect() as conn:
-                yield conn
-        except (LogUnavailableError, UnknownRecommendationError, OutcomeConflictError):
-            raise
-        except (OperationalError, DBAPIError, OSError) as exc:
-            self._note_failure(exc)
-            raise LogUnavailableError(
-                f"recommendation log unavailable: {public_error(exc)}"
-            ) from exc
-
-    def _unavailable_if_spooled(self, needle: str) -> None:
-        if self._spool.backlog and self._spool.contains(json.dumps(needle)):
-            raise LogUnavailableError(
-                f"recommendation {needle} is logged but not yet in the database (the log is "
-                f"degraded); retry in a few seconds"
-            )
-
     # -- retention --------------------------------------------------------------------
 
     def prune(self, older_than_days: float | None = None) -> int:
@@ -604,45 +402,6 @@ class Logbook:
             result = conn.execute(delete(_REC).where(_REC.c.created_at < cutoff, ~has_outcome))
             conn.execute(delete(_BATCH).where(_BATCH.c.created_at < cutoff))
             return int(result.rowcount or 0)
-
-    # -- keyed batches ----------------------------------------------------------------
-
-    def find_batch(self, key: str) -> StoredBatch | None:
-        """The batch stored under an idempotency key (database, else spool), or None.
-
-        Raises LogUnavailableError when the database cannot be read and the spool does
-        not have it either (the caller may then serve the batch afresh).
-        """
-        found = self._spool.find_batch(key) if self._spool.backlog else None
-        if found is not None:
-            return found
-        with self._read() as conn:
-            row = conn.execute(select(_BATCH).where(_BATCH.c.key == key)).mappings().first()
-        if row is None:
-            return self._spool.find_batch(key)
-        return StoredBatch(
-            row["key"], row["body_sha256"], row["batch_id"], tuple(json.loads(row["ids_json"]))
-        )
-
-    def batch_responses(self, ids: Sequence[str]) -> list[dict[str, Any] | None]:
-        """The logged answers of ``ids``, in that order (None for an id not found).
-
-        Each is ``response_json`` parsed, with ``model_version`` added if missing.
-        """
-        found: dict[str, dict[str, Any]] = {}
-        with self._read() as conn:
-            for start in range(0, len(ids), _ID_CHUNK):
-                chunk = list(ids[start : start + _ID_CHUNK])
-                for rid, response, version in conn.execute(
-                    select(_REC.c.id, _REC.c.response_json, _REC.c.model_version).where(
-                        _REC.c.id.in_(chunk)
-                    )
-                ):
-                    doc = json.loads(response)
-                    if isinstance(doc, dict):
-                        doc.setdefault("model_version", version)
-                        found[rid] = doc
-        return [found.get(rid) for rid in ids]
 
     # -- recommendations --------------------------------------------------------------
 
@@ -783,32 +542,6 @@ class Logbook:
         else:
             self._insert_groups([(values, request)])
         return [v["id"] for v in values]
-
-    def get(self, recommendation_id: str) -> LoggedRecommendation | None:
-        """The recommendation with this id and its outcomes, or None if it is not logged.
-
-        Raises LogUnavailableError when the database cannot be read, or the id is spooled
-        and not yet replayed (the log is degraded: retry).
-        """
-        with self._read() as conn:
-            rec = (
-                conn.execute(select(_REC).where(_REC.c.id == recommendation_id)).mappings().first()
-            )
-            if rec is None:
-                self._unavailable_if_spooled(recommendation_id)
-                return None
-            outcomes = conn.execute(
-                select(_OUT)
-                .where(_OUT.c.recommendation_id == recommendation_id)
-                .order_by(_OUT.c.recorded_at, _OUT.c.id)
-            ).mappings()
-            logged = tuple(LoggedOutcome(**dict(o)) for o in outcomes)
-        return LoggedRecommendation(**dict(rec), outcomes=logged)
-
-    def count(self) -> int:
-        """Number of logged recommendations in the database (:meth:`health`: spooled)."""
-        with self._read() as conn:
-            return int(conn.execute(select(func.count()).select_from(_REC)).scalar_one())
 
     # -- outcomes -------------------------------------------------------------------
 

@@ -16,6 +16,15 @@ Environment variables (all optional):
 ``CAPACITY_DEMAND_PRICE_YUAN_PER_KW_MONTH`` 基本电费 by maximum demand (default 33)
 ``CAPACITY_MIN_DEMAND_SHARE``              least demand billed, share of capacity (0.40)
 ``CAPACITY_NEXT_STEPS_FILE``               the utility's own next-steps texts (JSON)
+
+The HTTP service's own (:class:`ServiceSettings`, read once when the service starts):
+
+``CAPACITY_MAX_BODY_BYTES``      largest request body (default 8 MiB)
+``CAPACITY_MAX_CONCURRENCY``     POST API requests served at once (default 4, 0: no limit)
+``CAPACITY_QUEUE_TIMEOUT_MS``    longest wait for a slot before 503 + Retry-After (500)
+``CAPACITY_FEEDBACK_API_KEY``    the key ``POST /feedback`` requires (none: feedback off)
+``CAPACITY_LOG_DISABLED``        ``1``: serve without the recommendation log
+``CAPACITY_BENCHMARK_ENDPOINTS`` ``1``: serve ``/trivial`` (the benchmarks' baseline)
 """
 
 from __future__ import annotations
@@ -90,3 +99,35 @@ def state_home() -> Path:
     nothing.
     """
     return Settings().home.expanduser().resolve()
+
+
+class ServiceSettings(BaseSettings):
+    """The HTTP service's limits and switches (env ``CAPACITY_MAX_BODY_BYTES`` etc.).
+
+    Read once, when the service object and its guard chain are built; nothing reads these
+    variables anywhere else.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAPACITY_", extra="ignore")
+
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    """Largest request body (default 8 MiB): a 10,000-application batch of 30-line lists
+    (21.5 MiB) peaked at 1.35 GB resident; 8 MiB (10,000 typical applications are 4.8 MiB)
+    keeps a batch well under 1 GB (benchmarks/bench_load.py --batch-apps)."""
+    max_concurrency: int = 4
+    """POST API requests served at once (0: no limit)."""
+    queue_timeout_ms: float = 500.0
+    """Longest a request waits for a slot before it is answered 503 with ``Retry-After``."""
+    feedback_api_key: str = ""
+    log_disabled: str = ""
+    benchmark_endpoints: str = ""
+
+    @property
+    def log_enabled(self) -> bool:
+        """False when ``CAPACITY_LOG_DISABLED=1``."""
+        return self.log_disabled != "1"
+
+    @property
+    def serve_benchmark_endpoints(self) -> bool:
+        """True when ``CAPACITY_BENCHMARK_ENDPOINTS=1``."""
+        return self.benchmark_endpoints == "1"

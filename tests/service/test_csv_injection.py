@@ -8,7 +8,7 @@ import io
 import httpx
 import pytest
 
-from serving.service import csv_safe
+from serving.batch_csv import csv_safe
 
 CUSTOMERS = (
     "customer_id,industry,floor_area_m2,peak_demand_kw\n"

@@ -1,0 +1,260 @@
+"""Answers into the recommendation log: single answers, batches, and idempotent batch keys.
+
+:class:`AnswerLog` maps what the endpoints answered onto the logbook's rows and never
+lets a database failure break an answer (a refused write is spooled by the logbook; an
+unexpected failure leaves the answer without ids). A batch sent with an
+``Idempotency-Key`` is logged under that key with the SHA-256 of its body: a repeat finds
+the logged rows (:meth:`AnswerLog.stored`), the same key with another body is a 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from typing import Any
+
+from starlette.responses import Response
+
+from features.schemas import Application
+from serving.batch_csv import clean
+from serving.errors import safe_text, single_error
+from serving.schemas import Recommendation
+
+log = logging.getLogger(__name__)
+
+
+def idempotency_key(ctx: Any) -> tuple[str | None, Response | None]:
+    """The request's ``Idempotency-Key`` (None when absent), or the 400 answer."""
+    headers = getattr(getattr(ctx, "request", None), "headers", None)
+    raw = None if headers is None else headers.get("idempotency-key")
+    if raw is None:
+        return None, None
+    if not raw.strip() or len(raw) > 128 or any(not 32 <= ord(ch) < 127 for ch in raw):
+        return None, single_error(
+            "Idempotency-Key",
+            safe_text(raw[:130]),
+            "1 to 128 printable ASCII characters",
+            "invalid Idempotency-Key header",
+        )
+    return raw, None
+
+
+def body_hash(*parts: Any) -> str:
+    """SHA-256 of a request body's parts (bytes as they are, the rest as sorted JSON)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = (
+            part
+            if isinstance(part, bytes)
+            else json.dumps(
+                part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+            ).encode("utf-8")
+        )
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class AnswerLog:
+    """The service's writer of answers into ``logbook`` (None: logging disabled)."""
+
+    def __init__(self, logbook: Any) -> None:
+        self.logbook = logbook
+
+    def one(
+        self, app: Application, rec: Recommendation, source: str, proposed_kva: float | None = None
+    ) -> str | None:
+        """Log one answer; its id (None without a log or when logging failed)."""
+        if self.logbook is None:
+            return None
+        # The models themselves: the logbook serialises them once with pydantic-core
+        # (the same JSON as dumping to dicts and then to text, at a fraction of the cost).
+        # defer: the row is validated and its id issued here, the database write happens
+        # in the logbook's writer thread; every read of the log (e.g. /feedback) writes
+        # the queue first, so the id returned here is always found. A database that
+        # refuses the row makes the logbook spool it: the answer is served regardless.
+        try:
+            return str(
+                self.logbook.record(
+                    app,
+                    rec,
+                    source=source,
+                    model_version=rec.model_version,
+                    recommended_kva=rec.recommended_kva,
+                    predicted_peak_kw=rec.predicted_peak_kw,
+                    engineering_kva=rec.engineering_kva,
+                    status_quo_kva=proposed_kva,
+                    industry=app.industry,
+                    defer=True,
+                )
+            )
+        except ValueError:
+            raise  # an invalid row: as before
+        except Exception:
+            log.exception("logging a recommendation failed")
+            return None
+
+    def scored(
+        self,
+        requests: list[dict[str, Any]],
+        scored: Any,
+        status_quo: list[Any] | None = None,
+        key: str | None = None,
+        body_sha256: str | None = None,
+    ) -> list[str | None]:
+        """Log rows of the vectorised path (compact answers), one per request; their ids."""
+        if self.logbook is None:
+            return [None] * len(requests)
+        batch_id = uuid.uuid4().hex
+        sq = status_quo or [None] * len(requests)
+        rows = [
+            {
+                "application": request,
+                "response": {k: clean(v) for k, v in r.items()},
+                "source": "batch",
+                "model_version": str(r["model_version"]),
+                "recommended_kva": float(r["recommended_kva"]),
+                "predicted_peak_kw": float(r["predicted_peak_kw"]),
+                "engineering_kva": clean(r["engineering_kva"]),
+                "status_quo_kva": clean(q),
+                "industry": str(r["industry"]),
+                "batch_id": batch_id,
+            }
+            for request, r, q in zip(requests, scored.to_dict("records"), sq, strict=True)
+        ]
+        return self.rows(rows, key, body_sha256)
+
+    def rows(
+        self, rows: list[dict[str, Any]], key: str | None, body_sha256: str | None
+    ) -> list[str | None]:
+        """Log a batch's rows (one transaction); a keyed batch is written before answering.
+
+        Never raises for the database: a refused write is spooled by the logbook (the ids
+        stay valid); an unexpected failure leaves the answer without ids.
+        """
+        assert self.logbook is not None
+        try:
+            ids: list[str | None] = list(
+                self.logbook.record_many(
+                    rows, defer=True, idempotency_key=key, body_sha256=body_sha256
+                )
+            )
+        except ValueError:
+            raise  # an invalid row: as before
+        except Exception:
+            log.exception("logging a batch failed")
+            return [None] * len(rows)
+        if key is not None:
+            # Committed (or durably spooled) before the answer leaves: a repeat of the key
+            # finds these ids, and a kill before this point leaves no row and no key.
+            try:
+                self.logbook.flush()
+            except Exception:
+                log.exception("writing a keyed batch failed")
+        return ids
+
+    def batch(
+        self,
+        apps: list[Application],
+        recs: list[Recommendation],
+        key: str | None = None,
+        body_sha256: str | None = None,
+    ) -> list[str | None]:
+        """Log the full answers of a JSON batch (compact rows); their ids."""
+        if self.logbook is None:
+            return [None] * len(recs)
+        batch_id = uuid.uuid4().hex
+        # Batch rows keep a compact answer: the full answer of 10,000 applications would
+        # multiply the log's size without adding anything the outcome analysis uses.
+        rows = [
+            {
+                "application": a.model_dump(mode="json"),
+                "response": {
+                    "recommended_kva": r.recommended_kva,
+                    "predicted_peak_kw": r.predicted_peak_kw,
+                    "p_appropriate": r.p_appropriate,
+                    "drivers": [d.model_dump(mode="json") for d in r.drivers[:5]],
+                },
+                "source": "batch",
+                "model_version": r.model_version,
+                "recommended_kva": r.recommended_kva,
+                "predicted_peak_kw": r.predicted_peak_kw,
+                "engineering_kva": r.engineering_kva,
+                "industry": a.industry,
+                "batch_id": batch_id,
+            }
+            for a, r in zip(apps, recs, strict=True)
+        ]
+        return self.rows(rows, key, body_sha256)
+
+    def frames(
+        self,
+        customers: Any,
+        equipment: Any,
+        scored: Any,
+        key: str | None = None,
+        body_sha256: str | None = None,
+    ) -> list[str | None]:
+        """Log each scored CSV row, with its contract rows as the request."""
+        lines: dict[str, list[dict[str, Any]]] = {}
+        for rec in equipment.to_dict(orient="records"):
+            lines.setdefault(str(rec["customer_id"]), []).append(rec)
+        by_id = {str(c["customer_id"]): c for c in customers.to_dict(orient="records")}
+        ids = [str(cid) for cid in scored["customer_id"]]
+        requests = [
+            {
+                "customer": {k: clean(v) for k, v in by_id[cid].items()},
+                "equipment": lines.get(cid, []),
+            }
+            for cid in ids
+        ]
+        status_quo = [by_id[cid].get("applied_capacity_kva") for cid in ids]
+        return self.scored(requests, scored, status_quo, key, body_sha256)
+
+    def stored(self, key: str | None, body_sha256: str) -> Any:
+        """The batch logged under ``key``: a StoredBatch, the 409 answer, or None (new)."""
+        if key is None or self.logbook is None:
+            return None
+        try:
+            stored = self.logbook.find_batch(key)
+        except Exception as exc:  # the log cannot be read: serve the batch afresh
+            log.warning("idempotency lookup failed: %s", exc)
+            return None
+        if stored is None:
+            return None
+        if stored.body_sha256 != body_sha256:
+            return single_error(
+                "Idempotency-Key",
+                key,
+                "a new key for a different request body",
+                f"this key was already used for a different request body (batch "
+                f"{stored.batch_id}); send the same body again or use a new key",
+                409,
+            )
+        return stored
+
+    def stored_rows(self, stored: Any) -> list[dict[str, Any]] | Response:
+        """The logged summary rows of a stored batch (with their ids), or a 503 to retry."""
+        assert self.logbook is not None
+        try:
+            responses = self.logbook.batch_responses(stored.ids)
+        except Exception as exc:
+            log.warning("reading a stored batch failed: %s", exc)
+            responses = [None]
+        if any(r is None for r in responses):
+            response = single_error(
+                "Idempotency-Key",
+                stored.key,
+                "a readable recommendation log",
+                "the logged answers of this batch cannot be read now (log degraded); retry",
+                503,
+            )
+            response.headers["Retry-After"] = "5"
+            return response
+        return [
+            {**r, "recommendation_id": rid}
+            for r, rid in zip(responses, stored.ids, strict=True)
+            if r is not None
+        ]

@@ -32,11 +32,28 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from features.catalog import Catalog, load_catalog
-from features.contract import CLIMATE_ZONES
+from features.contract import APPLICATION_TYPES, CLIMATE_ZONES, DEFAULT_APPLICATION_TYPE
 from features.engineering import (
     EngineeringConfig,
     engineering_estimate_arrays,
     engineering_estimate_frame,
+)
+from features.metered import (
+    APPLICATION_TYPE_FEATURE,
+    METERED_FEATURES,
+    MIN_METERED_ROWS,
+    MIN_REMAINING_SHARE,
+    MeteredModelRequired,
+    MeterFit,
+    MeterInputs,
+    application_type_codes,
+    metered_feature_values,
+)
+from features.metering import (
+    METER_SUMMARY_COLUMNS,
+    hours_in_month,
+    parse_periods,
+    summarise_readings,
 )
 from features.schemas import Application
 from features.shrinkage import shrink_log_location
@@ -70,6 +87,24 @@ class ApplicationColumns:
     eq_quantity: np.ndarray
     eq_standby: np.ndarray
     eq_name: list[str]
+    eq_removed: np.ndarray | None = None
+    """Lines taken out of service (``change`` remove) of existing customers."""
+    application_type: list[str] | None = None
+    existing_capacity_kva: np.ndarray | None = None
+    meter: dict[str, np.ndarray] | None = None
+    """The readings' summary per customer (:data:`features.metering.METER_SUMMARY_COLUMNS`)."""
+
+    def meter_inputs(self) -> MeterInputs:
+        """The customers' meter inputs (nothing metered when no application brought any)."""
+        n = len(self.customer_id)
+        kinds = self.application_type or [DEFAULT_APPLICATION_TYPE] * n
+        cap = self.existing_capacity_kva
+        summary = self.meter or {c: np.full(n, np.nan) for c in METER_SUMMARY_COLUMNS}
+        summary = dict(summary)
+        summary["meter_months"] = np.nan_to_num(summary["meter_months"])
+        return MeterInputs(
+            np.asarray(kinds, dtype=object), np.full(n, np.nan) if cap is None else cap, summary
+        )
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The contract frames (typed columns, as :func:`frames_from_applications` gives)."""
@@ -85,6 +120,11 @@ class ApplicationColumns:
                 "shifts": self.shifts,
             }
         )
+        if self.application_type is not None:
+            customers["application_type"] = pd.array(self.application_type, dtype="str")
+            customers["existing_capacity_kva"] = self.meter_inputs().existing_capacity_kva
+            for column, values in self.meter_inputs().summary.items():
+                customers[column] = values
         equipment = pd.DataFrame(
             {
                 "customer_id": pd.array(self.eq_customer_id, dtype="str"),
@@ -95,6 +135,10 @@ class ApplicationColumns:
                 "name": pd.array(self.eq_name, dtype="str"),
             }
         )
+        if self.eq_removed is not None:
+            equipment["change"] = pd.array(
+                np.where(self.eq_removed, "remove", "add").tolist(), dtype="str"
+            )
         return customers, equipment
 
 
@@ -201,7 +245,17 @@ def frames_from_applications(
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
     cols: dict[str, list[Any]] = {
-        c: [] for c in ("customer_id", "pos", "category", "rated_kw", "quantity", "standby", "name")
+        c: []
+        for c in (
+            "customer_id",
+            "pos",
+            "category",
+            "rated_kw",
+            "quantity",
+            "standby",
+            "name",
+            "removed",
+        )
     }
     k = 0
     for pos, (cid, app) in enumerate(zip(ids, applications, strict=True)):
@@ -217,8 +271,12 @@ def frames_from_applications(
             cols["quantity"].append(item.quantity)
             cols["standby"].append(item.standby)
             cols["name"].append(item.name or "")
+            cols["removed"].append(item.change == "remove")
     # Ids must be unique for the positions to stand in for a lookup by id.
     unique = len(set(ids)) == len(ids)
+    metered = any(
+        a.meter_readings or a.application_type != DEFAULT_APPLICATION_TYPE for a in applications
+    )
     columns = ApplicationColumns(
         customer_id=ids,
         industry=[a.industry for a in applications],
@@ -233,6 +291,12 @@ def frames_from_applications(
         eq_quantity=np.array(cols["quantity"], dtype=np.int64),
         eq_standby=np.array(cols["standby"], dtype=bool),
         eq_name=cols["name"],
+        eq_removed=np.array(cols["removed"], dtype=bool) if metered else None,
+        application_type=[a.application_type for a in applications] if metered else None,
+        existing_capacity_kva=numbers([a.existing_capacity_kva for a in applications])
+        if metered
+        else None,
+        meter=_summarise_applications(applications) if metered else None,
     )
     if not unique or not all(isinstance(i, str) for i in ids):
         customers, equipment = columns.frames()
@@ -240,8 +304,53 @@ def frames_from_applications(
     return HistoryFrames(columns=columns)
 
 
+def _summarise_applications(applications: Sequence[Application]) -> dict[str, np.ndarray]:
+    """The readings' summary of each application (the same function as a history's)."""
+    pos: list[int] = []
+    periods: list[str] = []
+    energy: list[float] = []
+    demand: list[float] = []
+    for i, app in enumerate(applications):
+        for reading in app.meter_readings:
+            pos.append(i)
+            periods.append(reading.period)
+            energy.append(reading.energy_kwh)
+            demand.append(np.nan if reading.max_demand_kw is None else reading.max_demand_kw)
+    year, month = parse_periods(np.array(periods, dtype=object))
+    return summarise_readings(
+        np.array(pos, dtype=np.int64),
+        len(applications),
+        hours_in_month(year, month),
+        np.array(energy, dtype=float),
+        np.array(demand, dtype=float),
+    )
+
+
+def _removed_mask(equipment: pd.DataFrame) -> np.ndarray:
+    """Lines taken out of service (``change`` remove); none when the column is absent."""
+    if "change" not in equipment:
+        return np.zeros(len(equipment), dtype=bool)
+    return np.asarray(equipment["change"].astype(str) == "remove", dtype=bool)
+
+
+def _counted_lines(equipment: pd.DataFrame) -> pd.DataFrame:
+    """The lines that carry load after the application (those removed marked standby).
+
+    The classical sheet then leaves a removed line out as it leaves out a spare.
+    """
+    removed = _removed_mask(equipment)
+    if not removed.any():
+        return equipment
+    out = equipment.copy()
+    out["standby"] = out["standby"].to_numpy(dtype=bool) | removed
+    return out
+
+
 def _aggregate_equipment(
-    customer_ids: pd.Index, equipment: pd.DataFrame, categories: Sequence[str]
+    customer_ids: pd.Index,
+    equipment: pd.DataFrame,
+    categories: Sequence[str],
+    lines: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per customer × category: non-standby kW, unit count and largest unit (numpy only)."""
     if not len(equipment):
@@ -254,6 +363,8 @@ def _aggregate_equipment(
             np.zeros(0),
             np.zeros(0, dtype=bool),
         )
+    # ``lines``: the lines to count (default: all but those taken out of service).
+    counted = ~_removed_mask(equipment) if lines is None else lines
     return _aggregate_arrays(
         len(customer_ids),
         len(categories),
@@ -261,7 +372,7 @@ def _aggregate_equipment(
         pd.Index(categories).get_indexer(equipment["category"]),
         equipment["rated_kw"].to_numpy(dtype=float),
         equipment["quantity"].to_numpy(dtype=float),
-        equipment["standby"].to_numpy(dtype=bool),
+        equipment["standby"].to_numpy(dtype=bool) | ~counted,
     )
 
 
@@ -372,11 +483,16 @@ def _categorical_codes(raw: np.ndarray | Sequence[Any], categories: list[str]) -
     return np.fromiter((lookup.get(v, -1) for v in raw), dtype=np.int64, count=len(raw))
 
 
-def base_source_of(base: np.ndarray, has_equipment: np.ndarray) -> np.ndarray:
-    """Which estimate the base came from (equipment, area or industry), from two features."""
+def base_source_of(
+    base: np.ndarray, has_equipment: np.ndarray, has_meter: np.ndarray | None = None
+) -> np.ndarray:
+    """Which estimate the base came from (meter, equipment, area or industry)."""
     has_eq = has_equipment > 0
     ok = np.isfinite(base) & (base > 0)
-    return np.where(has_eq & ok, "equipment", np.where(ok, "area", "industry"))
+    out = np.where(has_eq & ok, "equipment", np.where(ok, "area", "industry"))
+    if has_meter is not None:
+        out = np.where((np.nan_to_num(has_meter) > 0) & ok, "meter", out)
+    return out
 
 
 @lru_cache(maxsize=16)
@@ -431,6 +547,8 @@ class BuiltFeatures:
         return out
 
     def _categories(self, name: str) -> list[str]:
+        if name == APPLICATION_TYPE_FEATURE:
+            return list(APPLICATION_TYPES)
         return self.builder.industries_ if name == "industry" else self.builder.climate_zones_
 
     def frame(self) -> pd.DataFrame:
@@ -476,14 +594,47 @@ class LabelStatistics:
     industry: np.ndarray
     kw: np.ndarray
     area_p30: np.ndarray
+    meter: MeterInputs | None = None
+    """Existing customers' meter inputs (None: a new-connections history)."""
+    kw_removed: np.ndarray | None = None
+    """``(n, C)`` kW of the lines taken out of service, per customer and category."""
 
     @classmethod
     def concat(cls, parts: Sequence[LabelStatistics]) -> LabelStatistics:
         """Row-wise concatenation, in the order given."""
+        meters = [p.meter for p in parts if p.meter is not None]
+        if meters and len(meters) != len(parts):
+            raise ValueError("label statistics with and without meter inputs cannot be mixed")
+        removed = [p.kw_removed for p in parts if p.kw_removed is not None]
         return cls(
             industry=np.concatenate([p.industry for p in parts]),
             kw=np.vstack([p.kw for p in parts]),
             area_p30=np.concatenate([p.area_p30 for p in parts]),
+            meter=MeterInputs(
+                np.concatenate([m.application_type for m in meters]),
+                np.concatenate([m.existing_capacity_kva for m in meters]),
+                {c: np.concatenate([m.summary[c] for m in meters]) for c in METER_SUMMARY_COLUMNS},
+            )
+            if meters
+            else None,
+            kw_removed=np.vstack(removed) if removed else None,
+        )
+
+    def take(self, rows: np.ndarray) -> LabelStatistics:
+        """The statistics of the customers at ``rows`` (positions or a mask)."""
+        meter = self.meter
+        return LabelStatistics(
+            industry=self.industry[rows],
+            kw=self.kw[rows],
+            area_p30=self.area_p30[rows],
+            meter=None
+            if meter is None
+            else MeterInputs(
+                meter.application_type[rows],
+                meter.existing_capacity_kva[rows],
+                {c: v[rows] for c, v in meter.summary.items()},
+            ),
+            kw_removed=None if self.kw_removed is None else self.kw_removed[rows],
         )
 
 
@@ -540,11 +691,22 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "kw_per_employee",
             "eng_kw_per_m2",
             "has_equipment",
-            "industry",
-            "climate_zone",
         ]
-        self.feature_names_ = cols
+        # The metered path only when the history holds enough existing customers: a
+        # new-connections history keeps exactly the features (and the model) it had.
+        self.metered_ = bool(
+            y is not None
+            and MeterInputs.from_customers(X.customers).has_meter.sum() >= MIN_METERED_ROWS
+        )
+        if self.metered_:
+            cols += list(METERED_FEATURES)
+        cols += ["industry", "climate_zone"]
         self.categorical_features_ = ["industry", "climate_zone"]
+        if self.metered_:
+            cols.append(APPLICATION_TYPE_FEATURE)
+            self.categorical_features_.append(APPLICATION_TYPE_FEATURE)
+        self.feature_names_ = cols
+        self.meter_fit_: MeterFit | None = None
         # Fallback base for applications with neither equipment nor floor area.
         self.industry_fallback_kw_: dict[str, float] = {}
         self.global_fallback_kw_ = 100.0
@@ -567,20 +729,58 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         """
         ids = pd.Index(X.customers["customer_id"].astype(str))
         kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
-        eng = engineering_estimate_frame(X.equipment, X.customers, self.engineering_)
+        eng = engineering_estimate_frame(
+            _counted_lines(X.equipment), X.customers, self.engineering_
+        )
+        metered = getattr(self, "metered_", False)
         return LabelStatistics(
             industry=X.customers["industry"].astype(str).to_numpy(),
             kw=kw,
             area_p30=eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float),
+            meter=MeterInputs.from_customers(X.customers) if metered else None,
+            kw_removed=_aggregate_equipment(
+                ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
+            )["kw"]
+            if metered
+            else None,
         )
 
     def fit_labels(self, stats: LabelStatistics, y: Any) -> FeatureBuilder:
         """Fit fallbacks, demand factors and the area multipliers from labelled statistics.
 
-        Called by :meth:`fit` with ``y``; ``stats`` and ``y`` are row-aligned.
+        Called by :meth:`fit` with ``y``; ``stats`` and ``y`` are row-aligned. Existing
+        customers (a meter) are left out of the new applications' figures (their lines
+        are only the change) and fit the metered part (:class:`features.metered.MeterFit`).
         """
+        peak_all = np.asarray(y, dtype=float)
+        if stats.meter is not None and getattr(self, "metered_", False):
+            has = stats.meter.has_meter
+            self._fit_new_labels(stats.take(~has), peak_all[~has], fallback_peak=peak_all)
+            self._fit_meter_labels(stats.take(has), peak_all[has])
+        else:
+            self._fit_new_labels(stats, peak_all, fallback_peak=peak_all)
+        return self
+
+    def _fit_meter_labels(self, stats: LabelStatistics, peak: np.ndarray) -> None:
+        """The metered part's ratios, on existing customers' labels less their change."""
+        assert stats.meter is not None and stats.kw_removed is not None
+        weights = self.row_base_weights(stats.industry)
+        change = (stats.kw * weights).sum(axis=1) - (stats.kw_removed * weights).sum(axis=1)
+        remaining = np.maximum(peak - change, MIN_REMAINING_SHARE * peak)
+        self.meter_fit_ = MeterFit.fit(stats.meter, stats.industry, remaining)
+
+    def _fit_new_labels(self, stats: LabelStatistics, y: Any, *, fallback_peak: np.ndarray) -> None:
+        """:meth:`fit_labels` for new applications (the typical peak from every customer)."""
         kx = _kx_vector(self.categories_, self.engineering_.kx_choice)
         peak_arr = np.asarray(y, dtype=float)
+        if len(peak_arr) < MIN_METERED_ROWS:
+            # A history of existing customers only: the catalog's Kx stay, the typical
+            # peak comes from every customer.
+            typical_all = shrink_log_location(
+                np.log(fallback_peak), np.full(len(fallback_peak), "all")
+            )
+            self.global_fallback_kw_ = float(np.exp(typical_all.pooled))
+            return
         peak = pd.Series(peak_arr)
         industry = stats.industry
         # The typical peak of an industry, shrunk towards all industries' by the data
@@ -626,7 +826,6 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             )
             self.area_multiplier_ = float(np.exp(ratio.pooled))
             self.area_multipliers_ = {k: float(np.exp(v)) for k, v in ratio.estimate.items()}
-        return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "feature_names_"):
@@ -656,6 +855,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "area_multipliers": getattr(self, "area_multipliers_", {}),
             "min_industry_rows": self.min_industry_rows,
             "global_fallback_kw": self.global_fallback_kw_,
+            "meter": self.meter_state(),
         }
 
     @classmethod
@@ -663,7 +863,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         """A fitted builder from :meth:`to_state`'s document, old bundles' included.
 
         ``area_multipliers`` is absent in documents written before per-industry
-        multipliers: such a builder uses the pooled one for every industry.
+        multipliers (such a builder uses the pooled one for every industry), ``meter``
+        in those written before the metered path for existing customers.
         """
         eng = EngineeringConfig(**state["engineering"])
         builder = cls(
@@ -688,6 +889,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         builder.area_multipliers_ = {
             str(k): float(v) for k, v in state.get("area_multipliers", {}).items()
         }
+        # The metered path (absent in bundles written before existing customers).
+        builder.set_meter_state(state.get("meter"))
         return builder
 
     # -- transforming --------------------------------------------------------------------
@@ -722,6 +925,11 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 dtype=np.int64,
                 count=len(raw.eq_category),
             )
+            removed = (
+                raw.eq_removed
+                if raw.eq_removed is not None
+                else np.zeros(len(raw.eq_category), dtype=bool)
+            )
             agg = _aggregate_arrays(
                 n,
                 len(self.categories_),
@@ -729,12 +937,22 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 cat_idx,
                 raw.eq_rated_kw,
                 raw.eq_quantity.astype(float),
-                raw.eq_standby,
+                raw.eq_standby | removed,
             )
+            kw_removed = _aggregate_arrays(
+                n,
+                len(self.categories_),
+                raw.eq_customer_pos,
+                cat_idx,
+                raw.eq_rated_kw,
+                raw.eq_quantity.astype(float),
+                raw.eq_standby | ~removed,
+            )["kw"]
+            meter = raw.meter_inputs()
             eng_arrays = engineering_estimate_arrays(
                 raw.eq_category,
                 raw.eq_customer_pos,
-                raw.eq_standby,
+                raw.eq_standby | removed,
                 raw.eq_rated_kw,
                 raw.eq_quantity.astype(float),
                 np.array(raw.industry, dtype=object),
@@ -756,7 +974,13 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             ids = pd.Index(customers["customer_id"].astype(str))
             n = len(ids)
             agg = _aggregate_equipment(ids, X.equipment, self.categories_)
-            eng_frame = engineering_estimate_frame(X.equipment, customers, self.engineering_)
+            kw_removed = _aggregate_equipment(
+                ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
+            )["kw"]
+            meter = MeterInputs.from_customers(customers)
+            eng_frame = engineering_estimate_frame(
+                _counted_lines(X.equipment), customers, self.engineering_
+            )
             eng_frame = eng_frame.reindex(ids)
             eng_arrays = None
             ids_list = ids
@@ -802,6 +1026,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             )
             weights = self.row_base_weights(industry_raw)
             out["base_kw"] = np.where(total_kw > 0, (kw * weights).sum(axis=1), area_base)
+            self._metered_columns(out, meter, kw, kw_removed, weights, industry_raw)
             out["floor_area_m2"] = area
             out["employees"] = employees
             out["shifts"] = shifts
@@ -817,6 +1042,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "industry": _categorical_codes(industry_raw, self.industries_),
             "climate_zone": _categorical_codes(climate_raw, self.climate_zones_),
         }
+        if getattr(self, "metered_", False):
+            cats[APPLICATION_TYPE_FEATURE] = application_type_codes(meter)
         # The float matrix LightGBM reads (categoricals as their codes, NaN if unknown),
         # filled once; the feature frame is a view of its numeric part plus categoricals.
         matrix = np.empty((n, len(self.feature_names_)))
@@ -835,6 +1062,49 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             engineering_frame=eng_frame,
             engineering_arrays=eng_arrays,
         )
+
+    def _metered_columns(
+        self,
+        out: dict[str, Any],
+        meter: MeterInputs,
+        kw: np.ndarray,
+        kw_removed: np.ndarray,
+        weights: np.ndarray,
+        industry: np.ndarray,
+    ) -> None:
+        """The metered features, and the base of an existing customer: meter + change.
+
+        The change is the added lines' kW less the removed lines', each weighted by the
+        history's own demand factors (what the line adds to a peak, with diversity).
+        """
+        has = meter.has_meter
+        if not getattr(self, "metered_", False):
+            if has.any():
+                raise MeteredModelRequired(
+                    "this model was trained on a history without existing customers, so it "
+                    "cannot size from meter readings; train on a history with existing "
+                    "customers (capacity train --meter-readings FILE)"
+                )
+            return
+        assert self.meter_fit_ is not None
+        metered = self.meter_fit_.metered_kw(meter, industry)
+        change = (kw * weights).sum(axis=1) - (kw_removed * weights).sum(axis=1)
+        removed = kw_removed.sum(axis=1)
+        out.update(metered_feature_values(meter, metered, change, removed))
+        with np.errstate(invalid="ignore"):
+            base = np.maximum(metered + change, MIN_REMAINING_SHARE * metered)
+        out["base_kw"] = np.where(has & np.isfinite(base) & (base > 0), base, out["base_kw"])
+
+    def meter_state(self) -> dict[str, Any] | None:
+        """The metered path's fitted state (``builder.json``), None without it."""
+        if not getattr(self, "metered_", False) or self.meter_fit_ is None:
+            return None
+        return self.meter_fit_.to_state()
+
+    def set_meter_state(self, state: dict[str, Any] | None) -> None:
+        """Inverse of :meth:`meter_state` (a bundle without it has no metered path)."""
+        self.metered_ = state is not None
+        self.meter_fit_ = None if state is None else MeterFit.from_state(state)
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The features as a float matrix for LightGBM: categoricals as their codes.
@@ -899,6 +1169,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return base_source_of(
             features["base_kw"].to_numpy(dtype=float),
             features["has_equipment"].to_numpy(dtype=float),
+            features["has_meter"].to_numpy(dtype=float) if "has_meter" in features else None,
         )
 
     def feature_groups(self) -> dict[str, str]:
@@ -922,6 +1193,10 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 groups[name] = "equipment_size"
             elif name in {"eng_p30_kw", "eng_s30_kva", "base_kw"}:
                 groups[name] = "engineering_estimate"
+            elif name in {"change_kw", "removed_kw"}:
+                groups[name] = "change"
+            elif name in METERED_FEATURES or name == APPLICATION_TYPE_FEATURE:
+                groups[name] = "meter"
             else:
                 groups[name] = name
         return groups

@@ -206,7 +206,7 @@ class ColumnSpec:
     and the CSV validation all read them from here."""
 
 
-CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
+CORE_CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("customer_id", "string", True, "unique customer id"),
     ColumnSpec("industry", "code", True, "one of industries.csv"),
     ColumnSpec("climate_zone", "code", False, "GB 50176 climate zone or empty"),
@@ -247,7 +247,7 @@ CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
     ),
 )
 
-EQUIPMENT_COLUMNS: tuple[ColumnSpec, ...] = (
+CORE_EQUIPMENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("customer_id", "string", True, "must exist in customers.csv"),
     ColumnSpec("category", "code", True, "one of categories.csv"),
     ColumnSpec(
@@ -268,8 +268,86 @@ EQUIPMENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("name", "string", False, "free-text description"),
 )
 
-CUSTOMER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CUSTOMER_COLUMNS)
-EQUIPMENT_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EQUIPMENT_COLUMNS)
+# -- existing customers (增容 / 减容 / 暂停): the contract's optional part ---------------------
+ApplicationType = Literal["new", "increase", "reduce", "suspend"]
+"""``new`` (业扩报装), ``increase`` (增容), ``reduce`` (减容), ``suspend`` (暂停)."""
+APPLICATION_TYPES: tuple[str, ...] = get_args(ApplicationType)
+EXISTING_TYPES: tuple[str, ...] = tuple(t for t in APPLICATION_TYPES if t != "new")
+"""The application types of a customer already connected (they bring meter readings)."""
+DEFAULT_APPLICATION_TYPE = "new"
+Change = Literal["add", "remove"]
+"""An equipment line of the application (``add``) or one taken out of service (``remove``)."""
+CHANGES: tuple[str, ...] = get_args(Change)
+DEFAULT_CHANGE = "add"
+
+METER_MONTHS_MIN = 3
+"""Fewest monthly readings an existing customer must bring (the contract's "at least 3")."""
+METER_MONTHS_MAX = 12
+"""Most monthly readings: the 12 months before the application."""
+ENERGY_KWH_MAX = 1.0e9
+"""Largest energy of one month, kWh (1 TWh: beyond any single customer)."""
+MAX_DEMAND_OVER_CAPACITY_MAX = 2.0
+"""A month's maximum demand above this many times the existing capacity (kW per kVA) is not a
+measurement: no transformer carries twice its rating for 15 minutes."""
+REMOVED_KW_PER_KVA_MAX = 3.0
+"""Installed kW taken out of service above this many times the existing capacity cannot have
+been installed (installations run at 1-3 kW installed per kVA of transformer)."""
+
+EXISTING_CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("application_type", "code", False, "new (default), increase, reduce or suspend"),
+    ColumnSpec(
+        "existing_capacity_kva",
+        "float",
+        False,
+        "capacity in service before the application, > 0 (every type but new)",
+        0.0,
+        None,
+        True,
+        limit_min=CAPACITY_KVA_MIN,
+        limit_max=CAPACITY_KVA_MAX,
+    ),
+)
+"""The customers' columns of the contract's optional part for existing customers."""
+CHANGE_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("change", "code", False, "add (default) or remove"),
+)
+"""The equipment column of the contract's optional part for existing customers."""
+
+CUSTOMER_COLUMNS: tuple[ColumnSpec, ...] = CORE_CUSTOMER_COLUMNS + EXISTING_CUSTOMER_COLUMNS
+"""Every column of customers.csv (the clean frames carry all of them)."""
+EQUIPMENT_COLUMNS: tuple[ColumnSpec, ...] = CORE_EQUIPMENT_COLUMNS + CHANGE_COLUMNS
+"""Every column of equipment.csv (the clean frames carry all of them)."""
+
+METER_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("customer_id", "string", True, "an existing customer of customers.csv"),
+    ColumnSpec("period", "string", True, "billing month, YYYY-MM"),
+    ColumnSpec(
+        "energy_kwh",
+        "float",
+        True,
+        "active energy in the month, kWh, >= 0",
+        0.0,
+        limit_max=ENERGY_KWH_MAX,
+    ),
+    ColumnSpec(
+        "max_demand_kw",
+        "float",
+        False,
+        "the month's highest 15-minute demand, kW, > 0",
+        0.0,
+        None,
+        True,
+        limit_min=PEAK_KW_MIN,
+        limit_max=PEAK_KW_MAX,
+    ),
+)
+"""Columns of meter_readings.csv: one row per existing customer per month."""
+
+CUSTOMER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CORE_CUSTOMER_COLUMNS)
+"""The columns every history has (a new-connections history needs no more)."""
+EQUIPMENT_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in CORE_EQUIPMENT_COLUMNS)
+EXISTING_CUSTOMER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EXISTING_CUSTOMER_COLUMNS)
+METER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in METER_COLUMNS)
 LABEL_COLUMN = "peak_demand_kw"
 STATUS_QUO_COLUMN = "applied_capacity_kva"
 

@@ -34,17 +34,26 @@ from features.contract import (
     CLIMATE_ZONES,
     CUSTOMER_COLUMNS,
     EQUIPMENT_COLUMNS,
+    EXISTING_TYPES,
     FLOOR_AREA_M2_MAX,
     FLOOR_AREA_M2_MIN,
     INSTALLED_KW_MAX,
     INSTALLED_KW_PER_M2_MAX,
+    MAX_DEMAND_OVER_CAPACITY_MAX,
+    METER_COLUMNS,
+    METER_MONTHS_MAX,
+    METER_MONTHS_MIN,
     QUANTITY_MAX,
     RATED_KW_MAX,
     RATED_KW_MIN,
+    REMOVED_KW_PER_KVA_MAX,
+    ApplicationType,
+    Change,
     ClimateZone,
     column_spec,
 )
 from features.matching import industry_matcher
+from features.metering import hours_in_month, parse_periods
 
 # The bounds of the API's fields are the contract's column specs (the CSV path checks the
 # same ones, features.validation), so a value is accepted on every path or on none.
@@ -53,6 +62,9 @@ _QUANTITY = column_spec(EQUIPMENT_COLUMNS, "quantity")
 _AREA = column_spec(CUSTOMER_COLUMNS, "floor_area_m2")
 _EMPLOYEES = column_spec(CUSTOMER_COLUMNS, "employees")
 _SHIFTS = column_spec(CUSTOMER_COLUMNS, "shifts")
+_EXISTING_KVA = column_spec(CUSTOMER_COLUMNS, "existing_capacity_kva")
+_ENERGY = column_spec(METER_COLUMNS, "energy_kwh")
+_DEMAND = column_spec(METER_COLUMNS, "max_demand_kw")
 
 
 def _whole(bound: float | None) -> int | None:
@@ -142,6 +154,13 @@ class EquipmentItem(BaseModel):
         description=(
             "Single-phase connection: A/B/C (220 V, phase-to-neutral) or AB/BC/CA (380 V, "
             "line-to-line); empty = three-phase."
+        ),
+    )
+    change: Change = Field(
+        "add",
+        description=(
+            "Existing customers only: 'add' (the line is added by this application) or "
+            "'remove' (a line in service today, taken out by this application)."
         ),
     )
 
@@ -271,8 +290,50 @@ class DesignOptions(BaseModel):
         return value
 
 
+class MeterReading(BaseModel):
+    """One month of an existing customer's bill: energy, and maximum demand if metered."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    period: Text = Field(..., description="Billing month, YYYY-MM.", examples=["2026-07"])
+    energy_kwh: float = Field(
+        ...,
+        ge=_ENERGY.minimum,
+        le=_ENERGY.limit_max,
+        allow_inf_nan=False,
+        strict=True,
+        description="Active energy of the month, kWh (the bill's 有功电量).",
+        examples=[86000.0],
+    )
+    max_demand_kw: float | None = Field(
+        None,
+        ge=_DEMAND.limit_min,
+        le=_DEMAND.limit_max,
+        allow_inf_nan=False,
+        strict=True,
+        description="The month's highest 15-minute demand, kW (最大需量), where a demand meter "
+        "records it; empty otherwise.",
+    )
+
+    @field_validator("period")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        _, month = parse_periods([value])
+        if month[0] < 0:
+            raise PydanticCustomError(
+                "meter_period",
+                "period must be a billing month written YYYY-MM, e.g. 2026-07; received {value}",
+                {"value": value[:20]},
+            )
+        return value
+
+
+def _meter_error(code: str, message: str, **params: object) -> PydanticCustomError:
+    return PydanticCustomError(code, message, dict(params))
+
+
 class Application(BaseModel):
-    """One new-connection application (业扩报装)."""
+    """One application: a new connection (业扩报装) or an existing customer's change."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -322,6 +383,25 @@ class Application(BaseModel):
         "'other_motor' or 'other_heating'. Without it such a line is an error (HTTP 400 "
         "naming the line): left out, it would make the answer too small.",
     )
+    application_type: ApplicationType = Field(
+        "new",
+        description="new (业扩报装), increase (增容), reduce (减容) or suspend (暂停). Every type "
+        "but new needs existing_capacity_kva and meter_readings; its equipment lists only "
+        "the change.",
+    )
+    existing_capacity_kva: float | None = Field(
+        None,
+        ge=_EXISTING_KVA.limit_min,
+        le=_EXISTING_KVA.limit_max,
+        allow_inf_nan=False,
+        strict=True,
+        description="The capacity in service before the application, kVA (existing customers).",
+    )
+    meter_readings: Annotated[list[MeterReading], Field(max_length=METER_MONTHS_MAX)] = Field(
+        default_factory=list,
+        description=f"The {METER_MONTHS_MAX} (at least {METER_MONTHS_MIN}) months before the "
+        "application, one reading per month (existing customers only).",
+    )
     _industry_text: str | None = PrivateAttr(None)
 
     design: DesignOptions | None = Field(
@@ -359,6 +439,112 @@ class Application(BaseModel):
         if isinstance(raw, str) and raw.strip() != app.industry:
             app._industry_text = raw.strip()
         return app
+
+    @model_validator(mode="after")
+    def _existing_customer(self) -> Application:
+        """An existing customer's capacity, readings and change hold together.
+
+        The same rules as a history's (:mod:`features.validation`), from the same
+        constants (:mod:`features.contract`).
+        """
+        existing = self.application_type in EXISTING_TYPES
+        kinds = ", ".join(EXISTING_TYPES)
+        if not existing:
+            if self.existing_capacity_kva is not None:
+                raise _meter_error(
+                    "existing_capacity_for_new",
+                    "existing_capacity_kva is given for a new connection; expected it empty, "
+                    "or application_type {kinds}",
+                    kinds=kinds,
+                )
+            if self.meter_readings:
+                raise _meter_error(
+                    "meter_readings_for_new",
+                    "meter readings were sent for a new connection (application_type new); "
+                    "readings belong to an existing customer (application_type {kinds})",
+                    kinds=kinds,
+                )
+            if any(item.change == "remove" for item in self.equipment):
+                raise _meter_error(
+                    "remove_on_new",
+                    "an equipment line is marked 'remove' on a new connection: a new customer "
+                    "has nothing to take out of service",
+                )
+            return self
+        cap = self.existing_capacity_kva
+        if cap is None:
+            raise _meter_error(
+                "existing_capacity_required",
+                "existing_capacity_kva is required for application_type {kind}: the capacity "
+                "in service before the application, kVA",
+                kind=self.application_type,
+            )
+        months = len(self.meter_readings)
+        if months < METER_MONTHS_MIN:
+            raise _meter_error(
+                "meter_too_few_months",
+                "application_type {kind} needs at least {min} monthly meter readings; received {n}",
+                kind=self.application_type,
+                min=METER_MONTHS_MIN,
+                n=months,
+            )
+        periods = [r.period for r in self.meter_readings]
+        twice = sorted({p for p in periods if periods.count(p) > 1})
+        if twice:
+            raise _meter_error(
+                "meter_duplicate_period",
+                "the month {period} is read twice; expected one reading per month",
+                period=twice[0],
+            )
+        year, month = parse_periods(periods)
+        hours = hours_in_month(year, month)
+        for reading, h in zip(self.meter_readings, hours, strict=True):
+            flat_out = cap * float(h)
+            if reading.energy_kwh > flat_out:
+                raise _meter_error(
+                    "meter_energy_absurd",
+                    "{period}: {value:g} kWh is more than the existing capacity of {kva:g} kVA "
+                    "could deliver running flat out for the month ({limit:g} kWh); expected "
+                    "the month's metered energy",
+                    period=reading.period,
+                    value=reading.energy_kwh,
+                    kva=cap,
+                    limit=flat_out,
+                )
+            demand = reading.max_demand_kw
+            if demand is not None and demand > MAX_DEMAND_OVER_CAPACITY_MAX * cap:
+                raise _meter_error(
+                    "meter_demand_absurd",
+                    "{period}: a maximum demand of {value:g} kW is more than "
+                    "{ratio:g} kW per kVA of the existing {kva:g} kVA; expected the month's "
+                    "metered maximum demand",
+                    period=reading.period,
+                    value=demand,
+                    ratio=MAX_DEMAND_OVER_CAPACITY_MAX,
+                    kva=cap,
+                )
+            if demand is not None and reading.energy_kwh / float(h) > demand * 1.001:
+                raise _meter_error(
+                    "meter_mean_above_max",
+                    "{period}: {value:g} kWh means a mean demand above the month's maximum "
+                    "demand of {demand:g} kW; expected at most {limit:g} kWh",
+                    period=reading.period,
+                    value=reading.energy_kwh,
+                    demand=demand,
+                    limit=demand * float(h),
+                )
+        removed = sum(i.rated_kw * i.quantity for i in self.equipment if i.change == "remove")
+        if removed > REMOVED_KW_PER_KVA_MAX * cap:
+            raise _meter_error(
+                "remove_too_large",
+                "the lines to remove install {value:g} kW, more than a customer of {kva:g} kVA "
+                "could have had (at most {ratio:g} kW per kVA); expected only lines in service "
+                "today",
+                value=removed,
+                kva=cap,
+                ratio=REMOVED_KW_PER_KVA_MAX,
+            )
+        return self
 
     @property
     def industry_text(self) -> str:

@@ -29,17 +29,28 @@ import pandera.pandas as pa
 
 from features.catalog import Catalog, load_catalog, nearest_code
 from features.contract import (
+    APPLICATION_TYPES,
     BOOLEAN_FALSE_WORDS,
     BOOLEAN_TRUE_WORDS,
+    CHANGES,
     CLIMATE_ZONES,
     CUSTOMER_COLUMNS,
+    DEFAULT_APPLICATION_TYPE,
+    DEFAULT_CHANGE,
     EQUIPMENT_COLUMNS,
+    EXISTING_TYPES,
     INSTALLED_KW_MAX,
     INSTALLED_KW_PER_M2_MAX,
     LABEL_COLUMN,
+    MAX_DEMAND_OVER_CAPACITY_MAX,
+    METER_COLUMNS,
+    METER_MONTHS_MAX,
+    METER_MONTHS_MIN,
+    REMOVED_KW_PER_KVA_MAX,
     ColumnSpec,
 )
 from features.density import density_outside_range, installed_w_m2
+from features.metering import hours_in_month, parse_periods, summarise_frame
 
 __all__ = [
     "CLEAN_CUSTOMERS_SCHEMA",
@@ -62,6 +73,7 @@ __all__ = [
 
 CUSTOMERS: Final = "customers"
 EQUIPMENT: Final = "equipment"
+METER: Final = "meter_readings"
 
 REJECT_COLUMNS: tuple[str, ...] = ("file", "row_number", "customer_id", "column", "value", "reason")
 """Columns of :attr:`ValidatedHistory.rejects`."""
@@ -221,6 +233,17 @@ def _empty_frame(columns: Iterable[str]) -> pd.DataFrame:
     return frame
 
 
+def _empty_meter_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(dtype="str"),
+            "period": pd.Series(dtype="str"),
+            "energy_kwh": pd.Series(dtype="float64"),
+            "max_demand_kw": pd.Series(dtype="float64"),
+        }
+    )
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -257,6 +280,9 @@ class ValidatedHistory:
     rows_read: dict[str, int] = field(default_factory=dict)
     blank_rows: dict[str, int] = field(default_factory=dict)
     ignored_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    meter_readings: pd.DataFrame = field(default_factory=lambda: _empty_meter_frame())
+    """Valid monthly readings of kept existing customers (``meter_readings.csv``); their
+    summary (:data:`features.metering.METER_SUMMARY_COLUMNS`) is on :attr:`customers`."""
 
     def rejected_rows(self, file: str) -> int:
         """Number of distinct rows of ``file`` ('customers' or 'equipment') that were dropped."""
@@ -281,7 +307,12 @@ class ValidatedHistory:
         pandas.DataFrame
             Columns ``file``, ``rows_read``, ``valid``, ``rejected``, ``blank``, ``flagged``.
         """
-        valid = {CUSTOMERS: len(self.customers), EQUIPMENT: len(self.equipment)}
+        valid = {
+            CUSTOMERS: len(self.customers),
+            EQUIPMENT: len(self.equipment),
+            METER: len(self.meter_readings),
+        }
+        files = [CUSTOMERS, EQUIPMENT] + ([METER] if METER in self.rows_read else [])
         return pd.DataFrame(
             [
                 {
@@ -292,7 +323,7 @@ class ValidatedHistory:
                     "blank": self.blank_rows.get(file, 0),
                     "flagged": self.flagged_rows(file),
                 }
-                for file in (CUSTOMERS, EQUIPMENT)
+                for file in files
             ]
         )
 
@@ -1007,7 +1038,8 @@ def _reject_implausible_totals(
 
 def _finish_report(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     """Report frame in file then row order with text columns as str."""
-    frame = frame.assign(_file_order=(frame["file"] != CUSTOMERS).astype(int))
+    order = {CUSTOMERS: 0, EQUIPMENT: 1, METER: 2}
+    frame = frame.assign(_file_order=frame["file"].map(order).fillna(3).astype(int))
     frame = frame.sort_values(["_file_order", "row_number"], kind="stable")
     frame = frame.drop(columns="_file_order").reset_index(drop=True)[list(columns)]
     for column in columns:
@@ -1015,6 +1047,288 @@ def _finish_report(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFram
             frame[column] = frame[column].astype("str")
     frame["row_number"] = frame["row_number"].astype("int64")
     return frame
+
+
+# --------------------------------------------------------------------------------------
+# existing customers: application type, removals, meter readings
+# --------------------------------------------------------------------------------------
+
+_TYPES_TEXT: Final = ", ".join(EXISTING_TYPES)
+
+
+def _check_application_type(
+    customers: pd.DataFrame, text: pd.DataFrame, problems: _Problems
+) -> np.ndarray:
+    """Default the type to ``new``; an existing customer needs its existing capacity.
+
+    Returns the mask of existing customers (``increase``, ``reduce``, ``suspend``).
+    """
+    kind = customers["application_type"].fillna(DEFAULT_APPLICATION_TYPE).astype("str")
+    customers["application_type"] = kind
+    existing = kind.isin(EXISTING_TYPES).to_numpy()
+    given = (text["existing_capacity_kva"] != "").to_numpy()
+    problems.add(
+        existing & ~given,
+        "existing_capacity_kva",
+        f"existing_capacity_kva is required for an existing customer (application_type "
+        f"{_TYPES_TEXT}): the capacity in service before the application, kVA",
+    )
+    problems.add(
+        ~existing & given & (kind == DEFAULT_APPLICATION_TYPE).to_numpy(),
+        "existing_capacity_kva",
+        "existing_capacity_kva is given for a new connection; expected it empty, or "
+        f"application_type {_TYPES_TEXT}",
+    )
+    return np.asarray(existing, dtype=bool)
+
+
+def _reject_impossible_removals(
+    cust_problems: _Problems,
+    eq_problems: _Problems,
+    *,
+    capacity: np.ndarray,
+    removed: np.ndarray,
+    lines_of_kept: np.ndarray,
+    cust_codes: np.ndarray,
+    eq_codes: np.ndarray,
+    n_codes: int,
+) -> None:
+    """Reject an existing customer whose ``remove`` lines exceed what it could have had.
+
+    More than :data:`~features.contract.REMOVED_KW_PER_KVA_MAX` installed kW per kVA of
+    its existing capacity cannot have been connected to it (a typing error, or lines
+    that belong to another customer); its lines are rejected with it.
+    """
+    kept = lines_of_kept & ~eq_problems.bad
+    totals = np.bincount(eq_codes[kept], weights=removed[kept], minlength=n_codes)
+    total = totals[cust_codes]
+    over = ~cust_problems.bad & np.isfinite(capacity) & (total > REMOVED_KW_PER_KVA_MAX * capacity)
+    if not over.any():
+        return
+    cust_problems.add(
+        over,
+        "removed_kw_total",
+        f"the equipment lines to remove install more kW (the value) than a customer of its "
+        f"existing_capacity_kva could have had (at most {REMOVED_KW_PER_KVA_MAX:g} kW per kVA); "
+        "expected only lines in service today",
+        value=np.asarray([f"{t:.10g}" for t in total[over]], dtype=object),
+    )
+    dropped = np.zeros(n_codes, dtype=bool)
+    dropped[cust_codes[over]] = True
+    eq_problems.add(kept & dropped[eq_codes], "customer_id", _REASON_CUSTOMER_INVALID)
+
+
+@dataclass
+class _MeterCheck:
+    """The meter readings' checks, in two steps around the equipment checks.
+
+    :meth:`run` checks every reading and rejects (whole) the customers whose readings are
+    broken or too few, before the equipment lines learn which customers were rejected;
+    :meth:`finish` keeps the readings of the customers that survived every check and
+    reports the others' readings.
+    """
+
+    problems: _Problems | None
+    typed: pd.DataFrame
+    cust_codes: np.ndarray
+    rows_read: int | None
+    extra: tuple[str, ...]
+
+    @classmethod
+    def run(
+        cls,
+        frame: pd.DataFrame | None,
+        source: str,
+        customers: pd.DataFrame,
+        cust_text: pd.DataFrame,
+        cust_problems: _Problems,
+        existing: np.ndarray,
+        codes: Mapping[str, tuple[tuple[str, ...], str]],
+    ) -> _MeterCheck:
+        ids = cust_text["customer_id"]
+        kinds = customers["application_type"].astype("str").to_numpy(dtype=object)
+        if frame is None:
+            cust_problems.add(
+                existing & ~cust_problems.bad,
+                "application_type",
+                np.asarray(
+                    [
+                        f"application_type {k!r} needs meter readings (at least "
+                        f"{METER_MONTHS_MIN} months in meter_readings.csv); none were given"
+                        for k in kinds[existing & ~cust_problems.bad]
+                    ],
+                    dtype=object,
+                ),
+            )
+            return cls(None, _empty_meter_frame(), np.zeros(0, dtype=np.int64), None, ())
+        text, extra, missing = _prepare(frame, METER_COLUMNS, file=METER, source=source)
+        if missing:
+            raise ContractError(missing)
+        rows_read = len(text)
+        text, rows, _ = _drop_blank(text, frame.shape[1])
+        problems = _Problems(METER, text, rows)
+        typed = _check_file(text, METER_COLUMNS, problems, also_required=(), codes=codes)
+        year, month = parse_periods(text["period"])
+        problems.add(
+            (text["period"] != "").to_numpy() & (month < 0),
+            "period",
+            "period must be a billing month written YYYY-MM, e.g. 2026-07",
+        )
+        # The reading's customer: its row in the customers file (-1: none).
+        # A duplicated id points at its first row (all its rows are rejected anyway).
+        first = np.flatnonzero(~ids.duplicated(keep="first").to_numpy())
+        found = pd.Index(ids.to_numpy()[first]).get_indexer(text["customer_id"])
+        lookup = np.where(found >= 0, first[np.maximum(found, 0)], -1)
+        dup_ids = ids.duplicated(keep=False).to_numpy()
+        pos = np.where(lookup >= 0, lookup, -1)
+        known = pos >= 0
+        problems.add(
+            ~known & (text["customer_id"] != "").to_numpy(),
+            "customer_id",
+            _REASON_UNKNOWN_CUSTOMER,
+        )
+        safe = np.where(known, pos, 0)
+        own_existing = known & existing[safe]
+        problems.add(
+            known & ~existing[safe] & ~dup_ids[safe],
+            "customer_id",
+            "meter readings for a new connection (application_type new): readings belong to "
+            f"an existing customer (application_type {_TYPES_TEXT})",
+        )
+        twice = pd.DataFrame({"c": text["customer_id"], "p": text["period"]}).duplicated(keep=False)
+        problems.add(
+            twice.to_numpy() & known & (month > 0),
+            "period",
+            "the same month is read twice for this customer; expected one row per month",
+        )
+        hours = hours_in_month(year, month)
+        energy = typed["energy_kwh"].to_numpy(dtype=float)
+        demand = typed["max_demand_kw"].to_numpy(dtype=float)
+        capacity = customers["existing_capacity_kva"].to_numpy(dtype=float)[safe]
+        flat_out = capacity * hours
+        with np.errstate(invalid="ignore"):
+            absurd = own_existing & np.isfinite(energy) & (energy > flat_out)
+        problems.add(
+            absurd,
+            "energy_kwh",
+            "energy_kwh is more than the existing capacity could deliver running flat out for "
+            "the month (existing_capacity_kva × the month's hours); expected the month's "
+            "metered energy",
+        )
+        with np.errstate(invalid="ignore"):
+            absurd_demand = (
+                own_existing
+                & np.isfinite(demand)
+                & (demand > MAX_DEMAND_OVER_CAPACITY_MAX * capacity)
+            )
+        problems.add(
+            absurd_demand,
+            "max_demand_kw",
+            f"max_demand_kw is more than {MAX_DEMAND_OVER_CAPACITY_MAX:g} kW per kVA of the "
+            "existing capacity; expected the month's metered maximum demand",
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_above_max = (
+                own_existing
+                & ~absurd
+                & np.isfinite(demand)
+                & np.isfinite(energy)
+                & (energy / hours > demand * 1.001)
+            )
+        problems.add(
+            mean_above_max,
+            "energy_kwh",
+            "energy_kwh implies a mean demand above the month's max_demand_kw; expected "
+            "energy_kwh ≤ max_demand_kw × the month's hours",
+        )
+        check = cls(problems, typed, np.where(own_existing, pos, -1), rows_read, extra)
+        check._reject_customers(cust_problems, existing, kinds)
+        return check
+
+    def _reject_customers(
+        self, cust_problems: _Problems, existing: np.ndarray, kinds: np.ndarray
+    ) -> None:
+        """Reject customers with a broken reading, or with too few or too many months."""
+        assert self.problems is not None
+        n = len(existing)
+        owned = self.cust_codes >= 0
+        bad = np.bincount(self.cust_codes[owned & self.problems.bad], minlength=n)
+        good = np.bincount(self.cust_codes[owned & ~self.problems.bad], minlength=n)
+        broken = existing & ~cust_problems.bad & (bad > 0)
+        cust_problems.add(
+            broken,
+            "meter_readings",
+            "customer rejected: some of its meter readings are invalid (the value says how "
+            "many; see the meter_readings rejects): an existing customer is sized from all its "
+            "months or not at all",
+            value=np.asarray(
+                [f"{b} of {b + g} invalid" for b, g in zip(bad[broken], good[broken], strict=True)],
+                dtype=object,
+            ),
+        )
+        few = existing & ~cust_problems.bad & (good < METER_MONTHS_MIN)
+        cust_problems.add(
+            few,
+            "meter_readings",
+            np.asarray(
+                [
+                    f"application_type {k!r} needs at least {METER_MONTHS_MIN} monthly meter "
+                    f"readings; received {g}"
+                    for k, g in zip(kinds[few], good[few], strict=True)
+                ],
+                dtype=object,
+            ),
+            value=np.asarray([f"{g} months" for g in good[few]], dtype=object),
+        )
+        many = existing & ~cust_problems.bad & (good > METER_MONTHS_MAX)
+        cust_problems.add(
+            many,
+            "meter_readings",
+            np.asarray(
+                [
+                    f"{g} monthly meter readings; expected the {METER_MONTHS_MAX} months "
+                    "before the application (at most one row per month)"
+                    for g in good[many]
+                ],
+                dtype=object,
+            ),
+            value=np.asarray([f"{g} months" for g in good[many]], dtype=object),
+        )
+
+    def finish(self, keep_customers: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Clean readings of the kept customers, and the readings' reject report."""
+        if self.problems is None:
+            return _empty_meter_frame(), _empty_frame(REJECT_COLUMNS)
+        owned = self.cust_codes >= 0
+        kept_customer = np.zeros(len(self.cust_codes), dtype=bool)
+        kept_customer[owned] = keep_customers[self.cust_codes[owned]]
+        self.problems.add(
+            owned & ~kept_customer & ~self.problems.bad,
+            "customer_id",
+            "customer rejected: see its customers row (its readings are not used)",
+        )
+        keep = ~self.problems.bad
+        readings = self.typed.loc[keep, ["customer_id", "period", "energy_kwh", "max_demand_kw"]]
+        readings = readings.reset_index(drop=True)
+        readings["customer_id"] = readings["customer_id"].astype("str")
+        readings["period"] = readings["period"].astype("str")
+        return readings, self.problems.frame()
+
+
+def attach_meter_summary(customers: pd.DataFrame, readings: pd.DataFrame) -> pd.DataFrame:
+    """``customers`` with the summary of their readings (NaN for those without).
+
+    The one place a history's readings become the model's inputs: the same
+    :func:`features.metering.summarise_readings` as one application's
+    (:func:`features.build.frames_from_applications`).
+    """
+    if readings.empty:
+        return customers
+    summary = summarise_frame(readings, pd.Index(customers["customer_id"].astype(str)))
+    out = customers.copy()
+    for column in summary.columns:
+        out[column] = summary[column].to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -1030,6 +1344,8 @@ def validate_frames(
     catalog: Catalog | None = None,
     sources: tuple[str, str] = ("(in-memory frame)", "(in-memory frame)"),
     drop_incomplete_customers: bool = True,
+    meter_readings_df: pd.DataFrame | None = None,
+    meter_source: str = "(in-memory frame)",
 ) -> ValidatedHistory:
     """Validate in-memory customers and equipment frames against the contract.
 
@@ -1054,6 +1370,12 @@ def validate_frames(
         were rejected and why, and its remaining lines are reported as rejected too. False
         keeps such customers with their valid lines and only flags them
         (``equipment_row_rejected``).
+    meter_readings_df, meter_source
+        The optional third table of existing customers (``meter_readings.csv``) and how to
+        name it. An existing customer (``application_type`` increase, reduce or suspend)
+        needs at least :data:`~features.contract.METER_MONTHS_MIN` valid months; one with
+        a broken reading is rejected whole, with the reason, and its other readings are
+        reported too (see :func:`_check_meter_readings`).
 
     Returns
     -------
@@ -1081,6 +1403,11 @@ def validate_frames(
         "industry": (catalog.industry_codes, "a code from industries.csv"),
         "category": (catalog.category_codes, "a code from categories.csv"),
         "climate_zone": (CLIMATE_ZONES, f"one of {', '.join(CLIMATE_ZONES)} or empty"),
+        "application_type": (
+            APPLICATION_TYPES,
+            f"one of {', '.join(APPLICATION_TYPES)} (empty = {DEFAULT_APPLICATION_TYPE})",
+        ),
+        "change": (CHANGES, f"one of {', '.join(CHANGES)} (empty = {DEFAULT_CHANGE})"),
     }
     rows_read = {CUSTOMERS: len(cust_text), EQUIPMENT: len(eq_text)}
     cust_text, cust_rows, cust_blank = _drop_blank(cust_text, customers_df.shape[1])
@@ -1093,18 +1420,34 @@ def validate_frames(
     ids = cust_text["customer_id"]
     duplicated = (ids.duplicated(keep=False) & (ids != "")).to_numpy()
     cust_problems.add(duplicated, "customer_id", _REASON_DUPLICATE)
+    existing = _check_application_type(customers, cust_text, cust_problems)
+    meter = _MeterCheck.run(
+        meter_readings_df, meter_source, customers, cust_text, cust_problems, existing, codes
+    )
+    if meter.rows_read is not None:
+        rows_read[METER] = meter.rows_read
     keep_customers = ~cust_problems.bad
 
     eq_problems = _Problems(EQUIPMENT, eq_text, eq_rows)
     equipment = _check_file(eq_text, EQUIPMENT_COLUMNS, eq_problems, also_required=(), codes=codes)
+    equipment["change"] = equipment["change"].fillna(DEFAULT_CHANGE)
     eq_ids = eq_text["customer_id"]
     has_id = (eq_ids != "").to_numpy()
-    own_bad = eq_problems.bad.copy()  # lines rejected for their own values
-    own_rejects = eq_problems.frame()
     # Each equipment row's customer status (0 kept, 1 duplicate, 2 rejected, -1 unknown) from
     # one joint factorisation, far faster than isin on millions of strings. Every row of a
     # duplicated id has status 1, so which of them writes last does not matter.
     id_codes, uniques = pd.factorize(pd.concat([ids, eq_ids], ignore_index=True))
+    is_existing = np.zeros(len(uniques), dtype=bool)
+    is_existing[id_codes[: len(ids)]] = existing
+    removes = (equipment["change"] == "remove").to_numpy()
+    eq_problems.add(
+        removes & has_id & ~is_existing[id_codes[len(ids) :]],
+        "change",
+        "change 'remove' on a new connection: a new customer has nothing to take out of "
+        "service; expected add, or application_type increase, reduce or suspend",
+    )
+    own_bad = eq_problems.bad.copy()  # lines rejected for their own values
+    own_rejects = eq_problems.frame()
     status = np.full(len(uniques), -1, dtype="int8")
     status[id_codes[: len(ids)]] = np.where(duplicated, 1, np.where(cust_problems.bad, 2, 0))
     eq_status = status[id_codes[len(ids) :]]
@@ -1133,8 +1476,19 @@ def validate_frames(
         eq_codes=id_codes[len(ids) :],
         n_codes=len(uniques),
     )
+    _reject_impossible_removals(
+        cust_problems,
+        eq_problems,
+        capacity=customers["existing_capacity_kva"].to_numpy(dtype=float),
+        removed=np.where(removes, np.nan_to_num(installed, nan=0.0), 0.0),
+        lines_of_kept=has_id & (eq_status == 0),
+        cust_codes=id_codes[: len(ids)],
+        eq_codes=id_codes[len(ids) :],
+        n_codes=len(uniques),
+    )
     keep_customers = ~cust_problems.bad
     keep_equipment = ~eq_problems.bad
+    readings, meter_rejects = meter.finish(keep_customers)
 
     customers = customers.loc[keep_customers].reset_index(drop=True)
     equipment = equipment.loc[keep_equipment].reset_index(drop=True)
@@ -1151,11 +1505,13 @@ def validate_frames(
         catalog,
     )
     rejects = _finish_report(
-        pd.concat([rejects_customers, rejects_equipment], ignore_index=True), REJECT_COLUMNS
+        pd.concat([rejects_customers, rejects_equipment, meter_rejects], ignore_index=True),
+        REJECT_COLUMNS,
     )
 
     customers = CLEAN_CUSTOMERS_SCHEMA.validate(customers)
     equipment = CLEAN_EQUIPMENT_SCHEMA.validate(equipment)
+    customers = attach_meter_summary(customers, readings)
     if require_label and customers[LABEL_COLUMN].isna().any():  # pragma: no cover - invariant
         raise AssertionError("require_label: a customer without a label survived validation")
     return ValidatedHistory(
@@ -1166,25 +1522,31 @@ def validate_frames(
         rows_read=rows_read,
         blank_rows={CUSTOMERS: cust_blank, EQUIPMENT: eq_blank},
         ignored_columns={
-            f: cols for f, cols in ((CUSTOMERS, cust_extra), (EQUIPMENT, eq_extra)) if cols
+            f: cols
+            for f, cols in ((CUSTOMERS, cust_extra), (EQUIPMENT, eq_extra), (METER, meter.extra))
+            if cols
         },
+        meter_readings=readings,
     )
 
 
 def load_history(
     customers_path: str | Path,
-    equipment_path: str | Path,
+    equipment_path: str | Path | None,
     *,
     require_label: bool = False,
     catalog: Catalog | None = None,
     drop_incomplete_customers: bool = True,
+    meter_readings_path: str | Path | None = None,
 ) -> ValidatedHistory:
     """Load and validate a utility's ``customers`` and ``equipment`` files.
 
     Parameters
     ----------
     customers_path, equipment_path
-        CSV (UTF-8, with or without BOM) or Parquet files, chosen by suffix.
+        CSV (UTF-8, with or without BOM) or Parquet files, chosen by suffix. Without an
+        equipment file (None) every customer has no equipment lines (area-only, or an
+        existing customer sized from its meter with no change).
     require_label
         Treat ``peak_demand_kw`` as required (training and evaluation histories).
     catalog
@@ -1192,6 +1554,8 @@ def load_history(
     drop_incomplete_customers
         Reject customers whose equipment lines were (partly) rejected (the default); see
         :func:`validate_frames`.
+    meter_readings_path
+        The optional ``meter_readings.csv`` (or Parquet) of existing customers.
 
     Returns
     -------
@@ -1205,19 +1569,34 @@ def load_history(
     FileNotFoundError
         When a file does not exist.
     """
-    paths = (Path(customers_path), Path(equipment_path))
+    paths = (Path(customers_path), None if equipment_path is None else Path(equipment_path))
     for file, path in zip((CUSTOMERS, EQUIPMENT), paths, strict=True):
-        if not path.is_file():
+        if path is not None and not path.is_file():
             raise FileNotFoundError(
                 f"{file} file not found: {path} (expected a CSV or Parquet file)"
             )
+    meter = None
+    if meter_readings_path is not None:
+        meter_path = Path(meter_readings_path)
+        if not meter_path.is_file():
+            raise FileNotFoundError(
+                f"{METER} file not found: {meter_path} (expected a CSV or Parquet file)"
+            )
+        meter = _read_table(meter_path, METER)
+    equipment = (
+        _read_table(paths[1], EQUIPMENT)
+        if paths[1] is not None
+        else pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
+    )
     return validate_frames(
         _read_table(paths[0], CUSTOMERS),
-        _read_table(paths[1], EQUIPMENT),
+        equipment,
         require_label=require_label,
         catalog=catalog,
-        sources=(str(paths[0]), str(paths[1])),
+        sources=(str(paths[0]), str(paths[1] or "(no equipment file)")),
         drop_incomplete_customers=drop_incomplete_customers,
+        meter_readings_df=meter,
+        meter_source=str(meter_readings_path),
     )
 
 

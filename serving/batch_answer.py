@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.answer_log import AnswerLog, body_hash, idempotency_key
 from serving.batch_csv import (
@@ -49,6 +50,7 @@ def answer_batch(
     output: Any,
     detail: Any,
     ctx: Any,
+    meter_readings: Any = None,
 ) -> Any:
     """The answer to one batch (a dict for JSON, a Response for CSV or an error).
 
@@ -62,7 +64,7 @@ def answer_batch(
     key, bad_key = idempotency_key(ctx)
     if bad_key is not None:
         return bad_key
-    if customers is not None or equipment is not None:
+    if customers is not None or equipment is not None or meter_readings is not None:
         if detail == "full":
             return single_error(
                 "detail",
@@ -71,7 +73,7 @@ def answer_batch(
                 "for full answers)",
                 "detail=full is answered for JSON application lists only",
             )
-        return _answer_upload(recommender, answers, customers, equipment, fmt, key)
+        return _answer_upload(recommender, answers, customers, equipment, fmt, key, meter_readings)
     if applications is None:
         return single_error(
             "applications",
@@ -193,9 +195,10 @@ def _answer_upload(
     equipment: Any,
     fmt: Literal["json", "csv"],
     key: str | None = None,
+    meter_readings: Any = None,
 ) -> Any:
     """Score uploaded contract files: answers for the valid customers, every reject named."""
-    upload = read_contract_upload(customers, equipment)
+    upload = read_contract_upload(customers, equipment, meter_readings)
     if isinstance(upload, Response):
         return upload
     validated = upload.validated
@@ -215,6 +218,7 @@ def _answer_upload(
         "csv",
         pathlib.Path(customers).read_bytes(),
         pathlib.Path(equipment).read_bytes() if equipment is not None else b"",
+        *([pathlib.Path(meter_readings).read_bytes()] if meter_readings is not None else []),
         fmt,
     )
     stored = answers.stored(key, body_sha256)
@@ -235,7 +239,17 @@ def _answer_upload(
             "flags": validated.flags.to_dict(orient="records"),
             "idempotent_replay": True,
         }
-    scored = recommender.score_frames(validated.customers, validated.equipment)
+    try:
+        scored = recommender.score_frames(validated.customers, validated.equipment)
+    except MeteredModelRequired as exc:
+        return single_error(
+            "meter_readings",
+            None,
+            "new: this model was trained on a history without existing customers",
+            str(exc),
+            code="model_without_existing_customers",
+            params={"kind": "increase, reduce, suspend"},
+        )
     scored["recommendation_id"] = answers.frames(
         validated.customers, validated.equipment, scored, key, body_sha256
     )

@@ -39,6 +39,13 @@ BATCH_CSV_COLUMNS = (
     "applied_p_appropriate",
     "applied_yearly_difference_yuan",
     "basis",
+    "application_type",
+    "existing_capacity_kva",
+    "measured_load_rate",
+    "metered_part_kw",
+    "change_kw",
+    "p_undersized_today",
+    "yearly_difference_yuan",
     "clamped",
     "manual_review",
     "incomplete_list",
@@ -58,10 +65,17 @@ CSV_DIGITS: dict[str, int] = {
     "applied_p_appropriate": 3,
     "monthly_capacity_charge_yuan": 0,
     "applied_yearly_difference_yuan": 0,
+    "measured_load_rate": 3,
+    "metered_part_kw": 1,
+    "change_kw": 1,
+    "p_undersized_today": 3,
+    "yearly_difference_yuan": 0,
 }
 """Decimals printed per CSV column: kW to 0.1 kW, probabilities to 0.1 %, yuan whole.
 Capacities (kVA) print as the standard value they are (630, not 630.0)."""
-CSV_KVA_COLUMNS = frozenset({"recommended_kva", "engineering_kva", "applied_kva"})
+CSV_KVA_COLUMNS = frozenset(
+    {"recommended_kva", "engineering_kva", "applied_kva", "existing_capacity_kva"}
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,9 @@ class ContractUpload:
     equipment: pathlib.Path | None
 
 
-def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Response:
+def read_contract_upload(
+    customers: Any, equipment: Any, meter_readings: Any = None
+) -> ContractUpload | Response:
     """Read and validate uploaded contract CSV files, or the 400 answer naming the problem."""
     import pandas as pd
 
@@ -90,6 +106,8 @@ def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Res
     uploads = [("customers", customers)]
     if equipment is not None:
         uploads.append(("equipment", equipment))
+    if meter_readings is not None:
+        uploads.append(("meter_readings", meter_readings))
     for name, value in uploads:
         if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
             return single_error(name, str(value)[:100], "an uploaded CSV file", "not a file upload")
@@ -100,9 +118,22 @@ def read_contract_upload(customers: Any, equipment: Any) -> ContractUpload | Res
         else:
             # Customers only: every customer is answered area-only (or industry-only).
             equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
-        validated = validate_frames(cust, equip, sources=("customers", "equipment"))
+        meter = (
+            None
+            if meter_readings is None
+            else pd.read_csv(meter_readings, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        )
+        validated = validate_frames(
+            cust,
+            equip,
+            sources=("customers", "equipment"),
+            meter_readings_df=meter,
+            meter_source="meter_readings",
+        )
     except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        return single_error("customers/equipment", None, "contract CSV files (UTF-8)", str(exc))
+        return single_error(
+            "customers/equipment/meter_readings", None, "contract CSV files (UTF-8)", str(exc)
+        )
     if len(validated.customers) > MAX_BATCH:
         return single_error(
             "customers",

@@ -38,18 +38,20 @@ from features.engineering import (
     supply_voltage,
 )
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
 from serving.model.bounds import BoundRule
 from serving.model.completeness import missing_loads
-from serving.model.decision import Decisions, decide
+from serving.model.decision import Decisions, decide, outcome_probabilities
 from serving.model.peers import MIN_PEERS
 from serving.model.policy import tier_probabilities
 from serving.model.predictor import CapacityModel, Prediction
 from serving.schemas import (
     CheckResult,
     Driver,
+    ExistingCustomer,
     IndustryMatch,
     MissingLoad,
     NameMatch,
@@ -71,6 +73,9 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "equipment_size": ("设备规模与台数", "Equipment size and unit counts"),
     "engineering_estimate": ("需要系数法估算及基准", "Demand-coefficient estimate and base"),
     "equipment_mix": ("设备构成（未列出的类别）", "Equipment mix (categories not listed)"),
+    "meter": ("电表计量（现有负荷）", "Meter (today's load)"),
+    "change": ("本次增减的设备", "Equipment added or removed"),
+    "application_type": ("申请类型", "Application type"),
 }
 
 
@@ -276,12 +281,54 @@ class Recommender:
         out["monthly_capacity_charge_yuan"] = np.where(
             two_part, kva * self.config.capacity_price_yuan_per_kva_month, 0.0
         )
+        if self.model.builder.metered_:
+            out = pd.concat([out, self._existing_columns(frames, pred, kva)], axis=1)
         if STATUS_QUO_COLUMN in frames.customers.columns:
             applied = pd.to_numeric(frames.customers[STATUS_QUO_COLUMN], errors="coerce").to_numpy(
                 dtype=float
             )
             out = pd.concat([out, self._applied_verdicts(pred, applied, kva)], axis=1)
         return out
+
+    def _existing_columns(
+        self, frames: HistoryFrames, pred: Prediction, kva: np.ndarray
+    ) -> pd.DataFrame:
+        """Existing customers' meter, change and today's capacity (NaN for new ones)."""
+        cap = pd.to_numeric(
+            frames.customers.get(
+                "existing_capacity_kva", pd.Series(np.nan, index=frames.customers.index)
+            ),
+            errors="coerce",
+        ).to_numpy(dtype=float)
+        has = pred.column("has_meter") > 0
+        demand = pred.column("meter_max_demand_kw")
+        measured = np.where(np.isfinite(demand), demand, pred.column("meter_max_month_kw"))
+        safe = np.where(np.isfinite(cap) & has, cap, kva)
+        p_ok, p_under, _ = outcome_probabilities(self.model, pred, safe)
+        price = self.config.capacity_price_yuan_per_kva_month
+        threshold = self.engineering.tariff_threshold_kva
+        yearly = (
+            12.0
+            * price
+            * (np.where(kva >= threshold, kva, 0.0) - np.where(safe >= threshold, safe, 0.0))
+        )
+        nan = np.full(len(kva), np.nan)
+        return pd.DataFrame(
+            {
+                "application_type": frames.customers.get(
+                    "application_type", pd.Series("new", index=frames.customers.index)
+                ).to_numpy(dtype=object),
+                "existing_capacity_kva": cap,
+                "metered_part_kw": np.where(has, pred.column("metered_kw"), nan),
+                "change_kw": np.where(has, pred.column("change_kw"), nan),
+                "measured_load_rate": np.where(
+                    has, measured / (cap * self.sizing.power_factor), nan
+                ),
+                "p_appropriate_today": np.where(has, p_ok, nan),
+                "p_undersized_today": np.where(has, p_under, nan),
+                "yearly_difference_yuan": np.where(has, yearly, nan),
+            }
+        )
 
     def _applied_verdicts(
         self, pred: Prediction, applied: np.ndarray, recommended: np.ndarray
@@ -331,12 +378,35 @@ class Recommender:
         )
 
     def unmatched_errors_of(self, app: Application, prefix: str = "") -> list[dict[str, Any]]:
-        """The 400 error items of ``app``'s lines that match no category (empty when none)."""
+        """The 400 error items of ``app``'s lines that match no category (empty when none).
+
+        Also the error of an existing customer sent to a model without the metered path.
+        """
+        existing = self.existing_errors_of(app, prefix)
+        if existing:
+            return existing
         try:
             self._resolve(app)
         except UnmatchedLinesError as exc:
             return unmatched_errors(exc.lines, prefix)
         return []
+
+    def existing_errors_of(self, app: Application, prefix: str = "") -> list[dict[str, Any]]:
+        """The 400 error of an existing customer this model cannot size (empty otherwise)."""
+        if app.application_type == "new" or self.model.builder.metered_:
+            return []
+        return [
+            {
+                "field": f"{prefix}application_type",
+                "value": app.application_type,
+                "expected": "new: this model was trained on a history without existing customers",
+                "message": "this model cannot size an existing customer from its meter readings "
+                "(its history had no existing customers); the utility must train one on a "
+                "history with meter_readings.csv",
+                "code": "model_without_existing_customers",
+                "params": {"kind": app.application_type},
+            }
+        ]
 
     # -- helpers -------------------------------------------------------------------------
     def _list_gain_warning(self) -> Warning_:
@@ -360,6 +430,8 @@ class Recommender:
         return 0.0
 
     def _resolve(self, app: Application) -> _Resolved:
+        if self.existing_errors_of(app):
+            raise MeteredModelRequired(self.existing_errors_of(app)[0]["message"])
         cats: list[str | None] = []
         matches: list[NameMatch] = []
         for i, item in enumerate(app.equipment):
@@ -462,7 +534,18 @@ class Recommender:
         industry = pred.industry[i]
         installed = row[self._kw_cols]
         parts = installed * builder.row_base_weights([industry])[0]
-        if basis == "equipment" and parts.sum() > 0:
+        if basis == "meter":
+            # Meter + change: the base's metered part, and each line's (signed) share.
+            metered = float(row[self._col["metered_kw"]])
+            change = float(row[self._col["change_kw"]])
+            total = metered + change
+            if total > 0:
+                eng["meter"] = scale * metered / total
+                if change != 0:
+                    eng["change"] = scale * change / total
+            else:
+                eng["meter"] = scale
+        elif basis == "equipment" and parts.sum() > 0:
             # The base is a sum over categories (fitted demand factor × installed kW).
             for code, part in zip(builder.categories_, parts, strict=True):
                 if part > 0:
@@ -717,6 +800,58 @@ class Recommender:
             ),
             tariff=comparison,
             missing_loads=missing,
+            existing=self._existing(i, app, pred, row, final_kva),
+        )
+
+    def _existing(
+        self, i: int, app: Application, pred: Prediction, row: np.ndarray, final_kva: float
+    ) -> ExistingCustomer | None:
+        """What the meter shows, the change, and today's capacity against the answer."""
+        cap = app.existing_capacity_kva
+        if cap is None or not self.model.builder.metered_:
+            return None
+        col = self._col
+        mean = float(row[col["meter_mean_kw"]])
+        demand = float(row[col["meter_max_demand_kw"]])
+        measured = demand if np.isfinite(demand) else float(row[col["meter_max_month_kw"]])
+        metered = float(row[col["metered_kw"]])
+        change = float(row[col["change_kw"]])
+        peak = float(pred.peak_kw[i])
+        today = self.model.probabilities_for(pred, i, np.array([cap]))
+        yearly = 12.0 * (self._monthly_charge(final_kva) - self._monthly_charge(cap))
+        rate = measured / (cap * self.sizing.power_factor)
+        p_under = float(
+            self.model.probabilities_for(pred, i, np.array([final_kva])).p_undersized[0, 0]
+        )
+        params = {
+            "kind": app.application_type,
+            "months": len(app.meter_readings),
+            "measured_kw": measured,
+            "measured_rate": rate,
+            "existing_kva": cap,
+            "recommended_kva": final_kva,
+            "p_undersized": p_under,
+            "p_undersized_today": float(today.p_undersized[0, 0]),
+            "yearly_difference_yuan": yearly,
+        }
+        return ExistingCustomer(
+            application_type=app.application_type,
+            existing_capacity_kva=cap,
+            months_metered=len(app.meter_readings),
+            mean_kw=mean,
+            max_demand_kw=demand if np.isfinite(demand) else None,
+            measured_peak_kw=measured,
+            measured_load_rate=rate,
+            metered_part_kw=metered,
+            change_kw=change,
+            correction_kw=peak - metered - change,
+            p_appropriate_today=float(today.p_appropriate[0, 0]),
+            p_undersized_today=float(today.p_undersized[0, 0]),
+            p_oversized_today=float(today.p_oversized[0, 0]),
+            capacity_change_kva=final_kva - cap,
+            yearly_difference_yuan=yearly,
+            message_zh=render("existing_customer", params, "zh"),
+            message_en=render("existing_customer", params, "en"),
         )
 
     def _missing_loads(self, r: _Resolved, basis: str) -> list[MissingLoad]:

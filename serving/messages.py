@@ -197,6 +197,57 @@ ZH.update(
     }
 )
 
+
+def _existing_en(p: dict[str, Any]) -> str:
+    head = (
+        f"Your meter shows a peak of about {p['measured_kw']:,.0f} kW over {p['months']} months: "
+        f"{_pct(p['measured_rate'])} of today's {p['existing_kva']:,.0f} kVA. "
+    )
+    diff = float(p["yearly_difference_yuan"])
+    if p["recommended_kva"] < p["existing_kva"]:
+        return head + (
+            f"{p['recommended_kva']:,.0f} kVA would carry the load after the change: about "
+            f"{-diff:,.0f} yuan a year less in capacity charges (基本电费), with a "
+            f"{_pct(p['p_undersized'])} risk that the peak of the next 12 months exceeds it "
+            f"(today's capacity: {_pct(p['p_undersized_today'])})."
+        )
+    if p["recommended_kva"] > p["existing_kva"]:
+        return head + (
+            f"After the change the peak is expected to need {p['recommended_kva']:,.0f} kVA: "
+            f"keeping {p['existing_kva']:,.0f} kVA has a {_pct(p['p_undersized_today'])} risk "
+            f"of overload; the increase costs about {diff:,.0f} yuan a year in capacity charges."
+        )
+    return head + (
+        f"Today's {p['existing_kva']:,.0f} kVA remains the right size after the change "
+        f"({_pct(p['p_undersized'])} risk of overload)."
+    )
+
+
+def _existing_zh(p: dict[str, Any]) -> str:
+    head = (
+        f"电表显示：近 {p['months']} 个月最大负荷约 {p['measured_kw']:,.0f} kW，"
+        f"为现有 {p['existing_kva']:,.0f} kVA 的 {_pct(p['measured_rate'])}。"
+    )
+    diff = float(p["yearly_difference_yuan"])
+    if p["recommended_kva"] < p["existing_kva"]:
+        return head + (
+            f"变更后 {p['recommended_kva']:,.0f} kVA 即可满足负荷：每年约少交基本电费 "
+            f"{-diff:,.0f} 元；未来 12 个月负荷超过该容量的风险约 {_pct(p['p_undersized'])}"
+            f"（保持现有容量：{_pct(p['p_undersized_today'])}）。"
+        )
+    if p["recommended_kva"] > p["existing_kva"]:
+        return head + (
+            f"变更后预计需要 {p['recommended_kva']:,.0f} kVA：保持 {p['existing_kva']:,.0f} kVA "
+            f"有 {_pct(p['p_undersized_today'])} 的过载风险；增容每年约多交基本电费 {diff:,.0f} 元。"
+        )
+    return head + (
+        f"变更后现有 {p['existing_kva']:,.0f} kVA 仍然合适（过载风险约 {_pct(p['p_undersized'])}）。"
+    )
+
+
+EN["existing_customer"] = _existing_en
+ZH["existing_customer"] = _existing_zh
+
 CATALOGS: dict[str, dict[str, Any]] = {"en": EN, "zh": ZH}
 
 

@@ -165,6 +165,46 @@ class Warning_(BaseModel):
     message_en: str
 
 
+class ExistingCustomer(BaseModel):
+    """What an existing customer's meter shows and what the change means (增容/减容/暂停)."""
+
+    application_type: str
+    existing_capacity_kva: float
+    months_metered: int
+    mean_kw: float = Field(..., description="Mean demand over the metered months, kW")
+    max_demand_kw: float | None = Field(
+        None, description="Highest monthly maximum demand (demand meter), kW"
+    )
+    measured_peak_kw: float = Field(
+        ...,
+        description="What the meter shows of the peak: the maximum demand, or without a demand "
+        "meter the busiest month's mean (a lower bound of the peak)",
+    )
+    measured_load_rate: float = Field(
+        ..., description="measured_peak_kw / (existing capacity × 0.9)"
+    )
+    metered_part_kw: float = Field(
+        ..., description="The peak's metered part (the meter's figure with the learned allowance)"
+    )
+    change_kw: float = Field(
+        ..., description="What the added (minus removed) lines add to the peak, kW"
+    )
+    correction_kw: float = Field(
+        ..., description="The model's learned correction: predicted peak − metered part − change"
+    )
+    p_appropriate_today: float
+    p_undersized_today: float
+    p_oversized_today: float
+    capacity_change_kva: float = Field(..., description="recommended − existing capacity")
+    yearly_difference_yuan: float = Field(
+        ...,
+        description="Yearly capacity charge (基本电费) of the recommendation minus that of "
+        "keeping today's capacity (negative: a saving)",
+    )
+    message_zh: str
+    message_en: str
+
+
 class Recommendation(BaseModel):
     """The full answer to one application."""
 
@@ -172,7 +212,7 @@ class Recommendation(BaseModel):
     model_version: str
     source: Literal["model", "fallback"]
     fallback_reason: str | None
-    basis: Literal["equipment", "area", "industry"]
+    basis: Literal["meter", "equipment", "area", "industry"]
     recommended_kva: float
     supply_voltage: str
     two_part_tariff: bool
@@ -218,6 +258,9 @@ class Recommendation(BaseModel):
     missing_loads: list[MissingLoad] = Field(
         default_factory=list,
         description="Loads most peers of the industry list and this application does not",
+    )
+    existing: ExistingCustomer | None = Field(
+        None, description="An existing customer's meter and change (None for a new connection)"
     )
 
 

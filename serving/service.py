@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.answer_log import AnswerLog
 from serving.batch_answer import answer_batch
@@ -276,6 +277,8 @@ class CapacityService:
             rec = recommender.recommend(app)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines))  # type: ignore[return-value]
+        except MeteredModelRequired:
+            return error_response(recommender.existing_errors_of(app))  # type: ignore[return-value]
         rec.id = self.answers.one(app, rec, "api")
         return _json(rec)  # type: ignore[return-value]
 
@@ -292,6 +295,10 @@ class CapacityService:
             result = recommender.check(req.application, req.proposed_kva)
         except UnmatchedLinesError as exc:
             return error_response(unmatched_errors(exc.lines, "application."))  # type: ignore[return-value]
+        except MeteredModelRequired:
+            return error_response(  # type: ignore[return-value]
+                recommender.existing_errors_of(req.application, "application.")
+            )
         result.recommendation.id = self.answers.one(
             req.application, result.recommendation, "api", proposed_kva=req.proposed_kva
         )
@@ -308,6 +315,8 @@ class CapacityService:
             return req
         try:
             exported = export_sheet(recommender, req)
+        except MeteredModelRequired:
+            return error_response(recommender.existing_errors_of(req.application, "application."))
         except ValueError as exc:
             return single_error(
                 "application",
@@ -353,11 +362,13 @@ class CapacityService:
         output: Any = "json",
         detail: Any = "summary",
         ctx: bentoml.Context = None,  # type: ignore[assignment]
+        meter_readings: pathlib.Path = None,  # type: ignore[assignment]
     ) -> Any:
         """Up to 10,000 applications: a JSON list, or contract CSVs (customers + equipment).
 
         Instead of the two CSV files, ``workbook`` may be an Excel file (.xlsx) with the
-        sheets ``customers`` and (optionally) ``equipment`` in the same columns.
+        sheets ``customers`` and (optionally) ``equipment`` in the same columns. Existing
+        customers (增容 / 减容 / 暂停) send their ``meter_readings`` CSV beside the customers.
         ``output``: ``json`` or ``csv``. ``detail`` (JSON list input): ``summary`` rows
         (default; the CSV columns) or ``full`` answers with every explanation. An optional
         ``Idempotency-Key`` header (1-128 printable characters): a repeat with the same key
@@ -393,6 +404,7 @@ class CapacityService:
                         output,
                         detail,
                         ctx,
+                        meter_readings,
                     )
         if ctx is not None and isinstance(answer, Response):
             # With a Context parameter BentoML answers with ctx.response's status.

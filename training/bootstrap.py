@@ -44,12 +44,16 @@ def ensure_default_model(
             _export(settings)
         return target, f"champion is version {current}"
 
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.synth import DEMO_EXISTING_SHARE, SynthConfig, generate_history, write_history
     from training.train import TrainConfig, train_from_files
 
     data_dir = settings.home / "synthetic-default"
     log(f"no champion registered: synthesising {n} customers (seed {seed}) in {data_dir}")
-    write_history(generate_history(SynthConfig(n=n, seed=seed)), data_dir)
+    write_history(
+        generate_history(SynthConfig(n=n, seed=seed, existing_share=DEMO_EXISTING_SHARE)),
+        data_dir,
+    )
+    meter = data_dir / "meter_readings.csv"
     log("training the default model")
     result = train_from_files(
         data_dir / "customers.csv",
@@ -59,6 +63,7 @@ def ensure_default_model(
         settings,
         progress=lambda stage: log(f"  {stage}"),
         oracle=data_dir / "oracle.csv",
+        meter_readings=meter if meter.is_file() else None,
     )
     assert result.run is not None
     decision = promote(

@@ -44,6 +44,16 @@ def _register_ops_commands() -> None:
 _register_ops_commands()
 
 
+def _register_review_commands() -> None:
+    # The installed-base review of existing customers: training/cli_review.py.
+    from training.cli_review import register
+
+    register(app)
+
+
+_register_review_commands()
+
+
 @app.callback()
 def main() -> None:
     """Connection-capacity recommendation tools."""
@@ -71,6 +81,13 @@ def validate(
             "--require-label", help="Reject customers without a valid peak_demand_kw (training)."
         ),
     ] = False,
+    meter_readings: Annotated[
+        Path | None,
+        typer.Option(
+            "--meter-readings",
+            help="meter_readings.csv of existing customers (增容/减容/暂停), validated too",
+        ),
+    ] = None,
 ) -> None:
     """Validate a utility's history against the data contract and write a rejects report."""
     # Lazy imports keep ``capacity --help`` fast.
@@ -82,7 +99,9 @@ def validate(
 
     console = make_console()
     try:
-        history = load_history(customers, equipment, require_label=require_label)
+        history = load_history(
+            customers, equipment, require_label=require_label, meter_readings_path=meter_readings
+        )
     except (ContractError, FileNotFoundError) as exc:
         console.print(f"[bold red]cannot validate:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=2) from exc
@@ -129,6 +148,16 @@ def synth(
     dirty_row_rate: Annotated[
         float, typer.Option("--dirty-row-rate", min=0.0, max=0.2, help="Share of dirty rows.")
     ] = 0.005,
+    existing_share: Annotated[
+        float,
+        typer.Option(
+            "--existing-share",
+            min=0.0,
+            max=1.0,
+            help="Share of existing customers (增容 / 减容 / 暂停, with meter_readings.csv; "
+            "the default model make serve builds uses 0.3); 0 writes new applications only",
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate a synthetic, contract-conformant history (see docs/synthetic_history.md)."""
     # Lazy imports keep ``capacity --help`` fast.
@@ -142,7 +171,9 @@ def synth(
 
     console = make_console()
     started = time.perf_counter()
-    history = generate_history(SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate))
+    history = generate_history(
+        SynthConfig(n=n, seed=seed, dirty_row_rate=dirty_row_rate, existing_share=existing_share)
+    )
     out = out if out is not None else state_home() / "synth"
     paths = write_history(history, out)
     elapsed = time.perf_counter() - started
@@ -156,6 +187,8 @@ def synth(
         "oracle": history.oracle,
         "dirty_rows": history.dirty_rows,
     }
+    if history.meter_readings is not None:
+        frames["meter_readings"] = history.meter_readings
     for name, frame in frames.items():
         table.add_row(paths[name].name, str(len(frame)))
     console.print(table)

@@ -296,6 +296,12 @@ def retrain(
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Why, recorded with a promotion")] = None,
     log_db: LogDbOpt = None,
+    meter_readings: Annotated[
+        Path | None,
+        typer.Option(
+            "--meter-readings", help="The history's meter_readings.csv of existing customers"
+        ),
+    ] = None,
 ) -> None:
     """Retrain on history (+ recorded outcomes), register, and promote only through the gate."""
     from features.validation import ContractError
@@ -319,6 +325,7 @@ def retrain(
                 work_dir=work_dir,
                 reason=reason,
                 progress=lambda stage: progress.update(task, description=stage),
+                meter_readings=meter_readings,
             )
     except (ContractError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))

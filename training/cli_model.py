@@ -53,6 +53,14 @@ WorkersOpt = Annotated[
     int,
     typer.Option("--workers", min=1, help="with --engine dask and no --scheduler: local workers"),
 ]
+MeterOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--meter-readings",
+        help="meter_readings.csv of existing customers (增容/减容/暂停): customer_id, period "
+        "(YYYY-MM), energy_kwh, max_demand_kw (optional)",
+    ),
+]
 OracleOpt = Annotated[
     Path | None,
     typer.Option(
@@ -112,6 +120,7 @@ def train(
         ),
     ] = None,
     oracle: OracleOpt = None,
+    meter_readings: MeterOpt = None,
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
@@ -144,6 +153,12 @@ def train(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "train with the single-process engine (the default)"
+        )
+        return
     if engine == "dask":
         from training.cli_dask import train_command
 
@@ -155,7 +170,7 @@ def train(
             result = train_from_files(
                 Path(customers), Path(equipment), out, config, Settings(),
                 progress=lambda stage: progress.update(task, description=stage),
-                oracle=oracle,
+                oracle=oracle, meter_readings=meter_readings,
             )  # fmt: skip
     except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -170,6 +185,14 @@ def train(
         f"{result.seconds:.1f} s · customers dropped for incomplete equipment lists "
         f"{result.n_dropped_incomplete}"
     )
+    per_type = result.evaluation.per_application_type
+    if per_type is not None:
+        for kind, row in per_type.iterrows():
+            console.print(
+                f"{kind}: {int(row['n'])} held-out customers, appropriately sized "
+                f"{row['model_accuracy']:.3f}, undersized {row['model_undersized']:.3f}",
+                highlight=False,
+            )
     console.print(counts_table("Rejected rows", result.rejects))
     for note in result.notes:
         console.print(f"[yellow]warning:[/yellow] {note}", highlight=False, soft_wrap=True)
@@ -189,6 +212,7 @@ def evaluate(
         Path | None, typer.Option("--out", "-o", help="Folder for plots and tables")
     ] = None,
     oracle: OracleOpt = None,
+    meter_readings: MeterOpt = None,
 ) -> None:
     """Evaluate a bundle on a labelled history against the baselines (status quo, engineering, oracle)."""
     from rich.table import Table
@@ -203,7 +227,9 @@ def evaluate(
     console = make_console()
     try:
         cm, _, _ = load_bundle(model)
-        data, validated = load_labelled(customers, equipment, oracle=oracle)
+        data, validated = load_labelled(
+            customers, equipment, oracle=oracle, meter_readings=meter_readings
+        )
         result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
     except NothingToEvaluateError as exc:
         _fail(str(exc))
@@ -247,6 +273,14 @@ def evaluate(
         f"MdAPE {p['mdape']:.3f} · within ±20 % {p['within_20pct']:.3f} · "
         f"coverage 80 % {p['coverage80']:.3f} · 90 % {p['coverage90']:.3f}"
     )
+    if result.per_application_type is not None:
+        kinds = Table(title="Per application type")
+        per_type = result.per_application_type
+        for col in ["application_type", *per_type.columns]:
+            kinds.add_column(col)
+        for kind, row in per_type.iterrows():
+            kinds.add_row(str(kind), *[cell(v, count=c == "n") for c, v in row.items()])
+        console.print(kinds)
     table = Table(title="Per industry (weakest first)")
     per = result.per_industry
     for col in ["industry", *per.columns]:
@@ -258,6 +292,8 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
         result.rows.to_csv(out / "rows.csv", index=False)
         per.to_csv(out / "per_industry.csv")
+        if result.per_application_type is not None:
+            result.per_application_type.to_csv(out / "per_application_type.csv")
         result.overall.to_csv(out / "overall.csv")
         validated.write_report(out / "rejects")
         for path in save_plots(result, cm, out):
@@ -274,6 +310,7 @@ def recommend(
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
+    meter_readings: MeterOpt = None,
 ) -> None:
     """Score a batch of applications (peak_demand_kw in the input is ignored)."""
     import time
@@ -287,6 +324,12 @@ def recommend(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
+    if engine == "dask" and meter_readings is not None:
+        _fail(
+            "--meter-readings is not supported with --engine dask yet: existing customers "
+            "are scored with the single-process engine (the default)"
+        )
+        return
     if engine == "dask":
         from training.cli_dask import recommend_command
 
@@ -298,7 +341,12 @@ def recommend(
     try:
         cm, _, _ = load_bundle(model)
         label = version_label(model, Settings().registered_model)
-        validated = load_history(Path(customers), Path(equipment), require_label=False)
+        validated = load_history(
+            Path(customers),
+            Path(equipment),
+            require_label=False,
+            meter_readings_path=meter_readings,
+        )
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return

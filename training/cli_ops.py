@@ -64,6 +64,10 @@ def compare(
         bool, typer.Option("--no-log", help="Do not log the report to the candidate's run")
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the paired bootstrap")] = 0,
+    meter_readings: Annotated[
+        Path | None,
+        typer.Option("--meter-readings", help="Its meter_readings.csv (existing customers)"),
+    ] = None,
 ) -> None:
     """Candidate vs champion (or any two versions) on customers neither trained on."""  # fmt: skip
     from features.validation import ContractError
@@ -95,7 +99,7 @@ def compare(
     try:
         history = None
         if customers is not None and equipment is not None:
-            history, _ = load_labelled(customers, equipment)
+            history, _ = load_labelled(customers, equipment, meter_readings=meter_readings)
         result = compare_versions(settings, candidate, baseline, history=history, seed=seed)
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -106,6 +110,16 @@ def compare(
     )
     con.print(_table(overall_table(result), "Served answers, candidate − baseline"))
     con.print(_table(industry_table(result), "Sizing accuracy per industry (largest loss first)"))
+    if result.per_application_type is not None:
+        kinds = result.per_application_type
+        for _, row in kinds.iterrows():
+            con.print(
+                f"{row['application_type']}: {int(row['n'])} customers, candidate "
+                f"{row['candidate']:.1%} vs baseline {row['baseline']:.1%} "
+                f"({row['difference'] * 100:+.2f} points, 95 % [{row['low'] * 100:+.2f}, "
+                f"{row['high'] * 100:+.2f}])",
+                highlight=False,
+            )
     folder = out or settings.home / "compare" / f"{result.candidate}-vs-{result.baseline}"
     folder.mkdir(parents=True, exist_ok=True)
     report = write_html(result, folder / "compare.html")

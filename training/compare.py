@@ -42,6 +42,8 @@ class Comparison:
     overall: pd.DataFrame  # index figure; candidate, baseline, difference, low, high
     per_industry: pd.DataFrame  # industry, n, candidate, baseline, difference, low, high
     n_seen_excluded: int = 0
+    per_application_type: pd.DataFrame | None = None
+    """Accuracy per application type, as per industry (None: new connections only)."""
 
     def metrics(self) -> dict[str, float]:
         """Flat figures for the candidate's MLflow run (``compare.<figure>.<column>``)."""
@@ -49,6 +51,10 @@ class Comparison:
         for fig, row in self.overall.iterrows():
             for col in ("candidate", "baseline", "difference", "low", "high"):
                 out[f"compare.{fig}.{col}"] = float(row[col])
+        if self.per_application_type is not None:
+            for _, row in self.per_application_type.iterrows():
+                for col in ("candidate", "baseline", "difference"):
+                    out[f"compare.type.{row['application_type']}.{col}"] = float(row[col])
         return out
 
 
@@ -112,13 +118,36 @@ def compare_models(
                 "high": c.high,
             }
         )
+    kinds = cand.rows["application_type"].astype(str).to_numpy()
+    return Comparison(
+        candidate=candidate,
+        baseline=baseline,
+        n=int(keep.sum()),
+        source=source,
+        overall=pd.DataFrame(overall).set_index("figure"),
+        per_industry=_per_group("industry", industry, fa, fb, seed),
+        n_seen_excluded=int((~keep).sum()),
+        per_application_type=_per_group("application_type", kinds, fa, fb, seed)
+        if set(kinds) - {"new"}
+        else None,
+    )
+
+
+def _per_group(
+    key: str,
+    labels: np.ndarray,
+    fa: dict[str, np.ndarray],
+    fb: dict[str, np.ndarray],
+    seed: int,
+) -> pd.DataFrame:
+    """Paired accuracy per group (industry, application type), largest loss first."""
     per = []
-    for ind in sorted(set(industry)):
-        m = industry == ind
+    for label in sorted(set(labels)):
+        m = labels == label
         c = paired_comparison(fa["accuracy"][m], fb["accuracy"][m], seed, n_boot=2000)
         per.append(
             {
-                "industry": ind,
+                key: label,
                 "n": int(m.sum()),
                 "candidate": c.candidate_accuracy,
                 "baseline": c.champion_accuracy,
@@ -127,15 +156,7 @@ def compare_models(
                 "high": c.high,
             }
         )
-    return Comparison(
-        candidate=candidate,
-        baseline=baseline,
-        n=int(keep.sum()),
-        source=source,
-        overall=pd.DataFrame(overall).set_index("figure"),
-        per_industry=pd.DataFrame(per).sort_values("difference").reset_index(drop=True),
-        n_seen_excluded=int((~keep).sum()),
-    )
+    return pd.DataFrame(per).sort_values("difference").reset_index(drop=True)
 
 
 def compare_versions(

@@ -13,6 +13,8 @@ from features.build import HistoryFrames
 from features.validation import ValidatedHistory, load_history
 
 ORACLE_FILE = "oracle.csv"
+METER_FILE = "meter_readings.csv"
+"""The existing customers' readings of a history folder (beside customers.csv)."""
 
 
 @dataclass
@@ -25,6 +27,8 @@ class LabelledHistory:
     oracle_kw: np.ndarray | None = None
     oracle: OracleMatch | None = None
     """Where ``oracle_kw`` came from (None in subsets and without an oracle)."""
+    meter_readings: pd.DataFrame | None = None
+    """Existing customers' monthly readings (their summary is on the customers frame)."""
 
     def __len__(self) -> int:
         return len(self.peak_kw)
@@ -38,11 +42,16 @@ class LabelledHistory:
         customers = self.frames.customers.iloc[rows].reset_index(drop=True)
         keep = self.frames.equipment["customer_id"].isin(set(customers["customer_id"]))
         equipment = self.frames.equipment[keep].reset_index(drop=True)
+        readings = self.meter_readings
+        if readings is not None:
+            mine = readings["customer_id"].isin(set(customers["customer_id"]))
+            readings = readings[mine].reset_index(drop=True)
         return LabelledHistory(
             frames=HistoryFrames(customers, equipment),
             peak_kw=self.peak_kw[rows],
             status_quo_kva=self.status_quo_kva[rows],
             oracle_kw=None if self.oracle_kw is None else self.oracle_kw[rows],
+            meter_readings=readings,
         )
 
 
@@ -213,6 +222,7 @@ def labelled_from_validated(
         status_quo_kva=customers["applied_capacity_kva"].to_numpy(dtype=float),
         oracle_kw=None if oracle is None else oracle.peak_kw,
         oracle=oracle,
+        meter_readings=None if validated.meter_readings.empty else validated.meter_readings,
     )
 
 
@@ -222,6 +232,7 @@ def load_labelled(
     oracle: Path | str | None = None,
     *,
     drop_incomplete_customers: bool = True,
+    meter_readings: Path | str | None = None,
 ) -> tuple[LabelledHistory, ValidatedHistory]:
     """Load a contract history for training or evaluation (labels required).
 
@@ -236,6 +247,8 @@ def load_labelled(
     drop_incomplete_customers
         Reject customers whose equipment lines were (partly) rejected (the default; see
         :func:`features.validation.validate_frames`).
+    meter_readings
+        The optional ``meter_readings.csv`` of existing customers.
 
     Raises
     ------
@@ -247,6 +260,7 @@ def load_labelled(
         equipment_path,
         require_label=True,
         drop_incomplete_customers=drop_incomplete_customers,
+        meter_readings_path=meter_readings,
     )
     match = None if oracle is None else read_oracle(oracle, validated.customers)
     return labelled_from_validated(validated, match), validated
@@ -264,8 +278,11 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
 def write_holdout(data: LabelledHistory, out_dir: Path) -> Path:
     """Write a holdout as contract CSVs (so any champion can be re-scored on it)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    data.frames.customers.to_csv(out_dir / "customers.csv", index=False)
+    contract = [c for c in data.frames.customers.columns if not c.startswith("meter_")]
+    data.frames.customers[contract].to_csv(out_dir / "customers.csv", index=False)
     data.frames.equipment.to_csv(out_dir / "equipment.csv", index=False)
+    if data.meter_readings is not None:
+        data.meter_readings.to_csv(out_dir / METER_FILE, index=False)
     if data.oracle_kw is not None:
         pd.DataFrame(
             {"customer_id": data.frames.customers["customer_id"], "oracle_peak_kw": data.oracle_kw}
@@ -276,9 +293,11 @@ def write_holdout(data: LabelledHistory, out_dir: Path) -> Path:
 def read_holdout(path: Path) -> LabelledHistory:
     """Read a holdout written by :func:`write_holdout` (its own ``oracle.csv``, when written)."""
     oracle = path / ORACLE_FILE
+    meter = path / METER_FILE
     data, _ = load_labelled(
         path / "customers.csv",
         path / "equipment.csv",
         oracle=oracle if oracle.is_file() else None,
+        meter_readings=meter if meter.is_file() else None,
     )
     return data

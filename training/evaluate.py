@@ -46,6 +46,9 @@ class EvaluationResult:
     point: dict[str, float]
     prediction: Prediction | None = field(default=None, repr=False)
     n_excluded: int = 0  # customers left out because the model trained or calibrated on them
+    per_application_type: pd.DataFrame | None = None
+    """The model's figures per application type (new, increase, reduce, suspend), when the
+    history holds existing customers; None for a new-connections history."""
 
     @property
     def clamp_share(self) -> float:
@@ -69,6 +72,10 @@ class EvaluationResult:
         out["n_excluded_fitted"] = float(self.n_excluded)
         for ind, share in self.per_industry["clamp_share"].items():
             out[f"clamp_share.{ind}"] = float(share)
+        if self.per_application_type is not None:
+            for kind, row in self.per_application_type.iterrows():
+                for col in ("model_accuracy", "model_undersized", "model_oversized", "n"):
+                    out[f"{col}.type.{kind}"] = float(row[col])
         if "oracle" in self.overall.index and self.overall.loc["oracle", "accuracy"] > 0:
             out["model_vs_oracle"] = float(
                 self.overall.loc["model", "accuracy"] / self.overall.loc["oracle", "accuracy"]
@@ -169,10 +176,16 @@ def evaluate_model(
     engineering = model.engineering_of(frames, pred)
     eng_kva = engineering["eng_kva"].to_numpy(dtype=float)
     served = decide(model, pred, engineering, with_rules=False)
+    kinds = (
+        frames.customers["application_type"].fillna("new").astype(str).to_numpy()
+        if "application_type" in frames.customers
+        else np.full(len(ids), "new", dtype=object)
+    )
     rows = pd.DataFrame(
         {
             "customer_id": ids,
             "industry": industry,
+            "application_type": kinds,
             "base_source": model.builder.base_source(pred.features),
             "peak_demand_kw": peak,
             "predicted_peak_kw": pred.peak_kw,
@@ -229,6 +242,26 @@ def evaluate_model(
                 rec["model_oversized"] = s["oversized"]
         per_ind.append(rec)
     per_industry = pd.DataFrame(per_ind).set_index("industry").sort_values("model_accuracy")
+    per_type = None
+    if set(kinds) - {"new"}:
+        per_type = pd.DataFrame(
+            [
+                {
+                    "application_type": kind,
+                    "n": len(g),
+                    **{
+                        f"model_{k}": v
+                        for k, v in _outcome_shares(
+                            g["peak_demand_kw"].to_numpy(),
+                            g["model_kva"].to_numpy(dtype=float),
+                            sizing,
+                        ).items()
+                        if k in ("accuracy", "undersized", "oversized")
+                    },
+                }
+                for kind, g in rows.groupby("application_type")
+            ]
+        ).set_index("application_type")
     ape = np.abs(pred.peak_kw - peak) / peak
     point = {
         "mdape": float(np.median(ape)),
@@ -244,6 +277,7 @@ def evaluate_model(
         point=point,
         prediction=pred,
         n_excluded=n_excluded,
+        per_application_type=per_type,
     )
 
 

@@ -154,7 +154,8 @@ def fit_model(
     )
     note("calibration")
     industry = X["industry"].astype(str).to_numpy()
-    groups = conformal_group(industry[cal_idx], X["has_equipment"].to_numpy()[cal_idx])
+    has_meter = X["has_meter"].to_numpy(dtype=float)[cal_idx] if "has_meter" in X else None
+    groups = conformal_group(industry[cal_idx], X["has_equipment"].to_numpy()[cal_idx], has_meter)
     calibrator = ResidualCalibrator(config.min_group_size, config.tail_share).fit(
         np.log(y[cal_idx]) - mu_cal, groups
     )

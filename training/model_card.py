@@ -396,7 +396,31 @@ same definition on the same customers (the status quo only where the applicant g
 The model {"meets" if target_met else "does not meet"} the 90 % target on this
 holdout.{oracle_line}{clamp_line}
 
-{point}"""
+{point}{_by_application_type(m)}"""
+
+
+def _by_application_type(m: dict[str, Any]) -> str:
+    """The held-out figures per application type (existing customers apart), if any."""
+    kinds = [k for k in ("new", "increase", "reduce", "suspend") if f"n.type.{k}" in m]
+    if not kinds:
+        return ""
+    rows = [
+        [
+            k,
+            count(m.get(f"n.type.{k}")),
+            pct(m.get(f"model_accuracy.type.{k}")),
+            pct(m.get(f"model_undersized.type.{k}")),
+            pct(m.get(f"model_oversized.type.{k}")),
+        ]
+        for k in kinds
+    ]
+    table = md_table(
+        ["Application type", "n", "Accuracy", "Undersized", "Oversized"], rows, right={1, 2, 3, 4}
+    )
+    return (
+        "\n\nPer application type (existing customers, 增容 / 减容 / 暂停, are sized from their "
+        f"meter readings plus the change):\n\n{table}"
+    )
 
 
 def _clamp_by_industry(m: dict[str, Any]) -> str:

@@ -1,8 +1,9 @@
 """One way to turn a matplotlib figure into a PNG for a generated report.
 
 Used by the comparison report (``training/compare.py``), the monitoring report
-(``training/monitor.py``) and the pilot report (``training/pilot/report.py``), so every
-report's charts have the same resolution and trimming, and no figure is left open.
+(``training/monitor.py``), the pilot report (``training/pilot/report.py``) and the
+installed-base review (``training/review.py``, at its own 100 dpi), so every report's
+charts are saved and trimmed the same way and no figure is left open.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ PNG_DPI = 110
 """Resolution of every report chart (sharp in a browser, a few tens of kB each)."""
 
 
-def figure_png(fig: Any) -> bytes:
+def figure_png(fig: Any, *, dpi: int = PNG_DPI) -> bytes:
     """The figure as PNG bytes, trimmed to its content; a pyplot figure is closed after.
 
     A figure pyplot manages (``plt.subplots``) is saved through its own canvas and closed,
@@ -31,7 +32,7 @@ def figure_png(fig: Any) -> bytes:
 
         FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     if managed:
         import matplotlib.pyplot as plt
 
@@ -39,6 +40,6 @@ def figure_png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def figure_png_base64(fig: Any) -> str:
+def figure_png_base64(fig: Any, *, dpi: int = PNG_DPI) -> str:
     """:func:`figure_png` as base64 text, for a ``data:image/png;base64,`` image in HTML."""
-    return base64.b64encode(figure_png(fig)).decode("ascii")
+    return base64.b64encode(figure_png(fig, dpi=dpi)).decode("ascii")

@@ -78,6 +78,7 @@ def retrain(
     by: str | None = None,
     min_accuracy: float = GATE_MIN_ACCURACY,
     progress: Callable[[str], None] | None = None,
+    meter_readings: Path | str | None = None,
 ) -> RetrainResult:
     """Train a candidate on the history (plus recorded outcomes) and put it through the gate.
 
@@ -112,6 +113,8 @@ def retrain(
         The gate's floor (see :func:`training.registry.promote`).
     progress
         Optional callable receiving stage names.
+    meter_readings
+        The history's ``meter_readings.csv`` of existing customers (optional).
 
     Returns
     -------
@@ -164,6 +167,7 @@ def retrain(
             settings,
             progress=note,
             oracle=None if oracle is None else Path(oracle),
+            meter_readings=None if meter_readings is None else Path(meter_readings),
         )
         assert result.run is not None  # log_to_mlflow is forced on
         note("promotion gate")

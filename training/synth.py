@@ -5,7 +5,9 @@ shifts), the equipment lists they would submit with an application (业扩报装
 12-month peak that such a customer goes on to reach, the capacity it applied for under
 today's habits (status quo), and the generator's own expectation of each peak (the
 oracle). :func:`write_history` writes ``customers.csv``, ``equipment.csv`` and
-``oracle.csv`` (plus ``dirty_rows.csv``, which only tests read).
+``oracle.csv`` (plus ``dirty_rows.csv``, which only tests read), and
+``meter_readings.csv`` when the history has existing customers (增容 / 减容 / 暂停,
+``SynthConfig.existing_share``; drawn by :mod:`training.synth_existing`).
 
 Every assumption, with its rationale, is documented in ``docs/synthetic_history.md``.
 The code is vectorised with numpy: the only per-row Python work is building the
@@ -15,25 +17,35 @@ free-text equipment names.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.catalog import load_catalog
 from features.contract import (
+    APPLICATION_TYPES,
     CLIMATE_ZONES,
     CUSTOMER_COLUMN_NAMES,
     EQUIPMENT_COLUMN_NAMES,
     tier_at_or_above,
 )
+from training import synth_existing as existing
 from training.synth_tables import Industry, load_synth_tables
 
 # ---------------------------------------------------------------------------------------
 # Configuration and result
 # ---------------------------------------------------------------------------------------
+
+
+DEMO_EXISTING_SHARE = 0.3
+"""Share of existing customers (增容 / 减容 / 暂停) in the history of the default model
+``make serve`` builds, so the default model answers both kinds. :class:`SynthConfig` and
+``capacity synth`` default to 0 (``--existing-share`` opts in): a new-connections history
+stays exactly what it was."""
 
 
 class SynthConfig(BaseModel):
@@ -71,6 +83,29 @@ class SynthConfig(BaseModel):
     ramp_up_scale: float = Field(
         0.5, ge=0.0, le=3.0, description="Multiplies every industry's never-ramps-up probability."
     )
+    existing_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of applications from existing customers (增容, 减容, 暂停). 0 keeps "
+        "the history of new applications only, byte for byte, without the optional columns "
+        "and without meter_readings.csv.",
+    )
+    existing_type_share: tuple[float, float, float] = Field(
+        (0.50, 0.35, 0.15),
+        description="Relative shares of increase (增容), reduce (减容), suspend (暂停) "
+        "among existing customers.",
+    )
+
+    @field_validator("existing_type_share")
+    @classmethod
+    def _shares_are_a_mix(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(value) < 0 or sum(value) <= 0:
+            raise ValueError(
+                f"existing_type_share must be three shares >= 0 with a positive sum; "
+                f"received {value}"
+            )
+        return value
 
 
 @dataclass(frozen=True)
@@ -89,12 +124,20 @@ class SyntheticHistory:
     dirty_rows
         ``file, row_number, kind``: which rows were made dirty (``row_number`` is the
         0-based data row, header excluded). Never needed by the project itself.
+    meter_readings
+        ``meter_readings.csv`` rows (dirty rows included) when ``existing_share`` > 0,
+        else None (and customers / equipment then have no existing-customer columns).
+    meter_events
+        ``customer_id, period, event``: the zero months and meter changes drawn into the
+        clean readings (tests read it; not written).
     """
 
     customers: pd.DataFrame
     equipment: pd.DataFrame
     oracle: pd.DataFrame
     dirty_rows: pd.DataFrame
+    meter_readings: pd.DataFrame | None = None
+    meter_events: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -455,13 +498,17 @@ class _PeakParts:
     base: np.ndarray  # per customer
 
 
-def _peak_parts(lines: _Lines, n: int, cat_codes: list[str]) -> _PeakParts:
+def _peak_parts(
+    lines: _Lines, n: int, cat_codes: list[str], quantity: np.ndarray | None = None
+) -> _PeakParts:
+    """The peak's ingredients; ``quantity`` replaces the lines' units (before / after a change)."""
+    units_of_line = lines.quantity if quantity is None else quantity
     running = (~lines.standby) & (lines.slot >= 0)
     slot_ids = lines.slot[running]
     n_slots = int(lines.slot.max()) + 1 if lines.slot.size else 0
-    kw = lines.rated[running] * lines.quantity[running]
+    kw = lines.rated[running] * units_of_line[running]
     slot_installed = _segment_sum(kw, slot_ids, n_slots)
-    slot_units = _segment_sum(lines.quantity[running].astype(float), slot_ids, n_slots)
+    slot_units = _segment_sum(units_of_line[running].astype(float), slot_ids, n_slots)
     slot_customer = np.zeros(n_slots, dtype=int)
     slot_category = np.zeros(n_slots, dtype=int)
     slot_customer[slot_ids] = lines.customer[running]
@@ -629,6 +676,19 @@ def generate_history(config: SynthConfig) -> SyntheticHistory:
     applied = _status_quo(rng, config, cust, lines, parts, cat_codes, profiles, n)
 
     ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
+    change: _Existing | None = None
+    if config.existing_share > 0:
+        # Raw equipment peak of the installation with other unit counts, same latent draws.
+        def raw_with(quantity: np.ndarray) -> np.ndarray:
+            q = _peak_parts(lines, n, cat_codes, quantity)
+            demand = q.coincidence[q.slot_customer] * q.slot_median * ctx * utilisation_dev
+            equipment_kw = _segment_sum(demand, q.slot_customer, n) + q.base
+            return np.asarray(np.where(cust.area_only, raw_area, equipment_kw), dtype=float)
+
+        change = _existing(config, cust, lines, codes, ids, raw_with, ramp * noise, applied)
+        peak = np.where(change.plan.kind > 0, change.label, peak)
+        oracle_peak = np.where(change.plan.kind > 0, change.oracle, oracle_peak)
+        applied = change.applied
     customers = pd.DataFrame(
         {
             "customer_id": ids,
@@ -659,13 +719,125 @@ def generate_history(config: SynthConfig) -> SyntheticHistory:
         }
     )
     oracle = pd.DataFrame({"customer_id": ids, "oracle_peak_kw": oracle_peak})
+    customer_columns = [c for c in CUSTOMER_COLUMN_NAMES if c not in _X_CUSTOMER_COLUMNS]
+    equipment_columns = [c for c in EQUIPMENT_COLUMN_NAMES if c not in _X_EQUIPMENT_COLUMNS]
+    if change is not None:
+        customers, equipment = _with_existing_columns(customers, equipment, change)
+        customer_columns += _X_CUSTOMER_COLUMNS
+        equipment_columns += _X_EQUIPMENT_COLUMNS
     customers, equipment, dirty = _make_dirty(rng, config, customers, equipment)
+    readings = events = None
+    if change is not None:
+        new_ids = ids[change.plan.kind == 0]
+        readings, records = existing.make_dirty_readings(
+            change.rng, config.dirty_row_rate, change.readings.readings, new_ids,
+            pd.Series(change.capacity, index=ids),
+        )  # fmt: skip
+        equipment, more = existing.make_dirty_removals(
+            change.rng, config.dirty_row_rate, equipment, dirty,
+            pd.Series(change.capacity, index=ids),
+        )  # fmt: skip
+        records += more
+        customers, more = existing.make_dirty_customers(
+            change.rng, config.dirty_row_rate, customers, dirty
+        )
+        records += more
+        events = change.readings.events
+        dirty = (
+            pd.concat(
+                [dirty, pd.DataFrame(records, columns=["file", "row_number", "kind"])],
+                ignore_index=True,
+            )
+            .sort_values(["file", "row_number"], kind="stable")
+            .reset_index(drop=True)
+        )
     return SyntheticHistory(
-        customers=customers[list(CUSTOMER_COLUMN_NAMES)].reset_index(drop=True),
-        equipment=equipment[list(EQUIPMENT_COLUMN_NAMES)].reset_index(drop=True),
+        customers=customers[customer_columns].reset_index(drop=True),
+        equipment=equipment[equipment_columns].reset_index(drop=True),
         oracle=oracle,
         dirty_rows=dirty,
+        meter_readings=readings,
+        meter_events=events,
     )
+
+
+_X_CUSTOMER_COLUMNS = list(existing.EXISTING_CUSTOMER_COLUMNS)
+_X_EQUIPMENT_COLUMNS = list(existing.EXISTING_EQUIPMENT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class _Existing:
+    """The existing customers' part of a history (``existing_share`` > 0)."""
+
+    rng: np.random.Generator
+    plan: existing.ChangePlan
+    label: np.ndarray
+    oracle: np.ndarray
+    capacity: np.ndarray
+    applied: np.ndarray
+    readings: existing.MeterReadings
+
+
+def _existing(
+    cfg: SynthConfig,
+    cust: _Customers,
+    lines: _Lines,
+    codes: list[str],
+    ids: np.ndarray,
+    raw_with: Callable[[np.ndarray], np.ndarray],
+    customer_factor: np.ndarray,
+    status_quo: np.ndarray,
+) -> _Existing:
+    """Types, changes, peaks before / after, capacities and readings of existing customers.
+
+    Draws only from a stream of its own, so the new applicants' draws stay untouched.
+    """
+    n = cfg.n
+    rng = np.random.Generator(np.random.PCG64([cfg.seed, existing.EXISTING_STREAM]))
+    plan = existing.plan_changes(
+        rng, cfg.existing_share, cfg.existing_type_share, lines.customer, lines.slot,
+        lines.quantity, lines.standby, cust.area_only, n,
+    )  # fmt: skip
+    before = raw_with(plan.qty_before) * customer_factor
+    after = raw_with(plan.qty_after) * customer_factor
+    label, oracle = existing.post_change_peak(rng, plan.kind, after)
+    capacity = existing.existing_capacity(rng, plan.kind, before)
+    running_added = ~lines.standby & (plan.kind[lines.customer] == 1)
+    added_kw = _segment_sum(
+        np.where(running_added, lines.rated * plan.listed_qty, 0.0), lines.customer, n
+    )
+    applied = existing.applied_capacity(rng, plan.kind, before, capacity, added_kw, status_quo)
+    x = plan.kind > 0
+    readings = existing.meter_readings(
+        rng, load_synth_tables(), codes, ids[x], cust.industry[x], cust.zone[x],
+        cust.shifts[x], before[x], capacity[x],
+    )  # fmt: skip
+    return _Existing(rng, plan, label, oracle, capacity, applied, readings)
+
+
+def _with_existing_columns(
+    customers: pd.DataFrame, equipment: pd.DataFrame, change: _Existing
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add the contract's optional columns; keep only the lines the applications list."""
+    kind = change.plan.kind
+    customers = customers.assign(
+        application_type=np.array(APPLICATION_TYPES, dtype=object)[kind],
+        existing_capacity_kva=change.capacity,
+    )
+    listed = change.plan.listed_qty
+    quantity = equipment["quantity"].to_numpy(dtype=int)
+    names = equipment["name"].to_numpy(dtype=object).copy()
+    # "… 6台" in the name of a line listed with fewer units than drawn follows the count.
+    for i in np.flatnonzero((listed > 0) & (listed != quantity)):
+        text = names[i]
+        if isinstance(text, str) and text.endswith(f" {quantity[i]}台"):
+            names[i] = text[: -len(f" {quantity[i]}台")] + f" {listed[i]}台"
+    equipment = equipment.assign(
+        quantity=pd.array(listed, dtype="Int64"),
+        name=pd.Series(names, dtype=object, index=equipment.index),
+        change=np.where(change.plan.removed, "remove", "add").astype(object),
+    )
+    return customers, equipment[listed > 0].reset_index(drop=True)
 
 
 def _status_quo(
@@ -811,7 +983,8 @@ def write_history(history: SyntheticHistory, out_dir: str | Path) -> dict[str, P
     Returns
     -------
     dict[str, pathlib.Path]
-        Paths of ``customers``, ``equipment``, ``oracle`` and ``dirty_rows``.
+        Paths of ``customers``, ``equipment``, ``oracle`` and ``dirty_rows`` (and
+        ``meter_readings`` when the history has existing customers).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -823,6 +996,8 @@ def write_history(history: SyntheticHistory, out_dir: str | Path) -> dict[str, P
         "oracle": history.oracle,
         "dirty_rows": history.dirty_rows,
     }
+    if history.meter_readings is not None:
+        frames["meter_readings"] = history.meter_readings
     paths: dict[str, Path] = {}
     for name, frame in frames.items():
         path = out / f"{name}.csv"

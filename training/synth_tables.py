@@ -26,6 +26,7 @@ __all__ = [
     "DOC_PATH",
     "CategoryModel",
     "Industry",
+    "LoadShape",
     "Slot",
     "SynthTables",
     "load_synth_tables",
@@ -108,6 +109,24 @@ class Industry:
 
 
 @dataclass(frozen=True)
+class LoadShape:
+    """How an existing customer of one industry uses its peak over a year (meter readings)."""
+
+    load_factor: tuple[float, float, float]
+    """Median annual load factor (mean demand / 15-min peak) for 1, 2, 3 shifts."""
+    work_days: float
+    """Working days per week of a one-shift customer (2 shifts +0.5, 3 shifts +1.5, ≤ 7)."""
+    idle_share: float
+    """Load of a non-working day relative to a working day."""
+    summer_share: float
+    """Share of the load that follows the cooling season (air-conditioning, refrigeration)."""
+    winter_share: float
+    """Share of the load that follows the heating season (electric heating, heat tracing)."""
+    new_year_days: int
+    """Working days lost to the Spring Festival shutdown."""
+
+
+@dataclass(frozen=True)
 class SynthTables:
     """Every table of the generator, in file order (the order the random draws follow)."""
 
@@ -125,6 +144,10 @@ class SynthTables:
     """Peak air-conditioning load relative to a hot-summer-cold-winter site, by zone."""
     climate_refrigeration: tuple[float, ...]
     """Peak refrigeration load relative to a hot-summer-cold-winter site, by zone."""
+    climate_heating: tuple[float, ...]
+    """Winter heating intensity by zone (meter readings of existing customers)."""
+    load_shapes: dict[str, LoadShape]
+    """Load shape per industry (``synth_load_shapes.csv``; meter readings only)."""
 
 
 def _rows(name: str, data_dir: Path) -> list[dict[str, str]]:
@@ -225,7 +248,39 @@ def _load(data_dir: Path) -> SynthTables:
         climate_share=tuple(float(r["share"]) for r in ordered),
         climate_ac=tuple(float(r["ac_factor"]) for r in ordered),
         climate_refrigeration=tuple(float(r["refrigeration_factor"]) for r in ordered),
+        climate_heating=tuple(float(r["heating_factor"]) for r in ordered),
+        load_shapes=_load_shapes(data_dir, industries),
     )
+
+
+def _load_shapes(data_dir: Path, industries: Mapping[str, Industry]) -> dict[str, LoadShape]:
+    shapes = {
+        r["industry"]: LoadShape(
+            load_factor=(
+                _float(r["load_factor_1"]),
+                _float(r["load_factor_2"]),
+                _float(r["load_factor_3"]),
+            ),
+            work_days=_float(r["work_days"]),
+            idle_share=_float(r["idle_share"]),
+            summer_share=_float(r["summer_share"]),
+            winter_share=_float(r["winter_share"]),
+            new_year_days=int(r["new_year_days"]),
+        )
+        for r in _rows("synth_load_shapes.csv", data_dir)
+    }
+    if set(shapes) != set(industries):
+        raise ValueError(
+            "synth_load_shapes.csv and synth_industries.csv differ on "
+            f"{sorted(set(shapes) ^ set(industries))}"
+        )
+    for code, shape in shapes.items():
+        if shape.summer_share + shape.winter_share > 1.0 or not 1.0 <= shape.work_days <= 7.0:
+            raise ValueError(
+                f"synth_load_shapes.csv, industry {code}: summer + winter share must be ≤ 1 "
+                f"and work days in [1, 7]; received {shape}"
+            )
+    return shapes
 
 
 @cache
@@ -309,10 +364,30 @@ def _table_c(t: SynthTables) -> str:
     )
 
 
+def _table_d(t: SynthTables) -> str:
+    lines = [
+        "| industry | load factor 1/2/3 shifts | working days/week (1 shift) | idle-day load "
+        "| summer share | winter share | Spring Festival days lost |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for code, s in t.load_shapes.items():
+        cells = [
+            code,
+            "/".join(f"{v:.2f}" for v in s.load_factor),
+            f"{s.work_days:g}",
+            _pct0(s.idle_share),
+            _pct0(s.summer_share),
+            _pct0(s.winter_share),
+            str(s.new_year_days),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def render_doc_tables(
     tables: SynthTables | None = None, kx_mid: Mapping[str, float] | None = None
 ) -> dict[str, str]:
-    """The doc's generated blocks by name (``A``, ``B``, ``C``), as Markdown.
+    """The doc's generated blocks by name (``A``, ``B``, ``C``, ``D``), as Markdown.
 
     Parameters
     ----------
@@ -331,6 +406,7 @@ def render_doc_tables(
         "A": lambda: _table_a(tables),
         "B": lambda: _table_b(tables, kx_mid),
         "C": lambda: _table_c(tables),
+        "D": lambda: _table_d(tables),
     }
     return {name: make() for name, make in render.items()}
 

@@ -146,6 +146,7 @@ def train_from_files(
     settings: Settings,
     progress: Callable[[str], None] | None = None,
     oracle: Path | None = None,
+    meter_readings: Path | None = None,
 ) -> TrainResult:
     """Train on any contract history, hold out a test split, report on it and register.
 
@@ -165,6 +166,8 @@ def train_from_files(
     oracle
         An explicit oracle file (``customer_id, oracle_peak_kw``) for the oracle baseline;
         none is picked up implicitly.
+    meter_readings
+        The existing customers' ``meter_readings.csv`` (optional; the contract's third file).
 
     Raises
     ------
@@ -175,7 +178,9 @@ def train_from_files(
     t0 = time.perf_counter()
     started_ms = int(time.time() * 1000)
     note("loading and validating")
-    data, validated = load_labelled(customers, equipment, oracle=oracle)
+    data, validated = load_labelled(
+        customers, equipment, oracle=oracle, meter_readings=meter_readings
+    )
     out_dir = Path(out_dir)
     reports_dir = out_dir.parent / f"{out_dir.name}-reports"
     validated.write_report(reports_dir / "rejects")
@@ -203,7 +208,7 @@ def train_from_files(
     metrics["n_train"] = float(len(train))
     metrics["best_iteration"] = float(model.best_iteration)
     n_dropped = validated.incomplete_customers()
-    area_only = len(data.frames.equipment) == 0
+    area_only = len(data.frames.equipment) == 0 and data.meter_readings is None
     metrics["n_dropped_incomplete"] = float(n_dropped)
     metrics["area_only_history"] = 1.0 if area_only else 0.0
     notes: list[str] = []
@@ -216,7 +221,7 @@ def train_from_files(
             f"{n_dropped} customers left out: some of their equipment lines were rejected, so "
             f"their equipment lists would be incomplete (see {reports_dir / 'rejects'})"
         )
-    data_hash = file_hash(customers, equipment)
+    data_hash = file_hash(customers, equipment, *([meter_readings] if meter_readings else []))
     created = datetime.now(UTC).isoformat(timespec="seconds")
     metadata: dict[str, Any] = {
         "model_version": f"local-{created}",
@@ -229,13 +234,19 @@ def train_from_files(
         "train_config": config.model_dump(mode="json"),
     }
     bundle_dir = save_bundle(model, out_dir, metadata, metrics)
-    rejects = {f: validated.rejected_rows(f) for f in ("customers", "equipment")}
+    files = ("customers", "equipment") + (
+        ("meter_readings",) if "meter_readings" in validated.rows_read else ()
+    )
+    rejects = {f: validated.rejected_rows(f) for f in files}
     plot_paths: list[Path] = []
     if config.make_plots:
         note("plots")
         plot_paths = save_plots(evaluation, model, reports_dir / "plots")
     evaluation.per_industry.to_csv(reports_dir / "per_industry.csv")
     evaluation.overall.to_csv(reports_dir / "overall.csv")
+    per_type_csv = reports_dir / "per_application_type.csv"
+    if evaluation.per_application_type is not None:
+        evaluation.per_application_type.to_csv(per_type_csv)
     run = None
     if config.log_to_mlflow:
         note("logging to MLflow")
@@ -253,6 +264,11 @@ def train_from_files(
                     "customers": str(Path(customers).resolve()),
                     "equipment": str(Path(equipment).resolve()),
                     **({"oracle": str(Path(oracle).resolve())} if oracle is not None else {}),
+                    **(
+                        {"meter_readings": str(Path(meter_readings).resolve())}
+                        if meter_readings is not None
+                        else {}
+                    ),
                 },
                 metrics=metrics,
                 bundle_dir=bundle_dir,
@@ -261,6 +277,7 @@ def train_from_files(
                 extra_artifacts=[
                     reports_dir / "per_industry.csv",
                     reports_dir / "overall.csv",
+                    *([per_type_csv] if per_type_csv.is_file() else []),
                     *sorted((reports_dir / "rejects").glob("*")),
                 ],
                 tags={

@@ -253,7 +253,7 @@ class BodyGuard:
                         return single_error(
                             name,
                             None,
-                            "customers, equipment or workbook (files), output and detail",
+                            "customers, equipment, meter_readings or workbook (files), output and detail",
                             "unknown form field",
                         )
         except Exception as exc:  # malformed multipart in any way: the client's fault

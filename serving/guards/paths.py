@@ -14,7 +14,7 @@ JSON_PATHS = (
 """POST endpoints whose body :class:`serving.guards.body.BodyGuard` checks."""
 BATCH_PATH = "/recommend_batch"
 BATCH_JSON_KEYS = frozenset({"applications", "output", "detail"})
-BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook"})
+BATCH_FILE_FIELDS = frozenset({"customers", "equipment", "workbook", "meter_readings"})
 BENCHMARK_PATHS = frozenset({"/trivial"})
 """Endpoints that exist for the benchmarks only: 404 unless CAPACITY_BENCHMARK_ENDPOINTS=1."""
 SHED_PATHS = frozenset({"/recommend", "/check", "/recommend_batch", "/feedback", "/export/sheet"})

@@ -36,33 +36,53 @@ SMALL_BATCH = 64
 """Up to this many rows, groups are resolved by dict lookups (np.isin sorts)."""
 AREA_ONLY_GROUP = "__area_only__"
 EQUIPMENT_GROUP = "__equipment__"
+METERED_GROUP = "__metered__"
+"""Existing customers sized from their meter: a spread of their own (the meter has measured
+most of the peak), under one metered pool, never calibrated on new applications'."""
 POOLED_GROUP = "__pooled__"
 AREA_PREFIX = AREA_ONLY_GROUP + "|"
+METERED_PREFIX = METERED_GROUP + "|"
+_POOLS = {AREA_PREFIX: AREA_ONLY_GROUP, METERED_PREFIX: METERED_GROUP}
 MIN_OWN_RESIDUALS = 10
 """Fewest residuals of a group's own that are mixed into its parent's distribution."""
 MAX_MIXTURE_POINTS = 2000
 """Points a shrunk group's distribution is stored as (its quantiles)."""
 
 
-def conformal_group(industry: np.ndarray, has_equipment: np.ndarray) -> np.ndarray:
-    """The Mondrian group of each row: its industry, or its industry's area-only group."""
+def conformal_group(
+    industry: np.ndarray, has_equipment: np.ndarray, has_meter: np.ndarray | None = None
+) -> np.ndarray:
+    """The Mondrian group of each row: its industry, or its area-only or metered group.
+
+    An existing customer sized from its meter is in its industry's metered group.
+    """
     ind = np.asarray(industry).astype(str)
     eq = np.asarray(has_equipment, dtype=float) > 0
-    return np.where(eq, ind, np.char.add(AREA_PREFIX, ind))
+    out = np.where(eq, ind, np.char.add(AREA_PREFIX, ind))
+    if has_meter is not None:
+        metered = np.nan_to_num(np.asarray(has_meter, dtype=float)) > 0
+        out = np.where(metered, np.char.add(METERED_PREFIX, ind), out)
+    return out
 
 
 def parent_group(group: str) -> str | None:
     """The group a group is shrunk towards (None for the pooled root)."""
     if group == POOLED_GROUP:
         return None
-    if group in (AREA_ONLY_GROUP, EQUIPMENT_GROUP):
+    if group in (AREA_ONLY_GROUP, EQUIPMENT_GROUP, METERED_GROUP):
         return POOLED_GROUP
-    return AREA_ONLY_GROUP if group.startswith(AREA_PREFIX) else EQUIPMENT_GROUP
+    for prefix, pool in _POOLS.items():
+        if group.startswith(prefix):
+            return pool
+    return EQUIPMENT_GROUP
 
 
 def group_industry(group: str) -> str:
     """The industry code of a leaf group (``office`` for ``__area_only__|office``)."""
-    return group[len(AREA_PREFIX) :] if group.startswith(AREA_PREFIX) else group
+    for prefix in _POOLS:
+        if group.startswith(prefix):
+            return group[len(prefix) :]
+    return group
 
 
 def _mixture(own: np.ndarray, parent: np.ndarray, w: float) -> np.ndarray:
@@ -110,8 +130,11 @@ class ResidualCalibrator:
         self.n_own_: dict[str, int] = {POOLED_GROUP: len(res)}
         self.weights_: dict[str, float] = {POOLED_GROUP: 1.0}
         area = np.char.startswith(grp, AREA_PREFIX)
-        # Parents before children: the two pools, then every industry's group.
-        members = [(AREA_ONLY_GROUP, area), (EQUIPMENT_GROUP, ~area)]
+        metered = np.char.startswith(grp, METERED_PREFIX)
+        # Parents before children: the pools, then every industry's group.
+        members = [(AREA_ONLY_GROUP, area), (EQUIPMENT_GROUP, ~area & ~metered)]
+        if metered.any():
+            members.append((METERED_GROUP, metered))
         members += [(str(g), grp == g) for g in np.unique(grp)]
         for g, rows in members:
             self._add_group(g, res[rows])

@@ -178,7 +178,11 @@ def decide(
     total = pred.column("total_kw")
     largest = pred.column("largest_unit_kw")
     area = pred.column("floor_area_m2")
-    basis = base_source_of(pred.column("base_kw"), pred.column("has_equipment"))
+    basis = base_source_of(
+        pred.column("base_kw"),
+        pred.column("has_equipment"),
+        pred.column("has_meter") if model.builder.metered_ else None,
+    )
     s30 = np.asarray(engineering["eng_s30_comp_kva"], dtype=float)
     policy_kva = np.asarray(pred.recommended_kva, dtype=float)
     if model.bounds is not None and apply_sanity_bounds:

@@ -152,15 +152,19 @@ class CapacityModel:
             industry = built.text("industry")
             base = self.builder.base_kw_of(built.column("base_kw"), industry)
             has_eq = built.column("has_equipment")
+            has_meter = built.column("has_meter") if self.builder.metered_ else None
         else:
             built = None
             matrix = self.builder.matrix(features)
             industry = features["industry"].astype(str).to_numpy()
             base = self.builder.base_kw(features)
             has_eq = features["has_equipment"].to_numpy()
+            has_meter = (
+                features["has_meter"].to_numpy(dtype=float) if "has_meter" in features else None
+            )
         f = self.booster.predict(matrix, num_threads=self.config.num_threads)
         mu = np.log(base) + f
-        groups = conformal_group(industry, has_eq)
+        groups = conformal_group(industry, has_eq, has_meter)
         lo80, hi80 = self.calibrator.interval(mu, groups, 0.80)
         lo90, hi90 = self.calibrator.interval(mu, groups, 0.90)
         rec = recommend_capacity(

@@ -164,6 +164,10 @@ def plausibility_limits() -> dict[str, float]:
         "CAPACITY_KVA_MAX",
         "INSTALLED_KW_MAX",
         "INSTALLED_KW_PER_M2_MAX",
+        "METER_MONTHS_MIN",
+        "METER_MONTHS_MAX",
+        "ENERGY_KWH_MAX",
+        "PEAK_KW_MAX",
     )
     return {name.lower(): float(getattr(contract, name)) for name in names}
 

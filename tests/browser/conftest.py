@@ -138,3 +138,42 @@ def new_page(browser: Any, live_server: str) -> Iterator[Any]:
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+@pytest.fixture(scope="session")
+def metered_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small bundle trained on a history with existing customers (the metered path).
+
+    The session bundle (``tests/conftest.py``) has no existing customers and refuses meter
+    readings; the existing-customer page needs a model that answers them.
+    """
+    from serving.model.config import ModelConfig
+    from tests.metered_history import write_metered_history
+    from training.bundle import save_bundle
+    from training.data import load_labelled
+    from training.model import fit_model
+
+    root = tmp_path_factory.mktemp("metered-bundle")
+    paths = write_metered_history(root / "history", n=1500, seed=11)
+    data, _ = load_labelled(
+        paths["customers"], paths["equipment"], meter_readings=paths["meter_readings"]
+    )
+    model = fit_model(data.frames, data.peak_kw, ModelConfig(max_rounds=300, num_threads=1), seed=0)
+    assert model.builder.metered_
+    return save_bundle(
+        model,
+        root / "bundle",
+        metadata={"model_version": "metered-test-1", "seed": 0, "data_hash": "metered-fixture"},
+        metrics={"model_accuracy": 0.0},
+    )
+
+
+@pytest.fixture(scope="session")
+def metered_live_server(
+    metered_bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Base URL of a running service with the metered bundle (see :func:`live_server`)."""
+    home = tmp_path_factory.mktemp("browser-metered-service") / "home"
+    env = server_env(home, metered_bundle_dir, feedback_key=None)
+    with running_server("browser-metered", home, env, ready=(200,)) as server:
+        yield server.base_url

@@ -1,6 +1,6 @@
 """The synthetic history's tables are data files, and the doc shows exactly those files.
 
-``docs/synthetic_history.md`` tables A, B and C are generated from ``training/data/synth_*``
+``docs/synthetic_history.md`` tables A, B, C and D are generated from ``training/data/synth_*``
 (``python -m training.synth_tables --write``); a hand edit of either side alone fails here.
 """
 
@@ -15,7 +15,7 @@ from training.synth_tables import DOC_PATH, doc_blocks, load_synth_tables, rende
 def test_doc_tables_are_the_generated_ones() -> None:
     blocks = doc_blocks(DOC_PATH.read_text(encoding="utf-8"))
     rendered = render_doc_tables()
-    assert set(blocks) == {"A", "B", "C"}
+    assert set(blocks) == {"A", "B", "C", "D"}
     for name, body in rendered.items():
         assert blocks[name] == body, (
             f"docs/synthetic_history.md table {name} differs from training/data; "
@@ -42,3 +42,5 @@ def test_tables_cover_the_catalog() -> None:
         assert industry.slots, code
         assert abs(sum(industry.shifts_p) - 1.0) < 1e-9, code
         assert {s.category for s in industry.slots} <= set(catalog.category_codes), code
+    assert set(tables.load_shapes) == set(catalog.industry_codes)
+    assert len(tables.climate_heating) == len(tables.climate_share)

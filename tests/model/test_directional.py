@@ -127,6 +127,7 @@ def _line(customer_id: str, category: str, rated_kw: float, quantity: int = 1) -
         "quantity": int(quantity),
         "standby": False,
         "name": "added",
+        "change": "add",
     }
 
 

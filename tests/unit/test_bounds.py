@@ -122,6 +122,16 @@ def test_every_message_code_renders_in_every_language() -> None:
         "accuracy_area_only": 0.61,
         "ratio_with_list": 1.6,
         "ratio_area_only": 3.9,
+        # existing_customer (serving.core.Recommender._existing)
+        "kind": "reduce",
+        "months": 12,
+        "measured_kw": 89.0,
+        "measured_rate": 0.12,
+        "existing_kva": 800.0,
+        "recommended_kva": 250.0,
+        "p_undersized": 0.03,
+        "p_undersized_today": 0.0,
+        "yearly_difference_yuan": -211200.0,
     }
     assert set(CATALOGS["en"]) == set(CATALOGS["zh"])
     for lang, catalog in CATALOGS.items():

@@ -221,6 +221,7 @@ BUILDER_JSON_KEYS = {
     "area_multipliers",
     "min_industry_rows",
     "global_fallback_kw",
+    "meter",
 }
 """The keys of builder.json as bundles on disk have them (written before to_state existed)."""
 
@@ -245,6 +246,7 @@ def test_a_bundle_written_before_per_industry_area_multipliers_still_loads(
     doc = json.loads(path.read_text(encoding="utf-8"))
     pooled = doc["area_multiplier"]
     del doc["area_multipliers"]  # as written by bundles before the per-industry ones
+    doc.pop("meter", None)  # and before the metered path for existing customers
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     sums = json.loads((bundle_copy / "checksums.json").read_text(encoding="utf-8"))
     sums["builder.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -252,6 +254,7 @@ def test_a_bundle_written_before_per_industry_area_multipliers_still_loads(
 
     loaded, _, _ = load_bundle(bundle_copy)
     assert loaded.builder.area_multipliers_ == {}
+    assert loaded.builder.meter_state() is None
     industries = np.asarray(labelled_history.frames.customers["industry"].astype(str))[:5]
     np.testing.assert_array_equal(loaded.builder.row_area_multipliers(industries), pooled)
     assert set(loaded.builder.to_state()) == BUILDER_JSON_KEYS

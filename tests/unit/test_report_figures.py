@@ -39,3 +39,14 @@ def test_base64_is_the_same_png() -> None:
     fig.add_subplot().plot([1, 2, 3])
     text = figure_png_base64(fig)
     assert base64.b64decode(text).startswith(PNG_MAGIC)
+
+
+def test_a_report_may_keep_its_own_resolution() -> None:
+    def drawn() -> Figure:
+        fig = Figure(figsize=(3, 2))
+        fig.add_subplot().plot([1, 2, 3])
+        return fig
+
+    low, high = figure_png(drawn(), dpi=50), figure_png(drawn(), dpi=200)
+    # PNG width is bytes 16-19 of the IHDR chunk: four times the dpi, four times as wide.
+    assert int.from_bytes(high[16:20], "big") > 3 * int.from_bytes(low[16:20], "big")

@@ -12,6 +12,7 @@ import { setImportStatus, onCsvFile, onPasteAdd, onRowsPaste, renderPasteReasons
 import { resetForm, renderErrors } from './form.js';
 import { onSubmit, setBusy } from './submit.js';
 import { renderResults, drawCharts } from './results.js';
+import { initExisting, refreshExistingLanguage } from './existing.js';
 
 export function setMode(state, mode) {
   state.mode = mode;
@@ -42,6 +43,7 @@ export function refreshLanguage(state) {
   if (state.status) $('#status').textContent = state.status();
   if (state.importStatus) $('#import-status').textContent = state.importStatus.fn();
   renderPasteReasons(state);
+  refreshExistingLanguage(state);
 }
 
 /**
@@ -72,6 +74,7 @@ async function main() {
   if (!(await loadCatalog(state))) return;
   try { const m = localStorage.getItem('capacity.mode'); if (m === 'planner') state.mode = 'planner'; } catch { /* ignore */ }
   renderPickers(state);
+  initExisting(state);
   setMode(state, state.mode);
   renumberRows(state);
   addRow(state, {}, { match: false });

@@ -1,4 +1,5 @@
-// Batch mode of the page: upload customers.csv (+ equipment.csv) or one .xlsx workbook
+// Batch mode of the page: upload customers.csv (+ equipment.csv, + meter_readings.csv of
+// existing customers) or one .xlsx workbook
 // with both sheets, answer through POST /recommend_batch (the API path, CSV answer),
 // show a sortable, paged table with the answer, the verdict on the applied capacity and
 // the flags, and download the same answer as CSV (the server's bytes) or Excel
@@ -27,6 +28,22 @@ const COLUMNS = [
   { key: 'engineering_kva', label: 'batch_col_engineering', type: 'num', digits: 0 },
   { key: '_flags', label: 'batch_col_flags', type: 'flags' },
 ];
+
+/** Existing customers' columns (增容 / 减容 / 暂停), shown when the batch has any. */
+const EXISTING_COLUMNS = [
+  { key: 'application_type', label: 'batch_col_type', type: 'type' },
+  { key: 'existing_capacity_kva', label: 'batch_col_existing', type: 'num', digits: 0 },
+  { key: 'measured_load_rate', label: 'batch_col_load_rate', type: 'pct' },
+  { key: 'p_undersized_today', label: 'batch_col_risk_today', type: 'pct' },
+  { key: 'yearly_difference_yuan', label: 'batch_col_existing_diff', type: 'num', digits: 0 },
+];
+
+/** The columns of this answer: the existing customers' ones after p_appropriate, if any. */
+function visibleColumns() {
+  if (!state.rows.some((r) => r.existing_capacity_kva)) return COLUMNS;
+  const at = COLUMNS.findIndex((c) => c.key === 'p_appropriate') + 1;
+  return [...COLUMNS.slice(0, at), ...EXISTING_COLUMNS, ...COLUMNS.slice(at)];
+}
 
 const state = {
   header: [],
@@ -57,6 +74,7 @@ function cellText(col, row) {
     case 'num': return v === '' || v === undefined ? '' : fmtNum(Number(v), col.digits);
     case 'pct': return v === '' || v === undefined ? '' : fmtPct(Number(v));
     case 'verdict': return v ? t(`verdict_${v}`) : '';
+    case 'type': return v && v !== 'new' ? t(`type_short_${v}`, {}, v) : '';
     case 'status': return v === 'ok' ? t('batch_status_ok') : t('batch_status_rejected');
     case 'flags': return flagsOf(row).join('；');
     default: return v ?? '';
@@ -72,7 +90,7 @@ function sortValue(col, row) {
 
 function sortedRows() {
   if (!state.sortKey) return state.rows;
-  const col = COLUMNS.find((c) => c.key === state.sortKey);
+  const col = visibleColumns().find((c) => c.key === state.sortKey);
   const dir = state.sortDir;
   return state.rows
     .map((row, i) => [sortValue(col, row), i, row])
@@ -95,7 +113,8 @@ function renderTable() {
   const start = state.page * PAGE_SIZE;
   const shown = rows.slice(start, start + PAGE_SIZE);
   const ok = state.rows.filter((r) => r.status === 'ok').length;
-  const head = h('tr', {}, COLUMNS.map((col) => {
+  const columns = visibleColumns();
+  const head = h('tr', {}, columns.map((col) => {
     const sorted = state.sortKey === col.key;
     return h('th', {
       scope: 'col',
@@ -116,7 +135,7 @@ function renderTable() {
     }));
   }));
   const body = shown.map((row) => h('tr', { class: row.status === 'ok' ? '' : 'rejected', title: row.reason || null },
-    COLUMNS.map((col) => h('td', { class: col.type === 'num' || col.type === 'pct' ? 'num' : '', text: cellText(col, row) }))));
+    columns.map((col) => h('td', { class: col.type === 'num' || col.type === 'pct' ? 'num' : '', text: cellText(col, row) }))));
   const table = h('table', { class: 'data batch-table', id: 'batch-table' }, [
     h('caption', { text: t('batch_caption', { n: state.rows.length, ok, rejected: state.rows.length - ok }) }),
     h('thead', {}, head),
@@ -178,14 +197,16 @@ async function onSubmit(ev) {
   if (state.busy) return;
   const cust = $('#batch-customers').files[0];
   const equip = $('#batch-equipment').files[0];
+  const meter = $('#batch-meter').files[0];
   const book = $('#batch-workbook').files[0];
   if (!cust && !book) { setStatus(t('batch_need_file'), true); $('#batch-customers').focus(); return; }
-  if (book && (cust || equip)) { setStatus(t('batch_one_kind'), true); return; }
+  if (book && (cust || equip || meter)) { setStatus(t('batch_one_kind'), true); return; }
   const form = new FormData();
   if (book) form.append('workbook', book, book.name);
   else {
     form.append('customers', cust, cust.name);
     if (equip) form.append('equipment', equip, equip.name);
+    if (meter) form.append('meter_readings', meter, meter.name);
   }
   form.append('output', 'csv');
   state.busy = true;
@@ -228,6 +249,7 @@ function mount() {
   const form = h('form', { id: 'batch-form', novalidate: true, onsubmit: onSubmit }, [
     picker('batch-customers', 'batch_pick_customers', '.csv,text/csv'),
     picker('batch-equipment', 'batch_pick_equipment', '.csv,text/csv'),
+    picker('batch-meter', 'batch_pick_meter', '.csv,text/csv'),
     h('p', { class: 'hint small', 'data-i18n': 'batch_or', text: t('batch_or') }),
     picker('batch-workbook', 'batch_pick_workbook', '.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', id: 'batch-submit', class: 'btn primary', 'data-i18n': 'batch_submit', text: t('batch_submit') })),
@@ -241,6 +263,7 @@ function mount() {
   );
   fileName($('#batch-customers'), '#batch-customers-name');
   fileName($('#batch-equipment'), '#batch-equipment-name');
+  fileName($('#batch-meter'), '#batch-meter-name');
   fileName($('#batch-workbook'), '#batch-workbook-name');
   onLangChange(() => { applyI18n(host); renderTable(); });
 }

@@ -9,6 +9,7 @@ import { addRow, rowNumber, clearRows, rowIsEmpty, rowUnmatched } from './rows.j
 import { setImportStatus } from './importer.js';
 import { renderResults } from './results.js';
 import { designOptions } from './design.js';
+import { collectExisting, isExisting, meterLabel, meterTarget, resetExisting } from './existing.js';
 
 export function loadExample(state, key) {
   const ex = state.catalog.examples[key];
@@ -33,6 +34,7 @@ export function resetForm(state) {
   if (hasData && !window.confirm(t('confirm_reset'))) return false;
   document.dispatchEvent(new Event('capacity:reset'));
   clearRows(state);
+  resetExisting(state);
   clearErrors(state);
   state.result = null;
   renderResults(state);
@@ -93,6 +95,8 @@ export function collect(state) {
   if (emp !== undefined) app.employees = emp;
   const shifts = numField('shifts', { integer: true, min: 1, exclusive: false, max: 3, key: 'err_shifts' });
   if (shifts !== undefined) app.shifts = shifts;
+  collectExisting(state, app, errors, state.catalog.limits);
+  const existing = isExisting(state);
 
   app.equipment = [];
   const indexToRow = [];
@@ -130,6 +134,8 @@ export function collect(state) {
       item.quantity = q;
     }
     if (r.standby.checked) item.standby = true;
+    // An existing customer's line is added (the default) or taken out of service.
+    if (existing && r.change && r.change.value === 'remove') item.change = 'remove';
     // A name nothing matched is never left out silently: the customer picks a category
     // or counts it as other motor / heating load (the row offers both).
     if (rowUnmatched(state, row)) rowErr('cat', 'err_row_unmatched', { name });
@@ -139,7 +145,8 @@ export function collect(state) {
   if (app.equipment.length > state.catalog.max_equipment_lines) {
     errors.push({ target: { kind: 'equipment' }, message: () => t('err_too_many_rows', { max: state.catalog.max_equipment_lines }) });
   }
-  if (!app.equipment.length && app.floor_area_m2 === undefined) {
+  // An existing customer is sized from its meter: no list (no change) and no area is fine.
+  if (!existing && !app.equipment.length && app.floor_area_m2 === undefined) {
     errors.push({ target: { kind: 'equipment' }, message: () => t('err_need_equipment_or_area') });
     errors.push({ target: { kind: 'field', id: 'floor_area_m2' }, message: () => t('err_need_equipment_or_area_short') });
   }
@@ -163,6 +170,23 @@ export function collect(state) {
 export const FIELD_KEYS = {
   industry: 'label_industry', climate_zone: 'label_climate', floor_area_m2: 'label_area',
   employees: 'label_employees', shifts: 'label_shifts', proposed_kva: 'label_proposed', equipment: 'section_equipment',
+  existing_capacity_kva: 'label_existing_capacity', application_type: 'label_application_type',
+};
+
+// Existing-customer checks of the whole application (the server names no field for them):
+// where on the form each one is shown.
+const EXISTING_CODE_TARGETS = {
+  existing_capacity_for_new: 'existing_capacity_kva',
+  existing_capacity_required: 'existing_capacity_kva',
+  meter_readings_for_new: 'meter',
+  meter_too_few_months: 'meter',
+  meter_duplicate_period: 'meter',
+  meter_energy_absurd: 'meter',
+  meter_demand_absurd: 'meter',
+  meter_mean_above_max: 'meter',
+  remove_on_new: 'equipment',
+  remove_too_large: 'equipment',
+  model_without_existing_customers: 'application_type',
 };
 
 export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name' };
@@ -193,6 +217,18 @@ export function mapServerError(state, e) {
       };
     }
   }
+  const where = e.code ? EXISTING_CODE_TARGETS[e.code] : undefined;
+  if (field.startsWith('meter_readings') || where === 'meter') {
+    const target = meterTarget(state, field, e.params || {});
+    const label = target.kind === 'field' ? () => meterLabel(state, target.id) : () => t('meter_title');
+    return { target, message: () => `${label()}${t('colon')}${server()}` };
+  }
+  if (where === 'existing_capacity_kva' || where === 'application_type') {
+    return { target: { kind: 'field', id: where }, message: () => `${t(FIELD_KEYS[where])}${t('colon')}${server()}` };
+  }
+  if (where === 'equipment') {
+    return { target: { kind: 'equipment' }, message: () => `${t(FIELD_KEYS.equipment)}${t('colon')}${server()}` };
+  }
   const base = field.split(/[.[]/)[0];
   if (base in FIELD_KEYS) {
     const target = base === 'equipment' ? { kind: 'equipment' } : { kind: 'field', id: base };
@@ -216,6 +252,7 @@ export function errorSlot(state, target) {
     return { input, box: $(`#eq-${row.id}-${target.part}-error`), row };
   }
   if (target.kind === 'equipment') return { input: state.rows[0]?.refs.name || $('#add-row'), box: $('#equipment-error') };
+  if (target.kind === 'meter') return { input: $('#meter-0-energy'), box: $('#meter-error') };
   return { input: null, box: null };
 }
 

@@ -28,6 +28,7 @@ export function renderResults(state) {
   cards.push(h('p', { class: 'print-meta', text: t('print_meta', { time: state.result.at.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB'), id: shortId(rec.id) }) }));
   if (kind === 'check') cards.push(verdictCard(state, data));
   cards.push(heroCard(state, rec));
+  if (rec.existing) cards.push(existingCard(state, rec));
   const shown = rec.warnings.filter((w) => w.code !== 'missing_load');
   if (shown.length || rec.manual_review) cards.push(warningsCard(state, rec, shown));
   const completeness = missingCard(state, rec);
@@ -270,6 +271,61 @@ export function heroCard(state, rec) {
   ]);
 }
 
+/** The parameters of the existing customer's message (serving/messages.py existing_customer). */
+export function existingParams(rec) {
+  const x = rec.existing;
+  return {
+    kind: x.application_type,
+    months: x.months_metered,
+    measured_kw: x.measured_peak_kw,
+    measured_rate: x.measured_load_rate,
+    existing_kva: x.existing_capacity_kva,
+    recommended_kva: rec.recommended_kva,
+    p_undersized: rec.p_undersized,
+    p_undersized_today: x.p_undersized_today,
+    yearly_difference_yuan: x.yearly_difference_yuan,
+  };
+}
+
+/**
+ * An existing customer's answer: what the meter shows, the change, today's capacity
+ * against the recommendation and the yearly 基本电费 difference, each with a plain
+ * explanation.
+ */
+export function existingCard(state, rec) {
+  const x = rec.existing;
+  const lang = getLang();
+  const diff = x.yearly_difference_yuan;
+  let diffText;
+  if (Math.abs(diff) < 0.5) diffText = t('existing_yearly_same');
+  else if (diff > 0) diffText = t('existing_yearly_more', { yuan: fmtYuan(diff) });
+  else diffText = t('existing_yearly_less', { yuan: fmtYuan(-diff) });
+  const signedKw = (v) => `${v >= 0 ? '+' : '−'}${fmtKw(Math.abs(v))}`;
+  const change = x.capacity_change_kva;
+  const verdict = change < 0 ? 'reduce' : change > 0 ? 'increase' : 'keep';
+  const fact = (id, label, value, help, data = {}) => [
+    h('dt', { text: label }),
+    h('dd', { id, ...data }, [h('strong', { text: value }), help ? h('span', { class: 'hint small fact-help', text: ` ${help}` }) : null]),
+  ];
+  const demandMeter = x.max_demand_kw != null;
+  return h('section', { class: `card existing existing-${verdict}`, id: 'existing-card', 'aria-labelledby': 'existing-title', 'data-verdict': verdict }, [
+    h('h3', { id: 'existing-title', text: t('existing_title') }),
+    h('p', { class: 'existing-message strong', id: 'existing-message', text: t('warn_existing_customer', existingParams(rec), lang === 'zh' ? x.message_zh : x.message_en) }),
+    h('dl', { class: 'facts' }, [
+      ...fact('existing-today', t('existing_today_vs'), t('existing_today_vs_value', { today: fmtKva(x.existing_capacity_kva), rec: fmtKva(rec.recommended_kva) }),
+        t(`existing_verdict_${verdict}`, { kva: fmtKva(Math.abs(change)) }), { 'data-change-kva': change }),
+      ...fact('existing-yearly', t('existing_yearly'), diffText, t('existing_yearly_help'), { 'data-yuan': diff }),
+      ...fact('existing-risk-today', t('existing_risk_today'), fmtPct(x.p_undersized_today), t('existing_risk_today_help')),
+      ...fact('existing-measured', t('existing_measured'), fmtKw(x.measured_peak_kw), t(demandMeter ? 'existing_measured_demand' : 'existing_measured_energy', { months: x.months_metered })),
+      ...fact('existing-load-rate', t('existing_load_rate'), fmtPct(x.measured_load_rate), t('existing_load_rate_help'), { 'data-rate': x.measured_load_rate }),
+      ...fact('existing-mean', t('existing_mean'), fmtKw(x.mean_kw), t('existing_mean_help', { months: x.months_metered })),
+      ...fact('existing-metered', t('existing_metered'), fmtKw(x.metered_part_kw), t('existing_metered_help'), { 'data-kw': x.metered_part_kw }),
+      ...fact('existing-change', t('existing_change'), Math.abs(x.change_kw) < 0.05 ? t('existing_change_none') : signedKw(x.change_kw), t('existing_change_help'), { 'data-kw': x.change_kw }),
+    ]),
+    h('p', { class: 'hint small', text: t('existing_peak_sum', { peak: fmtKw(rec.predicted_peak_kw), metered: fmtKw(x.metered_part_kw), change: signedKw(x.change_kw), corr: signedKw(x.correction_kw) }) }),
+  ]);
+}
+
 export function warningsCard(state, rec, shown) {
   const items = shown.map((w) => h('li', { 'data-code': w.code, text: warningText(state, w) }));
   if (rec.manual_review && !shown.length) items.push(h('li', { text: t('manual_review_generic') }));
@@ -405,6 +461,9 @@ export function summaryCard(state, rec, app) {
     [t('standby_kw'), fmtKw(rec.standby_kw)],
     [t('basis'), t(`basis_${rec.basis}`, {}, rec.basis)],
   ];
+  if (rec.existing) {
+    rows.unshift([t('label_application_type'), t(`type_short_${rec.existing.application_type}`, {}, rec.existing.application_type)]);
+  }
   return h('section', { class: 'card summary', 'aria-labelledby': 'summary-title' }, [
     h('h3', { id: 'summary-title', text: t('summary_title') }),
     h('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),

@@ -36,9 +36,15 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.standby = h('input', { id: `${p}-standby`, type: 'checkbox' });
   refs.standbyLabel = h('label', { for: `${p}-standby` });
   refs.remove = h('button', { type: 'button', class: 'btn ghost remove' });
+  // Existing customers: the line is added by this application or taken out of service.
+  refs.changeLabel = h('label', { for: `${p}-change`, class: 'cell-label change-label' });
+  refs.change = h('select', { id: `${p}-change`, class: 'eq-change-select' }, [
+    h('option', { value: 'add' }), h('option', { value: 'remove' }),
+  ]);
+  refs.changeBox = h('div', { class: 'eq-change existing-only', hidden: state.appKind !== 'existing' }, [refs.changeLabel, refs.change]);
   const el = h('div', { class: 'eq-row', role: 'group', 'aria-labelledby': `${p}-title`, 'data-row-id': id }, [
     refs.idx,
-    h('div', { class: 'eq-cell eq-name' }, [refs.nameLabel, refs.name, refs.match, refs.standbyNote, err('name')]),
+    h('div', { class: 'eq-cell eq-name' }, [refs.nameLabel, refs.name, refs.match, refs.standbyNote, refs.changeBox, err('name')]),
     h('div', { class: 'eq-cell eq-cat' }, [refs.catLabel, refs.cat, err('cat')]),
     h('div', { class: 'eq-cell eq-kw' }, [refs.kwLabel, refs.kw, err('kw')]),
     h('div', { class: 'eq-cell eq-qty' }, [refs.qtyLabel, refs.qty, err('qty')]),
@@ -54,6 +60,7 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.kw.value = item.rated_kw ?? '';
   refs.qty.value = item.quantity ?? '1';
   refs.standby.checked = Boolean(item.standby);
+  refs.change.value = item.change === 'remove' ? 'remove' : 'add';
   refs.name.addEventListener('input', () => { scheduleMatch(state, row); applyStandbyFromName(state, row); });
   refs.standby.addEventListener('change', () => {
     // The customer decides: a box they set themselves is never changed by the name.
@@ -115,6 +122,9 @@ export function refreshRowLanguage(state, row) {
   r.qtyLabel.textContent = t('col_qty');
   r.standbyLabel.textContent = t('col_standby');
   r.remove.textContent = t('btn_remove');
+  r.changeLabel.textContent = t('col_change');
+  r.change.options[0].textContent = t('change_add');
+  r.change.options[1].textContent = t('change_remove');
   renderMatch(state, row);
   renderStandbyNote(state, row);
 }

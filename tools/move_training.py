@@ -103,6 +103,14 @@ def main() -> None:
     # The separator may be an escaped dot (a regex in synth_tables.py): kept as found.
     dotted = re.compile(rf"\btraining(\\?\.)({names})\b(?!\w)")
     path = re.compile(rf"\btraining/({names})\.py\b")
+    # `from training import synth_existing as existing` -> `from training.synth import
+    # existing as existing` (the old name kept as the alias when there was none).
+    from_import = re.compile(rf"^(\s*)from training import ({names})\b(?: as (\w+))?$", re.M)
+
+    def _from(m: re.Match[str]) -> str:
+        parent, _, leaf = MOVES[m.group(2)].rpartition(".")
+        return f"{m.group(1)}from training.{parent} import {leaf} as {m.group(3) or m.group(2)}"
+
     tracked = _git("ls-files", "*.py", "*.md", "*.toml", "*.ipynb", "*.yaml", "*.yml", "Makefile")
     for name in tracked.split():
         file = Path(name)
@@ -110,8 +118,11 @@ def main() -> None:
             continue
         text = file.read_text(encoding="utf-8")
         new_text = dotted.sub(
-            lambda m: "training" + m.group(1) + MOVES[m.group(2)].replace(".", m.group(1)), text
+            lambda m: "training" + m.group(1) + MOVES[m.group(2)].replace(".", m.group(1)),
+            text,
         )
+        # After the dotted pass, which would take the new `training.synth` for the old one.
+        new_text = from_import.sub(_from, new_text)
         new_text = path.sub(
             lambda m: "training/" + MOVES[m.group(1)].replace(".", "/") + ".py", new_text
         )

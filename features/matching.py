@@ -33,11 +33,14 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 from features.catalog import Catalog, Category, Industry, load_catalog
+from features.figures import STANDBY_MARKERS, LineFigures, parse_line
+
+__all__ = ["STANDBY_MARKERS", "LineFigures", "MatchResult", "NameMatcher", "parse_power_kw"]
 
 MatchMethod = Literal["code", "exact", "contained", "fuzzy", "none"]
 MatchKind = Literal["category", "industry"]
@@ -52,19 +55,25 @@ GENERIC_CATEGORIES: frozenset[str] = frozenset({"other_motor", "other_heating"})
 FIRE_MARKERS: tuple[str, ...] = ("消防", "消火栓", "喷淋", "fire", "sprinkler", "hydrant")
 """Words that make any pump a fire pump (standby, Kx 0), e.g. ``消防循环水泵``."""
 
-STANDBY_MARKERS: tuple[str, ...] = (
-    "备用",
-    "备机",
-    "冷备",
-    "热备",
-    "后备",
-    "standby",
-    "stand-by",
-    "spare",
-    "backup",
-    "reserve",
+
+BROAD_INDUSTRY_WORDS: tuple[str, ...] = (
+    "工厂",
+    "厂",
+    "厂房",
+    "车间",
+    "企业",
+    "公司",
+    "factory",
+    "plant",
+    "workshop",
+    "company",
 )
-"""Words in an equipment name that mark an installed spare (the page ticks 'standby')."""
+"""Industry words that name no trade ('工厂' could be any manufacturing): their match is a
+guess (confidence :data:`BROAD_CONFIDENCE`), shown as one, never as recognised."""
+
+BROAD_CONFIDENCE = 0.6
+"""Confidence of an industry read from a broad word: above the threshold (the request is
+answered) but below 1, so the page and the answer say it was guessed."""
 
 TYPE_NEUTRAL_CHARGER_ALIASES: tuple[str, ...] = (
     "充电桩",
@@ -129,6 +138,10 @@ class MatchResult:
         Plain-English explanation of the result.
     method
         How the result was reached: code, exact, contained, fuzzy or none.
+    figures
+        Everything read from the text (power, unit, count, standby, notes), from
+        :func:`features.figures.parse_line`; a kVA figure is turned into kW with the
+        matched category's power factor (and ``rated_kw_hint`` is that kW).
     """
 
     text: str
@@ -138,6 +151,7 @@ class MatchResult:
     rated_kw_hint: float | None
     reason: str
     method: MatchMethod = "none"
+    figures: LineFigures | None = None
 
 
 @dataclass(frozen=True)
@@ -176,25 +190,23 @@ def _weight(text: str) -> int:
 
 
 def parse_power_kw(text: str) -> float | None:
-    """The first rated power written in ``text``, in kW, or None.
+    """The rated power written in ``text``, in kW, or None.
+
+    A thin view of :func:`features.figures.parse_line` (which reads units, ranges, counts
+    and standby too): kW, 千瓦, W, 瓦, MW, hp (0.7457 kW), 马力/匹 (0.7355 kW). A kVA figure
+    is not a kW figure without a power factor: None here.
 
     Parameters
     ----------
     text
-        Free text such as ``'数控车床 CK6140 7.5kW'``; units kW, 千瓦, W, 瓦, hp, 马力 and 匹
-        are understood (horsepower converted at 0.7457 kW, metric 马力/匹 at 0.7355 kW).
+        Free text such as ``'数控车床 CK6140 7.5kW'``.
 
     Returns
     -------
     float or None
         The power in kW, or None when the text holds no positive power figure.
     """
-    folded = unicodedata.normalize("NFKC", text).lower()
-    for m in _POWER_RE.finditer(folded):
-        value = float(m.group(1)) * _POWER_FACTORS_KW[m.group(2)]
-        if value > 0:
-            return round(value, 4)
-    return None
+    return parse_line(text).rated_kw
 
 
 def normalise(text: str) -> str:
@@ -374,6 +386,11 @@ class NameMatcher:
             if kind == "category"
             else frozenset()
         )
+        self._broad = (
+            frozenset(normalise(w) for w in BROAD_INDUSTRY_WORDS)
+            if kind == "industry"
+            else frozenset()
+        )
         self._cache: dict[tuple[str, float | None], MatchResult] = {}
 
     def match(self, text: str, *, rated_kw: float | None = None) -> MatchResult:
@@ -479,10 +496,14 @@ class NameMatcher:
         return [(code, round(score, 4)) for code, score in ranked[:n]]
 
     def _match(self, text: str, rated_kw: float | None) -> MatchResult:
-        hint = parse_power_kw(text)
+        figures = parse_line(text)
+        hint = figures.rated_kw
         raw = text.strip().lower()
         if raw in self._codes:
-            return MatchResult(text, raw, 1.0, raw, hint, f"exact category code '{raw}'", "code")
+            return self._with_figures(
+                MatchResult(text, raw, 1.0, raw, hint, f"exact category code '{raw}'", "code"),
+                figures,
+            )
         norm = normalise(text)
         if not norm:
             what = "empty text" if not raw else f"nothing left of '{text}'"
@@ -495,15 +516,32 @@ class NameMatcher:
                 f"cannot match: {what} after removing model numbers and figures",
                 "none",
             )
-        power = rated_kw if rated_kw is not None else hint
+        # A stated power decides AC/DC-type choices: the line's rating, else the power
+        # written in the text (kW, or kVA at unity: a charger's factor is about 1).
+        power = rated_kw if rated_kw is not None else figures.power_for_type
         exact = self._exact.get(norm)
         if exact is not None:
             reason = f"exact alias '{exact.original}'"
-            return self._finish(text, exact, 1.0, "exact", reason, hint, power, norm)
-        hits = self._contained(norm)
-        if hits:
-            return self._from_hits(text, norm, hits, hint, power)
-        return self._fuzzy(text, norm, hint, power)
+            result = self._finish(text, exact, 1.0, "exact", reason, hint, power, norm)
+        else:
+            hits = self._contained(norm)
+            if hits:
+                result = self._from_hits(text, norm, hits, hint, power)
+            else:
+                result = self._fuzzy(text, norm, hint, power)
+        return self._with_figures(result, figures)
+
+    def _with_figures(self, result: MatchResult, figures: LineFigures) -> MatchResult:
+        """``result`` carrying the line's figures, a kVA turned into kW by its category."""
+        cat = (
+            self.catalog.categories.get(result.category)
+            if self.kind == "category" and result.category
+            else None
+        )
+        if cat is not None:
+            figures = figures.with_power_factor(cat.cos_phi)
+        hint = figures.rated_kw if figures.rated_kw is not None else result.rated_kw_hint
+        return replace(result, figures=figures, rated_kw_hint=hint)
 
     def _contained(self, norm: str) -> list[_Hit]:
         hits = []
@@ -620,6 +658,9 @@ class NameMatcher:
                 reason += f"; {power:g} kW is above the {AC_CHARGER_MAX_KW:g} kW of an AC charger"
             else:
                 reason += f"; {power:g} kW is within what an AC charger delivers"
+        if self.kind == "industry" and alias.norm in self._broad:
+            confidence = min(confidence, BROAD_CONFIDENCE)
+            reason += f"; '{alias.original}' names no trade: a guess, confirm the industry"
         confidence = round(min(1.0, max(0.0, confidence)), 4)
         if confidence < self.threshold:
             return MatchResult(

@@ -93,6 +93,25 @@ Text = Annotated[str, Strict(), AfterValidator(_plain_text)]
 UnmatchedPolicy = Literal["other_motor", "other_heating"]
 """How to count equipment lines whose name matches no category (the request says so)."""
 
+MIN_UNDERSIZED_RISK = 0.01
+"""Smallest cap on P(undersized) accepted: below it the answer would rest on the fitted
+tail beyond the last calibration residuals (and 0 would need an endless capacity)."""
+MAX_UNDERSIZED_RISK = 0.5
+"""Largest cap accepted (above it the cap cannot bind on any sensible answer)."""
+
+UNDERSIZED_RISK_HELP = (
+    f"Cap on the answer's P(undersized), a share from {MIN_UNDERSIZED_RISK:g} to "
+    f"{MAX_UNDERSIZED_RISK:g} (0.05 = 5 %, 0.10 = 10 %): the answer is raised to the smallest "
+    "standard capacity whose probability of being undersized is at most this, at the cost of "
+    "oversizing more often. Empty = the utility's setting, else the policy that maximises "
+    "P(appropriate)."
+)
+UndersizedRiskCap = Annotated[
+    float,
+    Field(ge=MIN_UNDERSIZED_RISK, le=MAX_UNDERSIZED_RISK, allow_inf_nan=False, strict=True),
+]
+"""The risk appetite (one declaration for the API, the service settings and the policy)."""
+
 Phase = Literal["A", "B", "C", "AB", "BC", "CA"]
 """Connection of a single-phase load: phase-to-neutral (A, B, C; 220 V) or line-to-line
 (AB, BC, CA; 380 V). An item without a phase is a three-phase load."""
@@ -401,6 +420,9 @@ class Application(BaseModel):
         default_factory=list,
         description=f"The {METER_MONTHS_MAX} (at least {METER_MONTHS_MIN}) months before the "
         "application, one reading per month (existing customers only).",
+    )
+    max_undersized_risk: UndersizedRiskCap | None = Field(
+        None, examples=[0.1], description=UNDERSIZED_RISK_HELP
     )
     _industry_text: str | None = PrivateAttr(None)
 

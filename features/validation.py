@@ -28,6 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from features.catalog import Catalog, load_catalog, nearest_code
+from features.cells import formula_safe_frame
 from features.contract import (
     APPLICATION_TYPES,
     BOOLEAN_FALSE_WORDS,
@@ -445,8 +446,9 @@ class ValidatedHistory:
             "flags": out / "flags.csv",
             "summary": out / "rejects_summary.txt",
         }
-        self.rejects.to_csv(paths["rejects"], index=False, encoding="utf-8-sig")
-        self.flags.to_csv(paths["flags"], index=False, encoding="utf-8-sig")
+        # Rejected values are echoed as received: never a live formula in a spreadsheet.
+        formula_safe_frame(self.rejects).to_csv(paths["rejects"], index=False, encoding="utf-8-sig")
+        formula_safe_frame(self.flags).to_csv(paths["flags"], index=False, encoding="utf-8-sig")
         paths["summary"].write_text("\n".join(self.summary_lines()) + "\n", encoding="utf-8")
         return paths
 

@@ -75,21 +75,16 @@ class AnswerLog:
         # in the logbook's writer thread; every read of the log (e.g. /feedback) writes
         # the queue first, so the id returned here is always found. A database that
         # refuses the row makes the logbook spool it: the answer is served regardless.
+        from serving.logbook import RecommendationEntry
+
         try:
-            return str(
-                self.logbook.record(
-                    app,
-                    rec,
-                    source=source,
-                    model_version=rec.model_version,
-                    recommended_kva=rec.recommended_kva,
-                    predicted_peak_kw=rec.predicted_peak_kw,
-                    engineering_kva=rec.engineering_kva,
-                    status_quo_kva=proposed_kva,
-                    industry=app.industry,
-                    defer=True,
-                )
+            entry = RecommendationEntry.from_answer(
+                app,
+                rec,
+                source=source,  # type: ignore[arg-type]
+                status_quo_kva=proposed_kva,
             )
+            return str(self.logbook.record_many([entry], defer=True)[0])
         except ValueError:
             raise  # an invalid row: as before
         except Exception:
@@ -103,32 +98,37 @@ class AnswerLog:
         status_quo: list[Any] | None = None,
         key: str | None = None,
         body_sha256: str | None = None,
+        lines: list[list[dict[str, Any]]] | None = None,
     ) -> list[str | None]:
-        """Log rows of the vectorised path (compact answers), one per request; their ids."""
+        """Log rows of the vectorised path (summary answers), one per request; their ids.
+
+        ``requests`` are applications, or contract customer rows with their equipment
+        ``lines`` (the CSV path): both are logged in the application shape
+        (:meth:`~serving.logbook.RecommendationEntry.from_answer`).
+        """
+        from serving.logbook import RecommendationEntry
+
         if self.logbook is None:
             return [None] * len(requests)
         batch_id = uuid.uuid4().hex
         sq = status_quo or [None] * len(requests)
+        per_line: list[Any] = list(lines) if lines else [None] * len(requests)
         rows = [
-            {
-                "application": request,
-                "response": {k: clean(v) for k, v in r.items()},
-                "source": "batch",
-                "model_version": str(r["model_version"]),
-                "recommended_kva": float(r["recommended_kva"]),
-                "predicted_peak_kw": float(r["predicted_peak_kw"]),
-                "engineering_kva": clean(r["engineering_kva"]),
-                "status_quo_kva": clean(q),
-                "industry": str(r["industry"]),
-                "batch_id": batch_id,
-            }
-            for request, r, q in zip(requests, scored.to_dict("records"), sq, strict=True)
+            RecommendationEntry.from_answer(
+                request,
+                {k: clean(v) for k, v in r.items()},
+                source="batch",
+                batch_id=batch_id,
+                status_quo_kva=clean(q),
+                lines=request_lines,
+            )
+            for request, r, q, request_lines in zip(
+                requests, scored.to_dict("records"), sq, per_line, strict=True
+            )
         ]
         return self.rows(rows, key, body_sha256)
 
-    def rows(
-        self, rows: list[dict[str, Any]], key: str | None, body_sha256: str | None
-    ) -> list[str | None]:
+    def rows(self, rows: list[Any], key: str | None, body_sha256: str | None) -> list[str | None]:
         """Log a batch's rows (one transaction); a keyed batch is written before answering.
 
         Never raises for the database: a refused write is spooled by the logbook (the ids
@@ -165,26 +165,13 @@ class AnswerLog:
         """Log the full answers of a JSON batch (compact rows); their ids."""
         if self.logbook is None:
             return [None] * len(recs)
+        from serving.logbook import RecommendationEntry
+
         batch_id = uuid.uuid4().hex
-        # Batch rows keep a compact answer: the full answer of 10,000 applications would
-        # multiply the log's size without adding anything the outcome analysis uses.
+        # Batch rows keep a compact answer (the fields every reader uses): the full answer of
+        # 10,000 applications would multiply the log's size for nothing it reads.
         rows = [
-            {
-                "application": a.model_dump(mode="json"),
-                "response": {
-                    "recommended_kva": r.recommended_kva,
-                    "predicted_peak_kw": r.predicted_peak_kw,
-                    "p_appropriate": r.p_appropriate,
-                    "drivers": [d.model_dump(mode="json") for d in r.drivers[:5]],
-                },
-                "source": "batch",
-                "model_version": r.model_version,
-                "recommended_kva": r.recommended_kva,
-                "predicted_peak_kw": r.predicted_peak_kw,
-                "engineering_kva": r.engineering_kva,
-                "industry": a.industry,
-                "batch_id": batch_id,
-            }
+            RecommendationEntry.from_answer(a, r, source="batch", batch_id=batch_id, compact=True)
             for a, r in zip(apps, recs, strict=True)
         ]
         return self.rows(rows, key, body_sha256)
@@ -197,21 +184,17 @@ class AnswerLog:
         key: str | None = None,
         body_sha256: str | None = None,
     ) -> list[str | None]:
-        """Log each scored CSV row, with its contract rows as the request."""
+        """Log each scored CSV row; its contract rows become the logged application."""
         lines: dict[str, list[dict[str, Any]]] = {}
         for rec in equipment.to_dict(orient="records"):
             lines.setdefault(str(rec["customer_id"]), []).append(rec)
         by_id = {str(c["customer_id"]): c for c in customers.to_dict(orient="records")}
         ids = [str(cid) for cid in scored["customer_id"]]
-        requests = [
-            {
-                "customer": {k: clean(v) for k, v in by_id[cid].items()},
-                "equipment": lines.get(cid, []),
-            }
-            for cid in ids
-        ]
+        requests = [by_id[cid] for cid in ids]
         status_quo = [by_id[cid].get("applied_capacity_kva") for cid in ids]
-        return self.scored(requests, scored, status_quo, key, body_sha256)
+        return self.scored(
+            requests, scored, status_quo, key, body_sha256, lines=[lines.get(c, []) for c in ids]
+        )
 
     def stored(self, key: str | None, body_sha256: str) -> Any:
         """The batch logged under ``key``: a StoredBatch, the 409 answer, or None (new)."""

@@ -262,4 +262,6 @@ def _answer_upload(
         "results": [{k: clean(v) for k, v in r.items()} for r in scored.to_dict("records")],
         "rejects": rejects,
         "flags": validated.flags.to_dict(orient="records"),
+        # What was read or resolved on the way in (row numbers of the files).
+        "upload_notes": list(upload.notes),
     }

@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from features.cells import formula_safe
 from serving.errors import single_error
 
 MAX_BATCH = 10_000
@@ -85,6 +86,8 @@ class ContractUpload:
     validated: Any
     customers: pathlib.Path
     equipment: pathlib.Path | None
+    notes: tuple[dict[str, Any], ...] = ()
+    """What was read or resolved (encoding, headers, words → codes, figures from names)."""
 
 
 def read_contract_upload(
@@ -111,10 +114,18 @@ def read_contract_upload(
     for name, value in uploads:
         if not isinstance(value, pathlib.Path | str) or not pathlib.Path(value).is_file():
             return single_error(name, str(value)[:100], "an uploaded CSV file", "not a file upload")
+    from features.uploads import read_table, resolve_customers, resolve_equipment
+
     try:
-        cust = pd.read_csv(customers, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        # Read as the form reads: UTF-8 or GBK, Chinese headers, industry words, names
+        # without a category, figures written in names (features.uploads).
+        cust_table = read_table(pathlib.Path(customers), "customers")
+        cust = cust_table.frame
+        notes = [*cust_table.notes, *resolve_customers(cust)]
         if equipment is not None:
-            equip = pd.read_csv(equipment, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            equip_table = read_table(pathlib.Path(equipment), "equipment")
+            equip = equip_table.frame
+            notes += [*equip_table.notes, *resolve_equipment(equip)]
         else:
             # Customers only: every customer is answered area-only (or industry-only).
             equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
@@ -132,7 +143,10 @@ def read_contract_upload(
         )
     except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         return single_error(
-            "customers/equipment/meter_readings", None, "contract CSV files (UTF-8)", str(exc)
+            "customers/equipment/meter_readings",
+            None,
+            "contract CSV files (UTF-8 or GBK)",
+            str(exc),
         )
     if len(validated.customers) > MAX_BATCH:
         return single_error(
@@ -145,6 +159,7 @@ def read_contract_upload(
         validated,
         pathlib.Path(customers),
         None if equipment is None else pathlib.Path(equipment),
+        tuple(n.as_dict() for n in notes),
     )
 
 
@@ -249,19 +264,8 @@ def clean(value: Any) -> Any:
     return value
 
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-"""Cells starting with these are formulas to a spreadsheet (OWASP CSV injection)."""
-
-
-def csv_safe(value: Any) -> Any:
-    """A text cell a spreadsheet will not run: formula-leading text gets a leading ``'``.
-
-    Numbers are left alone (a negative number is data, not a formula); only text that a
-    customer or a file could have put there is escaped.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
-        return "'" + value
-    return value
+# One rule for every cell we write (features.cells); the old name stays for callers.
+csv_safe = formula_safe
 
 
 def csv_response(rows: list[dict[str, Any]]) -> Response:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ from features.engineering import (
 )
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
 from features.metered import MeteredModelRequired
-from features.schemas import Application
+from features.schemas import UNDERSIZED_RISK_HELP, Application, UndersizedRiskCap
 from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
 from serving.model.bounds import BoundRule
@@ -60,6 +60,7 @@ from serving.schemas import (
     Recommendation,
     SanityBounds,
     TierOption,
+    UndersizedRisk,
     Warning_,
 )
 from serving.tariff import compare_bases
@@ -93,6 +94,11 @@ class RecommenderConfig(BaseModel):
     )
     min_peers: int = Field(MIN_PEERS, ge=1)
     min_match_confidence: float = Field(DEFAULT_THRESHOLD, ge=0, le=1)
+    max_undersized_risk: UndersizedRiskCap | None = Field(
+        None,
+        description="The utility's risk appetite: " + UNDERSIZED_RISK_HELP + " An "
+        "application's own max_undersized_risk replaces it for that answer.",
+    )
 
 
 @dataclass
@@ -152,7 +158,7 @@ class Recommender:
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
         pred = self.model.predict(frames)
-        decisions = self._decide(frames, pred, with_rules=True)
+        decisions = self._decide(frames, pred, with_rules=True, applications=applications)
         contrib = self.model.contributions(pred.matrix)
         # Row values as plain floats (a pandas row lookup per feature is slow).
         values = pred.matrix
@@ -162,14 +168,30 @@ class Recommender:
         ]
         return recs, pred
 
-    def _decide(self, frames: HistoryFrames, pred: Prediction, with_rules: bool) -> Decisions:
+    def _decide(
+        self,
+        frames: HistoryFrames,
+        pred: Prediction,
+        with_rules: bool,
+        applications: Sequence[Application],
+    ) -> Decisions:
         return decide(
             self.model,
             pred,
             self.model.engineering_columns(frames, pred),
             with_rules=with_rules,
             min_peers=self.config.min_peers,
+            max_undersized_risk=self.risk_caps(applications),
         )
+
+    def risk_caps(self, applications: Sequence[Application]) -> np.ndarray | None:
+        """Cap on P(undersized) per application: its own, else the utility's (NaN: none)."""
+        default = self.config.max_undersized_risk
+        own = [a.max_undersized_risk for a in applications]
+        if default is None and all(c is None for c in own):
+            return None
+        fallback = np.nan if default is None else float(default)
+        return np.array([fallback if c is None else float(c) for c in own], dtype=float)
 
     def check(self, application: Application, proposed_kva: float) -> CheckResult:
         """Planner check of a proposed capacity."""
@@ -189,13 +211,23 @@ class Recommender:
         zh_verdict = {"appropriate": "容量合适", "undersized": "容量偏小", "oversized": "容量偏大"}[
             verdict
         ]
+        # Appropriate is not the same as the best buy: a proposal that works but costs
+        # more than the recommendation says so (issue 25: a green ✓ beside 198,000 yuan).
+        costlier = verdict == "appropriate" and diff >= 0.5
+        if costlier:
+            zh_verdict += f"，但每年比建议容量多付基本电费 {diff:,.0f} 元"
         msg_zh = (
             f"申报 {proposed_kva:g} kVA：{zh_verdict}（合适概率 {p_ok:.0%}，偏小 {p_under:.0%}，"
             f"偏大 {p_over:.0%}）。建议 {rec.recommended_kva:g} kVA，"
             f"每年基本电费相差 {diff:,.0f} 元（单价 {price:g} 元/kVA·月）。"
         )
+        en_verdict = (
+            f"appropriate but costs {diff:,.0f} yuan a year more than the recommendation"
+            if costlier
+            else verdict
+        )
         msg_en = (
-            f"Proposed {proposed_kva:g} kVA is {verdict} (P appropriate {p_ok:.0%}, undersized "
+            f"Proposed {proposed_kva:g} kVA is {en_verdict} (P appropriate {p_ok:.0%}, undersized "
             f"{p_under:.0%}, oversized {p_over:.0%}). Recommended {rec.recommended_kva:g} kVA; "
             f"the yearly capacity charge differs by {diff:,.0f} yuan (at {price:g} yuan/kVA·month)."
         )
@@ -212,6 +244,7 @@ class Recommender:
             yearly_capacity_charge_proposed_yuan=yearly_prop,
             yearly_capacity_charge_recommended_yuan=yearly_rec,
             yearly_difference_yuan=diff,
+            costs_more_than_recommended=costlier,
             message_zh=msg_zh,
             message_en=msg_en,
             recommendation=rec,
@@ -233,17 +266,26 @@ class Recommender:
         resolved = [self._resolve(a) for a in applications]
         flat: list[str | None] = [c for r in resolved for c in r.categories]
         frames = frames_from_applications(applications, categories=flat)
-        scored = self.score_frames(frames.customers, frames.equipment)
+        scored = self.score_frames(
+            frames.customers, frames.equipment, max_undersized_risk=self.risk_caps(applications)
+        )
         scored["unmatched_lines"] = [
             sum(m.source == "assumed" for m in r.matches) for r in resolved
         ]
         return scored
 
-    def score_frames(self, customers: pd.DataFrame, equipment: pd.DataFrame) -> pd.DataFrame:
+    def score_frames(
+        self,
+        customers: pd.DataFrame,
+        equipment: pd.DataFrame,
+        max_undersized_risk: float | np.ndarray | None = None,
+    ) -> pd.DataFrame:
         """Vectorised batch scoring of clean contract frames (CLI batch path, CSV answers).
 
         Same model, policy and sanity bounds as :meth:`recommend`, without the
         per-application explanations, so 100,000 customers score in seconds.
+        ``max_undersized_risk`` (one cap, or one per row with NaN for none) replaces the
+        utility's :attr:`RecommenderConfig.max_undersized_risk`.
         """
         frames = HistoryFrames(customers.reset_index(drop=True), equipment.reset_index(drop=True))
         pred = self.model.predict(frames)
@@ -251,7 +293,15 @@ class Recommender:
         # Reused from the feature path (same engineering defaults; the price override does
         # not enter the estimates).
         eng = self.model.engineering_of(frames, pred)
-        d = decide(self.model, pred, eng, min_peers=self.config.min_peers)
+        if max_undersized_risk is None:
+            max_undersized_risk = self.config.max_undersized_risk
+        d = decide(
+            self.model,
+            pred,
+            eng,
+            min_peers=self.config.min_peers,
+            max_undersized_risk=max_undersized_risk,
+        )
         out = pd.DataFrame(
             {
                 "customer_id": ids,
@@ -265,6 +315,8 @@ class Recommender:
                 "p_appropriate": d.p_appropriate,
                 "p_undersized": d.p_undersized,
                 "p_oversized": d.p_oversized,
+                "max_undersized_risk": d.risk_cap,
+                "uncapped_kva": d.uncapped_kva,
                 "engineering_kva": eng["eng_kva"].to_numpy(dtype=float),
                 "basis": d.basis,
                 "clamped": d.clamped,
@@ -451,7 +503,8 @@ class Recommender:
                     )
                 )
                 continue
-            m = self.matcher.match(item.name or "")
+            # The line's stated rating decides AC/DC-type choices (充电桩 120 kW is DC).
+            m = self.matcher.match(item.name or "", rated_kw=item.rated_kw)
             ok = m.category is not None and m.confidence >= self.config.min_match_confidence
             if ok:
                 cats.append(m.category)
@@ -753,6 +806,7 @@ class Recommender:
             if app.industry_text != app.industry
             else None
         )
+        risk = self._risk_statement(i, app, d)
         return Recommendation(
             model_version=self.model_version,
             source="model" if fallback_reason is None else "fallback",
@@ -798,6 +852,7 @@ class Recommender:
                 source="name" if industry_found else "code",
                 matched_alias=industry_found.matched_alias if industry_found else None,
             ),
+            undersized_risk=risk,
             tariff=comparison,
             missing_loads=missing,
             existing=self._existing(i, app, pred, row, final_kva),
@@ -852,6 +907,38 @@ class Recommender:
             yearly_difference_yuan=yearly,
             message_zh=render("existing_customer", params, "zh"),
             message_en=render("existing_customer", params, "en"),
+        )
+
+    def _risk_statement(self, i: int, app: Application, d: Decisions) -> UndersizedRisk:
+        """Row ``i``'s P(undersized) in plain words, and what its risk cap did."""
+        cap = float(d.risk_cap[i])
+        final, uncapped = float(d.final_kva[i]), float(d.uncapped_kva[i])
+        p_under = float(d.p_undersized[i])
+        params: dict[str, Any] = {
+            "p": p_under,
+            "final_kva": final,
+            "p_oversized": float(d.p_oversized[i]),
+        }
+        source: Literal["request", "utility"] | None = None
+        code = "undersized_risk"
+        if math.isfinite(cap):
+            source = "request" if app.max_undersized_risk is not None else "utility"
+            params |= {"cap": cap, "uncapped_kva": uncapped}
+            if p_under > cap + 1e-9:
+                code = "undersized_risk_cap_missed"
+            elif float(d.policy_kva[i]) > uncapped:
+                code = "undersized_risk_capped"
+            else:
+                code = "undersized_risk_within_cap"
+        return UndersizedRisk(
+            p_undersized=p_under,
+            max_undersized_risk=cap if source else None,
+            cap_source=source,
+            uncapped_kva=uncapped,
+            code=code,
+            params=params,
+            message_zh=render(code, params, "zh"),
+            message_en=render(code, params, "en"),
         )
 
     def _missing_loads(self, r: _Resolved, basis: str) -> list[MissingLoad]:

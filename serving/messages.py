@@ -38,7 +38,42 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def _one_in(p: float, lang: str) -> str:
+    """P(undersized) as a frequency: 'about 1 in 12' / '约每 12 户中有 1 户'."""
+    if p < 0.005:
+        return "fewer than 1 in 200" if lang == "en" else "不到 1/200"
+    n = max(round(1.0 / p), 1)
+    return f"about 1 in {n:,}" if lang == "en" else f"约每 {n:,} 户中有 1 户"
+
+
+def _risk_en(p: dict[str, Any]) -> str:
+    return (
+        f"Of customers like this one, {_one_in(p['p'], 'en')} would peak above what "
+        f"{p['final_kva']:g} kVA carries (P(undersized) {_pct(p['p'])})."
+    )
+
+
+def _risk_zh(p: dict[str, Any]) -> str:
+    return (
+        f"与本户类似的客户中，{_one_in(p['p'], 'zh')}的最大负荷会超过 {p['final_kva']:g} kVA "
+        f"可承载的负荷（容量偏小概率 {_pct(p['p'])}）。"
+    )
+
+
 EN: dict[str, Any] = {
+    "undersized_risk": _risk_en,
+    "undersized_risk_within_cap": lambda p: (
+        f"{_risk_en(p)} That is within the cap of {_pct(p['cap'])} asked for."
+    ),
+    "undersized_risk_capped": lambda p: (
+        f"{_risk_en(p)} Raised from {p['uncapped_kva']:g} kVA to keep the risk of undersizing "
+        f"within the cap of {_pct(p['cap'])} asked for; the larger capacity is oversized more "
+        f"often (P(oversized) {_pct(p['p_oversized'])})."
+    ),
+    "undersized_risk_cap_missed": lambda p: (
+        f"{_risk_en(p)} That is above the cap of {_pct(p['cap'])} asked for: the sanity "
+        "bounds kept the capacity lower; review manually."
+    ),
     "few_customers": lambda p: (
         f"Only {p['n']:,} {_industry(str(p['industry']), 'en')} customer(s) in the history's "
         f"calibration (an industry's own calibration needs {p['min']:,}): this answer's "
@@ -83,6 +118,19 @@ EN: dict[str, Any] = {
 }
 
 ZH: dict[str, Any] = {
+    "undersized_risk": _risk_zh,
+    "undersized_risk_within_cap": lambda p: (
+        f"{_risk_zh(p)}在所要求的偏小风险上限 {_pct(p['cap'])} 以内。"
+    ),
+    "undersized_risk_capped": lambda p: (
+        f"{_risk_zh(p)}为使偏小风险不超过所要求的上限 {_pct(p['cap'])}，已由 "
+        f"{p['uncapped_kva']:g} kVA 调高；容量加大后偏大的概率增加（偏大概率 "
+        f"{_pct(p['p_oversized'])}）。"
+    ),
+    "undersized_risk_cap_missed": lambda p: (
+        f"{_risk_zh(p)}超过所要求的偏小风险上限 {_pct(p['cap'])}：合理范围规则限制了容量，"
+        "请人工复核。"
+    ),
     "few_customers": lambda p: (
         f"历史校准数据中仅有 {p['n']:,} 户{_industry(str(p['industry']), 'zh')}客户（行业单独校准需 "
         f"{p['min']:,} 户）：本结果的数据向全部行业收缩（自身权重 {_pct(p['weight'])}），请人工复核。"

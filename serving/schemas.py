@@ -205,6 +205,28 @@ class ExistingCustomer(BaseModel):
     message_en: str
 
 
+class UndersizedRisk(BaseModel):
+    """The answer's risk of being undersized, in figures and in plain words.
+
+    ``code`` is one of ``undersized_risk`` (no cap asked for), ``undersized_risk_within_cap``
+    (the policy's answer already met the cap), ``undersized_risk_capped`` (raised from
+    ``uncapped_kva`` to meet it) and ``undersized_risk_cap_missed`` (the sanity bounds kept
+    it above the cap); ``params`` feed the page's catalog, ``message_zh``/``message_en`` are
+    the server's rendering (:mod:`serving.messages`).
+    """
+
+    p_undersized: float
+    max_undersized_risk: float | None = Field(
+        None, description="The cap on P(undersized) applied (None: the policy's own choice)"
+    )
+    cap_source: Literal["request", "utility"] | None = None
+    uncapped_kva: float = Field(..., description="The tier policy's choice before the cap")
+    code: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    message_zh: str
+    message_en: str
+
+
 class Recommendation(BaseModel):
     """The full answer to one application."""
 
@@ -262,6 +284,9 @@ class Recommendation(BaseModel):
     existing: ExistingCustomer | None = Field(
         None, description="An existing customer's meter and change (None for a new connection)"
     )
+    undersized_risk: UndersizedRisk | None = Field(
+        None, description="P(undersized) in plain words, and the risk cap applied if any"
+    )
 
 
 class CheckRequest(BaseModel):
@@ -294,6 +319,11 @@ class CheckResult(BaseModel):
     yearly_capacity_charge_recommended_yuan: float
     yearly_difference_yuan: float = Field(
         ..., description="proposed minus recommended yearly capacity charge"
+    )
+    costs_more_than_recommended: bool = Field(
+        False,
+        description="The proposal is appropriate but its yearly capacity charge is higher than "
+        "the recommendation's (the verdict says so, in words and yuan).",
     )
     message_zh: str
     message_en: str

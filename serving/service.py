@@ -133,7 +133,7 @@ class CapacityService:
         try:
             from serving.core import RecommenderConfig
             from serving.reload import ModelWatcher
-            from serving.settings import Settings, TariffSettings
+            from serving.settings import RiskSettings, Settings, TariffSettings
 
             tariff = TariffSettings()
             self.watcher = ModelWatcher(
@@ -143,6 +143,7 @@ class CapacityService:
                     capacity_price_yuan_per_kva_month=tariff.price_yuan_per_kva_month,
                     demand_price_yuan_per_kw_month=tariff.demand_price_yuan_per_kw_month,
                     min_demand_share=tariff.min_demand_share,
+                    max_undersized_risk=RiskSettings().max_undersized_risk,
                 ),
             )
             # The first load (verified, warmed with one answer) happens here so that the
@@ -337,19 +338,23 @@ class CapacityService:
     @bentoml.api(route="/export/batch")
     def export_batch(self, body: Any, /) -> Any:
         """A /recommend_batch CSV answer as an Excel workbook (nothing is scored again)."""
-        from serving.sheet.batch import BatchExportRequest, batch_xlsx
+        from serving.sheet.batch import BatchExportRequest, batch_csv_localised, batch_xlsx
 
         req = _parse(BatchExportRequest, body)
         if isinstance(req, Response):
             return req
         try:
-            content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS)
+            # Headers and coded values in the page's language when asked (req.lang).
+            if req.format == "csv":
+                content = batch_csv_localised(req.csv, BATCH_CSV_COLUMNS, req.lang)
+            else:
+                content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS, req.lang)
         except ValueError as exc:
             return single_error("csv", None, "the CSV answer of /recommend_batch", str(exc))
         return Response(
             content,
-            media_type=MEDIA_TYPES["xlsx"],
-            headers={"Content-Disposition": 'attachment; filename="recommendations.xlsx"'},
+            media_type="text/csv; charset=utf-8" if req.format == "csv" else MEDIA_TYPES["xlsx"],
+            headers={"Content-Disposition": f'attachment; filename="recommendations.{req.format}"'},
         )
 
     @bentoml.api(route="/recommend_batch")

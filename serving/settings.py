@@ -16,6 +16,8 @@ Environment variables (all optional):
 ``CAPACITY_DEMAND_PRICE_YUAN_PER_KW_MONTH`` 基本电费 by maximum demand (default 33)
 ``CAPACITY_MIN_DEMAND_SHARE``              least demand billed, share of capacity (0.40)
 ``CAPACITY_NEXT_STEPS_FILE``               the utility's own next-steps texts (JSON)
+``CAPACITY_MAX_UNDERSIZED_RISK``           the utility's risk appetite: cap on P(undersized)
+                                           (0.01 to 0.5; unset = maximise P(appropriate))
 
 The HTTP service's own (:class:`ServiceSettings`, read once when the service starts):
 
@@ -34,6 +36,8 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from features.schemas import MAX_UNDERSIZED_RISK, MIN_UNDERSIZED_RISK
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REGISTERED_MODEL = "capacity-recommender"
@@ -54,6 +58,22 @@ class TariffSettings(BaseSettings):
     price_yuan_per_kva_month: float = Field(default=22.0, gt=0)
     demand_price_yuan_per_kw_month: float = Field(default=33.0, gt=0)
     min_demand_share: float = Field(default=0.40, ge=0, le=1)
+
+
+class RiskSettings(BaseSettings):
+    """The utility's risk appetite (env ``CAPACITY_MAX_UNDERSIZED_RISK``, e.g. ``0.10``).
+
+    Unset: answers maximise P(appropriate) (the tier policy's choice). Set: every answer's
+    P(undersized) is capped at this level unless the request gives its own
+    ``max_undersized_risk``. A value outside 0.01–0.5 is refused with an error naming the
+    field (the service then reports it on ``/readyz`` and answers nothing): never ignored.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAPACITY_", extra="ignore")
+
+    max_undersized_risk: float | None = Field(
+        default=None, ge=MIN_UNDERSIZED_RISK, le=MAX_UNDERSIZED_RISK, allow_inf_nan=False
+    )
 
 
 class Settings(BaseSettings):

@@ -7,7 +7,7 @@ were; imports are lazy so ``capacity --help`` does not import Dask.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -103,4 +103,39 @@ def recommend_command(
         f"{rejects['equipment']} (report per partition: {summary.parent})",
         highlight=False,
         soft_wrap=True,
+    )
+
+
+def partition(
+    customers: Annotated[Path, typer.Option("--customers", "-c", help="customers.csv")],
+    equipment: Annotated[Path, typer.Option("--equipment", "-e", help="equipment.csv")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for customers/ and equipment/")],
+    partitions: Annotated[
+        int, typer.Option("--partitions", "-n", min=1, help="Number of partitions")
+    ] = 8,
+) -> None:
+    """Split a CSV history into the Parquet layout of ``capacity train --engine dask``.
+
+    Writes OUT/customers/part-NNNNN.parquet and OUT/equipment/part-NNNNN.parquet,
+    partitioned by customer (a customer's lines go with it); cells are kept as text, so
+    training validates them exactly as from the CSV files.
+    """
+    from rich.console import Console
+
+    from features.validation import ContractError
+    from training.partitions import partition_csv_history
+
+    for name, path in (("customers", customers), ("equipment", equipment)):
+        if not path.is_file():
+            _fail(f"{name} file not found: {path}")
+    try:
+        parts = partition_csv_history(customers, equipment, out, partitions)
+    except (ContractError, ValueError, OSError) as exc:
+        _fail(str(exc))
+        return
+    Console().print(
+        f"{len(parts)} partitions written: {out / 'customers'} and {out / 'equipment'} "
+        f"(train with: capacity train --engine dask --customers {out / 'customers'} "
+        f"--equipment {out / 'equipment'})",
+        highlight=False,
     )

@@ -77,6 +77,34 @@ def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
 
 
+RiskOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-undersized-risk",
+        help="Cap on each answer's P(undersized), 0.01 to 0.5 (e.g. 0.10): answers are raised "
+        "to meet it, at the cost of oversizing more often. Default: maximise P(appropriate).",
+    ),
+]
+
+
+def _risk_option(value: float | None) -> float | None:
+    """``--max-undersized-risk`` checked against the one declaration (exit 2 if outside)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from features.schemas import MAX_UNDERSIZED_RISK, MIN_UNDERSIZED_RISK, UndersizedRiskCap
+
+    if value is None:
+        return None
+    try:
+        return float(TypeAdapter(UndersizedRiskCap).validate_python(value))
+    except ValidationError:
+        _fail(
+            f"--max-undersized-risk must be a share from {MIN_UNDERSIZED_RISK:g} to "
+            f"{MAX_UNDERSIZED_RISK:g} (0.10 = 10 %), received {value!r}"
+        )
+        raise
+
+
 def _fail(message: str) -> None:
     from training.cli_output import console
 
@@ -213,6 +241,7 @@ def evaluate(
     ] = None,
     oracle: OracleOpt = None,
     meter_readings: MeterOpt = None,
+    max_undersized_risk: RiskOpt = None,
 ) -> None:
     """Evaluate a bundle on a labelled history against the baselines (status quo, engineering, oracle)."""
     from rich.table import Table
@@ -230,7 +259,14 @@ def evaluate(
         data, validated = load_labelled(
             customers, equipment, oracle=oracle, meter_readings=meter_readings
         )
-        result = evaluate_model(cm, data.frames, data.peak_kw, data.status_quo_kva, data.oracle_kw)
+        result = evaluate_model(
+            cm,
+            data.frames,
+            data.peak_kw,
+            data.status_quo_kva,
+            data.oracle_kw,
+            max_undersized_risk=_risk_option(max_undersized_risk),
+        )
     except NothingToEvaluateError as exc:
         _fail(str(exc))
         return
@@ -311,6 +347,7 @@ def recommend(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
     meter_readings: MeterOpt = None,
+    max_undersized_risk: RiskOpt = None,
 ) -> None:
     """Score a batch of applications (peak_demand_kw in the input is ignored)."""
     import time
@@ -330,7 +367,13 @@ def recommend(
             "are scored with the single-process engine (the default)"
         )
         return
+    from serving.core import RecommenderConfig
+
+    config = RecommenderConfig(max_undersized_risk=_risk_option(max_undersized_risk))
     if engine == "dask":
+        if max_undersized_risk is not None:
+            _fail("--max-undersized-risk is not available with --engine dask yet; use single")
+            return
         from training.cli_dask import recommend_command
 
         recommend_command(model, customers, equipment, out, scheduler, workers)
@@ -350,7 +393,7 @@ def recommend(
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
-    rec = Recommender(cm, label)
+    rec = Recommender(cm, label, config)
     frame = rec.score_frames(validated.customers, validated.equipment)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out_path, index=False)
@@ -379,8 +422,9 @@ def promote(
     """Move alias 'champion' to a version if it passes the gate; a refusal says why.
 
     The gate compares served answers of candidate and champion on the customers neither
-    trained on (paired bootstrap, 95 % interval) and refuses only a candidate that is
-    significantly worse or below the 0.90 floor.
+    trained on (McNemar exact, 95 %, beyond a 0.5-point margin; accuracy and undersized
+    share) and refuses a candidate that is worse, below the 0.90 floor, unbounded or
+    trained on a corrupt history. Every decision is recorded on the version.
     """
     from serving.model.bundle import BundleError
     from serving.settings import Settings

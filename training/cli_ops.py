@@ -63,7 +63,9 @@ def compare(
     no_log: Annotated[
         bool, typer.Option("--no-log", help="Do not log the report to the candidate's run")
     ] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the paired bootstrap")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Unused (the paired test is exact); kept for scripts")
+    ] = 0,
     meter_readings: Annotated[
         Path | None,
         typer.Option("--meter-readings", help="Its meter_readings.csv (existing customers)"),
@@ -192,20 +194,24 @@ def monitor(
     """Drift of applications and answers vs the champion's training history; realised accuracy.
 
     Exit code 1 when a threshold is crossed (for a scheduler to alert on), 2 on an error,
-    0 otherwise. Also writes <CAPACITY_HOME>/monitor/latest.json, which the service
-    exposes as gauges on /metrics.
+    0 otherwise. A run against the champion also writes <CAPACITY_HOME>/monitor/latest.json
+    (the service's /metrics gauges) and appends a row to monitor/history.csv; a what-if
+    run (--version of another version) writes neither.
     """  # fmt: skip
     from serving.logbook import LogbookSettings
     from serving.settings import Settings
     from training.cli_output import console
     from training.monitor import (
         MonitorThresholds,
+        continuing_alerts,
         drift_frame,
-        latest_path,
+        history_path,
+        publish,
+        read_history,
         run_monitor,
         write_html,
-        write_json,
     )
+    from training.registry import champion_version
 
     settings = Settings()
     con = console()
@@ -239,17 +245,41 @@ def monitor(
         con.print(_table(report.per_industry, "Realised accuracy by industry"))
     else:
         con.print("realised accuracy: no outcome imported yet for this window", highlight=False)
-    html = write_html(report, out or settings.home / "monitor" / f"report-{end:%Y-%m-%d}.html")
-    latest = write_json(report, latest_path(settings))
-    con.print(f"report: {html} · figures for /metrics: {latest}", highlight=False)
+    champion = champion_version(settings)
+    continuing = continuing_alerts(report, read_history(history_path(settings)))
+    latest, history = publish(report, settings, champion)
+    html = write_html(
+        report,
+        out or settings.home / "monitor" / f"report-{end:%Y-%m-%d}.html",
+        read_history(history_path(settings)),
+    )
+    if latest is None:
+        con.print(
+            f"report: {html} · what-if run against v{report.model_version} (champion: "
+            f"{champion or 'none'}): latest.json and the drift history left as they were",
+            highlight=False,
+        )
+    else:
+        con.print(
+            f"report: {html} · figures for /metrics: {latest} · drift history: {history}",
+            highlight=False,
+        )
     if report.alerts:
         for alert in report.alerts:
-            con.print(f"[red]ALERT[/red] {alert}", highlight=False)
+            if alert in continuing:
+                con.print(
+                    f"[yellow]STILL[/yellow] {alert} (also on the previous run)", highlight=False
+                )
+            else:
+                con.print(f"[red]ALERT[/red] {alert}", highlight=False)
         raise typer.Exit(code=1)
     con.print("[green]OK[/green]: no threshold crossed", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    from training.cli_dask import partition
+
     app.command("compare")(compare)
     app.command("monitor")(monitor)
+    app.command("partition")(partition)

@@ -4,9 +4,9 @@ Both models answer through the served decision path (:func:`training.evaluate.ev
 which calls :func:`serving.model.decision.decide`), on the same customers: the candidate's
 holdout (or a labelled history given explicitly), less every customer either bundle
 records it trained or calibrated on. Each figure (accuracy, undersized, oversized, clamp
-share, interval coverage) is compared with the paired bootstrap of the promotion gate
-(:func:`training.gate.paired_comparison`, resampling customers, both models at once), overall
-and per industry.
+share, interval coverage) is compared with the exact paired test of the promotion gate
+(:func:`training.gate.paired_comparison`: McNemar's exact test and its conditional interval),
+overall and per industry, always on the contract's sizing definition.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ def compare_models(
     fa, fb = _flags(cand), _flags(base)
     industry = cand.rows["industry"].astype(str).to_numpy()
     overall = []
-    for k, fig in enumerate(FIGURES):
-        c = paired_comparison(fa[fig], fb[fig], seed + k)
+    for fig in FIGURES:
+        c = paired_comparison(fa[fig], fb[fig], figure=fig)
         overall.append(
             {
                 "figure": fig,
@@ -116,6 +116,7 @@ def compare_models(
                 "difference": c.difference,
                 "low": c.low,
                 "high": c.high,
+                "p_value": c.p_value,
             }
         )
     kinds = cand.rows["application_type"].astype(str).to_numpy()
@@ -144,7 +145,7 @@ def _per_group(
     per = []
     for label in sorted(set(labels)):
         m = labels == label
-        c = paired_comparison(fa["accuracy"][m], fb["accuracy"][m], seed, n_boot=2000)
+        c = paired_comparison(fa["accuracy"][m], fb["accuracy"][m])
         per.append(
             {
                 key: label,
@@ -256,7 +257,7 @@ def _plots(c: Comparison) -> list[tuple[str, str]]:
         xerr=[d - o["low"].to_numpy(float) * 100, o["high"].to_numpy(float) * 100 - d],
         fmt="o",
         capsize=4,
-        label=f"{c.candidate} − {c.baseline} ({CONFIDENCE:.0%} paired bootstrap)",
+        label=f"{c.candidate} − {c.baseline} ({CONFIDENCE:.0%} exact paired interval)",
     )
     ax.axvline(0, color="k", lw=1)
     ax.set_yticks(y, list(o.index))
@@ -342,8 +343,9 @@ text-align:right}}th{{background:#f3f3f3}}img{{max-width:100%}}</style></head><b
 <h1>{html.escape(c.candidate)} (candidate) vs {html.escape(c.baseline)}</h1>
 <p>{c.n} customers neither version trained or calibrated on ({html.escape(c.source)};
 {c.n_seen_excluded} left out because one of them had seen them). Served answers through
-the decision path; differences are candidate minus baseline with {CONFIDENCE:.0%} paired
-bootstrap intervals (customers resampled, both models at once).</p>
+the decision path; differences are candidate minus baseline with {CONFIDENCE:.0%} exact
+paired intervals (McNemar's conditional law on the customers the two disagree on), judged
+on the contract's sizing definition.</p>
 <h2>Overall</h2>{_html_table(overall_table(c))}
 <h2>Per industry (largest loss first)</h2>{_html_table(industry_table(c))}
 {plots}

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import HistoryFrames
-from features.contract import SizingDefinition, sizing_outcome
+from features.contract import DEFAULT_SIZING, SizingDefinition, sizing_outcome
 from serving.model.calibration import ResidualCalibrator
 from serving.model.decision import decide
 from serving.model.policy import DecisionTables, PolicyConfig, recommend_tiers
@@ -137,23 +137,32 @@ def evaluate_model(
     peak_kw: np.ndarray,
     status_quo_kva: np.ndarray | None = None,
     oracle_kw: np.ndarray | None = None,
-    sizing: SizingDefinition | None = None,
     exclude_fitted: bool = True,
+    max_undersized_risk: float | None = None,
 ) -> EvaluationResult:
     """Score the model's served answers and the baselines on customers it never saw.
+
+    Every method is judged by the contract's definition (:data:`DEFAULT_SIZING`,
+    0.40 ≤ ρ ≤ 1.00 at power factor 0.9), never by the model's own ``policy.sizing``: a
+    candidate whose configuration widens "appropriate" must not score itself on its own
+    wider band (issue 24: such a candidate was promoted at "+6.80 points" while it was worse
+    on the contract's definition, 0.9195 against the champion's, undersized 3.8 % vs 2.2 %).
 
     Parameters
     ----------
     exclude_fitted
         Leave out the customers the bundle records it trained or calibrated on (the
         count is in ``n_excluded``); False only to measure in-sample figures on purpose.
+    max_undersized_risk
+        The risk appetite the answers are served with (a cap on P(undersized); None: the
+        policy's own choice), as :func:`serving.model.decision.decide` applies it.
 
     Raises
     ------
     NothingToEvaluateError
         When every customer offered was one the model trained or calibrated on.
     """
-    sizing = sizing or model.config.policy.sizing
+    sizing: SizingDefinition = DEFAULT_SIZING  # the one yardstick, whatever the config says
     peak = np.asarray(peak_kw, dtype=float)
     n_excluded = 0
     if exclude_fitted:
@@ -175,7 +184,9 @@ def evaluate_model(
     industry = frames.customers["industry"].astype(str).to_numpy()
     engineering = model.engineering_of(frames, pred)
     eng_kva = engineering["eng_kva"].to_numpy(dtype=float)
-    served = decide(model, pred, engineering, with_rules=False)
+    served = decide(
+        model, pred, engineering, with_rules=False, max_undersized_risk=max_undersized_risk
+    )
     kinds = (
         frames.customers["application_type"].fillna("new").astype(str).to_numpy()
         if "application_type" in frames.customers

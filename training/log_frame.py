@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from serving.logbook import Logbook
-from serving.logbook.schema import OUTCOMES_TABLE as OUT
+from serving.logbook import Logbook, latest_outcomes
 from serving.logbook.schema import RECOMMENDATIONS_TABLE as REC
 from serving.logbook.schema import require_aware
 
@@ -52,17 +51,7 @@ def joined_frame(logbook: Logbook, since: datetime | None = None) -> pd.DataFram
         ``recorded_at``, then by outcome id, wins), columns :data:`JOINED_COLUMNS`,
         ordered by ``created_at``; ``created_at`` is a UTC datetime column.
     """
-    ranked = select(
-        OUT.c.recommendation_id,
-        OUT.c.granted_kva,
-        OUT.c.metered_peak_kw,
-        func.row_number()
-        .over(
-            partition_by=OUT.c.recommendation_id,
-            order_by=(OUT.c.recorded_at.desc(), OUT.c.id.desc()),
-        )
-        .label("rank"),
-    ).subquery("ranked")
+    ranked = latest_outcomes()
     stmt = (
         select(
             REC.c.id,
@@ -78,7 +67,6 @@ def joined_frame(logbook: Logbook, since: datetime | None = None) -> pd.DataFram
             REC.c.response_json,
         )
         .join(ranked, ranked.c.recommendation_id == REC.c.id)
-        .where(ranked.c.rank == 1)
         .order_by(REC.c.created_at, REC.c.id)
     )
     if since is not None:

@@ -5,11 +5,16 @@
 (the same name matching, decision path and sanity bounds as the service), so a data
 scientist can score applications from a notebook without the service or the CLI.
 
-Input columns (:data:`INPUT_COLUMNS`): ``industry`` (required), ``climate_zone``,
-``floor_area_m2``, ``employees`` and ``shifts`` (numbers as floats, NaN when unknown: the
-signature declares them ``double``) and ``equipment``, the equipment list as JSON text (a
+Input columns (:data:`INPUT_COLUMNS`): ``customer_id`` (optional, kept on the output row),
+``industry`` (required), ``climate_zone``, ``floor_area_m2``, ``employees`` and ``shifts``
+(integers or floats, NaN when unknown) and ``equipment``, the equipment list as JSON text (a
 list of ``{"category", "name", "rated_kw", "quantity", "standby"}`` objects, as in the API).
-Output columns: those of :meth:`serving.core.Recommender.score_applications`.
+
+Output: one row per input row, in order, named as the API's batch rows are: the columns of
+:meth:`serving.core.Recommender.score_applications` plus ``status`` (``ok`` or
+``rejected``), ``reason`` and ``incomplete_list``. A row that is not a valid application, or
+whose equipment line matches no category, is flagged on its own row (``status`` rejected,
+the reason naming the field) instead of failing the whole batch.
 
 MLflow is imported inside functions only (training code; the runtime never imports it).
 """
@@ -27,7 +32,17 @@ import pandas as pd
 
 from features.schemas import Application
 
-INPUT_COLUMNS = ("industry", "climate_zone", "floor_area_m2", "employees", "shifts", "equipment")
+INPUT_COLUMNS = (
+    "customer_id",
+    "industry",
+    "climate_zone",
+    "floor_area_m2",
+    "employees",
+    "shifts",
+    "equipment",
+)
+APPLICATION_COLUMNS = INPUT_COLUMNS[1:]
+"""The columns that make the application (``customer_id`` only names the row)."""
 ARTIFACT_KEY = "bundle"
 BUNDLE_PATH_IN_MODEL = f"artifacts/{ARTIFACT_KEY}"
 """Where the bundle sits inside the logged pyfunc model (its registry version goes there)."""
@@ -41,6 +56,34 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _application_of(row: dict[str, Any], columns: Any) -> Application:
+    raw = _value(row.get("equipment"))
+    equipment = json.loads(raw) if isinstance(raw, str) and raw.strip() else (raw or [])
+    fields = {
+        k: _value(row.get(k)) for k in APPLICATION_COLUMNS if k != "equipment" and k in columns
+    }
+    for k in ("employees", "shifts"):
+        if fields.get(k) is not None:
+            number = float(fields[k])
+            fields[k] = int(number) if number.is_integer() else number
+    if fields.get("floor_area_m2") is not None:
+        fields["floor_area_m2"] = float(fields["floor_area_m2"])
+    if isinstance(equipment, list):
+        for line in equipment:
+            q = line.get("quantity") if isinstance(line, dict) else None
+            if isinstance(q, float) and q.is_integer():
+                line["quantity"] = int(q)
+    return Application.model_validate({**fields, "equipment": equipment})
+
+
+def _check_columns(frame: pd.DataFrame) -> None:
+    if "industry" not in frame.columns:
+        raise ValueError(
+            f"applications need the columns {list(INPUT_COLUMNS)}; missing ['industry'], "
+            f"received {list(frame.columns)}"
+        )
+
+
 def applications_from_frame(frame: pd.DataFrame) -> list[Application]:
     """Applications from a DataFrame with :data:`INPUT_COLUMNS` (``equipment`` as JSON text).
 
@@ -50,27 +93,78 @@ def applications_from_frame(frame: pd.DataFrame) -> list[Application]:
         A required column is missing, or a row is not a valid application (the message
         names the row and the field).
     """
-    missing = [c for c in ("industry",) if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"applications need the columns {list(INPUT_COLUMNS)}; missing {missing}, "
-            f"received {list(frame.columns)}"
-        )
+    _check_columns(frame)
     out: list[Application] = []
     for i, row in enumerate(frame.to_dict(orient="records")):
-        raw = _value(row.get("equipment"))
-        equipment = json.loads(raw) if isinstance(raw, str) and raw.strip() else (raw or [])
-        fields = {
-            k: _value(row.get(k)) for k in INPUT_COLUMNS if k != "equipment" and k in frame.columns
-        }
-        for k in ("employees", "shifts"):
-            if fields.get(k) is not None:
-                fields[k] = int(fields[k])
         try:
-            out.append(Application.model_validate({**fields, "equipment": equipment}))
+            out.append(_application_of(row, frame.columns))
         except Exception as exc:
             raise ValueError(f"application row {i} is not valid: {exc}") from exc
     return out
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            return f"{where}: {first.get('msg', 'invalid')}"
+        except Exception:  # not a pydantic error after all
+            pass
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def answer_frame(recommender: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """Answer every row of ``frame``; a row that cannot be answered is flagged on its row.
+
+    Parameters
+    ----------
+    recommender
+        A :class:`serving.core.Recommender`.
+    frame
+        Rows with :data:`INPUT_COLUMNS` (``customer_id`` optional: ``row-<i>`` otherwise).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per input row, in order: ``customer_id``, ``status``, ``reason``, then the
+        API's summary columns (NaN on a rejected row) and ``incomplete_list``.
+    """
+    _check_columns(frame)
+    records = frame.to_dict(orient="records")
+    ids = [
+        str(_value(r.get("customer_id"))) if _value(r.get("customer_id")) is not None
+        else f"row-{i}"
+        for i, r in enumerate(records)
+    ]  # fmt: skip
+    apps: list[Application] = []
+    ok_rows: list[int] = []
+    reasons = [""] * len(records)
+    for i, row in enumerate(records):
+        try:
+            app = _application_of(row, frame.columns)
+        except Exception as exc:
+            reasons[i] = f"not a valid application: {_first_error(exc)}"
+            continue
+        unmatched = recommender.unmatched_errors_of(app, "")
+        if unmatched:
+            reasons[i] = "; ".join(str(e["message"]) for e in unmatched)
+            continue
+        apps.append(app)
+        ok_rows.append(i)
+    scored = recommender.score_applications(apps) if apps else pd.DataFrame()
+    base = pd.DataFrame({"customer_id": ids})
+    if len(scored):
+        scored = scored.drop(columns=["customer_id"]).set_index(pd.Index(ok_rows))
+        base = base.join(scored)
+    base.insert(1, "status", ["ok" if not r else "rejected" for r in reasons])
+    base.insert(2, "reason", reasons)
+    unmatched_lines = base["unmatched_lines"] if "unmatched_lines" in base else None
+    base["incomplete_list"] = (
+        (unmatched_lines.fillna(0) > 0).to_numpy() if unmatched_lines is not None else False
+    )
+    return base
 
 
 def frame_from_applications(applications: list[Application]) -> pd.DataFrame:
@@ -80,6 +174,7 @@ def frame_from_applications(applications: list[Application]) -> pd.DataFrame:
         d = app.model_dump(mode="json")
         rows.append(
             {
+                "customer_id": None,
                 "industry": d["industry"],
                 "climate_zone": d.get("climate_zone"),
                 "floor_area_m2": d.get("floor_area_m2"),
@@ -89,6 +184,7 @@ def frame_from_applications(applications: list[Application]) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows, columns=list(INPUT_COLUMNS))
+    frame["customer_id"] = [f"example-{i}" for i in range(len(frame))]
     frame["floor_area_m2"] = frame["floor_area_m2"].astype(float)
     for col in ("employees", "shifts"):
         frame[col] = frame[col].astype("Float64").astype(float)
@@ -110,8 +206,7 @@ def _python_model_class() -> type:
             self.recommender = Recommender(model, version_label(bundle, "capacity-recommender"))
 
         def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
-            apps = applications_from_frame(pd.DataFrame(model_input))
-            return self.recommender.score_applications(apps)
+            return answer_frame(self.recommender, pd.DataFrame(model_input))
 
     return CapacityPyfunc
 
@@ -127,21 +222,26 @@ def save_pyfunc(bundle_dir: Path, dst: Path, example: pd.DataFrame) -> Path:
     import mlflow.pyfunc
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
+
+    anything = AnyType()  # type: ignore[no-untyped-call]
 
     from serving.core import Recommender
     from serving.model.bundle import load_bundle
 
     model, _, _ = load_bundle(bundle_dir)
-    answers = Recommender(model, "signature").score_applications(applications_from_frame(example))
-    # Declared, not inferred: only the industry is required, and counts are doubles so a
-    # missing value (NaN) passes MLflow's schema check.
+    answers = answer_frame(Recommender(model, "signature"), example)
+    # Declared, not inferred: only the industry is required; numbers are "any" so integer
+    # counts (int64, which MLflow will not cast to double) and NaN for unknown both pass,
+    # and the application's own validation names a wrong value on its row.
     inputs = Schema(
         [
+            ColSpec(anything, "customer_id", required=False),
             ColSpec("string", "industry"),
             ColSpec("string", "climate_zone", required=False),
-            ColSpec("double", "floor_area_m2", required=False),
-            ColSpec("double", "employees", required=False),
-            ColSpec("double", "shifts", required=False),
+            ColSpec(anything, "floor_area_m2", required=False),
+            ColSpec(anything, "employees", required=False),
+            ColSpec(anything, "shifts", required=False),
             ColSpec("string", "equipment", required=False),
         ]
     )

@@ -13,8 +13,16 @@ Three checks on the recommendation log, each against a stated threshold
    a PSI);
 3. **realised accuracy** of the recommended capacity against the metered peak of the
    imported outcomes, per month and per industry, with Wilson 95 % intervals; an alert
-   when a month (or the whole window) with enough outcomes has its lower bound below the
-   contract's 0.90.
+   when a month with enough outcomes has its whole interval below the model's documented
+   accuracy minus a tolerance.
+
+Alerts respect the sample size: each PSI is judged against its own null distribution at
+the window's size (:func:`psi_null_quantile`) and every test of a run shares one 5 %
+false-alarm budget, so an undrifted month of 100–500 applications alerts about 5 % of the
+time at most (``tests/unit/test_monitor_alerts.py`` simulates it). Each champion run
+appends one row to the drift history (``<CAPACITY_HOME>/monitor/history.csv``, plotted in
+the report); a what-if run against another version writes neither the history nor
+``latest.json``.
 
 The result is a :class:`MonitorReport`: a terminal table, an HTML report with plots, a
 JSON document (``<CAPACITY_HOME>/monitor/latest.json``, which the service exposes as
@@ -23,6 +31,7 @@ gauges on ``/metrics``) and an exit status a scheduler can alert on.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import tempfile
@@ -75,7 +84,28 @@ class MonitorThresholds(BaseModel):
     min_applications: int = Field(
         100, ge=1, description="Applications in the window below which drift is not judged"
     )
-    accuracy_floor: float = Field(0.90, gt=0, lt=1, description="Lower Wilson bound to keep")
+    family_alpha: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Chance that an undrifted window raises any drift alert: shared by every "
+        "PSI and share test of a run (Bonferroni), each PSI judged against its null "
+        "distribution at this window's size (simulated, see psi_null_quantile)",
+    )
+    accuracy_floor: float = Field(
+        0.90,
+        gt=0,
+        lt=1,
+        description="The documented accuracy used when the model's own is unknown (the "
+        "contract's target)",
+    )
+    accuracy_tolerance: float = Field(
+        0.03,
+        ge=0,
+        lt=1,
+        description="Realised accuracy alerts when its whole Wilson 95 % interval lies below "
+        "the model's documented (holdout) accuracy minus this",
+    )
     min_outcomes: int = Field(
         30, ge=1, description="Outcomes in a month below which accuracy is not judged"
     )
@@ -92,6 +122,7 @@ class DriftRow:
     reference_share: float | None = None  # the 'yes' share of a binary quantity
     current_share: float | None = None
     top_changes: str = ""
+    threshold: float | None = None  # the PSI that is an alert at this window's size
 
 
 @dataclass
@@ -112,6 +143,7 @@ class MonitorReport:
     reference: dict[str, Any] = field(repr=False, default_factory=dict)
     current: dict[str, dict[str, float]] = field(repr=False, default_factory=dict)
     accuracy_start: datetime | None = None
+    documented_accuracy: float | None = None
 
     @property
     def exit_code(self) -> int:
@@ -143,6 +175,7 @@ class MonitorReport:
             "accuracy_monthly": json.loads(self.monthly.to_json(orient="records")),
             "accuracy_per_industry": json.loads(self.per_industry.to_json(orient="records")),
             "alerts": self.alerts,
+            "documented_accuracy": self.documented_accuracy,
             "thresholds": self.thresholds.model_dump(),
         }
 
@@ -215,10 +248,62 @@ def _top_changes(ref: dict[str, float], cur: dict[str, float], k: int = 3) -> st
     return ", ".join(f"{b} {ref.get(b, 0.0):.0%}→{cur.get(b, 0.0):.0%}" for b in diffs)
 
 
-def _significant(p_ref: float, n_ref: int, p_cur: float, n_cur: int, z: float = 2.58) -> bool:
-    """Two-proportion z-test at 1 %: a share change larger than sampling noise of both sides."""
+PSI_NULL_DRAWS = 4000
+"""Simulated undrifted windows per quantity (enough for the 99.6 % quantile a 13-test
+Bonferroni split of 5 % needs)."""
+
+
+def n_drift_tests() -> int:
+    """Tests a monitor run makes: one PSI per quantity, one share change per binary one."""
+    return len(INPUT_QUANTITIES) + len(ANSWER_QUANTITIES) + len(SHARE_QUANTITIES)
+
+
+def psi_null_quantile(
+    reference: dict[str, float], n: int, n_ref: int, alpha: float, seed: int = 0
+) -> float:
+    """The ``1 - alpha`` quantile of PSI between two undrifted samples of these sizes.
+
+    A parametric bootstrap: the reference's shares are taken as the truth; ``n`` current
+    and ``n_ref`` reference applications are drawn from them (multinomial) and PSI computed
+    exactly as :func:`training.monitor_profile.psi` does (shares floored at its epsilon).
+    A PSI of 0.25 is a convention for large samples; at 100 applications over 23 industries
+    an undrifted month exceeds it most of the time (issue 24: 69 %), so the alert is the
+    larger of the convention and this quantile. Per-line quantities (equipment category,
+    unmatched lines) are drawn with ``n`` applications, not lines: lines of one application
+    are not independent, and fewer draws give the wider (safer) null.
+    """
+    shares = tuple(sorted((str(b), float(v)) for b, v in reference.items() if v > 0))
+    return _psi_null_quantile(shares, int(n), int(n_ref), float(alpha), int(seed))
+
+
+@functools.lru_cache(maxsize=1024)
+def _psi_null_quantile(
+    shares: tuple[tuple[str, float], ...], n: int, n_ref: int, alpha: float, seed: int
+) -> float:
+    from training.monitor_profile import PSI_EPSILON
+
+    if n <= 0 or len(shares) < 2:
+        return 0.0
+    p = np.asarray([v for _, v in shares], dtype=float)
+    p = p / p.sum()
+    rng = np.random.default_rng(seed)
+    cur = rng.multinomial(n, p, size=PSI_NULL_DRAWS) / n
+    ref = rng.multinomial(n_ref, p, size=PSI_NULL_DRAWS) / n_ref if n_ref > 0 else p
+    c, r = np.maximum(cur, PSI_EPSILON), np.maximum(ref, PSI_EPSILON)
+    values = ((c - r) * np.log(c / r)).sum(axis=1)
+    return float(np.quantile(values, 1.0 - alpha))
+
+
+def _significant(p_ref: float, n_ref: int, p_cur: float, n_cur: int, alpha: float = 0.01) -> bool:
+    """Two-proportion z-test at ``alpha`` (two-sided).
+
+    True for a share change beyond the sampling noise of both sides.
+    """
+    from scipy.stats import norm
+
     if n_ref <= 0 or n_cur <= 0:
         return True
+    z = float(norm.ppf(1.0 - alpha / 2))
     pooled = (p_ref * n_ref + p_cur * n_cur) / (n_ref + n_cur)
     se = float(np.sqrt(pooled * (1 - pooled) * (1 / n_ref + 1 / n_cur)))
     return se == 0.0 or abs(p_cur - p_ref) / se >= z
@@ -227,8 +312,9 @@ def _significant(p_ref: float, n_ref: int, p_cur: float, n_cur: int, z: float = 
 def drift_rows(
     reference: dict[str, Any], current: dict[str, dict[str, float]], n: int, t: MonitorThresholds
 ) -> list[DriftRow]:
-    """PSI and verdict of every monitored quantity."""
+    """PSI and verdict of every monitored quantity (alerts calibrated to the window's size)."""
     ref = reference["distributions"]
+    alpha = t.family_alpha / n_drift_tests()
     rows = []
     for kind, quantities in (("input", INPUT_QUANTITIES), ("answer", ANSWER_QUANTITIES)):
         for q in quantities:
@@ -242,18 +328,54 @@ def drift_rows(
                 row.status = "too few" if n < t.min_applications else "n/a"
             else:
                 n_ref = int(reference.get("n_answers" if kind == "answer" else "n", 0))
+                row.threshold = max(t.psi_alert, psi_null_quantile(r, n, n_ref, alpha))
+                warn = max(t.psi_warn, psi_null_quantile(r, n, n_ref, t.family_alpha))
                 moved = (
                     row.reference_share is not None
                     and row.current_share is not None
                     and abs(row.current_share - row.reference_share) >= t.share_change_alert
-                    and _significant(row.reference_share, n_ref, row.current_share, n)
+                    and _significant(row.reference_share, n_ref, row.current_share, n, alpha)
                 )
-                if value >= t.psi_alert or moved:
+                if value >= row.threshold or moved:
                     row.status = "alert"
-                elif value >= t.psi_warn:
+                elif value >= warn:
                     row.status = "shift"
             rows.append(row)
     return rows
+
+
+def drift_alerts(drift: list[DriftRow]) -> list[str]:
+    """One alert line per quantity in alert (however many of its tests fired)."""
+    return [
+        f"{d.kind} drift of {d.quantity}: PSI {d.psi:.3f}"
+        + (f" (alert from {d.threshold:.3f} at this window's size)" if d.threshold else "")
+        + (
+            f", share {d.reference_share:.1%} → {d.current_share:.1%}"
+            if d.reference_share is not None and d.current_share is not None
+            else ""
+        )
+        + f" ({d.top_changes})"
+        for d in drift
+        if d.status == "alert"
+    ]
+
+
+def accuracy_alerts(monthly: pd.DataFrame, documented: float, t: MonitorThresholds) -> list[str]:
+    """Months whose whole Wilson interval lies below the documented accuracy minus the tolerance.
+
+    Not when the lower bound dips under 0.90: a model at 92.5 % would then alert in every
+    month with fewer than about 550 outcomes, 30 of 30 included (issue 24).
+    """
+    line = documented - t.accuracy_tolerance
+    out = []
+    for row in monthly.itertuples(index=False):
+        if row.n >= t.min_outcomes and row.ci_high < line:
+            out.append(
+                f"realised accuracy {row.month}: {row.accuracy:.1%} of {row.n} (Wilson 95 % "
+                f"interval {row.ci_low:.1%}–{row.ci_high:.1%}, wholly below the documented "
+                f"{documented:.1%} minus {t.accuracy_tolerance:.0%})"
+            )
+    return out
 
 
 def realised_accuracy(
@@ -316,6 +438,7 @@ def run_monitor(
     version: str | None = None,
     reference: dict[str, Any] | None = None,
     accuracy_since: datetime | None = None,
+    documented_accuracy: float | None = None,
 ) -> MonitorReport:
     """Run the three checks on the log window ``[since, until)``.
 
@@ -335,6 +458,10 @@ def run_monitor(
         Registered version whose training history is the reference (default: champion).
     reference
         A reference profile given directly (skips the registry).
+    documented_accuracy
+        The accuracy the model documents (its holdout's, on the contract's definition);
+        default: the version's ``holdout_accuracy`` in the registry, else the reference's
+        ``documented_accuracy``, else the contract's 0.90.
     """
     t = thresholds or MonitorThresholds()
     until = until or datetime.now(UTC)
@@ -349,23 +476,11 @@ def run_monitor(
     acc_start = accuracy_since or until - timedelta(days=ACCURACY_DAYS)
     with_outcomes = read_logged(log_settings, acc_start, until)
     monthly, per_industry = realised_accuracy(with_outcomes)
-    alerts = [
-        f"{d.kind} drift of {d.quantity}: PSI {d.psi:.3f}"
-        + (
-            f", share {d.reference_share:.1%} → {d.current_share:.1%}"
-            if d.reference_share is not None and d.current_share is not None
-            else ""
-        )
-        + f" ({d.top_changes})"
-        for d in drift
-        if d.status == "alert"
-    ]
-    for row in monthly.itertuples(index=False):
-        if row.n >= t.min_outcomes and row.ci_low < t.accuracy_floor:
-            alerts.append(
-                f"realised accuracy {row.month}: {row.accuracy:.1%} of {row.n} "
-                f"(Wilson 95 % lower bound {row.ci_low:.1%} < {t.accuracy_floor:.0%})"
-            )
+    if documented_accuracy is None:
+        documented_accuracy = _documented_accuracy(settings, version, reference, t)
+    alerts = list(
+        dict.fromkeys([*drift_alerts(drift), *accuracy_alerts(monthly, documented_accuracy, t)])
+    )
     return MonitorReport(
         window_start=since,
         window_end=until,
@@ -381,12 +496,108 @@ def run_monitor(
         thresholds=t,
         reference=reference,
         current=current,
+        documented_accuracy=documented_accuracy,
     )
+
+
+def _documented_accuracy(
+    settings: Settings, version: str | None, reference: dict[str, Any], t: MonitorThresholds
+) -> float:
+    """The model's documented accuracy: registry tag, reference profile, or the contract."""
+    if version is not None:
+        try:
+            from training.registry import client
+
+            mv = client(settings).get_model_version(settings.registered_model, str(version))
+            value = float(mv.tags.get("holdout_accuracy", "nan"))
+            if np.isfinite(value):
+                return value
+        except Exception:  # no registry (a reference given directly): the next source
+            pass
+    value = float(reference.get("documented_accuracy", float("nan")))
+    return value if np.isfinite(value) else t.accuracy_floor
 
 
 # --------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------
+
+
+HISTORY_RELATIVE = Path("monitor") / "history.csv"
+"""One row per champion run of the monitor (relative to ``CAPACITY_HOME``)."""
+
+
+def history_path(settings: Settings) -> Path:
+    """``<CAPACITY_HOME>/monitor/history.csv``: the drift history."""
+    return settings.home / HISTORY_RELATIVE
+
+
+def history_row(report: MonitorReport) -> dict[str, Any]:
+    """The report as one row of the drift history."""
+    row: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "window_start": report.window_start.isoformat() if report.window_start else "",
+        "window_end": report.window_end.isoformat(),
+        "model_version": report.model_version,
+        "n_applications": report.n_applications,
+        "n_outcomes": report.n_outcomes,
+        "n_alerts": len(report.alerts),
+    }
+    for d in report.drift:
+        row[f"psi.{d.quantity}"] = d.psi if np.isfinite(d.psi) else np.nan
+        row[f"status.{d.quantity}"] = d.status
+    if len(report.monthly):
+        last = report.monthly.iloc[-1]
+        row["accuracy_last_month"] = float(last["accuracy"])
+        row["accuracy_last_month_n"] = int(last["n"])
+    return row
+
+
+def continuing_alerts(report: MonitorReport, history: pd.DataFrame) -> set[str]:
+    """The report's drift alerts whose quantity was already in alert on the previous run.
+
+    A scheduler mails every run that exits 1; the CLI marks these as continuing rather
+    than new, so one shift is not reported as a fresh alarm every day.
+    """
+    if history.empty:
+        return set()
+    last = history.iloc[-1]
+    out = set()
+    for line in drift_alerts(report.drift):
+        quantity = line.split(" drift of ", 1)[1].split(":", 1)[0]
+        if str(last.get(f"status.{quantity}", "")) == "alert":
+            out.add(line)
+    return out
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    """The drift history (empty when none was kept yet)."""
+    if not path.is_file():
+        return pd.DataFrame()
+    return pd.read_csv(path)
+
+
+def append_history(report: MonitorReport, path: Path) -> Path:
+    """Append this run to the drift history (written to a temporary file and renamed)."""
+    frame = pd.concat([read_history(path), pd.DataFrame([history_row(report)])], ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def publish(
+    report: MonitorReport, settings: Settings, champion: str | None
+) -> tuple[Path | None, Path | None]:
+    """Write ``latest.json`` and append the drift history, for a champion run only.
+
+    ``latest.json`` is what ``/metrics`` serves; a what-if run (``--version`` of another
+    version) touches neither. Returns the two paths (None when not written).
+    """
+    if champion is None or str(report.model_version) != str(champion):
+        return None, None
+    return write_json(report, latest_path(settings)), append_history(report, history_path(settings))
 
 
 def latest_path(settings: Settings) -> Path:
@@ -403,13 +614,35 @@ def write_json(report: MonitorReport, path: Path) -> Path:
     return path
 
 
-def _plots(report: MonitorReport) -> list[tuple[str, str]]:
+def _history_plot(history: pd.DataFrame) -> tuple[str, str] | None:
+    """PSI of every quantity over the monitor's runs (None with fewer than two runs)."""
+    import matplotlib.pyplot as plt
+
+    cols = [c for c in history.columns if c.startswith("psi.")]
+    if len(history) < 2 or not cols:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = pd.to_datetime(history["window_end"], utc=True, errors="coerce")
+    for c in cols:
+        ax.plot(x, history[c], marker=".", label=c.removeprefix("psi."))
+    ax.set_ylabel("PSI")
+    ax.set_title("Drift history (one point per monitor run)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    fig.autofmt_xdate()
+    return "Drift history", _png(fig)
+
+
+def _plots(report: MonitorReport, history: pd.DataFrame | None = None) -> list[tuple[str, str]]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out: list[tuple[str, str]] = []
+    if history is not None:
+        drawn = _history_plot(history)
+        if drawn is not None:
+            out.append(drawn)
     finite = [d for d in report.drift if np.isfinite(d.psi)]
     if finite:
         fig, ax = plt.subplots(figsize=(8, 4))
@@ -453,6 +686,14 @@ def _plots(report: MonitorReport) -> list[tuple[str, str]]:
             label="realised accuracy (Wilson 95 %)",
         )
         ax.axhline(report.thresholds.accuracy_floor, color="k", ls="--", lw=1, label="target")
+        if report.documented_accuracy is not None:
+            ax.axhline(
+                report.documented_accuracy - report.thresholds.accuracy_tolerance,
+                color="#d62728",
+                ls=":",
+                lw=1,
+                label="alert line (documented − tolerance)",
+            )
         ax.set_xticks(x, m["month"].tolist(), rotation=30, ha="right")
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("share appropriately sized")
@@ -481,6 +722,10 @@ def _table(frame: pd.DataFrame, pct: tuple[str, ...] = ()) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _pct(value: float | None) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:.1%}"
+
+
 def drift_frame(report: MonitorReport) -> pd.DataFrame:
     """The drift rows as a table."""
     return pd.DataFrame(
@@ -489,6 +734,7 @@ def drift_frame(report: MonitorReport) -> pd.DataFrame:
                 "quantity": d.quantity,
                 "kind": d.kind,
                 "PSI": d.psi,
+                "alert from": d.threshold if d.threshold is not None else np.nan,
                 "status": d.status,
                 "reference": d.reference_share if d.reference_share is not None else np.nan,
                 "current": d.current_share if d.current_share is not None else np.nan,
@@ -499,8 +745,8 @@ def drift_frame(report: MonitorReport) -> pd.DataFrame:
     )
 
 
-def write_html(report: MonitorReport, path: Path) -> Path:
-    """A self-contained HTML report (plots inlined; no network)."""
+def write_html(report: MonitorReport, path: Path, history: pd.DataFrame | None = None) -> Path:
+    """A self-contained HTML report (plots inlined; no network), with the drift history."""
     pct = ("reference", "current", "accuracy", "ci_low", "ci_high", "undersized", "oversized")
     status = (
         "<p class='alert'><strong>ALERT</strong></p><ul>"
@@ -516,7 +762,7 @@ def write_html(report: MonitorReport, path: Path) -> Path:
     )
     plots = "".join(
         f"<h3>{html.escape(t)}</h3><img alt='{html.escape(t)}' src='data:image/png;base64,{b}'>"
-        for t, b in _plots(report)
+        for t, b in _plots(report, history)
     )
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Capacity recommender monitor</title>
@@ -529,11 +775,14 @@ img{{max-width:100%}}</style></head><body>
 accuracy from {report.n_outcomes} recommendations with an imported outcome since
 {report.accuracy_start:%Y-%m-%d}. Reference: {html.escape(report.reference_source)}.</p>
 {status}
-<h2>Drift (PSI; shift ≥ {report.thresholds.psi_warn}, alert ≥ {report.thresholds.psi_alert}
-or a share moving ≥ {report.thresholds.share_change_alert:.0%} points)</h2>
+<h2>Drift (PSI; alert from the larger of {report.thresholds.psi_alert} and the PSI an
+undrifted window of this size exceeds by chance, all tests of a run sharing a
+{report.thresholds.family_alpha:.0%} false-alarm budget; or a share moving ≥
+{report.thresholds.share_change_alert:.0%} points beyond noise)</h2>
 {_table(drift_frame(report), pct)}
-<h2>Realised accuracy by month (Wilson 95 %; alert when the lower bound &lt;
-{report.thresholds.accuracy_floor:.0%} with ≥ {report.thresholds.min_outcomes} outcomes)</h2>
+<h2>Realised accuracy by month (Wilson 95 %; alert when the whole interval lies below the
+documented {_pct(report.documented_accuracy)} minus {report.thresholds.accuracy_tolerance:.0%},
+with ≥ {report.thresholds.min_outcomes} outcomes)</h2>
 {_table(report.monthly, pct)}
 <h2>Realised accuracy by industry</h2>
 {_table(report.per_industry, pct)}

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from serving.logbook import Logbook, LogbookSettings, OutcomeRow, RecommendationRow
+from serving.logbook import Logbook, LogbookSettings, RecommendationRow, latest_outcomes
 
 LOGGED_COLUMNS = (
     "id",
@@ -40,19 +40,7 @@ def read_logged(
         and ``metered_peak_kw`` are NaN where no outcome has been recorded.
     """
     rec = RecommendationRow.__table__
-    out = OutcomeRow.__table__
-    ranked = select(
-        out.c.recommendation_id,
-        out.c.granted_kva,
-        out.c.metered_peak_kw,
-        func.row_number()
-        .over(
-            partition_by=out.c.recommendation_id,
-            order_by=(out.c.recorded_at.desc(), out.c.id.desc()),
-        )
-        .label("rank"),
-    ).subquery("ranked")
-    latest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
+    latest = latest_outcomes()
     stmt = (
         select(
             rec.c.id,

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from serving.logbook import answer_facts, application_from_contract_rows, is_contract_row_request
+
 PROFILE_VERSION = 1
 PROFILE_FILE = "monitor_profile.json"
 PSI_EPSILON = 1e-4
@@ -123,8 +125,11 @@ def observe_logged(requests: list[dict[str, Any]], responses: list[dict[str, Any
     """
     obs = Observations()
     for req, resp in zip(requests, responses, strict=True):
+        if is_contract_row_request(req):  # a row logged before the one shape (migration 0003)
+            req = application_from_contract_rows(req["customer"], req.get("equipment") or [])
+        facts = answer_facts(resp)
         lines = req.get("equipment") or []
-        matches = resp.get("matches") or []
+        matches = facts["categories"] or []
         obs.industry.append(str(req.get("industry")))
         obs.installed_kw.append(
             float(
@@ -139,14 +144,13 @@ def observe_logged(requests: list[dict[str, Any]], responses: list[dict[str, Any
         obs.floor_area_m2.append(float(area) if area else 0.0)
         obs.area_only.append(len(lines) == 0)
         for i, line in enumerate(lines):
-            cat = matches[i].get("category") if i < len(matches) else line.get("category")
+            cat = matches[i] if i < len(matches) else line.get("category")
             obs.equipment_category.append(str(cat) if cat else "unmatched")
             obs.unmatched_lines.append(not cat)
-        bounds = resp.get("bounds") or {}
-        obs.clamped.append(bool(bounds.get("clamped")))
-        obs.fallback.append(resp.get("source") == "fallback")
-        obs.manual_review.append(bool(resp.get("manual_review")))
-        obs.tier_kva.append(_tier_label(resp.get("recommended_kva") or 0.0))
+        obs.clamped.append(facts["clamped"])
+        obs.fallback.append(facts["fallback"])
+        obs.manual_review.append(facts["manual_review"])
+        obs.tier_kva.append(_tier_label(facts["recommended_kva"] or 0.0))
     return obs
 
 

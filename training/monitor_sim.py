@@ -73,15 +73,10 @@ def log_month(
     rng = np.random.default_rng(seed)
     offsets = np.sort(rng.uniform(0, 30 * 86400, size=len(apps)))
     entries = [
-        RecommendationEntry(
-            application=app.model_dump(mode="json"),
-            response=rec.model_dump(mode="json"),
+        RecommendationEntry.from_answer(
+            app,
+            rec,
             source="cli",
-            model_version=rec.model_version,
-            recommended_kva=rec.recommended_kva,
-            predicted_peak_kw=rec.predicted_peak_kw,
-            engineering_kva=rec.engineering_kva,
-            industry=app.industry,
             batch_id=f"monitor-sim-{seed}",
             created_at=month_start + timedelta(seconds=float(s)),
         )

@@ -28,7 +28,12 @@ from sqlalchemy import Table, select
 
 from features.contract import CUSTOMER_COLUMN_NAMES, EQUIPMENT_COLUMN_NAMES
 from features.schemas import Application
-from serving.logbook import Logbook, RecommendationRow
+from serving.logbook import (
+    Logbook,
+    RecommendationRow,
+    application_from_contract_rows,
+    is_contract_row_request,
+)
 from training.log_frame import joined_frame
 
 __all__ = ["OUTCOME_ID_PREFIX", "OutcomeExport", "export_outcomes", "merge_history"]
@@ -114,7 +119,13 @@ def export_outcomes(
     for row in joined.itertuples(index=False):
         rid = str(row.id)
         try:
-            app = Application.model_validate(json.loads(requests[rid]))
+            request = json.loads(requests[rid])
+            if isinstance(request, dict) and is_contract_row_request(request):
+                # Logged in the old CSV-batch shape (before migration 0003): read it alike.
+                request = application_from_contract_rows(
+                    request["customer"], request.get("equipment") or []
+                )
+            app = Application.model_validate(request)
         except (KeyError, json.JSONDecodeError, ValidationError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             skipped.append((rid, f"request is not a valid application: {reason}"))
@@ -136,7 +147,7 @@ def export_outcomes(
         for item in app.equipment:
             category = item.category
             if category is None:
-                match = matcher.match(item.name or "")
+                match = matcher.match(item.name or "", rated_kw=item.rated_kw)
                 if match.category is not None and match.confidence >= min_match_confidence:
                     category = match.category
                 elif app.unmatched is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.cells import formula_safe_frame
 from features.contract import OUTCOME_COLUMNS
 from features.validation import ContractError, reject_columns, validate_table
 from serving.logbook import Logbook
@@ -119,7 +120,7 @@ class ImportResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = out / "outcome_rejects.csv"
-        self.rejects.to_csv(path, index=False, encoding="utf-8-sig")
+        formula_safe_frame(self.rejects).to_csv(path, index=False, encoding="utf-8-sig")
         return path
 
 

@@ -158,3 +158,83 @@ def write_synthetic_partitions(
         write_synthetic_partition(out, k, size, seed, dirty_row_rate)
         for k, size in enumerate(partition_sizes(n, partitions))
     ]
+
+
+def partition_index(customer_ids: pd.Series, partitions: int) -> pd.Series:
+    """The partition of each customer id: a stable hash of the id modulo ``partitions``.
+
+    Stable across processes and chunks (``pandas.util.hash_pandas_object``, not Python's
+    salted ``hash``), so a customer's equipment lines land in its customers' partition.
+    """
+    text = customer_ids.astype("string").fillna("")
+    hashed = pd.util.hash_pandas_object(text, index=False).to_numpy()
+    return pd.Series(hashed % partitions, index=customer_ids.index).astype("int64")
+
+
+def partition_csv_history(
+    customers: str | Path,
+    equipment: str | Path,
+    out: str | Path,
+    partitions: int,
+    chunk_rows: int = 200_000,
+) -> list[Partition]:
+    """Split a CSV contract history into the Dask engine's Parquet layout.
+
+    Writes ``out/customers/part-<k>.parquet`` and ``out/equipment/part-<k>.parquet`` for
+    ``k`` in ``0 … partitions-1``, partitioned by customer (:func:`partition_index`).
+    Every cell is kept as the text it was in the CSV (the contract parses text, so a dirty
+    cell is rejected by training exactly as from the CSV); the files are read in chunks of
+    ``chunk_rows`` rows, so a history larger than memory can be split. Every partition file
+    is written, empty ones included, so the two folders always pair by name.
+
+    Raises
+    ------
+    ContractError
+        A file without a ``customer_id`` column, or ``partitions`` below 1.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if partitions < 1:
+        raise ContractError(f"partitions must be at least 1; received {partitions}")
+    root = Path(out)
+    written: dict[str, list[str]] = {}
+    for file, source in (("customers", customers), ("equipment", equipment)):
+        (root / file).mkdir(parents=True, exist_ok=True)
+        writers: dict[int, pq.ParquetWriter] = {}
+        schema: pa.Schema | None = None
+        try:
+            for chunk in pd.read_csv(
+                source, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                chunksize=chunk_rows,
+            ):  # fmt: skip
+                if "customer_id" not in chunk.columns:
+                    raise ContractError(
+                        f"{file} file {source} has no customer_id column; received columns "
+                        f"{', '.join(map(str, chunk.columns[:10]))}"
+                    )
+                chunk = chunk.astype(object)
+                if schema is None:
+                    schema = pa.schema([(str(c), pa.string()) for c in chunk.columns])
+                for k, part in chunk.groupby(partition_index(chunk["customer_id"], partitions)):
+                    key = int(k)
+                    if key not in writers:
+                        path = root / file / f"part-{key:05d}.parquet"
+                        writers[key] = pq.ParquetWriter(path, schema)
+                    table = pa.Table.from_pandas(part, schema=schema, preserve_index=False)
+                    writers[key].write_table(table)
+        finally:
+            for w in writers.values():
+                w.close()
+        if schema is None:  # an empty file: header only
+            header = pd.read_csv(source, dtype=str, nrows=0, encoding="utf-8-sig")
+            schema = pa.schema([(str(c), pa.string()) for c in header.columns])
+        for k in range(partitions):
+            path = root / file / f"part-{k:05d}.parquet"
+            if not path.exists():
+                pq.write_table(schema.empty_table(), path)
+        written[file] = [str(root / file / f"part-{k:05d}.parquet") for k in range(partitions)]
+    return [
+        Partition(f"part-{k:05d}", written["customers"][k], written["equipment"][k])
+        for k in range(partitions)
+    ]

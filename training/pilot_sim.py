@@ -253,16 +253,11 @@ def simulate_pilot(
     oracle = history.oracle.set_index("customer_id")["oracle_peak_kw"]
     batch_id = f"pilot-sim-{seed}-{uuid.uuid4().hex[:12]}"
     entries = [
-        RecommendationEntry(
-            application=app.model_dump(mode="json"),
-            response=rec.model_dump(mode="json"),
+        RecommendationEntry.from_answer(
+            app,
+            rec,
             source="cli",
-            model_version=rec.model_version,
-            recommended_kva=rec.recommended_kva,
-            predicted_peak_kw=rec.predicted_peak_kw,
-            engineering_kva=rec.engineering_kva,
             status_quo_kva=_optional(by_id.at[cid, "applied_capacity_kva"]),
-            industry=app.industry,
             batch_id=batch_id,
         )
         for cid, app, rec in zip(ids, applications, answers, strict=True)

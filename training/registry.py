@@ -21,8 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from serving.settings import CHAMPION_ALIAS, PROJECT_ROOT, Settings
-from training.gate import GATE_MIN_ACCURACY, PairedComparison, paired_comparison
+from training.gate import (
+    GATE_MIN_ACCURACY,
+    HistoryCheck,
+    PairedComparison,
+    duplicate_share,
+    paired_comparison,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.tracking import MlflowClient
@@ -100,11 +108,13 @@ def _experiment_id(settings: Settings, mc: MlflowClient) -> str:
 class LoggedDataset:
     """A data set a run used: logged as an MLflow dataset input (digest, source, schema)."""
 
-    frame: Any  # pandas.DataFrame
+    frame: Any  # pandas.DataFrame, or None for data not held in this process (Dask)
     name: str
     source: str
     context: str  # "training" or "holdout"
     targets: str | None = None
+    digest: str | None = None  # with frame None: the data's own digest (its files' hash)
+    schema_like: Any = None  # with frame None: a frame of the same columns (the schema)
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
@@ -113,6 +123,34 @@ def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
             _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     else:
         out[prefix] = str(value)[:500]
+
+
+def _meta_dataset_input(d: LoggedDataset) -> Any:
+    """A data set described by its source, digest and schema, without its rows."""
+    import warnings
+
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+
+    schema = None
+    if d.schema_like is not None and len(d.schema_like.columns):
+        from mlflow.models import infer_signature
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            schema = infer_signature(d.schema_like.head(50)).inputs
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+
+    try:
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+        source = resolve_dataset_source(d.source)
+    except Exception:  # an address no resolver knows: keep it as a URL-like source
+        source = HTTPDatasetSource(url=d.source)  # type: ignore[no-untyped-call]
+    ds = MetaDataset(source=source, name=d.name, digest=d.digest, schema=schema)  # type: ignore[abstract]
+    return DatasetInput(
+        ds._to_mlflow_entity(), tags=[InputTag(key="mlflow.data.context", value=d.context)]
+    )
 
 
 @dataclass
@@ -197,6 +235,9 @@ def log_training_run(
 
         inputs = []
         for d in datasets:
+            if d.frame is None:
+                inputs.append(_meta_dataset_input(d))
+                continue
             if d.frame.empty:
                 # An area-only history has no equipment lines: MLflow's digest cannot type the
                 # columns of an empty Arrow-backed frame (NotImplementedError in pandas), and
@@ -319,7 +360,7 @@ def latest_version(settings: Settings) -> str | None:
 
 @dataclass
 class PromotionDecision:
-    """The outcome of the promotion gate."""
+    """The outcome of the promotion gate (also written as the version's decision entry)."""
 
     promoted: bool
     candidate: str
@@ -330,6 +371,114 @@ class PromotionDecision:
     comparison: PairedComparison | None = None
     forced: bool = False
     n_candidate_holdout: int = 0
+    undersized: PairedComparison | None = None
+    reverse: PairedComparison | None = None  # on the champion's holdout
+    reverse_undersized: PairedComparison | None = None
+    history: HistoryCheck | None = None
+    refusals: tuple[str, ...] = ()
+    entry: str = ""  # the registry tag key of this decision's entry
+
+    @property
+    def outcome(self) -> str:
+        """``accepted``, ``refused`` or ``forced``."""
+        if not self.promoted:
+            return "refused"
+        return "forced" if self.forced else "accepted"
+
+
+DECISION_TAG_PREFIX = "gate_decision."
+"""Version tags ``gate_decision.001``, ``.002``, …: one JSON entry per gate decision
+(accepted, refused or forced), appended and never overwritten."""
+
+
+def decision_entries(settings: Settings, version: str) -> list[dict[str, Any]]:
+    """Every gate decision recorded on ``version``, oldest first."""
+    mc = client(settings)
+    tags = mc.get_model_version(settings.registered_model, str(version)).tags
+    keys = sorted(k for k in tags if k.startswith(DECISION_TAG_PREFIX))
+    return [json.loads(tags[k]) for k in keys]
+
+
+def _record_decision(
+    settings: Settings, mc: MlflowClient, decision: PromotionDecision, who: str, when: str
+) -> str:
+    """Append ``decision`` as a new ``gate_decision.NNN`` tag of the candidate version."""
+    tags = mc.get_model_version(settings.registered_model, decision.candidate).tags
+    n = 1 + sum(1 for k in tags if k.startswith(DECISION_TAG_PREFIX))
+    key = f"{DECISION_TAG_PREFIX}{n:03d}"
+    entry: dict[str, Any] = {
+        "outcome": decision.outcome,
+        "at": when,
+        "by": who,
+        "candidate": decision.candidate,
+        "champion": decision.champion,
+        "candidate_accuracy": round(decision.candidate_accuracy, 6),
+        "n_candidate_holdout": decision.n_candidate_holdout,
+        "reason": decision.reason[:1500],
+        "refusals": [r[:600] for r in decision.refusals],
+    }
+    for name in ("comparison", "undersized", "reverse", "reverse_undersized", "history"):
+        part = getattr(decision, name)
+        if part is not None:
+            entry[name] = part.as_dict()
+    text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    if len(text) > 5000:  # MLflow's limit on a tag value: keep the figures, shorten words
+        entry["reason"] = entry["reason"][:300]
+        entry["refusals"] = [r[:200] for r in entry["refusals"]]
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))[:5000]
+    mc.set_model_version_tag(settings.registered_model, decision.candidate, key, text)
+    return key
+
+
+def history_check(holdout_dir: Path, evaluation: Any) -> HistoryCheck:
+    """Flags, duplicates and interval coverage of a candidate's holdout.
+
+    The holdout is a random share of its training history, so its shares estimate the
+    history's.
+    """
+    from training.data import load_labelled
+
+    data, validated = load_labelled(holdout_dir / "customers.csv", holdout_dir / "equipment.csv")
+    ids = set(data.frames.customers["customer_id"].astype(str))
+    flags = validated.flags
+    flagged = set(flags["customer_id"].dropna().astype(str)) & ids if len(flags) else set()
+    n = max(len(ids), 1)
+    return HistoryCheck(
+        n=len(ids),
+        flagged_share=len(flagged) / n,
+        duplicate_share=duplicate_share(data.frames.customers, data.frames.equipment),
+        coverage90=float(evaluation.point.get("coverage90", float("nan"))),
+    )
+
+
+def _paired_on(
+    cand_model: Any, champ_model: Any, holdout: Any
+) -> tuple[PairedComparison, PairedComparison, frozenset[str]] | None:
+    """Accuracy and undersized share of both models on the holdout customers neither saw.
+
+    None when there are none (both trained or calibrated on every one).
+    """
+    from training.evaluate import evaluate_model, unseen_rows
+
+    customers = holdout.frames.customers
+    keep = unseen_rows(cand_model, customers, holdout.peak_kw) & unseen_rows(
+        champ_model, customers, holdout.peak_kw
+    )
+    if not keep.any():
+        return None
+    shared = holdout.subset(np.flatnonzero(keep))
+    cand = evaluate_model(cand_model, shared.frames, shared.peak_kw, exclude_fitted=False).rows
+    champ = evaluate_model(champ_model, shared.frames, shared.peak_kw, exclude_fitted=False).rows
+    acc = paired_comparison(
+        (cand["model_outcome"] == "appropriate").to_numpy(),
+        (champ["model_outcome"] == "appropriate").to_numpy(),
+    )
+    under = paired_comparison(
+        (cand["model_outcome"] == "undersized").to_numpy(),
+        (champ["model_outcome"] == "undersized").to_numpy(),
+        figure="undersized share",
+    )
+    return acc, under, frozenset(map(str, shared.keys()))
 
 
 def promote(
@@ -342,44 +491,57 @@ def promote(
     min_accuracy: float = GATE_MIN_ACCURACY,
     seed: int = 0,
 ) -> PromotionDecision:
-    """Move ``champion`` to ``candidate`` if it passes the gate, recording who/when/why.
+    """Move ``champion`` to ``candidate`` if it passes the gate, recording the decision.
 
-    The gate scores SERVED answers (the decision path, bounds included):
+    The gate scores SERVED answers (the decision path, bounds included) with the
+    contract's sizing definition (never the candidate's own ``policy.sizing``). It refuses,
+    naming the reason and the figures, a candidate
 
-    * the candidate on its own holdout must reach ``min_accuracy`` (the contract's 0.90);
-    * candidate and champion are compared on the holdout customers that NEITHER trained
-      or calibrated on (the champion's bundle records its customers), by a paired
-      bootstrap of the accuracy difference; the candidate is refused only when the whole
-      95 % interval lies below zero (significantly worse). A tie within noise passes.
+    * that serves without its sanity bounds (``bounds.enabled`` off, or none learned);
+    * whose training history looks corrupt, judged on its holdout: plausibility-flag share,
+      duplicated-record share, 90 % interval coverage (:class:`training.gate.HistoryCheck`);
+    * below ``min_accuracy`` (the contract's 0.90) on its own holdout;
+    * significantly worse than the champion, or with a significantly higher undersized
+      share (McNemar exact, 95 %, and beyond the practical margin), in either direction:
+      on the candidate's holdout and on the champion's holdout, each time only on the
+      customers NEITHER model trained or calibrated on. A tie within noise passes.
 
-    ``force`` promotes despite a refusal; it needs a ``reason``, and the override is
-    recorded in the version's tags (``gate_forced``, ``gate_refusal``).
+    Every decision (accepted, refused or forced) is appended to the candidate version as a
+    ``gate_decision.NNN`` tag with its figures (:func:`decision_entries`). ``force``
+    promotes despite a refusal; it needs a ``reason``.
 
     Raises
     ------
     ValueError
         ``force`` without a reason.
     """
-    import numpy as np
-
     from serving.model.bundle import load_bundle
     from training.data import read_holdout
-    from training.evaluate import evaluate_model, unseen_rows
+    from training.evaluate import evaluate_model
 
     if force and not (reason and reason.strip()):
         raise ValueError("--force needs --reason: say why the gate is overridden")
     mc = client(settings)
     current = champion_version(settings)
     notes: list[str] = []
-    comparison: PairedComparison | None = None
+    fails: list[str] = []
+    comparison = undersized = reverse = reverse_under = None
+    champ_acc: float | None = None
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         cand_bundle = download_version(settings, candidate, "bundle", tmpdir / "cand")
-        holdout = read_holdout(download_version(settings, candidate, "holdout", tmpdir / "hold"))
+        hold_dir = download_version(settings, candidate, "holdout", tmpdir / "hold")
+        holdout = read_holdout(hold_dir)
         cand_model, _, _ = load_bundle(cand_bundle)
         cand_eval = evaluate_model(cand_model, holdout.frames, holdout.peak_kw)
         cand_acc = float(cand_eval.overall.loc["model", "accuracy"])
-        champ_acc: float | None = None
+        history = history_check(hold_dir, cand_eval)
+        if not cand_model.config.bounds.enabled or cand_model.bounds is None:
+            fails.append(
+                "the candidate serves without its sanity bounds (bounds.enabled is off in its "
+                "configuration): nothing would stop an absurd answer"
+            )
+        fails.extend(f"training history: {p}" for p in history.problems())
         if current is not None and current != str(candidate):
             champ_bundle = download_version(settings, current, "bundle", tmpdir / "champ")
             try:
@@ -388,60 +550,79 @@ def promote(
                 champ_model = None
                 notes.append(f"previous champion v{current} unloadable: {exc}")
             if champ_model is not None:
-                fresh = unseen_rows(champ_model, holdout.frames.customers, holdout.peak_kw)
-                # Candidate rows are its holdout (unseen by construction); keep those the
-                # champion did not see either, and score both on exactly them.
-                cand_rows = cand_eval.rows.set_index("customer_id")
-                shared_ids = holdout.frames.customers["customer_id"].astype(str)[fresh]
-                if len(shared_ids) == 0:
-                    notes.append(
-                        f"champion v{current} trained on every customer of the candidate's "
-                        "holdout: no fair comparison is possible"
-                    )
-                else:
-                    champ_eval = evaluate_model(champ_model, holdout.frames, holdout.peak_kw)
-                    champ_rows = champ_eval.rows.set_index("customer_id").loc[shared_ids]
-                    cand_ok = cand_rows.loc[shared_ids, "model_outcome"] == "appropriate"
-                    champ_ok = champ_rows["model_outcome"] == "appropriate"
-                    comparison = paired_comparison(cand_ok.to_numpy(), champ_ok.to_numpy(), seed)
+                forward = _paired_on(cand_model, champ_model, holdout)
+                if forward is not None:
+                    comparison, undersized, forward_keys = forward
                     champ_acc = comparison.champion_accuracy
-    fails = []
+                try:
+                    champ_hold = read_holdout(
+                        download_version(settings, current, "holdout", tmpdir / "champ-hold")
+                    )
+                except Exception as exc:  # registered before holdouts were logged
+                    notes.append(f"champion v{current} has no readable holdout ({exc})")
+                else:
+                    backward = _paired_on(cand_model, champ_model, champ_hold)
+                    # One history: the customers neither saw are the same both ways (the
+                    # two holdouts' intersection); the second test would only repeat.
+                    if backward is not None and (forward is None or backward[2] != forward[2]):
+                        reverse, reverse_under, _ = backward
+                if forward is None and reverse is None:
+                    fails.append(
+                        f"champion v{current} and the candidate trained on every customer of "
+                        "both holdouts: no fair comparison is possible"
+                    )
     if not np.isfinite(cand_acc) or cand_acc < min_accuracy:
         fails.append(
             f"served sizing accuracy {cand_acc:.4f} on its holdout is below the gate "
             f"{min_accuracy:.2f}"
         )
-    if comparison is not None and comparison.significantly_worse:
-        fails.append(f"significantly worse than champion v{current}: {comparison.describe()}")
-    if (
-        current is not None
-        and current != str(candidate)
-        and comparison is None
-        and champ_acc is None
+    for where, acc, under in (
+        ("its own holdout", comparison, undersized),
+        ("the champion's holdout", reverse, reverse_under),
     ):
-        if not any("unloadable" in n for n in notes):
-            fails.append(notes[-1] if notes else "no comparison with the champion was possible")
+        if acc is not None and acc.significantly_worse:
+            fails.append(
+                f"significantly worse than champion v{current} on {where}: {acc.describe()}"
+            )
+        if under is not None and under.significantly_higher:
+            fails.append(
+                f"significantly more undersized than champion v{current} on {where}: "
+                f"{under.describe()}"
+            )
     if current == str(candidate):
         fails.append(f"version {candidate} is already the champion")
         force = False  # nothing to override
     refusal = "; ".join(fails)
-    base = dict(
+    who = by or getpass.getuser()
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    decision = PromotionDecision(
+        promoted=not fails or force,
         candidate=str(candidate),
         champion=current,
         candidate_accuracy=cand_acc,
         champion_accuracy=champ_acc,
+        reason=refusal,
         comparison=comparison,
+        forced=bool(fails) and force,
         n_candidate_holdout=int(cand_eval.overall.loc["model", "n"]),
+        undersized=undersized,
+        reverse=reverse,
+        reverse_undersized=reverse_under,
+        history=history,
+        refusals=tuple(fails),
     )
-    if fails and not force:
-        return PromotionDecision(False, reason=refusal, **base)  # type: ignore[arg-type]
+    if not decision.promoted:
+        decision.entry = _record_decision(settings, mc, decision, who, when)
+        return decision
     why = reason or "passed the gate"
     if notes:
         why = f"{why} ({'; '.join(notes)})"
-    who = by or getpass.getuser()
-    when = datetime.now(UTC).isoformat(timespec="seconds")
+    decision.reason = why
+    decision.entry = _record_decision(settings, mc, decision, who, when)
     mc.set_registered_model_alias(settings.registered_model, CHAMPION_ALIAS, str(candidate))
     _move_champion_run_tag(settings, mc, current, str(candidate))
+    # The flat tags describe the latest promotion (the model card reads them); the record of
+    # every decision is the appended gate_decision.NNN entries.
     tags = {
         "promoted_by": who,
         "promoted_at": when,
@@ -451,12 +632,13 @@ def promote(
         "gate_champion_accuracy": "n/a" if champ_acc is None else f"{champ_acc:.4f}",
         "gate_comparison": comparison.describe() if comparison else "none",
         "gate_forced": "true" if fails else "false",
+        "gate_entry": decision.entry,
     }
     if fails:
         tags["gate_refusal"] = refusal[:4900]
     for k, v in tags.items():
         mc.set_model_version_tag(settings.registered_model, str(candidate), k, v)
-    return PromotionDecision(True, reason=why, forced=bool(fails), **base)  # type: ignore[arg-type]
+    return decision
 
 
 def _move_champion_run_tag(

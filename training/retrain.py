@@ -25,7 +25,56 @@ from training.outcomes_export import OutcomeExport
 from training.registry import PromotionDecision
 from training.train import TrainConfig, TrainResult
 
-__all__ = ["RetrainResult", "retrain"]
+__all__ = ["RetrainResult", "outcome_figures", "retrain"]
+
+
+def _interval(response: dict[str, object]) -> tuple[float, float] | None:
+    """The logged 90 % peak interval of an answer (full, compact or summary row)."""
+    for low, high in (("peak_low90_kw", "peak_high90_kw"), ("peak_low_kw", "peak_high_kw")):
+        lo, hi = response.get(low), response.get(high)
+        if isinstance(lo, int | float) and isinstance(hi, int | float):
+            return float(lo), float(hi)
+    return None
+
+
+def outcome_figures(joined: object, exported: OutcomeExport, appended: int) -> dict[str, str]:
+    """The outcome counts a retrain used and what the outcomes say about the served answers.
+
+    Counts (recommendations with an outcome, used, skipped), the realised accuracy of the
+    recommended capacities on the contract's definition and the coverage of the logged
+    90 % peak intervals by the metered peaks; as registry tags for the model card.
+    """
+    import json
+
+    import numpy as np
+
+    from features.contract import DEFAULT_SIZING, sizing_outcome
+
+    frame = joined  # pandas.DataFrame of training.log_frame.joined_frame
+    out = {
+        "outcomes_recorded": str(exported.n_outcomes),
+        "outcomes_used": str(appended),
+        "outcomes_skipped": str(len(exported.skipped)),
+        "outcomes_unmatched_lines": str(exported.unmatched_lines),
+    }
+    if len(frame):  # type: ignore[arg-type]
+        peak = frame["metered_peak_kw"].to_numpy(float)  # type: ignore[index]
+        kva = frame["recommended_kva"].to_numpy(float)  # type: ignore[index]
+        ok = sizing_outcome(peak, kva, DEFAULT_SIZING) == "appropriate"
+        out["outcomes_realised_accuracy"] = f"{float(np.mean(ok)):.4f}"
+        out["outcomes_judged"] = str(len(ok))
+        covered = []
+        for text, p in zip(frame["response_json"], peak, strict=True):  # type: ignore[index]
+            try:
+                iv = _interval(json.loads(text))
+            except (TypeError, ValueError):
+                iv = None
+            if iv is not None:
+                covered.append(iv[0] <= p <= iv[1])
+        if covered:
+            out["outcomes_interval_coverage90"] = f"{float(np.mean(covered)):.4f}"
+            out["outcomes_with_interval"] = str(len(covered))
+    return out
 
 
 @dataclass(frozen=True)
@@ -159,6 +208,12 @@ def retrain(
             train_customers, train_equipment, appended = merge_history(
                 customers, equipment, exported, work / "history"
             )
+        figures: dict[str, str] = {}
+        if include_outcomes and exported is not None:
+            from training.log_frame import joined_frame
+
+            with Logbook.open(log_settings) as logbook:
+                figures = outcome_figures(joined_frame(logbook), exported, appended)
         result = train_from_files(
             train_customers,
             train_equipment,
@@ -170,10 +225,21 @@ def retrain(
             meter_readings=None if meter_readings is None else Path(meter_readings),
         )
         assert result.run is not None  # log_to_mlflow is forced on
+        if figures:
+            from training.registry import client
+
+            mc = client(settings)
+            for key, value in figures.items():
+                mc.set_model_version_tag(settings.registered_model, result.run.version, key, value)
         note("promotion gate")
         why = reason or (
             f"retrained on {result.n_train} customers"
-            + (f" incl. {appended} recorded outcomes" if include_outcomes else "")
+            + (
+                f" incl. {appended} of {figures.get('outcomes_recorded', appended)} recorded "
+                "outcomes"
+                if include_outcomes
+                else ""
+            )
         )
         decision = promote(
             settings,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +16,11 @@ from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
 from serving.settings import Settings
 from training.bundle import save_bundle
-from training.data import LabelledHistory, file_hash, holdout_split, load_labelled, write_holdout
+from training.data import file_hash, holdout_split, load_labelled
 from training.evaluate import EvaluationResult, evaluate_model, save_plots
 from training.model import fit_model
-from training.registry import LoggedDataset, RunRecord, git_sha, log_training_run
+from training.publish import publish_training_run
+from training.registry import RunRecord, git_sha
 
 
 class TrainConfig(BaseModel):
@@ -66,76 +66,6 @@ def history_name(customers: Path) -> str:
     """A short name for the history: the folder of ``customers.csv``, else the file's stem."""
     path = Path(customers).resolve()
     return path.parent.name if path.stem.lower() == "customers" else path.stem
-
-
-def _description(
-    history: str,
-    customers: Path,
-    config: TrainConfig,
-    n_train: int,
-    n_hold: int,
-    metrics: dict[str, float],
-) -> str:
-    return (
-        f"Trained on history **{history}** ({Path(customers).resolve().parent}): {n_train} "
-        f"customers for training and calibration, {n_hold} held out (seed {config.seed}, "
-        f"holdout share {config.holdout_fraction}). Served sizing accuracy on the holdout "
-        f"{metrics.get('model_accuracy', float('nan')):.4f} (status quo "
-        f"{metrics.get('status_quo_accuracy', float('nan')):.4f}, demand-coefficient method "
-        f"{metrics.get('engineering_accuracy', float('nan')):.4f}); training took "
-        f"{metrics.get('train_seconds', float('nan')):.1f} s. Artifacts: bundle/ (served by "
-        "the service), model/ (the same bundle as an MLflow pyfunc), holdout/, plots/, "
-        "reports/, monitor/ (the reference of `capacity monitor`)."
-    )
-
-
-def _datasets(
-    train: LabelledHistory,
-    hold: LabelledHistory,
-    customers: Path,
-    equipment: Path,
-    history: str,
-) -> list[LoggedDataset]:
-    cs, es = str(customers.resolve()), str(equipment.resolve())
-    return [
-        LoggedDataset(train.frames.customers, f"{history}-customers-train", cs, "training",
-                      "peak_demand_kw"),
-        LoggedDataset(train.frames.equipment, f"{history}-equipment-train", es, "training"),
-        LoggedDataset(hold.frames.customers, f"{history}-customers-holdout", cs, "holdout",
-                      "peak_demand_kw"),
-        LoggedDataset(hold.frames.equipment, f"{history}-equipment-holdout", es, "holdout"),
-    ]  # fmt: skip
-
-
-def _pyfunc(bundle_dir: Path, hold: LabelledHistory, dst: Path) -> Path:
-    from training.mlflow_model import frame_from_applications, save_pyfunc
-    from training.pilot_sim import applications_from_frames
-
-    head = hold.frames.customers.head(5)
-    eq = hold.frames.equipment
-    apps, _, _ = applications_from_frames(
-        head, eq[eq["customer_id"].isin(set(head["customer_id"]))]
-    )
-    return save_pyfunc(bundle_dir, dst, frame_from_applications(apps))
-
-
-def _profile(
-    model: CapacityModel, train: LabelledHistory, hold: LabelledHistory, history: str
-) -> dict[str, Any]:
-    from serving.core import Recommender
-    from training.monitor_profile import training_profile
-
-    answers = Recommender(model, "reference").score_frames(
-        hold.frames.customers, hold.frames.equipment
-    )
-    return training_profile(
-        train.frames.customers,
-        train.frames.equipment,
-        hold.frames.customers,
-        hold.frames.equipment,
-        answers,
-        f"training split of history {history} ({len(train)} customers)",
-    )
 
 
 def train_from_files(
@@ -249,53 +179,45 @@ def train_from_files(
         evaluation.per_application_type.to_csv(per_type_csv)
     run = None
     if config.log_to_mlflow:
-        note("logging to MLflow")
-        ended_ms = int(time.time() * 1000)
         history = history_name(Path(customers))
-        with tempfile.TemporaryDirectory() as tmp:
-            hold_dir = write_holdout(hold, Path(tmp) / "holdout")
-            pyfunc_dir = _pyfunc(bundle_dir, hold, Path(tmp) / "pyfunc")
-            run = log_training_run(
-                settings,
-                config=config.model_dump(mode="json"),
-                seed=config.seed,
-                data_hash=data_hash,
-                data_files={
-                    "customers": str(Path(customers).resolve()),
-                    "equipment": str(Path(equipment).resolve()),
-                    **({"oracle": str(Path(oracle).resolve())} if oracle is not None else {}),
-                    **(
-                        {"meter_readings": str(Path(meter_readings).resolve())}
-                        if meter_readings is not None
-                        else {}
-                    ),
-                },
-                metrics=metrics,
-                bundle_dir=bundle_dir,
-                plot_paths=plot_paths,
-                holdout_dir=hold_dir,
-                extra_artifacts=[
-                    reports_dir / "per_industry.csv",
-                    reports_dir / "overall.csv",
-                    *([per_type_csv] if per_type_csv.is_file() else []),
-                    *sorted((reports_dir / "rejects").glob("*")),
-                ],
-                tags={
-                    "area_only_history": "true" if area_only else "false",
-                    "history": history,
-                    "config": json.dumps(config.model_dump(mode="json"), sort_keys=True)[:5000],
-                    **({"history_warning": AREA_ONLY_NOTE} if area_only else {}),
-                },
-                run_name=f"train {created[:10]} history={history} n={len(data)}",
-                description=_description(
-                    history, customers, config, len(train), len(hold), metrics
+        run = publish_training_run(
+            settings,
+            engine="local",
+            model=model,
+            config=config,
+            evaluation=evaluation,
+            metrics=metrics,
+            bundle_dir=bundle_dir,
+            hold=hold,
+            train=train,
+            customers=str(Path(customers).resolve()),
+            equipment=str(Path(equipment).resolve()),
+            history=history,
+            data_hash=data_hash,
+            created=created,
+            n_train=len(train),
+            started_ms=started_ms,
+            ended_ms=int(time.time() * 1000),
+            plot_paths=plot_paths,
+            extra_artifacts=[
+                reports_dir / "per_industry.csv",
+                reports_dir / "overall.csv",
+                *([per_type_csv] if per_type_csv.is_file() else []),
+                *sorted((reports_dir / "rejects").glob("*")),
+            ],
+            data_files={
+                "customers": str(Path(customers).resolve()),
+                "equipment": str(Path(equipment).resolve()),
+                **({"oracle": str(Path(oracle).resolve())} if oracle is not None else {}),
+                **(
+                    {"meter_readings": str(Path(meter_readings).resolve())}
+                    if meter_readings is not None
+                    else {}
                 ),
-                started_ms=started_ms,
-                ended_ms=ended_ms,
-                datasets=_datasets(train, hold, Path(customers), Path(equipment), history),
-                pyfunc_dir=pyfunc_dir,
-                monitor_profile=_profile(model, train, hold, history),
-            )
+            },
+            tags={"history_warning": AREA_ONLY_NOTE} if area_only else None,
+            note=note,
+        )
         # The registry version becomes the bundle's model version (kept in a side file so
         # the bundle's checksummed files stay as they were logged).
         (bundle_dir / "REGISTRY_VERSION").write_text(run.version, encoding="utf-8")

@@ -7,7 +7,6 @@ process; the fitting itself is :func:`training.engine_dask.train_dask`.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,20 @@ from training.engine_dask import (
     write_partition_reports,
 )
 from training.evaluate import EvaluationResult, evaluate_model, save_plots
-from training.registry import RunRecord, git_sha, log_training_run
+from training.publish import publish_training_run
+from training.registry import RunRecord, git_sha
 from training.train import TrainConfig
+
+
+def partitioned_history_name(customers: str) -> str:
+    """A short name for a partitioned history: its folder (``…/<name>/customers``).
+
+    As :func:`training.train.history_name` names a CSV history by its folder.
+    """
+    parts = [p for p in str(customers).rstrip("/").replace("\\", "/").split("/") if p]
+    if len(parts) >= 2 and parts[-1].lower() in {"customers", "customers.parquet"}:
+        return parts[-2]
+    return parts[-1] if parts else "history"
 
 
 @dataclass
@@ -75,6 +86,7 @@ def train_partitioned(
     """
     note = progress or (lambda stage: None)
     t0 = time.perf_counter()
+    started_ms = int(time.time() * 1000)
     out_dir = Path(out_dir)
     reports_dir = out_dir.parent / f"{out_dir.name}-reports"
     if client is None:
@@ -127,28 +139,32 @@ def train_partitioned(
     (reports_dir / "stage_seconds.json").write_text(json.dumps(fit.seconds, indent=1), "utf-8")
     run = None
     if config.log_to_mlflow:
-        from training.data import write_holdout
-
-        note("logging to MLflow")
-        with tempfile.TemporaryDirectory() as tmp:
-            hold_dir = write_holdout(hold, Path(tmp) / "holdout")
-            run = log_training_run(
-                settings,
-                config=config.model_dump(mode="json"),
-                seed=config.seed,
-                data_hash=data_hash,
-                data_files={"customers": str(customers), "equipment": str(equipment)},
-                metrics=metrics,
-                bundle_dir=bundle_dir,
-                plot_paths=plot_paths,
-                holdout_dir=hold_dir,
-                extra_artifacts=[
-                    reports_dir / "per_industry.csv",
-                    reports_dir / "overall.csv",
-                    summary,
-                ],
-                tags={"engine": "dask"},
-            )
+        run = publish_training_run(
+            settings,
+            engine="dask",
+            model=fit.model,
+            config=config,
+            evaluation=evaluation,
+            metrics=metrics,
+            bundle_dir=bundle_dir,
+            hold=hold,
+            train=None,  # the partitions never sit in one process
+            customers=str(customers),
+            equipment=str(equipment),
+            history=partitioned_history_name(customers),
+            data_hash=data_hash,
+            created=created,
+            n_train=fit.n_train,
+            started_ms=started_ms,
+            ended_ms=int(time.time() * 1000),
+            plot_paths=plot_paths,
+            extra_artifacts=[
+                reports_dir / "per_industry.csv",
+                reports_dir / "overall.csv",
+                summary,
+            ],
+            note=note,
+        )
         (bundle_dir / "REGISTRY_VERSION").write_text(run.version, encoding="utf-8")
     (reports_dir / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
     return PartitionedTrainResult(

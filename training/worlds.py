@@ -626,3 +626,40 @@ def _utilisation_existing(
 
 WORLDS = {"small_groups": small_groups_world, "utilisation": utilisation_world}
 """The independent worlds by name (benchmarks iterate over them)."""
+
+
+def junk_world(
+    customers: pd.DataFrame,
+    equipment: pd.DataFrame,
+    out: Path,
+    n: int = 20_000,
+    peak_factor: float = 10.0,
+) -> tuple[Path, Path]:
+    """A corrupt export: one customer's record copied ``n`` times, its peak far above its kW.
+
+    The peak is ``peak_factor`` times the installed kW (issue 26: 20,000 such rows, every
+    one flagged, trained to 1.0 on its own holdout and promoted). The promotion gate must
+    refuse a model trained on it.
+
+    Parameters
+    ----------
+    customers, equipment
+        Validated contract frames to take the customer from (the first with equipment
+        lines and a floor area).
+    out
+        Folder for ``customers.csv`` and ``equipment.csv``.
+    """
+    with_eq = set(equipment["customer_id"])
+    one = customers[
+        customers["customer_id"].isin(with_eq) & customers["floor_area_m2"].notna()
+    ].iloc[[0]]
+    lines = equipment[equipment["customer_id"] == one["customer_id"].iloc[0]]
+    installed = float((lines["rated_kw"] * lines["quantity"]).sum())
+    ids = [f"J{i:06d}" for i in range(n)]
+    cust = pd.concat([one] * n, ignore_index=True).assign(customer_id=ids)
+    cust["peak_demand_kw"] = peak_factor * installed
+    eq = pd.concat([lines.assign(customer_id=i) for i in ids], ignore_index=True)
+    out.mkdir(parents=True, exist_ok=True)
+    cust.to_csv(out / "customers.csv", index=False)
+    eq.to_csv(out / "equipment.csv", index=False)
+    return out / "customers.csv", out / "equipment.csv"

@@ -24,6 +24,10 @@ from serving.logbook.records import (
     RecommendationEntry,
     StoredBatch,
     UnknownRecommendationError,
+    answer_facts,
+    application_from_contract_rows,
+    is_contract_row_request,
+    latest_outcomes,
 )
 from serving.logbook.schema import (
     OUTCOME_SOURCES,
@@ -59,8 +63,12 @@ __all__ = [
     "RecommendationSource",
     "StoredBatch",
     "UnknownRecommendationError",
+    "answer_facts",
+    "application_from_contract_rows",
     "create_logbook_engine",
+    "latest_outcomes",
     "default_database_url",
+    "is_contract_row_request",
     "project_root",
     "public_error",
 ]

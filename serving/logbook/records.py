@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import (
     Connection,
+    Subquery,
+    func,
     select,
 )
 
@@ -117,6 +119,224 @@ class RecommendationEntry:
     industry: str | None = None
     batch_id: str | None = None
     created_at: datetime | None = None
+
+    @classmethod
+    def from_answer(
+        cls,
+        application: Application | Mapping[str, Any],
+        answer: BaseModel | Mapping[str, Any],
+        *,
+        source: RecommendationSource,
+        batch_id: str | None = None,
+        status_quo_kva: float | None = None,
+        created_at: datetime | None = None,
+        compact: bool = False,
+        lines: Sequence[Mapping[str, Any]] | None = None,
+    ) -> RecommendationEntry:
+        """The one mapping of an answer to a log row, for every path.
+
+        Single, batch, CSV, page, pilot and the simulations all log through it.
+
+        The request is always stored in the API's application shape, whatever the path
+        (issue 24: CSV-batch rows stored as ``{"customer": …, "equipment": …}`` read as
+        industry None and no floor area in the monitor, and the retrain skipped them as
+        "not a valid application"). The response is the full answer, its compact form
+        (:func:`compact_answer`, the fields every reader uses), or the summary row as the
+        client received it; :func:`answer_facts` reads all three alike.
+
+        Parameters
+        ----------
+        application
+            An :class:`~features.schemas.Application` (or its JSON dict), or one customer's
+            contract row (the CSV path) with its equipment lines in ``lines``.
+        answer
+            The full :class:`~serving.schemas.Recommendation`, or a row of the vectorised
+            path (:meth:`serving.core.Recommender.score_frames`).
+        source
+            ``'api'``, ``'batch'``, ``'web'`` or ``'cli'``.
+        compact
+            Keep only :data:`COMPACT_ANSWER_FIELDS` of a full answer (batches: the full
+            answers of 10,000 applications would multiply the log for nothing it reads).
+        lines
+            The equipment lines (contract rows) when ``application`` is a contract row.
+        """
+        if lines is not None and not isinstance(application, Application):
+            request: Application | dict[str, Any] = application_from_contract_rows(
+                application, lines
+            )
+        elif isinstance(application, Application):
+            request = application
+        else:
+            request = dict(application)
+        response: BaseModel | dict[str, Any]
+        if isinstance(answer, BaseModel) and not compact:
+            # The model itself: the logbook serialises it once with pydantic-core (no dump
+            # to a dict here on the single path, which every request takes).
+            full: dict[str, Any] = {k: getattr(answer, k, None) for k in _ROW_FIELDS}
+            response = answer
+        elif isinstance(answer, BaseModel):
+            full = answer.model_dump(mode="json")
+            response = compact_answer(full)
+        else:
+            # A summary row is logged as the client received it: an idempotent replay
+            # answers with exactly these rows (readers use :func:`answer_facts`).
+            full = {k: _plain(v) for k, v in answer.items()}
+            response = full
+        industry = request.industry if isinstance(request, Application) else request.get("industry")
+        engineering = full.get("engineering_kva")
+        return cls(
+            application=request,
+            response=response,
+            source=source,
+            model_version=str(full["model_version"]),
+            recommended_kva=float(full["recommended_kva"]),
+            predicted_peak_kw=float(full["predicted_peak_kw"]),
+            engineering_kva=None if engineering is None else float(engineering),
+            status_quo_kva=_plain(status_quo_kva),
+            industry=None if industry is None else str(industry),
+            batch_id=batch_id,
+            created_at=created_at,
+        )
+
+
+_ROW_FIELDS = ("model_version", "recommended_kva", "predicted_peak_kw", "engineering_kva")
+"""The answer's fields that are also columns of the log row."""
+
+COMPACT_ANSWER_FIELDS: tuple[str, ...] = (
+    "customer_id",
+    "model_version",
+    "source",
+    "fallback_reason",
+    "basis",
+    "recommended_kva",
+    "predicted_peak_kw",
+    "peak_low90_kw",
+    "peak_high90_kw",
+    "p_appropriate",
+    "p_undersized",
+    "p_oversized",
+    "engineering_kva",
+    "manual_review",
+    "supply_voltage",
+    "unmatched_lines",
+)
+"""What a compact (batch) answer keeps, besides ``bounds.clamped``, the resolved
+categories (``matches``) and the first five drivers."""
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars and NaN as JSON-able Python values (NaN and NA as None)."""
+    if value is None:
+        return None
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, str | bytes | list | dict):
+        with contextlib.suppress(TypeError, ValueError):
+            value = item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if type(value).__name__ in {"NAType", "NaTType"}:
+        return None
+    return value
+
+
+def compact_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """A full answer's dict, or a vectorised row, in the one compact shape."""
+    out = {k: _plain(answer[k]) for k in COMPACT_ANSWER_FIELDS if k in answer}
+    if "source" not in out:  # a vectorised row says why it fell back, not "source"
+        out["source"] = "model" if _plain(answer.get("fallback_reason")) is None else "fallback"
+    bounds = answer.get("bounds")
+    clamped = bounds.get("clamped") if isinstance(bounds, Mapping) else answer.get("clamped")
+    out["bounds"] = {"clamped": bool(_plain(clamped))}
+    matches = answer.get("matches")
+    if isinstance(matches, list):
+        out["matches"] = [
+            {"category": m.get("category")} for m in matches if isinstance(m, Mapping)
+        ]
+    drivers = answer.get("drivers")
+    if isinstance(drivers, list):
+        out["drivers"] = drivers[:5]
+    return out
+
+
+def answer_facts(response: Mapping[str, Any]) -> dict[str, Any]:
+    """What the monitor and the retrain read from a logged answer, whatever its kind.
+
+    Full, compact or summary row alike: capacity, clamped, fallback, manual review, the
+    resolved categories (None where the answer does not list them).
+    """
+    bounds = response.get("bounds")
+    clamped = bounds.get("clamped") if isinstance(bounds, Mapping) else response.get("clamped")
+    source = response.get("source")
+    fallback = (
+        source == "fallback" if source is not None else response.get("fallback_reason") is not None
+    )
+    matches = response.get("matches")
+    categories = (
+        [m.get("category") if isinstance(m, Mapping) else None for m in matches]
+        if isinstance(matches, list)
+        else None
+    )
+    return {
+        "recommended_kva": response.get("recommended_kva"),
+        "clamped": bool(clamped),
+        "fallback": bool(fallback),
+        "manual_review": bool(response.get("manual_review")),
+        "categories": categories,
+    }
+
+
+_APPLICATION_CUSTOMER_FIELDS = ("industry", "climate_zone", "floor_area_m2", "employees", "shifts")
+_APPLICATION_LINE_FIELDS = ("category", "name", "rated_kw", "quantity", "standby", "duty_cycle",
+                            "phase")  # fmt: skip
+_INTEGER_FIELDS = frozenset({"employees", "shifts", "quantity"})
+
+
+def application_from_contract_rows(
+    customer: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """One customer's contract rows (CSV path) in the API's application shape.
+
+    Empty cells are left out (the application's default), counts become integers, the
+    contract's ``standby`` words become booleans; the ``customer_id`` is not part of an
+    application (the compact answer keeps it).
+    """
+
+    def value(field: str, raw: Any) -> Any:
+        raw = _plain(raw)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if field == "standby":
+            if isinstance(raw, str):
+                from features.contract import BOOLEAN_TRUE_WORDS
+
+                return raw.strip().lower() in BOOLEAN_TRUE_WORDS
+            return bool(raw)
+        if field in _INTEGER_FIELDS:
+            return int(float(raw))
+        if field in {"floor_area_m2", "rated_kw", "duty_cycle"}:
+            return float(raw)
+        return str(raw)
+
+    out: dict[str, Any] = {}
+    for field in _APPLICATION_CUSTOMER_FIELDS:
+        v = value(field, customer.get(field))
+        if v is not None:
+            out[field] = v
+    equipment = []
+    for line in lines:
+        item = {}
+        for field in _APPLICATION_LINE_FIELDS:
+            v = value(field, line.get(field))
+            if v is not None:
+                item[field] = v
+        equipment.append(item)
+    out["equipment"] = equipment
+    return out
+
+
+def is_contract_row_request(request: Mapping[str, Any]) -> bool:
+    """A request logged in the old CSV-batch shape ``{"customer": …, "equipment": […]}``."""
+    return isinstance(request.get("customer"), Mapping) and "industry" not in request
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,17 +476,32 @@ def _entry_to_row(entry: RecommendationEntry, now: datetime) -> dict[str, Any]:
     }
 
 
-def _latest_outcome(conn: Connection, recommendation_id: str) -> LoggedOutcome | None:
-    row = (
-        conn.execute(
-            select(_OUT)
-            .where(_OUT.c.recommendation_id == recommendation_id)
-            .order_by(_OUT.c.recorded_at.desc(), _OUT.c.id.desc())
-            .limit(1)
+def latest_outcomes(recommendation_id: str | None = None) -> Subquery:
+    """The latest outcome of each recommendation: the one query every reader uses.
+
+    The latest by ``recorded_at``, then by outcome id (a corrected outcome recorded in the
+    same second wins). Columns: every column of ``outcomes``. Used by
+    :meth:`Logbook.latest_outcome`-style look-ups here, the pilot's joined frame
+    (``training/log_frame.py``) and the monitor's read (``training/monitor_log.py``).
+    """
+    ranked_from = select(
+        _OUT,
+        func.row_number()
+        .over(
+            partition_by=_OUT.c.recommendation_id,
+            order_by=(_OUT.c.recorded_at.desc(), _OUT.c.id.desc()),
         )
-        .mappings()
-        .first()
+        .label("outcome_rank"),
     )
+    if recommendation_id is not None:
+        ranked_from = ranked_from.where(_OUT.c.recommendation_id == recommendation_id)
+    ranked = ranked_from.subquery("ranked_outcomes")
+    columns = [c for c in ranked.c if c.name != "outcome_rank"]
+    return select(*columns).where(ranked.c.outcome_rank == 1).subquery("latest_outcomes")
+
+
+def _latest_outcome(conn: Connection, recommendation_id: str) -> LoggedOutcome | None:
+    row = conn.execute(select(latest_outcomes(recommendation_id))).mappings().first()
     return None if row is None else LoggedOutcome(**dict(row))
 
 

@@ -26,6 +26,14 @@ class ModelConfig(BaseModel):
     monotone: bool = Field(
         True, description="Constrain the prediction not to fall when installed kW grows."
     )
+    monotone_units: bool = Field(
+        True,
+        description="With monotone: also constrain the unit counts (total_units, n_groups, "
+        "units__*), so that adding a unit never lowers the answer. False lets the model "
+        "learn that, at equal kW, more units diversify (and a history's step in the demand "
+        "factor at few units), at the price of that guarantee: an added unit can then lower "
+        "the answer. Measured by benchmarks/bench_decompose.py (issue 23).",
+    )
     include_shares: bool = False
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")

@@ -4,7 +4,8 @@
 distribution of every row) and the applications' engineering figures, and applies, in
 this order and vectorised over the batch:
 
-1. the tier policy's choice (already in the prediction);
+1. the tier policy's choice (already in the prediction), raised where a risk appetite
+   caps P(undersized) (:func:`serving.model.policy.cap_undersized_risk`);
 2. the sanity bounds learned from the history plus the physical unit rule
    (:mod:`serving.model.bounds`), and the clamp;
 3. the outcome probabilities at the FINAL capacity;
@@ -13,7 +14,7 @@ this order and vectorised over the batch:
    (an industry with fewer than half of ``min_group_size`` of them has mostly borrowed
    figures, shrunk towards all industries': a planner should look);
 6. the manual-review flags (clamp, fallback, implausible density, outside the peers,
-   few customers).
+   few customers, a risk cap the bounds kept the answer from meeting).
 
 Everything that states a figure about answers (``/recommend``, ``/check``,
 ``/recommend_batch``, ``capacity recommend``, ``capacity evaluate``, the promotion gate,
@@ -35,6 +36,7 @@ from features.density import density_outside_range
 from features.engineering import industry_density
 from serving.model.bounds import BoundRule, CapacityBounds, apply_bounds
 from serving.model.peers import MIN_PEERS, PeerLookup, peer_lookup
+from serving.model.policy import cap_undersized_risk
 from serving.model.predictor import CapacityModel, Prediction
 
 FALLBACK_REASONS = ("area_only", "no_equipment_no_area", "unknown_industry")
@@ -83,6 +85,11 @@ class Decisions:
     manual_review
         The answer needs a planner's look (clamp, weak fallback, density, peers, few
         customers).
+    risk_cap
+        The cap on P(undersized) applied to each row (NaN: none, the policy's own choice).
+    uncapped_kva
+        The tier policy's choice before the risk cap (equal to ``policy_kva`` where the
+        cap did not bind).
     """
 
     policy_kva: np.ndarray
@@ -101,6 +108,8 @@ class Decisions:
     industry_n: np.ndarray
     few_customers: np.ndarray
     manual_review: np.ndarray
+    risk_cap: np.ndarray
+    uncapped_kva: np.ndarray
 
     @property
     def clamped(self) -> np.ndarray:
@@ -154,6 +163,7 @@ def decide(
     apply_sanity_bounds: bool = True,
     with_rules: bool = False,
     min_peers: int = MIN_PEERS,
+    max_undersized_risk: float | np.ndarray | None = None,
 ) -> Decisions:
     """The final answer for every row of ``pred`` (see the module docstring).
 
@@ -172,6 +182,10 @@ def decide(
         Also name the binding rule of each bound (for explanations and reports).
     min_peers
         Fewest peers a comparison cell needs.
+    max_undersized_risk
+        The risk appetite: a cap on P(undersized), one for all rows or one per row (NaN:
+        none); None keeps the policy's choice. The sanity bounds still apply after it: a
+        row whose upper bound cuts the capped answer reports its real P(undersized).
     """
     # The feature columns as arrays (the same values as ``pred.features``, without pandas).
     industry = pred.industry
@@ -184,7 +198,13 @@ def decide(
         pred.column("has_meter") if model.builder.metered_ else None,
     )
     s30 = np.asarray(engineering["eng_s30_comp_kva"], dtype=float)
-    policy_kva = np.asarray(pred.recommended_kva, dtype=float)
+    uncapped = np.asarray(pred.recommended_kva, dtype=float)
+    risk_cap = np.full(len(uncapped), np.nan)
+    if max_undersized_risk is not None:
+        risk_cap[:] = np.asarray(max_undersized_risk, dtype=float)
+    policy_kva = cap_undersized_risk(
+        pred.mu, pred.groups, model.calibrator, model.config.policy.sizing, uncapped, risk_cap
+    )
     if model.bounds is not None and apply_sanity_bounds:
         bounds = model.bounds.capacity_bounds(
             industry, basis, total, largest, s30, model.config.policy.sizing, with_rules
@@ -206,8 +226,11 @@ def decide(
     cal = model.calibrator
     industry_n = cal.industry_residuals(industry)
     few = ~unknown & (industry_n < FEW_CUSTOMERS_SHARE * cal.min_group_size)
+    # A cap the answer could not meet (the upper bound cut it) needs a planner's look.
+    cap_missed = np.isfinite(risk_cap) & (p_under > risk_cap + 1e-9)
     review = (
-        density
+        cap_missed
+        | density
         | peers.outside
         | (side != 0)
         | (fallback == "unknown_industry")
@@ -231,4 +254,6 @@ def decide(
         industry_n=industry_n,
         few_customers=few,
         manual_review=review,
+        risk_cap=risk_cap,
+        uncapped_kva=uncapped,
     )

@@ -30,6 +30,7 @@ from features.contract import (
     SizingDefinition,
     standard_tiers,
 )
+from features.schemas import UNDERSIZED_RISK_HELP, UndersizedRiskCap
 from serving.model.calibration import ResidualCalibrator
 
 
@@ -275,3 +276,77 @@ def probabilities_covering(
     chosen = np.asarray(chosen, dtype=float)
     tiers = np.union1d(candidate_tiers(mu), chosen[np.isfinite(chosen)])
     return tier_probabilities(mu, groups, calibrator, sizing, tiers)
+
+
+MAX_RISK_STEPS = 64
+"""Most tiers :func:`cap_undersized_risk` climbs above its starting tier (a cap far out in
+the fitted tail of a wide distribution needs a few; the bound keeps the loop finite)."""
+
+
+def cap_undersized_risk(
+    mu: np.ndarray,
+    groups: np.ndarray,
+    calibrator: ResidualCalibrator,
+    sizing: SizingDefinition,
+    chosen: np.ndarray,
+    cap: np.ndarray | float | None,
+) -> np.ndarray:
+    """Raise each ``chosen`` capacity to the smallest standard tier with P(undersized) ≤ cap.
+
+    The risk appetite of :class:`RiskAppetite`: a row whose cap is NaN (or ``cap`` None)
+    keeps its capacity; a capacity already at or under the cap is kept (a cap is a
+    ceiling on the risk, not a target: it never makes an answer smaller). P(undersized)
+    falls as the capacity grows and rises with ``mu``, so the capped answer is monotone in
+    the predicted peak like the policy's own. The search starts from the tier the
+    conformal quantile gives, steps down while the tier below still meets the cap and up
+    until the tier meets it (the quantile and the CDF's fitted tails differ slightly).
+    """
+    chosen = np.asarray(chosen, dtype=float).copy()
+    if cap is None:
+        return chosen
+    mu = np.asarray(mu, dtype=float)
+    caps = np.broadcast_to(np.asarray(cap, dtype=float), mu.shape)
+    rows = np.flatnonzero(np.isfinite(caps) & np.isfinite(mu) & np.isfinite(chosen))
+    if not rows.size:
+        return chosen
+    groups = np.asarray(groups)
+    m, g, c = mu[rows], groups[rows], caps[rows]
+    power = sizing.power_factor * sizing.high
+
+    def p_under(index: np.ndarray) -> np.ndarray:
+        kva = _tiers_at(index)
+        return 1.0 - calibrator.cdf(m, g, np.log(kva * power))
+
+    start = np.empty(len(rows), dtype=np.int64)
+    for level in np.unique(c):
+        at = c == level
+        q = calibrator.quantile(m[at], g[at], 1.0 - float(level))
+        start[at] = [_tier_index_at_least(float(x)) for x in np.exp(q) / power]
+    index = start
+    for _ in range(3):  # down while the tier below still meets the cap
+        below = np.maximum(index - 1, 0)
+        ok = (index > 0) & (p_under(below) <= c)
+        if not ok.any():
+            break
+        index = np.where(ok, below, index)
+    for _ in range(MAX_RISK_STEPS):  # up until it meets it
+        short = p_under(index) > c
+        if not short.any():
+            break
+        index = np.where(short, index + 1, index)
+    chosen[rows] = np.maximum(chosen[rows], _tiers_at(index))
+    return chosen
+
+
+class RiskAppetite(BaseModel):
+    """How much risk of undersizing an answer may carry (utility setting or per request).
+
+    ``max_undersized_risk`` None: the tier policy's own choice (maximise P(appropriate),
+    undersizing weighed by :attr:`PolicyConfig.undersize_weight`). A level such as 0.10:
+    the answer is the policy's choice, raised where needed to the smallest standard tier
+    whose P(undersized) is at most that level, at the cost of oversizing more often.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_undersized_risk: UndersizedRiskCap | None = Field(None, description=UNDERSIZED_RISK_HELP)

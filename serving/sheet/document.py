@@ -230,9 +230,18 @@ def sheet_notes_zh(doc: SheetDocument) -> list[str]:
     return notes
 
 
-def verdict_zh(verdict: str) -> str:
-    """The planner verdict in Chinese."""
-    return {"appropriate": "容量合适", "undersized": "容量偏小", "oversized": "容量偏大"}[verdict]
+def verdict_zh(verdict: str, yearly_difference_yuan: float = 0.0) -> str:
+    """The planner verdict in Chinese; an appropriate proposal that costs more says so."""
+    text = {"appropriate": "容量合适", "undersized": "容量偏小", "oversized": "容量偏大"}[verdict]
+    if verdict == "appropriate" and yearly_difference_yuan >= 0.5:
+        text += f"，但每年比建议容量多付基本电费 {yearly_difference_yuan:,.0f} 元"
+    return text
+
+
+def signature_rows(doc: SheetDocument) -> list[list[str]]:
+    """设计 / 校对 / 审核 with the names of the header, blank signature and date cells."""
+    names = dict(doc.header)
+    return [[role, names.get(role, ""), "", ""] for role in ("设计", "校对", "审核")]
 
 
 def line_rows(doc: SheetDocument) -> list[list[str]]:

@@ -12,7 +12,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 from docx.table import Table
 
 from serving.sheet.document import (
@@ -22,6 +22,7 @@ from serving.sheet.document import (
     group_rows,
     line_rows,
     sheet_notes_zh,
+    signature_rows,
     summary_rows,
     supply_rows,
     verdict_zh,
@@ -85,6 +86,11 @@ def render_docx(doc: SheetDocument) -> bytes:
     style.font.name = CJK_FONT
     style.font.size = Pt(10)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), CJK_FONT)
+    # A4, as every document a Chinese utility files (python-docx's default is US Letter).
+    for section in document.sections:
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.left_margin = section.right_margin = Mm(20)
+        section.top_margin, section.bottom_margin = Mm(20), Mm(18)
     _page_number_footer(document)
     title = document.add_heading(doc.title, level=1)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -118,7 +124,7 @@ def render_docx(doc: SheetDocument) -> bytes:
         rows.append(
             [
                 "拟报装容量",
-                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict)}，年基本电费差 "
+                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict, c.yearly_difference_yuan)}，年基本电费差 "
                 f"{c.yearly_difference_yuan:+,.0f} 元",
             ]
         )
@@ -146,6 +152,10 @@ def render_docx(doc: SheetDocument) -> bytes:
         document.add_paragraph(text, style="List Bullet")
     for note in sheet_notes_zh(doc):
         document.add_paragraph(note)
+    document.add_heading("八、签署", level=2)
+    _grid(document, ["", "姓名", "签字", "日期"], signature_rows(doc))
+    document.add_paragraph("编制单位（盖章）：")
+    document.add_paragraph("\n\n")
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

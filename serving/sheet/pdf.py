@@ -18,6 +18,7 @@ from serving.sheet.document import (
     group_rows,
     line_rows,
     sheet_notes_zh,
+    signature_rows,
     summary_rows,
     supply_rows,
     verdict_zh,
@@ -34,6 +35,8 @@ CSS = f"""
   @bottom-center {{ content: "第 " counter(page) " 页 / 共 " counter(pages) " 页";
                     font-size: 9pt; }}
 }}
+.signature td {{ height: 12mm; }}
+.stamp {{ height: 30mm; margin-top: 4mm; }}
 body {{ font-family: "{CJK_FONT}", sans-serif; font-size: 10pt; line-height: 1.4; }}
 h1 {{ font-size: 16pt; text-align: center; margin: 0 0 4mm 0; }}
 h2 {{ font-size: 11.5pt; margin: 0 0 2mm 0; border-bottom: 1px solid #333; }}
@@ -158,7 +161,7 @@ def sheet_html(doc: SheetDocument) -> str:
         model_rows.append(
             (
                 "拟报装容量",
-                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict)}（合适 {c.p_appropriate:.0%}，"
+                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict, c.yearly_difference_yuan)}（合适 {c.p_appropriate:.0%}，"
                 f"偏小 {c.p_undersized:.0%}，偏大 {c.p_oversized:.0%}），年基本电费差 "
                 f"{c.yearly_difference_yuan:+,.0f} 元",
             )
@@ -181,6 +184,16 @@ def sheet_html(doc: SheetDocument) -> str:
             else ""
         )
         + "</div>"
+    )
+    sign = "".join(
+        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+        for row in signature_rows(doc)
+    )
+    sections.append(
+        '<div class="box signature"><h2>八、签署</h2><table>'
+        "<thead><tr><th></th><th>姓名</th><th>签字</th><th>日期</th></tr></thead>"
+        f"<tbody>{sign}</tbody></table>"
+        '<p class="stamp">编制单位（盖章）：</p></div>'
     )
     project = dict(doc.header).get("工程名称", "")
     css = CSS.replace("__PROJECT__", _css_string(project))

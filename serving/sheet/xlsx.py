@@ -13,11 +13,14 @@ spreadsheet formula).
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from features.cells import formula_safe
+from features.contract import MULTI_TRANSFORMER_STEP_KVA, STANDARD_SERIES_KVA
 from serving.sheet.document import LINE_HEADERS, SheetDocument, category_label, verdict_zh
 
 THIN = Side(style="thin", color="555555")
@@ -41,8 +44,10 @@ def _lines_sheet(ws: Worksheet, doc: SheetDocument) -> int:
     _head(ws, 1, [*LINE_HEADERS, "εN", "ε_ref", "组代码"])
     for i, line in enumerate(doc.sheet.lines, start=2):
         ws.cell(row=i, column=1, value=line.index + 1)
-        ws.cell(row=i, column=2, value=line.name or "")
-        ws.cell(row=i, column=3, value=category_label(line.category, doc.category_names))
+        ws.cell(row=i, column=2, value=formula_safe(line.name or ""))
+        ws.cell(
+            row=i, column=3, value=formula_safe(category_label(line.category, doc.category_names))
+        )
         ws.cell(row=i, column=4, value=line.rated_kw)
         ws.cell(row=i, column=5, value=line.quantity)
         ws.cell(
@@ -72,7 +77,98 @@ def _lines_sheet(ws: Worksheet, doc: SheetDocument) -> int:
             ws.cell(row=i, column=j).border = BOX
     for col, width in zip("ABCDEFGHIJKL", (6, 26, 22, 11, 7, 11, 7, 10, 22, 7, 7, 18), strict=True):
         ws.column_dimensions[col].width = width
+    ws.column_dimensions["L"].hidden = True  # the group code the SUMIF reads (I has its name)
+    for i in range(2, len(doc.sheet.lines) + 2):
+        for col, fmt in (("D", "#,##0.00"), ("H", "#,##0.00"), ("J", "0%"), ("K", "0%")):
+            ws[f"{col}{i}"].number_format = fmt
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     return len(doc.sheet.lines) + 1
+
+
+NUMBER_FORMATS = {
+    "kw": "#,##0.00",
+    "factor": "0.000",
+    "kva": "#,##0",
+    "amp": "#,##0.0",
+    "pct": "0.0%",
+    "yuan": "#,##0",
+}
+"""Number formats of the sheet's cells (Excel and previewers show 1,234.50, 0.850, 72.0 %)."""
+
+_FORMAT_OF_NAME = {
+    "sum_pe": "kw", "sum_p": "kw", "sum_q": "kw", "p30": "kw", "q30": "kw", "s30": "kw",
+    "qc": "kw", "s30_comp": "kw", "k_sum_p": "factor", "k_sum_q": "factor",
+    "cos1": "factor", "cos2": "factor", "i30": "amp", "i30_comp": "amp",
+    "transformer_kva": "kva", "unit_kva": "kva", "need_kva": "kw", "load_rate": "pct",
+    "max_load_rate": "pct", "recommended_kva": "kva",
+}  # fmt: skip
+
+
+def _transformer_choice(wb: Workbook, put: Any, s: Any, s30c: str) -> str:
+    """The transformer capacity as a formula of S30′ (an overload changes the choice).
+
+    The smallest standard capacity at or above the need (the series on sheet 标准容量;
+    above it the next multiple of 1,250 kVA), as :func:`features.engineering.supply_plan`
+    chooses it: class III one unit for S30′·(1+growth)/β; class I/II two units, each for
+    the larger of S30′·(1+growth)/(2β) and the critical part over the contingency rate.
+    """
+    series = wb.create_sheet("标准容量")
+    series.cell(row=1, column=1, value="标准容量/kVA")
+    for i, kva in enumerate(STANDARD_SERIES_KVA, start=2):
+        series.cell(row=i, column=1, value=float(kva))
+    last = len(STANDARD_SERIES_KVA) + 1
+    rng = f"'标准容量'!$A$2:$A${last}"
+    growth = put("发展裕量 / %", s.growth_pct, "growth_pct", editable=True)
+    beta = put("最高负荷率 β", s.max_load_rate, "max_load_rate", editable=True)
+    design = f"{s30c}*(1+{growth}/100)"
+    supply = s.supply
+    if supply is not None and supply.transformer_count == 2:
+        share = supply.critical_kva / supply.design_kva if supply.design_kva > 0 else 1.0
+        crit = put("一、二级负荷占比", round(share, 6), "critical_share", editable=True)
+        beta_c = put(
+            "单台检修时最高负荷率",
+            s.config.contingency_max_load_rate,
+            "contingency_rate",
+            editable=True,
+        )
+        need = put(
+            "单台所需 / kVA", f"=MAX({design}/(2*{beta}),{crit}*{design}/{beta_c})", "need_kva"
+        )
+        count = 2
+    else:
+        need = put("所需容量 / kVA", f"={design}/{beta}", "need_kva")
+        count = 1
+    unit = put(
+        "单台容量 / kVA（标准系列）",
+        f"=IF({need}>MAX({rng}),CEILING({need},{MULTI_TRANSFORMER_STEP_KVA}),"
+        f'INDEX({rng},COUNTIF({rng},"<"&{need})+1))',
+        "unit_kva",
+    )
+    return str(put("变压器总容量 / kVA（选定）", f"={count}*{unit}", "transformer_kva"))
+
+
+def _number_formats(ws: Worksheet, cells: dict[str, str]) -> None:
+    for name, address in cells.items():
+        kind = _FORMAT_OF_NAME.get(name)
+        if kind is not None:
+            ws[address].number_format = NUMBER_FORMATS[kind]
+
+
+def _signature_block(ws: Worksheet, row: int, doc: SheetDocument) -> int:
+    """设计 / 校对 / 审核 with name, signature and date; the unit's stamp beside them."""
+    _head(ws, row, ["", "姓名", "签字", "日期"])
+    names = dict(doc.header)
+    for k, role in enumerate(("设计", "校对", "审核"), start=1):
+        ws.cell(row=row + k, column=1, value=role).fill = HEAD
+        ws.cell(row=row + k, column=2, value=formula_safe(names.get(role, "")))
+        for j in range(1, 5):
+            ws.cell(row=row + k, column=j).border = BOX
+    stamp = row + 4
+    ws.cell(row=stamp, column=1, value="编制单位（盖章）").fill = HEAD
+    ws.merge_cells(start_row=stamp, start_column=2, end_row=stamp + 2, end_column=4)
+    for j in range(1, 5):
+        ws.cell(row=stamp, column=j).border = BOX
+    return stamp + 3
 
 
 def render_xlsx(doc: SheetDocument) -> bytes:
@@ -92,12 +188,13 @@ def build_workbook(doc: SheetDocument) -> tuple[Workbook, dict[str, str]]:
     last_line = _lines_sheet(lines_ws, doc) if doc.sheet.lines else 1
     ws = wb.create_sheet("计算书", 0)
     s = doc.sheet
-    ws["A1"] = doc.title
+    ws["A1"] = formula_safe(doc.title)
     ws["A1"].font = Font(bold=True, size=14)
     r = 2
     for label, value in doc.header:
-        ws.cell(row=r, column=1, value=label).fill = HEAD
-        ws.cell(row=r, column=2, value=value)
+        # 工程名称, 建设单位…: typed by the customer, never a live formula.
+        ws.cell(row=r, column=1, value=formula_safe(label)).fill = HEAD
+        ws.cell(row=r, column=2, value=formula_safe(value))
         r += 1
     r += 1
     _head(ws, r, ["计算组", "Pe/kW", "Kx", "cos φ", "tan φ", "Pjs/kW", "Qjs/kvar", "组代码"])
@@ -156,7 +253,7 @@ def build_workbook(doc: SheetDocument) -> tuple[Workbook, dict[str, str]]:
     qc = put("Qc / kvar", f"=MAX({q30}-{p30}*SQRT(1-{cos2}^2)/{cos2},0)", "qc")
     s30c = put("S30′ / kVA", f"=SQRT({p30}^2+({q30}-{qc})^2)", "s30_comp")
     put("I30′ / A", f"={s30c}/(SQRT(3)*{u})", "i30_comp")
-    kva = put("变压器总容量 / kVA（选定）", s.transformer_kva, "transformer_kva")
+    kva = _transformer_choice(wb, put, s, s30c)
     put("负荷率", f"={s30c}/{kva}", "load_rate")
     if s.supply is not None:
         put(
@@ -172,17 +269,34 @@ def build_workbook(doc: SheetDocument) -> tuple[Workbook, dict[str, str]]:
     if doc.check is not None:
         c = doc.check
         put("拟报装 / kVA", c.proposed_kva)
-        put("结论", verdict_zh(c.verdict))
+        put("结论", verdict_zh(c.verdict, c.yearly_difference_yuan))
         put("年基本电费差 / 元", round(c.yearly_difference_yuan))
     r += 1
     for text in doc.comparison:
-        ws.cell(row=r, column=1, value=text)
+        ws.cell(row=r, column=1, value=formula_safe(text))
         r += 1
     r += 1
     ws.cell(row=r, column=1, value="依据").font = Font(bold=True)
     for text in s.standards:
         r += 1
         ws.cell(row=r, column=1, value=text)
+    r = _signature_block(ws, r + 2, doc)
+    _number_formats(ws, cells)
+    for rr in range(first, last + 1):
+        for col, kind in (
+            ("B", "kw"),
+            ("C", "factor"),
+            ("D", "factor"),
+            ("E", "factor"),
+            ("F", "kw"),
+            ("G", "kw"),
+        ):
+            ws[f"{col}{rr}"].number_format = NUMBER_FORMATS[kind]
+    # The group codes drive the SUMIF; a reader needs the names beside them, not the codes.
+    ws.column_dimensions["H"].hidden = True
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     for col, width in zip("ABCDEFGH", (30, 16, 8, 8, 8, 10, 10, 18), strict=True):
         ws.column_dimensions[col].width = width
     tiers = wb.create_sheet("容量档")

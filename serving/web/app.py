@@ -26,7 +26,9 @@ from starlette.staticfiles import StaticFiles
 from features import contract
 from features.catalog import load_catalog
 from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
+from features.figures import LineFigures, parse_rating, typical_rating, typical_ratings
 from features.matching import (
+    BROAD_INDUSTRY_WORDS,
     DEFAULT_THRESHOLD,
     STANDBY_MARKERS,
     NameMatcher,
@@ -146,6 +148,12 @@ def catalog_document() -> dict[str, Any]:
         # confidence the server accepts (RecommenderConfig.min_match_confidence's default).
         "min_match_confidence": DEFAULT_THRESHOLD,
         "standby_words": list(STANDBY_MARKERS),
+        # Industry words that name no trade: matched as a guess, never shown as recognised.
+        "broad_industry_words": list(BROAD_INDUSTRY_WORDS),
+        "typical_ratings": [
+            {"category": r.category, "size_t_upto": r.size_t_upto, "typical_kw": r.typical_kw}
+            for r in typical_ratings()
+        ],
         "next_steps": _next_steps_or_default(),
         "examples": EXAMPLES,
     }
@@ -202,21 +210,45 @@ async def api_catalog(request: Request) -> Response:
     return JSONResponse(catalog_document())
 
 
-def _match_doc(matcher: NameMatcher, text: str, rated_kw: float | None) -> dict[str, Any]:
-    m = matcher.match(text, rated_kw=rated_kw)
-    return {
+def _match_doc(
+    matcher: NameMatcher, text: str, rated_kw: float | None, rating: LineFigures | None = None
+) -> dict[str, Any]:
+    """One match, the figures read from the name and, when sent as text, from the kW box.
+
+    ``rating`` is the kW box read by :func:`features.figures.parse_rating` ('60kVA',
+    '750W', '15HP'); a kVA figure there decides an AC/DC choice at face value and becomes
+    kW with the matched category's power factor (the answer says which factor).
+    """
+    power = rated_kw
+    if power is None and rating is not None:
+        power = rating.power_for_type
+    m = matcher.match(text, rated_kw=power)
+    doc: dict[str, Any] = {
         "text": text,
         "category": m.category,
         "confidence": m.confidence,
         "matched_alias": m.matched_alias,
         "rated_kw_hint": m.rated_kw_hint,
         "reason": m.reason,
+        # What was read from the name (power, count, standby) and how: the page shows it
+        # beside the line, the importer fills the empty boxes from it.
+        "figures": m.figures.as_dict() if m.figures is not None else None,
+        # A common rating to OFFER when the line names no power (never filled in).
+        "typical_kw": typical_rating(m.category, m.figures.size_t if m.figures else None)
+        if m.category and matcher.kind == "category" and m.rated_kw_hint is None
+        else None,
         # Guesses for a name that matched nothing (or too weakly): the page offers them.
         "candidates": [
             {"code": code, "score": score}
             for code, score in (matcher.candidates(text, 5) if m.category is None else [])
         ],
     }
+    if rating is not None:
+        cat = (
+            load_catalog().categories.get(m.category or "") if matcher.kind == "category" else None
+        )
+        doc["rating"] = rating.with_power_factor(cat.cos_phi if cat else None).as_dict()
+    return doc
 
 
 def _check_text(text: object, field: str) -> JSONResponse | None:
@@ -242,24 +274,46 @@ def _check_text(text: object, field: str) -> JSONResponse | None:
     return None
 
 
-def _check_kw(raw: object, field: str) -> tuple[float | None, JSONResponse | None]:
+def _check_kw(
+    raw: object, field: str
+) -> tuple[float | None, LineFigures | None, JSONResponse | None]:
+    """(kW as a plain number, the box's figures when written with a unit, error)."""
     if raw is None or raw == "":
-        return None, None
+        return None, None, None
+    rating: LineFigures | None = None
     try:
         value = float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return None, _one_error(field, raw, "a number", "not a number", "float_parsing")
+        # A unit written in the kW box ('60kVA', '750W', '15HP') is read, not refused.
+        rating = parse_rating(raw) if isinstance(raw, str) and len(raw) <= 50 else None
+        if rating is None or rating.power_for_type is None:
+            return (
+                None,
+                None,
+                _one_error(
+                    field,
+                    raw,
+                    "a number, or a power with its unit (kW, W, kVA, HP)",
+                    "not a number",
+                    "float_parsing",
+                ),
+            )
+        value = rating.power_for_type
     low, high = contract.RATED_KW_MIN, contract.RATED_KW_MAX
     if not (math.isfinite(value) and low <= value <= high):
-        return None, _one_error(
-            field,
-            raw,
-            f"a finite number from {low:g} to {high:g}",
-            "rating out of range",
-            "rating_range",
-            {"min": low, "max": high},
+        return (
+            None,
+            None,
+            _one_error(
+                field,
+                raw,
+                f"a finite number from {low:g} to {high:g}",
+                "rating out of range",
+                "rating_range",
+                {"min": low, "max": high},
+            ),
         )
-    return value, None
+    return (value if rating is None else None), rating, None
 
 
 def _matcher_of(request: Request) -> NameMatcher | JSONResponse:
@@ -305,19 +359,19 @@ async def api_match(request: Request) -> Response:
             bad = _check_text(text, f"items[{k}].text")
             if bad is not None:
                 return bad
-            kw, bad = _check_kw(item.get("rated_kw"), f"items[{k}].rated_kw")
+            kw, rating, bad = _check_kw(item.get("rated_kw"), f"items[{k}].rated_kw")
             if bad is not None:
                 return bad
-            results.append(_match_doc(matcher, str(text), kw))
+            results.append(_match_doc(matcher, str(text), kw, rating))
         return JSONResponse({"results": results})
     text = request.query_params.get("text", "")
     bad = _check_text(text, "text")
     if bad is not None:
         return bad
-    rated_kw, bad = _check_kw(request.query_params.get("rated_kw"), "rated_kw")
+    rated_kw, rating, bad = _check_kw(request.query_params.get("rated_kw"), "rated_kw")
     if bad is not None:
         return bad
-    return JSONResponse(_match_doc(matcher, text, rated_kw))
+    return JSONResponse(_match_doc(matcher, text, rated_kw, rating))
 
 
 def _one_error(

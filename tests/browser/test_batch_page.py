@@ -72,6 +72,8 @@ def test_batch_upload_sort_and_download(new_page: Any, screenshots: Path) -> Non
     values = [float(v.replace(",", "")) for v in _cells(page, 3) if v]
     assert values == sorted(values, reverse=True) and len(values) == 3
 
+    # Field codes for programs (the default is the page's language, tested below).
+    page.select_option("#batch-download-lang", "codes")
     with page.expect_download() as got:
         page.click("#batch-download-csv")
     text = Path(got.value.path()).read_text(encoding="utf-8-sig")
@@ -118,3 +120,38 @@ def test_batch_error_names_the_problem(new_page: Any) -> None:
     )
     page.click("#batch-submit")
     expect(page.locator("#batch-status")).to_contain_text("customer_id")
+
+
+def test_batch_as_people_make_it_gbk_chinese_headers_words(new_page: Any) -> None:
+    """Issue 25 item 4: what the form accepts, the batch page accepts."""
+    page = new_page(DESKTOP)
+    with page.expect_download() as got:
+        page.click("#batch-template-customers")
+    template = Path(got.value.path()).read_text(encoding="utf-8-sig")
+    assert template.startswith("客户编号,行业")
+    cust = "客户编号,行业,建筑面积,人数\nA1,饭店,800,20\nA2,机加工,3000,80\nB1,不知道什么,100,\n"
+    equip = "客户编号,设备名称,额定功率,数量,备用\nA1,冰箱 300W 2台,,,\nA2,空压机 37kW 2台,,,\n"
+    files = lambda name, text: [  # noqa: E731
+        {"name": name, "mimeType": "text/csv", "buffer": text.encode("gb18030")}
+    ]
+    page.set_input_files("#batch-customers", files=files("客户.csv", cust))
+    page.set_input_files("#batch-equipment", files=files("设备.csv", equip))
+    page.click("#batch-submit")
+    expect(page.locator("#batch-status")).to_contain_text("完成")
+    assert page.locator("#batch-table tbody tr:not(.rejected)").count() == 2
+    caption = page.locator("#batch-table caption")
+    expect(caption).to_contain_text("2 户已推荐")
+    expect(caption).to_contain_text("1 户被拒绝")
+    expect(page.locator("#batch-table tbody tr.rejected").first).to_contain_text("客户表第 4 行")
+    page.check("#batch-only-rejected")
+    assert page.locator("#batch-table tbody tr").count() == 1
+    with page.expect_download() as got:
+        page.click("#batch-download-csv")
+    text = Path(got.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["客户编号", "结果", "推荐容量/kVA"]
+    assert "已推荐" in {r[1] for r in rows[1:]} and "ok" not in {r[1] for r in rows[1:]}
+    with page.expect_download() as got:
+        page.click("#batch-download-xlsx")
+    ws = load_workbook(io.BytesIO(Path(got.value.path()).read_bytes()))["recommendations"]
+    assert ws["A1"].value == "客户编号"

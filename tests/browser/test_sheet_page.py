@@ -31,6 +31,9 @@ def _totals(page: Any, label: str) -> float:
 def _answer(page: Any) -> None:
     page.click("[data-example=machinery_workshop]")
     page.click("#submit-btn")
+    # Customer mode folds the sheet (one click away, issue 25): open it.
+    page.wait_for_selector("#sheet-details summary")
+    page.click("#sheet-details summary")
     page.wait_for_selector("#sheet-table input.sheet-edit")
 
 
@@ -47,6 +50,7 @@ def test_edit_kx_in_the_sheet_and_recalculate(new_page: Any, screenshots: Path) 
     assert len(design["overrides"]) == 1 and design["overrides"][0]["kx"] == pytest.approx(
         min(old_kx + 0.2, 1.0)
     )
+    page.click("#sheet-details summary")
     page.wait_for_selector("#sheet-table input.sheet-edit")
     expect(page.locator("#sheet-table tbody tr").first.locator("td").nth(1)).to_contain_text("*")
     assert _totals(page, "P30") > p30_before

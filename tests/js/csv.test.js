@@ -103,3 +103,22 @@ test('pastedToEquipment takes name, kW, quantity, standby and skips a header row
   assert.deepEqual(result.items[1], { category: '', name: '数控车床', rated_kw: '11', quantity: '1', standby: false });
   assert.deepEqual(result.notes, [{ key: 'import_header_skipped' }]);
 });
+
+test('a one-column paste does not import its header as a line', () => {
+  const result = pastedToEquipment('设备名称\n空压机 37kW 2台\n冰箱', CATEGORIES, WORDS);
+  assert.deepEqual(result.items.map((i) => i.name), ['空压机 37kW 2台', '冰箱']);
+  assert.deepEqual(result.notes, [{ key: 'import_header_skipped' }]);
+  // Without a header word the first line is a line.
+  assert.equal(pastedToEquipment('空压机 37kW\n冰箱', CATEGORIES, WORDS).items.length, 2);
+});
+
+test('a first row whose kW cell is a power with a unit is a line, not a header', () => {
+  const result = pastedToEquipment('电焊机\t32kVA\n水泵\t7.5', CATEGORIES, WORDS);
+  assert.equal(result.items.length, 2);
+  assert.equal(result.items[0].rated_kw, '32kVA');
+});
+
+test('kVA is not read as kW by the page (the server converts it with a power factor)', () => {
+  assert.ok(Number.isNaN(parseNumber('60kVA')));
+  assert.equal(parseNumber('60kW'), 60);
+});

@@ -209,3 +209,42 @@ def test_export_batch_turns_the_csv_answer_into_a_typed_workbook(client: httpx.C
     assert ok and all(isinstance(row[kva], int | float) for row in ok)
     err = one_error(client.post("/export/batch", json={"csv": "a,b\n1,2\n"}))
     assert err["field"] == "csv"
+
+
+def test_csv_batch_rows_are_logged_as_applications(client: httpx.Client, live_server: Any) -> None:
+    # Issue 24: CSV rows were logged as {"customer": …, "equipment": …}, which the monitor
+    # read as industry None and the retrain skipped; now every path logs the application.
+    import json
+    import sqlite3
+    import time
+
+    from features.schemas import Application
+
+    cust, equip, valid, _ = contract_upload()
+    rows = _rows(
+        client.post("/recommend_batch", files=_upload(cust, equip), data={"output": "csv"})
+    )
+    ids = {r["recommendation_id"]: r for r in rows if r["status"] == "ok"}
+    assert len(ids) == len(valid)
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + 15
+    while len(found) < len(ids) and time.monotonic() < deadline:
+        with sqlite3.connect(live_server.home / "log.db") as db:
+            marks = ",".join("?" * len(ids))
+            found = dict(
+                db.execute(
+                    f"SELECT id, request_json FROM recommendations WHERE id IN ({marks})",
+                    list(ids),
+                ).fetchall()
+            )
+        time.sleep(0.2)
+    assert set(found) == set(ids)
+    uploaded = {r["customer_id"]: r for r in csv.DictReader(io.StringIO(cust))}
+    for rid, text in found.items():
+        request = json.loads(text)
+        assert "customer" not in request
+        app = Application.model_validate(request)
+        sent = uploaded[ids[rid]["customer_id"]]
+        assert app.industry == sent["industry"]
+        area = sent.get("floor_area_m2") or None
+        assert app.floor_area_m2 == (None if area is None else float(area))

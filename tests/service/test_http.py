@@ -446,6 +446,33 @@ def test_climate_zone_typo(client: httpx.Client) -> None:
     assert "did you mean 'hot_summer_cold_winter'" in err["message"]
 
 
+@pytest.mark.parametrize("bad", [0, 0.6, "10%", None])
+def test_a_bad_risk_cap_is_400_naming_the_field(client: httpx.Client, bad: Any) -> None:
+    body = {"industry": "office", "floor_area_m2": 2000, "max_undersized_risk": bad}
+    if bad is None:
+        assert client.post("/recommend", json=body).status_code == 200
+        return
+    err = one_error(client.post("/recommend", json=body))
+    assert (err["field"], err["value"]) == ("max_undersized_risk", bad)
+
+
+def test_a_risk_cap_is_applied_and_stated(client: httpx.Client) -> None:
+    body = {"industry": "office", "floor_area_m2": 2000}
+    free = client.post("/recommend", json=body).json()
+    capped = client.post("/recommend", json={**body, "max_undersized_risk": 0.05}).json()
+    assert capped["recommended_kva"] > free["recommended_kva"]  # area only: a wide spread
+    assert capped["p_undersized"] <= 0.05
+    risk = capped["undersized_risk"]
+    assert (risk["code"], risk["cap_source"], risk["max_undersized_risk"]) == (
+        "undersized_risk_capped",
+        "request",
+        0.05,
+    )
+    assert risk["uncapped_kva"] == free["recommended_kva"]
+    assert "5.0 %" in risk["message_en"] and "5.0 %" in risk["message_zh"]
+    assert free["undersized_risk"]["code"] == "undersized_risk"
+
+
 def test_unknown_field(client: httpx.Client) -> None:
     body = {"industry": "office", "floor_area_m2": 100, "colour": "red"}
     err = one_error(client.post("/recommend", json=body))

@@ -132,6 +132,10 @@ def test_every_message_code_renders_in_every_language() -> None:
         "p_undersized": 0.03,
         "p_undersized_today": 0.0,
         "yearly_difference_yuan": -211200.0,
+        "p": 0.083,
+        "cap": 0.1,
+        "uncapped_kva": 250.0,
+        "p_oversized": 0.4,
     }
     assert set(CATALOGS["en"]) == set(CATALOGS["zh"])
     for lang, catalog in CATALOGS.items():

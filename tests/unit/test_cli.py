@@ -189,6 +189,30 @@ def test_recommend_writes_one_row_per_valid_customer(
     assert (workdir / "recs" / "recs-rejects").is_dir()
 
 
+def test_recommend_with_a_risk_cap_raises_answers_to_meet_it(
+    cli_bundle: Path, history: Path, workdir: Path
+) -> None:
+    """``--max-undersized-risk`` reaches the answers; a value outside the range exits 2."""
+    args = ["recommend", "-m", cli_bundle, "-c", history / "customers.csv"]
+    args += ["-e", history / "equipment.csv"]
+    free_out, capped_out = workdir / "risk" / "free.csv", workdir / "risk" / "capped.csv"
+    for out, extra in ((free_out, []), (capped_out, ["--max-undersized-risk", "0.05"])):
+        result = _run([*args, "-o", out, *extra], workdir / "home")
+        assert result.exit_code == 0, result.output
+    free, capped = pd.read_csv(free_out), pd.read_csv(capped_out)
+    assert (capped["recommended_kva"] >= free["recommended_kva"]).all()
+    assert (capped["recommended_kva"] > free["recommended_kva"]).any()
+    assert (capped.loc[~capped["clamped"], "p_undersized"] <= 0.05 + 1e-9).all()
+    assert (capped["max_undersized_risk"] == 0.05).all()
+    bad = _run(
+        [*args, "-o", workdir / "risk" / "bad.csv", "--max-undersized-risk", "5"],
+        home=workdir / "home",
+    )
+    assert bad.exit_code == 2
+    assert "--max-undersized-risk" in _flat(bad.output) and "0.01" in _flat(bad.output)
+    assert not (workdir / "risk" / "bad.csv").exists()
+
+
 def test_recommend_labels_an_exported_champion_with_its_registry_version(
     cli_bundle: Path, history: Path, workdir: Path, tmp_path: Path
 ) -> None:

@@ -139,7 +139,7 @@ def test_open_creates_directory_and_schema_on_empty_db(
             "status_quo_kva",
             "batch_id",
         } == columns
-        assert book.revision() == "0002"
+        assert book.revision() == "0003"
     finally:
         book.close()
     # WAL is a property of the file: check it with a plain sqlite3 connection.
@@ -153,7 +153,7 @@ def test_reopen_is_idempotent_and_keeps_data(settings: LogbookSettings) -> None:
     first.close()
     second = Logbook.open(settings)
     try:
-        assert second.revision() == "0002"
+        assert second.revision() == "0003"
         assert second.get(rec_id) is not None
         assert second.count() == 1
     finally:

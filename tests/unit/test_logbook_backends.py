@@ -22,7 +22,7 @@ from serving.logbook import Logbook, LogbookSettings
 from training.log_frame import joined_frame
 from training.outcomes_import import import_outcomes
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _application(i: int = 0) -> Application:

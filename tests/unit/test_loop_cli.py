@@ -27,7 +27,7 @@ from training.log_frame import joined_frame
 from training.outcomes_export import export_outcomes, merge_history
 from training.pilot import pilot_metrics
 from training.pilot_sim import PilotSimulation, simulate_pilot
-from training.registry import champion_version, latest_version
+from training.registry import champion_version, client, latest_version
 from training.retrain import RetrainResult, retrain
 from training.synth import SynthConfig, generate_history, write_history
 from training.train import TrainConfig
@@ -348,6 +348,16 @@ def test_retrain_cli_appends_outcomes_and_reports_the_decision(
     merged = pd.read_csv(kept / "history" / "customers.csv", dtype=str, keep_default_na=False)
     assert merged["customer_id"].str.startswith("rec-").sum() == PILOT_N
     assert not (kept / "history" / "oracle.csv").exists()
+    # The counts actually used and what the outcomes say are on the version (model card).
+    tags = (
+        client(Settings())
+        .get_model_version(Settings().registered_model, latest_version(Settings()))
+        .tags
+    )
+    assert tags["outcomes_recorded"] == tags["outcomes_used"] == str(PILOT_N)
+    assert 0.0 <= float(tags["outcomes_realised_accuracy"]) <= 1.0
+    assert int(tags["outcomes_with_interval"]) == PILOT_N
+    assert 0.0 <= float(tags["outcomes_interval_coverage90"]) <= 1.0
     # Exit code and message agree with the gate's decision, whichever it was.
     if result.exit_code == 0:
         assert "promoted version" in printed
@@ -407,6 +417,12 @@ def test_model_card_renders_with_the_champion_metrics(
     table_rows = [line for line in weak.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table_rows) == 1 + 5
     assert "re-scored on the holdout stored with registered version" in weak
+    # Every gate decision on the version is counted; outcome counts when it used some.
+    details = card.split("## Model details")[1].split("## Intended use")[0]
+    assert "Gate decisions" in details and "accepted" in details
+    tags = client(Settings()).get_model_version(Settings().registered_model, version).tags
+    if "outcomes_recorded" in tags:
+        assert f"trained with {tags['outcomes_used']} of {tags['outcomes_recorded']}" in details
 
 
 @pytest.mark.slow

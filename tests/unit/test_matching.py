@@ -171,7 +171,6 @@ def test_type_neutral_charger_aliases_are_catalog_aliases() -> None:
         ("螺杆空压机 37kW", 37.0),
         ("CK6140", None),
         ("380V 50Hz", None),
-        ("UPS 100kVA", None),
         ("电机 0kW", None),
         ("天车", None),
     ],
@@ -179,6 +178,27 @@ def test_type_neutral_charger_aliases_are_catalog_aliases() -> None:
 def test_rated_kw_hint(matcher: NameMatcher, text: str, kw: float | None) -> None:
     assert parse_power_kw(text) == kw
     assert matcher.match(text).rated_kw_hint == kw
+
+
+def test_a_kva_figure_becomes_kw_with_the_categorys_power_factor(matcher: NameMatcher) -> None:
+    # kVA is not kW: without a category there is no kW, with one its cos φ converts it
+    # and the figures say so (issue 25: '60kVA' was taken as 60 kW).
+    assert parse_power_kw("UPS 100kVA") is None
+    m = matcher.match("UPS 100kVA")
+    pf = matcher.catalog.categories[m.category].cos_phi
+    assert m.rated_kw_hint == pytest.approx(100 * pf)
+    assert m.figures is not None and m.figures.power_factor == pf
+    assert any(n.code == "kva_converted" for n in m.figures.notes)
+
+
+@pytest.mark.parametrize("text", ["充电桩, 120 kW × 10", "充电桩 120千瓦 10台", "充电桩 150kVA"])
+def test_a_power_written_in_the_name_decides_dc(matcher: NameMatcher, text: str) -> None:
+    assert matcher.match(text).category == "ev_charger_dc"
+
+
+def test_the_lines_rating_decides_dc_over_a_neutral_name(matcher: NameMatcher) -> None:
+    assert matcher.match("充电桩", rated_kw=120.0).category == "ev_charger_dc"
+    assert matcher.match("充电桩", rated_kw=7.0).category == "ev_charger_ac"
 
 
 @pytest.mark.parametrize(
@@ -257,3 +277,23 @@ def test_default_matcher_is_cached_and_not_built_at_import() -> None:
         cwd=Path(__file__).resolve().parents[2],
     ).stdout
     assert out.split() == ["0", "0"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("冰箱", "refrigeration_compressor"),
+        ("啤酒冷柜 800W 3台", "refrigeration_compressor"),
+        ("冰箱压缩机", "refrigeration_compressor"),
+        ("抽油烟机 1.5kW", "fan"),
+        ("油烟净化器", "kitchen_equipment"),
+        ("收银机 200W 6台", "office_sockets"),
+        ("加油机 0.75kW 8台", "pump"),
+        ("模温机 9kW", "other_heating"),
+    ],
+)
+def test_everyday_commercial_appliances_do_not_block_a_restaurant(
+    matcher: NameMatcher, text: str, expected: str
+) -> None:
+    # Issue 25: 冰箱, 抽油烟机, 啤酒冷柜 matched nothing (guesses: hot-working machines, welders).
+    assert matcher.match(text).category == expected

@@ -26,7 +26,7 @@ from serving.model.config import ModelConfig
 from serving.settings import Settings
 from training.cli import app
 from training.compare import compare_models, compare_versions
-from training.mlflow_model import applications_from_frame, frame_from_applications
+from training.mlflow_model import answer_frame, applications_from_frame, frame_from_applications
 from training.pilot_sim import applications_from_frames
 from training.registry import (
     CHAMPION_RUN_TAG,
@@ -143,11 +143,55 @@ def test_pyfunc_champion_scores_like_the_service(
     bundle = download_version(settings, version, "bundle", tmp_path / "b")
     cm, _, _ = load_bundle(bundle)
     rec = Recommender(cm, f"{settings.registered_model}:v{version}")
-    want = rec.score_applications(applications_from_frame(frame))
+    want = answer_frame(rec, frame)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+    scored = rec.score_applications(applications_from_frame(frame))
+    assert got["customer_id"].tolist() == frame["customer_id"].tolist()  # kept, not app-<i>
+    assert (got["status"] == "ok").all()
+    same = [c for c in scored.columns if c != "customer_id"]
+    pd.testing.assert_frame_equal(got[same], scored[same])
     full = rec.recommend_many(apps)
     assert got["recommended_kva"].tolist() == [r.recommended_kva for r in full]
     assert set(got["model_version"]) == {f"{settings.registered_model}:v{version}"}
+
+
+@pytest.mark.slow
+def test_pyfunc_keeps_ids_takes_integer_counts_and_flags_a_bad_row(
+    registry: tuple[Settings, Path, list[TrainResult]],
+) -> None:
+    import mlflow
+
+    settings, _, results = registry
+    _make_champion(settings, results[1].run.version)  # type: ignore[union-attr]
+    lines = [{"name": "xyzzy frobnicator", "rated_kw": 10, "quantity": 1}]
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["C-1", "C-2", "C-3"],
+            "industry": ["machinery", "machinery", "machinery"],
+            "floor_area_m2": [1200, 800, 500],  # int64: MLflow would not cast it to double
+            "employees": [40, 12, 5],
+            "shifts": [2, 1, 1],
+            "equipment": [
+                json.dumps([{"category": "other_motor", "rated_kw": 55, "quantity": 2}]),
+                json.dumps(lines),  # matches no category: flagged on its own row
+                json.dumps([{"category": "other_motor", "rated_kw": -5, "quantity": 1}]),
+            ],
+        }
+    )
+    mlflow.set_tracking_uri(settings.resolved_tracking_uri())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = mlflow.pyfunc.load_model(f"models:/{settings.registered_model}@champion")
+        got = model.predict(frame)
+    assert got["customer_id"].tolist() == ["C-1", "C-2", "C-3"]
+    assert got["status"].tolist() == ["ok", "rejected", "rejected"]
+    assert "xyzzy frobnicator" in got.loc[1, "reason"]
+    assert "rated_kw" in got.loc[2, "reason"]
+    assert got.loc[0, "recommended_kva"] > 0 and pd.isna(got.loc[1, "recommended_kva"])
+    # Named as the API's batch rows are.
+    assert {"status", "reason", "incomplete_list", "recommended_kva", "p_appropriate"} <= set(
+        got.columns
+    )
 
 
 @pytest.mark.slow
@@ -217,6 +261,7 @@ def test_monitor_cli_reads_the_champions_profile_and_exits_1_on_drift(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from serving.logbook import LogbookSettings
+    from training.monitor import history_path, read_history
     from training.monitor_sim import log_month, month
 
     settings, _, results = registry
@@ -234,5 +279,19 @@ def test_monitor_cli_reads_the_champions_profile_and_exits_1_on_drift(
     assert latest["alerts"] and latest["n_applications"] == 150
     # The reference is the profile the champion's training run logged, not a fallback.
     assert latest["reference_source"].startswith("training split of history utility-a")
+    # A what-if run against the other version leaves latest.json (what /metrics serves) and
+    # the drift history alone; the champion's next run is marked as continuing its alert.
+    other = next(
+        r.run.version for r in results if r.run and r.run.version != champion_version(settings)
+    )
+    before = (settings.home / "monitor" / "latest.json").read_bytes()
+    rows = len(read_history(history_path(settings)))
+    what_if = CliRunner().invoke(app, [*args, "--version", other])
+    assert "what-if run" in " ".join(what_if.output.split())
+    assert (settings.home / "monitor" / "latest.json").read_bytes() == before
+    assert len(read_history(history_path(settings))) == rows
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 1 and "STILL input drift of industry" in again.output
+    assert len(read_history(history_path(settings))) == rows + 1
     bad = CliRunner().invoke(app, ["monitor", "--since", "yesterday", "--log-db-url", url])
     assert bad.exit_code == 2 and "expected ISO 8601" in bad.output

@@ -246,3 +246,53 @@ def test_header_text_is_printed_literally_never_as_markup(recommender: Recommend
     for fmt in ("docx", "xlsx"):
         out = export_sheet(recommender, ExportRequest.model_validate({**body, "format": fmt}))
         assert out.content[:2] == b"PK"  # a zip container that opened and saved
+
+
+def test_xlsx_transformer_choice_is_a_formula_that_follows_the_load(
+    recommender: Recommender, tmp_path: Path
+) -> None:
+    # Issue 25: the transformer was a constant, so an overload never changed the choice.
+    request = _request("xlsx")
+    exported = export_sheet(recommender, request)
+    sheet = exported.recommendation.engineering
+    assert sheet is not None
+    doc = build_document(request, exported.recommendation, None, today=dt.date(2026, 12, 1))
+    _, cells = build_workbook(doc)
+    values = _recompute(exported.content, tmp_path, "sheet.xlsx")
+    assert values[cells["transformer_kva"]] == pytest.approx(sheet.transformer_kva)
+    assert values[cells["load_rate"]] == pytest.approx(sheet.load_rate, rel=1e-9)
+    # Double every Kx: the load grows and the formula picks a larger transformer.
+    wb = load_workbook(io.BytesIO(exported.content))
+    ws = wb["计算书"]
+    for row in ws.iter_rows(min_col=3, max_col=3):
+        cell = row[0]
+        if (
+            cell.fill.fgColor.rgb
+            and cell.fill.fgColor.rgb.endswith("FFF7D6")
+            and isinstance(cell.value, float)
+        ):
+            cell.value = min(1.0, cell.value * 3)
+    changed = tmp_path / "changed.xlsx"
+    wb.save(changed)
+    more = _recompute(changed.read_bytes(), tmp_path, "changed.xlsx")
+    assert more[cells["s30_comp"]] > values[cells["s30_comp"]]
+    assert more[cells["transformer_kva"]] > values[cells["transformer_kva"]]
+    assert ws[cells["transformer_kva"]].number_format == "#,##0"
+    assert any(c.value == "编制单位（盖章）" for row in ws.iter_rows() for c in row)
+    assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
+
+
+def test_docx_is_a4_and_every_document_has_a_signature_and_stamp_block(
+    recommender: Recommender,
+) -> None:
+    docx_bytes = export_sheet(recommender, _request("docx")).content
+    document = Document(io.BytesIO(docx_bytes))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "编制单位（盖章）" in text
+    cells = {c.text for t in document.tables for r in t.rows for c in r.cells}
+    assert {"设计", "校对", "审核", "张工"} <= cells
+    pdf = export_sheet(recommender, _request("pdf")).content
+    pdf_text = _flat("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+    assert "编制单位（盖章）" in pdf_text and "签字" in pdf_text

@@ -22,6 +22,8 @@ export function setMode(state, mode) {
   document.body.classList.toggle('planner', mode === 'planner');
   $('#submit-btn').textContent = t(mode === 'planner' ? 'btn_check' : 'btn_recommend');
   try { localStorage.setItem('capacity.mode', mode); } catch { /* private mode */ }
+  // The answer shows what the mode needs (the sheet open for a planner, folded for a customer).
+  if (state.result) renderResults(state);
 }
 
 export function refreshLanguage(state) {

@@ -8,7 +8,7 @@
 // Self-contained: it renders into <section id="batch"> and uses only csv.js and i18n.js.
 
 import { parseCSV } from './csv.js';
-import { t, applyI18n, onLangChange, fmtNum, fmtPct } from './i18n.js';
+import { t, applyI18n, onLangChange, fmtNum, fmtPct, getLang } from './i18n.js';
 import { $, h } from './dom.js';
 
 const PAGE_SIZE = 100;
@@ -54,7 +54,41 @@ const state = {
   page: 0,
   busy: false,
   lastMs: null,
+  onlyRejected: false,
 };
+
+/** Templates to download: the headers the server reads (Chinese or the contract's names). */
+const TEMPLATES = {
+  customers: {
+    zh: '客户编号,行业,建筑面积,人数,班次,申请容量\nC001,饭店,800,20,2,\nC002,机加工,3000,80,2,630\n',
+    en: 'customer_id,industry,floor_area_m2,employees,shifts,applied_capacity_kva\nC001,restaurant,800,20,2,\nC002,machinery,3000,80,2,630\n',
+  },
+  equipment: {
+    zh: '客户编号,设备名称,额定功率,数量,备用\nC001,冰箱 300W,,2,\nC001,电磁炉,8,4,\nC002,数控车床 CK6140,7.5,12,\nC002,空压机 37kW 2台（1台备用）,,,\n',
+    en: 'customer_id,name,rated_kw,quantity,standby\nC001,fridge 300W,,2,\nC001,induction hob,8,4,\nC002,CNC lathe,7.5,12,\nC002,air compressor 37kW,,2,\n',
+  },
+};
+
+/** The rejected rows' customers and row numbers, from the CSV answer's status. */
+export function rejectSummary(rows) {
+  const customers = new Set();
+  let lines = 0;
+  for (const r of rows) {
+    if (r.status === 'ok') continue;
+    lines += 1;
+    if (r.customer_id) customers.add(r.customer_id);
+  }
+  const answered = new Set(rows.filter((r) => r.status === 'ok').map((r) => r.customer_id));
+  return { answered: answered.size, rejectedCustomers: customers.size, rejectedRows: lines };
+}
+
+/** '已拒绝（设备表第 5 行）' from 'rejected (equipment row 5)'. */
+function statusText(v) {
+  if (v === 'ok') return t('batch_status_ok');
+  const m = /^rejected \((customers|equipment) row (\d+)\)$/.exec(String(v || ''));
+  if (m) return t('batch_status_rejected_at', { file: t(`batch_file_${m[1]}`), row: m[2] });
+  return t('batch_status_rejected');
+}
 
 
 function flagsOf(row) {
@@ -75,7 +109,7 @@ function cellText(col, row) {
     case 'pct': return v === '' || v === undefined ? '' : fmtPct(Number(v));
     case 'verdict': return v ? t(`verdict_${v}`) : '';
     case 'type': return v && v !== 'new' ? t(`type_short_${v}`, {}, v) : '';
-    case 'status': return v === 'ok' ? t('batch_status_ok') : t('batch_status_rejected');
+    case 'status': return statusText(v);
     case 'flags': return flagsOf(row).join('；');
     default: return v ?? '';
   }
@@ -89,10 +123,11 @@ function sortValue(col, row) {
 }
 
 function sortedRows() {
-  if (!state.sortKey) return state.rows;
+  const base = state.onlyRejected ? state.rows.filter((r) => r.status !== 'ok') : state.rows;
+  if (!state.sortKey) return base;
   const col = visibleColumns().find((c) => c.key === state.sortKey);
   const dir = state.sortDir;
-  return state.rows
+  return base
     .map((row, i) => [sortValue(col, row), i, row])
     .sort((a, b) => (a[0] < b[0] ? -dir : a[0] > b[0] ? dir : a[1] - b[1]))
     .map((x) => x[2]);
@@ -112,7 +147,7 @@ function renderTable() {
   state.page = Math.min(state.page, pages - 1);
   const start = state.page * PAGE_SIZE;
   const shown = rows.slice(start, start + PAGE_SIZE);
-  const ok = state.rows.filter((r) => r.status === 'ok').length;
+  const sum = rejectSummary(state.rows);
   const columns = visibleColumns();
   const head = h('tr', {}, columns.map((col) => {
     const sorted = state.sortKey === col.key;
@@ -137,7 +172,7 @@ function renderTable() {
   const body = shown.map((row) => h('tr', { class: row.status === 'ok' ? '' : 'rejected', title: row.reason || null },
     columns.map((col) => h('td', { class: col.type === 'num' || col.type === 'pct' ? 'num' : '', text: cellText(col, row) }))));
   const table = h('table', { class: 'data batch-table', id: 'batch-table' }, [
-    h('caption', { text: t('batch_caption', { n: state.rows.length, ok, rejected: state.rows.length - ok }) }),
+    h('caption', { text: t('batch_caption_customers', { answered: sum.answered, rejected: sum.rejectedCustomers, rows: sum.rejectedRows }) }),
     h('thead', {}, head),
     h('tbody', {}, body),
   ]);
@@ -146,9 +181,21 @@ function renderTable() {
     h('span', { id: 'batch-page', text: t('batch_page', { page: state.page + 1, pages, from: start + 1, to: start + shown.length, n: rows.length }) }),
     h('button', { type: 'button', class: 'btn ghost', id: 'batch-next', disabled: state.page >= pages - 1, text: t('batch_next'), onclick: () => { state.page += 1; renderTable(); } }),
   ]);
+  const langSelect = h('select', { id: 'batch-download-lang', 'aria-label': t('batch_download_lang') }, [
+    h('option', { value: 'page', text: t('batch_download_lang_page') }),
+    h('option', { value: 'codes', text: t('batch_download_lang_codes') }),
+  ]);
+  langSelect.value = state.downloadLang || 'page';
+  langSelect.addEventListener('change', () => { state.downloadLang = langSelect.value; });
+  const filter = h('label', { class: 'batch-filter' }, [
+    h('input', { type: 'checkbox', id: 'batch-only-rejected', checked: state.onlyRejected || null, onchange: (ev) => { state.onlyRejected = ev.target.checked; state.page = 0; renderTable(); } }),
+    ` ${t('batch_only_rejected')}`,
+  ]);
   const downloads = h('div', { class: 'batch-downloads' }, [
     h('button', { type: 'button', class: 'btn secondary', id: 'batch-download-csv', text: t('batch_download_csv'), onclick: downloadCsv }),
     h('button', { type: 'button', class: 'btn secondary', id: 'batch-download-xlsx', text: t('batch_download_xlsx'), onclick: downloadXlsx }),
+    h('label', { for: 'batch-download-lang', class: 'hint small', text: t('batch_download_lang') }), langSelect,
+    sum.rejectedRows ? filter : null,
   ]);
   host.replaceChildren(downloads, h('div', { class: 'table-wrap' }, table), pager);
 }
@@ -162,20 +209,34 @@ function save(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function downloadCsv() {
-  save(new Blob(['\uFEFF', state.csvText], { type: 'text/csv;charset=utf-8' }), 'recommendations.csv');
+/** 'zh' / 'en' (headers and values for people) or 'codes' (the API's names). */
+function downloadLang() {
+  return (state.downloadLang || 'page') === 'codes' ? 'codes' : getLang();
 }
 
-async function downloadXlsx() {
+async function downloadCsv() {
+  if (downloadLang() === 'codes') {
+    save(new Blob(['\uFEFF', state.csvText], { type: 'text/csv;charset=utf-8' }), 'recommendations.csv');
+    return;
+  }
+  await convert('csv');
+}
+
+function downloadXlsx() {
+  return convert('xlsx');
+}
+
+/** The answer relabelled by the server (/export/batch: one labelling for both formats). */
+async function convert(format) {
   setStatus(t('batch_converting'));
   try {
     const r = await fetch('/export/batch', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ csv: state.csvText, format: 'xlsx' }),
+      body: JSON.stringify({ csv: state.csvText, format, lang: downloadLang() }),
     });
     if (!r.ok) throw new Error(await errorText(r));
-    save(await r.blob(), 'recommendations.xlsx');
+    save(await r.blob(), `recommendations.${format}`);
     setStatus(t('batch_done', { n: state.rows.length, s: fmtNum(state.lastMs / 1000, 1) }));
   } catch (err) {
     setStatus(t('batch_error', { detail: String(err.message || err) }), true);
@@ -234,6 +295,11 @@ async function onSubmit(ev) {
   }
 }
 
+function saveTemplate(kind) {
+  const text = TEMPLATES[kind][getLang() === 'zh' ? 'zh' : 'en'];
+  save(new Blob(['\uFEFF', text], { type: 'text/csv;charset=utf-8' }), `${kind}_template.csv`);
+}
+
 function fileName(input, target) {
   input.addEventListener('change', () => { $(target).textContent = input.files[0]?.name || t('no_file'); });
 }
@@ -257,6 +323,11 @@ function mount() {
   host.replaceChildren(
     h('h2', { id: 'batch-title', 'data-i18n': 'batch_title', text: t('batch_title') }),
     h('p', { id: 'batch-help', class: 'hint', 'data-i18n': 'batch_help', text: t('batch_help') }),
+    h('p', { class: 'batch-templates' }, [
+      h('span', { 'data-i18n': 'batch_templates', text: t('batch_templates') }), ' ',
+      h('button', { type: 'button', class: 'btn tiny', id: 'batch-template-customers', 'data-i18n': 'batch_template_customers', text: t('batch_template_customers'), onclick: () => saveTemplate('customers') }), ' ',
+      h('button', { type: 'button', class: 'btn tiny', id: 'batch-template-equipment', 'data-i18n': 'batch_template_equipment', text: t('batch_template_equipment'), onclick: () => saveTemplate('equipment') }),
+    ]),
     form,
     h('p', { id: 'batch-status', class: 'status', role: 'status', 'aria-live': 'polite' }),
     h('div', { id: 'batch-result' }),

@@ -87,6 +87,12 @@ export function resolveIndustry(state, text) {
   for (const i of state.industries.values()) {
     if (i.code === low || i.name_zh === s || i.name_en.toLowerCase() === low) return i.code;
   }
+  // A broad word (工厂, factory) names no trade: the server's matcher reads it as a guess.
+  const broad = (state.catalog && state.catalog.broad_industry_words) || [];
+  if (broad.some((w) => w.toLowerCase() === low)) {
+    const f = state.industryMatch;
+    return f && f.text === s && f.state === 'done' && f.code ? f.code : null;
+  }
   for (const i of state.industries.values()) {
     if ((i.aliases_zh || []).includes(s) || (i.aliases_en || []).some((a) => a.toLowerCase() === low)) return i.code;
   }
@@ -99,7 +105,7 @@ export function resolveIndustry(state, text) {
 export function scheduleIndustryMatch(state) {
   clearTimeout(state.industryTimer);
   const text = $('#industry').value.trim();
-  if (!text || resolveIndustry(state, text)) {
+  if (!text || (resolveIndustry(state, text) && !(state.industryMatch && state.industryMatch.text === text))) {
     state.industryMatch = null;
     updateIndustryHint(state);
     return;
@@ -141,6 +147,16 @@ export function updateIndustryHint(state) {
   const code = resolveIndustry(state, text);
   const found = state.industryMatch && state.industryMatch.text === text ? state.industryMatch : null;
   hint.className = 'hint small';
+  if (code && found && found.state === 'done' && found.code === code && found.confidence < 1) {
+    // Read from a broad or partial word: a guess, shown as one (never with a ✓).
+    delete hint.dataset.sig;
+    hint.textContent = t('hint_industry_guess', { name: catName(state.industries.get(code)), text });
+    hint.dataset.industry = code;
+    hint.dataset.guess = 'true';
+    hint.className = 'hint small warn';
+    return;
+  }
+  delete hint.dataset.guess;
   if (code) {
     const name = catName(state.industries.get(code));
     const alias = !isIndustryName(state, text) ? text : null;

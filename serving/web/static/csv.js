@@ -141,7 +141,8 @@ export function parseNumber(raw) {
   let s = toHalfWidth(raw).trim();
   if (s === '') return null;
   s = s.replace(/\s+/g, '');
-  s = s.replace(/(kva|kw|千瓦|台|套|个|m²|m2|平方米|平米|人|班)$/i, '');
+  // kVA is not kW: a box that says kVA is not a plain number (the server converts it).
+  s = s.replace(/(kw|千瓦|台|套|个|m²|m2|平方米|平米|人|班)$/i, '');
   if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
   if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return NaN;
   return Number(s);
@@ -185,7 +186,7 @@ const HEADER_ALIASES = {
   rated_kw: ['rated_kw', 'ratedkw', 'kw', 'rated_power', 'power_kw', '额定功率', '单台功率', '功率', '单台额定功率', '额定功率(kw)', '单台功率(kw)', '功率(kw)', '单台额定功率(kw)'],
   quantity: ['quantity', 'qty', 'count', 'units', '数量', '台数'],
   standby: ['standby', 'spare', '备用', '是否备用'],
-  name: ['name', 'equipment', 'description', '名称', '设备名称', '设备'],
+  name: ['name', 'equipment', 'description', 'item', 'equipmentlist', '名称', '设备名称', '设备', '设备清单', '用电设备', '设备名称及型号', '名称及型号', '名称型号', '设备及型号'],
 };
 
 /**
@@ -317,7 +318,11 @@ export function pastedToEquipment(text, categories, booleanWords) {
   const notes = [];
   let body = rows;
   const kw0 = parseNumber(rows[0][1]);
-  if (rows[0].length >= 2 && (kw0 === null || Number.isNaN(kw0))) {
+  // A header's kW cell holds no figure ('功率(kW)'); '32kVA' is a line's power, not a header.
+  const headerLike = rows[0].length >= 2 && (kw0 === null || Number.isNaN(kw0)) && !/\d/.test(String(rows[0][1] ?? ''));
+  // One column: its first cell is a header when it is a column name (名称, 设备清单, name).
+  const oneColumnHeader = rows.length > 1 && rows[0].length === 1 && ['name', 'category'].includes(String(headerKey(rows[0][0])));
+  if (headerLike || oneColumnHeader) {
     body = rows.slice(1);
     notes.push({ key: 'import_header_skipped' });
   }

@@ -3,6 +3,7 @@
 import { $, h } from './dom.js';
 import { t, getLang, fmtNum, catName } from './i18n.js';
 import { parseNumber } from './csv.js';
+import { ratingKw, hasUnit } from './figures.js';
 import { setStatus, markStale } from './state.js';
 import { resolveIndustry, updateIndustryHint } from './catalog.js';
 import { addRow, rowNumber, clearRows, rowIsEmpty, rowUnmatched } from './rows.js';
@@ -113,8 +114,14 @@ export function collect(state) {
     if (r.cat.value) item.category = r.cat.value;
     if (name) item.name = name;
     if (!name && !r.cat.value) rowErr('name', 'err_row_name');
-    const kw = numberValue(r.kw.value);
+    // A power written with a unit ('60kVA', '750W') counts as the server read it.
+    const read = ratingKw(row);
+    const kw = read === undefined ? numberValue(r.kw.value) : read;
     if (kw === null) { rowErr('kw', 'err_kw_required'); item.rated_kw = null; }
+    else if (Number.isNaN(kw) && hasUnit(r.kw.value)) {
+      rowErr('kw', 'err_kw_unit_unread', { value: r.kw.value.trim() });
+      item.rated_kw = r.kw.value.trim();
+    }
     else if (Number.isNaN(kw)) {
       const comma = decimalComma(r.kw.value);
       rowErr('kw', comma ? 'err_decimal_comma' : 'err_number', { fixed: comma });
@@ -136,6 +143,13 @@ export function collect(state) {
     if (r.standby.checked) item.standby = true;
     // An existing customer's line is added (the default) or taken out of service.
     if (existing && r.change && r.change.value === 'remove') item.change = 'remove';
+    // 暂载率 in % and the phase of a single-phase load (planner details; the sheet uses them).
+    if (r.duty && r.duty.value.trim()) {
+      const d = numberValue(r.duty.value.replace(/%$/, ''));
+      if (Number.isNaN(d) || d === null || d <= 0 || d > 100) rowErr('duty', 'err_duty_range');
+      else item.duty_cycle = Math.round(d * 10) / 1000;
+    }
+    if (r.phase && r.phase.value) item.phase = r.phase.value;
     // A name nothing matched is never left out silently: the customer picks a category
     // or counts it as other motor / heating load (the row offers both).
     if (rowUnmatched(state, row)) rowErr('cat', 'err_row_unmatched', { name });
@@ -189,9 +203,9 @@ const EXISTING_CODE_TARGETS = {
   model_without_existing_customers: 'application_type',
 };
 
-export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name' };
+export const ROW_PARTS = { rated_kw: 'kw', quantity: 'qty', category: 'cat', name: 'name', standby: 'name', duty_cycle: 'duty', phase: 'duty' };
 
-export const ROW_PART_KEYS = { kw: 'col_kw', qty: 'col_qty', cat: 'col_category', name: 'col_name' };
+export const ROW_PART_KEYS = { kw: 'col_kw', qty: 'col_qty', cat: 'col_category', name: 'col_name', duty: 'col_duty' };
 
 export function mapServerError(state, e) {
   const field = String(e.field ?? '').replace(/^application\./, '');

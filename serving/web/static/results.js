@@ -201,9 +201,12 @@ export function voltageText(v) {
 }
 
 export function verdictCard(state, c) {
-  const cls = `verdict verdict-${c.verdict}`;
-  const icon = { appropriate: '✓', undersized: '▼', oversized: '▲' }[c.verdict];
   const diff = c.yearly_difference_yuan;
+  // Appropriate but dearer than the recommendation: said in words and yuan, not a green ✓.
+  const costlier = c.verdict === 'appropriate' && diff >= 0.5;
+  const shown = costlier ? 'costlier' : c.verdict;
+  const cls = `verdict verdict-${shown}`;
+  const icon = { appropriate: '✓', undersized: '▼', oversized: '▲', costlier: '!' }[shown];
   let diffText;
   if (Math.abs(diff) < 0.5) diffText = t('diff_same');
   else if (diff > 0) diffText = t('diff_more', { yuan: fmtYuan(diff) });
@@ -212,9 +215,10 @@ export function verdictCard(state, c) {
   return h('section', { class: `card ${cls}`, 'aria-labelledby': 'verdict-title' }, [h('div', { class: 'verdict-left' }, [
     h('h3', { id: 'verdict-title', text: t('verdict_title') }),
     h('p', { class: 'verdict-main' }, [
-      h('span', { class: 'verdict-badge', id: 'verdict-badge', 'data-verdict': c.verdict }, [h('span', { 'aria-hidden': 'true', text: `${icon} ` }), t(`verdict_${c.verdict}`)]),
+      h('span', { class: 'verdict-badge', id: 'verdict-badge', 'data-verdict': c.verdict, 'data-costlier': costlier ? 'true' : null }, [h('span', { 'aria-hidden': 'true', text: `${icon} ` }), t(`verdict_${shown}`)]),
       h('span', { class: 'verdict-kva', text: t('verdict_proposed', { kva: fmtKva(c.proposed_kva) }) }),
     ]),
+    costlier ? h('p', { class: 'verdict-costlier strong', id: 'verdict-costlier', text: t('verdict_costlier_detail', { yuan: fmtYuan(diff), kva: fmtKva(c.recommended_kva) }) }) : null,
     probBar(c, outcomeLabels(), fmtPct),
     h('ul', { class: 'prob-list' }, ['appropriate', 'undersized', 'oversized'].map((k) => h('li', {}, [
       h('span', { class: `swatch swatch-${k}`, 'aria-hidden': 'true' }), `${t(`outcome_${k}`)} `, h('strong', { text: fmtPct(c[`p_${k}`]) }),
@@ -254,6 +258,7 @@ export function heroCard(state, rec) {
       ]),
       probBar(rec, outcomeLabels(), fmtPct),
       h('p', { class: 'hint small', text: `${t('outcome_appropriate')} ${fmtPct(rec.p_appropriate)} · ${t('outcome_undersized')} ${fmtPct(rec.p_undersized)} · ${t('outcome_oversized')} ${fmtPct(rec.p_oversized)}` }),
+      rec.undersized_risk ? h('p', { id: 'undersized-risk', class: 'hint small', text: t(`warn_${rec.undersized_risk.code}`, rec.undersized_risk.params, getLang() === 'zh' ? rec.undersized_risk.message_zh : rec.undersized_risk.message_en) }) : null,
     ]),
     h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
     h('div', { class: 'hero-peak' }, [
@@ -477,7 +482,8 @@ export function matchesCard(state, rec) {
     h('h3', { id: 'matches-title', text: t('matches_title') }),
     h('p', { class: unmatched ? 'notice warn' : 'hint small', text: unmatched ? t('matches_unmatched', { n: unmatched }) : t('matches_all', { n: rec.matches.length }) }),
     tableWrap(h('table', { class: 'data', id: 'matches-table' }, [
-      h('thead', {}, h('tr', {}, ['#', t('match_col_text'), t('match_col_category'), t('confidence'), t('match_col_how')].map((c, i) => h('th', { scope: 'col', class: i === 0 || i === 3 ? 'num' : '', text: c })))),
+      // Every line's figures too: the printed page is the equipment-list attachment.
+      h('thead', {}, h('tr', {}, ['#', t('match_col_text'), t('match_col_category'), t('col_kw'), t('col_qty'), t('col_standby'), t('confidence'), t('match_col_how')].map((c, i) => h('th', { scope: 'col', class: [0, 3, 4, 6].includes(i) ? 'num' : '', text: c })))),
       h('tbody', {}, rec.matches.map((m) => {
         const cat = m.category ? state.categories.get(m.category) : null;
         const row = state.rows.find((r) => r.id === rowIds[m.index]);
@@ -488,12 +494,23 @@ export function matchesCard(state, rec) {
           h('td', {}, un
             ? [h('span', { class: 'badge badge-alert', text: cat ? catName(cat) : t('unmatched') }), row ? [' ', h('button', { type: 'button', class: 'btn tiny no-print', text: t('btn_fix_row'), onclick: () => { row.refs.cat.focus(); row.refs.cat.scrollIntoView({ block: 'center' }); } })] : null].flat()
             : [cat ? catName(cat) : m.category]),
+          ...lineFigures(state.result.app.equipment[m.index]),
           h('td', { class: 'num', text: un && !m.confidence ? '—' : fmtPct(m.confidence) }),
           h('td', { text: t(`match_source_${m.source}`) + (m.matched_alias ? ` · “${m.matched_alias}”` : '') }),
         ]);
       })),
     ]), t('matches_title')),
   ]);
+}
+
+/** kW, quantity and standby of one sent line, as table cells. */
+function lineFigures(item) {
+  const it = item || {};
+  return [
+    h('td', { class: 'num', text: typeof it.rated_kw === 'number' ? fmtNum(it.rated_kw, it.rated_kw < 10 ? 2 : 1) : '—' }),
+    h('td', { class: 'num', text: String(it.quantity ?? 1) }),
+    h('td', { text: it.standby ? t('yes_short') : '' }),
+  ];
 }
 
 export function metaLine(rec) {

@@ -6,6 +6,7 @@ import { parseNumber } from './csv.js';
 import { markStale } from './state.js';
 import { categoryOptions } from './catalog.js';
 import { setImportStatus } from './importer.js';
+import { applyFigures, figuresParts, readRating, ratingNote, hasUnit } from './figures.js';
 
 export const MATCH_DEBOUNCE_MS = 300;
 
@@ -30,9 +31,15 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.catLabel = h('label', { for: `${p}-cat`, class: 'cell-label' });
   refs.cat = h('select', { id: `${p}-cat`, 'aria-describedby': `${p}-cat-error` }, categoryOptions(state, true));
   refs.kwLabel = h('label', { for: `${p}-kw`, class: 'cell-label' });
-  refs.kw = h('input', { id: `${p}-kw`, inputmode: 'decimal', autocomplete: 'off', 'aria-describedby': `${p}-kw-error` });
+  refs.kw = h('input', { id: `${p}-kw`, inputmode: 'text', autocomplete: 'off', 'aria-describedby': `${p}-kw-note ${p}-kw-error` });
+  refs.kwNote = h('div', { id: `${p}-kw-note`, class: 'eq-kw-note', 'aria-live': 'polite', hidden: true });
   refs.qtyLabel = h('label', { for: `${p}-qty`, class: 'cell-label' });
   refs.qty = h('input', { id: `${p}-qty`, inputmode: 'numeric', autocomplete: 'off', 'aria-describedby': `${p}-qty-error` });
+  // Planner-only details the calculation sheet uses: duty cycle (暂载率) and phase.
+  refs.dutyLabel = h('label', { for: `${p}-duty`, class: 'cell-label' });
+  refs.duty = h('input', { id: `${p}-duty`, class: 'eq-duty', inputmode: 'decimal', autocomplete: 'off', size: 4, 'aria-describedby': `${p}-duty-error` });
+  refs.phaseLabel = h('label', { for: `${p}-phase`, class: 'cell-label' });
+  refs.phase = h('select', { id: `${p}-phase`, class: 'eq-phase' }, ['', 'A', 'B', 'C', 'AB', 'BC', 'CA'].map((v) => h('option', { value: v, text: v })));
   refs.standby = h('input', { id: `${p}-standby`, type: 'checkbox' });
   refs.standbyLabel = h('label', { for: `${p}-standby` });
   refs.remove = h('button', { type: 'button', class: 'btn ghost remove' });
@@ -44,9 +51,12 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.changeBox = h('div', { class: 'eq-change existing-only', hidden: state.appKind !== 'existing' }, [refs.changeLabel, refs.change]);
   const el = h('div', { class: 'eq-row', role: 'group', 'aria-labelledby': `${p}-title`, 'data-row-id': id }, [
     refs.idx,
-    h('div', { class: 'eq-cell eq-name' }, [refs.nameLabel, refs.name, refs.match, refs.standbyNote, refs.changeBox, err('name')]),
+    h('div', { class: 'eq-cell eq-name' }, [
+      refs.nameLabel, refs.name, refs.match, refs.standbyNote, refs.changeBox, err('name'),
+      h('div', { class: 'eq-extra planner-only', hidden: state.mode !== 'planner' }, [refs.dutyLabel, refs.duty, ' ', refs.phaseLabel, refs.phase, err('duty')]),
+    ]),
     h('div', { class: 'eq-cell eq-cat' }, [refs.catLabel, refs.cat, err('cat')]),
-    h('div', { class: 'eq-cell eq-kw' }, [refs.kwLabel, refs.kw, err('kw')]),
+    h('div', { class: 'eq-cell eq-kw' }, [refs.kwLabel, refs.kw, refs.kwNote, err('kw')]),
     h('div', { class: 'eq-cell eq-qty' }, [refs.qtyLabel, refs.qty, err('qty')]),
     h('div', { class: 'eq-cell eq-standby' }, [refs.standby, refs.standbyLabel]),
     h('div', { class: 'eq-cell eq-remove' }, [refs.remove]),
@@ -61,6 +71,8 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
   refs.qty.value = item.quantity ?? '1';
   refs.standby.checked = Boolean(item.standby);
   refs.change.value = item.change === 'remove' ? 'remove' : 'add';
+  refs.duty.value = item.duty_cycle != null && item.duty_cycle !== '' ? String(Math.round(Number(item.duty_cycle) * 1000) / 10) : '';
+  refs.phase.value = item.phase || '';
   refs.name.addEventListener('input', () => { scheduleMatch(state, row); applyStandbyFromName(state, row); });
   refs.standby.addEventListener('change', () => {
     // The customer decides: a box they set themselves is never changed by the name.
@@ -68,14 +80,22 @@ export function addRow(state, item = {}, { focus = null, match = true } = {}) {
     row.standbyUndone = true;
     renderStandbyNote(state, row);
   });
-  refs.kw.addEventListener('change', () => { if (!refs.cat.value && refs.name.value.trim()) scheduleMatch(state, row, 0); });
-  refs.cat.addEventListener('change', () => renderMatch(state, row));
+  refs.kw.addEventListener('change', () => {
+    if (!refs.cat.value && refs.name.value.trim()) scheduleMatch(state, row, 0);
+    readRating(state, row, () => renderKwNote(row));
+  });
+  refs.qty.addEventListener('input', () => { row.qtyTouched = true; });
+  refs.cat.addEventListener('change', () => {
+    renderMatch(state, row);
+    if (hasUnit(refs.kw.value)) readRating(state, row, () => renderKwNote(row));
+  });
   refs.remove.addEventListener('click', () => removeRow(state, row));
   state.rows.push(row);
   $('#eq-rows').append(el);
   refreshRowLanguage(state, row);
   renumberRows(state);
   applyStandbyFromName(state, row);
+  if (hasUnit(refs.kw.value)) readRating(state, row, () => renderKwNote(row));
   if (match && refs.name.value.trim() && !refs.cat.value) scheduleMatch(state, row, 0);
   else renderMatch(state, row);
   if (focus) refs[focus].focus();
@@ -121,6 +141,9 @@ export function refreshRowLanguage(state, row) {
   r.kw.placeholder = t('ph_kw');
   r.qtyLabel.textContent = t('col_qty');
   r.standbyLabel.textContent = t('col_standby');
+  r.dutyLabel.textContent = t('col_duty');
+  r.phaseLabel.textContent = t('col_phase');
+  r.phase.options[0].textContent = t('phase_three');
   r.remove.textContent = t('btn_remove');
   r.changeLabel.textContent = t('col_change');
   r.change.options[0].textContent = t('change_add');
@@ -189,7 +212,9 @@ export async function matchRows(state, rows) {
   const seqs = todo.map((row) => row.seq);
   const items = todo.map((row) => {
     const kw = parseNumber(row.refs.kw.value);
-    return { text: row.refs.name.value.trim(), rated_kw: typeof kw === 'number' && Number.isFinite(kw) && kw > 0 ? kw : null };
+    // A box written with a unit ('60kVA') is sent as written: the server reads it.
+    const rated = typeof kw === 'number' && Number.isFinite(kw) && kw > 0 ? kw : (hasUnit(row.refs.kw.value) ? row.refs.kw.value.trim() : null);
+    return { text: row.refs.name.value.trim(), rated_kw: rated };
   });
   try {
     const r = await fetch('/api/match', {
@@ -202,6 +227,7 @@ export async function matchRows(state, rows) {
       row.match = body.results[k];
       row.matchedText = items[k].text;
       row.matchState = 'done';
+      applyFigures(state, row);
       renderMatch(state, row);
     });
   } catch {
@@ -298,6 +324,7 @@ export function scheduleMatch(state, row, delay = MATCH_DEBOUNCE_MS) {
       row.match = body;
       row.matchedText = text;
       row.matchState = 'done';
+      applyFigures(state, row);
     } catch {
       if (seq !== row.seq) return;
       row.matchState = 'error';
@@ -343,8 +370,45 @@ export function renderMatch(state, row) {
       parts.push(t('match_none'), ' ', ...unmatchedChoices(state, row));
     }
   }
+  if (row.matchState === 'done' && m) {
+    const extra = figuresParts(state, row, {
+      onSplit: row.splitDone ? null : (running, standby) => splitStandby(state, row, running, standby),
+      onTypical: (kw) => {
+        row.refs.kw.value = String(kw);
+        markStale(state);
+        renderMatch(state, row);
+        row.refs.kw.focus();
+      },
+    });
+    if (extra.length) parts.push(h('div', { class: 'eq-figures-line' }, extra));
+  }
   box.replaceChildren(...parts);
   box.hidden = parts.length === 0;
+  renderKwNote(row);
+}
+
+/** The note under the kW box: how a power written with a unit was read. */
+function renderKwNote(row) {
+  const note = row.refs.kwNote;
+  const text = ratingNote(row);
+  note.textContent = text;
+  note.hidden = !text;
+}
+
+/** '2台（1台备用）': this row keeps the running units, a new row holds the standby ones. */
+function splitStandby(state, row, running, standby) {
+  row.splitDone = true;
+  row.refs.qty.value = String(running);
+  row.qtyTouched = true;
+  row.refs.standby.checked = false;
+  row.standbyAuto = null;
+  row.standbyUndone = true;
+  const r = row.refs;
+  const twin = addRow(state, { name: r.name.value, category: r.cat.value, rated_kw: r.kw.value, quantity: String(standby), standby: true });
+  if (twin) { twin.qtyTouched = true; twin.splitDone = true; }
+  markStale(state);
+  renderMatch(state, row);
+  setImportStatus(state, () => t('status_split_standby', { n: rowNumber(state, row), running, standby }));
 }
 
 export function rowNumber(state, row) {

@@ -103,7 +103,11 @@ function onResult(ev) {
   $('#export-card')?.remove();
   const sheet = results.querySelector('.card.sheet');
   const node = card();
-  if (sheet) sheet.after(node); else results.append(node);
+  // Customer mode: the signing card sits with the sheet, one click away (not on view).
+  const details = results.querySelector('#sheet-details');
+  if (details && !document.body.classList.contains('planner')) details.append(node);
+  else if (sheet) sheet.after(node);
+  else results.append(node);
 }
 
 document.addEventListener('capacity:result', onResult);

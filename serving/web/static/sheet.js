@@ -20,6 +20,31 @@ export function sheetNotes(s) {
   return notes;
 }
 
+/** Symbols of the sheet with a plain-words tooltip in the page's language. */
+export const SYMBOLS = {
+  Pe: 'sym_pe', Kx: 'sym_kx', 'cos φ': 'sym_cos', 'tan φ': 'sym_tan', Pjs: 'sym_pjs', Qjs: 'sym_qjs',
+  'K∑p': 'sym_ksp', 'K∑q': 'sym_ksq', P30: 'sym_p30', Q30: 'sym_q30', S30: 'sym_s30', I30: 'sym_i30',
+};
+
+/** `text` with every sheet symbol in it wrapped in <abbr title="plain words">. */
+export function withSymbols(text) {
+  const keys = Object.keys(SYMBOLS).sort((a, b) => b.length - a.length);
+  const parts = [];
+  let rest = String(text);
+  while (rest) {
+    let hit = null;
+    for (const k of keys) {
+      const i = rest.indexOf(k);
+      if (i >= 0 && (hit === null || i < hit.i)) hit = { i, k };
+    }
+    if (!hit) { parts.push(rest); break; }
+    if (hit.i) parts.push(rest.slice(0, hit.i));
+    parts.push(h('abbr', { class: 'sym', title: t(SYMBOLS[hit.k]), tabindex: '0', text: hit.k }));
+    rest = rest.slice(hit.i + hit.k.length);
+  }
+  return parts;
+}
+
 export function sheetCard(state, rec) {
   const s = rec.engineering;
   const head = h('h3', { id: 'sheet-title', text: t('sheet_title') });
@@ -53,7 +78,7 @@ export function sheetCard(state, rec) {
     const cols = [t('sheet_col_category'), 'Pe (kW)', 'Kx', 'cos φ', 'tan φ', 'Pjs (kW)', 'Qjs (kvar)'];
     table = h('table', { class: 'data sheet-table', id: 'sheet-table' }, [
       h('caption', { text: t('sheet_caption') }),
-      h('thead', {}, h('tr', {}, cols.map((c, i) => h('th', { scope: 'col', class: i ? 'num' : '', text: c })))),
+      h('thead', {}, h('tr', {}, cols.map((c, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, withSymbols(c))))),
       h('tbody', {}, s.rows.map((r) => h('tr', {}, [
         h('th', { scope: 'row', text: cat(r.category) }),
         h('td', { class: 'num', text: n1(r.installed_kw) }),
@@ -87,7 +112,11 @@ export function sheetCard(state, rec) {
   ];
   const kvTable = h('table', { class: 'data kv', id: 'sheet-totals' }, [
     h('caption', { text: t('sheet_totals_caption') }),
-    h('tbody', {}, kv.map(([k, v]) => h('tr', {}, [h('th', { scope: 'row', text: k }), h('td', { class: 'num', text: v })]))),
+    // A symbol alone as a row head carries its plain words on the head itself.
+    h('tbody', {}, kv.map(([k, v]) => h('tr', {}, [
+      SYMBOLS[k] ? h('th', { scope: 'row', class: 'sym', title: t(SYMBOLS[k]), tabindex: '0', text: k }) : h('th', { scope: 'row', text: k }),
+      h('td', { class: 'num', text: v }),
+    ]))),
   ]);
   const extra = [];
   if (s.excluded.length) {
@@ -97,16 +126,20 @@ export function sheetCard(state, rec) {
   }
   const notes = sheetNotes(s);
   if (notes.length) extra.push(h('h4', { text: t('sheet_notes') }), h('ul', { class: 'notes' }, notes.map((n) => h('li', { text: n }))));
+  const body = h('div', { class: 'sheet-body' }, [
+    s.method === 'demand_coefficient' ? tableWrap(table, t('sheet_caption')) : table,
+    h('div', { class: 'sheet-lower' }, [tableWrap(kvTable, t('sheet_totals_caption')), h('div', { class: 'sheet-extra' }, extra)]),
+  ]);
+  // A customer sees the answer, the reasons and the cost; the engineer's sheet is one
+  // click away (a planner sees it open).
+  const planner = state.mode === 'planner';
+  const sheetPart = planner ? body : h('details', { class: 'sheet-details', id: 'sheet-details' }, [
+    h('summary', { text: t('sheet_open_customer') }), body,
+  ]);
   return h('section', { class: 'card sheet', 'aria-labelledby': 'sheet-title' }, [
     head,
     h('p', { class: 'hint small', text: t(s.method === 'demand_coefficient' ? 'sheet_help' : 'sheet_help_area') }),
-    h('div', { class: 'sheet-grid' }, [
-      compare,
-      h('div', { class: 'sheet-body' }, [
-        s.method === 'demand_coefficient' ? tableWrap(table, t('sheet_caption')) : table,
-        h('div', { class: 'sheet-lower' }, [tableWrap(kvTable, t('sheet_totals_caption')), h('div', { class: 'sheet-extra' }, extra)]),
-      ]),
-    ]),
+    h('div', { class: 'sheet-grid' }, [compare, sheetPart]),
   ]);
 }
 

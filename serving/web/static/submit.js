@@ -5,9 +5,11 @@ import { t, fmtKva } from './i18n.js';
 import { setStatus } from './state.js';
 import { collect, clearErrors, renderErrors, firstErrorInput, mapServerError } from './form.js';
 import { renderResults } from './results.js';
+import { MAX_AUTO_RETRIES, classifyFailure, retryAfterSeconds } from './retry.js';
 
-export async function onSubmit(state, ev) {
-  ev.preventDefault();
+export async function onSubmit(state, ev, attempt = 0) {
+  if (ev) ev.preventDefault();
+  clearTimeout(state.retryTimer);
   if (state.busy || !state.catalog) return;
   clearErrors(state);
   const { app, proposed, errors, indexToRow } = collect(state);
@@ -42,10 +44,31 @@ export async function onSubmit(state, ev) {
     return;
   }
   setBusy(state, false);
+  const failure = resp.ok ? null : classifyFailure(resp.status, retryAfterSeconds(resp.headers.get('retry-after')), data);
+  if (failure === 'busy') {
+    const wait = retryAfterSeconds(resp.headers.get('retry-after')) || 2;
+    if (attempt < MAX_AUTO_RETRIES) {
+      // Shed under load: not broken. Say so and ask again after the wait the server named.
+      setStatus(state, () => t('status_busy_retrying', { s: wait, k: attempt + 1, max: MAX_AUTO_RETRIES }));
+      state.retryTimer = setTimeout(() => onSubmit(state, null, attempt + 1), wait * 1000);
+      return;
+    }
+    state.errors = [{ target: { kind: 'general' }, message: () => t('err_busy_gave_up', { n: MAX_AUTO_RETRIES }) }];
+    renderErrors(state);
+    setStatus(state, () => t('err_busy_gave_up', { n: MAX_AUTO_RETRIES }));
+    $('#error-summary').focus();
+    return;
+  }
+  if (failure === 'not_ready') {
+    state.errors = [{ target: { kind: 'general' }, message: () => t('err_not_ready') }];
+    renderErrors(state);
+    setStatus(state, () => t('err_not_ready'));
+    $('#error-summary').focus();
+    return;
+  }
   if (!resp.ok) {
     const errs = data && Array.isArray(data.errors) ? data.errors : [{ field: null, message: t('err_http', { status: resp.status }), expected: '' }];
     state.errors = errs.map((e) => ({ ...mapServerError(state, e), fromServer: true }));
-    if (resp.status === 503) state.errors.unshift({ target: { kind: 'general' }, message: () => t('err_not_ready') });
     renderErrors(state);
     const n = state.errors.length;
     setStatus(state, () => t('status_server_errors', { n }));

@@ -1,0 +1,228 @@
+"""Where the points to the oracle go: model error, calibration, bounds and the tier policy.
+
+On the independent worlds of :mod:`training.worlds` (never our generator), per world and
+seed: ``fit_model`` on ``--train`` customers, then on ``--score`` OTHER customers the
+accuracy (the contract's fixed band) of a chain of answers, each changing one thing:
+
+* ``oracle``: the world's own expected peak, a calibration fitted on its true residuals
+  (cross-fitted on two halves of the scored customers), the default tier policy
+  (:func:`training.evaluate.oracle_capacities`, what ``capacity evaluate`` reports);
+* ``ideal_cal``: the MODEL's prediction with that same ideal calibration (fitted on the
+  model's own residuals of the scored customers, cross-fitted on two halves): oracle −
+  ideal_cal is the **model (point) error**;
+* ``policy_only``: the model's prediction with its own served calibration and the
+  default policy, no sanity bounds: ideal_cal − policy_only is the **calibration** loss;
+* ``served``: what users get (:func:`serving.model.decision.decide`): policy_only −
+  served is what the **bounds** change.
+
+The **tier policy** term is ideal_cal with the undersize weight at 0 (pure "maximise
+P(appropriate)") minus ideal_cal with the default weight: what the default's preference
+for fewer undersized answers costs in band given the model's prediction.
+
+Prints the decomposition per world (mean and 95 % t-interval over seeds) and per industry
+(pooled over seeds, industries with at least ``--min-industry`` scored customers in
+all), and
+writes ``benchmarks/results/decompose.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from features.build import HistoryFrames  # noqa: E402
+from features.contract import sizing_outcome  # noqa: E402
+from features.validation import validate_frames  # noqa: E402
+from serving.model.config import ModelConfig  # noqa: E402
+from serving.model.decision import decide  # noqa: E402
+from serving.model.policy import PolicyConfig  # noqa: E402
+from training.evaluate import oracle_capacities  # noqa: E402
+from training.model import fit_model  # noqa: E402
+from training.worlds import WORLDS  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CHAIN = ("oracle", "ideal_cal", "ideal_cal_w0", "policy_only", "served")
+
+
+def world_frames(
+    name: str, n: int, seed: int, noise: float | None
+) -> tuple[HistoryFrames, np.ndarray, np.ndarray]:
+    """A world's validated frames, peaks and oracle peaks (``noise`` None: its default)."""
+    kwargs = {} if noise is None else {"noise": noise}
+    world = WORLDS[name](n, seed, **kwargs)
+    validated = validate_frames(world.customers, world.equipment, require_label=True)
+    clean = validated.customers.reset_index(drop=True)
+    frames = HistoryFrames(clean, validated.equipment.reset_index(drop=True))
+    oracle = world.oracle.set_index("customer_id")["oracle_peak_kw"]
+    ids = clean["customer_id"].astype(str)
+    return (
+        frames,
+        clean["peak_demand_kw"].to_numpy(dtype=float),
+        oracle.reindex(ids).to_numpy(dtype=float),
+    )
+
+
+def one_run(
+    name: str,
+    n_train: int,
+    n_score: int,
+    seed: int,
+    noise: float | None,
+    config: ModelConfig | None = None,
+) -> pd.DataFrame:
+    """Outcomes of every answer of the chain, one row per scored customer."""
+    frames, peak, oracle = world_frames(name, n_train + n_score, seed, noise)
+    n = len(peak)
+    train, score = np.arange(min(n_train, n - n_score)), np.arange(n - n_score, n)
+    config = config or ModelConfig()
+    model = fit_model(frames.take(train), peak[train], config, seed=42 + seed)
+    held = frames.take(score)
+    y = peak[score]
+    pred = model.predict(held)
+    eng = model.engineering_columns(held, pred)
+    served = decide(model, pred, eng)
+    unbounded = decide(model, pred, eng, apply_sanity_bounds=False)
+    mgs = model.calibrator.min_group_size
+    policy, pure = config.policy, PolicyConfig(undersize_weight=0.0)
+    kva = {
+        "oracle": oracle_capacities(oracle[score], y, pred.groups, policy, seed, mgs),
+        "ideal_cal": oracle_capacities(pred.peak_kw, y, pred.groups, policy, seed, mgs),
+        "ideal_cal_w0": oracle_capacities(pred.peak_kw, y, pred.groups, pure, seed, mgs),
+        "policy_only": unbounded.final_kva,
+        "served": served.final_kva,
+    }
+    out = pd.DataFrame(
+        {
+            "world": name,
+            "seed": seed,
+            "industry": held.customers["industry"].astype(str).to_numpy(),
+            "basis": served.basis,
+        }
+    )
+    for k, v in kva.items():
+        o = sizing_outcome(y, v, config.policy.sizing)
+        out[f"{k}_ok"] = o == "appropriate"
+        out[f"{k}_under"] = o == "undersized"
+    return out
+
+
+def terms(frame: pd.DataFrame) -> dict[str, float]:
+    """Accuracies of the chain and the decomposition of oracle − served (points)."""
+    acc = {k: float(frame[f"{k}_ok"].mean()) for k in CHAIN}
+    under = {k: float(frame[f"{k}_under"].mean()) for k in CHAIN}
+    return {
+        **{f"acc_{k}": v for k, v in acc.items()},
+        **{f"under_{k}": v for k, v in under.items()},
+        "gap": acc["oracle"] - acc["served"],
+        "model_error": acc["oracle"] - acc["ideal_cal"],
+        "calibration": acc["ideal_cal"] - acc["policy_only"],
+        "bounds": acc["policy_only"] - acc["served"],
+        "policy_weight": acc["ideal_cal_w0"] - acc["ideal_cal"],
+        "share_of_oracle": acc["served"] / acc["oracle"],
+        "n": float(len(frame)),
+    }
+
+
+def _t(values: list[float]) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float(v.mean()), float("nan")
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return float(v.mean()), half
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worlds", default=",".join(WORLDS))
+    parser.add_argument("--train", type=int, default=5000)
+    parser.add_argument("--score", type=int, default=5000)
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--noise", type=float, default=None, help="override each world's")
+    parser.add_argument("--min-industry", type=int, default=200)
+    parser.add_argument(
+        "--config", default=None, help="ModelConfig fields as JSON (an experiment, not a default)"
+    )
+    parser.add_argument("--out", default=str(RESULTS / "decompose.json"))
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    t0 = time.perf_counter()
+    frames = []
+    for name in args.worlds.split(","):
+        for seed in seeds:
+            config = ModelConfig.model_validate_json(args.config) if args.config else None
+            frames.append(one_run(name, args.train, args.score, seed, args.noise, config))
+            print(f"{name} seed {seed} done ({time.perf_counter() - t0:.0f} s)", flush=True)
+    rows = pd.concat(frames, ignore_index=True)
+    keys = ["gap", "model_error", "calibration", "bounds", "policy_weight"]
+    result: dict[str, Any] = {"args": vars(args), "worlds": {}, "industries": {}}
+    print(
+        f"\n{args.train:,} training customers, {args.score:,} scored, seeds {args.seeds}, "
+        f"noise {args.noise or 'world default'}; points (95 % t-interval over seeds)\n"
+    )
+    print(
+        "| world | oracle | served | of the oracle | gap | model error | calibration | "
+        "bounds | policy weight (w0 − w) | undersized served / oracle |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, g in rows.groupby("world"):
+        per_seed = [terms(s) for _, s in g.groupby("seed")]
+        summ = {k: _t([p[k] for p in per_seed]) for k in per_seed[0]}
+        result["worlds"][str(name)] = {"per_seed": per_seed, "mean_half": summ}
+
+        def pts(k: str, s: dict[str, tuple[float, float]] = summ) -> str:
+            m, h = s[k]
+            return f"{100 * m:+.2f} (±{100 * h:.2f})"
+
+        print(
+            f"| {name} | {summ['acc_oracle'][0]:.3f} | {summ['acc_served'][0]:.3f} | "
+            f"{100 * summ['share_of_oracle'][0]:.1f} % (±{100 * summ['share_of_oracle'][1]:.1f}) | "
+            + " | ".join(pts(k) for k in keys)
+            + f" | {100 * summ['under_served'][0]:.1f} / {100 * summ['under_oracle'][0]:.1f} % |"
+        )
+    print(
+        f"\nPer industry (pooled over seeds; ≥ {args.min_industry} scored customers in all); "
+        "points below the world's served figure, and the decomposition:\n"
+    )
+    print(
+        "| world | industry | n | served | below overall | oracle | model error | "
+        "calibration | bounds | policy weight |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, g in rows.groupby("world"):
+        overall = float(g["served_ok"].mean())
+        per = []
+        for ind, gi in g.groupby("industry"):
+            if len(gi) < args.min_industry:
+                continue
+            t = terms(gi)
+            t["below_overall"] = overall - t["acc_served"]
+            per.append((str(ind), t))
+        per.sort(key=lambda x: -x[1]["below_overall"])
+        result["industries"][str(name)] = dict(per)
+        for ind, t in per:
+            print(
+                f"| {name} | {ind} | {t['n']:.0f} | {t['acc_served']:.3f} | "
+                f"{100 * t['below_overall']:+.1f} | {t['acc_oracle']:.3f} | "
+                + " | ".join(f"{100 * t[k]:+.1f}" for k in keys[1:])
+                + " |"
+            )
+    result["seconds"] = time.perf_counter() - t0
+    out = Path(args.out)
+    out.parent.mkdir(exist_ok=True, parents=True)
+    out.write_text(json.dumps(result, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""The model card's benchmark section renders the learning curve and the risk table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from training.model_card import benchmark_section
+
+
+def test_without_results_it_names_the_command(tmp_path: Path) -> None:
+    text = benchmark_section(tmp_path)
+    assert "bench_learning_curve.py" in text
+    assert "Risk appetite" not in text
+
+
+def test_with_results_it_shows_the_oracle_beside_each_point(tmp_path: Path) -> None:
+    point = {
+        "history": "utilisation",
+        "noise": 0.3,
+        "n_train": 2000,
+        "served_accuracy": 0.81,
+        "oracle_accuracy": 0.90,
+        "undersized": 0.04,
+        "coverage90": 0.9,
+    }
+    rows = [point, {**point, "served_accuracy": 0.864}]
+    (tmp_path / "learning_curve.json").write_text(json.dumps(rows))
+    ci = [0.5, 0.4, 0.6]
+    risk = {
+        "repeats": 5,
+        "folds": 3,
+        "overall": {
+            "cap 10 %": {"ok": ci, "under": [0.07, 0.05, 0.09], "p_undersized": ci, "over": ci}
+        },
+    }
+    (tmp_path / "risk_bdg1.json").write_text(json.dumps(risk))
+    text = benchmark_section(tmp_path)
+    line = next(x for x in text.splitlines() if x.startswith("| utilisation"))
+    # Mean served 83.7 %, oracle 90.0 %, the share of the oracle over seeds 90.0–96.0 %.
+    assert "83.7 %" in line and "90.0 %" in line and "90.0 % – 96.0 %" in line
+    assert "| 2 |" in line and "2,000" in line
+    assert "cap 10 %" in text and "7.0 % (5.0–9.0)" in text

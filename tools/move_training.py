@@ -71,13 +71,14 @@ CONTRACT = """
 # Inside training: commands, then workflows, training, monitoring, the pilot, the registry,
 # fitting and evaluation, and the leaves; no arrow points up.
 [[tool.importlinter.contracts]]
-name = "training: cli > workflows > train > monitor > pilot > registry > fitting > leaves"
+name = "training: cli > workflows > train > publish > monitor > pilot > registry > fitting > leaves"
 type = "layers"
 containers = ["training"]
 layers = [
     "cli",
     "retrain | bootstrap | notebook_inputs | review | dask_engine",
     "train",
+    "publish",
     "monitor",
     "pilot",
     "registry",

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: setup serve-deps serve test lint format model browser-deps postgres-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
+.PHONY: setup serve-deps serve test test-fast lint format model browser-deps postgres-deps bench clean lock lock-check js-setup js-lint js-test notebooks monitor
 
 PIP_VERSION := 26.3
 
@@ -99,6 +99,15 @@ format: setup
 
 test: setup browser-deps postgres-deps lint js-test
 	$(BIN)/python -m pytest -q
+
+# The edit loop (under 2 minutes on 2 cores): no real server (`live`), no browser, nothing
+# `slow` (full-model training, notebooks, Dask, the bento build); no lint, no apt packages
+# (PostgreSQL-backed tests skip with the reason where it is not installed). `make test`
+# runs everything; tests/server_process.py refuses to start a server for a test not marked
+# live, so this lane cannot silently grow one.
+FAST_MARKERS := not live and not browser and not slow
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "$(FAST_MARKERS)"
 
 # Executes every notebook with papermill on the champion and its holdout (or on
 # NB_PARAMS, e.g. NB_PARAMS="-p customers my/customers.csv -p equipment my/equipment.csv

@@ -33,8 +33,6 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,8 +51,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-BENTOML = (sys.executable, "-m", "bentoml")  # the running interpreter's BentoML
-SERVICE = "serving.service:CapacityService"
+from tests.server_process import (  # noqa: E402
+    SERVICE,
+    server_env,
+    start_server,
+    stop_server,
+    wait_until,
+)
+
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "service.json"
 READY_TIMEOUT_S = 120.0
 
@@ -139,91 +143,32 @@ def build_small_bundle(work: Path) -> Path:
 # --------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def served(
     bundle: Path, home: Path, extra: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
     """Start the service on a free port; yield (base URL, process, cold-start seconds).
 
-    ``extra`` environment settings override the defaults (``bench_load.py`` sets limits).
+    Started, kept alive and stopped by the tests' launcher (:mod:`tests.server_process`),
+    so the benchmark measures the server the tests run, started the same way (its stdin a
+    pipe kept open: ``bentoml serve`` may exit when its stdin is at end of file). ``extra``
+    environment settings override the defaults (``bench_load.py`` sets limits).
     """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CAPACITY_", "MLFLOW_", "BENTOML_"))
-    }
-    env.update(
-        {
-            "CAPACITY_MODEL_DIR": str(bundle),
-            "CAPACITY_HOME": str(home),
-            "CAPACITY_LOG_DB_URL": f"sqlite:///{home / 'log.db'}",
-            "CAPACITY_FEEDBACK_API_KEY": "bench-key",
-            # /trivial (the baseline) is served only when asked for.
-            "CAPACITY_BENCHMARK_ENDPOINTS": "1",
-            "BENTOML_HOME": str(home / "bentoml"),
-            **(extra or {}),
-        }
+    env = server_env(
+        home,
+        bundle,
+        # /trivial (the baseline) is served only when asked for.
+        {"CAPACITY_BENCHMARK_ENDPOINTS": "1", **(extra or {})},
+        feedback_key="bench-key",
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = home / "server.log"
-    with log_path.open("wb") as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [*BENTOML, "serve", SERVICE, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    t0 = time.perf_counter()
+    server = start_server("bench", home, env)
     try:
-        cold = _wait_ready(base, proc, t0, log_path)
-        yield base, proc, cold
+        wait_until(server, (200,), timeout=READY_TIMEOUT_S, poll_s=0.05)
+        cold = time.perf_counter() - t0
+        yield server.base_url, server.proc, cold
     finally:
-        _stop(proc)
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], t0: float, log_path: Path) -> float:
-    with httpx.Client(base_url=base, timeout=2.0) as client:
-        while time.perf_counter() - t0 < READY_TIMEOUT_S:
-            if proc.poll() is not None:
-                break
-            try:
-                if client.get("/readyz").status_code == 200:
-                    return time.perf_counter() - t0
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
-    raise RuntimeError(f"the server did not get ready within {READY_TIMEOUT_S:.0f} s:\n{tail}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        tree = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        tree = []
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-    _, alive = psutil.wait_procs(tree, timeout=5)
-    for p in alive:  # the worker runs in a process group of its own
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
+        stop_server(server)
 
 
 def tree_cpu_s(pid: int) -> float:

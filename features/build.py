@@ -831,6 +831,68 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         if not hasattr(self, "feature_names_"):
             raise RuntimeError("FeatureBuilder is not fitted: call fit() before transform()")
 
+    # -- serialising ---------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """The fitted builder as a JSON-ready document (a bundle's ``builder.json``).
+
+        The builder owns its state: the bundle writes and reads this document without
+        knowing the attributes (:meth:`from_state` is the inverse).
+        """
+        self._check_fitted()
+        return {
+            "include_shares": self.include_shares,
+            "engineering": self.engineering_.model_dump(),
+            "catalog_version": self.catalog_version_,
+            "feature_spec_version": self.feature_spec_version_,
+            "categories": self.categories_,
+            "industries": self.industries_,
+            "climate_zones": self.climate_zones_,
+            "feature_names": self.feature_names_,
+            "categorical_features": self.categorical_features_,
+            "industry_fallback_kw": self.industry_fallback_kw_,
+            "base_weights": self.base_weights_.tolist(),
+            "area_multiplier": self.area_multiplier_,
+            "area_multipliers": getattr(self, "area_multipliers_", {}),
+            "min_industry_rows": self.min_industry_rows,
+            "global_fallback_kw": self.global_fallback_kw_,
+            "meter": self.meter_state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FeatureBuilder:
+        """A fitted builder from :meth:`to_state`'s document, old bundles' included.
+
+        ``area_multipliers`` is absent in documents written before per-industry
+        multipliers (such a builder uses the pooled one for every industry), ``meter``
+        in those written before the metered path for existing customers.
+        """
+        eng = EngineeringConfig(**state["engineering"])
+        builder = cls(
+            engineering=eng,
+            include_shares=bool(state["include_shares"]),
+            min_industry_rows=int(state["min_industry_rows"]),
+        )
+        builder.engineering_ = eng
+        builder.catalog_version_ = state["catalog_version"]
+        builder.feature_spec_version_ = int(state["feature_spec_version"])
+        builder.categories_ = list(state["categories"])
+        builder.industries_ = list(state["industries"])
+        builder.climate_zones_ = list(state["climate_zones"])
+        builder.feature_names_ = list(state["feature_names"])
+        builder.categorical_features_ = list(state["categorical_features"])
+        builder.industry_fallback_kw_ = {
+            k: float(v) for k, v in state["industry_fallback_kw"].items()
+        }
+        builder.global_fallback_kw_ = float(state["global_fallback_kw"])
+        builder.base_weights_ = np.asarray(state["base_weights"], dtype=float)
+        builder.area_multiplier_ = float(state["area_multiplier"])
+        builder.area_multipliers_ = {
+            str(k): float(v) for k, v in state.get("area_multipliers", {}).items()
+        }
+        # The metered path (absent in bundles written before existing customers).
+        builder.set_meter_state(state.get("meter"))
+        return builder
+
     # -- transforming --------------------------------------------------------------------
     def transform(self, X: HistoryFrames) -> pd.DataFrame:
         """Features, one row per customer in the order of ``X.customers``."""

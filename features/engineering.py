@@ -37,6 +37,8 @@ from features.contract import (
     TWO_PART_TARIFF_MIN_KVA,
     tier_at_or_above,
 )
+from features.density import density_outside_range
+from features.density import installed_w_m2 as installed_density_w_m2
 from features.schemas import Application, DesignOptions, EquipmentItem, LoadClass, Phase
 
 Method = Literal["demand_coefficient", "area_density"]
@@ -68,11 +70,14 @@ class EngineeringConfig(BaseModel):
     area_cos_phi
         Natural power factor assumed by the area-density method, before compensation.
     single_phase_max_kw
-        P30 up to this is supplied single-phase at 220 V.
+        P30 (or the predicted peak) up to and including this is supplied single-phase at
+        220 V.
     lv_max_kw
-        P30 up to this is supplied at 0.4 kV; above it at 10 kV.
+        P30 (or the predicted peak) up to and including this is supplied at 0.4 kV; above
+        it at 10 kV.
     mv_max_kva
-        Compensated S30 above this is suggested 35 kV or higher.
+        A capacity (transformer, or recommended kVA) above this is suggested 35 kV or
+        higher (:func:`supply_voltage`).
     capacity_price_yuan_per_kva_month
         Capacity price (基本电费) of the two-part tariff, yuan per kVA per month.
     tariff_threshold_kva
@@ -418,6 +423,58 @@ def _tan_phi(cos_phi: float | np.ndarray) -> np.ndarray:
     return np.asarray(np.sqrt(1.0 - cos * cos) / cos, dtype=float)
 
 
+def supply_voltage(
+    peak_kw: np.ndarray | Sequence[float] | float,
+    capacity_kva: np.ndarray | Sequence[float] | float,
+    config: EngineeringConfig,
+) -> np.ndarray:
+    """The supply-voltage suggestion for each (peak or P30, capacity) pair: the one rule.
+
+    Called by the calculation sheet (P30 and its transformer) and by the served answer
+    (predicted peak and the recommended capacity), so one customer is never told two
+    voltages. Every threshold is inclusive (the largest value still supplied at that
+    level), in the order checked:
+
+    * ``peak_kw <= single_phase_max_kw``: ``220V`` (10 kW itself is single-phase: the
+      config documents the limit as "up to", like the other two);
+    * ``peak_kw <= lv_max_kw``: ``0.4kV``;
+    * ``capacity_kva <= mv_max_kva``: ``10kV``; otherwise ``35kV+``.
+
+    The 35 kV step reads the capacity, not the compensated load S30': the utility fixes
+    the supply voltage from the capacity applied for (the provincial 供电营业规则 limits
+    are receiving-transformer totals, 受电变压器总容量), and the capacity is the one
+    number the sheet (its transformer) and the answer (its recommendation) share. A
+    load of 7,000 kVA on an 8,750 kVA transformer is therefore 35 kV+, where comparing
+    S30' said 10 kV while the served answer said 35 kV+. Both thresholds below it read
+    the active load (P30 or the predicted peak), as both callers always did.
+
+    Parameters
+    ----------
+    peak_kw
+        P30 of the sheet, or the predicted peak of the served answer (kW).
+    capacity_kva
+        The transformer of the sheet, or the recommended capacity (kVA).
+    config
+        The thresholds (``single_phase_max_kw``, ``lv_max_kw``, ``mv_max_kva``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of :data:`SupplyVoltage` codes, ``None`` where either input is not
+        finite.
+    """
+    p = np.atleast_1d(np.asarray(peak_kw, dtype=float))
+    c = np.atleast_1d(np.asarray(capacity_kva, dtype=float))
+    p, c = np.broadcast_arrays(p, c)
+    # Assigned from the highest voltage down so that the lowest matching level wins.
+    voltage = np.full(p.shape, "35kV+", dtype=object)
+    voltage[c <= config.mv_max_kva] = "10kV"
+    voltage[p <= config.lv_max_kw] = "0.4kV"
+    voltage[p <= config.single_phase_max_kw] = "220V"
+    voltage[~(np.isfinite(p) & np.isfinite(c))] = None
+    return voltage
+
+
 def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict[str, np.ndarray]:
     """Compensation, transformer, voltage and tariff from P30/Q30 (vectorised, NaN-safe).
 
@@ -443,12 +500,7 @@ def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict
         kva[valid] = tier_at_or_above(s30_comp[valid] / config.max_load_rate)
     with np.errstate(invalid="ignore", divide="ignore"):
         load_rate = s30_comp / kva
-    # Assigned from the highest voltage down so that the lowest matching level wins.
-    voltage = np.full(p30.shape, "35kV+", dtype=object)
-    voltage[s30_comp <= config.mv_max_kva] = "10kV"
-    voltage[p30 <= config.lv_max_kw] = "0.4kV"
-    voltage[p30 <= config.single_phase_max_kw] = "220V"
-    voltage[~valid] = None
+    voltage = supply_voltage(p30, kva, config)
     two_part = valid & (kva >= config.tariff_threshold_kva)
     charge = np.where(two_part, kva * config.capacity_price_yuan_per_kva_month, 0.0)
     charge = np.where(valid, charge, np.nan)
@@ -677,52 +729,18 @@ def calculation_sheet(
     density = industry_density(industry) if industry is not None else None
     notes: list[str] = []
     rows: list[SheetRow] = []
-    catalog = load_catalog()
 
     design = design or DesignOptions()
-    override = {o.category: o for o in design.overrides}
     if k_sum_p is None:
         k_sum_p = design.k_sum_p
     if k_sum_q is None:
         k_sum_q = design.k_sum_q
-
-    def coefficients(code: str, kx: float | None, cos_phi: float | None) -> tuple[float, float]:
-        category = catalog.categories[code]
-        o = override.get(code)
-        if kx is None and o is not None:
-            kx = o.kx
-        if cos_phi is None and o is not None:
-            cos_phi = o.cos_phi
-        return (
-            kx if kx is not None else _kx_default(category, config.kx_choice),
-            cos_phi if cos_phi is not None else category.cos_phi,
-        )
+    coefficients = _coefficient_lookup(design, config)
 
     single_summary = _single_phase_summary(single_phase, coefficients)
     if groups or single_summary is not None:
         method: Method = "demand_coefficient"
-        for group in groups:
-            kx, cos_phi = coefficients(group.category, group.kx, group.cos_phi)
-            o = override.get(group.category)
-            tan_phi = math.sqrt(1.0 - cos_phi * cos_phi) / cos_phi  # as _tan_phi, one value
-            p_kw = kx * group.installed_kw
-            rows.append(
-                # Every value is a float or bool from validated inputs: no second validation.
-                SheetRow.model_construct(
-                    category=group.category,
-                    name=group.name,
-                    installed_kw=group.installed_kw,
-                    kx=kx,
-                    kx_overridden=group.kx is not None or (o is not None and o.kx is not None),
-                    cos_phi=cos_phi,
-                    cos_phi_overridden=group.cos_phi is not None
-                    or (o is not None and o.cos_phi is not None),
-                    tan_phi=tan_phi,
-                    p_kw=p_kw,
-                    q_kvar=p_kw * tan_phi,
-                    kind="group",
-                )
-            )
+        rows = _group_rows(groups, coefficients, design)
         if single_summary is not None:
             rows.append(_single_phase_row(single_summary))
             notes.append(
@@ -730,75 +748,27 @@ def calculation_sheet(
                 f"an equivalent three-phase load: 3 × phase {single_summary.max_phase} = "
                 f"{single_summary.p_kw:.1f} kW, {single_summary.q_kvar:.1f} kvar."
             )
-        installed_kw: float | None = sum(row.installed_kw for row in rows)
-        sum_p = sum(row.p_kw for row in rows)
-        sum_q = sum(row.q_kvar for row in rows)
-        several = len(rows) >= 2
-        ksp = k_sum_p if k_sum_p is not None else (config.k_sum_p if several else 1.0)
-        ksq = k_sum_q if k_sum_q is not None else (config.k_sum_q if several else 1.0)
-        if not several and k_sum_p is None and k_sum_q is None:
-            notes.append("Single group: simultaneity factors K∑p = K∑q = 1.0.")
-        p30 = ksp * sum_p
-        q30 = ksq * sum_q
+        loads = _demand_loads(rows, k_sum_p, k_sum_q, config, notes)
     elif density is not None and floor_area_m2 is not None:
         method = "area_density"
-        installed_kw = None
-        p30 = density.design_w_m2 * floor_area_m2 / 1000.0
-        q30 = p30 * float(_tan_phi(config.area_cos_phi))
-        sum_p, sum_q, ksp, ksq = p30, q30, 1.0, 1.0
-        notes.append(
-            f"No equipment groups: unit-area load-density method, P30 = {density.design_w_m2:g} "
-            f"W/m² × {floor_area_m2:g} m² / 1000, natural cos φ {config.area_cos_phi:g} before "
-            "compensation; no simultaneity factor (the design density already includes it)."
-        )
+        loads = _area_loads(density, floor_area_m2, config, notes)
     else:
         raise ValueError(
             "nothing to calculate: expected at least one equipment group, or both industry and "
             f"floor_area_m2 for the area-density method; received 0 groups, industry={industry!r}, "
             f"floor_area_m2={floor_area_m2!r}"
         )
-
-    for item in excluded:
-        notes.append(f"Excluded {item.category} {item.installed_kw:g} kW: {item.reason}.")
-    for line in lines:
-        if line.duty_cycle is not None and line.reference_duty is not None:
-            notes.append(
-                f"Line {line.index + 1} ({line.category}): rated at ε = {line.duty_cycle:.0%}, "
-                f"converted to ε = {line.reference_duty:.0%}: Pe = {line.quantity} × "
-                f"{line.rated_kw:g} × √({line.duty_cycle:g}/{line.reference_duty:g}) = "
-                f"{line.installed_kw:.2f} kW."
-            )
+    installed_kw, sum_p, sum_q, ksp, ksq, p30, q30 = loads
+    notes.extend(_line_notes(excluded, lines))
 
     out = _finish(np.array([p30]), np.array([q30]), config)
     cos_natural = float(out["cos_natural"][0])
     qc = float(out["qc"][0])
-    if qc > 0:
-        notes.append(
-            f"Reactive compensation Qc = {qc:.1f} kvar raises cos φ from {cos_natural:.3f} "
-            f"to {config.target_cos_phi:g}."
-        )
-    qc_bank: float | None = None
-    if design.capacitor_step_kvar is not None:
-        step = design.capacitor_step_kvar
-        qc_bank = math.ceil(qc / step - 1e-9) * step if qc > 0 else 0.0
-        notes.append(
-            f"Capacitor bank: {qc_bank / step:.0f} steps × {step:g} kvar = {qc_bank:g} kvar."
-        )
+    qc_bank = _compensation(qc, cos_natural, design, config, notes)
     s30_comp = float(out["s30_comp"][0])
     supply = supply_plan(s30_comp, design, config)
     kva = supply.total_kva
-    if design.growth_pct > 0:
-        notes.append(
-            f"Growth allowance {design.growth_pct:g} %: the transformer is chosen for "
-            f"{supply.design_kva:.1f} kVA."
-        )
-    if supply.transformer_count > 1:
-        notes.append(
-            f"Load class {supply.load_class}: {supply.transformer_count} × {supply.unit_kva:g} kVA "
-            f"from {supply.sources} {'sources' if supply.load_class == 'I' else 'circuits'}; "
-            f"with one transformer out the other carries {supply.critical_kva:.1f} kVA "
-            f"({supply.contingency_load_rate or 0:.0%})."
-        )
+    notes.extend(_supply_notes(supply, design))
     motor = (
         motor_start_check(
             largest_motor[0],
@@ -818,18 +788,7 @@ def calculation_sheet(
             "starter, star-delta or variable-frequency start, or a larger transformer."
         )
     two_part = kva >= config.tariff_threshold_kva
-
-    installed_w_m2: float | None = None
-    outside: bool | None = None
-    if installed_kw is not None and density is not None and floor_area_m2 is not None:
-        installed_w_m2 = installed_kw * 1000.0 / floor_area_m2
-        outside = not (density.installed_w_m2_low <= installed_w_m2 <= density.installed_w_m2_high)
-        if outside:
-            notes.append(
-                f"Installed density {installed_w_m2:.0f} W/m² is far outside the {industry} "
-                f"range {density.installed_w_m2_low:g}–{density.installed_w_m2_high:g} W/m²: "
-                "check the equipment list and floor area (manual review)."
-            )
+    installed_w_m2, outside = _density_check(installed_kw, density, industry, floor_area_m2, notes)
 
     return CalculationSheet(
         method=method,
@@ -853,7 +812,8 @@ def calculation_sheet(
         max_load_rate=config.max_load_rate,
         transformer_kva=kva,
         load_rate=s30_comp / kva,
-        supply_voltage=out["voltage"][0],
+        # The rule on the sheet's own transformer total (growth and load class included).
+        supply_voltage=supply_voltage(p30, kva, config)[0],
         two_part_tariff=two_part,
         capacity_charge_yuan_month=(
             kva * config.capacity_price_yuan_per_kva_month if two_part else 0.0
@@ -885,6 +845,178 @@ _LINE_TO_LINE: dict[str, tuple[Literal["A", "B", "C"], Literal["A", "B", "C"]]] 
     "BC": ("B", "C"),
     "CA": ("C", "A"),
 }
+
+
+_Loads = tuple[float | None, float, float, float, float, float, float]
+"""(installed kW or None, ΣP, ΣQ, K∑p, K∑q, P30, Q30) of a sheet."""
+
+
+def _coefficient_lookup(
+    design: DesignOptions, config: EngineeringConfig
+) -> Callable[[str, float | None, float | None], tuple[float, float]]:
+    """(Kx, cos φ) of a category: the line's own, else the design override, else the catalog."""
+    catalog = load_catalog()
+    override = {o.category: o for o in design.overrides}
+
+    def coefficients(code: str, kx: float | None, cos_phi: float | None) -> tuple[float, float]:
+        category = catalog.categories[code]
+        o = override.get(code)
+        if kx is None and o is not None:
+            kx = o.kx
+        if cos_phi is None and o is not None:
+            cos_phi = o.cos_phi
+        return (
+            kx if kx is not None else _kx_default(category, config.kx_choice),
+            cos_phi if cos_phi is not None else category.cos_phi,
+        )
+
+    return coefficients
+
+
+def _group_rows(
+    groups: Sequence[GroupInput],
+    coefficients: Callable[[str, float | None, float | None], tuple[float, float]],
+    design: DesignOptions,
+) -> list[SheetRow]:
+    """One sheet row per three-phase group: Kx, cos φ (and whether overridden), P, Q."""
+    override = {o.category: o for o in design.overrides}
+    rows: list[SheetRow] = []
+    for group in groups:
+        kx, cos_phi = coefficients(group.category, group.kx, group.cos_phi)
+        o = override.get(group.category)
+        tan_phi = math.sqrt(1.0 - cos_phi * cos_phi) / cos_phi  # as _tan_phi, one value
+        p_kw = kx * group.installed_kw
+        rows.append(
+            # Every value is a float or bool from validated inputs: no second validation.
+            SheetRow.model_construct(
+                category=group.category,
+                name=group.name,
+                installed_kw=group.installed_kw,
+                kx=kx,
+                kx_overridden=group.kx is not None or (o is not None and o.kx is not None),
+                cos_phi=cos_phi,
+                cos_phi_overridden=group.cos_phi is not None
+                or (o is not None and o.cos_phi is not None),
+                tan_phi=tan_phi,
+                p_kw=p_kw,
+                q_kvar=p_kw * tan_phi,
+                kind="group",
+            )
+        )
+    return rows
+
+
+def _demand_loads(
+    rows: Sequence[SheetRow],
+    k_sum_p: float | None,
+    k_sum_q: float | None,
+    config: EngineeringConfig,
+    notes: list[str],
+) -> _Loads:
+    """Sums over the rows and P30/Q30 after the simultaneity factors (K∑ 1.0 for one row)."""
+    installed_kw = sum(row.installed_kw for row in rows)
+    sum_p = sum(row.p_kw for row in rows)
+    sum_q = sum(row.q_kvar for row in rows)
+    several = len(rows) >= 2
+    ksp = k_sum_p if k_sum_p is not None else (config.k_sum_p if several else 1.0)
+    ksq = k_sum_q if k_sum_q is not None else (config.k_sum_q if several else 1.0)
+    if not several and k_sum_p is None and k_sum_q is None:
+        notes.append("Single group: simultaneity factors K∑p = K∑q = 1.0.")
+    return installed_kw, sum_p, sum_q, ksp, ksq, ksp * sum_p, ksq * sum_q
+
+
+def _area_loads(
+    density: IndustryDensity, floor_area_m2: float, config: EngineeringConfig, notes: list[str]
+) -> _Loads:
+    """P30/Q30 of the unit-area load-density method (no simultaneity factor)."""
+    p30 = density.design_w_m2 * floor_area_m2 / 1000.0
+    q30 = p30 * float(_tan_phi(config.area_cos_phi))
+    notes.append(
+        f"No equipment groups: unit-area load-density method, P30 = {density.design_w_m2:g} "
+        f"W/m² × {floor_area_m2:g} m² / 1000, natural cos φ {config.area_cos_phi:g} before "
+        "compensation; no simultaneity factor (the design density already includes it)."
+    )
+    return None, p30, q30, 1.0, 1.0, p30, q30
+
+
+def _line_notes(excluded: Sequence[ExcludedItem], lines: Sequence[SheetLine]) -> list[str]:
+    """Notes for the excluded lines and the duty-cycle conversions."""
+    notes = [
+        f"Excluded {item.category} {item.installed_kw:g} kW: {item.reason}." for item in excluded
+    ]
+    for line in lines:
+        if line.duty_cycle is not None and line.reference_duty is not None:
+            notes.append(
+                f"Line {line.index + 1} ({line.category}): rated at ε = {line.duty_cycle:.0%}, "
+                f"converted to ε = {line.reference_duty:.0%}: Pe = {line.quantity} × "
+                f"{line.rated_kw:g} × √({line.duty_cycle:g}/{line.reference_duty:g}) = "
+                f"{line.installed_kw:.2f} kW."
+            )
+    return notes
+
+
+def _compensation(
+    qc: float,
+    cos_natural: float,
+    design: DesignOptions,
+    config: EngineeringConfig,
+    notes: list[str],
+) -> float | None:
+    """Notes on the reactive compensation; the capacitor bank rounded up to whole steps."""
+    if qc > 0:
+        notes.append(
+            f"Reactive compensation Qc = {qc:.1f} kvar raises cos φ from {cos_natural:.3f} "
+            f"to {config.target_cos_phi:g}."
+        )
+    if design.capacitor_step_kvar is None:
+        return None
+    step = design.capacitor_step_kvar
+    qc_bank = math.ceil(qc / step - 1e-9) * step if qc > 0 else 0.0
+    notes.append(f"Capacitor bank: {qc_bank / step:.0f} steps × {step:g} kvar = {qc_bank:g} kvar.")
+    return qc_bank
+
+
+def _supply_notes(supply: SupplyPlan, design: DesignOptions) -> list[str]:
+    """Notes on the growth allowance and on a two-transformer supply."""
+    notes = []
+    if design.growth_pct > 0:
+        notes.append(
+            f"Growth allowance {design.growth_pct:g} %: the transformer is chosen for "
+            f"{supply.design_kva:.1f} kVA."
+        )
+    if supply.transformer_count > 1:
+        notes.append(
+            f"Load class {supply.load_class}: {supply.transformer_count} × {supply.unit_kva:g} kVA "
+            f"from {supply.sources} {'sources' if supply.load_class == 'I' else 'circuits'}; "
+            f"with one transformer out the other carries {supply.critical_kva:.1f} kVA "
+            f"({supply.contingency_load_rate or 0:.0%})."
+        )
+    return notes
+
+
+def _density_check(
+    installed_kw: float | None,
+    density: IndustryDensity | None,
+    industry: str | None,
+    floor_area_m2: float | None,
+    notes: list[str],
+) -> tuple[float | None, bool | None]:
+    """Installed W/m² and whether it is outside the industry's range (None: not judged)."""
+    if installed_kw is None or density is None or floor_area_m2 is None:
+        return None, None
+    installed_w_m2 = float(installed_density_w_m2(installed_kw, floor_area_m2))
+    outside = bool(
+        density_outside_range(
+            installed_kw, floor_area_m2, density.installed_w_m2_low, density.installed_w_m2_high
+        )
+    )
+    if outside:
+        notes.append(
+            f"Installed density {installed_w_m2:.0f} W/m² is far outside the {industry} "
+            f"range {density.installed_w_m2_low:g}–{density.installed_w_m2_high:g} W/m²: "
+            "check the equipment list and floor area (manual review)."
+        )
+    return installed_w_m2, outside
 
 
 def line_to_line_coefficients(cos_phi: float) -> tuple[float, float, float, float]:

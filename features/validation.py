@@ -51,6 +51,7 @@ from features.contract import (
     REMOVED_KW_PER_KVA_MAX,
     ColumnSpec,
 )
+from features.density import density_outside_range, installed_w_m2
 from features.metering import hours_in_month, parse_periods, summarise_frame
 
 __all__ = [
@@ -863,9 +864,8 @@ def _flags(
         low = customers["industry"].map({k: v[0] for k, v in ranges.items()}).to_numpy(float)
         high = customers["industry"].map({k: v[1] for k, v in ranges.items()}).to_numpy(float)
         area = customers["floor_area_m2"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            density = customer_installed * 1000.0 / area
-        far = (customer_installed > 0) & np.isfinite(density) & ((density < low) | (density > high))
+        density = installed_w_m2(customer_installed, area)
+        far = density_outside_range(customer_installed, area, low, high)
         if far.any():
             industries = customers["industry"].to_numpy()[far]
             parts.append(

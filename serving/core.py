@@ -35,6 +35,7 @@ from features.engineering import (
     CalculationSheet,
     EngineeringConfig,
     sheet_for_items,
+    supply_voltage,
 )
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
 from features.metered import MeteredModelRequired
@@ -326,10 +327,7 @@ class Recommender:
         )
         kva = d.final_kva.astype(float)
         two_part = kva >= self.engineering.tariff_threshold_kva
-        out["supply_voltage"] = [
-            _supply_voltage(float(p), float(c), self.engineering)
-            for p, c in zip(pred.peak_kw, kva, strict=True)
-        ]
+        out["supply_voltage"] = list(supply_voltage(pred.peak_kw, kva, self.engineering))
         out["two_part_tariff"] = two_part
         out["monthly_capacity_charge_yuan"] = np.where(
             two_part, kva * self.config.capacity_price_yuan_per_kva_month, 0.0
@@ -860,7 +858,7 @@ class Recommender:
             fallback_reason=fallback_reason,
             basis=basis,
             recommended_kva=final_kva,
-            supply_voltage=_supply_voltage(peak, final_kva, self.engineering),
+            supply_voltage=supply_voltage(peak, final_kva, self.engineering)[0],
             two_part_tariff=tariff,
             capacity_price_yuan_per_kva_month=self.config.capacity_price_yuan_per_kva_month,
             monthly_capacity_charge_yuan=self._monthly_charge(final_kva),
@@ -1077,14 +1075,3 @@ def verdicts(p_ok: np.ndarray, p_under: np.ndarray, p_over: np.ndarray) -> np.nd
     """The planner verdict per row: the most likely outcome (ties: first of VERDICTS)."""
     stacked = np.stack([p_ok, p_under, p_over], axis=1)
     return np.asarray(VERDICTS[np.argmax(stacked, axis=1)])
-
-
-def _supply_voltage(peak_kw: float, capacity_kva: float, eng: EngineeringConfig) -> str:
-    """Supply voltage suggestion by the same thresholds as the engineering method."""
-    if peak_kw < eng.single_phase_max_kw:
-        return "220V"
-    if peak_kw <= eng.lv_max_kw:
-        return "0.4kV"
-    if capacity_kva > eng.mv_max_kva:
-        return "35kV+"
-    return "10kV"

@@ -118,6 +118,19 @@ def log_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(cluster.create_database(f"log_{uuid.uuid4().hex[:12]}"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tell the server launcher which marks the test being set up carries.
+
+    Session fixtures start their server during the setup of the first test that needs
+    them, so :func:`tests.server_process.start_server` sees that test's marks and refuses
+    to start a server for one not marked ``live`` (the fast lane would silently grow one).
+    """
+    import tests.server_process as server_process
+
+    server_process.RUNNING_TEST_MARKS = {mark.name for mark in item.iter_markers()}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any response of it was an unexplained 5xx (order independent).
 

@@ -1,7 +1,9 @@
 """Real-server helpers shared by every test that starts ``bentoml serve`` (one module).
 
 Used by the service tests (``tests/service/conftest.py``), the browser tests
-(``tests/browser/conftest.py``) and the session's 5xx check (``tests/conftest.py``). The
+(``tests/browser/conftest.py``), the session's 5xx check (``tests/conftest.py``) and the
+benchmarks that need a real server (``benchmarks/bench_service.py`` and those built on it),
+so that every real server of the project is started and stopped the same way. The
 server is the running interpreter's BentoML (``sys.executable -m bentoml``), started in a
 session of its own on a loopback port with a private home; its stdin is a pipe kept open
 for its lifetime (``bentoml serve`` may shut itself down when its stdin is at end of file),
@@ -12,6 +14,11 @@ Every response a test receives through :func:`make_client` is kept in
 :data:`RESPONSE_LOG`, so each test (``tests/service/test_http.py``) and the whole session
 (``pytest_sessionfinish`` in ``tests/conftest.py``) can check that nothing answered 5xx,
 whatever order the tests ran in.
+
+A test may start a server only if it is marked ``live`` (``pytest.mark.live``, registered in
+``pyproject.toml``): :func:`start_server` fails any other test with the reason, so the fast
+lane (``make test-fast``, ``-m "not live and not browser and not slow"``) cannot silently
+grow a server start. Outside pytest (a benchmark) there is no such check.
 """
 
 from __future__ import annotations
@@ -26,11 +33,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import httpx
 import psutil
-import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENTOML = (sys.executable, "-m", "bentoml")
@@ -43,6 +49,26 @@ enough for a compact JSON batch of 10,001 one-field applications (about 210 kB),
 answer must be the batch-size 400 and not the body-size 413."""
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+LIVE_MARK = "live"
+"""The mark every test that starts a server carries (``make test-fast`` deselects it)."""
+
+RUNNING_TEST_MARKS: set[str] | None = None
+"""Marks of the test pytest is setting up or running (``tests/conftest.py`` keeps it
+current); None outside pytest, where :func:`start_server` checks nothing."""
+
+
+class ServerNotReady(RuntimeError):
+    """The server exited or did not answer as expected in time (outside a test)."""
+
+
+def _fail(message: str) -> NoReturn:
+    """Fail the running test without a traceback, or raise :class:`ServerNotReady`."""
+    if os.environ.get("PYTEST_CURRENT_TEST"):
+        import pytest
+
+        pytest.fail(message, pytrace=False)
+    raise ServerNotReady(message)
+
 
 # Inherited variables that would point the server at another model, registry or database.
 _SCRUBBED_PREFIXES = ("CAPACITY_", "MLFLOW_", "BENTOML_")
@@ -109,7 +135,16 @@ def server_env(
 
 
 def start_server(name: str, home: Path, env: dict[str, str], port: int | None = None) -> Server:
-    """Start ``bentoml serve`` for the service in its own session; return at once."""
+    """Start ``bentoml serve`` for the service in its own session; return at once.
+
+    Inside pytest, only for a test marked ``live`` (see the module's docstring).
+    """
+    if RUNNING_TEST_MARKS is not None and LIVE_MARK not in RUNNING_TEST_MARKS:
+        _fail(
+            f"{os.environ.get('PYTEST_CURRENT_TEST', 'this test')} starts a real server "
+            f"({name!r}) but is not marked {LIVE_MARK!r}: add `pytestmark = pytest.mark."
+            f"{LIVE_MARK}` (or the decorator) so that `make test-fast` leaves it out"
+        )
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = home / "server.log"
@@ -128,17 +163,24 @@ def start_server(name: str, home: Path, env: dict[str, str], port: int | None = 
     return Server(name, proc, f"http://127.0.0.1:{port}", log_path, home, proc.stdin)
 
 
-def wait_until(server: Server, statuses: tuple[int, ...], timeout: float = READY_TIMEOUT_S) -> int:
-    """Poll ``/readyz`` until it answers one of ``statuses``; fail with the server log if not."""
+def wait_until(
+    server: Server,
+    statuses: tuple[int, ...],
+    timeout: float = READY_TIMEOUT_S,
+    poll_s: float = 0.25,
+) -> int:
+    """Poll ``/readyz`` until it answers one of ``statuses``; fail with the server log if not.
+
+    ``poll_s`` is the pause between polls (the cold-start benchmark polls more often).
+    """
     deadline = time.monotonic() + timeout
     last = "no answer yet"
     with httpx.Client(base_url=server.base_url, timeout=2.0) as client:
         while time.monotonic() < deadline:
             if server.proc.poll() is not None:
-                pytest.fail(
+                _fail(
                     f"{server.name}: bentoml serve exited with code {server.proc.returncode} "
-                    f"before /readyz answered {statuses}.\n--- server log ---\n{server.log_tail()}",
-                    pytrace=False,
+                    f"before /readyz answered {statuses}.\n--- server log ---\n{server.log_tail()}"
                 )
             try:
                 status = client.get("/readyz").status_code
@@ -147,11 +189,10 @@ def wait_until(server: Server, statuses: tuple[int, ...], timeout: float = READY
                     return status
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
-            time.sleep(0.25)
-    pytest.fail(
+            time.sleep(poll_s)
+    _fail(
         f"{server.name}: /readyz did not answer {statuses} within {timeout:.0f} s "
-        f"(last: {last}).\n--- server log ---\n{server.log_tail()}",
-        pytrace=False,
+        f"(last: {last}).\n--- server log ---\n{server.log_tail()}"
     )
 
 

@@ -10,7 +10,7 @@ import lightgbm as lgb
 
 from features.atomic import write_text
 from features.build import FEATURE_SPEC_VERSION
-from serving.model.bundle import BUNDLE_FORMAT, FILES, builder_state, sha256_file
+from serving.model.bundle import BUNDLE_FORMAT, FILES, sha256_file
 from serving.model.predictor import CapacityModel
 
 
@@ -34,7 +34,7 @@ def save_bundle(
     }
     write_text(out / "booster.txt", model.booster.model_to_string(), encoding="utf-8")
     docs = {
-        "builder.json": builder_state(model.builder),
+        "builder.json": model.builder.to_state(),
         "calibration.json": model.calibrator.to_dict(),
         "bounds.json": model.bounds.to_dict() if model.bounds is not None else {},
         "peers.json": model.peers,

@@ -10,7 +10,7 @@ model), with the reason on stderr.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -60,13 +60,12 @@ def _log_settings(url: str | None) -> LogbookSettings:
 
 
 def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+    from training.cli_output import parse_datetime_option
+
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"--since {value!r} is not a date; expected e.g. 2025-03-01 or 2025-03-01T08:00")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        return parse_datetime_option(value, "since")
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def headline_table(metrics: PilotMetrics, title: str) -> Table:

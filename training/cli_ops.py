@@ -141,13 +141,12 @@ def compare(
 
 
 def _aware(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
+    from training.cli_output import parse_datetime_option
+
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"--{name} {value!r} is not a date: expected ISO 8601, e.g. 2026-11-01")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        return parse_datetime_option(value, name)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def monitor(

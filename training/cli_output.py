@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -49,3 +50,31 @@ def counts_table(title: str, counts: Mapping[str, int], key: str = "file") -> Ta
     for k, v in counts.items():
         table.add_row(str(k), f"{int(v)}")
     return table
+
+
+def parse_datetime_option(value: str | None, option: str) -> datetime | None:
+    """The CLI's one date parser: an ISO 8601 date or date-time, UTC when it names no zone.
+
+    Parameters
+    ----------
+    value
+        What the user typed (``None``: the option was not given, returned as is).
+    option
+        The option's name without dashes, for the message (``since``).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not ISO 8601, naming the option, the value and what is expected;
+        the commands print it as their error and exit 2.
+    """
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"--{option} {value!r} is not a date: expected ISO 8601, e.g. 2026-11-01 or "
+            "2026-11-01T08:00 (UTC unless a zone is given)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -11,9 +11,7 @@ overall and per industry, always on the contract's sizing definition.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from serving.settings import Settings
 from training.data import LabelledHistory
 from training.evaluate import EvaluationResult, evaluate_model, unseen_rows
 from training.gate import CONFIDENCE, paired_comparison
+from training.report_figures import figure_png_base64 as _png
 
 FIGURES = ("accuracy", "undersized", "oversized", "clamp_share", "coverage80", "coverage90")
 """Compared per customer as booleans: appropriately sized, undersized, oversized, clamped,
@@ -240,15 +239,6 @@ def verdict(low: float, high: float) -> str:
     if high < 0:
         return "lower"
     return "no significant difference"
-
-
-def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _plots(c: Comparison) -> list[tuple[str, str]]:

@@ -467,7 +467,7 @@ def _clamp_by_industry(m: dict[str, Any]) -> str:
 
 
 def _weak_spots(data: ModelCardData) -> str:
-    from training.pilot import wilson_interval
+    from training.stats import wilson_interval
 
     per = data.per_industry
     if per is None or per.empty or "model_accuracy" not in per:

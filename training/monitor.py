@@ -31,10 +31,8 @@ gauges on ``/metrics``) and an exit status a scheduler can alert on.
 
 from __future__ import annotations
 
-import base64
 import functools
 import html
-import io
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -62,7 +60,8 @@ from training.monitor_profile import (
     observe_logged,
     psi,
 )
-from training.pilot import wilson_interval
+from training.report_figures import figure_png_base64 as _png
+from training.stats import wilson_interval
 
 ACCURACY_DAYS = 730
 """Default look-back of realised accuracy: recommendations of the last two years (their
@@ -664,15 +663,6 @@ def write_json(report: MonitorReport, path: Path) -> Path:
     tmp.write_text(json.dumps(report.as_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _history_plot(history: pd.DataFrame) -> tuple[str, str] | None:

@@ -20,9 +20,7 @@ scored differently from ``/recommend``: the rows come from :meth:`serving.core.R
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ from features.contract import DEFAULT_APPLICATION_TYPE
 from features.validation import ValidatedHistory
 from serving.core import Recommender
 from serving.model.predictor import CapacityModel
+from training.report_figures import figure_png_base64
 from training.report_format import html_table, num, pct
 
 VERDICTS: tuple[str, ...] = ("reduce_candidate", "overload_risk", "keep")
@@ -242,12 +241,7 @@ def write_review(review: Review, validated: ValidatedHistory, out_dir: Path) -> 
 
 
 def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return figure_png_base64(fig, dpi=100)
 
 
 COLOURS = {"reduce_candidate": "#2b7bba", "overload_risk": "#c8102e", "keep": "#7a7a7a"}

@@ -33,11 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
-import numpy as np
 
 from features.build import FEATURE_SPEC_VERSION, FeatureBuilder
 from features.catalog import load_catalog
-from features.engineering import EngineeringConfig
 from serving.model.bounds import LearnedBounds
 from serving.model.calibration import ResidualCalibrator
 from serving.model.config import ModelConfig
@@ -66,56 +64,6 @@ class BundleError(RuntimeError):
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def builder_state(builder: FeatureBuilder) -> dict[str, Any]:
-    """The fitted builder as a JSON document (``builder.json``)."""
-    return {
-        "include_shares": builder.include_shares,
-        "engineering": builder.engineering_.model_dump(),
-        "catalog_version": builder.catalog_version_,
-        "feature_spec_version": builder.feature_spec_version_,
-        "categories": builder.categories_,
-        "industries": builder.industries_,
-        "climate_zones": builder.climate_zones_,
-        "feature_names": builder.feature_names_,
-        "categorical_features": builder.categorical_features_,
-        "industry_fallback_kw": builder.industry_fallback_kw_,
-        "base_weights": builder.base_weights_.tolist(),
-        "area_multiplier": builder.area_multiplier_,
-        "area_multipliers": getattr(builder, "area_multipliers_", {}),
-        "min_industry_rows": builder.min_industry_rows,
-        "global_fallback_kw": builder.global_fallback_kw_,
-        "meter": builder.meter_state(),
-    }
-
-
-def builder_from_state(state: dict[str, Any]) -> FeatureBuilder:
-    """Inverse of :func:`builder_state`."""
-    eng = EngineeringConfig(**state["engineering"])
-    builder = FeatureBuilder(
-        engineering=eng,
-        include_shares=bool(state["include_shares"]),
-        min_industry_rows=int(state["min_industry_rows"]),
-    )
-    builder.engineering_ = eng
-    builder.catalog_version_ = state["catalog_version"]
-    builder.feature_spec_version_ = int(state["feature_spec_version"])
-    builder.categories_ = list(state["categories"])
-    builder.industries_ = list(state["industries"])
-    builder.climate_zones_ = list(state["climate_zones"])
-    builder.feature_names_ = list(state["feature_names"])
-    builder.categorical_features_ = list(state["categorical_features"])
-    builder.industry_fallback_kw_ = {k: float(v) for k, v in state["industry_fallback_kw"].items()}
-    builder.global_fallback_kw_ = float(state["global_fallback_kw"])
-    builder.base_weights_ = np.asarray(state["base_weights"], dtype=float)
-    builder.area_multiplier_ = float(state["area_multiplier"])
-    # Per-industry multipliers (absent in bundles written before them: the pooled one).
-    builder.area_multipliers_ = {
-        str(k): float(v) for k, v in state.get("area_multipliers", {}).items()
-    }
-    builder.set_meter_state(state.get("meter"))
-    return builder
 
 
 def read_metadata(bundle_dir: Path | str) -> dict[str, Any]:
@@ -261,7 +209,7 @@ def check_bundle_files(bundle_dir: Path | str) -> CheckedBundle:
             f"installation has catalog {catalog_version}: retrain the model"
         )
     try:
-        builder = builder_from_state(docs["builder.json"])
+        builder = FeatureBuilder.from_state(docs["builder.json"])
         if not builder.feature_names_ or not all(
             isinstance(n, str) for n in builder.feature_names_
         ):

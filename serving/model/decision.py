@@ -32,6 +32,7 @@ import pandas as pd
 
 from features.build import base_source_of
 from features.catalog import load_catalog
+from features.density import density_outside_range
 from features.engineering import industry_density
 from serving.model.bounds import BoundRule, CapacityBounds, apply_bounds
 from serving.model.peers import MIN_PEERS, PeerLookup, peer_lookup
@@ -141,19 +142,17 @@ def outcome_probabilities(
 
 
 def _density_outside(industry: np.ndarray, total_kw: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """Installed W/m² outside the industry's plausible range (the sheet's own rule)."""
-    out = np.zeros(len(industry), dtype=bool)
+    """Installed W/m² outside the industry's plausible range (the sheet's rule, one function)."""
+    low = np.full(len(industry), np.nan)
+    high = np.full(len(industry), np.nan)
     known = load_catalog().industries
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w_m2 = total_kw * 1000.0 / area
-    ok = (total_kw > 0) & np.isfinite(w_m2) & (area > 0)
-    for code in np.unique(industry[ok]):
+    for code in pd.unique(industry):
         if code not in known:
-            continue
+            continue  # no range, no flag (features.density)
         d = industry_density(str(code))
-        rows = ok & (industry == code)
-        out[rows] = ~((w_m2[rows] >= d.installed_w_m2_low) & (w_m2[rows] <= d.installed_w_m2_high))
-    return out
+        rows = industry == code
+        low[rows], high[rows] = d.installed_w_m2_low, d.installed_w_m2_high
+    return density_outside_range(total_kw, area, low, high)
 
 
 def decide(

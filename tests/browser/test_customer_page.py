@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from serving.messages import CATALOGS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
 def _row_id(page: Any, index: int) -> str:

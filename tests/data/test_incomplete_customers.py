@@ -155,6 +155,7 @@ def _config(**update: object) -> TrainConfig:
     )
 
 
+@pytest.mark.slow
 def test_training_does_not_keep_incomplete_customers(broken_history: Path, tmp_path: Path) -> None:
     customers, equipment = broken_history / "customers.csv", broken_history / "equipment.csv"
     kept, validated = load_labelled(customers, equipment)
@@ -185,6 +186,7 @@ def test_training_does_not_keep_incomplete_customers(broken_history: Path, tmp_p
     assert set(named["customer_id"]) == incomplete
 
 
+@pytest.mark.slow
 def test_area_only_history_trains_and_says_so(area_only_history: Path, tmp_path: Path) -> None:
     out = tmp_path / "bundle"
     result = _run(
@@ -201,6 +203,7 @@ def test_area_only_history_trains_and_says_so(area_only_history: Path, tmp_path:
     assert metrics["n_dropped_incomplete"] == 0.0
 
 
+@pytest.mark.slow
 def test_area_only_history_is_tagged_in_mlflow(
     area_only_history: Path, tmp_path: Path, capacity_home: Path
 ) -> None:
@@ -237,6 +240,7 @@ def test_a_stray_oracle_file_is_ignored_unless_passed(broken_history: Path) -> N
     assert "ids not in the validated history ignored" in data.oracle.describe()
 
 
+@pytest.mark.slow
 def test_evaluate_uses_the_oracle_only_with_the_option(
     bundle_dir: Path, broken_history: Path, tmp_path: Path
 ) -> None:
@@ -255,6 +259,7 @@ def test_evaluate_uses_the_oracle_only_with_the_option(
     assert f"oracle {broken_history / 'oracle.csv'}" in _flat(given.output)
 
 
+@pytest.mark.slow
 def test_train_uses_the_oracle_only_with_the_option(broken_history: Path, tmp_path: Path) -> None:
     customers, equipment = broken_history / "customers.csv", broken_history / "equipment.csv"
     plain = train_from_files(customers, equipment, tmp_path / "a", _config(), Settings())

@@ -445,6 +445,7 @@ def test_rating_sweep_through_predict_gives_a_non_decreasing_answer(
     assert np.all(pred.probs.p_appropriate[rows, pred.chosen] >= 0)
 
 
+@pytest.mark.slow
 def test_recommended_capacity_is_monotone_in_the_models_predicted_peak(
     trained_model: CapacityModel,
 ) -> None:

@@ -22,6 +22,7 @@ from training.train import TrainConfig, TrainResult, train_from_files
 # -- determinism ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_data_and_seed_give_bit_identical_predictions(
     trained_model: CapacityModel,
     labelled_history: LabelledHistory,
@@ -38,6 +39,7 @@ def test_same_data_and_seed_give_bit_identical_predictions(
     assert again.calibrator.to_dict() == trained_model.calibrator.to_dict()
 
 
+@pytest.mark.slow
 def test_a_different_seed_gives_different_predictions(
     trained_model: CapacityModel,
     labelled_history: LabelledHistory,
@@ -76,6 +78,7 @@ def holdout_run(
     )
 
 
+@pytest.mark.slow
 def test_holdout_split_and_bundle(holdout_run: TrainResult) -> None:
     n = holdout_run.n_train + holdout_run.n_holdout
     assert holdout_run.n_holdout == round(0.25 * n)
@@ -84,6 +87,7 @@ def test_holdout_split_and_bundle(holdout_run: TrainResult) -> None:
     assert not (holdout_run.bundle_dir / "REGISTRY_VERSION").exists()
 
 
+@pytest.mark.slow
 def test_model_beats_engineering_and_status_quo_on_the_holdout(holdout_run: TrainResult) -> None:
     overall = holdout_run.evaluation.overall
     acc = overall["accuracy"]
@@ -96,6 +100,7 @@ def test_model_beats_engineering_and_status_quo_on_the_holdout(holdout_run: Trai
     assert shares == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_interval_coverage_on_the_holdout(holdout_run: TrainResult) -> None:
     m = holdout_run.metrics
     assert 0.83 <= m["coverage90"] <= 0.97, m["coverage90"]
@@ -103,6 +108,7 @@ def test_interval_coverage_on_the_holdout(holdout_run: TrainResult) -> None:
     assert m["coverage80"] < m["coverage90"]
 
 
+@pytest.mark.slow
 def test_holdout_rows_are_consistent(holdout_run: TrainResult) -> None:
     rows = holdout_run.evaluation.rows
     assert rows["customer_id"].is_unique

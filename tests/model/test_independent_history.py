@@ -42,17 +42,20 @@ def independent_result(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
     )
 
 
+@pytest.mark.slow
 def test_trains_on_a_history_without_optional_columns(independent_result: TrainResult) -> None:
     assert independent_result.n_train + independent_result.n_holdout == 4000
     assert independent_result.rejects == {"customers": 0, "equipment": 0}
 
 
+@pytest.mark.slow
 def test_stays_calibrated_on_another_world(independent_result: TrainResult) -> None:
     m = independent_result.metrics
     assert 0.84 <= m["coverage90"] <= 0.96, m["coverage90"]
     assert 0.74 <= m["coverage80"] <= 0.86, m["coverage80"]
 
 
+@pytest.mark.slow
 def test_beats_the_baselines_on_another_world(independent_result: TrainResult) -> None:
     m = independent_result.metrics
     assert m["model_accuracy"] > m["engineering_accuracy"] + 0.03, m
@@ -60,6 +63,7 @@ def test_beats_the_baselines_on_another_world(independent_result: TrainResult) -
     assert m["model_accuracy"] >= 0.80, m
 
 
+@pytest.mark.slow
 def test_bundle_keeps_the_fitted_demand_factors(
     independent_result: TrainResult, tmp_path: Path
 ) -> None:
@@ -112,11 +116,13 @@ def small_groups(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
     return m
 
 
+@pytest.mark.slow
 def test_served_answers_are_what_evaluation_scores(small_groups: dict[str, float]) -> None:
     assert small_groups["model_accuracy"] == small_groups["batch_accuracy"]
     assert small_groups["n_excluded_fitted"] == 0
 
 
+@pytest.mark.slow
 def test_learned_bounds_rarely_clamp_and_cost_nothing(small_groups: dict[str, float]) -> None:
     m = small_groups
     assert m["clamp_share"] <= 0.03, m

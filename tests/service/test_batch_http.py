@@ -13,6 +13,7 @@ import io
 from typing import Any
 
 import httpx
+import pytest
 from pypdf import PdfReader
 
 from features.contract import is_standard_capacity
@@ -23,6 +24,9 @@ from tests.service.test_http import (
     contract_upload,
     one_error,
 )
+
+# Every test here talks to a real `bentoml serve` (tests/server_process.py).
+pytestmark = pytest.mark.live
 
 
 def _upload(cust: str, equip: str | None) -> dict[str, Any]:

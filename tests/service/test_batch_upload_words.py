@@ -6,6 +6,7 @@ import csv
 import io
 
 import httpx
+import pytest
 
 CUSTOMERS = "客户编号,行业,建筑面积,人数\nA1,饭店,800,20\nA2,机加工,3000,80\n"
 EQUIPMENT = (
@@ -15,6 +16,9 @@ EQUIPMENT = (
     "A2,空压机 37kW 2台,,,\n"
     "A2,数控车床,7.5,4,否\n"
 )
+
+# Every test here talks to a real `bentoml serve` (tests/server_process.py).
+pytestmark = pytest.mark.live
 
 
 def _post(client: httpx.Client, output: str) -> httpx.Response:

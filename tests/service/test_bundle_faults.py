@@ -406,6 +406,7 @@ def test_export_champion_refuses_a_booster_that_aborts_lightgbm(
         assert sorted(p.name[:2] for p in (capacity_home / "exports").iterdir()) == ["v1"]
 
 
+@pytest.mark.slow
 def test_ensure_default_model_never_leaves_a_corrupted_champion(
     capacity_home: Path, bundle_dir: Path, fake_registry: Callable[..., None]
 ) -> None:
@@ -447,6 +448,7 @@ def test_ensure_default_model_never_leaves_a_corrupted_champion(
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.live
 @pytest.mark.slow
 def test_a_server_on_a_booster_that_aborts_lightgbm_stays_up_and_recovers(
     bundle_dir: Path, tmp_path: Path, response_log: ResponseLog

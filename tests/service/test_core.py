@@ -12,6 +12,7 @@ import pytest
 from features.build import HistoryFrames, frames_from_applications
 from features.catalog import load_catalog
 from features.contract import is_standard_capacity
+from features.engineering import supply_voltage
 from features.schemas import Application, EquipmentItem
 from serving.core import Recommender, RecommenderConfig
 from serving.errors import UnmatchedLinesError
@@ -541,6 +542,49 @@ def test_score_frames_equals_recommend_many(
     eng = [np.nan if a.engineering_kva is None else a.engineering_kva for a in sample_answers]
     np.testing.assert_array_equal(frame["engineering_kva"].to_numpy(), eng)
     assert list(frame["basis"]) == [a.basis for a in sample_answers]
+
+
+def test_served_voltage_is_the_engineering_rule_on_the_answer(
+    recommender: Recommender,
+    labelled_history: LabelledHistory,
+    sample_rows: np.ndarray,
+    sample_answers: list[Recommendation],
+) -> None:
+    # One rule (features.engineering.supply_voltage) for the sheet and the answer: the
+    # answer's voltage is the rule applied to its own predicted peak and capacity, one by
+    # one and in a batch.
+    eng = recommender.engineering
+    for a in sample_answers:
+        assert a.supply_voltage == supply_voltage(a.predicted_peak_kw, a.recommended_kva, eng)[0]
+    sub = labelled_history.subset(sample_rows)
+    frame = recommender.score_frames(sub.frames.customers, sub.frames.equipment)
+    assert list(frame["supply_voltage"]) == [a.supply_voltage for a in sample_answers]
+
+
+def test_served_voltage_thresholds_are_inclusive(trained_model: CapacityModel) -> None:
+    # Thresholds set exactly at one answer's own peak and capacity: each limit itself
+    # belongs to the lower level (the single-phase limit was `<` in the served path and
+    # `<=` on the sheet before there was one rule).
+    app = _small("office")
+    rec = Recommender(trained_model, "test-1")
+    base = rec.recommend(app)
+    peak, kva = base.predicted_peak_kw, base.recommended_kva
+    eng = rec.engineering
+
+    def voltage(**limits: float) -> str:
+        rec.engineering = eng.model_copy(update=limits)
+        answer = rec.recommend(app)
+        assert (answer.predicted_peak_kw, answer.recommended_kva) == (peak, kva)
+        return answer.supply_voltage
+
+    assert voltage(single_phase_max_kw=peak, lv_max_kw=peak + 100) == "220V"
+    assert voltage(single_phase_max_kw=np.nextafter(peak, 0.0), lv_max_kw=peak) == "0.4kV"
+    below = np.nextafter(peak, 0.0)
+    assert voltage(single_phase_max_kw=below / 2, lv_max_kw=below, mv_max_kva=kva) == "10kV"
+    assert (
+        voltage(single_phase_max_kw=below / 2, lv_max_kw=below, mv_max_kva=np.nextafter(kva, 0.0))
+        == "35kV+"
+    )
 
 
 def test_score_frames_clamps_like_the_service(recommender: Recommender) -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 
 import httpx
+import pytest
 
 from serving.batch_csv import csv_safe
 
@@ -28,6 +29,7 @@ def test_formula_leading_text_is_escaped_and_numbers_are_not() -> None:
     assert csv_safe(-5.0) == -5.0 and csv_safe("A1") == "A1" and csv_safe(None) is None
 
 
+@pytest.mark.live
 def test_batch_csv_answer_escapes_every_formula_cell(client: httpx.Client) -> None:
     files = {
         "customers": ("customers.csv", CUSTOMERS.encode(), "text/csv"),

@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+
+# Every test here talks to a real `bentoml serve` (tests/server_process.py).
+pytestmark = pytest.mark.live
 
 READINGS = [{"period": f"2025-{m:02d}", "energy_kwh": 70000.0} for m in range(1, 13)]
 EXISTING: dict[str, Any] = {

@@ -8,6 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
+
+# Every test here talks to a real `bentoml serve` (tests/server_process.py).
+pytestmark = pytest.mark.live
 
 LINES = {
     "printing": [("printing_press", 45.0, 2), ("lighting", 1.0, 30), ("split_ac", 3.5, 6)],

@@ -60,6 +60,7 @@ def post_raw(client: httpx.Client, path: str, raw: bytes) -> httpx.Response:
 # -- (1) plausibility limits on totals ---------------------------------------------------
 
 
+@pytest.mark.live
 def test_the_oversized_1kb_request_is_a_quick_400(client: httpx.Client) -> None:
     line = {"category": "it_equipment", "rated_kw": 100_000, "quantity": 10_000}
     body = {"industry": "data_center", "equipment": [line] * 20}
@@ -72,6 +73,7 @@ def test_the_oversized_1kb_request_is_a_quick_400(client: httpx.Client) -> None:
     assert f"{INSTALLED_KW_MAX:g}" in err["expected"]
 
 
+@pytest.mark.live
 def test_the_total_limit_holds_in_check_and_batch(client: httpx.Client) -> None:
     big = {"industry": "machinery", "equipment": [{**LINE, "rated_kw": 100_000, "quantity": 3}]}
     (err,) = errors_of(client.post("/check", json={"application": big, "proposed_kva": 1000}))
@@ -81,12 +83,14 @@ def test_the_total_limit_holds_in_check_and_batch(client: httpx.Client) -> None:
     assert err["field"] == "applications[1].equipment"
 
 
+@pytest.mark.live
 def test_installed_kw_per_m2_is_limited(client: httpx.Client) -> None:
     body = {**APP, "floor_area_m2": 10, "equipment": [{**LINE, "rated_kw": 1000, "quantity": 1}]}
     (err,) = errors_of(client.post("/recommend", json=body))
     assert err["field"] == "equipment" and "per m²" in err["expected"]
 
 
+@pytest.mark.live
 def test_a_large_plausible_application_is_answered(client: httpx.Client) -> None:
     body = {"industry": "machinery", "equipment": [{**LINE, "rated_kw": 500, "quantity": 100}]}
     r = client.post("/recommend", json=body)
@@ -106,6 +110,7 @@ SURROGATE_BODIES = {
 }  # fmt: skip
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("case", list(SURROGATE_BODIES), ids=list(SURROGATE_BODIES))
 def test_lone_surrogates_are_a_400(client: httpx.Client, case: str) -> None:
     path, raw = SURROGATE_BODIES[case]
@@ -116,6 +121,7 @@ def test_lone_surrogates_are_a_400(client: httpx.Client, case: str) -> None:
     r.content.decode("utf-8")  # the error body itself is valid UTF-8
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("path", ["/recommend", "/check", "/recommend_batch", "/feedback"])
 @pytest.mark.parametrize("depth", [40, 499, 100_000])
 def test_deep_nesting_is_a_400(client: httpx.Client, path: str, depth: int) -> None:
@@ -144,6 +150,7 @@ LAX = {
 }  # fmt: skip
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("case", list(LAX), ids=list(LAX))
 def test_lax_values_are_refused(client: httpx.Client, case: str) -> None:
     body, field = LAX[case]
@@ -151,6 +158,7 @@ def test_lax_values_are_refused(client: httpx.Client, case: str) -> None:
     assert field in [e["field"] for e in errs], errs
 
 
+@pytest.mark.live
 def test_check_proposed_kva_has_bounds_and_a_strict_type(client: httpx.Client) -> None:
     for value, expected in ((1e-300, ">= 1"), (1e300, "<= 1000000"), ("100", "a number")):
         (err,) = errors_of(client.post("/check", json={"application": APP, "proposed_kva": value}))
@@ -158,6 +166,7 @@ def test_check_proposed_kva_has_bounds_and_a_strict_type(client: httpx.Client) -
         assert err["expected"].startswith(expected), err
 
 
+@pytest.mark.live
 def test_feedback_values_have_bounds(client: httpx.Client, feedback_key: str) -> None:
     key = {"x-api-key": feedback_key}
     body = {"recommendation_id": "x", "granted_kva": 1e300, "metered_peak_kw": 100.0}
@@ -168,12 +177,14 @@ def test_feedback_values_have_bounds(client: httpx.Client, feedback_key: str) ->
     assert err["field"] == "metered_peak_kw"
 
 
+@pytest.mark.live
 def test_nan_is_reported_as_not_a_finite_number(client: httpx.Client) -> None:
     raw = b'{"industry": "office", "floor_area_m2": NaN}'
     (err,) = errors_of(post_raw(client, "/recommend", raw))
     assert (err["field"], err["expected"]) == ("floor_area_m2", "a finite number")
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("path", "content_type"),
     [
@@ -195,6 +206,7 @@ def test_a_wrong_content_type_is_415(
     assert err["field"] == "Content-Type" and "application/json" in err["expected"]
 
 
+@pytest.mark.live
 def test_json_with_a_charset_is_accepted(client: httpx.Client) -> None:
     r = client.post(
         "/recommend",
@@ -204,6 +216,7 @@ def test_json_with_a_charset_is_accepted(client: httpx.Client) -> None:
     assert r.status_code == 200, r.text[:300]
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
@@ -227,6 +240,7 @@ def test_404_and_405_are_json_errors(
 # -- (6) metrics: one label for every unknown path ---------------------------------------
 
 
+@pytest.mark.live
 def test_unknown_paths_do_not_grow_the_metrics(client: httpx.Client) -> None:
     client.get(f"/warm-up-{uuid.uuid4().hex}")
     before = len(client.get("/metrics").content)
@@ -241,11 +255,13 @@ def test_unknown_paths_do_not_grow_the_metrics(client: httpx.Client) -> None:
 # -- (11) /trivial, security headers, telemetry -----------------------------------------
 
 
+@pytest.mark.live
 def test_trivial_is_a_benchmark_only_endpoint(client: httpx.Client) -> None:
     (err,) = errors_of(client.post("/trivial", json={}), 404)
     assert err["value"] == "/trivial"
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
@@ -281,6 +297,7 @@ def test_the_page_has_no_inline_script() -> None:
     assert " style=" not in html and not re.search(r"\son[a-z]+=", html)
 
 
+@pytest.mark.slow
 def test_telemetry_is_off_by_default() -> None:
     env = {k: v for k, v in os.environ.items() if "TRACK" not in k and "TELEMETRY" not in k}
     code = (
@@ -300,6 +317,7 @@ def test_telemetry_is_off_by_default() -> None:
 # -- bounded property run against the served OpenAPI document -------------------------
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("path", ["/recommend", "/check", "/recommend_batch"])
 def test_schemathesis_no_5xx_and_none_slow(live_server: Any, path: str) -> None:
     schema = schemathesis.openapi.from_url(f"{live_server.base_url}/docs.json")

@@ -62,6 +62,7 @@ def _private_strings(server: Server, *more: Path) -> list[str]:
     return [str(server.home), str(server.home.resolve()), *(str(p) for p in more)]
 
 
+@pytest.mark.live
 def test_overload_is_shed_with_503_and_retry_after_and_readyz_stays_up(
     shedding_server: Server, shed_client: httpx.Client, response_log: ResponseLog, bundle_dir: Path
 ) -> None:
@@ -113,11 +114,13 @@ def test_overload_is_shed_with_503_and_retry_after_and_readyz_stays_up(
     assert not response_log.unexpected_500s(since)
 
 
+@pytest.mark.live
 def test_probes_and_static_pages_are_never_shed(shed_client: httpx.Client) -> None:
     for path in ("/readyz", "/healthz", "/model", "/metrics"):
         assert shed_client.get(path).status_code == 200, path
 
 
+@pytest.mark.live
 def test_model_and_readyz_bodies_carry_no_absolute_paths(
     shedding_server: Server, shed_client: httpx.Client, bundle_dir: Path
 ) -> None:
@@ -130,6 +133,7 @@ def test_model_and_readyz_bodies_carry_no_absolute_paths(
         assert status["model_version"] and status["bundle"] == bundle_dir.resolve().name
 
 
+@pytest.mark.live
 def test_not_ready_bodies_carry_no_absolute_paths(
     not_ready_server: Server, not_ready_client: httpx.Client
 ) -> None:
@@ -147,6 +151,7 @@ def test_not_ready_bodies_carry_no_absolute_paths(
     assert str(not_ready_server.home) in not_ready_server.log_tail(2000)
 
 
+@pytest.mark.live
 def test_repeated_wrong_feedback_keys_back_off_per_address(
     shedding_server: Server, response_log: ResponseLog
 ) -> None:
@@ -193,6 +198,7 @@ EQUIPMENT = (
 )
 
 
+@pytest.mark.live
 def test_csv_upload_over_the_total_limit_rejects_that_customer(shed_client: httpx.Client) -> None:
     files: dict[str, Any] = {
         "customers": ("customers.csv", CUSTOMERS.encode(), "text/csv"),

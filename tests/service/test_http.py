@@ -30,7 +30,7 @@ from features.contract import is_standard_capacity
 from features.schemas import MAX_EQUIPMENT_LINES
 from serving.examples import EXAMPLES, MACHINERY_WORKSHOP
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 PRICE = 22.0  # CAPACITY_PRICE_YUAN_PER_KVA_MONTH default
 TARIFF_MIN_KVA = 315.0

@@ -38,7 +38,7 @@ from tests.service.conftest import (
 )
 from tests.service.test_feedback_after_recommend import application
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 
 def _delete_db(db: Path) -> None:

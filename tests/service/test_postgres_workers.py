@@ -28,7 +28,7 @@ from tests.server_process import (
     server_env,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 WORKERS = 2
 CLIENTS = 8

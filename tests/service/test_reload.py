@@ -322,6 +322,7 @@ class Firing:
         self._thread.join(60)
 
 
+@pytest.mark.live
 @pytest.mark.slow
 def test_a_running_service_picks_up_promotions_without_failing_a_request(
     bundle_dir: Path, tmp_path: Path, response_log: ResponseLog

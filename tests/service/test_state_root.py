@@ -10,10 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from serving.logbook import Logbook, LogbookSettings
 from tests.service.conftest import server_env, start_server, stop_server, wait_until
 from tests.service.test_feedback_after_recommend import application
+
+# Every test here talks to a real `bentoml serve` (tests/server_process.py).
+pytestmark = pytest.mark.live
 
 
 def test_two_services_with_two_homes_write_two_logs(bundle_dir: Path, tmp_path: Path) -> None:

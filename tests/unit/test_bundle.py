@@ -8,9 +8,16 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from features.build import FEATURE_SPEC_VERSION
+from features.build import (
+    FEATURE_SPEC_VERSION,
+    FeatureBuilder,
+    HistoryFrames,
+    frames_from_applications,
+)
+from features.schemas import Application, EquipmentItem
 from serving.model.bundle import FILES, BundleError, load_bundle, read_metadata
 from serving.model.predictor import CapacityModel
 from training.data import LabelledHistory
@@ -194,3 +201,73 @@ def test_registry_version_must_be_a_plain_number(bundle_copy: Path, text: str) -
     (bundle_copy / "REGISTRY_VERSION").write_text(" 42\n", encoding="utf-8")
     assert registry_version(bundle_copy) == "42"
     assert version_label(bundle_copy, "m") == "m:v42"
+
+
+# -- the builder serialises itself (FeatureBuilder.to_state / from_state) ------------------
+
+BUILDER_JSON_KEYS = {
+    "include_shares",
+    "engineering",
+    "catalog_version",
+    "feature_spec_version",
+    "categories",
+    "industries",
+    "climate_zones",
+    "feature_names",
+    "categorical_features",
+    "industry_fallback_kw",
+    "base_weights",
+    "area_multiplier",
+    "area_multipliers",
+    "min_industry_rows",
+    "global_fallback_kw",
+    "meter",
+}
+"""The keys of builder.json as bundles on disk have them (written before to_state existed)."""
+
+
+def test_builder_state_keeps_the_builder_json_format(
+    bundle_dir: Path, trained_model: CapacityModel
+) -> None:
+    state = trained_model.builder.to_state()
+    assert set(state) == BUILDER_JSON_KEYS
+    on_disk = json.loads((bundle_dir / "builder.json").read_text(encoding="utf-8"))
+    assert json.loads(json.dumps(state)) == on_disk
+    again = FeatureBuilder.from_state(on_disk)
+    assert again.to_state() == state
+    frames = trained_model.builder.transform(_sample_frames())
+    pd.testing.assert_frame_equal(again.transform(_sample_frames()), frames)
+
+
+def test_a_bundle_written_before_per_industry_area_multipliers_still_loads(
+    bundle_copy: Path, labelled_history: LabelledHistory
+) -> None:
+    path = bundle_copy / "builder.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    pooled = doc["area_multiplier"]
+    del doc["area_multipliers"]  # as written by bundles before the per-industry ones
+    doc.pop("meter", None)  # and before the metered path for existing customers
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    sums = json.loads((bundle_copy / "checksums.json").read_text(encoding="utf-8"))
+    sums["builder.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (bundle_copy / "checksums.json").write_text(json.dumps(sums), encoding="utf-8")
+
+    loaded, _, _ = load_bundle(bundle_copy)
+    assert loaded.builder.area_multipliers_ == {}
+    assert loaded.builder.meter_state() is None
+    industries = np.asarray(labelled_history.frames.customers["industry"].astype(str))[:5]
+    np.testing.assert_array_equal(loaded.builder.row_area_multipliers(industries), pooled)
+    assert set(loaded.builder.to_state()) == BUILDER_JSON_KEYS
+
+
+def _sample_frames() -> HistoryFrames:
+    return frames_from_applications(
+        [
+            Application(industry="office", floor_area_m2=2000.0),
+            Application(
+                industry="machinery",
+                floor_area_m2=3000.0,
+                equipment=[EquipmentItem(category="machine_tool", rated_kw=15.0, quantity=4)],
+            ),
+        ]
+    )

@@ -314,6 +314,7 @@ def test_missing_data_file_fails_clearly(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_train_with_a_registry_then_promote(
     history: Path, workdir: Path, tmp_path: Path, capacity_home: Path
 ) -> None:
@@ -348,6 +349,7 @@ def test_train_with_a_registry_then_promote(
     assert 0.0 < decision.candidate_accuracy < 0.99
 
 
+@pytest.mark.slow
 def test_promote_without_any_registered_version_fails(capacity_home: Path) -> None:
     result = _run(["promote"], capacity_home)
     assert result.exit_code == 2
@@ -361,6 +363,7 @@ def test_help_lists_the_commands() -> None:
         assert command in result.output
 
 
+@pytest.mark.slow
 def test_train_reads_a_config_file(history: Path, workdir: Path) -> None:
     cfg = workdir / "train-config.json"
     cfg.write_text(

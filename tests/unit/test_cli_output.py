@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 from rich.table import Table
 
-from training.cli_output import CLI_WIDTH, cell, console, counts_table
+from training.cli_output import CLI_WIDTH, cell, console, counts_table, parse_datetime_option
 
 
 def test_counts_are_integers_and_shares_keep_their_digits() -> None:
@@ -40,3 +42,16 @@ def test_rejects_print_as_a_table_not_a_dict() -> None:
         con.print(counts_table("Rejected rows", {"customers": 952, "equipment": 13190}))
     out = cap.get()
     assert "{" not in out and "customers" in out and "13190" in out
+
+
+def test_one_date_parser_for_every_command() -> None:
+    assert parse_datetime_option(None, "since") is None
+    assert parse_datetime_option("2026-11-01", "since") == datetime(2026, 11, 1, tzinfo=UTC)
+    assert parse_datetime_option("2026-11-01T08:30", "until") == datetime(
+        2026, 11, 1, 8, 30, tzinfo=UTC
+    )
+    east8 = timezone(timedelta(hours=8))
+    got = parse_datetime_option("2026-11-01T08:00+08:00", "since")
+    assert got == datetime(2026, 11, 1, 8, tzinfo=east8)  # a given zone is kept
+    with pytest.raises(ValueError, match=r"--accuracy-since 'last tuesday' is not a date"):
+        parse_datetime_option("last tuesday", "accuracy-since")

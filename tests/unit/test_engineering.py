@@ -20,6 +20,7 @@ from features.engineering import (
     groups_from_equipment,
     industry_density,
     sheet_for_application,
+    supply_voltage,
 )
 from features.schemas import Application, EquipmentItem
 
@@ -217,13 +218,50 @@ def test_transformer_choice_at_085_load_rate() -> None:
         (10.5, "0.4kV"),
         (160.0, "0.4kV"),
         (161.0, "10kV"),
-        (8000.0, "10kV"),
+        # The 35 kV step reads the transformer (features.engineering.supply_voltage): 6,375 kW
+        # at cos φ 1 needs 6,375 / 0.85 = 7,500 kVA (10 kV); 6,376 kW needs 8,750 kVA, above
+        # the 8,000 kVA limit, although its S30' (6,376 kVA) is below it.
+        (6375.0, "10kV"),
+        (6376.0, "35kV+"),
+        (8000.0, "35kV+"),
         (8001.0, "35kV+"),
     ],
 )
 def test_supply_voltage_thresholds(p30: float, expected: str) -> None:
     sheet = calculation_sheet([g("resistance_furnace", p30, 1.0, 1.0)])
     assert sheet.supply_voltage == expected
+
+
+@pytest.mark.parametrize(
+    ("peak_kw", "capacity_kva", "expected"),
+    [
+        (10.0, 30.0, "220V"),  # the single-phase limit itself is single-phase (≤, not <)
+        (np.nextafter(10.0, 11.0), 30.0, "0.4kV"),
+        (160.0, 250.0, "0.4kV"),  # the low-voltage limit itself is 0.4 kV
+        (np.nextafter(160.0, 161.0), 250.0, "10kV"),
+        (200.0, 8000.0, "10kV"),  # the 35 kV limit is a capacity, inclusive
+        (200.0, np.nextafter(8000.0, 8001.0), "35kV+"),
+        (5000.0, 7500.0, "10kV"),
+        (5000.0, 8750.0, "35kV+"),
+        (float("nan"), 100.0, None),
+        (50.0, float("nan"), None),
+    ],
+)
+def test_supply_voltage_boundaries(
+    peak_kw: float, capacity_kva: float, expected: str | None
+) -> None:
+    cfg = EngineeringConfig()
+    assert (cfg.single_phase_max_kw, cfg.lv_max_kw, cfg.mv_max_kva) == (10.0, 160.0, 8000.0)
+    assert supply_voltage(peak_kw, capacity_kva, cfg)[0] == expected
+
+
+def test_supply_voltage_is_vectorised_like_one_by_one() -> None:
+    cfg = EngineeringConfig()
+    peaks = np.array([5.0, 10.0, 50.0, 160.0, 300.0, 6000.0])
+    kvas = np.array([30.0, 30.0, 80.0, 250.0, 400.0, 8750.0])
+    many = supply_voltage(peaks, kvas, cfg)
+    assert list(many) == [supply_voltage(p, c, cfg)[0] for p, c in zip(peaks, kvas, strict=True)]
+    assert list(many) == ["220V", "220V", "0.4kV", "0.4kV", "10kV", "35kV+"]
 
 
 def test_voltage_thresholds_follow_config() -> None:

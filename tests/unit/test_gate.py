@@ -74,6 +74,7 @@ def test_paired_comparison_sees_a_real_drop_and_not_noise() -> None:
         paired_comparison(np.array([True]), np.array([True, False]))
 
 
+@pytest.mark.slow
 def test_champion_is_never_scored_on_its_own_training_rows(
     history: Path, capacity_home: Path
 ) -> None:
@@ -92,6 +93,7 @@ def test_champion_is_never_scored_on_its_own_training_rows(
     assert decision.comparison.n == int((~seen).sum()) == decision.n_candidate_holdout - seen.sum()
 
 
+@pytest.mark.slow
 def test_a_tie_passes_and_a_significantly_worse_candidate_is_refused(
     history: Path, capacity_home: Path
 ) -> None:
@@ -110,6 +112,7 @@ def test_a_tie_passes_and_a_significantly_worse_candidate_is_refused(
     assert champion_version(settings) == twin
 
 
+@pytest.mark.slow
 def test_force_needs_a_reason_and_is_recorded(history: Path, capacity_home: Path) -> None:
     settings = Settings(home=capacity_home)
     version = _register(history, capacity_home, seed=4)

@@ -121,6 +121,7 @@ def test_history_check_names_each_problem() -> None:
     assert duplicate_share(cust, eq) == 0.0
 
 
+@pytest.mark.slow
 def test_evaluation_uses_the_contract_definition_whatever_the_config(
     synth_dir: Path, home: Path, champion: str
 ) -> None:
@@ -149,6 +150,7 @@ def test_evaluation_uses_the_contract_definition_whatever_the_config(
     assert entry["outcome"] == "refused" and entry["undersized"]["p_value"] < 0.05
 
 
+@pytest.mark.slow
 def test_nearly_untrained_candidate_without_bounds_is_refused(
     synth_dir: Path, home: Path, champion: str
 ) -> None:
@@ -161,6 +163,7 @@ def test_nearly_untrained_candidate_without_bounds_is_refused(
     assert "without its sanity bounds" in decision.reason
 
 
+@pytest.mark.slow
 def test_seed_only_retrain_is_not_refused_and_decisions_append(
     synth_dir: Path, home: Path, champion: str
 ) -> None:

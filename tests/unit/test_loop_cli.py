@@ -178,6 +178,7 @@ def test_outcomes_import_of_missing_file_exits_2(workdir: Path) -> None:
 # -- simulated pilot and its report --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_simulated_pilot_runs_the_whole_loop(simulation: PilotSimulation) -> None:
     sim = simulation
     assert len(sim.recommendation_ids) == PILOT_N and not sim.skipped
@@ -199,6 +200,7 @@ def test_simulated_pilot_runs_the_whole_loop(simulation: PilotSimulation) -> Non
     assert PILOT_SEED != HISTORY_SEED
 
 
+@pytest.mark.slow
 def test_pilot_report_files_match_pilot_metrics(simulation: PilotSimulation, workdir: Path) -> None:
     sim = simulation
     with Logbook.open(LogbookSettings(url=sim.log_db_url)) as logbook:
@@ -234,6 +236,7 @@ def test_pilot_report_files_match_pilot_metrics(simulation: PilotSimulation, wor
     assert f"<td>{interval}</td>" in html
 
 
+@pytest.mark.slow
 def test_pilot_report_since_filters_and_no_outcomes_fails_clearly(
     simulation: PilotSimulation, workdir: Path
 ) -> None:
@@ -248,6 +251,7 @@ def test_pilot_report_since_filters_and_no_outcomes_fails_clearly(
     assert bad.exit_code == 2 and "not a date" in _flat(bad.output)
 
 
+@pytest.mark.slow
 def test_pilot_simulate_cli(champion: RetrainResult, workdir: Path) -> None:
     out = workdir / "pilot-cli"
     result = _run(["pilot", "simulate", "--n", 25, "--seed", 12, "--out", out])
@@ -263,6 +267,7 @@ def test_pilot_simulate_cli(champion: RetrainResult, workdir: Path) -> None:
 # -- outcomes as history, retrain and the gate ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_export_outcomes_rebuilds_contract_rows(
     simulation: PilotSimulation, history: Path, workdir: Path
 ) -> None:
@@ -295,6 +300,7 @@ def test_export_outcomes_rebuilds_contract_rows(
     assert again == 0
 
 
+@pytest.mark.slow
 def test_retrain_gate_refuses_a_worse_candidate(champion: RetrainResult, history: Path) -> None:
     settings = Settings()
     before = champion_version(settings)
@@ -317,6 +323,7 @@ def test_retrain_gate_refuses_a_worse_candidate(champion: RetrainResult, history
     assert re.search(r"\d\.\d{4}", decision.reason)
 
 
+@pytest.mark.slow
 def test_retrain_cli_appends_outcomes_and_reports_the_decision(
     simulation: PilotSimulation, history: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -368,6 +375,7 @@ def test_retrain_cli_missing_history_exits_2(workdir: Path) -> None:
 # -- model card ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_card_renders_with_the_champion_metrics(
     champion: RetrainResult, workdir: Path
 ) -> None:
@@ -417,6 +425,7 @@ def test_model_card_renders_with_the_champion_metrics(
         assert f"trained with {tags['outcomes_used']} of {tags['outcomes_recorded']}" in details
 
 
+@pytest.mark.slow
 def test_model_card_without_a_champion_fails_clearly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,6 +64,7 @@ def registry(
     yield settings, history, results
 
 
+@pytest.mark.slow
 def test_run_is_named_described_timed_and_has_its_data(
     registry: tuple[Settings, Path, list[TrainResult]],
 ) -> None:
@@ -99,6 +100,7 @@ def test_run_is_named_described_timed_and_has_its_data(
     assert mv.source.endswith("/model")
 
 
+@pytest.mark.slow
 def test_champion_run_tag_moves_on_promotion(
     registry: tuple[Settings, Path, list[TrainResult]],
 ) -> None:
@@ -118,6 +120,7 @@ def test_champion_run_tag_moves_on_promotion(
     assert (tagged(v1), tagged(v2)) == (None, "true")
 
 
+@pytest.mark.slow
 def test_pyfunc_champion_scores_like_the_service(
     registry: tuple[Settings, Path, list[TrainResult]],
     tmp_path: Path,
@@ -156,6 +159,7 @@ def test_pyfunc_champion_scores_like_the_service(
     assert set(got["model_version"]) == {f"{settings.registered_model}:v{version}"}
 
 
+@pytest.mark.slow
 def test_pyfunc_keeps_ids_takes_integer_counts_and_flags_a_bad_row(
     registry: tuple[Settings, Path, list[TrainResult]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,6 +200,7 @@ def test_pyfunc_keeps_ids_takes_integer_counts_and_flags_a_bad_row(
     )
 
 
+@pytest.mark.slow
 def test_compare_uses_only_customers_neither_saw(
     registry: tuple[Settings, Path, list[TrainResult]],
 ) -> None:
@@ -230,6 +235,7 @@ def _holdout(settings: Settings, version: str):  # type: ignore[no-untyped-def]
         return read_holdout(download_version(settings, version, "holdout", Path(tmp)))
 
 
+@pytest.mark.slow
 def test_compare_cli_prints_a_table_and_logs_to_the_candidates_run(
     registry: tuple[Settings, Path, list[TrainResult]],
     tmp_path: Path,
@@ -254,6 +260,7 @@ def test_compare_cli_prints_a_table_and_logs_to_the_candidates_run(
     assert any(p.endswith("compare.html") for p in arts)
 
 
+@pytest.mark.slow
 def test_monitor_cli_reads_the_champions_profile_and_exits_1_on_drift(
     registry: tuple[Settings, Path, list[TrainResult]],
     tmp_path: Path,

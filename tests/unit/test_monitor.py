@@ -49,6 +49,7 @@ def test_psi_is_zero_for_the_same_mix_and_grows_with_the_shift() -> None:
     assert np.isnan(psi(ref, {}))
 
 
+@pytest.mark.slow
 def test_drifted_month_is_flagged_and_undrifted_month_is_not(
     reference: dict, bundle_dir: Path, tmp_path: Path
 ) -> None:
@@ -80,6 +81,7 @@ def test_drifted_month_is_flagged_and_undrifted_month_is_not(
     assert "ALERT" in html and "data:image/png;base64," in html
 
 
+@pytest.mark.slow
 def test_realised_accuracy_alerts_on_the_bad_month_only(
     reference: dict, bundle_dir: Path, tmp_path: Path
 ) -> None:

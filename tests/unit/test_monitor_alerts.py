@@ -64,6 +64,7 @@ def _month(pop: dict, rows: np.ndarray) -> tuple[dict, int]:
     return distributions(obs, pop["profile"]["edges"]), obs.n  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_undrifted_months_of_100_to_500_alert_about_5_percent_at_most(
     population: dict[str, object],
 ) -> None:
@@ -162,6 +163,7 @@ def test_what_if_runs_leave_latest_json_and_history_alone(tmp_path: Path) -> Non
     assert len(frame) == 2 and set(frame["model_version"].astype(str)) == {"3"}
 
 
+@pytest.mark.slow
 def test_three_undrifted_pilot_months_of_120_exit_0(
     population: dict[str, object], bundle_dir: Path, tmp_path: Path
 ) -> None:

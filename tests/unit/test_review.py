@@ -193,6 +193,7 @@ def test_review_champion_missing_is_a_clear_error(
     assert "champion" in result.output
 
 
+@pytest.mark.slow
 def test_review_on_another_world_with_changes(tmp_path: Path) -> None:
     """The project's own generator (``capacity synth --existing-share``): not the world above.
 

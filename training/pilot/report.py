@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +18,7 @@ import pandas as pd
 from features.atomic import write_bytes, write_text
 from features.contract import SizingDefinition, load_rate
 from training.pilot.metrics import ACCURACY_TARGET, PilotMetrics, _validated_frame
+from training.report_figures import figure_png as _png
 from training.report_format import html_table, interval, md_table, num, pct
 
 __all__ = ["PilotReportFiles", "write_pilot_report"]
@@ -37,17 +36,6 @@ class PilotReportFiles:
     markdown: Path
     html: Path
     charts: tuple[Path, ...]
-
-
-def _png(fig: Any) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    # An explicit Agg canvas: no display needed and no global pyplot state, so reports can
-    # be written from server threads.
-    FigureCanvasAgg(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def _accuracy_chart(metrics: PilotMetrics) -> bytes:

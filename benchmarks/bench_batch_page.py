@@ -47,7 +47,7 @@ def history(n: int, work: Path, seed: int) -> tuple[Path, Path]:
     """customers.csv and equipment.csv of ``n`` synthetic customers (labels dropped)."""
     import pandas as pd
 
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.synth.history import SynthConfig, generate_history, write_history
 
     paths = write_history(generate_history(SynthConfig(n=n, seed=seed)), work / "history")
     customers = pd.read_csv(paths["customers"], dtype=str, keep_default_na=False)

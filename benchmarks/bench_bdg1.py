@@ -131,7 +131,7 @@ def _served(model: CapacityModel, frames: HistoryFrames) -> dict[str, np.ndarray
 
 def default_model() -> CapacityModel:
     """The model ``make serve`` builds: our synthetic 25,000-customer history, seed 1."""
-    from training.synth import SynthConfig, generate_history
+    from training.synth.history import SynthConfig, generate_history
 
     hist = generate_history(SynthConfig(n=25000, seed=1))
     valid = validate_frames(hist.customers, hist.equipment, require_label=True)

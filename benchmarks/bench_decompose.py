@@ -1,6 +1,6 @@
 """Where the points to the oracle go: model error, calibration, bounds and the tier policy.
 
-On the independent worlds of :mod:`training.worlds` (never our generator), per world and
+On the independent worlds of :mod:`training.synth.worlds` (never our generator), per world and
 seed: ``fit_model`` on ``--train`` customers, then on ``--score`` OTHER customers the
 accuracy (the contract's fixed band) of a chain of answers, each changing one thing:
 
@@ -50,7 +50,7 @@ from serving.model.decision import decide  # noqa: E402
 from serving.model.policy import PolicyConfig  # noqa: E402
 from training.evaluate import oracle_capacities  # noqa: E402
 from training.model import fit_model  # noqa: E402
-from training.worlds import WORLDS  # noqa: E402
+from training.synth.worlds import WORLDS  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHAIN = ("oracle", "ideal_cal", "ideal_cal_w0", "policy_only", "served")

@@ -21,7 +21,7 @@ from serving.core import Recommender
 from serving.model.config import ModelConfig
 from training.data import load_labelled
 from training.model import fit_model
-from training.synth import SynthConfig, generate_history, write_history
+from training.synth.history import SynthConfig, generate_history, write_history
 
 
 def _apps() -> tuple[Application, Application]:

@@ -2,7 +2,7 @@
 meter adds.
 
 Each world (the project's demo generator and the two independent worlds of
-:mod:`training.worlds`, each with its own law between the metered year and the peak) is
+:mod:`training.synth.worlds`, each with its own law between the metered year and the peak) is
 drawn with ``--existing-share`` existing customers; the first 75 % train one model
 (:func:`training.model.fit_model`, the CLI's fitting), the rest are scored through the one
 decision path (:func:`training.evaluate.evaluate_model`, as ``capacity evaluate`` does)
@@ -31,8 +31,8 @@ from features.validation import validate_frames
 from serving.model.config import ModelConfig
 from training.evaluate import evaluate_model
 from training.model import fit_model
-from training.synth import SynthConfig, generate_history
-from training.worlds import small_groups_world, utilisation_world
+from training.synth.history import SynthConfig, generate_history
+from training.synth.worlds import small_groups_world, utilisation_world
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

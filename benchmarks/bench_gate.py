@@ -1,7 +1,7 @@
 """The promotion gate's decisions on the candidates of issues 24 and 26, with their figures.
 
 On one synthetic history (``--n`` customers), a champion is trained and promoted, then
-each candidate is registered and put through :func:`training.registry.promote`:
+each candidate is registered and put through :func:`training.registry.store.promote`:
 
 * ``seed``: the champion's configuration with another seed (must pass: a seed is noise);
 * ``widened``: the policy's "appropriate" band widened to 0.25–1.6 (judged on the
@@ -27,10 +27,10 @@ from serving.model.config import ModelConfig
 from serving.model.policy import PolicyConfig
 from serving.settings import Settings
 from training.data import load_labelled
-from training.registry import promote
-from training.synth import SynthConfig, generate_history, write_history
+from training.registry.store import promote
+from training.synth.history import SynthConfig, generate_history, write_history
+from training.synth.worlds import junk_world
 from training.train import TrainConfig, train_from_files
-from training.worlds import junk_world
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Learning curve: served accuracy, undersized share and interval coverage by history size.
 
-For each history (ours and the independently made worlds of :mod:`training.worlds`) one
+For each history (ours and the independently made worlds of :mod:`training.synth.worlds`) one
 large world is generated; the model is fitted (:func:`training.model.fit_model`, the CLI's
 fitting) on its first 100, 250, 500, 1,000, 2,000, 5,000 and 20,000 customers and every
 fit is scored on the same ``--score`` OTHER customers through the one decision path
@@ -36,8 +36,8 @@ from features.validation import validate_frames
 from serving.model.config import ModelConfig
 from training.evaluate import evaluate_model
 from training.model import fit_model
-from training.synth import SynthConfig, generate_history
-from training.worlds import WORLDS
+from training.synth.history import SynthConfig, generate_history
+from training.synth.worlds import WORLDS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = (100, 250, 500, 1000, 2000, 5000, 20000)

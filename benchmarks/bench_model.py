@@ -43,7 +43,7 @@ print(time.perf_counter() - t0, r.seconds, resource.getrusage(resource.RUSAGE_SE
 
 
 def synth(n: int, seed: int, out: Path) -> float:
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.synth.history import SynthConfig, generate_history, write_history
 
     t0 = time.perf_counter()
     write_history(generate_history(SynthConfig(n=n, seed=seed)), out)

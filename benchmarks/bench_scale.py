@@ -3,7 +3,7 @@
 Prints figures (no asserts) and writes benchmarks/results/scale-<n>.json:
 
 * a synthetic history of ``--n`` customers generated in partitions of ``--partition-size``
-  (``training.synth`` per partition, seed ``seed + k``), written as Parquet partitions;
+  (``training.synth.history`` per partition, seed ``seed + k``), written as Parquet partitions;
 * **Dask** (LocalCluster, ``--workers`` processes of one thread): ``train_partitioned``
   (validation per partition, distributed features and fit, gathered aggregates, holdout
   evaluation, bundle) and ``recommend_dask`` (every customer scored by
@@ -44,7 +44,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 GENERATE = """
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from training.partitions import partition_sizes, write_synthetic_partition
+from training.dask_engine.partitions import partition_sizes, write_synthetic_partition
 root, n, size, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 sizes = partition_sizes(n, max(1, round(n / size)))
 if __name__ == "__main__":
@@ -96,7 +96,7 @@ import json, sys, time
 from pathlib import Path
 from serving.settings import Settings
 from training.train import TrainConfig
-from training.train_dask import train_partitioned
+from training.dask_engine.train import train_partitioned
 if __name__ == "__main__":
     root, out, workers = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     t0 = time.perf_counter()
@@ -113,7 +113,7 @@ import json, sys, time
 from pathlib import Path
 from serving.core import Recommender
 from serving.model.bundle import load_bundle
-from training.engine_dask import dask_client, recommend_dask
+from training.dask_engine.engine import dask_client, recommend_dask
 if __name__ == "__main__":
     root, bundle, out, workers = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     t0 = time.perf_counter()

@@ -28,9 +28,9 @@ from serving.model.config import ModelConfig
 from serving.settings import Settings
 from training.data import load_labelled
 from training.evaluate import evaluate_model
-from training.synth import SynthConfig, generate_history, write_history
+from training.synth.history import SynthConfig, generate_history, write_history
+from training.synth.worlds import WORLDS
 from training.train import TrainConfig, train_from_files
-from training.worlds import WORLDS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

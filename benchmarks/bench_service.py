@@ -122,7 +122,7 @@ def build_small_bundle(work: Path) -> Path:
     """Train a small model on a synthetic history (as the service tests do)."""
     from serving.model.config import ModelConfig
     from serving.settings import Settings
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.synth.history import SynthConfig, generate_history, write_history
     from training.train import TrainConfig, train_from_files
 
     paths = write_history(generate_history(SynthConfig(n=3000, seed=5)), work / "history")

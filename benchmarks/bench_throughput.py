@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from features.catalog import load_catalog  # noqa: E402
 from features.engineering import engineering_estimate_frame  # noqa: E402
 from serving.logbook import Logbook, LogbookSettings, RecommendationEntry  # noqa: E402
-from training.synth import SynthConfig, generate_history, write_history  # noqa: E402
+from training.synth.history import SynthConfig, generate_history, write_history  # noqa: E402
 
 
 def _best(fn: Callable[[], object], repeat: int) -> float:

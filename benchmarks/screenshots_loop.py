@@ -48,7 +48,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from serving.settings import Settings
-    from training.registry import client
+    from training.registry.store import client
 
     settings = Settings()
     mc = client(settings)

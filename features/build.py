@@ -723,7 +723,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def label_statistics(self, X: HistoryFrames) -> LabelStatistics:
         """What the label-dependent part of :meth:`fit` reads of ``X``, one row per customer.
 
-        Separate so that a partitioned history (the Dask engine, :mod:`training.engine_dask`)
+        Separate so that a partitioned history (the Dask engine, :mod:`training.dask_engine.engine`)
         can compute these per partition and gather them: they are small (industry, kW per
         category, area estimate) next to the equipment lines they summarise.
         """

@@ -23,7 +23,7 @@ half-written). A service started without any model loads one as soon as it appea
 
 Bundles are read from their resolved real directory, so an atomic switch of the
 ``champion`` symlink (:func:`serving.model.bundle.switch_champion`, what
-``training.registry.export_champion`` does) is never seen half-done.
+``training.registry.store.export_champion`` does) is never seen half-done.
 """
 
 from __future__ import annotations

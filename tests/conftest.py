@@ -20,7 +20,7 @@ from serving.model.predictor import CapacityModel
 from training.bundle import save_bundle
 from training.data import LabelledHistory, load_labelled
 from training.model import fit_model
-from training.synth import SynthConfig, generate_history, write_history
+from training.synth.history import SynthConfig, generate_history, write_history
 
 SYNTH_N = 2500
 SYNTH_SEED = 3

@@ -20,7 +20,7 @@ import pandas as pd
 
 from features.contract import DEFAULT_SIZING, EXISTING_TYPES, tier_at_or_above
 from features.metering import hours_in_month
-from training.synth import SynthConfig, generate_history, write_history
+from training.synth.history import SynthConfig, generate_history, write_history
 
 YEAR = 2025
 EXISTING_SHARE = 0.45

@@ -35,7 +35,7 @@ def ensure_default_model(
         removed (the bundle is kept aside as ``<home>/exports/.rejected-…``), so
         ``make serve`` stops here and a service started anyway says there is no model.
     """
-    from training.registry import champion_version, promote
+    from training.registry.store import champion_version, promote
 
     current = champion_version(settings)
     target = settings.champion_dir
@@ -44,7 +44,12 @@ def ensure_default_model(
             _export(settings)
         return target, f"champion is version {current}"
 
-    from training.synth import DEMO_EXISTING_SHARE, SynthConfig, generate_history, write_history
+    from training.synth.history import (
+        DEMO_EXISTING_SHARE,
+        SynthConfig,
+        generate_history,
+        write_history,
+    )
     from training.train import TrainConfig, train_from_files
 
     data_dir = settings.home / "synthetic-default"
@@ -113,7 +118,7 @@ def _export(settings: Settings) -> None:
         When the export fails verification.
     """
     from serving.model.bundle import BundleError
-    from training.registry import export_champion
+    from training.registry.store import export_champion
 
     link = settings.champion_dir
     try:

@@ -48,7 +48,7 @@ def resolve(
     ValueError
         Only one of ``customers`` and ``equipment`` given.
     """
-    from training.registry import champion_version, download_version
+    from training.registry.store import champion_version, download_version
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if (customers is None) != (equipment is None):

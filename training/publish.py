@@ -29,7 +29,7 @@ from serving.model.predictor import CapacityModel
 from serving.settings import Settings
 from training.data import LabelledHistory, write_holdout
 from training.evaluate import EvaluationResult
-from training.registry import LoggedDataset, RunRecord, log_training_run
+from training.registry.store import LoggedDataset, RunRecord, log_training_run
 
 ENGINES = ("local", "dask")
 
@@ -126,7 +126,7 @@ def datasets(
 def pyfunc_model(bundle_dir: Path, hold: LabelledHistory, dst: Path) -> Path:
     """The bundle as an MLflow pyfunc model, its input example five holdout applications."""
     from training.mlflow_model import frame_from_applications, save_pyfunc
-    from training.pilot_sim import applications_from_frames
+    from training.pilot.simulate import applications_from_frames
 
     head = hold.frames.customers.head(5)
     eq = hold.frames.equipment
@@ -145,7 +145,7 @@ def monitor_profile(
     share of the same history.
     """
     from serving.core import Recommender
-    from training.monitor_profile import training_profile
+    from training.registry.monitor_profile import training_profile
 
     answers = Recommender(model, "reference").score_frames(
         hold.frames.customers, hold.frames.equipment

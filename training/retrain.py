@@ -1,10 +1,10 @@
 """Retrain on history plus recorded outcomes, then promote only through the gate.
 
 :func:`retrain` closes the loop: the pilot's recorded outcomes (optionally) join the
-utility's history in the contract's format (:mod:`training.outcomes_export`), a candidate
+utility's history in the contract's format (:mod:`training.pilot.outcomes_export`), a candidate
 is trained on the merged history (:func:`training.train.train_from_files`: validated, held
 out, logged to MLflow and registered as a new version), and the candidate is put through
-the promotion gate (:func:`training.registry.promote`), which re-scores the current
+the promotion gate (:func:`training.registry.store.promote`), which re-scores the current
 champion on the candidate's holdout. A refused candidate stays registered but does not
 serve; the decision says why.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 
 from serving.logbook import LogbookSettings
 from serving.settings import Settings
-from training.gate import GATE_MIN_ACCURACY
-from training.outcomes_export import OutcomeExport
-from training.registry import PromotionDecision
+from training.pilot.outcomes_export import OutcomeExport
+from training.registry.gate import GATE_MIN_ACCURACY
+from training.registry.store import PromotionDecision
 from training.train import TrainConfig, TrainResult
 
 __all__ = ["RetrainResult", "outcome_figures", "retrain"]
@@ -50,7 +50,7 @@ def outcome_figures(joined: object, exported: OutcomeExport, appended: int) -> d
 
     from features.contract import DEFAULT_SIZING, sizing_outcome
 
-    frame = joined  # pandas.DataFrame of training.log_frame.joined_frame
+    frame = joined  # pandas.DataFrame of training.pilot.log_frame.joined_frame
     out = {
         "outcomes_recorded": str(exported.n_outcomes),
         "outcomes_used": str(appended),
@@ -159,7 +159,7 @@ def retrain(
     reason, by
         Recorded with a promotion.
     min_accuracy
-        The gate's floor (see :func:`training.registry.promote`).
+        The gate's floor (see :func:`training.registry.store.promote`).
     progress
         Optional callable receiving stage names.
     meter_readings
@@ -177,8 +177,8 @@ def retrain(
         ``oracle`` together with ``include_outcomes``, or a malformed oracle file.
     """
     from serving.logbook import Logbook
-    from training.outcomes_export import export_outcomes, merge_history, merged_meter_path
-    from training.registry import export_champion, promote
+    from training.pilot.outcomes_export import export_outcomes, merge_history, merged_meter_path
+    from training.registry.store import export_champion, promote
     from training.train import train_from_files
 
     if oracle is not None and include_outcomes:
@@ -213,7 +213,7 @@ def retrain(
             train_meter = merged_meter if merged_meter.is_file() else None
         figures: dict[str, str] = {}
         if include_outcomes and exported is not None:
-            from training.log_frame import joined_frame
+            from training.pilot.log_frame import joined_frame
 
             with Logbook.open(log_settings) as logbook:
                 figures = outcome_figures(joined_frame(logbook), exported, appended)
@@ -229,7 +229,7 @@ def retrain(
         )
         assert result.run is not None  # log_to_mlflow is forced on
         if figures:
-            from training.registry import client
+            from training.registry.store import client
 
             mc = client(settings)
             for key, value in figures.items():

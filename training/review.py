@@ -33,8 +33,8 @@ from features.contract import DEFAULT_APPLICATION_TYPE
 from features.validation import ValidatedHistory
 from serving.core import Recommender
 from serving.model.predictor import CapacityModel
-from training.report_figures import figure_png_base64
-from training.report_format import html_table, num, pct
+from training.reports.figures import figure_png_base64
+from training.reports.format import html_table, num, pct
 
 VERDICTS: tuple[str, ...] = ("reduce_candidate", "overload_risk", "keep")
 """The review's groups, in the order of the CSV and the report."""

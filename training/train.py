@@ -21,7 +21,7 @@ from training.data import file_hash, holdout_split, load_labelled
 from training.evaluate import EvaluationResult, evaluate_model, save_plots
 from training.model import fit_model
 from training.publish import publish_training_run
-from training.registry import RunRecord, git_sha
+from training.registry.store import RunRecord, git_sha
 
 
 class TrainConfig(BaseModel):

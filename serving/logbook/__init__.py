@@ -11,7 +11,7 @@
   health, retention).
 
 The offline work on the log is on the training side: the outcome-CSV import
-(:mod:`training.outcomes_import`) and the pilot's analytic read (:mod:`training.log_frame`).
+(:mod:`training.pilot.outcomes_import`) and the pilot's analytic read (:mod:`training.pilot.log_frame`).
 """
 
 from serving.logbook.engine import create_logbook_engine

@@ -482,7 +482,7 @@ def latest_outcomes(recommendation_id: str | None = None) -> Subquery:
     The latest by ``recorded_at``, then by outcome id (a corrected outcome recorded in the
     same second wins). Columns: every column of ``outcomes``. Used by
     :meth:`Logbook.latest_outcome`-style look-ups here, the pilot's joined frame
-    (``training/log_frame.py``) and the monitor's read (``training/monitor_log.py``).
+    (``training/pilot/log_frame.py``) and the monitor's read (``training/monitor/log.py``).
     """
     ranked_from = select(
         _OUT,

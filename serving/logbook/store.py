@@ -4,7 +4,7 @@ Every recommendation the service gives is logged in ``recommendations`` with the
 the answer and the figures the pilot needs (recommended, engineering and status-quo
 capacity, predicted peak). When the connection is energised and a year of metering is in,
 the granted capacity and the metered peak are recorded in ``outcomes``; the pilot statistics
-(:mod:`training.pilot`) read both back through :func:`training.log_frame.joined_frame`.
+(:mod:`training.pilot`) read both back through :func:`training.pilot.log_frame.joined_frame`.
 
 The schema is owned by Alembic (``serving/migrations``); :meth:`Logbook.open` upgrades the
 database to the latest revision, so an empty database is usable at once and an existing one
@@ -14,8 +14,8 @@ any other SQLAlchemy URL (e.g. PostgreSQL) is set with ``CAPACITY_LOG_DB_URL``.
 
 This module is the runtime's store (writer, spool, replay, health, retention); the offline
 work on the log lives on the training side: the outcome-CSV import
-(:mod:`training.outcomes_import`) and the analytic read of the pilot
-(:mod:`training.log_frame`).
+(:mod:`training.pilot.outcomes_import`) and the analytic read of the pilot
+(:mod:`training.pilot.log_frame`).
 """
 
 from __future__ import annotations
@@ -619,7 +619,7 @@ class Logbook:
     def reading(self) -> contextlib.AbstractContextManager[Connection]:
         """A connection for reading, after every queued row is written.
 
-        For readers outside the store (:func:`training.log_frame.joined_frame`).
+        For readers outside the store (:func:`training.pilot.log_frame.joined_frame`).
         Raises LogUnavailableError if the database cannot be read now.
         """
         return self._read()
@@ -909,7 +909,7 @@ class Logbook:
             Free text.
         recorded_at
             Timezone-aware timestamp; now (UTC) when None. The latest one wins in
-            :func:`training.log_frame.joined_frame`.
+            :func:`training.pilot.log_frame.joined_frame`.
 
         Returns
         -------
@@ -986,7 +986,7 @@ class Logbook:
 
         The batch form of :meth:`record_outcome` (same idempotency: a repeat of the latest
         outcome is its id, other values are refused), used by the outcome-CSV import
-        (:func:`training.outcomes_import.import_outcomes`).
+        (:func:`training.pilot.outcomes_import.import_outcomes`).
 
         Parameters
         ----------

@@ -23,8 +23,7 @@ from features.validation import ContractError, validate_frames
 from serving.core import Recommender
 from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
-from training.data import holdout_split, labelled_from_validated
-from training.engine_dask import (
+from training.dask_engine.engine import (
     _partition_report,
     check_unique_ids,
     dask_client,
@@ -32,9 +31,10 @@ from training.engine_dask import (
     train_dask,
     validate_partition,
 )
+from training.dask_engine.partitions import discover_partitions, write_synthetic_partitions
+from training.data import holdout_split, labelled_from_validated
 from training.evaluate import evaluate_model
 from training.model import fit_model
-from training.partitions import discover_partitions, write_synthetic_partitions
 
 pytestmark = pytest.mark.slow
 

@@ -21,9 +21,9 @@ from typer.testing import CliRunner, Result
 from features.validation import INCOMPLETE_SUFFIX, SUMMARY_INCOMPLETE, validate_frames
 from serving.model.config import ModelConfig
 from serving.settings import Settings
-from training.cli import app
+from training.cli.app import app
 from training.data import OracleFileError, customer_keys, load_labelled, read_oracle
-from training.synth import SynthConfig, generate_history, write_history
+from training.synth.history import SynthConfig, generate_history, write_history
 from training.train import TrainConfig, train_from_files
 
 TINY_MODEL = ModelConfig(max_rounds=40, num_threads=1)

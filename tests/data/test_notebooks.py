@@ -63,8 +63,8 @@ def champion_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
     """A private registry with a small champion; and the history it was trained on."""
     from serving.model.config import ModelConfig
     from serving.settings import Settings
-    from training.registry import promote
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.registry.store import promote
+    from training.synth.history import SynthConfig, generate_history, write_history
     from training.train import TrainConfig, train_from_files
 
     root = tmp_path_factory.mktemp("notebook-home")

@@ -17,7 +17,7 @@ from features.contract import (
     is_standard_capacity,
     load_rate,
 )
-from training.synth import SynthConfig, SyntheticHistory, generate_history, write_history
+from training.synth.history import SynthConfig, SyntheticHistory, generate_history, write_history
 
 N = 2000
 SEED = 7
@@ -311,7 +311,7 @@ def test_config_rejects_nonsense() -> None:
 
 
 def test_cli_synth_writes_the_files(tmp_path: Path) -> None:
-    from training.cli import app
+    from training.cli.app import app
 
     result = CliRunner().invoke(app, ["synth", "--n", "300", "--seed", "2", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from features.contract import CUSTOMER_COLUMN_NAMES, EQUIPMENT_COLUMN_NAMES, is_standard_capacity
-from training.synth import SynthConfig, SyntheticHistory, generate_history, write_history
-from training.synth_existing import DEMAND_METER_MIN_KVA, METER_COLUMNS, plan_changes
-from training.worlds import World, small_groups_world, utilisation_world
+from training.synth.existing import DEMAND_METER_MIN_KVA, METER_COLUMNS, plan_changes
+from training.synth.history import SynthConfig, SyntheticHistory, generate_history, write_history
+from training.synth.worlds import World, small_groups_world, utilisation_world
 
 N = 12_000
 SEED = 11
@@ -438,7 +438,7 @@ def test_same_seed_same_bytes_with_existing_customers(tmp_path: Path) -> None:
 
 
 def test_cli_synth_writes_meter_readings_with_an_existing_share(tmp_path: Path) -> None:
-    from training.cli import app
+    from training.cli.app import app
 
     result = CliRunner().invoke(
         app,

@@ -1,7 +1,7 @@
 """The synthetic history's tables are data files, and the doc shows exactly those files.
 
 ``docs/synthetic_history.md`` tables A, B, C and D are generated from ``training/data/synth_*``
-(``python -m training.synth_tables --write``); a hand edit of either side alone fails here.
+(``python -m training.synth.tables --write``); a hand edit of either side alone fails here.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from features.catalog import load_catalog
-from training.synth_tables import DOC_PATH, doc_blocks, load_synth_tables, render_doc_tables
+from training.synth.tables import DOC_PATH, doc_blocks, load_synth_tables, render_doc_tables
 
 
 def test_doc_tables_are_the_generated_ones() -> None:
@@ -19,7 +19,7 @@ def test_doc_tables_are_the_generated_ones() -> None:
     for name, body in rendered.items():
         assert blocks[name] == body, (
             f"docs/synthetic_history.md table {name} differs from training/data; "
-            "run `python -m training.synth_tables --write`"
+            "run `python -m training.synth.tables --write`"
         )
 
 

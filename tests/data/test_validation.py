@@ -532,7 +532,7 @@ def test_validate_command_prints_counts_and_writes_report(
 ) -> None:
     from typer.testing import CliRunner
 
-    from training.cli import app
+    from training.cli.app import app
 
     out = tmp_path / "cli-report"
     result = CliRunner().invoke(
@@ -557,7 +557,7 @@ def test_validate_command_prints_counts_and_writes_report(
 def test_validate_command_reports_contract_error(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from training.cli import app
+    from training.cli.app import app
 
     customers = _write(tmp_path / "c.csv", ["customer_id", "C1"])
     equipment = _write(tmp_path / "e.csv", EQUIPMENT_LINES)

@@ -22,7 +22,7 @@ import yaml
 from kustomize_lite import render
 from typer.testing import CliRunner
 
-from training.cli import app
+from training.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

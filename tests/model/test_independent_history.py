@@ -19,8 +19,8 @@ from serving.model.config import ModelConfig
 from serving.settings import Settings
 from training.data import load_labelled
 from training.evaluate import evaluate_model
+from training.synth.worlds import small_groups_world, utilisation_world
 from training.train import TrainConfig, TrainResult, train_from_files
-from training.worlds import small_groups_world, utilisation_world
 
 
 def _independent_history(n: int, seed: int, out: Path) -> None:

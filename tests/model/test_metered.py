@@ -216,7 +216,7 @@ def test_evaluation_and_model_card_report_application_types_apart(
     metered_model: CapacityModel,
 ) -> None:
     from training.evaluate import evaluate_model
-    from training.model_card import _by_application_type
+    from training.registry.model_card import _by_application_type
 
     v = _validated(*_world(3, 200))
     result = evaluate_model(

@@ -28,7 +28,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-import training.registry as registry
+import training.registry.store as registry
 from features.build import FEATURE_SPEC_VERSION
 from serving.examples import MACHINERY_WORKSHOP
 from serving.model.bundle import FILES, BundleError, switch_champion

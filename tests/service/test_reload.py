@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-import training.registry as registry
+import training.registry.store as registry
 from serving.examples import MACHINERY_WORKSHOP
 from serving.model.bundle import BundleError, switch_champion
 from serving.reload import DEFAULT_RELOAD_SECONDS, LoadedModel, ModelWatcher, fingerprint

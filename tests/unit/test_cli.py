@@ -14,8 +14,8 @@ from typer.testing import CliRunner, Result
 
 from features.validation import load_history
 from serving.settings import Settings
-from training.cli import app
-from training.registry import latest_version, promote
+from training.cli.app import app
+from training.registry.store import latest_version, promote
 
 N_CLI = 1200
 REC_COLUMNS = [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from rich.table import Table
 
-from training.cli_output import CLI_WIDTH, cell, console, counts_table, parse_datetime_option
+from training.cli.output import CLI_WIDTH, cell, console, counts_table, parse_datetime_option
 
 
 def test_counts_are_integers_and_shares_keep_their_digits() -> None:

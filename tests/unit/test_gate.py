@@ -17,11 +17,11 @@ from serving.model.bundle import load_bundle
 from serving.model.config import ModelConfig
 from serving.model.policy import PolicyConfig
 from serving.settings import Settings
-from training.cli import app
+from training.cli.app import app
 from training.data import read_holdout
-from training.gate import paired_comparison
-from training.registry import champion_version, client, download_version, promote
-from training.synth import SynthConfig, generate_history, write_history
+from training.registry.gate import paired_comparison
+from training.registry.store import champion_version, client, download_version, promote
+from training.synth.history import SynthConfig, generate_history, write_history
 from training.train import TrainConfig, train_from_files
 
 SMALL = ModelConfig(max_rounds=300, num_threads=1)

@@ -25,10 +25,10 @@ from serving.model.config import ModelConfig
 from serving.model.policy import PolicyConfig
 from serving.settings import Settings
 from training.data import LabelledHistory
-from training.gate import HistoryCheck, duplicate_share, paired_comparison
-from training.registry import champion_version, decision_entries, promote
+from training.registry.gate import HistoryCheck, duplicate_share, paired_comparison
+from training.registry.store import champion_version, decision_entries, promote
+from training.synth.worlds import junk_world
 from training.train import TrainConfig, TrainResult, train_from_files
-from training.worlds import junk_world
 
 SMALL = ModelConfig(max_rounds=300, num_threads=1)
 WIDENED = ModelConfig(

@@ -28,9 +28,9 @@ from serving.logbook import (
 )
 from serving.model.predictor import CapacityModel
 from training.data import LabelledHistory
-from training.monitor_profile import observe_logged
-from training.outcomes_export import export_outcomes
-from training.pilot_sim import applications_from_frames
+from training.pilot.outcomes_export import export_outcomes
+from training.pilot.simulate import applications_from_frames
+from training.registry.monitor_profile import observe_logged
 
 N = 40
 

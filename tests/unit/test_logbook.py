@@ -20,8 +20,8 @@ from serving.logbook import (
     default_database_url,
     project_root,
 )
-from training.log_frame import JOINED_COLUMNS, joined_frame
-from training.outcomes_import import import_outcomes
+from training.pilot.log_frame import JOINED_COLUMNS, joined_frame
+from training.pilot.outcomes_import import import_outcomes
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from sqlalchemy import inspect
 
 from features.schemas import Application
 from serving.logbook import Logbook, LogbookSettings
-from training.log_frame import joined_frame
-from training.outcomes_import import import_outcomes
+from training.pilot.log_frame import joined_frame
+from training.pilot.outcomes_import import import_outcomes
 
 HEAD = "0003"
 

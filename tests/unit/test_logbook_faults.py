@@ -27,7 +27,7 @@ from serving.logbook import (
     OutcomeConflictError,
     public_error,
 )
-from training.outcomes_import import import_outcomes
+from training.pilot.outcomes_import import import_outcomes
 
 FAULTS = ("disk I/O error", "database or disk is full", "attempt to write a readonly database")
 

@@ -12,7 +12,7 @@ import pytest
 
 from features.schemas import Application
 from serving.logbook import SPOOL_FILE, Logbook, LogbookSettings
-from training.log_frame import joined_frame
+from training.pilot.log_frame import joined_frame
 
 
 @pytest.fixture

@@ -22,14 +22,14 @@ from serving.logbook import Logbook, LogbookSettings
 from serving.model.config import ModelConfig
 from serving.model.policy import PolicyConfig
 from serving.settings import Settings
-from training.cli import app
-from training.log_frame import joined_frame
-from training.outcomes_export import export_outcomes, merge_history
+from training.cli.app import app
 from training.pilot import pilot_metrics
-from training.pilot_sim import PilotSimulation, simulate_pilot
-from training.registry import champion_version, client, latest_version
+from training.pilot.log_frame import joined_frame
+from training.pilot.outcomes_export import export_outcomes, merge_history
+from training.pilot.simulate import PilotSimulation, simulate_pilot
+from training.registry.store import champion_version, client, latest_version
 from training.retrain import RetrainResult, retrain
-from training.synth import SynthConfig, generate_history, write_history
+from training.synth.history import SynthConfig, generate_history, write_history
 from training.train import TrainConfig
 
 HISTORY_N = 3000

@@ -24,11 +24,11 @@ from serving.core import Recommender
 from serving.model.bundle import load_bundle
 from serving.model.config import ModelConfig
 from serving.settings import Settings
-from training.cli import app
-from training.compare import compare_models, compare_versions
+from training.cli.app import app
 from training.mlflow_model import answer_frame, applications_from_frame, frame_from_applications
-from training.pilot_sim import applications_from_frames
-from training.registry import (
+from training.pilot.simulate import applications_from_frames
+from training.registry.compare import compare_models, compare_versions
+from training.registry.store import (
     CHAMPION_RUN_TAG,
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
@@ -37,7 +37,7 @@ from training.registry import (
     download_version,
     promote,
 )
-from training.synth import SynthConfig, generate_history, write_history
+from training.synth.history import SynthConfig, generate_history, write_history
 from training.train import TrainConfig, TrainResult, train_from_files
 
 SMALL = ModelConfig(max_rounds=200, num_threads=1)
@@ -267,8 +267,8 @@ def test_monitor_cli_reads_the_champions_profile_and_exits_1_on_drift(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from serving.logbook import LogbookSettings
-    from training.monitor import history_path, read_history
-    from training.monitor_sim import log_month, month
+    from training.monitor.report import history_path, read_history
+    from training.monitor.simulate import log_month, month
 
     settings, _, results = registry
     monkeypatch.setenv("CAPACITY_HOME", str(settings.home))

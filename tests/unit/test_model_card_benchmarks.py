@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.model_card import benchmark_section
+from training.registry.model_card import benchmark_section
 
 
 def test_without_results_it_names_the_command(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ from serving.model.predictor import CapacityModel
 from serving.monitor_gauges import MonitorGauges, publish
 from serving.settings import Settings
 from training.data import LabelledHistory
-from training.monitor import MonitorThresholds, run_monitor, write_html, write_json
-from training.monitor_profile import psi, training_profile
-from training.monitor_sim import log_month, month
+from training.monitor.report import MonitorThresholds, run_monitor, write_html, write_json
+from training.monitor.simulate import log_month, month
+from training.registry.monitor_profile import psi, training_profile
 
 # Industries that are a few percent of the fixture history each: a month made only of
 # them is an industry mix unlike the history (a charging-station campaign, cold chains).

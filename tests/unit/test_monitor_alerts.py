@@ -21,7 +21,7 @@ from serving.core import Recommender
 from serving.model.predictor import CapacityModel
 from serving.settings import Settings
 from training.data import LabelledHistory
-from training.monitor import (
+from training.monitor.report import (
     MonitorReport,
     MonitorThresholds,
     accuracy_alerts,
@@ -31,8 +31,8 @@ from training.monitor import (
     publish,
     read_history,
 )
-from training.monitor_profile import distributions, observe_history, psi, training_profile
 from training.pilot import wilson_interval
+from training.registry.monitor_profile import distributions, observe_history, psi, training_profile
 
 SIZES = (100, 200, 300, 500)
 MONTHS_PER_SIZE = 40
@@ -172,8 +172,8 @@ def test_three_undrifted_pilot_months_of_120_exit_0(
     # applications and their outcomes (metered peaks as the history predicts) logged, then
     # the monitor run on each month. The reference is the session history's own profile.
     from serving.logbook import LogbookSettings
-    from training.monitor import run_monitor
-    from training.monitor_sim import log_month, month
+    from training.monitor.report import run_monitor
+    from training.monitor.simulate import log_month, month
 
     settings = Settings(home=tmp_path / "home")
     codes = []
@@ -199,7 +199,7 @@ def test_three_undrifted_pilot_months_of_120_exit_0(
 def test_an_alert_already_raised_on_the_previous_run_is_marked_continuing(
     tmp_path: Path,
 ) -> None:
-    from training.monitor import DriftRow, continuing_alerts
+    from training.monitor.report import DriftRow, continuing_alerts
 
     settings = Settings(home=tmp_path)
     report = _report("3")

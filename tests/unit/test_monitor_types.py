@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from training.monitor import realised_by_type
+from training.monitor.report import realised_by_type
 
 
 def _logged(kinds: list[str], peaks: list[float], kva: list[float]) -> pd.DataFrame:

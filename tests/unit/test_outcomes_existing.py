@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.validation import load_history
-from training.outcomes_export import OutcomeExport, merge_history, merged_meter_path
+from training.pilot.outcomes_export import OutcomeExport, merge_history, merged_meter_path
 
 
 def _history(root: Path) -> tuple[Path, Path, Path]:

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from serving.model.config import ModelConfig
 from serving.settings import Settings
-from training.cli import app
-from training.partitions import discover_partitions
-from training.registry import client
+from training.cli.app import app
+from training.dask_engine.partitions import discover_partitions
+from training.registry.store import client
 from training.train import TrainConfig, train_from_files
 
 pytestmark = pytest.mark.slow
@@ -91,8 +91,8 @@ def test_dask_and_local_runs_are_published_alike(
     # MLFLOW_TRACKING_URI into the process for good, and later tests (the notebooks'
     # champion) would register into this test's store.
     monkeypatch.setenv("MLFLOW_TRACKING_URI", Settings(home=home).resolved_tracking_uri())
-    from training.engine_dask import dask_client
-    from training.train_dask import train_partitioned
+    from training.dask_engine.engine import dask_client
+    from training.dask_engine.train import train_partitioned
 
     settings = Settings(home=home)
     # The local engine on the same rows (the partitions concatenated back to CSV).

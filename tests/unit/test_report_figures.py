@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from training.report_figures import figure_png, figure_png_base64  # noqa: E402
+from training.reports.figures import figure_png, figure_png_base64  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -22,7 +22,7 @@ from serving.model.bundle import load_bundle
 from tests.conftest import SMALL_MODEL_CONFIG
 from tests.metered_history import write_metered_history
 from training.bundle import save_bundle
-from training.cli import app
+from training.cli.app import app
 from training.data import load_labelled
 from training.model import fit_model
 from training.review import REVIEW_COLUMNS, NothingToReviewError, review_installed_base
@@ -202,7 +202,7 @@ def test_review_on_another_world_with_changes(tmp_path: Path) -> None:
     often than not, and rarely undersized at the smaller capacity it is offered.
     """
     from features.contract import sizing_outcome
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.synth.history import SynthConfig, generate_history, write_history
 
     hist = tmp_path / "synth"
     write_history(generate_history(SynthConfig(n=1500, seed=21, existing_share=0.4)), hist)

@@ -151,7 +151,7 @@ def test_industries_without_their_own_calibration_are_flagged_and_still_answered
     from serving.model.config import ModelConfig
     from serving.model.decision import decide
     from training.model import fit_model
-    from training.synth import SynthConfig, generate_history
+    from training.synth.history import SynthConfig, generate_history
 
     hist = generate_history(SynthConfig(n=400, seed=9))
     valid = validate_frames(hist.customers, hist.equipment, require_label=True)

@@ -2,9 +2,9 @@
 
 - :mod:`training.pilot.metrics`: how the logged recommendations fared against metered
   peaks (sizing accuracy of the model, the status quo and the engineering method, with
-  Wilson intervals), from :func:`training.log_frame.joined_frame`;
+  Wilson intervals), from :func:`training.pilot.log_frame.joined_frame`;
 - :mod:`training.pilot.report`: the Markdown and HTML report with its charts, formatted by
-  :mod:`training.report_format` (which the model card uses too).
+  :mod:`training.reports.format` (which the model card uses too).
 """
 
 from training.pilot.metrics import (

@@ -1,6 +1,6 @@
 """Pilot statistics: how the logged recommendations fared against metered peaks.
 
-Input is the frame of :func:`training.log_frame.joined_frame` (one row per
+Input is the frame of :func:`training.pilot.log_frame.joined_frame` (one row per
 recommendation with its latest outcome). For the model's ``recommended_kva`` and, on the
 same customers, the applicant's own proposal (``status_quo_kva``, where given) and the
 demand-coefficient method (``engineering_kva``), the contract's sizing definition
@@ -26,7 +26,7 @@ from features.contract import (
     load_rate,
     sizing_outcome,
 )
-from training.stats import wilson_interval
+from training.reports.stats import wilson_interval
 
 __all__ = [
     "ACCURACY_TARGET",
@@ -205,7 +205,7 @@ def _validated_frame(frame: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(
             f"the pilot frame lacks column(s) {', '.join(missing)}; received "
             f"{', '.join(map(str, frame.columns))}, expected at least {', '.join(REQUIRED_COLUMNS)} "
-            f"(see training.log_frame.joined_frame)"
+            f"(see training.pilot.log_frame.joined_frame)"
         )
     if frame.empty:
         raise ValueError(
@@ -335,7 +335,7 @@ def pilot_metrics(
     Parameters
     ----------
     frame
-        One row per customer with an outcome, e.g. :func:`training.log_frame.joined_frame`; needs
+        One row per customer with an outcome, e.g. :func:`training.pilot.log_frame.joined_frame`; needs
         ``id, industry, recommended_kva, metered_peak_kw, status_quo_kva, engineering_kva``
         (the capacity columns may be missing per row except ``recommended_kva``) and uses
         ``granted_kva, predicted_peak_kw, response_json`` when present.

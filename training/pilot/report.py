@@ -1,7 +1,7 @@
 """The pilot report: Markdown and self-contained HTML with two matplotlib charts.
 
 Renders :class:`~training.pilot.metrics.PilotMetrics` with the formatting the model card
-uses too (:mod:`training.report_format`).
+uses too (:mod:`training.reports.format`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 from features.atomic import write_bytes, write_text
 from features.contract import SizingDefinition, load_rate
 from training.pilot.metrics import ACCURACY_TARGET, PilotMetrics, _validated_frame
-from training.report_figures import figure_png as _png
-from training.report_format import html_table, interval, md_table, num, pct
+from training.reports.figures import figure_png as _png
+from training.reports.format import html_table, interval, md_table, num, pct
 
 __all__ = ["PilotReportFiles", "write_pilot_report"]
 

@@ -1,6 +1,6 @@
 """CLI command ``capacity review``: the installed-base review of existing customers.
 
-Registered on the ``capacity`` app by :mod:`training.cli`; a thin wrapper around
+Registered on the ``capacity`` app by :mod:`training.cli.app`; a thin wrapper around
 :mod:`training.review`, imports inside so ``--help`` is fast.
 """
 
@@ -15,7 +15,7 @@ CHAMPION = "champion"
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    from training.cli_output import console
+    from training.cli.output import console
 
     console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=code)
@@ -57,7 +57,7 @@ def review(
     from features.validation import ContractError, load_history
     from serving.model.bundle import BundleError, load_bundle, version_label
     from serving.settings import Settings
-    from training.cli_output import console as make_console
+    from training.cli.output import console as make_console
     from training.review import NothingToReviewError, review_installed_base, write_review
 
     settings = Settings()

@@ -1,7 +1,7 @@
 """Small statistics shared across training's reports (a leaf: imports nothing of training).
 
 :func:`wilson_interval` is used by the pilot metrics (``training/pilot/metrics.py``), the
-monitoring report (``training/monitor.py``) and the model card (``training/model_card.py``);
+monitoring report (``training/monitor/report.py``) and the model card (``training/registry/model_card.py``);
 living here, none of them imports another's package for it (no arrow pointing up once
 ``training/`` is grouped into packages). ``training.pilot`` re-exports it.
 """

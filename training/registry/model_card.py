@@ -24,7 +24,7 @@ import pandas as pd
 from features.atomic import write_text
 from features.contract import SIZING_ACCURACY_TARGET as ACCURACY_TARGET
 from serving.settings import PROJECT_ROOT, Settings
-from training.report_format import count, md_table, pct
+from training.reports.format import count, md_table, pct
 
 __all__ = [
     "ModelCardData",
@@ -103,7 +103,7 @@ def _per_industry_from_holdout(
     from serving.model.bundle import load_bundle
     from training.data import read_holdout
     from training.evaluate import evaluate_model
-    from training.registry import download_version
+    from training.registry.store import download_version
 
     model, _, _ = load_bundle(bundle)
     holdout = read_holdout(download_version(settings, version, "holdout", tmp / "holdout"))
@@ -137,7 +137,7 @@ def collect_model_card_data(
     ModelCardError
         No champion is registered, or the bundle lacks its metadata or metrics.
     """
-    from training.registry import champion_version, client, download_version
+    from training.registry.store import champion_version, client, download_version
 
     settings = settings if settings is not None else Settings()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -336,7 +336,7 @@ the contract are rejected and reported before training; they never reach the mod
 validation; by industry, from the bundle's peer statistics): {mix}.
 
 **Synthetic history.** No utility history was available to this project, so this model is
-trained on the synthetic history of [`training/synth.py`](../training/synth.py), whose every
+trained on the synthetic history of [`training/synth/history.py`](../training/synth/history.py), whose every
 assumption is documented in [`docs/synthetic_history.md`](../docs/synthetic_history.md):
 industry mix and profiles, equipment templates and unit sizes, utilisation and
 coincidence by category, climate and shift effects, a share of customers that never ramp
@@ -467,7 +467,7 @@ def _clamp_by_industry(m: dict[str, Any]) -> str:
 
 
 def _weak_spots(data: ModelCardData) -> str:
-    from training.stats import wilson_interval
+    from training.reports.stats import wilson_interval
 
     per = data.per_industry
     if per is None or per.empty or "model_accuracy" not in per:

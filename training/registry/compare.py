@@ -5,7 +5,7 @@ which calls :func:`serving.model.decision.decide`), on the same customers: the c
 holdout (or a labelled history given explicitly), less every customer either bundle
 records it trained or calibrated on. Each figure (accuracy, undersized, oversized, clamp
 share, interval coverage) is compared with the exact paired test of the promotion gate
-(:func:`training.gate.paired_comparison`: McNemar's exact test and its conditional interval),
+(:func:`training.registry.gate.paired_comparison`: McNemar's exact test and its conditional interval),
 overall and per industry, always on the contract's sizing definition.
 """
 
@@ -24,8 +24,8 @@ from features.atomic import write_text
 from serving.settings import Settings
 from training.data import LabelledHistory
 from training.evaluate import EvaluationResult, evaluate_model, unseen_rows
-from training.gate import CONFIDENCE, paired_comparison
-from training.report_figures import figure_png_base64 as _png
+from training.registry.gate import CONFIDENCE, paired_comparison
+from training.reports.figures import figure_png_base64 as _png
 
 FIGURES = ("accuracy", "undersized", "oversized", "clamp_share", "coverage80", "coverage90")
 """Compared per customer as booleans: appropriately sized, undersized, oversized, clamped,
@@ -176,7 +176,7 @@ def compare_versions(
     """
     from serving.model.bundle import load_bundle
     from training.data import read_holdout
-    from training.registry import download_version
+    from training.registry.store import download_version
 
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
@@ -201,7 +201,7 @@ def log_to_run(settings: Settings, version: str, comparison: Comparison, files: 
     """Log the comparison's figures and reports to ``version``'s training run; its run id."""
     from mlflow.entities import Metric
 
-    from training.registry import client
+    from training.registry.store import client
 
     mc = client(settings)
     mv = mc.get_model_version(settings.registered_model, version)

@@ -25,7 +25,7 @@ import numpy as np
 
 from features.atomic import write_text
 from serving.settings import CHAMPION_ALIAS, PROJECT_ROOT, Settings
-from training.gate import (
+from training.registry.gate import (
     GATE_MIN_ACCURACY,
     HistoryCheck,
     PairedComparison,
@@ -261,7 +261,7 @@ def log_training_run(
         write_text(cfg, json.dumps(config, indent=1, default=str), encoding="utf-8")
         mc.log_artifact(run_id, str(cfg))
         if monitor_profile is not None:
-            from training.monitor_profile import PROFILE_FILE, dumps
+            from training.registry.monitor_profile import PROFILE_FILE, dumps
 
             prof = Path(tmp) / PROFILE_FILE
             write_text(prof, dumps(monitor_profile), encoding="utf-8")
@@ -500,7 +500,7 @@ def promote(
 
     * that serves without its sanity bounds (``bounds.enabled`` off, or none learned);
     * whose training history looks corrupt, judged on its holdout: plausibility-flag share,
-      duplicated-record share, 90 % interval coverage (:class:`training.gate.HistoryCheck`);
+      duplicated-record share, 90 % interval coverage (:class:`training.registry.gate.HistoryCheck`);
     * below ``min_accuracy`` (the contract's 0.90) on its own holdout;
     * significantly worse than the champion, or with a significantly higher undersized
       share (McNemar exact, 95 %, and beyond the practical margin), in either direction:

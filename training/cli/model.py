@@ -1,6 +1,6 @@
 """CLI commands for the model life cycle: train, evaluate, recommend, promote, ensure-model.
 
-Registered on the ``capacity`` app by :mod:`training.cli`; each command is a thin wrapper
+Registered on the ``capacity`` app by :mod:`training.cli.app`; each command is a thin wrapper
 around a typed function, with imports inside so ``capacity --help`` stays fast.
 """
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # rich is imported lazily, inside the commands
 CustomersOpt = Annotated[Path, typer.Option("--customers", "-c", help="customers.csv or .parquet")]
 EquipmentOpt = Annotated[Path, typer.Option("--equipment", "-e", help="equipment.csv or .parquet")]
 # Where the history is read: a file for the single-process engine; for --engine dask a folder
-# (or fsspec URL) of Parquet partitions (training/partitions.py). Text, not Path: a Path
+# (or fsspec URL) of Parquet partitions (training/dask_engine/partitions.py). Text, not Path: a Path
 # would fold 's3://bucket' into 's3:/bucket'.
 SourceCustomersOpt = Annotated[
     str,
@@ -41,7 +41,7 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         "--engine",
-        help="single: one process; dask: partitioned Parquet on a Dask cluster (training/engine_dask.py)",
+        help="single: one process; dask: partitioned Parquet on a Dask cluster (training/dask_engine/engine.py)",
     ),
 ]
 SchedulerOpt = Annotated[
@@ -108,7 +108,7 @@ def _risk_option(value: float | None) -> float | None:
 
 
 def _fail(message: str) -> None:
-    from training.cli_output import console
+    from training.cli.output import console
 
     console(stderr=True).print(f"[red]error:[/red] {message}")
     raise typer.Exit(code=2)
@@ -158,8 +158,8 @@ def train(
     """Train on any contract history, report on a held-out split, log to MLflow, write the bundle."""
     from features.validation import ContractError
     from serving.settings import Settings
-    from training.cli_output import console as make_console
-    from training.cli_output import counts_table
+    from training.cli.output import console as make_console
+    from training.cli.output import counts_table
     from training.train import TrainConfig, train_from_files
 
     console = make_console()
@@ -190,7 +190,7 @@ def train(
         )
         return
     if engine == "dask":
-        from training.cli_dask import train_command
+        from training.cli.dask_engine import train_command
 
         train_command(customers, equipment, out, config, scheduler, workers, oracle)
         return
@@ -250,8 +250,8 @@ def evaluate(
 
     from features.validation import ContractError
     from serving.model.bundle import BundleError, load_bundle
-    from training.cli_output import cell
-    from training.cli_output import console as make_console
+    from training.cli.output import cell
+    from training.cli.output import console as make_console
     from training.data import load_labelled
     from training.evaluate import NothingToEvaluateError, evaluate_model, save_plots
 
@@ -358,7 +358,7 @@ def recommend(
     from serving.core import Recommender
     from serving.model.bundle import BundleError, load_bundle, version_label
     from serving.settings import Settings
-    from training.cli_output import console as make_console
+    from training.cli.output import console as make_console
 
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
@@ -376,7 +376,7 @@ def recommend(
         if max_undersized_risk is not None:
             _fail("--max-undersized-risk is not available with --engine dask yet; use single")
             return
-        from training.cli_dask import recommend_command
+        from training.cli.dask_engine import recommend_command
 
         recommend_command(model, customers, equipment, out, scheduler, workers)
         return
@@ -430,9 +430,9 @@ def promote(
     """
     from serving.model.bundle import BundleError
     from serving.settings import Settings
-    from training.cli_output import console as make_console
-    from training.registry import export_champion, latest_version
-    from training.registry import promote as do_promote
+    from training.cli.output import console as make_console
+    from training.registry.store import export_champion, latest_version
+    from training.registry.store import promote as do_promote
 
     if force and not (reason and reason.strip()):
         _fail('--force needs --reason "...": an override of the gate must say why')
@@ -474,7 +474,7 @@ def ensure_model(
     from serving.model.bundle import BundleError
     from serving.settings import Settings
     from training.bootstrap import ensure_default_model
-    from training.cli_output import console as make_console
+    from training.cli.output import console as make_console
 
     console = make_console()
     try:

@@ -5,7 +5,7 @@ Three checks on the recommendation log, each against a stated threshold
 
 1. **input drift** of the applications logged in the window against the champion's
    training history (the reference profile logged with its training run,
-   :mod:`training.monitor_profile`): industry mix, installed kW, floor area, equipment
+   :mod:`training.registry.monitor_profile`): industry mix, installed kW, floor area, equipment
    categories, share of area-only applications and of unmatched equipment lines (PSI);
 2. **answer drift**: clamp, fallback and manual-review shares and the recommended-tier mix
    against the answers the champion gave its own training customers (PSI, and for the
@@ -49,8 +49,8 @@ from features.contract import DEFAULT_SIZING, SizingDefinition, sizing_outcome
 from serving.logbook import LogbookSettings
 from serving.monitor_gauges import LATEST_RELATIVE
 from serving.settings import Settings
-from training.monitor_log import read_logged
-from training.monitor_profile import (
+from training.monitor.log import read_logged
+from training.registry.monitor_profile import (
     ANSWER_QUANTITIES,
     INPUT_QUANTITIES,
     PROFILE_FILE,
@@ -60,8 +60,8 @@ from training.monitor_profile import (
     observe_logged,
     psi,
 )
-from training.report_figures import figure_png_base64 as _png
-from training.stats import wilson_interval
+from training.reports.figures import figure_png_base64 as _png
+from training.reports.stats import wilson_interval
 
 ACCURACY_DAYS = 730
 """Default look-back of realised accuracy: recommendations of the last two years (their
@@ -209,7 +209,7 @@ def reference_profile(settings: Settings, version: str | None = None) -> tuple[d
     from serving.core import Recommender
     from serving.model.bundle import load_bundle
     from training.data import read_holdout
-    from training.registry import champion_version, client, download_version
+    from training.registry.store import champion_version, client, download_version
 
     version = version or champion_version(settings)
     if version is None:
@@ -271,7 +271,7 @@ def psi_null_quantile(
 
     A parametric bootstrap: the reference's shares are taken as the truth; ``n`` current
     and ``n_ref`` reference applications are drawn from them (multinomial) and PSI computed
-    exactly as :func:`training.monitor_profile.psi` does (shares floored at its epsilon).
+    exactly as :func:`training.registry.monitor_profile.psi` does (shares floored at its epsilon).
     A PSI of 0.25 is a convention for large samples; at 100 applications over 23 industries
     an undrifted month exceeds it most of the time (issue 24: 69 %), so the alert is the
     larger of the convention and this quantile. Per-line quantities (equipment category,
@@ -286,7 +286,7 @@ def psi_null_quantile(
 def _psi_null_quantile(
     shares: tuple[tuple[str, float], ...], n: int, n_ref: int, alpha: float, seed: int
 ) -> float:
-    from training.monitor_profile import PSI_EPSILON
+    from training.registry.monitor_profile import PSI_EPSILON
 
     if n <= 0 or len(shares) < 2:
         return 0.0
@@ -557,7 +557,7 @@ def _documented_accuracy(
     """The model's documented accuracy: registry tag, reference profile, or the contract."""
     if version is not None:
         try:
-            from training.registry import client
+            from training.registry.store import client
 
             mv = client(settings).get_model_version(settings.registered_model, str(version))
             value = float(mv.tags.get("holdout_accuracy", "nan"))

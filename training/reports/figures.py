@@ -1,7 +1,7 @@
 """One way to turn a matplotlib figure into a PNG for a generated report.
 
-Used by the comparison report (``training/compare.py``), the monitoring report
-(``training/monitor.py``), the pilot report (``training/pilot/report.py``) and the
+Used by the comparison report (``training/registry/compare.py``), the monitoring report
+(``training/monitor/report.py``), the pilot report (``training/pilot/report.py``) and the
 installed-base review (``training/review.py``, at its own 100 dpi), so every report's
 charts are saved and trimmed the same way and no figure is left open.
 """

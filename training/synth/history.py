@@ -7,7 +7,7 @@ today's habits (status quo), and the generator's own expectation of each peak (t
 oracle). :func:`write_history` writes ``customers.csv``, ``equipment.csv`` and
 ``oracle.csv`` (plus ``dirty_rows.csv``, which only tests read), and
 ``meter_readings.csv`` when the history has existing customers (增容 / 减容 / 暂停,
-``SynthConfig.existing_share``; drawn by :mod:`training.synth_existing`).
+``SynthConfig.existing_share``; drawn by :mod:`training.synth.existing`).
 
 Every assumption, with its rationale, is documented in ``docs/synthetic_history.md``.
 The code is vectorised with numpy: the only per-row Python work is building the
@@ -33,8 +33,8 @@ from features.contract import (
     EQUIPMENT_COLUMN_NAMES,
     tier_at_or_above,
 )
-from training import synth_existing as existing
-from training.synth_tables import Industry, load_synth_tables
+from training.synth import existing as existing
+from training.synth.tables import Industry, load_synth_tables
 
 # ---------------------------------------------------------------------------------------
 # Configuration and result
@@ -141,7 +141,7 @@ class SyntheticHistory:
 
 
 # ---------------------------------------------------------------------------------------
-# Engineering tables: training/data/synth_*.csv (training.synth_tables), and the scalars
+# Engineering tables: training/data/synth_*.csv (training.synth.tables), and the scalars
 # ---------------------------------------------------------------------------------------
 
 

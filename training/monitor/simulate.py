@@ -1,6 +1,6 @@
 """Simulated months of applications in a recommendation log, to see the monitor work.
 
-:func:`log_month` draws fresh synthetic applicants (:mod:`training.synth`, a seed the
+:func:`log_month` draws fresh synthetic applicants (:mod:`training.synth.history`, a seed the
 history was not drawn with), optionally keeps only some industries (an industry mix
 unlike the history: a new industrial park, a campaign for charging stations), answers
 them through :class:`serving.core.Recommender` and logs each answer with a
@@ -48,8 +48,8 @@ def log_month(
     from features.validation import validate_frames
     from serving.core import Recommender
     from serving.model.bundle import load_bundle, version_label
-    from training.pilot_sim import applications_from_frames
-    from training.synth import SynthConfig, generate_history
+    from training.pilot.simulate import applications_from_frames
+    from training.synth.history import SynthConfig, generate_history
 
     if month_start.tzinfo is None:
         raise ValueError(f"month_start must be timezone-aware; received {month_start!r}")

@@ -1,7 +1,7 @@
 """``capacity train --engine dask``: partitioned history → Dask fit → holdout report → bundle.
 
 The counterpart of :func:`training.train.train_from_files` for histories too large for one
-process; the fitting itself is :func:`training.engine_dask.train_dask`.
+process; the fitting itself is :func:`training.dask_engine.engine.train_dask`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from features.atomic import write_csv, write_text
 from serving.settings import Settings
 from training.bundle import save_bundle
-from training.engine_dask import (
+from training.dask_engine.engine import (
     DaskTrainResult,
     dask_client,
     history_hash,
@@ -27,7 +27,7 @@ from training.engine_dask import (
 )
 from training.evaluate import EvaluationResult, evaluate_model, save_plots
 from training.publish import publish_training_run
-from training.registry import RunRecord, git_sha
+from training.registry.store import RunRecord, git_sha
 from training.train import TrainConfig
 
 
@@ -73,7 +73,7 @@ def train_partitioned(
     ----------
     customers, equipment
         Folders (or fsspec URLs) of Parquet partitions paired by file name
-        (:mod:`training.partitions`).
+        (:mod:`training.dask_engine.partitions`).
     scheduler
         Address of a running ``distributed`` scheduler; None starts a ``LocalCluster`` of
         ``n_workers`` processes.

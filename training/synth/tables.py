@@ -1,10 +1,10 @@
 """The synthetic history's engineering tables: data files, their loader and their doc tables.
 
-The assumptions of :mod:`training.synth` (per-category unit models and utilisation, per-
+The assumptions of :mod:`training.synth.history` (per-category unit models and utilisation, per-
 industry scale, operation and equipment template, free-text names) live in CSV files under
 ``training/data/`` so a utility can read and replace them without touching code. The
 tables A, B and C of ``docs/synthetic_history.md`` are generated from the same files
-(:func:`render_doc_tables`; ``python -m training.synth_tables --write`` rewrites them), and
+(:func:`render_doc_tables`; ``python -m training.synth.tables --write`` rewrites them), and
 a test checks that the doc shows exactly what the generator uses.
 """
 
@@ -34,8 +34,8 @@ __all__ = [
     "rewrite_doc",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "synthetic_history.md"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "synthetic_history.md"
 
 
 @dataclass(frozen=True)
@@ -412,7 +412,7 @@ def render_doc_tables(
 
 
 _BLOCK = re.compile(
-    r"(<!-- generated: table (?P<name>\w+) \(python -m training\.synth_tables --write\) -->\n)"
+    r"(<!-- generated: table (?P<name>\w+) \(python -m training\.synth\.tables --write\) -->\n)"
     r"(?P<body>.*?)\n(<!-- end of generated table -->)",
     re.DOTALL,
 )

@@ -3,7 +3,7 @@
 :func:`simulate_pilot` exercises the whole feedback loop the way a real pilot would run
 it, on fresh synthetic applicants instead of real enterprises:
 
-1. draw ``n`` new applicants with :mod:`training.synth` (a seed different from the one the
+1. draw ``n`` new applicants with :mod:`training.synth.history` (a seed different from the one the
    training history was drawn with, so none of them was seen in training) and validate
    them against the contract;
 2. turn each into an API :class:`~features.schemas.Application` and answer them through
@@ -13,8 +13,8 @@ it, on fresh synthetic applicants instead of real enterprises:
    applicant's own applied capacity as the status quo and the demand-coefficient
    capacity);
 4. write an outcomes CSV (granted = recommended, metered peak = the synthetic peak label)
-   and record it with :func:`training.outcomes_import.import_outcomes`;
-5. read the log back (:func:`training.log_frame.joined_frame`), compute
+   and record it with :func:`training.pilot.outcomes_import.import_outcomes`;
+5. read the log back (:func:`training.pilot.log_frame.joined_frame`), compute
    :func:`training.pilot.pilot_metrics` and write the Markdown and HTML pilot report.
 
 By default the log is a SQLite file in the output folder, so simulated rows never mix
@@ -37,9 +37,9 @@ from sqlalchemy.engine import URL
 from features.schemas import Application, EquipmentItem
 from serving.logbook import Logbook, LogbookSettings, RecommendationEntry
 from serving.settings import Settings
-from training.log_frame import joined_frame
-from training.outcomes_import import ImportResult, import_outcomes
 from training.pilot import PilotMetrics, PilotReportFiles, pilot_metrics, write_pilot_report
+from training.pilot.log_frame import joined_frame
+from training.pilot.outcomes_import import ImportResult, import_outcomes
 
 __all__ = [
     "DEFAULT_SIMULATION_SEED",
@@ -222,7 +222,7 @@ def simulate_pilot(
     from features.validation import validate_frames
     from serving.core import Recommender
     from serving.loader import load_model
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.synth.history import SynthConfig, generate_history, write_history
 
     if n < 1:
         raise ValueError(f"n must be at least 1 applicant; received {n}")
@@ -233,7 +233,7 @@ def simulate_pilot(
     if model_dir is not None:
         settings = settings.model_copy(update={"model_dir": Path(model_dir)})
     elif not (settings.champion_dir / "metadata.json").is_file():
-        from training.registry import export_champion
+        from training.registry.store import export_champion
 
         export_champion(settings)  # the service's own place for the champion
     model, version, bundle = load_model(settings)

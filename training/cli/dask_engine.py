@@ -1,6 +1,6 @@
 """``capacity train/recommend --engine dask``: the command bodies (thin, over typed functions).
 
-Kept apart from :mod:`training.cli_model` so that the single-process commands stay as they
+Kept apart from :mod:`training.cli.model` so that the single-process commands stay as they
 were; imports are lazy so ``capacity --help`` does not import Dask.
 """
 
@@ -33,7 +33,7 @@ def train_command(
 
     from features.validation import ContractError
     from serving.settings import Settings
-    from training.train_dask import train_partitioned
+    from training.dask_engine.train import train_partitioned
 
     if oracle is not None:
         _fail("--oracle is not supported with --engine dask (the baseline needs the whole file)")
@@ -77,7 +77,7 @@ def recommend_command(
     from serving.core import Recommender
     from serving.model.bundle import BundleError, load_bundle, version_label
     from serving.settings import Settings
-    from training.engine_dask import (
+    from training.dask_engine.engine import (
         dask_client,
         recommend_dask,
         rejected_rows,
@@ -123,7 +123,7 @@ def partition(
     from rich.console import Console
 
     from features.validation import ContractError
-    from training.partitions import partition_csv_history
+    from training.dask_engine.partitions import partition_csv_history
 
     for name, path in (("customers", customers), ("equipment", equipment)):
         if not path.is_file():

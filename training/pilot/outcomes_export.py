@@ -40,7 +40,7 @@ from serving.logbook import (
     application_from_contract_rows,
     is_contract_row_request,
 )
-from training.log_frame import joined_frame
+from training.pilot.log_frame import joined_frame
 
 __all__ = ["OUTCOME_ID_PREFIX", "OutcomeExport", "export_outcomes", "merge_history"]
 

@@ -1,6 +1,6 @@
 """Existing customers of the synthetic history: 增容, 减容, 暂停 and their meter readings.
 
-:func:`training.synth.generate_history` calls these functions when
+:func:`training.synth.history.generate_history` calls these functions when
 ``SynthConfig.existing_share`` is above zero. A customer drawn by the generator is then
 either a new applicant (as before) or an existing one:
 
@@ -35,7 +35,7 @@ from features.contract import (
     TWO_PART_TARIFF_MIN_KVA,
     tier_at_or_above,
 )
-from training.synth_tables import Industry, SynthTables
+from training.synth.tables import Industry, SynthTables
 
 # The contract's names (features.contract), in the generator's order: the kind number
 # indexes APPLICATION_TYPES (new, increase, reduce, suspend).

@@ -1,7 +1,7 @@
 """CLI commands for the data scientist's loop after training: ``compare`` and ``monitor``.
 
-Registered on the ``capacity`` app by :mod:`training.cli`; thin wrappers around
-:mod:`training.compare` and :mod:`training.monitor`, imports inside so ``--help`` is fast.
+Registered on the ``capacity`` app by :mod:`training.cli.app`; thin wrappers around
+:mod:`training.registry.compare` and :mod:`training.monitor.report`, imports inside so ``--help`` is fast.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from features.atomic import write_csv
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    from training.cli_output import console
+    from training.cli.output import console
 
     console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code=code)
@@ -25,7 +25,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _table(frame, title: str):  # type: ignore[no-untyped-def]
     from rich.table import Table
 
-    from training.cli_output import cell
+    from training.cli.output import cell
 
     table = Table(title=title)
     for i, col in enumerate(frame.columns):
@@ -77,16 +77,16 @@ def compare(
     from features.validation import ContractError
     from serving.model.bundle import BundleError
     from serving.settings import Settings
-    from training.cli_output import console
-    from training.compare import (
+    from training.cli.output import console
+    from training.data import load_labelled
+    from training.registry.compare import (
         compare_versions,
         industry_table,
         log_to_run,
         overall_table,
         write_html,
     )
-    from training.data import load_labelled
-    from training.registry import champion_version, latest_version
+    from training.registry.store import champion_version, latest_version
 
     settings = Settings()
     con = console()
@@ -141,7 +141,7 @@ def compare(
 
 
 def _aware(value: str | None, name: str) -> datetime | None:
-    from training.cli_output import parse_datetime_option
+    from training.cli.output import parse_datetime_option
 
     try:
         return parse_datetime_option(value, name)
@@ -202,8 +202,8 @@ def monitor(
     """  # fmt: skip
     from serving.logbook import LogbookSettings
     from serving.settings import Settings
-    from training.cli_output import console
-    from training.monitor import (
+    from training.cli.output import console
+    from training.monitor.report import (
         MonitorThresholds,
         continuing_alerts,
         drift_frame,
@@ -213,7 +213,7 @@ def monitor(
         run_monitor,
         write_html,
     )
-    from training.registry import champion_version
+    from training.registry.store import champion_version
 
     settings = Settings()
     con = console()
@@ -280,7 +280,7 @@ def monitor(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    from training.cli_dask import partition
+    from training.cli.dask_engine import partition
 
     app.command("compare")(compare)
     app.command("monitor")(monitor)

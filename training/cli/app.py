@@ -16,7 +16,7 @@ app = typer.Typer(
 
 def _register_model_commands() -> None:
     # Kept in their own module so each command file stays small; imports stay lazy.
-    from training.cli_model import register
+    from training.cli.model import register
 
     register(app)
 
@@ -25,8 +25,8 @@ _register_model_commands()
 
 
 def _register_loop_commands() -> None:
-    # Outcomes, pilot report/simulate, retrain, model card: training/cli_loop.py.
-    from training.cli_loop import register
+    # Outcomes, pilot report/simulate, retrain, model card: training/cli/loop.py.
+    from training.cli.loop import register
 
     register(app)
 
@@ -35,8 +35,8 @@ _register_loop_commands()
 
 
 def _register_ops_commands() -> None:
-    # Compare two versions, monitor the log: training/cli_ops.py.
-    from training.cli_ops import register
+    # Compare two versions, monitor the log: training/cli/ops.py.
+    from training.cli.ops import register
 
     register(app)
 
@@ -45,8 +45,8 @@ _register_ops_commands()
 
 
 def _register_review_commands() -> None:
-    # The installed-base review of existing customers: training/cli_review.py.
-    from training.cli_review import register
+    # The installed-base review of existing customers: training/cli/review.py.
+    from training.cli.review import register
 
     register(app)
 
@@ -95,7 +95,7 @@ def validate(
 
     from features.validation import ContractError, load_history
     from serving.settings import state_home
-    from training.cli_output import console as make_console
+    from training.cli.output import console as make_console
 
     console = make_console()
     try:
@@ -166,8 +166,8 @@ def synth(
     from rich.table import Table
 
     from serving.settings import state_home
-    from training.cli_output import console as make_console
-    from training.synth import SynthConfig, generate_history, write_history
+    from training.cli.output import console as make_console
+    from training.synth.history import SynthConfig, generate_history, write_history
 
     console = make_console()
     started = time.perf_counter()

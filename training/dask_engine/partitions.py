@@ -112,7 +112,7 @@ def write_synthetic_partition(
     out: str | Path, k: int, size: int, seed: int = 0, dirty_row_rate: float = 0.005
 ) -> Partition:
     """Partition ``k`` of a synthetic history: seed ``seed + k``, ids prefixed ``P<k>-``."""
-    from training.synth import SynthConfig, generate_history
+    from training.synth.history import SynthConfig, generate_history
 
     root = Path(out)
     history = generate_history(SynthConfig(n=size, seed=seed + k, dirty_row_rate=dirty_row_rate))
@@ -150,7 +150,7 @@ def write_synthetic_partitions(
 ) -> list[Partition]:
     """Generate ``n`` synthetic customers in ``partitions`` Parquet partitions.
 
-    Partition ``k`` is :func:`training.synth.generate_history` with seed ``seed + k``;
+    Partition ``k`` is :func:`training.synth.history.generate_history` with seed ``seed + k``;
     its customer ids are prefixed ``P<k>-`` so that they are unique across partitions.
     Writes ``customers/``, ``equipment/`` and ``oracle/`` under ``out``.
     """

@@ -44,7 +44,7 @@ from features.validation import ContractError, ValidatedHistory, validate_frames
 from serving.model.calibration import ResidualCalibrator, conformal_group
 from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
-from training.partitions import Partition, discover_partitions, read_parquet
+from training.dask_engine.partitions import Partition, discover_partitions, read_parquet
 
 HOLD, CAL, VAL, FIT = 0, 1, 2, 3
 """Role of each customer in a training run (holdout, calibration, early stopping, fitting)."""

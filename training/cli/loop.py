@@ -1,6 +1,6 @@
 """CLI commands for the feedback loop: outcomes, pilot report and simulation, retrain, model card.
 
-Registered on the ``capacity`` app by :mod:`training.cli`; each command is a thin wrapper
+Registered on the ``capacity`` app by :mod:`training.cli.app`; each command is a thin wrapper
 around a typed function, with imports inside so ``capacity --help`` stays fast.
 
 Exit codes: 0 done; 1 done but something was refused (rejected outcome rows, a candidate
@@ -42,7 +42,7 @@ LogDbOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    from training.cli_output import console as make_console
+    from training.cli.output import console as make_console
 
     make_console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=code)
@@ -60,7 +60,7 @@ def _log_settings(url: str | None) -> LogbookSettings:
 
 
 def _since(value: str | None) -> datetime | None:
-    from training.cli_output import parse_datetime_option
+    from training.cli.output import parse_datetime_option
 
     try:
         return parse_datetime_option(value, "since")
@@ -117,8 +117,8 @@ def outcomes_import(
     """Record granted capacities and metered peaks; report every row that was not recorded."""
     from serving.logbook import Logbook
     from serving.settings import state_home
-    from training.cli_output import console as make_console
-    from training.outcomes_import import import_outcomes
+    from training.cli.output import console as make_console
+    from training.pilot.outcomes_import import import_outcomes
 
     console = make_console()
     settings = _log_settings(log_db)
@@ -176,9 +176,9 @@ def pilot_report(
     """Pilot statistics from the log: accuracy with Wilson intervals vs status quo and engineering."""
     from serving.logbook import Logbook
     from serving.settings import state_home
-    from training.cli_output import console as make_console
-    from training.log_frame import joined_frame
+    from training.cli.output import console as make_console
     from training.pilot import pilot_metrics, write_pilot_report
+    from training.pilot.log_frame import joined_frame
 
     out = out if out is not None else state_home() / "pilot-report"
     console = make_console()
@@ -240,8 +240,8 @@ def pilot_simulate(
     from serving.loader import ModelNotFoundError
     from serving.model.bundle import BundleError
     from serving.settings import state_home
-    from training.cli_output import console as make_console
-    from training.pilot_sim import simulate_pilot
+    from training.cli.output import console as make_console
+    from training.pilot.simulate import simulate_pilot
 
     out = out if out is not None else state_home() / "pilot-sim"
     console = make_console()
@@ -305,8 +305,8 @@ def retrain(
 ) -> None:
     """Retrain on history (+ recorded outcomes), register, and promote only through the gate."""
     from features.validation import ContractError
-    from training.cli_model import _metrics_table, _progress
-    from training.cli_output import console as make_console
+    from training.cli.model import _metrics_table, _progress
+    from training.cli.output import console as make_console
     from training.retrain import retrain as do_retrain
     from training.train import TrainConfig
 
@@ -378,8 +378,8 @@ def model_card(
 ) -> None:
     """Regenerate the model card (default models/README.md) from the champion's records."""
     from serving.model.bundle import BundleError
-    from training.cli_output import console as make_console
-    from training.model_card import DEFAULT_CARD_PATH, ModelCardError, write_model_card
+    from training.cli.output import console as make_console
+    from training.registry.model_card import DEFAULT_CARD_PATH, ModelCardError, write_model_card
 
     console = make_console()
     try:

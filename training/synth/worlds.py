@@ -1,4 +1,4 @@
-"""Contract-conformant histories made differently from :mod:`training.synth`.
+"""Contract-conformant histories made differently from :mod:`training.synth.history`.
 
 Our generator is a demo and a test fixture, not the truth: a model, a bound or a policy
 tuned to it may fail on a utility's real history. These worlds share nothing with it but
@@ -19,7 +19,7 @@ expected peak, for the oracle baseline) with the contract's columns.
 With ``existing_share`` > 0 both also emit existing customers (增容 / 减容 / 暂停: the
 contract's ``application_type``, ``existing_capacity_kva``, equipment ``change`` and a
 ``meter_readings.csv``), each under its own law between the metered year and the peak,
-neither the one of :mod:`training.synth_existing`:
+neither the one of :mod:`training.synth.existing`:
 
 * small groups: a Velander law ``peak = a·E + b·√E`` per industry between the annual
   energy and the peak, a sinusoidal season per industry, demand meters from 315 kVA, the

@@ -1,0 +1,1 @@
+"""The distributed engine (capacity train/recommend --engine dask)."""

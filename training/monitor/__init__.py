@@ -1,0 +1,1 @@
+"""Monitoring the recommendation log against the champion."""

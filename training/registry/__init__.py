@@ -1,0 +1,1 @@
+"""The MLflow registry: runs, versions, the gate, comparisons, the model card."""

@@ -1,0 +1,1 @@
+"""What the generated reports share: formatting, figures, statistics."""

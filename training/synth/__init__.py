@@ -1,0 +1,1 @@
+"""Synthetic histories and independent worlds (demo data and test fixtures)."""

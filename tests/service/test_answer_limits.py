@@ -15,7 +15,7 @@ import pytest
 from features.catalog import load_catalog
 from features.contract import CAPACITY_KVA_MAX, FLOOR_AREA_M2_MAX
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 
 def test_an_absurd_area_never_answers_above_the_limit(client: httpx.Client) -> None:

@@ -15,7 +15,7 @@ import pytest
 from tests.fuzz_routes import cases, operations
 from tests.service.conftest import Server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 CASES_PER_OPERATION = 45
 

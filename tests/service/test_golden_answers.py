@@ -35,7 +35,7 @@ import pytest
 from features.catalog import load_catalog
 from serving.examples import EXAMPLES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 GOLDEN = Path(__file__).parent / "golden" / "answers.json"
 WRITE = os.environ.get("CAPACITY_WRITE_GOLDEN", "") == "1"

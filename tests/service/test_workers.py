@@ -30,7 +30,7 @@ from serving.settings import ServiceSettings
 from tests.server_process import FEEDBACK_KEY, Server, running_server, server_env
 from tests.service.test_reload import V, make_export
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 WORKERS = 2
 CLIENTS = 6

@@ -9,15 +9,44 @@ fuzz_routes.py`` runs the same generator for 10,000 requests and prints the figu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
 import pytest
 
 from tests.fuzz_routes import cases, operations
-from tests.service.conftest import Server
+from tests.server_process import (
+    MAX_BODY_BYTES,
+    RESPONSE_LOG,
+    ResponseLog,
+    Server,
+    make_client,
+    running_server,
+    server_env,
+)
+from tests.service.conftest import _count_served_500s
 
 pytestmark = [pytest.mark.slow, pytest.mark.live]
 
 CASES_PER_OPERATION = 45
+
+
+@pytest.fixture(scope="module")
+def live_server(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of this module's own: the fuzz sends wrong API keys, and the key back-off
+    (per address) would otherwise throttle the session server for the tests after it."""
+    home = tmp_path_factory.mktemp("fuzz-server")
+    env = server_env(home, bundle_dir, {"CAPACITY_MAX_BODY_BYTES": str(MAX_BODY_BYTES)})
+    with running_server("fuzz", home, env, ready=(200,)) as server:
+        yield server
+        _count_served_500s(server, RESPONSE_LOG)
+
+
+@pytest.fixture(scope="module")
+def client(live_server: Server, response_log: ResponseLog) -> Iterator[httpx.Client]:
+    with make_client(live_server, response_log) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")

@@ -927,6 +927,7 @@ class Recommender:
             "kind": app.application_type,
             "months": len(app.meter_readings),
             "measured_kw": measured,
+            "demand_metered": bool(np.isfinite(demand)),
             "measured_rate": rate,
             "existing_kva": cap,
             "recommended_kva": final_kva,

@@ -247,8 +247,15 @@ ZH.update(
 
 
 def _existing_en(p: dict[str, Any]) -> str:
+    # A demand meter records the peak; energy alone gives the busiest month's average,
+    # which is lower than the peak (said so, not called a peak).
+    what = (
+        f"a maximum demand of {p['measured_kw']:,.0f} kW"
+        if p.get("demand_metered")
+        else f"the busiest month averaging {p['measured_kw']:,.0f} kW (the peak is higher)"
+    )
     head = (
-        f"Your meter shows a peak of about {p['measured_kw']:,.0f} kW over {p['months']} months: "
+        f"Your meter shows {what} over {p['months']} months: "
         f"{_pct(p['measured_rate'])} of today's {p['existing_kva']:,.0f} kVA. "
     )
     diff = float(p["yearly_difference_yuan"])
@@ -272,8 +279,13 @@ def _existing_en(p: dict[str, Any]) -> str:
 
 
 def _existing_zh(p: dict[str, Any]) -> str:
+    what = (
+        f"最大需量约 {p['measured_kw']:,.0f} kW"
+        if p.get("demand_metered")
+        else f"用电最多的月份平均负荷约 {p['measured_kw']:,.0f} kW（最大负荷会更高）"
+    )
     head = (
-        f"电表显示：近 {p['months']} 个月最大负荷约 {p['measured_kw']:,.0f} kW，"
+        f"电表显示：近 {p['months']} 个月{what}，"
         f"为现有 {p['existing_kva']:,.0f} kVA 的 {_pct(p['measured_rate'])}。"
     )
     diff = float(p["yearly_difference_yuan"])

@@ -126,6 +126,7 @@ def test_every_message_code_renders_in_every_language() -> None:
         "kind": "reduce",
         "months": 12,
         "measured_kw": 89.0,
+        "demand_metered": False,
         "measured_rate": 0.12,
         "existing_kva": 800.0,
         "recommended_kva": 250.0,

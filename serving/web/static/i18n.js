@@ -623,7 +623,9 @@ export const DICT = {
     existing_peak_sum: '预计最大负荷 {peak} = 现有负荷 {metered} + 本次变更 {change} + 模型修正 {corr}。',
     basis_meter: '电表数据',
     warn_existing_customer: (p) => {
-      const head = `电表显示：近 ${p.months} 个月最大负荷约 ${fmtNum(p.measured_kw, 0)} kW，是现有 ${fmtNum(p.existing_kva, 0)} kVA 的 ${fmtPct(p.measured_rate)}。`;
+      // A demand meter records the peak; energy alone gives the busiest month's average.
+      const what = p.demand_metered ? `最大需量约 ${fmtNum(p.measured_kw, 0)} kW` : `用电最多的月份平均负荷约 ${fmtNum(p.measured_kw, 0)} kW（最大负荷会更高）`;
+      const head = `电表显示：近 ${p.months} 个月${what}，是现有 ${fmtNum(p.existing_kva, 0)} kVA 的 ${fmtPct(p.measured_rate)}。`;
       if (p.recommended_kva < p.existing_kva) return `${head}变更后 ${fmtNum(p.recommended_kva, 0)} kVA 就够用：每年约少交基本电费 ${fmtNum(-p.yearly_difference_yuan, 0)} 元；未来 12 个月负荷超过这个容量的风险约 ${fmtPct(p.p_undersized)}（保持现有容量：${fmtPct(p.p_undersized_today)}）。`;
       if (p.recommended_kva > p.existing_kva) return `${head}变更后预计需要 ${fmtNum(p.recommended_kva, 0)} kVA：保持 ${fmtNum(p.existing_kva, 0)} kVA 有 ${fmtPct(p.p_undersized_today)} 的过载风险；增容后每年约多交基本电费 ${fmtNum(p.yearly_difference_yuan, 0)} 元。`;
       return `${head}变更后现有 ${fmtNum(p.existing_kva, 0)} kVA 仍然合适（过载风险约 ${fmtPct(p.p_undersized)}）。`;
@@ -1242,7 +1244,8 @@ export const DICT = {
     existing_peak_sum: 'Expected highest load {peak} = today\'s load {metered} + this change {change} + model correction {corr}.',
     basis_meter: 'the meter readings',
     warn_existing_customer: (p) => {
-      const head = `Your meter shows a highest load of about ${fmtNum(p.measured_kw, 0)} kW over ${p.months} months: ${fmtPct(p.measured_rate)} of today's ${fmtNum(p.existing_kva, 0)} kVA. `;
+      const what = p.demand_metered ? `a maximum demand of ${fmtNum(p.measured_kw, 0)} kW` : `the busiest month averaging ${fmtNum(p.measured_kw, 0)} kW (the highest load is higher)`;
+      const head = `Your meter shows ${what} over ${p.months} months: ${fmtPct(p.measured_rate)} of today's ${fmtNum(p.existing_kva, 0)} kVA. `;
       if (p.recommended_kva < p.existing_kva) return `${head}${fmtNum(p.recommended_kva, 0)} kVA would carry the load after the change: about ${fmtNum(-p.yearly_difference_yuan, 0)} yuan a year less in capacity charges, with a ${fmtPct(p.p_undersized)} risk that the highest load of the next 12 months exceeds it (today's capacity: ${fmtPct(p.p_undersized_today)}).`;
       if (p.recommended_kva > p.existing_kva) return `${head}After the change the load is expected to need ${fmtNum(p.recommended_kva, 0)} kVA: keeping ${fmtNum(p.existing_kva, 0)} kVA has a ${fmtPct(p.p_undersized_today)} risk of overload; the increase costs about ${fmtNum(p.yearly_difference_yuan, 0)} yuan a year in capacity charges.`;
       return `${head}Today's ${fmtNum(p.existing_kva, 0)} kVA remains the right size after the change (${fmtPct(p.p_undersized)} risk of overload).`;

@@ -283,6 +283,7 @@ export function existingParams(rec) {
     kind: x.application_type,
     months: x.months_metered,
     measured_kw: x.measured_peak_kw,
+    demand_metered: x.max_demand_kw != null,
     measured_rate: x.measured_load_rate,
     existing_kva: x.existing_capacity_kva,
     recommended_kva: rec.recommended_kva,

@@ -662,8 +662,20 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.min_industry_rows = min_industry_rows
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X: HistoryFrames, y: Any = None) -> FeatureBuilder:
-        """Record the catalog, the feature list and the fallback base per industry."""
+    def fit(
+        self, X: HistoryFrames, y: Any = None, *, metered_rows: int | None = None
+    ) -> FeatureBuilder:
+        """Record the catalog, the feature list and the fallback base per industry.
+
+        Parameters
+        ----------
+        X, y
+            The fitting customers and their metered peaks (None: the label-free part only).
+        metered_rows
+            How many fitting customers have a meter, when ``X`` does not hold them: the
+            Dask engine fits the label-free part on an empty frame and counts them over
+            its partitions. None counts them in ``X`` (only when ``y`` is given).
+        """
         catalog = load_catalog()
         self.catalog_version_ = catalog.version
         self.categories_ = [c for c in catalog.category_codes if c not in EXCLUDED_CATEGORIES]
@@ -694,10 +706,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         ]
         # The metered path only when the history holds enough existing customers: a
         # new-connections history keeps exactly the features (and the model) it had.
-        self.metered_ = bool(
-            y is not None
-            and MeterInputs.from_customers(X.customers).has_meter.sum() >= MIN_METERED_ROWS
-        )
+        if metered_rows is None and y is not None:
+            metered_rows = int(MeterInputs.from_customers(X.customers).has_meter.sum())
+        self.metered_ = bool(metered_rows is not None and metered_rows >= MIN_METERED_ROWS)
         if self.metered_:
             cols += list(METERED_FEATURES)
         cols += ["industry", "climate_zone"]

@@ -27,8 +27,12 @@ def train_command(
     scheduler: str | None,
     workers: int,
     oracle: Path | None,
+    meter_readings: str | None = None,
 ) -> None:
-    """Train on a partitioned history with Dask and print the holdout summary."""
+    """Train on a partitioned history with Dask and print the holdout summary.
+
+    ``meter_readings`` is the folder (or URL) of the readings partitions, if any.
+    """
     from rich.console import Console
 
     from features.validation import ContractError
@@ -43,6 +47,7 @@ def train_command(
         result = train_partitioned(
             customers, equipment, out, config, Settings(), scheduler=scheduler,
             n_workers=workers, progress=lambda stage: console.print(f"· {stage}"),
+            meter_readings=meter_readings,
         )  # fmt: skip
     except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -69,6 +74,7 @@ def recommend_command(
     out: str,
     scheduler: str | None,
     workers: int,
+    meter_readings: str | None = None,
 ) -> None:
     """Score a partitioned history with Dask: one CSV per partition under ``out``."""
     from rich.console import Console
@@ -89,7 +95,7 @@ def recommend_command(
         cm, _, _ = load_bundle(model)
         recommender = Recommender(cm, version_label(model, Settings().registered_model))
         with dask_client(scheduler, n_workers=workers) as client:
-            result = recommend_dask(client, recommender, customers, equipment, out)
+            result = recommend_dask(client, recommender, customers, equipment, out, meter_readings)
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
@@ -113,29 +119,42 @@ def partition(
     partitions: Annotated[
         int, typer.Option("--partitions", "-n", min=1, help="Number of partitions")
     ] = 8,
+    meter_readings: Annotated[
+        Path | None,
+        typer.Option(
+            "--meter-readings", help="meter_readings.csv of existing customers (optional)"
+        ),
+    ] = None,
 ) -> None:
     """Split a CSV history into the Parquet layout of ``capacity train --engine dask``.
 
-    Writes OUT/customers/part-NNNNN.parquet and OUT/equipment/part-NNNNN.parquet,
-    partitioned by customer (a customer's lines go with it); cells are kept as text, so
-    training validates them exactly as from the CSV files.
+    Writes OUT/customers/part-NNNNN.parquet and OUT/equipment/part-NNNNN.parquet (and
+    OUT/meter_readings/part-NNNNN.parquet with --meter-readings), partitioned by customer
+    (a customer's lines and readings go with it); cells are kept as text, so training
+    validates them exactly as from the CSV files.
     """
     from rich.console import Console
 
     from features.validation import ContractError
     from training.dask_engine.partitions import partition_csv_history
 
-    for name, path in (("customers", customers), ("equipment", equipment)):
+    files = [("customers", customers), ("equipment", equipment)]
+    if meter_readings is not None:
+        files.append(("meter_readings", meter_readings))
+    for name, path in files:
         if not path.is_file():
             _fail(f"{name} file not found: {path}")
     try:
-        parts = partition_csv_history(customers, equipment, out, partitions)
+        parts = partition_csv_history(
+            customers, equipment, out, partitions, meter_readings=meter_readings
+        )
     except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
         return
+    readings = "" if meter_readings is None else f" --meter-readings {out / 'meter_readings'}"
     Console().print(
-        f"{len(parts)} partitions written: {out / 'customers'} and {out / 'equipment'} "
+        f"{len(parts)} partitions written under {out} "
         f"(train with: capacity train --engine dask --customers {out / 'customers'} "
-        f"--equipment {out / 'equipment'})",
+        f"--equipment {out / 'equipment'}{readings})",
         highlight=False,
     )

@@ -63,6 +63,15 @@ MeterOpt = Annotated[
         "(YYYY-MM), energy_kwh, max_demand_kw (optional)",
     ),
 ]
+SourceMeterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--meter-readings",
+        help="meter_readings.csv of existing customers (增容/减容/暂停): customer_id, period "
+        "(YYYY-MM), energy_kwh, max_demand_kw (optional); with --engine dask a folder/URL of "
+        "Parquet partitions named as the customers partitions",
+    ),
+]
 OracleOpt = Annotated[
     Path | None,
     typer.Option(
@@ -150,7 +159,7 @@ def train(
         ),
     ] = None,
     oracle: OracleOpt = None,
-    meter_readings: MeterOpt = None,
+    meter_readings: SourceMeterOpt = None,
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
@@ -183,16 +192,10 @@ def train(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
-    if engine == "dask" and meter_readings is not None:
-        _fail(
-            "--meter-readings is not supported with --engine dask yet: existing customers "
-            "train with the single-process engine (the default)"
-        )
-        return
     if engine == "dask":
         from training.cli.dask_engine import train_command
 
-        train_command(customers, equipment, out, config, scheduler, workers, oracle)
+        train_command(customers, equipment, out, config, scheduler, workers, oracle, meter_readings)
         return
     try:
         with _progress() as progress:
@@ -200,7 +203,8 @@ def train(
             result = train_from_files(
                 Path(customers), Path(equipment), out, config, Settings(),
                 progress=lambda stage: progress.update(task, description=stage),
-                oracle=oracle, meter_readings=meter_readings,
+                oracle=oracle,
+                meter_readings=None if meter_readings is None else Path(meter_readings),
             )  # fmt: skip
     except (ContractError, ValueError, OSError) as exc:
         _fail(str(exc))
@@ -348,7 +352,7 @@ def recommend(
     engine: EngineOpt = "single",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = 2,
-    meter_readings: MeterOpt = None,
+    meter_readings: SourceMeterOpt = None,
     max_undersized_risk: RiskOpt = None,
 ) -> None:
     """Score a batch of applications (peak_demand_kw in the input is ignored)."""
@@ -363,12 +367,6 @@ def recommend(
     if engine not in ("single", "dask"):
         _fail(f"--engine must be 'single' or 'dask', received {engine!r}")
         return
-    if engine == "dask" and meter_readings is not None:
-        _fail(
-            "--meter-readings is not supported with --engine dask yet: existing customers "
-            "are scored with the single-process engine (the default)"
-        )
-        return
     from serving.core import RecommenderConfig
 
     config = RecommenderConfig(max_undersized_risk=_risk_option(max_undersized_risk))
@@ -378,7 +376,7 @@ def recommend(
             return
         from training.cli.dask_engine import recommend_command
 
-        recommend_command(model, customers, equipment, out, scheduler, workers)
+        recommend_command(model, customers, equipment, out, scheduler, workers, meter_readings)
         return
     console = make_console()
     t0 = time.perf_counter()
@@ -390,7 +388,7 @@ def recommend(
             Path(customers),
             Path(equipment),
             require_label=False,
-            meter_readings_path=meter_readings,
+            meter_readings_path=None if meter_readings is None else Path(meter_readings),
         )
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))

@@ -20,6 +20,12 @@ gathered to the client (small aggregates, one row or a few numbers per customer)
     early-stopping split (its features are broadcast to every worker, see
     :class:`GlobalEarlyStopping`) and a sample of the holdout for the evaluation report.
 
+Existing customers (a third folder of readings partitions, paired by name): each
+partition validates its readings with its customers and puts their summary on the
+customers frame, as from CSV files; the count of metered fitting customers decides the
+metered path (as ``FeatureBuilder.fit`` counts them in one process), and the metered
+part's fit travels in the gathered label statistics.
+
 The splits are those of the single-process engine: positions in the concatenation of the
 partitions (in name order) are split by :func:`training.data.holdout_split` and
 :func:`training.model.split_indices`, so the same history partitioned or in one file gives
@@ -40,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import HistoryFrames, LabelStatistics
+from features.metered import MeterInputs
 from features.validation import ContractError, ValidatedHistory, validate_frames
 from serving.model.calibration import ResidualCalibrator, conformal_group
 from serving.model.config import ModelConfig
@@ -129,12 +136,21 @@ def _id_hashes(customers: pd.DataFrame) -> np.ndarray:
 
 
 def validate_partition(part: Partition, require_label: bool) -> ValidatedHistory:
-    """Read and validate one partition through the contract's one validation path."""
+    """Read and validate one partition through the contract's one validation path.
+
+    With a readings file, the existing customers' readings are validated with it (a
+    customer with broken readings is rejected whole, and reported, as from CSV files).
+    """
+    readings = None
+    if part.meter_readings is not None:
+        readings = read_parquet(part.meter_readings, "meter_readings")
     return validate_frames(
         read_parquet(part.customers, "customers"),
         read_parquet(part.equipment, "equipment"),
         require_label=require_label,
         sources=(part.customers, part.equipment),
+        meter_readings_df=readings,
+        meter_source=part.meter_readings or "(no meter_readings file)",
     )
 
 
@@ -161,6 +177,10 @@ class _TrainPart:
     evaluated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     lines: pd.DataFrame | None = None
     """One line per training customer and running category (see :func:`_running_kw_lines`)."""
+    readings: pd.DataFrame | None = None
+    """The existing customers' valid readings (their summary is on the customers frame);
+    after the features, only those of the evaluated holdout customers (the holdout
+    artifact carries them, so its existing customers can be scored again)."""
     """Holdout customers gathered for the evaluation report (their lines are kept)."""
 
 
@@ -171,6 +191,7 @@ def _load_train_part(part: Partition) -> tuple[_TrainPart, PartitionReport]:
         frames=HistoryFrames(customers, validated.equipment.reset_index(drop=True)),
         peak=customers["peak_demand_kw"].to_numpy(dtype=float),
         status_quo=customers["applied_capacity_kva"].to_numpy(dtype=float),
+        readings=None if validated.meter_readings.empty else validated.meter_readings,
     )
     return tp, _partition_report(part, validated)
 
@@ -186,6 +207,16 @@ def _second(pair: tuple[Any, Any]) -> Any:
 def _set_roles(tp: _TrainPart, role: np.ndarray) -> _TrainPart:
     tp.role = role
     return tp
+
+
+def _metered_rows(tp: _TrainPart) -> int:
+    """Fitting customers (FIT and VAL rows) with a meter.
+
+    ``FeatureBuilder.fit`` counts them to decide on the metered path; here the count is
+    summed over the partitions.
+    """
+    rows = np.flatnonzero((tp.role == FIT) | (tp.role == VAL))
+    return int(MeterInputs.from_customers(tp.frames.customers.iloc[rows]).has_meter.sum())
 
 
 def _label_stats(tp: _TrainPart, builder: Any) -> tuple[LabelStatistics, np.ndarray]:
@@ -211,6 +242,8 @@ def _build_features(tp: _TrainPart, builder: Any, evaluated: np.ndarray) -> _Tra
         tp.frames.customers,
         equipment[equipment["customer_id"].isin(set(kept))].reset_index(drop=True),
     )
+    if tp.readings is not None:
+        tp.readings = tp.readings[tp.readings["customer_id"].isin(set(kept))].reset_index(drop=True)
     return tp
 
 
@@ -244,6 +277,9 @@ def _calibration_rows(
         "peak": tp.peak[rows],
         "industry": X["industry"].astype(str).to_numpy(),
         "has_equipment": X["has_equipment"].to_numpy(),
+        "has_meter": (
+            X["has_meter"].to_numpy(dtype=float) if "has_meter" in X else np.zeros(len(rows))
+        ),
     }
 
 
@@ -259,6 +295,8 @@ def _train_aggregates(tp: _TrainPart, builder: Any) -> dict[str, np.ndarray]:
         "industry": X["industry"].astype(str).to_numpy(),
         "base_kw": X["base_kw"].to_numpy(dtype=float),
         "has_equipment": X["has_equipment"].to_numpy(dtype=float),
+        # Present when the builder takes the metered path (the bounds' basis "meter").
+        **({"has_meter": X["has_meter"].to_numpy(dtype=float)} if "has_meter" in X else {}),
         "total_kw": X["total_kw"].to_numpy(dtype=float),
         "largest_kw": X["largest_unit_kw"].to_numpy(dtype=float),
         "floor_area_m2": X["floor_area_m2"].to_numpy(dtype=float),
@@ -305,9 +343,11 @@ def _completeness_part(tp: _TrainPart) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tp.frames.customers.iloc[rows][["customer_id", "industry"]], tp.lines
 
 
-def _holdout_rows(tp: _TrainPart) -> tuple[HistoryFrames, np.ndarray, np.ndarray]:
+def _holdout_rows(
+    tp: _TrainPart,
+) -> tuple[HistoryFrames, np.ndarray, np.ndarray, pd.DataFrame | None]:
     rows = np.flatnonzero(tp.evaluated)
-    return tp.frames.take(rows), tp.peak[rows], tp.status_quo[rows]
+    return tp.frames.take(rows), tp.peak[rows], tp.status_quo[rows], tp.readings
 
 
 # --------------------------------------------------------------------------------------
@@ -463,11 +503,13 @@ def train_dask(
     holdout_fraction: float,
     progress: Callable[[str], None] | None = None,
     max_evaluation_rows: int = MAX_EVALUATION_ROWS,
+    meter_readings: str | Path | None = None,
 ) -> DaskTrainResult:
     """Fit the capacity model on a partitioned history with the cluster of ``client``.
 
     Mirrors :func:`training.model.fit_model` step by step (see the module docstring for
-    what is distributed and what is gathered).
+    what is distributed and what is gathered). ``meter_readings`` is the folder of the
+    existing customers' readings partitions (:func:`discover_partitions`).
 
     Raises
     ------
@@ -497,7 +539,7 @@ def train_dask(
         t0 = now
 
     note("reading and validating partitions")
-    parts = discover_partitions(customers, equipment)
+    parts = discover_partitions(customers, equipment, meter_readings)
     loaded = [client.submit(_load_train_part, p, pure=False) for p in parts]
     tps = [client.submit(_first, f) for f in loaded]
     reports: list[PartitionReport] = client.gather([client.submit(_second, f) for f in loaded])
@@ -521,7 +563,8 @@ def train_dask(
         pd.DataFrame({"customer_id": pd.Series([], dtype=str), "industry": []}),
         pd.DataFrame(columns=["customer_id", "category", "rated_kw", "quantity", "standby"]),
     )
-    builder.fit(empty)
+    metered = int(sum(client.gather([client.submit(_metered_rows, tp) for tp in tps])))
+    builder.fit(empty, metered_rows=metered)
     stats = client.gather([client.submit(_label_stats, tp, builder) for tp in tps])
     builder.fit_labels(
         LabelStatistics.concat([s for s, _ in stats]), np.concatenate([y for _, y in stats])
@@ -611,7 +654,9 @@ def train_dask(
     )
     cal = {k: np.concatenate([c[k] for c in cal_parts]) for k in cal_parts[0]}
     del cal_parts
-    groups = conformal_group(cal["industry"], cal["has_equipment"])
+    groups = conformal_group(
+        cal["industry"], cal["has_equipment"], cal["has_meter"] if builder.metered_ else None
+    )
     calibrator = ResidualCalibrator(config.min_group_size, config.tail_share).fit(
         np.log(cal["peak"]) - cal["mu"], groups
     )
@@ -644,8 +689,8 @@ def train_dask(
         model, cal["peak"], cal["industry"], cal["mu"], cal["area_mu"], policy_kva
     )
     if config.bounds.enabled:
-        columns = ("industry", "base_kw", "has_equipment", "total_kw")
-        features = pd.DataFrame({c: agg[c] for c in columns})
+        columns = ("industry", "base_kw", "has_equipment", "has_meter", "total_kw")
+        features = pd.DataFrame({c: agg[c] for c in columns if c in agg})
         features["largest_unit_kw"] = agg["largest_kw"]
         engineering = pd.DataFrame({"eng_s30_comp_kva": agg["s30"]})
         model.bounds = _fit_bounds_within_clamp_share(
@@ -659,10 +704,12 @@ def train_dask(
     pieces = client.gather([client.submit(_holdout_rows, tp) for tp in tps])
     customers_h = pd.concat([p[0].customers for p in pieces], ignore_index=True)
     equipment_h = pd.concat([p[0].equipment for p in pieces], ignore_index=True)
+    readings = [p[3] for p in pieces if p[3] is not None]
     holdout = LabelledHistory(
         frames=HistoryFrames(customers_h, equipment_h),
         peak_kw=np.concatenate([p[1] for p in pieces]),
         status_quo_kva=np.concatenate([p[2] for p in pieces]),
+        meter_readings=pd.concat(readings, ignore_index=True) if readings else None,
     )
     del pieces, tps
     lap("holdout")
@@ -710,10 +757,11 @@ def write_partition_reports(reports: list[PartitionReport], out_dir: Path) -> Pa
 
 
 def rejected_rows(reports: list[PartitionReport]) -> dict[str, int]:
-    """Rejected rows per file over all partitions."""
-    return {
-        f: int(sum(r.report.rejected_rows(f) for r in reports)) for f in ("customers", "equipment")
-    }
+    """Rejected rows per file over all partitions (``meter_readings`` when any was read)."""
+    files = ["customers", "equipment"]
+    if any("meter_readings" in r.report.rows_read for r in reports):
+        files.append("meter_readings")
+    return {f: int(sum(r.report.rejected_rows(f) for r in reports)) for f in files}
 
 
 # --------------------------------------------------------------------------------------
@@ -752,14 +800,16 @@ def recommend_dask(
     customers: str | Path,
     equipment: str | Path,
     out_dir: str | Path,
+    meter_readings: str | Path | None = None,
 ) -> DaskScoreResult:
     """Score every partition with ``recommender`` (a :class:`serving.core.Recommender`).
 
-    Each partition is validated and scored on a worker by ``Recommender.score_frames``
-    (the service's decision path) and written to ``<out_dir>/<partition>.csv``.
+    Each partition is validated (with its readings, if any) and scored on a worker by
+    ``Recommender.score_frames`` (the service's decision path) and written to
+    ``<out_dir>/<partition>.csv``.
     """
     t0 = time.perf_counter()
-    parts = discover_partitions(customers, equipment)
+    parts = discover_partitions(customers, equipment, meter_readings)
     [rec_f] = client.scatter([recommender], broadcast=True)
     results = client.gather(
         [client.submit(_score_partition, p, rec_f, str(out_dir), pure=False) for p in parts]
@@ -774,13 +824,22 @@ def recommend_dask(
     )
 
 
-def history_hash(customers: str | Path, equipment: str | Path) -> str:
-    """sha256 over the bytes of every partition file, in name order (the run's data hash)."""
+def history_hash(
+    customers: str | Path, equipment: str | Path, meter_readings: str | Path | None = None
+) -> str:
+    """sha256 over the bytes of every partition file, in name order (the run's data hash).
+
+    Without readings the hash is what it was before readings existed (same files, same
+    order), so earlier runs' hashes still compare.
+    """
     import fsspec
 
     h = hashlib.sha256()
-    for part in discover_partitions(customers, equipment):
-        for url in (part.customers, part.equipment):
+    for part in discover_partitions(customers, equipment, meter_readings):
+        urls = [part.customers, part.equipment]
+        if part.meter_readings is not None:
+            urls.append(part.meter_readings)
+        for url in urls:
             with fsspec.open(url, "rb") as fh:
                 while chunk := fh.read(1 << 20):
                     h.update(chunk)

@@ -8,6 +8,13 @@ the same name (partition by customer); a line whose customer is in another parti
 rejected as an unknown customer and reported like any other rejected row. A single
 Parquet file is a history of one partition.
 
+Existing customers' monthly readings (the contract's optional ``meter_readings``) are a
+third folder of the same layout: ``meter_readings/part-00000.parquet`` goes with the
+customers partition of that name. A customers partition without a readings file has no
+readings (its existing customers are then rejected for want of them, and reported); a
+readings file without a customers partition of its name is an error, since its readings
+could reach no customer.
+
 :func:`write_synthetic_partitions` writes such a history from the synthetic generator,
 one seed per partition, for tests and ``benchmarks/bench_scale.py``.
 """
@@ -33,6 +40,8 @@ class Partition:
     name: str
     customers: str
     equipment: str
+    meter_readings: str | None = None
+    """The partition's readings file (None: no existing customer brought readings)."""
 
 
 def _list_parquet(location: str, file: str) -> dict[str, str]:
@@ -59,21 +68,25 @@ def _list_parquet(location: str, file: str) -> dict[str, str]:
     return {posixpath.splitext(posixpath.basename(p))[0]: url(p) for p in files}
 
 
-def discover_partitions(customers: str | Path, equipment: str | Path) -> list[Partition]:
-    """Pair the customers and equipment partitions by file name.
+def discover_partitions(
+    customers: str | Path, equipment: str | Path, meter_readings: str | Path | None = None
+) -> list[Partition]:
+    """Pair the customers, equipment (and readings) partitions by file name.
 
     Raises
     ------
     ContractError
-        No Parquet files, or names present in one folder only (named in the message).
+        No Parquet files, names present in one of the customers and equipment folders
+        only, or readings files named like no customers partition (named in the message).
     FileNotFoundError
         A location does not exist.
     """
     cust = _list_parquet(str(customers), "customers")
     eq = _list_parquet(str(equipment), "equipment")
-    if len(cust) == 1 and len(eq) == 1:
+    meter = {} if meter_readings is None else _list_parquet(str(meter_readings), "meter_readings")
+    if len(cust) == 1 and len(eq) == 1 and len(meter) <= 1:
         (c_name, c_url), (_, e_url) = next(iter(cust.items())), next(iter(eq.items()))
-        return [Partition(c_name, c_url, e_url)]
+        return [Partition(c_name, c_url, e_url, next(iter(meter.values()), None))]
     only_c = sorted(set(cust) - set(eq))
     only_e = sorted(set(eq) - set(cust))
     if only_c or only_e:
@@ -82,7 +95,14 @@ def discover_partitions(customers: str | Path, equipment: str | Path) -> list[Pa
             f"only in customers ({customers}): {', '.join(only_c[:5]) or 'none'}; "
             f"only in equipment ({equipment}): {', '.join(only_e[:5]) or 'none'}"
         )
-    return [Partition(name, cust[name], eq[name]) for name in sorted(cust)]
+    only_m = sorted(set(meter) - set(cust))
+    if only_m:
+        raise ContractError(
+            "meter_readings partitions must pair by file name with a customers partition; "
+            f"only in meter_readings ({meter_readings}): {', '.join(only_m[:5])} (their "
+            "readings would reach no customer)"
+        )
+    return [Partition(name, cust[name], eq[name], meter.get(name)) for name in sorted(cust)]
 
 
 def read_parquet(url: str, file: str) -> pd.DataFrame:
@@ -109,13 +129,26 @@ def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_synthetic_partition(
-    out: str | Path, k: int, size: int, seed: int = 0, dirty_row_rate: float = 0.005
+    out: str | Path,
+    k: int,
+    size: int,
+    seed: int = 0,
+    dirty_row_rate: float = 0.005,
+    existing_share: float = 0.0,
 ) -> Partition:
-    """Partition ``k`` of a synthetic history: seed ``seed + k``, ids prefixed ``P<k>-``."""
+    """Partition ``k`` of a synthetic history: seed ``seed + k``, ids prefixed ``P<k>-``.
+
+    With ``existing_share`` > 0 the history holds existing customers and their readings
+    are written to ``meter_readings/`` beside ``customers/`` and ``equipment/``.
+    """
     from training.synth.history import SynthConfig, generate_history
 
     root = Path(out)
-    history = generate_history(SynthConfig(n=size, seed=seed + k, dirty_row_rate=dirty_row_rate))
+    history = generate_history(
+        SynthConfig(
+            n=size, seed=seed + k, dirty_row_rate=dirty_row_rate, existing_share=existing_share
+        )
+    )
     prefix = f"P{k:04d}-"
     name = f"part-{k:05d}"
     frames = {
@@ -123,6 +156,8 @@ def write_synthetic_partition(
         "equipment": history.equipment,
         "oracle": history.oracle,
     }
+    if history.meter_readings is not None:
+        frames["meter_readings"] = history.meter_readings
     for sub, frame in frames.items():
         (root / sub).mkdir(parents=True, exist_ok=True)
         frame = frame.copy()
@@ -135,6 +170,7 @@ def write_synthetic_partition(
         name,
         str(root / "customers" / f"{name}.parquet"),
         str(root / "equipment" / f"{name}.parquet"),
+        str(root / "meter_readings" / f"{name}.parquet") if "meter_readings" in frames else None,
     )
 
 
@@ -146,16 +182,22 @@ def partition_sizes(n: int, partitions: int) -> list[int]:
 
 
 def write_synthetic_partitions(
-    out: str | Path, n: int, partitions: int, seed: int = 0, dirty_row_rate: float = 0.005
+    out: str | Path,
+    n: int,
+    partitions: int,
+    seed: int = 0,
+    dirty_row_rate: float = 0.005,
+    existing_share: float = 0.0,
 ) -> list[Partition]:
     """Generate ``n`` synthetic customers in ``partitions`` Parquet partitions.
 
     Partition ``k`` is :func:`training.synth.history.generate_history` with seed ``seed + k``;
     its customer ids are prefixed ``P<k>-`` so that they are unique across partitions.
-    Writes ``customers/``, ``equipment/`` and ``oracle/`` under ``out``.
+    Writes ``customers/``, ``equipment/`` and ``oracle/`` under ``out`` (and
+    ``meter_readings/`` with ``existing_share`` > 0).
     """
     return [
-        write_synthetic_partition(out, k, size, seed, dirty_row_rate)
+        write_synthetic_partition(out, k, size, seed, dirty_row_rate, existing_share)
         for k, size in enumerate(partition_sizes(n, partitions))
     ]
 
@@ -177,11 +219,13 @@ def partition_csv_history(
     out: str | Path,
     partitions: int,
     chunk_rows: int = 200_000,
+    meter_readings: str | Path | None = None,
 ) -> list[Partition]:
     """Split a CSV contract history into the Dask engine's Parquet layout.
 
     Writes ``out/customers/part-<k>.parquet`` and ``out/equipment/part-<k>.parquet`` for
-    ``k`` in ``0 … partitions-1``, partitioned by customer (:func:`partition_index`).
+    ``k`` in ``0 … partitions-1``, partitioned by customer (:func:`partition_index`), and
+    ``out/meter_readings/part-<k>.parquet`` from ``meter_readings`` when given.
     Every cell is kept as the text it was in the CSV (the contract parses text, so a dirty
     cell is rejected by training exactly as from the CSV); the files are read in chunks of
     ``chunk_rows`` rows, so a history larger than memory can be split. Every partition file
@@ -199,7 +243,10 @@ def partition_csv_history(
         raise ContractError(f"partitions must be at least 1; received {partitions}")
     root = Path(out)
     written: dict[str, list[str]] = {}
-    for file, source in (("customers", customers), ("equipment", equipment)):
+    sources: list[tuple[str, str | Path]] = [("customers", customers), ("equipment", equipment)]
+    if meter_readings is not None:
+        sources.append(("meter_readings", meter_readings))
+    for file, source in sources:
         (root / file).mkdir(parents=True, exist_ok=True)
         writers: dict[int, pq.ParquetWriter] = {}
         schema: pa.Schema | None = None
@@ -235,6 +282,11 @@ def partition_csv_history(
                 pq.write_table(schema.empty_table(), path)
         written[file] = [str(root / file / f"part-{k:05d}.parquet") for k in range(partitions)]
     return [
-        Partition(f"part-{k:05d}", written["customers"][k], written["equipment"][k])
+        Partition(
+            f"part-{k:05d}",
+            written["customers"][k],
+            written["equipment"][k],
+            written["meter_readings"][k] if "meter_readings" in written else None,
+        )
         for k in range(partitions)
     ]

@@ -66,6 +66,7 @@ def train_partitioned(
     n_workers: int = 2,
     progress: Callable[[str], None] | None = None,
     client: Any = None,
+    meter_readings: str | None = None,
 ) -> PartitionedTrainResult:
     """Train on a partitioned history with Dask, report on the holdout, write the bundle.
 
@@ -79,6 +80,9 @@ def train_partitioned(
         ``n_workers`` processes.
     client
         An existing ``distributed.Client`` to use instead (tests).
+    meter_readings
+        Folder (or URL) of the existing customers' readings partitions, paired with the
+        customers partitions by file name (None: a new-connections history).
 
     Raises
     ------
@@ -94,12 +98,12 @@ def train_partitioned(
         with dask_client(scheduler, n_workers=n_workers) as own:
             fit = train_dask(
                 own, customers, equipment, config.model, config.seed,
-                config.holdout_fraction, note,
+                config.holdout_fraction, note, meter_readings=meter_readings,
             )  # fmt: skip
     else:
         fit = train_dask(
             client, customers, equipment, config.model, config.seed,
-            config.holdout_fraction, note,
+            config.holdout_fraction, note, meter_readings=meter_readings,
         )  # fmt: skip
     summary = write_partition_reports(fit.reports, reports_dir / "rejects")
     note("evaluating on the holdout")
@@ -117,7 +121,7 @@ def train_partitioned(
             "n_partitions": float(len(fit.reports)),
         }
     )
-    data_hash = history_hash(customers, equipment)
+    data_hash = history_hash(customers, equipment, meter_readings)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     metadata: dict[str, Any] = {
         "model_version": f"local-{created}",

@@ -75,8 +75,13 @@ def recommend_command(
     scheduler: str | None,
     workers: int,
     meter_readings: str | None = None,
+    config: Any = None,
 ) -> None:
-    """Score a partitioned history with Dask: one CSV per partition under ``out``."""
+    """Score a partitioned history with Dask: one CSV per partition under ``out``.
+
+    ``config`` is the :class:`serving.core.RecommenderConfig` of the single-process command
+    (its risk cap, ``--max-undersized-risk``), so both engines answer alike.
+    """
     from rich.console import Console
 
     from features.validation import ContractError
@@ -93,7 +98,7 @@ def recommend_command(
     console = Console()
     try:
         cm, _, _ = load_bundle(model)
-        recommender = Recommender(cm, version_label(model, Settings().registered_model))
+        recommender = Recommender(cm, version_label(model, Settings().registered_model), config)
         with dask_client(scheduler, n_workers=workers) as client:
             result = recommend_dask(client, recommender, customers, equipment, out, meter_readings)
     except (BundleError, ContractError, ValueError, OSError) as exc:

@@ -371,12 +371,11 @@ def recommend(
 
     config = RecommenderConfig(max_undersized_risk=_risk_option(max_undersized_risk))
     if engine == "dask":
-        if max_undersized_risk is not None:
-            _fail("--max-undersized-risk is not available with --engine dask yet; use single")
-            return
         from training.cli.dask_engine import recommend_command
 
-        recommend_command(model, customers, equipment, out, scheduler, workers, meter_readings)
+        recommend_command(
+            model, customers, equipment, out, scheduler, workers, meter_readings, config
+        )
         return
     console = make_console()
     t0 = time.perf_counter()

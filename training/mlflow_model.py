@@ -9,6 +9,10 @@ Input columns (:data:`INPUT_COLUMNS`): ``customer_id`` (optional, kept on the ou
 ``industry`` (required), ``climate_zone``, ``floor_area_m2``, ``employees`` and ``shifts``
 (integers or floats, NaN when unknown) and ``equipment``, the equipment list as JSON text (a
 list of ``{"category", "name", "rated_kw", "quantity", "standby"}`` objects, as in the API).
+Existing customers (增容 / 减容 / 暂停) add ``application_type``, ``existing_capacity_kva`` and
+``meter_readings`` (JSON text: a list of ``{"period", "energy_kwh", "max_demand_kw"}``, as in
+the API), and each equipment line may carry ``"change": "add" | "remove"``; all three are
+optional columns (an empty cell is a new connection).
 
 Output: one row per input row, in order, named as the API's batch rows are: the columns of
 :meth:`serving.core.Recommender.score_applications` plus ``status`` (``ok`` or
@@ -40,6 +44,9 @@ INPUT_COLUMNS = (
     "employees",
     "shifts",
     "equipment",
+    "application_type",
+    "existing_capacity_kva",
+    "meter_readings",
 )
 APPLICATION_COLUMNS = INPUT_COLUMNS[1:]
 """The columns that make the application (``customer_id`` only names the row)."""
@@ -56,12 +63,28 @@ def _value(value: Any) -> Any:
     return value
 
 
+_JSON_COLUMNS = ("equipment", "meter_readings")
+"""Columns holding a list as JSON text (or, from Python, the list itself)."""
+
+
+def _json_list(raw: Any) -> Any:
+    raw = _value(raw)
+    return json.loads(raw) if isinstance(raw, str) and raw.strip() else (raw or [])
+
+
 def _application_of(row: dict[str, Any], columns: Any) -> Application:
-    raw = _value(row.get("equipment"))
-    equipment = json.loads(raw) if isinstance(raw, str) and raw.strip() else (raw or [])
+    equipment = _json_list(row.get("equipment"))
     fields = {
-        k: _value(row.get(k)) for k in APPLICATION_COLUMNS if k != "equipment" and k in columns
+        k: _value(row.get(k))
+        for k in APPLICATION_COLUMNS
+        if k not in _JSON_COLUMNS and k in columns
     }
+    if fields.get("application_type") is None:
+        fields.pop("application_type", None)  # an empty cell: a new connection
+    if fields.get("existing_capacity_kva") is not None:
+        fields["existing_capacity_kva"] = float(fields["existing_capacity_kva"])
+    if "meter_readings" in columns:
+        fields["meter_readings"] = _json_list(row.get("meter_readings"))
     for k in ("employees", "shifts"):
         if fields.get(k) is not None:
             number = float(fields[k])
@@ -181,11 +204,15 @@ def frame_from_applications(applications: list[Application]) -> pd.DataFrame:
                 "employees": d.get("employees"),
                 "shifts": d.get("shifts"),
                 "equipment": json.dumps(d.get("equipment", []), ensure_ascii=False),
+                "application_type": d.get("application_type"),
+                "existing_capacity_kva": d.get("existing_capacity_kva"),
+                "meter_readings": json.dumps(d.get("meter_readings") or [], ensure_ascii=False),
             }
         )
     frame = pd.DataFrame(rows, columns=list(INPUT_COLUMNS))
     frame["customer_id"] = [f"example-{i}" for i in range(len(frame))]
     frame["floor_area_m2"] = frame["floor_area_m2"].astype(float)
+    frame["existing_capacity_kva"] = frame["existing_capacity_kva"].astype(float)
     for col in ("employees", "shifts"):
         frame[col] = frame[col].astype("Float64").astype(float)
     return frame
@@ -243,6 +270,9 @@ def save_pyfunc(bundle_dir: Path, dst: Path, example: pd.DataFrame) -> Path:
             ColSpec(anything, "employees", required=False),
             ColSpec(anything, "shifts", required=False),
             ColSpec("string", "equipment", required=False),
+            ColSpec("string", "application_type", required=False),
+            ColSpec(anything, "existing_capacity_kva", required=False),
+            ColSpec("string", "meter_readings", required=False),
         ]
     )
     with warnings.catch_warnings():

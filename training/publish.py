@@ -124,14 +124,21 @@ def datasets(
 
 
 def pyfunc_model(bundle_dir: Path, hold: LabelledHistory, dst: Path) -> Path:
-    """The bundle as an MLflow pyfunc model, its input example five holdout applications."""
+    """The bundle as an MLflow pyfunc model, its input example five holdout applications.
+
+    Existing customers among them keep their type, capacity and readings (the holdout's).
+    """
     from training.mlflow_model import frame_from_applications, save_pyfunc
     from training.pilot.simulate import applications_from_frames
 
     head = hold.frames.customers.head(5)
     eq = hold.frames.equipment
+    readings = hold.meter_readings
+    ids = set(head["customer_id"])
     apps, _, _ = applications_from_frames(
-        head, eq[eq["customer_id"].isin(set(head["customer_id"]))]
+        head,
+        eq[eq["customer_id"].isin(ids)],
+        None if readings is None else readings[readings["customer_id"].isin(ids)],
     )
     return save_pyfunc(bundle_dir, dst, frame_from_applications(apps))
 

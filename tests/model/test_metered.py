@@ -233,3 +233,64 @@ def test_evaluation_and_model_card_report_application_types_apart(
     assert metrics["n.type.reduce"] == per.loc["reduce", "n"]
     card = _by_application_type(metrics)
     assert "| reduce |" in card and "| new |" not in card
+
+
+def test_the_pyfunc_frame_answers_existing_customers_as_the_service_does(
+    metered_model: CapacityModel,
+) -> None:
+    """The MLflow pyfunc's rows carry type, capacity, readings and each line's change.
+
+    Without them an existing customer would be answered as a new connection sized from its
+    change alone: the answer of a readings-blind path is far below the metered one.
+    """
+    from training.mlflow_model import answer_frame, applications_from_frame, frame_from_applications
+
+    rec = Recommender(metered_model, "t")
+    apps = [
+        _existing(),
+        _existing(
+            150_000.0,
+            application_type="increase",
+            existing_capacity_kva=630.0,
+            equipment=[{"category": "machine_tool", "rated_kw": 45.0, "quantity": 2}],
+        ),
+        _existing(
+            90_000.0,
+            equipment=[{"category": "pump", "rated_kw": 30.0, "quantity": 1, "change": "remove"}],
+        ),
+        Application(industry="office", floor_area_m2=2000.0),
+    ]
+    frame = frame_from_applications(apps)
+    assert [a.model_dump() for a in applications_from_frame(frame)] == [
+        a.model_dump() for a in apps
+    ]
+    got = answer_frame(rec, frame)
+    assert (got["status"] == "ok").all()
+    want = [r.recommended_kva for r in rec.recommend_many(apps)]
+    assert got["recommended_kva"].tolist() == want
+    blind = rec.recommend_many([Application(industry="office", equipment=apps[1].equipment)])
+    assert want[1] > blind[0].recommended_kva
+
+
+def test_contract_frames_become_existing_applications_with_their_readings() -> None:
+    """``applications_from_frames`` (pyfunc example, pilot) keeps an existing customer whole."""
+    from training.pilot.simulate import applications_from_frames
+
+    v = _validated(*_world(5, 30))
+    apps, ids, skipped = applications_from_frames(v.customers, v.equipment, v.meter_readings)
+    assert not skipped and len(apps) == len(v.customers)
+    by_id = dict(zip(ids, apps, strict=True))
+    for row in v.customers.itertuples(index=False):
+        app = by_id[str(row.customer_id)]
+        assert app.application_type == row.application_type
+        assert app.existing_capacity_kva == row.existing_capacity_kva
+        assert len(app.meter_readings) == int(row.meter_months)
+    removes = set(v.equipment.loc[v.equipment["change"] == "remove", "customer_id"])
+    assert removes and all(
+        any(item.change == "remove" for item in by_id[c].equipment) for c in removes
+    )
+    # Without the readings an existing customer is skipped with the API's reason, never
+    # answered as a new connection.
+    _, _, skipped = applications_from_frames(v.customers, v.equipment)
+    assert len(skipped) == len(v.customers)
+    assert all("meter readings" in reason for _, reason in skipped)

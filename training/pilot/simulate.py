@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy.engine import URL
 
-from features.schemas import Application, EquipmentItem
+from features.schemas import Application, EquipmentItem, MeterReading
 from serving.logbook import Logbook, LogbookSettings, RecommendationEntry
 from serving.settings import Settings
 from training.pilot import PilotMetrics, PilotReportFiles, pilot_metrics, write_pilot_report
@@ -116,14 +116,23 @@ def _present(value: object) -> bool:
 
 
 def applications_from_frames(
-    customers: pd.DataFrame, equipment: pd.DataFrame
+    customers: pd.DataFrame,
+    equipment: pd.DataFrame,
+    meter_readings: pd.DataFrame | None = None,
 ) -> tuple[list[Application], list[str], list[tuple[str, str]]]:
     """Turn clean contract frames (:func:`features.validation.validate_frames`) into applications.
 
     Parameters
     ----------
     customers, equipment
-        Validated contract frames (one row per customer, one per equipment line).
+        Validated contract frames (one row per customer, one per equipment line). An
+        existing customer (``application_type`` increase, reduce or suspend) keeps its type,
+        its ``existing_capacity_kva`` and each line's ``change``.
+    meter_readings
+        The validated readings (``ValidatedHistory.meter_readings``): an existing customer's
+        months become its application's ``meter_readings``. Without them an existing
+        customer is skipped with the API's reason (it cannot be answered as new: its list
+        holds only the change).
 
     Returns
     -------
@@ -133,8 +142,10 @@ def applications_from_frames(
         for customers the API schema refuses (e.g. more equipment lines than it accepts).
     """
     lines: dict[str, list[EquipmentItem]] = {}
+    has_change = "change" in equipment.columns
     for row in equipment.itertuples(index=False):
         name = row.name if isinstance(row.name, str) and row.name.strip() else None
+        change = str(row.change) if has_change and _present(row.change) else "add"
         lines.setdefault(str(row.customer_id), []).append(
             EquipmentItem(
                 category=str(row.category),
@@ -142,13 +153,34 @@ def applications_from_frames(
                 rated_kw=float(row.rated_kw),
                 quantity=int(row.quantity),
                 standby=bool(row.standby),
+                change=change,  # validated by the contract
             )
         )
+    months: dict[str, list[MeterReading]] = {}
+    if meter_readings is not None:
+        for reading in meter_readings.itertuples(index=False):
+            demand = reading.max_demand_kw
+            months.setdefault(str(reading.customer_id), []).append(
+                MeterReading(
+                    period=str(reading.period),
+                    energy_kwh=float(reading.energy_kwh),
+                    max_demand_kw=float(demand) if _present(demand) else None,
+                )
+            )
+    typed = "application_type" in customers.columns
     applications: list[Application] = []
     ids: list[str] = []
     skipped: list[tuple[str, str]] = []
     for row in customers.itertuples(index=False):
         cid = str(row.customer_id)
+        existing: dict[str, object] = {}
+        if typed and _present(row.application_type) and str(row.application_type) != "new":
+            cap = row.existing_capacity_kva
+            existing = {
+                "application_type": str(row.application_type),
+                "existing_capacity_kva": float(cap) if _present(cap) else None,
+                "meter_readings": months.get(cid, []),
+            }
         try:
             app = Application(
                 industry=str(row.industry),
@@ -157,6 +189,7 @@ def applications_from_frames(
                 employees=int(row.employees) if _present(row.employees) else None,
                 shifts=int(row.shifts) if _present(row.shifts) else None,
                 equipment=lines.get(cid, []),
+                **existing,  # type: ignore[arg-type]
             )
         except ValidationError as exc:
             first = exc.errors()[0]

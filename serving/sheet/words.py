@@ -349,12 +349,12 @@ EN: dict[str, str] = {
     "chart_title": "Probability that each capacity is appropriate",
     "chart_axis": "Capacity kVA",
     "chart_note_more": (
-        "Proposed {kva:g} kVA: {verdict}; {yuan:,.0f} yuan a year more in capacity charges "
-        "than the recommended {rec:g} kVA"
+        "Proposed {kva:g} kVA: {verdict}; {yuan:,.0f} yuan/year more than the recommended "
+        "{rec:g} kVA"
     ),
     "chart_note_less": (
-        "Proposed {kva:g} kVA: {verdict}; {yuan:,.0f} yuan a year less in capacity charges "
-        "than the recommended {rec:g} kVA"
+        "Proposed {kva:g} kVA: {verdict}; {yuan:,.0f} yuan/year less than the recommended "
+        "{rec:g} kVA"
     ),
     "notes": "Notes: ",
     "note_single_group": "One group only: simultaneity factors K∑p = K∑q = 1. ",

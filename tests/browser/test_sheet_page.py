@@ -83,6 +83,34 @@ def test_export_the_sheet_from_the_page(new_page: Any) -> None:
     assert got.value.suggested_filename.endswith(".xlsx")
 
 
+def test_the_english_page_exports_an_english_document_or_a_chinese_one_on_request(
+    new_page: Any,
+) -> None:
+    # Issue 25: an export from the English page gave a Chinese document without saying so.
+    from docx import Document
+
+    page = new_page(DESKTOP)
+    page.click("#lang-toggle")
+    _answer(page)
+    expect(page.locator("#export-lang")).to_have_value("en")
+    with page.expect_request(lambda r: r.url.endswith("/export/sheet")) as req:
+        with page.expect_download() as got:
+            page.click("#export-docx")
+    assert req.value.post_data_json["lang"] == "en"
+    assert got.value.suggested_filename.startswith("load-calculation")
+    document = Document(got.value.path())
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Equipment list" in text and "Signatures" in text and "设备清单" not in text
+    expect(page.locator("#export-status")).to_contain_text("Downloaded")
+    # A Chinese document for filing, picked from the English page.
+    page.select_option("#export-lang", "zh")
+    with page.expect_download() as got:
+        page.click("#export-pdf")
+    assert got.value.suggested_filename.startswith("负荷计算书")
+    pdf = _flat("".join(p.extract_text() for p in PdfReader(got.value.path()).pages))
+    assert "设备清单" in pdf and "Equipmentlist" not in pdf
+
+
 def test_print_layout_of_a_planner_check(new_page: Any, screenshots: Path) -> None:
     page = new_page(DESKTOP)
     page.click("#mode-planner")

@@ -538,7 +538,7 @@ export const DICT = {
     design_motor_ok: '最大电动机 {kw} kW 直接起动：母线压降 {dip}，不超过限值 {limit}',
     design_motor_bad: '最大电动机 {kw} kW 直接起动：母线压降 {dip}，超过限值 {limit}，宜软起动/变频或加大变压器',
     export_title: '导出计算书',
-    export_help: '填写标题栏后导出，可附于供电方案。PDF 和 Word 包含每台设备、分组计算、补偿、变压器选择、模型推荐与差异说明；Excel 中的公式可直接修改 Kx 重新计算，负荷变化时变压器容量随之重选。',
+    export_help: '填写标题栏后导出，可附于供电方案。PDF 和 Word 包含每台设备、分组计算、补偿、变压器选择、模型推荐与差异说明；Excel 中的公式可直接修改 Kx 重新计算，负荷变化时变压器容量随之重选。文件语言可在下方选择（中文或英文）。',
     export_project_name: '工程名称',
     export_account_no: '户号',
     export_address: '用电地址',
@@ -553,6 +553,7 @@ export const DICT = {
     export_working: '正在生成文件…',
     export_done: '已下载 {name}',
     export_error: '导出失败：{detail}',
+    export_doc_lang: '文件语言',
     // -- existing customers (已有用户：增容 / 减容 / 暂停) --
     section_app_kind: '您是',
     kind_new: '新用户报装（第一次用电）',
@@ -1159,7 +1160,7 @@ export const DICT = {
     design_motor_ok: 'Largest motor {kw} kW direct-on-line: bus dip {dip}, within the {limit} limit',
     design_motor_bad: 'Largest motor {kw} kW direct-on-line: bus dip {dip}, above the {limit} limit; use a soft/VFD start or a larger transformer',
     export_title: 'Export the calculation sheet',
-    export_help: 'Fill in the title block and export, to attach to the supply plan. The documents are in Chinese, the language the utility files them in. PDF and Word list every equipment line, the group calculation, compensation, transformer choice, and the model beside it; the Excel file keeps live formulas, so a changed Kx or load changes the transformer.',
+    export_help: 'Fill in the title block and export, to attach to the supply plan. The documents are in the language chosen below (English by default here; Chinese to file with the utility). PDF and Word list every equipment line, the group calculation, compensation, transformer choice, and the model beside it; the Excel file keeps live formulas, so a changed Kx or load changes the transformer.',
     export_project_name: 'Project',
     export_account_no: 'Account no.',
     export_address: 'Supply address',
@@ -1174,6 +1175,7 @@ export const DICT = {
     export_working: 'Preparing the file…',
     export_done: 'Downloaded {name}',
     export_error: 'Export failed: {detail}',
+    export_doc_lang: 'Document language',
     // -- existing customers (increase / reduce / suspend) --
     section_app_kind: 'You are',
     kind_new: 'A new customer (first connection)',

@@ -486,6 +486,7 @@ export const DICT = {
     batch_converting: '正在生成 Excel…',
     batch_done: '完成：{n} 行，用时 {s} 秒。',
     batch_error: '批量计算失败：{detail}',
+    batch_busy_gave_up: '服务器一直很忙，已自动重试 {n} 次。所选文件都还在，请过一会儿再点“批量计算”。',
     batch_expected: '应为',
     batch_need_file: '请至少选择 customers.csv 或一个 Excel 工作簿。',
     batch_one_kind: '请只上传 Excel 工作簿，或只上传 CSV 文件，不要同时上传。',
@@ -554,6 +555,7 @@ export const DICT = {
     export_done: '已下载 {name}',
     export_error: '导出失败：{detail}',
     export_doc_lang: '文件语言',
+    export_busy_gave_up: '服务器一直很忙，已自动重试 {n} 次，请过一会儿再导出。',
     // -- existing customers (已有用户：增容 / 减容 / 暂停) --
     section_app_kind: '您是',
     kind_new: '新用户报装（第一次用电）',
@@ -1108,6 +1110,7 @@ export const DICT = {
     batch_converting: 'Preparing the Excel file…',
     batch_done: 'Done: {n} rows in {s} s.',
     batch_error: 'The batch failed: {detail}',
+    batch_busy_gave_up: 'The server stayed busy after {n} automatic retries. The files you chose are kept; press “Recommend for all” again in a little while.',
     batch_expected: 'expected',
     batch_need_file: 'Choose at least customers.csv or an Excel workbook.',
     batch_one_kind: 'Upload either the Excel workbook or the CSV files, not both.',
@@ -1176,6 +1179,7 @@ export const DICT = {
     export_done: 'Downloaded {name}',
     export_error: 'Export failed: {detail}',
     export_doc_lang: 'Document language',
+    export_busy_gave_up: 'The server stayed busy after {n} automatic retries; export again in a little while.',
     // -- existing customers (increase / reduce / suspend) --
     section_app_kind: 'You are',
     kind_new: 'A new customer (first connection)',

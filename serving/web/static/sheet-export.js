@@ -6,6 +6,7 @@
 
 import { t, applyI18n, onLangChange, getLang } from './i18n.js';
 import { $, h } from './dom.js';
+import { MAX_AUTO_RETRIES, sendWithRetry } from './retry.js';
 
 const STORAGE_KEY = 'capacity.sheetHeader';
 const FIELDS = [
@@ -53,9 +54,11 @@ async function exportAs(fmt) {
   status.textContent = t('export_working');
   status.classList.remove('error');
   try {
-    const r = await fetch('/export/sheet', {
+    const { resp: r, failure } = await sendWithRetry(() => fetch('/export/sheet', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
+    }), { onWait: (s, k, max) => { status.textContent = t('status_busy_retrying', { s, k, max }); } });
+    if (failure === 'busy') throw new Error(t('export_busy_gave_up', { n: MAX_AUTO_RETRIES }));
+    if (failure === 'not_ready') throw new Error(t('err_not_ready'));
     if (!r.ok) {
       let detail = t('err_http', { status: r.status });
       try {

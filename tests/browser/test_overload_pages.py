@@ -94,9 +94,7 @@ def test_the_batch_page_retries_a_shed_answer_after_retry_after(new_page: Any, l
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_batch_page_says_busy_and_not_ready_in_its_language(
-    new_page: Any, lang: str
-) -> None:
+def test_the_batch_page_says_busy_and_not_ready_in_its_language(new_page: Any, lang: str) -> None:
     page = new_page(DESKTOP)
     if lang == "en":
         page.click("#lang-toggle")

@@ -214,6 +214,14 @@ def test_export_request_names_bad_fields() -> None:
                 "header": {"工程名称": "x" * 300},
             }
         )
+    with pytest.raises(ValidationError, match="lang"):
+        ExportRequest.model_validate(
+            {
+                "application": {"industry": "machinery", "floor_area_m2": 100},
+                "format": "pdf",
+                "lang": "fr",
+            }
+        )
     with pytest.raises(ValidationError, match="date"):
         ExportRequest.model_validate(
             {

@@ -176,6 +176,7 @@ def openapi_document() -> dict[str, Any]:
                             "pdf": {
                                 "application": EXAMPLES["machinery_workshop"],
                                 "format": "pdf",
+                                "lang": "zh",
                                 "proposed_kva": 1000,
                                 "header": {
                                     "工程名称": "某机械厂新建厂房业扩工程",

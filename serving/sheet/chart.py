@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
-from serving.sheet.document import SheetDocument, verdict_zh
+from serving.sheet.document import SheetDocument, tier_tag, verdict_text
+from serving.sheet.words import word
 
 WIDTH = 680
 HEIGHT = 300
@@ -26,8 +27,8 @@ def tier_chart_svg(doc: SheetDocument) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="100%" font-family="WenQuanYi Micro Hei, sans-serif" font-size="13">',
-        f'<text x="{left}" y="18" font-size="15" font-weight="bold">各容量档“容量合适”的概率'
-        "</text>",
+        f'<text x="{left}" y="18" font-size="15" font-weight="bold">'
+        f"{escape(word(doc.lang, 'chart_title'))}</text>",
     ]
     for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = top + plot_h * (1 - frac)
@@ -56,23 +57,26 @@ def tier_chart_svg(doc: SheetDocument) -> str:
             f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 18}" text-anchor="middle">'
             f"{t.capacity_kva:g}</text>"
         )
-        tag = "推荐" if t.recommended else ("拟报装" if t.proposed else "")
-        if t.recommended and t.proposed:
-            tag = "推荐=拟报装"
+        tag = escape(tier_tag(doc, t.recommended, t.proposed))
         if tag:
             color = "#d1242f" if t.proposed else "#1f6feb"
             parts.append(
                 f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 34}" text-anchor="middle" '
                 f'fill="{color}" font-weight="bold">{tag}</text>'
             )
-    parts.append(f'<text x="{WIDTH - right}" y="{HEIGHT - 4}" text-anchor="end">容量 kVA</text>')
+    parts.append(
+        f'<text x="{WIDTH - right}" y="{HEIGHT - 4}" text-anchor="end">'
+        f"{escape(word(doc.lang, 'chart_axis'))}</text>"
+    )
     check = doc.check
     if check is not None:
-        note = (
-            f"拟报装 {check.proposed_kva:g} kVA：{verdict_zh(check.verdict)}，"
-            f"比推荐 {check.recommended_kva:g} kVA 每年基本电费"
-            f"{'多' if check.yearly_difference_yuan >= 0 else '少'} "
-            f"{abs(check.yearly_difference_yuan):,.0f} 元"
+        note = word(
+            doc.lang,
+            "chart_note_more" if check.yearly_difference_yuan >= 0 else "chart_note_less",
+            kva=check.proposed_kva,
+            verdict=verdict_text(doc.lang, check.verdict),
+            rec=check.recommended_kva,
+            yuan=abs(check.yearly_difference_yuan),
         )
         parts.append(f'<text x="{left}" y="38" fill="#d1242f">{escape(note)}</text>')
     parts.append("</svg>")

@@ -1,7 +1,8 @@
 """The document model of the exported calculation sheet, shared by every renderer.
 
-Labels are Chinese (the document goes into a 供电方案) with the English term beside the
-symbol where it helps; every figure comes from the served answer
+Labels are in the document's language (``lang``: Chinese by default, as a 供电方案 is
+filed; English when exported from the English page), from :mod:`serving.sheet.words`;
+every figure comes from the served answer
 (:class:`serving.schemas.Recommendation` with its
 :class:`features.engineering.CalculationSheet`, and the planner check when a proposed
 capacity is given), never recomputed here.
@@ -15,9 +16,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.catalog import load_catalog
-from features.engineering import CalculationSheet
+from features.engineering import CalculationSheet, SheetLine
 from features.schemas import Application, Text
 from serving.schemas import CheckResult, Recommendation
+from serving.sheet.words import DocLang, standard, word
 
 ExportFormat = Literal["pdf", "xlsx", "docx"]
 
@@ -37,7 +39,10 @@ HEADER_LABELS: tuple[tuple[str, str], ...] = (
     ("reviewer", "审核"),
     ("date", "日期"),
 )
-"""Header fields in print order: (field, Chinese label; also accepted as the JSON key)."""
+"""Header fields in print order: (field, Chinese label; also accepted as the JSON key).
+
+The printed labels come from the document's words (``hdr_<field>``) in its language.
+"""
 
 HeaderText = Text
 
@@ -73,6 +78,10 @@ class ExportRequest(BaseModel):
         strict=True,
         description="A proposed capacity, kVA: marked on the tier chart with its verdict",
     )
+    lang: DocLang = Field(
+        "zh",
+        description="The document's language: 'zh' (default) or 'en' (the page's language)",
+    )
 
 
 class TierBar(BaseModel):
@@ -88,8 +97,12 @@ class TierBar(BaseModel):
 class SheetDocument(BaseModel):
     """Everything a renderer prints, in print order."""
 
+    lang: DocLang = "zh"
     title: str
     header: list[tuple[str, str]]
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="The title block by field (project_name, designer…)"
+    )
     sheet: CalculationSheet
     category_names: dict[str, str]
     recommendation: Recommendation
@@ -99,40 +112,53 @@ class SheetDocument(BaseModel):
     generated: str
 
 
-def category_label(code: str, names: dict[str, str]) -> str:
-    """Chinese category name with its code (or the equivalent single-phase load)."""
+def category_label(code: str, doc: SheetDocument) -> str:
+    """A category's name in the document's language (or the equivalent single-phase load)."""
     if code == "single_phase":
-        return "单相负荷（等效三相）"
-    return f"{names.get(code, code)}"
+        return word(doc.lang, "single_phase_group")
+    return f"{doc.category_names.get(code, code)}"
 
 
-def _comparison(rec: Recommendation, sheet: CalculationSheet) -> list[str]:
+def _comparison(rec: Recommendation, sheet: CalculationSheet, lang: DocLang) -> list[str]:
     """Why the model's answer differs from the sheet's transformer, in plain words."""
     eng = sheet.transformer_kva
     model = rec.recommended_kva
     lines = [
-        f"需要系数法：P30 = {sheet.p30_kw:.1f} kW，补偿后 S30 = {sheet.s30_comp_kva:.1f} kVA，"
-        f"选 {eng:g} kVA（负荷率 {sheet.load_rate:.0%}）。",
-        f"模型推荐 {model:g} kVA：预测最大负荷 {rec.predicted_peak_kw:.1f} kW"
-        f"（80 % 区间 {rec.peak_low80_kw:.1f}–{rec.peak_high80_kw:.1f} kW），"
-        f"合适概率 {rec.p_appropriate:.0%}，预计负荷率 {rec.expected_load_rate:.0%}。",
+        word(
+            lang,
+            "cmp_demand",
+            p30=sheet.p30_kw,
+            s30c=sheet.s30_comp_kva,
+            kva=eng,
+            rate=sheet.load_rate,
+        ),
+        word(
+            lang,
+            "cmp_model",
+            kva=model,
+            peak=rec.predicted_peak_kw,
+            lo=rec.peak_low80_kw,
+            hi=rec.peak_high80_kw,
+            p=rec.p_appropriate,
+            rate=rec.expected_load_rate,
+        ),
     ]
     diff = model - eng
     if abs(diff) < 1e-9:
-        lines.append("两者一致。")
+        lines.append(word(lang, "cmp_same"))
     else:
-        word = "小" if diff < 0 else "大"
         lines.append(
-            f"模型比需要系数法{word} {abs(diff):g} kVA。需要系数取设计手册典型值（偏于保守的设计值），"
-            "模型按同类用户实测最大负荷学习；差异主要来自："
+            word(lang, "cmp_smaller" if diff < 0 else "cmp_larger", diff=abs(diff))
+            + (" " if lang == "en" else "")
+            + word(lang, "cmp_why")
         )
         movers = sorted(rec.drivers, key=lambda d: abs(d.correction_kw), reverse=True)[:3]
         for d in movers:
-            lines.append(
-                f"{d.label_zh}：贡献 {d.kw:.1f} kW，其中相对需要系数基准的修正 {d.correction_kw:+.1f} kW"
-            )
-    if rec.bounds.clamped and rec.bounds.clamp_rule_zh:
-        lines.append(f"合理性边界：{rec.bounds.clamp_rule_zh}")
+            label = d.label_zh if lang == "zh" else d.label_en
+            lines.append(word(lang, "cmp_driver", label=label, kw=d.kw, corr=d.correction_kw))
+    rule = rec.bounds.clamp_rule_zh if lang == "zh" else rec.bounds.clamp_rule
+    if rec.bounds.clamped and rule:
+        lines.append(word(lang, "cmp_clamp", rule=rule))
     return lines
 
 
@@ -159,7 +185,10 @@ def build_document(
     date = header.date or today or dt.date.today()
     values = {**header.model_dump(), "date": date.isoformat()}
     catalog = load_catalog()
-    names = {code: c.name_zh for code, c in catalog.categories.items()}
+    lang = request.lang
+    names = {
+        code: c.name_zh if lang == "zh" else c.name_en for code, c in catalog.categories.items()
+    }
     proposed = check.proposed_kva if check is not None else None
     tiers = [
         TierBar(
@@ -182,107 +211,129 @@ def build_document(
             )
         )
         tiers.sort(key=lambda t: t.capacity_kva)
+    fields = {field: str(values.get(field) or "") for field, _ in HEADER_LABELS}
     return SheetDocument(
-        title="用电负荷计算书（"
-        + ("需要系数法" if sheet.method == "demand_coefficient" else "单位面积负荷密度法")
-        + "）",
-        header=[(label, str(values.get(field) or "")) for field, label in HEADER_LABELS],
+        lang=lang,
+        title=word(lang, "title_demand" if sheet.method == "demand_coefficient" else "title_area"),
+        header=[(word(lang, f"hdr_{field}"), fields[field]) for field, _ in HEADER_LABELS],
+        fields=fields,
         sheet=sheet,
         category_names=names,
         recommendation=recommendation,
         check=check,
         tiers=tiers,
-        comparison=_comparison(recommendation, sheet),
+        comparison=_comparison(recommendation, sheet, lang),
         generated=f"{recommendation.model_version}",
     )
 
 
-def sheet_notes_zh(doc: SheetDocument) -> list[str]:
-    """The sheet's notes in Chinese, from its structured fields.
+def sheet_notes(doc: SheetDocument) -> list[str]:
+    """The sheet's notes in the document's language, from its structured fields.
 
-    The English ``notes`` are for the API; every other note is already a row of the
-    document's tables.
+    The English ``notes`` of the served sheet are for the API; every other note is
+    already a row of the document's tables.
     """
     s = doc.sheet
+    lang = doc.lang
     notes: list[str] = []
     if s.method == "demand_coefficient" and len(s.rows) == 1:
-        notes.append("仅一个计算组：同时系数 K∑p = K∑q = 1。")
+        notes.append(word(lang, "note_single_group"))
     if any(line.duty_cycle is not None for line in s.lines):
-        notes.append(
-            "断续周期工作设备按暂载率换算：Pe = PN·√(εN/ε)，起重机换算到 ε = 25 %，"
-            "电焊机换算到 ε = 100 %。"
-        )
+        notes.append(word(lang, "note_duty"))
     if s.single_phase is not None:
-        notes.append(
-            "单相负荷超过三相负荷的 15 %：按最大相负荷的 3 倍换算为等效三相负荷；"
-            "线间负荷按相间换算系数分配到相。"
-        )
+        notes.append(word(lang, "note_single_phase"))
     if s.density_outside_range and s.installed_w_m2 is not None and s.installed_w_m2_range:
         lo, hi = s.installed_w_m2_range
-        notes.append(
-            f"设备容量密度 {s.installed_w_m2:.0f} W/m² 远超出本行业范围 {lo:g}–{hi:g} W/m²："
-            "请核对设备清单和建筑面积（人工复核）。"
-        )
+        notes.append(word(lang, "note_density", w=s.installed_w_m2, lo=lo, hi=hi))
     if s.motor_start is not None and s.motor_start.exceeds:
-        notes.append(
-            "最大电动机直接起动压降超限：宜采用软起动、星三角或变频起动，或加大变压器容量。"
-        )
+        notes.append(word(lang, "note_motor"))
     return notes
 
 
-def verdict_zh(verdict: str, yearly_difference_yuan: float = 0.0) -> str:
-    """The planner verdict in Chinese; an appropriate proposal that costs more says so."""
-    text = {"appropriate": "容量合适", "undersized": "容量偏小", "oversized": "容量偏大"}[verdict]
+def verdict_text(lang: str, verdict: str, yearly_difference_yuan: float = 0.0) -> str:
+    """The planner verdict; an appropriate proposal that costs more says so, in yuan."""
+    text = word(lang, f"verdict_{verdict}")
     if verdict == "appropriate" and yearly_difference_yuan >= 0.5:
-        text += f"，但每年比建议容量多付基本电费 {yearly_difference_yuan:,.0f} 元"
+        text += word(lang, "verdict_costs_more", yuan=yearly_difference_yuan)
     return text
 
 
+SIGNATURE_ROLES = ("designer", "checker", "reviewer")
+"""The signing roles, in order (their printed names are the header labels)."""
+
+
+def signature_headers(doc: SheetDocument) -> list[str]:
+    """Heads of the signature table: role, name, signature, date."""
+    return ["", *(word(doc.lang, k) for k in ("sign_name", "sign_signature", "sign_date"))]
+
+
 def signature_rows(doc: SheetDocument) -> list[list[str]]:
-    """设计 / 校对 / 审核 with the names of the header, blank signature and date cells."""
-    names = dict(doc.header)
-    return [[role, names.get(role, ""), "", ""] for role in ("设计", "校对", "审核")]
+    """Designer / checker / reviewer with the names of the header, blank signature and date."""
+    return [
+        [word(doc.lang, f"hdr_{role}"), doc.fields.get(role, ""), "", ""]
+        for role in SIGNATURE_ROLES
+    ]
+
+
+def standards(doc: SheetDocument) -> list[str]:
+    """The standards the sheet follows (依据), said in the document's language."""
+    return [standard(doc.lang, text) for text in doc.sheet.standards]
+
+
+def group_label(code: str, doc: SheetDocument) -> str:
+    """The calculation group of a line: a category, the single-phase load, or not counted."""
+    return word(doc.lang, "excluded_group") if code == "excluded" else category_label(code, doc)
+
+
+def duty_text(line: SheetLine) -> str:
+    """εN→ε_ref of an intermittent-duty line ('' when it has none)."""
+    if line.duty_cycle is None or line.reference_duty is None:
+        return ""
+    return f"{line.duty_cycle:.0%}→{line.reference_duty:.0%}"
 
 
 def line_rows(doc: SheetDocument) -> list[list[str]]:
     """The equipment-line table as text cells (shared by the PDF and the docx)."""
     rows = []
     for line in doc.sheet.lines:
-        group = (
-            "不计入（备用/消防）"
-            if line.group == "excluded"
-            else category_label(line.group, doc.category_names)
-        )
         rows.append(
             [
                 str(line.index + 1),
                 line.name or "",
-                category_label(line.category, doc.category_names),
+                category_label(line.category, doc),
                 f"{line.rated_kw:g}",
                 str(line.quantity),
-                f"{line.duty_cycle:.0%}→{line.reference_duty:.0%}"
-                if line.duty_cycle is not None and line.reference_duty is not None
-                else "",
-                line.phase or "三相",
+                duty_text(line),
+                line.phase or word(doc.lang, "three_phase"),
                 f"{line.installed_kw:.2f}",
-                group,
+                group_label(line.group, doc),
             ]
         )
     return rows
 
 
-LINE_HEADERS = [
-    "序号",
-    "设备名称",
-    "类别",
-    "单台 PN/kW",
-    "台数",
-    "暂载率 ε",
-    "相别",
-    "Pe/kW",
-    "计算组",
-]
-GROUP_HEADERS = ["计算组", "Pe/kW", "Kx", "cos φ", "tan φ", "Pjs/kW", "Qjs/kvar"]
+_LINE_KEYS = (
+    "col_no",
+    "col_name",
+    "col_category",
+    "col_rated",
+    "col_quantity",
+    "col_duty",
+    "col_phase",
+    "col_pe",
+    "col_group",
+)
+_GROUP_KEYS = ("col_group", "col_pe", "col_kx", "col_cos", "col_tan", "col_pjs", "col_qjs")
+
+
+def line_headers(doc: SheetDocument) -> list[str]:
+    """Heads of the equipment-line table."""
+    return [word(doc.lang, k) for k in _LINE_KEYS]
+
+
+def group_headers(doc: SheetDocument) -> list[str]:
+    """Heads of the group table."""
+    return [word(doc.lang, k) for k in _GROUP_KEYS]
 
 
 def group_rows(doc: SheetDocument) -> list[list[str]]:
@@ -291,9 +342,9 @@ def group_rows(doc: SheetDocument) -> list[list[str]]:
     for row in doc.sheet.rows:
         out.append(
             [
-                category_label(row.category, doc.category_names)
+                category_label(row.category, doc)
                 + (
-                    f"（{row.name} 相）"
+                    word(doc.lang, "phase_suffix", name=row.name)
                     if row.kind == "single_phase_equivalent" and row.name
                     else ""
                 ),
@@ -311,41 +362,54 @@ def group_rows(doc: SheetDocument) -> list[list[str]]:
 def summary_rows(doc: SheetDocument) -> list[tuple[str, str]]:
     """Totals, compensation and transformer as (label, value) pairs."""
     s = doc.sheet
+    lang = doc.lang
+
+    def w(key: str, **params: object) -> str:
+        return word(lang, key, **params)
+
     rows: list[tuple[str, str]] = []
     if s.method == "area_density" and s.design_w_m2 is not None and s.floor_area_m2:
         rows.append(
             (
-                "计算方法",
-                f"单位面积负荷密度法：P30 = {s.design_w_m2:g} W/m² × {s.floor_area_m2:g} m² / 1000"
-                f"，自然功率因数 {s.config.area_cos_phi:g}",
+                w("sum_method"),
+                w(
+                    "sum_method_area",
+                    w=s.design_w_m2,
+                    area=s.floor_area_m2,
+                    cos=s.config.area_cos_phi,
+                ),
             )
         )
     if s.installed_kw is not None:
-        rows.append(("设备容量 ΣPe", f"{s.installed_kw:.2f} kW"))
+        rows.append((w("sum_installed"), f"{s.installed_kw:.2f} kW"))
     rows += [
-        ("ΣPjs / ΣQjs", f"{s.sum_p_kw:.2f} kW / {s.sum_q_kvar:.2f} kvar"),
-        ("同时系数 K∑p / K∑q", f"{s.k_sum_p:g} / {s.k_sum_q:g}"),
-        ("有功计算负荷 P30", f"{s.p30_kw:.2f} kW"),
-        ("无功计算负荷 Q30", f"{s.q30_kvar:.2f} kvar"),
-        ("视在计算负荷 S30", f"{s.s30_kva:.2f} kVA"),
-        ("计算电流 I30", f"{s.i30_a:.1f} A（U = {s.config.voltage_kv:g} kV）"),
+        (w("sum_pq"), f"{s.sum_p_kw:.2f} kW / {s.sum_q_kvar:.2f} kvar"),
+        (w("sum_k"), f"{s.k_sum_p:g} / {s.k_sum_q:g}"),
+        (w("sum_p30"), f"{s.p30_kw:.2f} kW"),
+        (w("sum_q30"), f"{s.q30_kvar:.2f} kvar"),
+        (w("sum_s30"), f"{s.s30_kva:.2f} kVA"),
+        (w("sum_i30"), w("sum_i30_value", i=s.i30_a, u=s.config.voltage_kv)),
         (
-            "自然功率因数 cos φ1",
+            w("sum_cos1"),
             f"{s.cos_phi_natural:.3f}" if s.cos_phi_natural is not None else "—",
         ),
-        ("补偿目标 cos φ2", f"{s.target_cos_phi:g}"),
-        ("无功补偿 Qc", f"{s.qc_kvar:.1f} kvar"),
+        (w("sum_cos2"), f"{s.target_cos_phi:g}"),
+        (w("sum_qc"), f"{s.qc_kvar:.1f} kvar"),
     ]
     if s.qc_bank_kvar is not None and s.capacitor_step_kvar:
         rows.append(
             (
-                "电容器组",
-                f"{s.qc_bank_kvar / s.capacitor_step_kvar:.0f} 步 × {s.capacitor_step_kvar:g} kvar "
-                f"= {s.qc_bank_kvar:g} kvar",
+                w("sum_bank"),
+                w(
+                    "sum_bank_value",
+                    steps=s.qc_bank_kvar / s.capacitor_step_kvar,
+                    step=s.capacitor_step_kvar,
+                    total=s.qc_bank_kvar,
+                ),
             )
         )
     rows += [
-        ("补偿后 S30′ / I30′", f"{s.s30_comp_kva:.2f} kVA / {s.i30_comp_a:.1f} A"),
+        (w("sum_s30c"), f"{s.s30_comp_kva:.2f} kVA / {s.i30_comp_a:.1f} A"),
     ]
     return rows
 
@@ -353,45 +417,106 @@ def summary_rows(doc: SheetDocument) -> list[tuple[str, str]]:
 def supply_rows(doc: SheetDocument) -> list[tuple[str, str]]:
     """Load class, transformers, load rate, voltage, tariff and motor start."""
     s = doc.sheet
+    lang = doc.lang
+
+    def w(key: str, **params: object) -> str:
+        return word(lang, key, **params)
+
     rows: list[tuple[str, str]] = []
     plan = s.supply
     if plan is not None:
-        rows.append(("负荷等级", f"{plan.load_class} 级"))
+        rows.append((w("sup_class"), w("sup_class_value", c=plan.load_class)))
         if s.growth_pct:
-            rows.append(("发展裕量", f"{s.growth_pct:g} %，按 {plan.design_kva:.1f} kVA 选择"))
+            rows.append(
+                (w("sup_growth"), w("sup_growth_value", g=s.growth_pct, kva=plan.design_kva))
+            )
         rows.append(
             (
-                "变压器",
+                w("sup_transformer"),
                 f"{plan.transformer_count} × {plan.unit_kva:g} kVA = {plan.total_kva:g} kVA"
-                + (f"（{plan.sources} 路电源）" if plan.transformer_count > 1 else ""),
+                + (w("sup_sources", n=plan.sources) if plan.transformer_count > 1 else ""),
             )
         )
-        rows.append(("正常负荷率", f"{plan.normal_load_rate:.1%}（上限 {s.max_load_rate:.0%}）"))
+        rows.append(
+            (w("sup_rate"), w("sup_rate_value", r=plan.normal_load_rate, limit=s.max_load_rate))
+        )
         if plan.contingency_load_rate is not None:
             rows.append(
                 (
-                    "一台退出时",
-                    f"另一台带一、二级负荷 {plan.critical_kva:.1f} kVA，负荷率 "
-                    f"{plan.contingency_load_rate:.1%}",
+                    w("sup_one_out"),
+                    w(
+                        "sup_one_out_value",
+                        kva=plan.critical_kva,
+                        r=plan.contingency_load_rate,
+                    ),
                 )
             )
     rows += [
-        ("供电电压", s.supply_voltage),
+        (w("sup_voltage"), s.supply_voltage),
         (
-            "电价",
-            f"两部制，基本电费 {s.capacity_charge_yuan_month:,.0f} 元/月"
+            w("sup_tariff"),
+            w("sup_two_part", y=s.capacity_charge_yuan_month)
             if s.two_part_tariff
-            else "单一制",
+            else w("sup_single_part"),
         ),
     ]
     m = s.motor_start
     if m is not None:
         rows.append(
             (
-                "最大电动机起动",
-                f"{category_label(m.category, doc.category_names)} {m.motor_kw:g} kW，起动容量 "
-                f"{m.starting_kva:.0f} kVA，母线电压 {m.voltage_during_start:.1%}，压降 {m.dip:.1%}"
-                f"（限值 {m.limit:.0%}）" + ("：超限" if m.exceeds else "：满足"),
+                w("sup_motor"),
+                w(
+                    "sup_motor_value",
+                    cat=category_label(m.category, doc),
+                    kw=m.motor_kw,
+                    kva=m.starting_kva,
+                    v=m.voltage_during_start,
+                    dip=m.dip,
+                    limit=m.limit,
+                )
+                + w("sup_motor_exceeds" if m.exceeds else "sup_motor_ok"),
             )
         )
     return rows
+
+
+def model_rows(doc: SheetDocument) -> list[tuple[str, str]]:
+    """The model's capacity beside the sheet's, and the proposed one with its verdict."""
+    lang = doc.lang
+    rec = doc.recommendation
+    rows = [
+        (
+            word(lang, "mod_recommended"),
+            word(lang, "mod_recommended_value", kva=rec.recommended_kva, version=rec.model_version),
+        ),
+        (word(lang, "mod_engineering"), f"{doc.sheet.transformer_kva:g} kVA"),
+    ]
+    if doc.check is not None:
+        c = doc.check
+        rows.append(
+            (
+                word(lang, "mod_proposed"),
+                word(
+                    lang,
+                    "mod_proposed_value",
+                    kva=c.proposed_kva,
+                    verdict=verdict_text(lang, c.verdict, c.yearly_difference_yuan),
+                    pa=c.p_appropriate,
+                    pu=c.p_undersized,
+                    po=c.p_oversized,
+                    diff=c.yearly_difference_yuan,
+                ),
+            )
+        )
+    return rows
+
+
+def tier_tag(doc: SheetDocument, recommended: bool, proposed: bool) -> str:
+    """'推荐', '拟报装', both, or '' for a tier."""
+    if recommended and proposed:
+        return word(doc.lang, "tier_both")
+    if recommended:
+        return word(doc.lang, "tier_recommended")
+    if proposed:
+        return word(doc.lang, "tier_proposed")
+    return ""

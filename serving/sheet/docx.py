@@ -16,18 +16,22 @@ from docx.shared import Mm, Pt
 from docx.table import Table
 
 from serving.sheet.document import (
-    GROUP_HEADERS,
-    LINE_HEADERS,
     SheetDocument,
+    group_headers,
     group_rows,
+    line_headers,
     line_rows,
-    sheet_notes_zh,
+    model_rows,
+    sheet_notes,
+    signature_headers,
     signature_rows,
+    standards,
     summary_rows,
     supply_rows,
-    verdict_zh,
+    tier_tag,
 )
 from serving.sheet.pdf import CJK_FONT
+from serving.sheet.words import word
 
 
 def _keep_rows_together(table: Table) -> None:
@@ -54,7 +58,7 @@ def _grid(document: object, headers: list[str], rows: list[list[str]]) -> None:
     _keep_rows_together(table)
 
 
-def _page_number_footer(document: object) -> None:
+def _page_number_footer(document: object, lang: str) -> None:
     section = document.sections[0]  # type: ignore[attr-defined]
     paragraph = section.footer.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -72,11 +76,13 @@ def _page_number_footer(document: object) -> None:
         run._r.append(text)
         run._r.append(end)
 
-    paragraph.add_run("第 ")
+    paragraph.add_run(word(lang, "page_before"))
     field("PAGE")
-    paragraph.add_run(" 页 / 共 ")
+    paragraph.add_run(word(lang, "page_middle"))
     field("NUMPAGES")
-    paragraph.add_run(" 页")
+    after = word(lang, "page_after")
+    if after:
+        paragraph.add_run(after)
 
 
 def render_docx(doc: SheetDocument) -> bytes:
@@ -91,55 +97,53 @@ def render_docx(doc: SheetDocument) -> bytes:
         section.page_width, section.page_height = Mm(210), Mm(297)
         section.left_margin = section.right_margin = Mm(20)
         section.top_margin, section.bottom_margin = Mm(20), Mm(18)
-    _page_number_footer(document)
+    _page_number_footer(document, doc.lang)
+    lang = doc.lang
+
+    def w(key: str, **params: object) -> str:
+        return word(lang, key, **params)
+
+    def pairs(rows: list[tuple[str, str]]) -> None:
+        _grid(document, [w("item"), w("value")], [list(kv) for kv in rows])
+
     title = document.add_heading(doc.title, level=1)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _grid(document, ["项目", "内容"], [[k, v] for k, v in doc.header])
+    _grid(document, [w("item"), w("entry")], [[k, v] for k, v in doc.header])
     s = doc.sheet
     if s.lines:
-        document.add_heading("一、设备清单（每台设备及其计算组）", level=2)
-        _grid(document, LINE_HEADERS, line_rows(doc))
+        document.add_heading(w("h_lines"), level=2)
+        _grid(document, line_headers(doc), line_rows(doc))
     if s.single_phase is not None:
-        document.add_heading("单相负荷换算", level=2)
+        document.add_heading(w("h_single_phase"), level=2)
         _grid(
             document,
-            ["相", "P/kW", "Q/kvar"],
+            [w("col_phase_name"), w("col_p"), w("col_q")],
             [[p.phase, f"{p.p_kw:.2f}", f"{p.q_kvar:.2f}"] for p in s.single_phase.phases],
         )
     if s.rows:
-        document.add_heading("二、分组计算", level=2)
-        _grid(document, GROUP_HEADERS, group_rows(doc))
-    document.add_heading("三、计算负荷与无功补偿", level=2)
-    _grid(document, ["项目", "数值"], [list(kv) for kv in summary_rows(doc)])
-    document.add_heading("四、变压器选择与供电方案", level=2)
-    _grid(document, ["项目", "数值"], [list(kv) for kv in supply_rows(doc)])
-    document.add_heading("五、模型推荐与差异说明", level=2)
-    rec = doc.recommendation
-    rows = [
-        ["模型推荐容量", f"{rec.recommended_kva:g} kVA（{rec.model_version}）"],
-        ["需要系数法容量", f"{s.transformer_kva:g} kVA"],
-    ]
-    if doc.check is not None:
-        c = doc.check
-        rows.append(
-            [
-                "拟报装容量",
-                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict, c.yearly_difference_yuan)}，年基本电费差 "
-                f"{c.yearly_difference_yuan:+,.0f} 元",
-            ]
-        )
-    _grid(document, ["项目", "数值"], rows)
+        method = w("method_demand" if s.method == "demand_coefficient" else "method_area")
+        document.add_heading(w("h_groups", method=method), level=2)
+        _grid(document, group_headers(doc), group_rows(doc))
+    document.add_heading(w("h_loads"), level=2)
+    pairs(summary_rows(doc))
+    document.add_heading(w("h_supply"), level=2)
+    pairs(supply_rows(doc))
+    document.add_heading(w("h_model"), level=2)
+    pairs(model_rows(doc))
     for text in doc.comparison:
         document.add_paragraph(text)
-    document.add_heading("六、容量档对比", level=2)
+    document.add_heading(w("h_tiers"), level=2)
     _grid(
         document,
-        ["容量/kVA", "合适概率", "", "年基本电费/元"],
+        [w("tier_capacity"), w("tier_p"), "", w("tier_yearly")],
         [
             [
                 f"{t.capacity_kva:g}"
-                + ("（推荐）" if t.recommended else "")
-                + ("（拟报装）" if t.proposed else ""),
+                + (
+                    w("tier_tag", tag=tag)
+                    if (tag := tier_tag(doc, t.recommended, t.proposed))
+                    else ""
+                ),
                 f"{t.p_appropriate:.0%}",
                 "█" * round(t.p_appropriate * 20),
                 f"{t.yearly_charge_yuan:,.0f}",
@@ -147,14 +151,14 @@ def render_docx(doc: SheetDocument) -> bytes:
             for t in doc.tiers
         ],
     )
-    document.add_heading("七、依据", level=2)
-    for text in s.standards:
+    document.add_heading(w("h_standards"), level=2)
+    for text in standards(doc):
         document.add_paragraph(text, style="List Bullet")
-    for note in sheet_notes_zh(doc):
+    for note in sheet_notes(doc):
         document.add_paragraph(note)
-    document.add_heading("八、签署", level=2)
-    _grid(document, ["", "姓名", "签字", "日期"], signature_rows(doc))
-    document.add_paragraph("编制单位（盖章）：")
+    document.add_heading(w("h_sign"), level=2)
+    _grid(document, signature_headers(doc), signature_rows(doc))
+    document.add_paragraph(w("stamp") + ("：" if lang == "zh" else ": "))
     document.add_paragraph("\n\n")
     out = io.BytesIO()
     document.save(out)

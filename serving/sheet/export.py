@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from serving.core import Recommender
 from serving.schemas import Recommendation
 from serving.sheet.document import MEDIA_TYPES, ExportRequest, SheetDocument, build_document
+from serving.sheet.words import word
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,10 @@ _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 
 
 def export_filename(request: ExportRequest, today: dt.date) -> str:
-    """``负荷计算书_<户号 or 工程名称>_<date>.<fmt>`` with file-system-safe characters."""
+    """``负荷计算书_<户号 or 工程名称>_<date>.<fmt>`` (in English ``load-calculation_…``)."""
     who = request.header.account_no or request.header.project_name or ""
-    stem = "_".join(p for p in ("负荷计算书", _UNSAFE.sub("-", who)[:40], today.isoformat()) if p)
+    head = word(request.lang, "file_stem")
+    stem = "_".join(p for p in (head, _UNSAFE.sub("-", who)[:40], today.isoformat()) if p)
     return f"{stem}.{request.format}"
 
 

@@ -12,17 +12,20 @@ from html import escape
 
 from serving.sheet.chart import tier_chart_svg
 from serving.sheet.document import (
-    GROUP_HEADERS,
-    LINE_HEADERS,
     SheetDocument,
+    group_headers,
     group_rows,
+    line_headers,
     line_rows,
-    sheet_notes_zh,
+    model_rows,
+    sheet_notes,
+    signature_headers,
     signature_rows,
+    standards,
     summary_rows,
     supply_rows,
-    verdict_zh,
 )
+from serving.sheet.words import word
 
 CJK_FONT = "WenQuanYi Micro Hei"
 """Installed by the Makefile (fonts-wqy-microhei); fontconfig finds it by this name."""
@@ -31,9 +34,9 @@ CSS = f"""
 @page {{
   size: A4; margin: 20mm 15mm 18mm 15mm;
   @top-left {{ content: "__PROJECT__"; font-size: 8.5pt; color: #555; }}
-  @top-right {{ content: "用电负荷计算书"; font-size: 8.5pt; color: #555; }}
-  @bottom-center {{ content: "第 " counter(page) " 页 / 共 " counter(pages) " 页";
-                    font-size: 9pt; }}
+  @top-right {{ content: "__HEAD__"; font-size: 8.5pt; color: #555; }}
+  @bottom-center {{ content: "__PAGE_BEFORE__" counter(page) "__PAGE_MIDDLE__" counter(pages)
+                    "__PAGE_AFTER__"; font-size: 9pt; }}
 }}
 .signature td {{ height: 12mm; }}
 .stamp {{ height: 30mm; margin-top: 4mm; }}
@@ -106,16 +109,21 @@ def _css_string(text: str) -> str:
 def sheet_html(doc: SheetDocument) -> str:
     """The HTML the PDF is rendered from (also useful to inspect the layout)."""
     s = doc.sheet
-    method = "需要系数法" if s.method == "demand_coefficient" else "单位面积负荷密度法"
+    lang = doc.lang
+
+    def w(key: str, **params: object) -> str:
+        return word(lang, key, **params)
+
+    method = w("method_demand" if s.method == "demand_coefficient" else "method_area")
     sections = [
         f"<h1>{escape(doc.title)}</h1>",
         f'<div class="box">{_header(doc)}</div>',
     ]
     if s.lines:
         sections.append(
-            "<div><h2>一、设备清单（每台设备及其计算组）</h2>"
+            f"<div><h2>{escape(w('h_lines'))}</h2>"
             + _table(
-                LINE_HEADERS,
+                line_headers(doc),
                 line_rows(doc),
                 numeric=frozenset({0, 3, 4, 7}),
                 widths=(5, 21, 16, 9, 6, 11, 6, 9, 17),
@@ -125,62 +133,49 @@ def sheet_html(doc: SheetDocument) -> str:
     if s.single_phase is not None:
         sp = s.single_phase
         sections.append(
-            '<div class="box"><h2>单相负荷换算</h2>'
+            f'<div class="box"><h2>{escape(w("h_single_phase"))}</h2>'
             + _table(
-                ["相", "P/kW", "Q/kvar"],
+                [w("col_phase_name"), w("col_p"), w("col_q")],
                 [[p.phase, f"{p.p_kw:.2f}", f"{p.q_kvar:.2f}"] for p in sp.phases],
                 numeric=frozenset({1, 2}),
             )
-            + f'<p class="small">等效三相负荷 = 3 × 最大相（{sp.max_phase} 相）：'
-            f"{sp.p_kw:.2f} kW，{sp.q_kvar:.2f} kvar</p></div>"
+            + '<p class="small">'
+            + escape(w("single_phase_note", phase=sp.max_phase, p=sp.p_kw, q=sp.q_kvar))
+            + "</p></div>"
         )
     if s.rows:
         sections.append(
-            f'<div class="box"><h2>二、分组计算（{method}）</h2>'
+            f'<div class="box"><h2>{escape(w("h_groups", method=method))}</h2>'
             + _table(
-                GROUP_HEADERS,
+                group_headers(doc),
                 group_rows(doc),
                 numeric=frozenset({1, 2, 3, 4, 5, 6}),
                 widths=(34, 11, 9, 9, 9, 14, 14),
             )
-            + '<p class="small">* 设计人员修改的系数。Pjs = Kx·Pe，Qjs = Pjs·tan φ。</p></div>'
+            + f'<p class="small">{escape(w("group_note"))}</p></div>'
         )
     sections.append(
-        '<div class="box"><h2>三、计算负荷与无功补偿</h2>' + _kv(summary_rows(doc)) + "</div>"
+        f'<div class="box"><h2>{escape(w("h_loads"))}</h2>' + _kv(summary_rows(doc)) + "</div>"
     )
     sections.append(
-        '<div class="box"><h2>四、变压器选择与供电方案</h2>' + _kv(supply_rows(doc)) + "</div>"
+        f'<div class="box"><h2>{escape(w("h_supply"))}</h2>' + _kv(supply_rows(doc)) + "</div>"
     )
-    rec = doc.recommendation
-    model_rows = [
-        ("模型推荐容量", f"{rec.recommended_kva:g} kVA（{rec.model_version}）"),
-        ("需要系数法容量", f"{s.transformer_kva:g} kVA"),
-    ]
-    if doc.check is not None:
-        c = doc.check
-        model_rows.append(
-            (
-                "拟报装容量",
-                f"{c.proposed_kva:g} kVA：{verdict_zh(c.verdict, c.yearly_difference_yuan)}（合适 {c.p_appropriate:.0%}，"
-                f"偏小 {c.p_undersized:.0%}，偏大 {c.p_oversized:.0%}），年基本电费差 "
-                f"{c.yearly_difference_yuan:+,.0f} 元",
-            )
-        )
     sections.append(
-        '<div class="box"><h2>五、模型推荐与差异说明</h2>'
-        + _kv(model_rows)
+        f'<div class="box"><h2>{escape(w("h_model"))}</h2>'
+        + _kv(model_rows(doc))
         + "<ul>"
         + "".join(f"<li>{escape(t)}</li>" for t in doc.comparison)
         + "</ul></div>"
     )
-    sections.append(f'<div class="box"><h2>六、容量档对比</h2>{tier_chart_svg(doc)}</div>')
+    sections.append(f'<div class="box"><h2>{escape(w("h_tiers"))}</h2>{tier_chart_svg(doc)}</div>')
+    notes = sheet_notes(doc)
     sections.append(
-        '<div class="box"><h2>七、依据</h2><ul>'
-        + "".join(f"<li>{escape(t)}</li>" for t in s.standards)
+        f'<div class="box"><h2>{escape(w("h_standards"))}</h2><ul>'
+        + "".join(f"<li>{escape(t)}</li>" for t in standards(doc))
         + "</ul>"
         + (
-            '<p class="small">说明：' + "".join(escape(n) for n in notes) + "</p>"
-            if (notes := sheet_notes_zh(doc))
+            f'<p class="small">{escape(w("notes"))}' + "".join(escape(n) for n in notes) + "</p>"
+            if notes
             else ""
         )
         + "</div>"
@@ -189,16 +184,25 @@ def sheet_html(doc: SheetDocument) -> str:
         "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
         for row in signature_rows(doc)
     )
+    heads = "".join(f"<th>{escape(h)}</th>" for h in signature_headers(doc))
     sections.append(
-        '<div class="box signature"><h2>八、签署</h2><table>'
-        "<thead><tr><th></th><th>姓名</th><th>签字</th><th>日期</th></tr></thead>"
+        f'<div class="box signature"><h2>{escape(w("h_sign"))}</h2><table>'
+        f"<thead><tr>{heads}</tr></thead>"
         f"<tbody>{sign}</tbody></table>"
-        '<p class="stamp">编制单位（盖章）：</p></div>'
+        f'<p class="stamp">{escape(w("stamp"))}{"：" if lang == "zh" else ": "}</p></div>'
     )
-    project = dict(doc.header).get("工程名称", "")
-    css = CSS.replace("__PROJECT__", _css_string(project))
+    css = CSS
+    for mark, text in (
+        ("__PROJECT__", doc.fields.get("project_name", "")),
+        ("__HEAD__", w("running_head")),
+        ("__PAGE_BEFORE__", w("page_before")),
+        ("__PAGE_MIDDLE__", w("page_middle")),
+        ("__PAGE_AFTER__", w("page_after")),
+    ):
+        css = css.replace(mark, _css_string(text))
+    html_lang = "zh-CN" if lang == "zh" else "en"
     return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'
         f"<title>{escape(doc.title)}</title><style>{css}</style></head><body>"
         + "".join(sections)
         + "</body></html>"

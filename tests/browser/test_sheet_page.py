@@ -83,6 +83,34 @@ def test_export_the_sheet_from_the_page(new_page: Any) -> None:
     assert got.value.suggested_filename.endswith(".xlsx")
 
 
+def test_the_english_page_exports_an_english_document_or_a_chinese_one_on_request(
+    new_page: Any,
+) -> None:
+    # Issue 25: an export from the English page gave a Chinese document without saying so.
+    from docx import Document
+
+    page = new_page(DESKTOP)
+    page.click("#lang-toggle")
+    _answer(page)
+    expect(page.locator("#export-lang")).to_have_value("en")
+    with page.expect_request(lambda r: r.url.endswith("/export/sheet")) as req:
+        with page.expect_download() as got:
+            page.click("#export-docx")
+    assert req.value.post_data_json["lang"] == "en"
+    assert got.value.suggested_filename.startswith("load-calculation")
+    document = Document(got.value.path())
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Equipment list" in text and "Signatures" in text and "设备清单" not in text
+    expect(page.locator("#export-status")).to_contain_text("Downloaded")
+    # A Chinese document for filing, picked from the English page.
+    page.select_option("#export-lang", "zh")
+    with page.expect_download() as got:
+        page.click("#export-pdf")
+    assert got.value.suggested_filename.startswith("负荷计算书")
+    pdf = _flat("".join(p.extract_text() for p in PdfReader(got.value.path()).pages))
+    assert "设备清单" in pdf and "Equipmentlist" not in pdf
+
+
 def test_print_layout_of_a_planner_check(new_page: Any, screenshots: Path) -> None:
     page = new_page(DESKTOP)
     page.click("#mode-planner")
@@ -116,3 +144,33 @@ def test_print_layout_of_a_planner_check(new_page: Any, screenshots: Path) -> No
             ["pdftoppm", "-r", "60", "-png", str(pdf_path), str(ARTIFACTS / "page-print")],
             check=True,
         )
+
+
+def test_the_printed_customer_page_lists_every_lines_kw_quantity_and_standby(
+    new_page: Any,
+) -> None:
+    # Issue 25: the next steps name the printed page as the equipment-list attachment; it
+    # listed no kW, quantity or standby. Customer mode, printed: every sent line is a row
+    # with its figures.
+    page = new_page(DESKTOP)
+    page.click("[data-example=machinery_workshop]")
+    with page.expect_request(lambda r: r.url.endswith("/recommend") and r.method == "POST") as req:
+        page.click("#submit-btn")
+    page.wait_for_selector("#matches-table tbody tr")
+    sent = req.value.post_data_json["equipment"]
+    page.emulate_media(media="print")
+    table = page.locator("#matches-table")
+    assert table.is_visible()
+    heads = table.locator("thead th").all_inner_texts()
+    assert {"单台功率 (kW)", "台数", "备用"} <= set(heads), heads
+    k_kw, k_qty, k_sb = (heads.index(h) for h in ("单台功率 (kW)", "台数", "备用"))
+    rows = table.locator("tbody tr")
+    assert rows.count() == len(sent)
+    for i, line in enumerate(sent):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        assert float(cells[k_kw].replace(",", "")) == pytest.approx(line["rated_kw"], rel=0.01)
+        assert int(cells[k_qty]) == line.get("quantity", 1)
+        assert cells[k_sb] == ("是" if line.get("standby") else "")
+    # The example has several units per line and a standby unit: both are printed.
+    assert any(line.get("quantity", 1) > 1 for line in sent)
+    assert any(line.get("standby") for line in sent)

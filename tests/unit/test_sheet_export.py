@@ -214,6 +214,14 @@ def test_export_request_names_bad_fields() -> None:
                 "header": {"工程名称": "x" * 300},
             }
         )
+    with pytest.raises(ValidationError, match="lang"):
+        ExportRequest.model_validate(
+            {
+                "application": {"industry": "machinery", "floor_area_m2": 100},
+                "format": "pdf",
+                "lang": "fr",
+            }
+        )
     with pytest.raises(ValidationError, match="date"):
         ExportRequest.model_validate(
             {
@@ -296,3 +304,152 @@ def test_docx_is_a4_and_every_document_has_a_signature_and_stamp_block(
     pdf = export_sheet(recommender, _request("pdf")).content
     pdf_text = _flat("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
     assert "编制单位（盖章）" in pdf_text and "签字" in pdf_text
+
+
+def _recompute_all(content: bytes, tmp_path: Path, name: str) -> dict[tuple[str, str], Any]:
+    """Every cell ``formulas`` computes, by (sheet title, address)."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    solution = formulas.ExcelModel().loads(str(path)).finish().calculate()
+    out: dict[tuple[str, str], Any] = {}
+    for key, value in solution.items():
+        m = re.fullmatch(r"'\[[^\]]+\](.+)'!([A-Z]+[0-9]+)", key)
+        if m and hasattr(value, "value"):
+            out[(m.group(1).upper(), m.group(2))] = value.value[0, 0]
+    return out
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_xlsx_formula_cells_carry_the_values_excel_computes(
+    recommender: Recommender, tmp_path: Path, lang: str
+) -> None:
+    # Issue 25: previewers that do not calculate showed blanks. Every formula cell of every
+    # sheet carries a cached result equal to what `formulas` (an independent evaluator of
+    # the same formula) computes; the formulas themselves stay live.
+    exported = export_sheet(recommender, _request("xlsx", proposed_kva=800, lang=lang))
+    formulas_book = load_workbook(io.BytesIO(exported.content))
+    values_book = load_workbook(io.BytesIO(exported.content), data_only=True)
+    recomputed = _recompute_all(exported.content, tmp_path, f"cached-{lang}.xlsx")
+    checked = 0
+    for ws in formulas_book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if not (isinstance(cell.value, str) and cell.value.startswith("=")):
+                    continue
+                cached = values_book[ws.title][cell.coordinate].value
+                assert isinstance(cached, float | int), (ws.title, cell.coordinate, cached)
+                expected = recomputed[(ws.title.upper(), cell.coordinate)]
+                assert cached == pytest.approx(float(expected), rel=1e-12, abs=1e-12), (
+                    ws.title,
+                    cell.coordinate,
+                    cell.value,
+                )
+                checked += 1
+    sheet = exported.recommendation.engineering
+    assert sheet is not None
+    assert checked >= len(sheet.lines) + 3 * len(sheet.rows) + 12
+    # The cached figures are the served ones (the formulas reproduce the totals).
+    _, cells = build_workbook(
+        build_document(
+            _request("xlsx", lang=lang), exported.recommendation, None, today=dt.date(2026, 12, 1)
+        )
+    )
+    calc = values_book.worksheets[0]
+    assert calc[cells["p30"]].value == pytest.approx(sheet.p30_kw, rel=1e-9)
+    assert calc[cells["s30_comp"]].value == pytest.approx(sheet.s30_comp_kva, rel=1e-9)
+    assert calc[cells["transformer_kva"]].value == pytest.approx(sheet.transformer_kva)
+    # Number formats on the figures; the internal group-code columns hidden.
+    assert calc[cells["p30"]].number_format == "#,##0.00"
+    assert calc[cells["load_rate"]].number_format == "0.0%"
+    lines = formulas_book.worksheets[1]
+    assert lines["H2"].number_format == "#,##0.00"
+    assert formulas_book.worksheets[0].column_dimensions["H"].hidden
+    assert lines.column_dimensions["L"].hidden
+
+
+def test_a_changed_kx_is_recomputed_even_with_cached_values(
+    recommender: Recommender, tmp_path: Path
+) -> None:
+    # A cached value must not freeze the sheet: Excel recalculates on open.
+    exported = export_sheet(recommender, _request("xlsx"))
+    wb = load_workbook(io.BytesIO(exported.content))
+    assert wb.calculation.fullCalcOnLoad
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def _document_text(fmt: str, content: bytes) -> str:
+    if fmt == "pdf":
+        return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+    if fmt == "docx":
+        document = Document(io.BytesIO(content))
+        return "\n".join(
+            [c.text for t in document.tables for r in t.rows for c in r.cells]
+            + [p.text for p in document.paragraphs]
+            + [p.text for p in document.sections[0].footer.paragraphs]
+        )
+    wb = load_workbook(io.BytesIO(content))
+    return "\n".join(
+        [ws.title for ws in wb.worksheets]
+        + [
+            str(c.value)
+            for ws in wb.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None
+        ]
+    )
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx"])
+def test_an_export_from_the_english_page_is_an_english_document(
+    recommender: Recommender, fmt: str
+) -> None:
+    # Issue 25: the English page gave a Chinese document without saying so. Apart from
+    # what the customer typed (names, title block), no Chinese character is left.
+    exported = export_sheet(recommender, _request(fmt, proposed_kva=800, lang="en"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"sheet-en.{fmt}").write_bytes(exported.content)
+    text = _document_text(fmt, exported.content)
+    typed = [*HEADER.values(), *(item["name"] for item in EQUIPMENT)]
+    if fmt == "pdf":
+        text, typed = _flat(text), [_flat(t) for t in typed]
+    for value in sorted(typed, key=len, reverse=True):
+        text = text.replace(value, "")
+    assert _CJK.findall(text) == [], sorted(set(_CJK.findall(text)))
+    flat = _flat(text)
+    for phrase in ("Equipment list", "Calculated load", "Standards followed", "Signatures"):
+        assert _flat(phrase) in flat or fmt == "xlsx", phrase
+    assert "GB50052-2009" in flat and "loadclasses" in flat
+    assert "Issuingorganisation(stamp)" in flat
+    assert exported.filename.startswith("load-calculation_3301234567")
+    if fmt == "pdf":
+        assert "Page1of" in flat
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "docx", "xlsx"])
+def test_a_chinese_document_says_its_standards_in_chinese(
+    recommender: Recommender, fmt: str
+) -> None:
+    # The 依据 once carried English in brackets ("(load classes, sources)").
+    exported = export_sheet(recommender, _request(fmt, lang="zh"))
+    flat = _flat(_document_text(fmt, exported.content))
+    assert "供配电系统设计规范" in flat and "负荷分级" in flat
+    assert "loadclasses" not in flat and "workedexamples" not in flat
+    assert exported.filename.startswith("负荷计算书_")
+
+
+def test_every_served_standard_and_word_is_said_in_both_languages() -> None:
+    from features.engineering import STANDARDS
+    from serving.sheet.document import HEADER_LABELS
+    from serving.sheet.words import EN, ZH, standard
+
+    assert set(ZH) == set(EN)
+    for text in STANDARDS:
+        assert standard("zh", text) != text and standard("en", text) != text, text
+        assert not _CJK.search(standard("en", text)), text
+    # The Chinese labels are the aliases the API accepts for the title block.
+    assert [ZH[f"hdr_{field}"] for field, _ in HEADER_LABELS] == [
+        label for _, label in HEADER_LABELS
+    ]

@@ -5,11 +5,13 @@
 // the flags, and download the same answer as CSV (the server's bytes) or Excel
 // (POST /export/batch converts the CSV; nothing is scored twice).
 //
-// Self-contained: it renders into <section id="batch"> and uses only csv.js and i18n.js.
+// Self-contained: it renders into <section id="batch"> and uses only csv.js, i18n.js and
+// retry.js (the page's one rule for a shed answer).
 
 import { parseCSV } from './csv.js';
 import { t, applyI18n, onLangChange, fmtNum, fmtPct, getLang } from './i18n.js';
 import { $, h } from './dom.js';
+import { MAX_AUTO_RETRIES, sendWithRetry } from './retry.js';
 
 const PAGE_SIZE = 100;
 
@@ -230,17 +232,29 @@ function downloadXlsx() {
 async function convert(format) {
   setStatus(t('batch_converting'));
   try {
-    const r = await fetch('/export/batch', {
-      method: 'POST',
+    const r = await post('/export/batch', {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ csv: state.csvText, format, lang: downloadLang() }),
     });
-    if (!r.ok) throw new Error(await errorText(r));
     save(await r.blob(), `recommendations.${format}`);
     setStatus(t('batch_done', { n: state.rows.length, s: fmtNum(state.lastMs / 1000, 1) }));
   } catch (err) {
     setStatus(t('batch_error', { detail: String(err.message || err) }), true);
   }
+}
+
+/**
+ * POST through the page's one retry rule (a shed answer is sent again after its
+ * Retry-After); busy and not-ready said in the page's language, never the server's text.
+ */
+async function post(url, init) {
+  const { resp, failure } = await sendWithRetry(() => fetch(url, { method: 'POST', ...init }), {
+    onWait: (s, k, max) => setStatus(t('status_busy_retrying', { s, k, max })),
+  });
+  if (failure === 'busy') throw new Error(t('batch_busy_gave_up', { n: MAX_AUTO_RETRIES }));
+  if (failure === 'not_ready') throw new Error(t('err_not_ready'));
+  if (!resp.ok) throw new Error(await errorText(resp));
+  return resp;
 }
 
 async function errorText(r) {
@@ -275,8 +289,7 @@ async function onSubmit(ev) {
   setStatus(t('batch_working'));
   const t0 = performance.now();
   try {
-    const r = await fetch('/recommend_batch', { method: 'POST', body: form });
-    if (!r.ok) throw new Error(await errorText(r));
+    const r = await post('/recommend_batch', { body: form });
     state.csvText = (await r.text()).replace(/^\uFEFF/, '');
     const parsed = parseCSV(state.csvText, ',');
     state.header = parsed[0] || [];

@@ -1,10 +1,12 @@
 // Export of the calculation sheet (POST /export/sheet): after an answer, a card with the
 // title block (工程名称, 户号, 用电地址, 申请单位, 设计, 校对, 审核, date) and one button per
 // format (PDF, Word, Excel). The file is the server's; the title block is remembered in
-// localStorage for the next sheet.
+// localStorage for the next sheet. The document's language follows the page unless the
+// planner picks the other one (a Chinese document for filing, from the English page).
 
-import { t, applyI18n, onLangChange } from './i18n.js';
+import { t, applyI18n, onLangChange, getLang } from './i18n.js';
 import { $, h } from './dom.js';
+import { MAX_AUTO_RETRIES, sendWithRetry } from './retry.js';
 
 const STORAGE_KEY = 'capacity.sheetHeader';
 const FIELDS = [
@@ -22,6 +24,11 @@ const FORMATS = [['pdf', 'export_pdf'], ['docx', 'export_docx'], ['xlsx', 'expor
 let current = null;
 /** What the planner typed, kept across re-renders (language switch, recalculation). */
 const typed = {};
+
+/** The document's language: the one picked in the card, else the page's. */
+export function documentLang() {
+  return typed.lang || getLang();
+}
 
 
 function stored() {
@@ -42,14 +49,16 @@ async function exportAs(fmt) {
   const status = $('#export-status');
   const head = header();
   try { localStorage.setItem(STORAGE_KEY, JSON.stringify({ ...head, date: undefined })); } catch { /* private mode */ }
-  const body = { application: current.app, format: fmt, header: head };
+  const body = { application: current.app, format: fmt, header: head, lang: documentLang() };
   if (current.kind === 'check') body.proposed_kva = current.data.proposed_kva;
   status.textContent = t('export_working');
   status.classList.remove('error');
   try {
-    const r = await fetch('/export/sheet', {
+    const { resp: r, failure } = await sendWithRetry(() => fetch('/export/sheet', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
+    }), { onWait: (s, k, max) => { status.textContent = t('status_busy_retrying', { s, k, max }); } });
+    if (failure === 'busy') throw new Error(t('export_busy_gave_up', { n: MAX_AUTO_RETRIES }));
+    if (failure === 'not_ready') throw new Error(t('err_not_ready'));
     if (!r.ok) {
       let detail = t('err_http', { status: r.status });
       try {
@@ -89,6 +98,15 @@ function card() {
         oninput: (ev) => { typed[key] = ev.target.value; },
       }),
     ]))),
+    h('div', { class: 'field export-lang' }, [
+      h('label', { for: 'export-lang', 'data-i18n': 'export_doc_lang', text: t('export_doc_lang') }),
+      h('select', {
+        id: 'export-lang',
+        onchange: (ev) => { typed.lang = ev.target.value; },
+      }, [['zh', '中文'], ['en', 'English']].map(([code, name]) => h('option', {
+        value: code, text: name, ...(code === documentLang() ? { selected: 'selected' } : {}),
+      }))),
+    ]),
     h('div', { class: 'form-actions' }, FORMATS.map(([fmt, label]) => h('button', {
       type: 'button', class: 'btn secondary', id: `export-${fmt}`, 'data-i18n': label, text: t(label), onclick: () => exportAs(fmt),
     }))),
@@ -111,4 +129,10 @@ function onResult(ev) {
 }
 
 document.addEventListener('capacity:result', onResult);
-onLangChange(() => { const c = $('#export-card'); if (c) applyI18n(c); });
+onLangChange(() => {
+  const c = $('#export-card');
+  if (!c) return;
+  applyI18n(c);
+  const select = /** @type {HTMLSelectElement | null} */ ($('#export-lang'));
+  if (select) select.value = documentLang();
+});

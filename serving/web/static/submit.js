@@ -5,11 +5,10 @@ import { t, fmtKva } from './i18n.js';
 import { setStatus } from './state.js';
 import { collect, clearErrors, renderErrors, firstErrorInput, mapServerError } from './form.js';
 import { renderResults } from './results.js';
-import { MAX_AUTO_RETRIES, classifyFailure, retryAfterSeconds } from './retry.js';
+import { MAX_AUTO_RETRIES, sendWithRetry } from './retry.js';
 
-export async function onSubmit(state, ev, attempt = 0) {
+export async function onSubmit(state, ev) {
   if (ev) ev.preventDefault();
-  clearTimeout(state.retryTimer);
   if (state.busy || !state.catalog) return;
   clearErrors(state);
   const { app, proposed, errors, indexToRow } = collect(state);
@@ -27,14 +26,19 @@ export async function onSubmit(state, ev, attempt = 0) {
   setBusy(state, true);
   setStatus(state, () => t('status_working'));
   let resp;
-  let data = null;
+  let data;
+  let failure;
   try {
-    resp = await fetch(url, {
+    // Shed under load (busy, Retry-After): not broken. Said so, and asked again after the
+    // wait the server named (the busy button stays disabled meanwhile).
+    ({ resp, data, failure } = await sendWithRetry(() => fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(body),
-    });
-    try { data = await resp.json(); } catch { data = null; }
+    }), {
+      onWait: (s, k, max) => setStatus(state, () => t('status_busy_retrying', { s, k, max })),
+    }));
+    if (!failure) { try { data = await resp.json(); } catch { data = null; } }
   } catch (err) {
     setBusy(state, false);
     state.errors = [{ target: { kind: 'general' }, message: () => t('err_network', { detail: String(err.message || err) }) }];
@@ -44,15 +48,7 @@ export async function onSubmit(state, ev, attempt = 0) {
     return;
   }
   setBusy(state, false);
-  const failure = resp.ok ? null : classifyFailure(resp.status, retryAfterSeconds(resp.headers.get('retry-after')), data);
   if (failure === 'busy') {
-    const wait = retryAfterSeconds(resp.headers.get('retry-after')) || 2;
-    if (attempt < MAX_AUTO_RETRIES) {
-      // Shed under load: not broken. Say so and ask again after the wait the server named.
-      setStatus(state, () => t('status_busy_retrying', { s: wait, k: attempt + 1, max: MAX_AUTO_RETRIES }));
-      state.retryTimer = setTimeout(() => onSubmit(state, null, attempt + 1), wait * 1000);
-      return;
-    }
     state.errors = [{ target: { kind: 'general' }, message: () => t('err_busy_gave_up', { n: MAX_AUTO_RETRIES }) }];
     renderErrors(state);
     setStatus(state, () => t('err_busy_gave_up', { n: MAX_AUTO_RETRIES }));

@@ -217,7 +217,7 @@ def test_json_depth_counts_as_the_scan_of_the_text(body: bytes) -> None:
         b'{"a": NaN}',
         b'{"a": [1, -Infinity]}',
         b'{"a": 1e400}',
-        b'{"a": 1' + b"0" * 400 + b'.5}',
+        b'{"a": 1' + b"0" * 400 + b".5}",
         b'{"a": "\\ud800"}',
         b'{"\\udfff": 1}',
         '{"a": "\\udc00"}'.encode("utf-16"),

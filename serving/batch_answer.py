@@ -8,6 +8,7 @@ idempotent replay of a keyed batch (:mod:`serving.answer_log`).
 
 from __future__ import annotations
 
+import json
 import pathlib
 from typing import Any, Literal
 
@@ -158,12 +159,24 @@ def answer_batch(
     results = rows if detail != "full" else records(scored)
     for row, rid in zip(results, ids, strict=True):
         row["recommendation_id"] = rid
-    return {
-        "model_version": recommender.model_version,
-        "n": n,
-        "results": results,
-        "rejects": [],
-    }
+    return summary_json(
+        {
+            "model_version": recommender.model_version,
+            "n": n,
+            "results": results,
+            "rejects": [],
+        }
+    )
+
+
+def summary_json(body: dict[str, Any]) -> Response:
+    """A summary answer as JSON, serialised once.
+
+    The same bytes as BentoML's answer for the dict (``json.dumps`` of its JSON-mode dump:
+    the rows hold JSON values only, :func:`serving.batch_rows.records`), without the two
+    copies of 10,000 rows BentoML's dumps make first (a tenth of the batch's time).
+    """
+    return Response(json.dumps(body).encode("utf-8"), media_type="application/json")
 
 
 def _replayed(

@@ -408,7 +408,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ):
                     print(f"  throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
                     one[name].append(throughput(base, path, body, clients, args.seconds))
-        workers_env = {"CAPACITY_WORKERS": str(args.workers)} if args.workers else {}
+        # Said explicitly: the tests' launcher runs one worker unless told otherwise, and
+        # 0 is the service's own default (one per CPU).
+        workers_env = {"CAPACITY_WORKERS": str(args.workers)}
         with served(bundle, home, workers_env) as (base, proc, cold):
             print(f"  ready after {cold:.2f} s")
             rss_ready = tree_rss_mib(proc.pid)

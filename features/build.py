@@ -244,34 +244,28 @@ def frames_from_applications(
     def numbers(values: list[float | int | None]) -> np.ndarray:
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
-    cols: dict[str, list[Any]] = {
-        c: []
-        for c in (
-            "customer_id",
-            "pos",
-            "category",
-            "rated_kw",
-            "quantity",
-            "standby",
-            "name",
-            "removed",
+    # Column by column over the flat list of lines (one comprehension per column, not
+    # eight appends per line: 65,000 lines of a 10,000-application batch).
+    flat = [(pos, item) for pos, app in enumerate(applications) for item in app.equipment]
+    cats = [item.category for _, item in flat] if categories is None else list(categories)
+    if len(cats) != len(flat):
+        raise ValueError(
+            f"categories: expected one per equipment line ({len(flat)}); received {len(cats)}"
         )
+    # Unmatched lines (category None) are left out of the equipment frame.
+    kept = [
+        (pos, item, cat) for (pos, item), cat in zip(flat, cats, strict=True) if cat is not None
+    ]
+    cols: dict[str, list[Any]] = {
+        "customer_id": [ids[pos] for pos, _, _ in kept],
+        "pos": [pos for pos, _, _ in kept],
+        "category": [cat for _, _, cat in kept],
+        "rated_kw": [item.rated_kw for _, item, _ in kept],
+        "quantity": [item.quantity for _, item, _ in kept],
+        "standby": [item.standby for _, item, _ in kept],
+        "name": [item.name or "" for _, item, _ in kept],
+        "removed": [item.change == "remove" for _, item, _ in kept],
     }
-    k = 0
-    for pos, (cid, app) in enumerate(zip(ids, applications, strict=True)):
-        for item in app.equipment:
-            cat = categories[k] if categories is not None else item.category
-            k += 1
-            if cat is None:
-                continue
-            cols["customer_id"].append(cid)
-            cols["pos"].append(pos)
-            cols["category"].append(cat)
-            cols["rated_kw"].append(item.rated_kw)
-            cols["quantity"].append(item.quantity)
-            cols["standby"].append(item.standby)
-            cols["name"].append(item.name or "")
-            cols["removed"].append(item.change == "remove")
     # Ids must be unique for the positions to stand in for a lookup by id.
     unique = len(set(ids)) == len(ids)
     metered = any(

@@ -107,12 +107,14 @@ class AnswerLog:
         key: str | None = None,
         body_sha256: str | None = None,
         lines: list[list[dict[str, Any]]] | None = None,
+        rows: list[dict[str, Any]] | None = None,
     ) -> list[str | None]:
         """Log rows of the vectorised path (summary answers), one per request; their ids.
 
         ``requests`` are applications, or contract customer rows with their equipment
         ``lines`` (the CSV path): both are logged in the application shape
-        (:meth:`~serving.logbook.RecommendationEntry.from_answer`).
+        (:meth:`~serving.logbook.RecommendationEntry.from_answer`). ``rows``: the answer
+        rows already made of ``scored`` (:func:`~serving.batch_rows.records`), if any.
         """
         from serving.logbook import RecommendationEntry
 
@@ -121,7 +123,7 @@ class AnswerLog:
         batch_id = uuid.uuid4().hex
         sq = status_quo or [None] * len(requests)
         per_line: list[Any] = list(lines) if lines else [None] * len(requests)
-        rows = [
+        entries = [
             RecommendationEntry.from_answer(
                 request,
                 r,
@@ -129,12 +131,13 @@ class AnswerLog:
                 batch_id=batch_id,
                 status_quo_kva=clean(q),
                 lines=request_lines,
+                native=True,
             )
             for request, r, q, request_lines in zip(
-                requests, records(scored), sq, per_line, strict=True
+                requests, records(scored) if rows is None else rows, sq, per_line, strict=True
             )
         ]
-        return self.rows(rows, key, body_sha256)
+        return self.rows(entries, key, body_sha256)
 
     def rows(self, rows: list[Any], key: str | None, body_sha256: str | None) -> list[str | None]:
         """Log a batch's rows (one transaction); a keyed batch is written before answering.
@@ -201,7 +204,7 @@ class AnswerLog:
             requests, scored, status_quo, key, body_sha256, lines=[lines.get(c, []) for c in ids]
         )
 
-    def stored(self, key: str | None, body_sha256: str) -> Any:
+    def stored(self, key: str | None, body_sha256: str | None) -> Any:
         """The batch logged under ``key``: a StoredBatch, the 409 answer, or None (new)."""
         if key is None or self.logbook is None:
             return None

@@ -8,6 +8,7 @@ idempotent replay of a keyed batch (:mod:`serving.answer_log`).
 
 from __future__ import annotations
 
+import json
 import pathlib
 from typing import Any, Literal
 
@@ -109,14 +110,13 @@ def answer_batch(
         return error_response(validation_errors(exc, prefix="applications"))
     if not apps:
         return single_error("applications", [], "at least one application", "empty batch")
-    unmatched = [
-        err
-        for k, app in enumerate(apps)
-        for err in recommender.unmatched_errors_of(app, f"applications[{k}].")
-    ]
+    # Each line's category once: the errors here, the summary rows below.
+    resolved, unmatched = recommender.resolve_categories(apps, "applications")
     if unmatched:
         return error_response(unmatched)
-    body_sha256 = body_hash("json", applications, fmt, detail)
+    # Only a keyed batch is looked up or stored by its body's hash (a tenth of a second
+    # of sorted JSON for 10,000 applications otherwise spent for nothing).
+    body_sha256 = body_hash("json", applications, fmt, detail) if key is not None else None
     stored = answers.stored(key, body_sha256)
     if isinstance(stored, Response):
         return stored
@@ -135,7 +135,7 @@ def answer_batch(
     # Summary rows: the vectorised path (same model, policy and bounds), so 10,000
     # applications answer in seconds; `detail=full` gives every explanation. The rows are
     # converted once, column by column, for the log and the answer (serving/batch_rows.py).
-    scored = recommender.score_applications(apps)
+    scored = recommender.score_applications(apps, resolved=resolved)
     if detail != "full":
         # The contract's limits first: a JSON list is answered whole or refused whole,
         # naming each application over them (serving/caps.py).
@@ -144,7 +144,7 @@ def answer_batch(
         if over:
             return error_response(over)
         # The validated applications themselves: the log serialises each in pydantic-core.
-        ids = answers.scored(apps, scored, key=key, body_sha256=body_sha256)
+        ids = answers.scored(apps, scored, key=key, body_sha256=body_sha256, rows=rows)
     n = len(scored)
     if fmt == "csv":
         cols = columns(scored)
@@ -155,15 +155,28 @@ def answer_batch(
         cols["incomplete_list"] = [bool(u) for u in cols["unmatched_lines"]]
         cols["reason"] = [""] * n
         return csv_stream(cols, n)
-    results = records(scored)
+    # The summary rows made above (the log copied them): each gets its id.
+    results = rows if detail != "full" else records(scored)
     for row, rid in zip(results, ids, strict=True):
         row["recommendation_id"] = rid
-    return {
-        "model_version": recommender.model_version,
-        "n": n,
-        "results": results,
-        "rejects": [],
-    }
+    return summary_json(
+        {
+            "model_version": recommender.model_version,
+            "n": n,
+            "results": results,
+            "rejects": [],
+        }
+    )
+
+
+def summary_json(body: dict[str, Any]) -> Response:
+    """A summary answer as JSON, serialised once.
+
+    The same bytes as BentoML's answer for the dict (``json.dumps`` of its JSON-mode dump:
+    the rows hold JSON values only, :func:`serving.batch_rows.records`), without the two
+    copies of 10,000 rows BentoML's dumps make first (a tenth of the batch's time).
+    """
+    return Response(json.dumps(body).encode("utf-8"), media_type="application/json")
 
 
 def _replayed(

@@ -27,6 +27,9 @@ ANSWER_CAPS: tuple[tuple[str, float, str], ...] = (
 """Answer fields and their contract limit (a field an answer does not have is skipped)."""
 
 
+_CAPPED_FIELDS = tuple(field for field, _, _ in ANSWER_CAPS)
+
+
 def over_caps(answer: Mapping[str, Any]) -> list[tuple[str, float, float, str]]:
     """``(field, value, limit, unit)`` of every answer field above its contract limit."""
     out = []
@@ -48,7 +51,12 @@ def cap_message(over: list[tuple[str, float, float, str]]) -> str:
 
 def cap_errors(answer: Any, prefix: str = "") -> list[dict[str, Any]]:
     """Error items for an answer (a Recommendation or a mapping) above the limits."""
-    values = answer.model_dump() if hasattr(answer, "model_dump") else dict(answer)
+    # A model's own fields, not a dump of the whole answer (every /recommend checks it).
+    values = (
+        {name: getattr(answer, name, None) for name in (*_CAPPED_FIELDS, "basis")}
+        if hasattr(answer, "model_dump")
+        else dict(answer)
+    )
     over = over_caps(values)
     if not over:
         return []

@@ -250,12 +250,18 @@ class Recommender:
             recommendation=rec,
         )
 
-    def score_applications(self, applications: Sequence[Application]) -> pd.DataFrame:
+    def score_applications(
+        self,
+        applications: Sequence[Application],
+        resolved: Sequence[tuple[list[str | None], int]] | None = None,
+    ) -> pd.DataFrame:
         """Vectorised summary answers for API applications (names matched first).
 
         Rows follow :meth:`score_frames` (customer ids ``app-0``, ``app-1``…) plus
         ``unmatched_lines``: equipment lines whose free-text name matched no category and
         were counted as the request's ``unmatched`` category (the full answer lists them).
+        ``resolved``: the applications' categories as :meth:`resolve_categories` found
+        them without errors (None: resolved here).
 
         Raises
         ------
@@ -264,7 +270,8 @@ class Recommender:
             count such lines.
         """
         # Categories only: the summary needs no NameMatch per line (the full answer does).
-        resolved = [self._categories(a) for a in applications]
+        if resolved is None:
+            resolved = [self._categories(a) for a in applications]
         flat: list[str | None] = [c for cats, _ in resolved for c in cats]
         frames = frames_from_applications(applications, categories=flat)
         scored = self.score_frames(
@@ -433,14 +440,35 @@ class Recommender:
 
         Also the error of an existing customer sent to a model without the metered path.
         """
+        return self._resolved_or_errors(app, prefix)[1]
+
+    def resolve_categories(
+        self, applications: Sequence[Application], field: str = "applications"
+    ) -> tuple[list[tuple[list[str | None], int]], list[dict[str, Any]]]:
+        """Each application's line categories and lines assumed (:meth:`_categories`), once.
+
+        Returns the resolutions and the 400 error items of every application that cannot
+        be resolved (:meth:`unmatched_errors_of`, prefixed ``field[k].``); an application
+        with errors has an empty resolution.
+        """
+        resolved: list[tuple[list[str | None], int]] = []
+        errors: list[dict[str, Any]] = []
+        for k, app in enumerate(applications):
+            found, errs = self._resolved_or_errors(app, f"{field}[{k}].")
+            resolved.append(found)
+            errors.extend(errs)
+        return resolved, errors
+
+    def _resolved_or_errors(
+        self, app: Application, prefix: str
+    ) -> tuple[tuple[list[str | None], int], list[dict[str, Any]]]:
         existing = self.existing_errors_of(app, prefix)
         if existing:
-            return existing
+            return ([], 0), existing
         try:
-            self._categories(app)
+            return self._categories(app), []
         except UnmatchedLinesError as exc:
-            return unmatched_errors(exc.lines, prefix)
-        return []
+            return ([], 0), unmatched_errors(exc.lines, prefix)
 
     def _categories(self, app: Application) -> tuple[list[str | None], int]:
         """Each line's category as :meth:`_resolve` finds it, and how many were assumed.

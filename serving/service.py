@@ -59,7 +59,7 @@ from serving.errors import (
 )
 from serving.guards import install as install_guards
 from serving.guards.keys import KeyBackoff
-from serving.memory import LARGE_REQUEST, release_later
+from serving.memory import LARGE_REQUEST, collection_paused, freeze_loaded, release_later
 from serving.schemas import CheckRequest, CheckResult, Recommendation
 from serving.settings import ServiceSettings
 from serving.sheet.document import MEDIA_TYPES, ExportRequest
@@ -179,6 +179,8 @@ class CapacityService:
         except Exception:  # pragma: no cover - metrics are a nicety, not a requirement
             pass
         self.answers = AnswerLog(self.logbook)
+        # What was loaded lives as long as the worker: out of the collector's passes.
+        freeze_loaded()
         self.startup_seconds = time.perf_counter() - started
 
     def _swap(self, loaded: Any) -> None:
@@ -445,17 +447,20 @@ class CapacityService:
                 if recommender is None:
                     answer = _not_ready(str(self.not_ready_reason))
                 else:
-                    answer = answer_batch(
-                        recommender,
-                        self.answers,
-                        applications,
-                        customers,
-                        equipment,
-                        output,
-                        detail,
-                        ctx,
-                        meter_readings,
-                    )
+                    # A batch's objects all live until it is answered: the collector's
+                    # passes over them found nothing and cost half of its validation.
+                    with collection_paused():
+                        answer = answer_batch(
+                            recommender,
+                            self.answers,
+                            applications,
+                            customers,
+                            equipment,
+                            output,
+                            detail,
+                            ctx,
+                            meter_readings,
+                        )
                     # A large batch's objects are freed once the answer has left; then
                     # hand the pages back to the system (serving/memory.py).
                     large = customers is not None or (

@@ -81,6 +81,27 @@ def json_depth(body: bytes) -> int:
     Strings are cut out first (brackets inside them do not count); an unterminated string
     leaves its brackets counted, which can only over-estimate (the body is invalid anyway).
     """
+    import numpy as np
+
+    codes = np.frombuffer(body, dtype=np.uint8)
+    quotes = np.flatnonzero(codes == ord('"'))
+    after = quotes[quotes > 0]
+    if len(quotes) % 2 or bool((codes[after - 1] == ord("\\")).any()):
+        return _json_depth_scanned(body)
+    # No quote is escaped and every string is closed: the strings are the spans between
+    # the 1st and 2nd quote, the 3rd and 4th… A bracket is outside them when an even
+    # number of quotes precede it (the same count as the scan's, at C speed: the scan's
+    # regex took 80 ms of a 5 MB batch body).
+    opens = (codes == ord("[")) | (codes == ord("{"))
+    at = np.flatnonzero(opens | (codes == ord("]")) | (codes == ord("}")))
+    at = at[np.searchsorted(quotes, at) % 2 == 0]
+    if not len(at):
+        return 0
+    return int(np.cumsum(np.where(opens[at], 1, -1)).max())
+
+
+def _json_depth_scanned(body: bytes) -> int:
+    """:func:`json_depth` by cutting the strings out with a regex (escaped quotes too)."""
     brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
     if not brackets:
         return 0
@@ -89,6 +110,40 @@ def json_depth(body: bytes) -> int:
     codes = np.frombuffer(brackets, dtype=np.uint8)
     steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
     return int(np.cumsum(steps).max())
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""An escaped UTF-16 surrogate: the only way a lone surrogate gets into a str parsed from
+UTF-8 (its decoder refuses encoded surrogates). Conservative: a proper pair matches too."""
+
+
+def _parse_noting_non_finite(body: bytes) -> tuple[Any, bool]:
+    """``json.loads(body)`` and whether a number in it is NaN or infinite.
+
+    The parser's hooks see every ``NaN``/``Infinity`` literal and every float text (one
+    that overflows, ``1e400``, included), so the walk over the whole document
+    (:func:`_inspect`: 0.1 s for a 10,000-application batch) runs only when one was seen
+    or a surrogate may be there (:func:`_may_hold_surrogates`).
+    """
+    seen: list[str] = []
+
+    def constant(name: str) -> float:
+        seen.append(name)
+        return float(name)
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            seen.append(text)
+        return value
+
+    doc = json.loads(body or b"null", parse_constant=constant, parse_float=number)
+    return doc, bool(seen)
+
+
+def _may_hold_surrogates(body: bytes) -> bool:
+    """Whether a text parsed from ``body`` may hold a lone surrogate (False: it cannot)."""
+    return json.detect_encoding(body) != "utf-8" or _SURROGATE_ESCAPE.search(body) is not None
 
 
 def _foreign_origin(headers: dict[bytes, bytes]) -> str | None:
@@ -238,7 +293,7 @@ class BodyGuard:
                 f"the request body nests {depth} levels deep",
             )
         try:
-            doc = json.loads(body or b"null")
+            doc, non_finite = _parse_noting_non_finite(body)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return single_error(
                 "(body)",
@@ -246,7 +301,7 @@ class BodyGuard:
                 "a JSON document (UTF-8, no NaN or Infinity)",
                 f"the request body is not valid JSON: {exc}",
             )
-        bad = _inspect(doc)
+        bad = _inspect(doc) if non_finite or _may_hold_surrogates(body) else []
         if bad:
             return error_response(
                 [

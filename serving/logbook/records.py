@@ -132,6 +132,7 @@ class RecommendationEntry:
         created_at: datetime | None = None,
         compact: bool = False,
         lines: Sequence[Mapping[str, Any]] | None = None,
+        native: bool = False,
     ) -> RecommendationEntry:
         """The one mapping of an answer to a log row, for every path.
 
@@ -159,6 +160,10 @@ class RecommendationEntry:
             answers of 10,000 applications would multiply the log for nothing it reads).
         lines
             The equipment lines (contract rows) when ``application`` is a contract row.
+        native
+            ``answer`` is a row whose values are JSON-able Python values already (NaN as
+            None, no numpy scalars: :func:`serving.batch_rows.records`); it is copied as
+            it is instead of cleaning each value again.
         """
         if lines is not None and not isinstance(application, Application):
             request: Application | dict[str, Any] = application_from_contract_rows(
@@ -180,7 +185,7 @@ class RecommendationEntry:
         else:
             # A summary row is logged as the client received it: an idempotent replay
             # answers with exactly these rows (readers use :func:`answer_facts`).
-            full = {k: _plain(v) for k, v in answer.items()}
+            full = dict(answer) if native else {k: _plain(v) for k, v in answer.items()}
             response = full
         industry = request.industry if isinstance(request, Application) else request.get("industry")
         engineering = full.get("engineering_kva")
@@ -224,10 +229,18 @@ COMPACT_ANSWER_FIELDS: tuple[str, ...] = (
 categories (``matches``) and the first five drivers."""
 
 
+_NATIVE = frozenset({str, int, bool})
+
+
 def _plain(value: Any) -> Any:
     """Numpy scalars and NaN as JSON-able Python values (NaN and NA as None)."""
-    if value is None:
-        return None
+    kind = type(value)
+    # The common cells first (a batch's summary rows are native already: 250,000 cells
+    # of a 10,000-application batch went through the generic path below).
+    if kind in _NATIVE or value is None:
+        return value
+    if kind is float:
+        return None if value != value else value
     item = getattr(value, "item", None)
     if callable(item) and not isinstance(value, str | bytes | list | dict):
         with contextlib.suppress(TypeError, ValueError):

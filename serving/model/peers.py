@@ -59,6 +59,24 @@ def percentile_in(value: float, q: dict[str, float] | None) -> float | None:
     return float(np.interp(value, xs, ys))
 
 
+def percentiles_in(values: np.ndarray, q: dict[str, float] | None) -> np.ndarray:
+    """:func:`percentile_in` of each of ``values`` within one cell (NaN for None)."""
+    values = np.asarray(values, dtype=float)
+    out = np.full(len(values), np.nan)
+    if q is None:
+        return out
+    xs = [q["p5"], q["p10"], q["p50"], q["p90"], q["p95"]]
+    finite = np.isfinite(values)
+    low = finite & (values <= xs[0])
+    high = finite & ~low & (values >= xs[-1])
+    middle = finite & ~low & ~high
+    out[low] = np.where(values[low] == xs[0], 5.0, 2.5)
+    out[high] = np.where(values[high] == xs[-1], 95.0, 97.5)
+    # np.interp on an array computes each point as it does a scalar: the same floats.
+    out[middle] = np.interp(values[middle], xs, [5.0, 10.0, 50.0, 90.0, 95.0])
+    return out
+
+
 MIN_PEERS = 20
 """Fewest customers a (industry, scale) cell needs before the industry as a whole is used."""
 
@@ -111,13 +129,18 @@ def peer_lookup(
         per_m2 = np.where(area > 0, peak * 1000.0 / area, np.nan)
     pct_kw = np.full(n_rows, np.nan)
     pct_m2 = np.full(n_rows, np.nan)
+    # One vectorised lookup per cell (a batch has tens of cells for thousands of rows).
+    rows_of: dict[int, list[int]] = {}
+    cell_of: dict[int, dict[str, Any]] = {}
     for i, cell in enumerate(chosen):
-        if cell is None:
-            continue
-        a = percentile_in(float(per_kw[i]), cell.get("peak_per_installed_kw"))
-        b = percentile_in(float(per_m2[i]), cell.get("peak_w_per_m2"))
-        pct_kw[i] = np.nan if a is None else a
-        pct_m2[i] = np.nan if b is None else b
+        if cell is not None:
+            rows_of.setdefault(id(cell), []).append(i)
+            cell_of[id(cell)] = cell
+    for key, members in rows_of.items():
+        rows = np.array(members, dtype=np.int64)
+        cell = cell_of[key]
+        pct_kw[rows] = percentiles_in(per_kw[rows], cell.get("peak_per_installed_kw"))
+        pct_m2[rows] = percentiles_in(per_m2[rows], cell.get("peak_w_per_m2"))
     with np.errstate(invalid="ignore"):
         outside = (pct_kw < 5) | (pct_kw > 95) | (pct_m2 < 5) | (pct_m2 > 95)
     n = np.array([0 if c is None else int(c["n"]) for c in chosen], dtype=np.int64)

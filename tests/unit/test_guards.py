@@ -21,7 +21,14 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from serving.guards import RequestGuards
-from serving.guards.body import MAX_JSON_DEPTH, json_depth
+from serving.guards.body import (
+    MAX_JSON_DEPTH,
+    _inspect,
+    _json_depth_scanned,
+    _may_hold_surrogates,
+    _parse_noting_non_finite,
+    json_depth,
+)
 from serving.guards.keys import KeyBackoff
 from serving.settings import ServiceSettings
 
@@ -184,6 +191,53 @@ def test_beyond_the_limit_a_request_is_shed_with_retry_after() -> None:
 def test_json_depth_ignores_brackets_inside_strings() -> None:
     assert json_depth(b'{"a": "[[[[[[", "b": [[1]]}') == 3
     assert json_depth(b"1") == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": "[[[[[[", "b": [[1]]}',
+        b'["\\"[[", [[["]"]]]]',  # an escaped quote: the scanned path
+        b'[["\\\\"], [[1]]]',  # an escaped backslash before a closing quote
+        b'[[["unterminated',
+        b"]]]",
+        b'{"k": "\\u6570[{"}',
+        json.dumps({"applications": [{"equipment": [{"name": "a[b"}]}] * 3}).encode(),
+    ],
+)
+def test_json_depth_counts_as_the_scan_of_the_text(body: bytes) -> None:
+    # The vectorised count (no escaped quote, every string closed) and the regex scan
+    # it stands in for agree; bodies outside its case take the scan itself.
+    assert json_depth(body) == _json_depth_scanned(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": NaN}',
+        b'{"a": [1, -Infinity]}',
+        b'{"a": 1e400}',
+        b'{"a": 1' + b"0" * 400 + b".5}",
+        b'{"a": "\\ud800"}',
+        b'{"\\udfff": 1}',
+        '{"a": "\\udc00"}'.encode("utf-16"),
+    ],
+)
+def test_every_body_the_walk_would_refuse_is_walked(body: bytes) -> None:
+    # The walk over the parsed document is skipped only when it cannot find anything:
+    # never for a body that holds a non-finite number or a lone surrogate.
+    doc, non_finite = _parse_noting_non_finite(body)
+    assert _inspect(doc)
+    assert non_finite or _may_hold_surrogates(body)
+
+
+def test_a_plain_batch_body_is_not_walked() -> None:
+    body = json.dumps(
+        {"applications": [{"industry": "机加工", "floor_area_m2": 1.5e3}] * 50}
+    ).encode()
+    doc, non_finite = _parse_noting_non_finite(body)
+    assert doc["applications"][0]["floor_area_m2"] == 1500.0
+    assert not non_finite and not _may_hold_surrogates(body)
 
 
 def test_key_backoff_blocks_an_address_after_the_limit_and_a_right_key_clears_it() -> None:

@@ -34,7 +34,7 @@ from training.completeness import build_completeness
 from training.data import customer_keys
 from training.peers import build_peer_stats
 
-MONOTONE_PREFIXES = ("kw__", "largest__", "units__")
+MONOTONE_PREFIXES = ("kw__", "largest__", "units__", "rss__")
 MONOTONE_FEATURES = (
     "total_kw",
     "total_units",
@@ -262,7 +262,11 @@ def _fit_core(
     With ``rounds`` (and no ``val_rows``) the booster runs exactly that many rounds.
     """
     rows = np.sort(np.concatenate([fit_rows, val_rows]))
-    builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
+    builder = FeatureBuilder(
+        engineering=config.engineering,
+        include_shares=config.include_shares,
+        coincidence=config.coincidence,
+    )
     builder.fit(frames.take(rows), y[rows])
     X, engineering = builder.transform_with_engineering(frames)
     base = builder.base_kw(X)

@@ -35,6 +35,13 @@ class ModelConfig(BaseModel):
         "the answer. Measured by benchmarks/bench_decompose.py (issue 23).",
     )
     include_shares: bool = False
+    coincidence: bool = Field(
+        False,
+        description="A coincidence term in the base (a fitted multiple of Kx × the root sum "
+        "of squares of each category's unit ratings) and those root sums of squares as "
+        "features: few or unequal units coincide more than many small ones "
+        "(features.build.fit_coincident_factors).",
+    )
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")
     cross_fit_below: int = Field(

@@ -514,7 +514,11 @@ def train_dask(
     lap("validate")
 
     note("features")
-    builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
+    builder = FeatureBuilder(
+        engineering=config.engineering,
+        include_shares=config.include_shares,
+        coincidence=config.coincidence,
+    )
     # The label-free part of fit (catalog, feature list); then the label part on the
     # gathered statistics of the fitting and early-stopping customers (as fit_model does).
     empty = HistoryFrames(

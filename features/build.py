@@ -56,7 +56,11 @@ from features.metering import (
     summarise_readings,
 )
 from features.schemas import Application
-from features.shrinkage import shrink_log_location
+from features.shrinkage import (
+    ShrunkLocations,
+    shrink_log_location,
+    shrink_log_location_hierarchical,
+)
 
 EXCLUDED_CATEGORIES = ("fire_pump",)
 """Categories that never run in normal operation and never count towards demand."""
@@ -713,6 +717,11 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         the category's unit ratings, fitted with the demand factors
         (:func:`fit_coincident_factors`), and the root sums of squares as features
         (``rss__<category>``): few or unequal units coincide more than many small ones.
+    hierarchical
+        Shrink per-industry figures (typical peak, base offset, area multiplier)
+        industry → a cluster of industries the data cannot tell apart → all industries
+        (:func:`features.shrinkage.shrink_log_location_hierarchical`) instead of
+        industry → all.
     """
 
     def __init__(
@@ -721,11 +730,19 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         include_shares: bool = False,
         min_industry_rows: int = 30,
         coincidence: bool = False,
+        hierarchical: bool = False,
     ) -> None:
         self.engineering = engineering
         self.include_shares = include_shares
         self.min_industry_rows = min_industry_rows
         self.coincidence = coincidence
+        self.hierarchical = hierarchical
+
+    def _shrink(self, log_values: np.ndarray, groups: np.ndarray) -> ShrunkLocations:
+        """Per-industry figures shrunk towards all industries' (through clusters if set)."""
+        if getattr(self, "hierarchical", False):
+            return shrink_log_location_hierarchical(log_values, groups)
+        return shrink_log_location(log_values, groups)
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X: HistoryFrames, y: Any = None) -> FeatureBuilder:
@@ -861,7 +878,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         industry = stats.industry
         # The typical peak of an industry, shrunk towards all industries' by the data
         # behind it (empirical Bayes): a dozen hotels do not make a hotel figure.
-        typical = shrink_log_location(np.log(peak_arr), industry)
+        typical = self._shrink(np.log(peak_arr), industry)
         self.industry_fallback_kw_ = {k: float(np.exp(v)) for k, v in typical.estimate.items()}
         self.global_fallback_kw_ = float(np.nanmedian(peak))
         kw = stats.kw
@@ -881,7 +898,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         listed = (pooled_base > 0) & np.isfinite(pooled_base)
         offset: dict[str, float] = {}
         if listed.sum() >= 10:
-            shrunk = shrink_log_location(
+            shrunk = self._shrink(
                 np.log(peak_arr[listed] / pooled_base[listed]), industry[listed]
             )
             offset = {k: float(np.exp(v - shrunk.pooled)) for k, v in shrunk.estimate.items()}
@@ -910,7 +927,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             # type sit far from a design index (BDG1 offices at ~0.35 × 60 W/m²,
             # dormitories at ~0.2 × 70 W/m², schools at ~0.65 × 30 W/m²), and a
             # single multiplier for all types keeps each type's error.
-            ratio = shrink_log_location(
+            ratio = self._shrink(
                 np.log(peak_arr[area_rows] / area_p30[area_rows]), industry[area_rows]
             )
             self.area_multiplier_ = float(np.exp(ratio.pooled))
@@ -941,6 +958,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "industry_fallback_kw": self.industry_fallback_kw_,
             "base_weights": self.base_weights_.tolist(),
             "coincidence": self.coincidence,
+            "hierarchical": getattr(self, "hierarchical", False),
             "coincidence_weights": self.coincidence_weights_.tolist(),
             "area_multiplier": self.area_multiplier_,
             "area_multipliers": getattr(self, "area_multipliers_", {}),
@@ -963,6 +981,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             include_shares=bool(state["include_shares"]),
             min_industry_rows=int(state["min_industry_rows"]),
             coincidence=bool(state.get("coincidence", False)),
+            hierarchical=bool(state.get("hierarchical", False)),
         )
         builder.engineering_ = eng
         builder.catalog_version_ = state["catalog_version"]

@@ -173,7 +173,9 @@ def fit_model(
     industry = X["industry"].astype(str).to_numpy()
     has_meter = X["has_meter"].to_numpy(dtype=float)[cal_idx] if "has_meter" in X else None
     groups = conformal_group(industry[cal_idx], X["has_equipment"].to_numpy()[cal_idx], has_meter)
-    calibrator = ResidualCalibrator(config.min_group_size, config.tail_share).fit(
+    calibrator = ResidualCalibrator(
+        config.min_group_size, config.tail_share, config.calibration_merge_level
+    ).fit(
         np.log(y[cal_idx]) - mu_cal, groups
     )
     peers = build_peer_stats(
@@ -266,6 +268,7 @@ def _fit_core(
         engineering=config.engineering,
         include_shares=config.include_shares,
         coincidence=config.coincidence,
+        hierarchical=config.hierarchical_pooling,
     )
     builder.fit(frames.take(rows), y[rows])
     X, engineering = builder.transform_with_engineering(frames)

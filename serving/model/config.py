@@ -35,6 +35,13 @@ class ModelConfig(BaseModel):
         "the answer. Measured by benchmarks/bench_decompose.py (issue 23).",
     )
     include_shares: bool = False
+    hierarchical_pooling: bool = Field(
+        False,
+        description="Shrink per-industry figures (typical peak, base offset, area "
+        "multiplier) industry → a cluster of industries whose figures the data cannot tell "
+        "apart → all industries, instead of industry → all "
+        "(features.shrinkage.shrink_log_location_hierarchical).",
+    )
     coincidence: bool = Field(
         False,
         description="A coincidence term in the base (a fitted multiple of Kx × the root sum "
@@ -52,6 +59,14 @@ class ModelConfig(BaseModel):
     )
     cross_fit_folds: int = Field(5, ge=2, le=20)
     min_group_size: int = Field(150, ge=20)
+    calibration_merge_level: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Calibration groups chosen by the data: an industry whose residuals do "
+        "not differ from the rest of its pool's (Kolmogorov–Smirnov p above this level) takes "
+        "the pool's distribution. None: every industry with enough residuals keeps its own.",
+    )
     tail_share: float = Field(
         0.05,
         gt=0,

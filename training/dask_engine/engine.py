@@ -518,6 +518,7 @@ def train_dask(
         engineering=config.engineering,
         include_shares=config.include_shares,
         coincidence=config.coincidence,
+        hierarchical=config.hierarchical_pooling,
     )
     # The label-free part of fit (catalog, feature list); then the label part on the
     # gathered statistics of the fitting and early-stopping customers (as fit_model does).
@@ -616,7 +617,9 @@ def train_dask(
     cal = {k: np.concatenate([c[k] for c in cal_parts]) for k in cal_parts[0]}
     del cal_parts
     groups = conformal_group(cal["industry"], cal["has_equipment"])
-    calibrator = ResidualCalibrator(config.min_group_size, config.tail_share).fit(
+    calibrator = ResidualCalibrator(
+        config.min_group_size, config.tail_share, config.calibration_merge_level
+    ).fit(
         np.log(cal["peak"]) - cal["mu"], groups
     )
     agg_parts = client.gather([client.submit(_train_aggregates, tp, builder) for tp in tps])

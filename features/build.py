@@ -819,7 +819,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         agg = _aggregate_equipment(ids, X.equipment, self.categories_)
         kw = agg["kw"]
         removed_agg = (
-            _aggregate_equipment(ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment))
+            _aggregate_equipment(
+                ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
+            )
             if getattr(self, "metered_", False)
             else None
         )
@@ -898,9 +900,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         listed = (pooled_base > 0) & np.isfinite(pooled_base)
         offset: dict[str, float] = {}
         if listed.sum() >= 10:
-            shrunk = self._shrink(
-                np.log(peak_arr[listed] / pooled_base[listed]), industry[listed]
-            )
+            shrunk = self._shrink(np.log(peak_arr[listed] / pooled_base[listed]), industry[listed])
             offset = {k: float(np.exp(v - shrunk.pooled)) for k, v in shrunk.estimate.items()}
         for j, code in enumerate(self.industries_):
             rows = industry == code

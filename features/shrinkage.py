@@ -254,13 +254,9 @@ def _clustered_shrinkage(
     cl_med = {names[i]: float(np.median(x[np.isin(g, cl)])) for i, cl in enumerate(clusters)}
     cl_n = {names[i]: int(sum(n[c] for c in cl)) for i, cl in enumerate(clusters)}
     k_between = _prior_rows(cl_med, cl_n, dict.fromkeys(cl_med, pooled), sigma2, min_prior_rows)
-    cl_est = {
-        k: (cl_n[k] * cl_med[k] + k_between * pooled) / (cl_n[k] + k_between) for k in cl_med
-    }
+    cl_est = {k: (cl_n[k] * cl_med[k] + k_between * pooled) / (cl_n[k] + k_between) for k in cl_med}
     # Group level: each group towards its cluster's figure.
-    k_within = _prior_rows(
-        med, n, {c: cl_med[member[c]] for c in codes}, sigma2, min_prior_rows
-    )
+    k_within = _prior_rows(med, n, {c: cl_med[member[c]] for c in codes}, sigma2, min_prior_rows)
     weight = {c: n[c] / (n[c] + k_within) for c in codes}
     estimate = {c: weight[c] * med[c] + (1.0 - weight[c]) * cl_est[member[c]] for c in codes}
     return ShrunkLocations(pooled, estimate, weight, n, k_within)

@@ -175,9 +175,7 @@ def fit_model(
     groups = conformal_group(industry[cal_idx], X["has_equipment"].to_numpy()[cal_idx], has_meter)
     calibrator = ResidualCalibrator(
         config.min_group_size, config.tail_share, config.calibration_merge_level
-    ).fit(
-        np.log(y[cal_idx]) - mu_cal, groups
-    )
+    ).fit(np.log(y[cal_idx]) - mu_cal, groups)
     peers = build_peer_stats(
         industry,
         X["total_kw"].to_numpy(),

@@ -619,9 +619,7 @@ def train_dask(
     groups = conformal_group(cal["industry"], cal["has_equipment"])
     calibrator = ResidualCalibrator(
         config.min_group_size, config.tail_share, config.calibration_merge_level
-    ).fit(
-        np.log(cal["peak"]) - cal["mu"], groups
-    )
+    ).fit(np.log(cal["peak"]) - cal["mu"], groups)
     agg_parts = client.gather([client.submit(_train_aggregates, tp, builder) for tp in tps])
     agg = {k: np.concatenate([a[k] for a in agg_parts]) for k in agg_parts[0]}
     del agg_parts

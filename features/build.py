@@ -56,7 +56,11 @@ from features.metering import (
     summarise_readings,
 )
 from features.schemas import Application
-from features.shrinkage import shrink_log_location
+from features.shrinkage import (
+    ShrunkLocations,
+    shrink_log_location,
+    shrink_log_location_hierarchical,
+)
 
 EXCLUDED_CATEGORIES = ("fire_pump",)
 """Categories that never run in normal operation and never count towards demand."""
@@ -383,6 +387,7 @@ def _aggregate_arrays(
     kw = np.zeros((n_cust, n_cat))
     units = np.zeros((n_cust, n_cat))
     largest = np.zeros((n_cust, n_cat))
+    square = np.zeros((n_cust, n_cat))
     standby_kw = np.zeros(n_cust)
     if len(cust_idx):
         known = cust_idx >= 0
@@ -394,7 +399,14 @@ def _aggregate_arrays(
         np.add.at(kw.reshape(-1), flat, (rated * qty)[running])
         np.add.at(units.reshape(-1), flat, qty[running])
         np.maximum.at(largest.reshape(-1), flat, rated[running])
-    return {"kw": kw, "units": units, "largest": largest, "standby_kw": standby_kw}
+        np.add.at(square.reshape(-1), flat, (rated * rated * qty)[running])
+    return {
+        "kw": kw,
+        "units": units,
+        "largest": largest,
+        "rss": np.sqrt(square),
+        "standby_kw": standby_kw,
+    }
 
 
 def _kx_vector(categories: Sequence[str], choice: str) -> np.ndarray:
@@ -439,25 +451,66 @@ def fit_demand_factors(
     numpy.ndarray
         ``(C,)`` multipliers; all equal to ``m0`` when there is nothing to fit.
     """
+    n_cat = demand_kw.shape[1]
+    m, _ = fit_coincident_factors(demand_kw, None, peak_kw, prior_rows, prior, None)
+    return m[:n_cat]
+
+
+def fit_coincident_factors(
+    demand_kw: np.ndarray,
+    coincidence_kw: np.ndarray | None,
+    peak_kw: np.ndarray,
+    prior_rows: float = 10.0,
+    prior: np.ndarray | None = None,
+    coincidence_prior: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fit_demand_factors` with a coincidence term: ``m_c · D_ic + a_c · R_ic``.
+
+    ``R_ic`` is the catalog Kx times the root sum of squares of the customer's running
+    unit ratings in category ``c`` (``sqrt(sum_units rated²)``). Why: the peak of ``n``
+    independent loads of rating ``r`` is their mean, ``∝ n·r``, plus a multiple of their
+    spread, ``∝ √n·r`` (the central limit theorem; the classical binomial method
+    ``P30 = b·Pe + c·Px`` and the utilisation-factor method's ``Km(n_eq)`` express the
+    same: few or unequal units coincide more than many small ones). The fitted
+    ``a_c ≥ 0`` says how much of a group's peak is coincidence rather than a fixed share
+    of its kW; both terms can only grow when a unit is added or a rating grows, so the
+    base stays monotone in every line. ``a_c`` is pulled towards ``coincidence_prior``
+    (default 0: the classical sheet, no coincidence term) by ``prior_rows``
+    pseudo-observations, as ``m_c`` towards ``prior``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(m, a)``, each ``(C,)``; ``a`` is all zeros without ``coincidence_kw``.
+    """
     from scipy.optimize import nnls
 
     n_cat = demand_kw.shape[1]
     total = demand_kw.sum(axis=1)
     peak = np.asarray(peak_kw, dtype=float)
+    a_prior = np.zeros(n_cat) if coincidence_prior is None else np.asarray(coincidence_prior)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = peak / total
     ok = np.isfinite(ratio) & (ratio > 0) & (total > 0)
     if ok.sum() < 10:
-        return np.ones(n_cat) if prior is None else np.asarray(prior, dtype=float)
+        m_out = np.ones(n_cat) if prior is None else np.asarray(prior, dtype=float)
+        return m_out, a_prior.astype(float) if coincidence_kw is not None else np.zeros(n_cat)
     m0 = float(np.median(ratio[ok]))
     target = np.full(n_cat, m0) if prior is None else np.asarray(prior, dtype=float)
     keep = ok & (ratio > m0 / 10.0) & (ratio < m0 * 10.0)
-    rows = demand_kw[keep] / peak[keep, None]
-    prior = np.sqrt(prior_rows) * np.eye(n_cat)
-    a = np.vstack([rows, prior])
+    columns = demand_kw if coincidence_kw is None else np.hstack([demand_kw, coincidence_kw])
+    if coincidence_kw is not None:
+        target = np.concatenate([target, a_prior])
+    n_col = columns.shape[1]
+    rows = columns[keep] / peak[keep, None]
+    pseudo = np.sqrt(prior_rows) * np.eye(n_col)
+    a = np.vstack([rows, pseudo])
     b = np.concatenate([np.ones(int(keep.sum())), np.sqrt(prior_rows) * target])
-    m, _ = nnls(a, b, maxiter=50 * n_cat)
-    return np.asarray(m, dtype=float)
+    fitted, _ = nnls(a, b, maxiter=50 * n_col)
+    fitted = np.asarray(fitted, dtype=float)
+    if coincidence_kw is None:
+        return fitted, np.zeros(n_cat)
+    return fitted[:n_cat], fitted[n_cat:]
 
 
 def _categorical(values: pd.Series, categories: list[str]) -> pd.Categorical:
@@ -592,6 +645,10 @@ class LabelStatistics:
     """Existing customers' meter inputs (None: a new-connections history)."""
     kw_removed: np.ndarray | None = None
     """``(n, C)`` kW of the lines taken out of service, per customer and category."""
+    rss: np.ndarray | None = None
+    """``(n, C)`` root sum of squares of the running unit ratings (the coincidence term)."""
+    rss_removed: np.ndarray | None = None
+    """``(n, C)`` the same of the lines taken out of service."""
 
     @classmethod
     def concat(cls, parts: Sequence[LabelStatistics]) -> LabelStatistics:
@@ -600,6 +657,8 @@ class LabelStatistics:
         if meters and len(meters) != len(parts):
             raise ValueError("label statistics with and without meter inputs cannot be mixed")
         removed = [p.kw_removed for p in parts if p.kw_removed is not None]
+        rss = [p.rss for p in parts if p.rss is not None]
+        rss_removed = [p.rss_removed for p in parts if p.rss_removed is not None]
         return cls(
             industry=np.concatenate([p.industry for p in parts]),
             kw=np.vstack([p.kw for p in parts]),
@@ -612,6 +671,8 @@ class LabelStatistics:
             if meters
             else None,
             kw_removed=np.vstack(removed) if removed else None,
+            rss=np.vstack(rss) if rss else None,
+            rss_removed=np.vstack(rss_removed) if rss_removed else None,
         )
 
     def take(self, rows: np.ndarray) -> LabelStatistics:
@@ -629,6 +690,8 @@ class LabelStatistics:
                 {c: v[rows] for c, v in meter.summary.items()},
             ),
             kw_removed=None if self.kw_removed is None else self.kw_removed[rows],
+            rss=None if self.rss is None else self.rss[rows],
+            rss_removed=None if self.rss_removed is None else self.rss_removed[rows],
         )
 
 
@@ -643,6 +706,16 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     include_shares
         Add each category's share of installed kW. Off by default: shares fall when
         another category grows, which breaks the monotone guarantee.
+    coincidence
+        Add a coincidence term to the base, ``a_c`` × Kx × the root sum of squares of
+        the category's unit ratings, fitted with the demand factors
+        (:func:`fit_coincident_factors`), and the root sums of squares as features
+        (``rss__<category>``): few or unequal units coincide more than many small ones.
+    hierarchical
+        Shrink per-industry figures (typical peak, base offset, area multiplier)
+        industry → a cluster of industries the data cannot tell apart → all industries
+        (:func:`features.shrinkage.shrink_log_location_hierarchical`) instead of
+        industry → all.
     """
 
     def __init__(
@@ -650,10 +723,20 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         engineering: EngineeringConfig | None = None,
         include_shares: bool = False,
         min_industry_rows: int = 30,
+        coincidence: bool = False,
+        hierarchical: bool = False,
     ) -> None:
         self.engineering = engineering
         self.include_shares = include_shares
         self.min_industry_rows = min_industry_rows
+        self.coincidence = coincidence
+        self.hierarchical = hierarchical
+
+    def _shrink(self, log_values: np.ndarray, groups: np.ndarray) -> ShrunkLocations:
+        """Per-industry figures shrunk towards all industries' (through clusters if set)."""
+        if getattr(self, "hierarchical", False):
+            return shrink_log_location_hierarchical(log_values, groups)
+        return shrink_log_location(log_values, groups)
 
     # -- fitting -------------------------------------------------------------------------
     def fit(
@@ -680,6 +763,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         cols: list[str] = []
         for c in self.categories_:
             cols += [f"kw__{c}", f"units__{c}", f"largest__{c}"]
+        if self.coincidence:
+            cols += [f"rss__{c}" for c in self.categories_]
         if self.include_shares:
             cols += [f"share__{c}" for c in self.categories_]
         cols += [
@@ -719,6 +804,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         # Base weights (kW of peak per installed kW): one row per industry, last row for
         # all industries. Without labels: the classical Kx · K∑p everywhere.
         self.base_weights_ = np.tile(kx * self.engineering_.k_sum_p, (len(self.industries_) + 1, 1))
+        # Coincidence weights (kW of peak per kW of root-sum-square rating): none unless
+        # fitted (``coincidence``), which is the classical sheet.
+        self.coincidence_weights_ = np.zeros_like(self.base_weights_)
         self.area_multiplier_ = 1.0
         self.area_multipliers_: dict[str, float] = {}
         if y is not None:
@@ -733,7 +821,15 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         category, area estimate) next to the equipment lines they summarise.
         """
         ids = pd.Index(X.customers["customer_id"].astype(str))
-        kw = _aggregate_equipment(ids, X.equipment, self.categories_)["kw"]
+        agg = _aggregate_equipment(ids, X.equipment, self.categories_)
+        kw = agg["kw"]
+        removed_agg = (
+            _aggregate_equipment(
+                ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
+            )
+            if getattr(self, "metered_", False)
+            else None
+        )
         eng = engineering_estimate_frame(
             _counted_lines(X.equipment), X.customers, self.engineering_
         )
@@ -743,11 +839,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             kw=kw,
             area_p30=eng.reindex(ids)["eng_p30_kw"].to_numpy(dtype=float),
             meter=MeterInputs.from_customers(X.customers) if metered else None,
-            kw_removed=_aggregate_equipment(
-                ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
-            )["kw"]
-            if metered
-            else None,
+            kw_removed=None if removed_agg is None else removed_agg["kw"],
+            rss=agg["rss"] if self.coincidence else None,
+            rss_removed=None if removed_agg is None or not self.coincidence else removed_agg["rss"],
         )
 
     def fit_labels(self, stats: LabelStatistics, y: Any) -> FeatureBuilder:
@@ -769,8 +863,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def _fit_meter_labels(self, stats: LabelStatistics, peak: np.ndarray) -> None:
         """The metered part's ratios, on existing customers' labels less their change."""
         assert stats.meter is not None and stats.kw_removed is not None
-        weights = self.row_base_weights(stats.industry)
-        change = (stats.kw * weights).sum(axis=1) - (stats.kw_removed * weights).sum(axis=1)
+        change = self.row_base_of(stats.industry, stats.kw, stats.rss) - self.row_base_of(
+            stats.industry, stats.kw_removed, stats.rss_removed
+        )
         remaining = np.maximum(peak - change, MIN_REMAINING_SHARE * peak)
         self.meter_fit_ = MeterFit.fit(stats.meter, stats.industry, remaining)
 
@@ -790,34 +885,45 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         industry = stats.industry
         # The typical peak of an industry, shrunk towards all industries' by the data
         # behind it (empirical Bayes): a dozen hotels do not make a hotel figure.
-        typical = shrink_log_location(np.log(peak_arr), industry)
+        typical = self._shrink(np.log(peak_arr), industry)
         self.industry_fallback_kw_ = {k: float(np.exp(v)) for k, v in typical.estimate.items()}
         self.global_fallback_kw_ = float(np.nanmedian(peak))
         kw = stats.kw
         demand = kw * kx
-        overall = fit_demand_factors(demand, peak_arr)
+        coincident = None if stats.rss is None or not self.coincidence else stats.rss * kx
+        overall, overall_a = fit_coincident_factors(demand, coincident, peak_arr)
         self.base_weights_[-1] = kx * overall
+        self.coincidence_weights_[-1] = kx * overall_a
         # Per industry, shrunk towards the all-industry factors: a machine tool in a
         # machinery plant does not run like one in a school workshop. First one
         # multiplier per industry (a hierarchical offset, empirical Bayes: it needs
         # few customers), then, where there are enough, factors per category pulled
         # towards the offset all-industry ones.
         pooled_base = demand @ overall
+        if coincident is not None:
+            pooled_base = pooled_base + coincident @ overall_a
         listed = (pooled_base > 0) & np.isfinite(pooled_base)
         offset: dict[str, float] = {}
         if listed.sum() >= 10:
-            shrunk = shrink_log_location(
-                np.log(peak_arr[listed] / pooled_base[listed]), industry[listed]
-            )
+            shrunk = self._shrink(np.log(peak_arr[listed] / pooled_base[listed]), industry[listed])
             offset = {k: float(np.exp(v - shrunk.pooled)) for k, v in shrunk.estimate.items()}
         for j, code in enumerate(self.industries_):
             rows = industry == code
             prior = overall * offset.get(code, 1.0)
+            prior_a = overall_a * offset.get(code, 1.0)
             if rows.sum() >= self.min_industry_rows:
-                factors = fit_demand_factors(demand[rows], peak_arr[rows], prior=prior)
+                factors, factors_a = fit_coincident_factors(
+                    demand[rows],
+                    None if coincident is None else coincident[rows],
+                    peak_arr[rows],
+                    prior=prior,
+                    coincidence_prior=prior_a,
+                )
                 self.base_weights_[j] = kx * factors
+                self.coincidence_weights_[j] = kx * factors_a
             else:
                 self.base_weights_[j] = kx * prior
+                self.coincidence_weights_[j] = kx * prior_a
         area_p30 = stats.area_p30
         area_rows = (kw.sum(axis=1) <= 0) & np.isfinite(area_p30) & (area_p30 > 0)
         if area_rows.sum() >= 10:
@@ -826,7 +932,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             # type sit far from a design index (BDG1 offices at ~0.35 × 60 W/m²,
             # dormitories at ~0.2 × 70 W/m², schools at ~0.65 × 30 W/m²), and a
             # single multiplier for all types keeps each type's error.
-            ratio = shrink_log_location(
+            ratio = self._shrink(
                 np.log(peak_arr[area_rows] / area_p30[area_rows]), industry[area_rows]
             )
             self.area_multiplier_ = float(np.exp(ratio.pooled))
@@ -856,6 +962,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "categorical_features": self.categorical_features_,
             "industry_fallback_kw": self.industry_fallback_kw_,
             "base_weights": self.base_weights_.tolist(),
+            "coincidence": self.coincidence,
+            "hierarchical": getattr(self, "hierarchical", False),
+            "coincidence_weights": self.coincidence_weights_.tolist(),
             "area_multiplier": self.area_multiplier_,
             "area_multipliers": getattr(self, "area_multipliers_", {}),
             "min_industry_rows": self.min_industry_rows,
@@ -876,6 +985,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             engineering=eng,
             include_shares=bool(state["include_shares"]),
             min_industry_rows=int(state["min_industry_rows"]),
+            coincidence=bool(state.get("coincidence", False)),
+            hierarchical=bool(state.get("hierarchical", False)),
         )
         builder.engineering_ = eng
         builder.catalog_version_ = state["catalog_version"]
@@ -890,6 +1001,10 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         }
         builder.global_fallback_kw_ = float(state["global_fallback_kw"])
         builder.base_weights_ = np.asarray(state["base_weights"], dtype=float)
+        # Absent in documents written before the coincidence term: none (the linear base).
+        builder.coincidence_weights_ = np.asarray(
+            state.get("coincidence_weights", np.zeros_like(builder.base_weights_)), dtype=float
+        )
         builder.area_multiplier_ = float(state["area_multiplier"])
         builder.area_multipliers_ = {
             str(k): float(v) for k, v in state.get("area_multipliers", {}).items()
@@ -944,7 +1059,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 raw.eq_quantity.astype(float),
                 raw.eq_standby | removed,
             )
-            kw_removed = _aggregate_arrays(
+            removed_agg = _aggregate_arrays(
                 n,
                 len(self.categories_),
                 raw.eq_customer_pos,
@@ -952,7 +1067,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 raw.eq_rated_kw,
                 raw.eq_quantity.astype(float),
                 raw.eq_standby | ~removed,
-            )["kw"]
+            )
             meter = raw.meter_inputs()
             eng_arrays = engineering_estimate_arrays(
                 raw.eq_category,
@@ -979,9 +1094,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             ids = pd.Index(customers["customer_id"].astype(str))
             n = len(ids)
             agg = _aggregate_equipment(ids, X.equipment, self.categories_)
-            kw_removed = _aggregate_equipment(
+            removed_agg = _aggregate_equipment(
                 ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
-            )["kw"]
+            )
             meter = MeterInputs.from_customers(customers)
             eng_frame = engineering_estimate_frame(
                 _counted_lines(X.equipment), customers, self.engineering_
@@ -997,13 +1112,15 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             eng_method = eng_frame["eng_method"].to_numpy()
             eng_p30 = eng_frame["eng_p30_kw"].to_numpy(dtype=float)
             eng_q30 = eng_frame["eng_q30_kvar"].to_numpy(dtype=float)
-        kw, units, largest = agg["kw"], agg["units"], agg["largest"]
+        kw, units, largest, rss = agg["kw"], agg["units"], agg["largest"], agg["rss"]
         total_kw = kw.sum(axis=1)
         out: dict[str, Any] = {}
         for j, c in enumerate(self.categories_):
             out[f"kw__{c}"] = kw[:, j]
             out[f"units__{c}"] = units[:, j]
             out[f"largest__{c}"] = largest[:, j]
+            if self.coincidence:
+                out[f"rss__{c}"] = rss[:, j]
         if self.include_shares:
             with np.errstate(invalid="ignore", divide="ignore"):
                 shares = np.where(total_kw[:, None] > 0, kw / total_kw[:, None], 0.0)
@@ -1029,9 +1146,12 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             area_base = np.where(
                 eng_method == "area_density", p30 * self.row_area_multipliers(industry_raw), np.nan
             )
-            weights = self.row_base_weights(industry_raw)
-            out["base_kw"] = np.where(total_kw > 0, (kw * weights).sum(axis=1), area_base)
-            self._metered_columns(out, meter, kw, kw_removed, weights, industry_raw)
+            listed_base = self.row_base_of(industry_raw, kw, rss)
+            out["base_kw"] = np.where(total_kw > 0, listed_base, area_base)
+            removed_base = self.row_base_of(industry_raw, removed_agg["kw"], removed_agg["rss"])
+            self._metered_columns(
+                out, meter, listed_base, removed_base, removed_agg["kw"], industry_raw
+            )
             out["floor_area_m2"] = area
             out["employees"] = employees
             out["shifts"] = shifts
@@ -1072,15 +1192,16 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self,
         out: dict[str, Any],
         meter: MeterInputs,
-        kw: np.ndarray,
+        added_base: np.ndarray,
+        removed_base: np.ndarray,
         kw_removed: np.ndarray,
-        weights: np.ndarray,
         industry: np.ndarray,
     ) -> None:
         """The metered features, and the base of an existing customer: meter + change.
 
-        The change is the added lines' kW less the removed lines', each weighted by the
-        history's own demand factors (what the line adds to a peak, with diversity).
+        The change is the added lines' base less the removed lines', each with the
+        history's own demand factors (what the line adds to a peak, with diversity):
+        ``added_base`` and ``removed_base`` from :meth:`row_base_of`.
         """
         has = meter.has_meter
         if not getattr(self, "metered_", False):
@@ -1093,7 +1214,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             return
         assert self.meter_fit_ is not None
         metered = self.meter_fit_.metered_kw(meter, industry)
-        change = (kw * weights).sum(axis=1) - (kw_removed * weights).sum(axis=1)
+        change = added_base - removed_base
         removed = kw_removed.sum(axis=1)
         out.update(metered_feature_values(meter, metered, change, removed))
         with np.errstate(invalid="ignore"):
@@ -1143,6 +1264,30 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         lookup, _ = _category_lookup(tuple(self.industries_))
         idx = np.array([lookup.get(str(i), -1) for i in np.asarray(industry, dtype=object)])
         return self.base_weights_[np.where(idx >= 0, idx, len(self.industries_))]
+
+    def row_coincidence_weights(self, industry: pd.Series | np.ndarray | list[str]) -> np.ndarray:
+        """Coincidence weights (per kW of root-sum-square rating) for each row's industry."""
+        lookup, _ = _category_lookup(tuple(self.industries_))
+        idx = np.array([lookup.get(str(i), -1) for i in np.asarray(industry, dtype=object)])
+        weights = getattr(self, "coincidence_weights_", None)
+        if weights is None:
+            return np.zeros((len(idx), len(self.categories_)))
+        return np.asarray(weights[np.where(idx >= 0, idx, len(self.industries_))])
+
+    def row_base_parts(
+        self, industry: pd.Series | np.ndarray | list[str], kw: np.ndarray, rss: np.ndarray | None
+    ) -> np.ndarray:
+        """``(n, C)`` each category's part of the base: ``w_c · kW_c + v_c · rss_c``."""
+        parts = kw * self.row_base_weights(industry)
+        if rss is not None and getattr(self, "coincidence", False):
+            parts = parts + rss * self.row_coincidence_weights(industry)
+        return np.asarray(parts)
+
+    def row_base_of(
+        self, industry: pd.Series | np.ndarray | list[str], kw: np.ndarray, rss: np.ndarray | None
+    ) -> np.ndarray:
+        """The equipment base of each row (:meth:`row_base_parts` summed over categories)."""
+        return np.asarray(self.row_base_parts(industry, kw, rss).sum(axis=1))
 
     def row_area_multipliers(self, industry: np.ndarray) -> np.ndarray:
         """Fitted multiplier of the design density for each row's industry (pooled if unseen)."""

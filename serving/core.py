@@ -134,6 +134,13 @@ class Recommender:
         # Fixed per model: computed once, not per answer.
         self._groups = model.builder.feature_groups()
         self._kw_cols = np.array([self._col[f"kw__{c}"] for c in model.builder.categories_])
+        # The coincidence term's columns (a model with it): the base's parts need them.
+        rss_names = [f"rss__{c}" for c in model.builder.categories_]
+        self._rss_cols = (
+            np.array([self._col[n] for n in rss_names])
+            if all(n in self._col for n in rss_names)
+            else None
+        )
         self._category_kw_col = {
             name: self._col[f"kw__{g.split(':', 1)[1]}"]
             for name, g in self._groups.items()
@@ -659,7 +666,8 @@ class Recommender:
         builder = self.model.builder
         industry = pred.industry[i]
         installed = row[self._kw_cols]
-        parts = installed * builder.row_base_weights([industry])[0]
+        rss = row[self._rss_cols][None, :] if self._rss_cols is not None else None
+        parts = builder.row_base_parts([industry], installed[None, :], rss)[0]
         if basis == "meter":
             # Meter + change: the base's metered part, and each line's (signed) share.
             metered = float(row[self._col["metered_kw"]])

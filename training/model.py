@@ -34,7 +34,7 @@ from training.completeness import build_completeness
 from training.data import customer_keys
 from training.peers import build_peer_stats
 
-MONOTONE_PREFIXES = ("kw__", "largest__", "units__")
+MONOTONE_PREFIXES = ("kw__", "largest__", "units__", "rss__")
 MONOTONE_FEATURES = (
     "total_kw",
     "total_units",
@@ -173,9 +173,9 @@ def fit_model(
     industry = X["industry"].astype(str).to_numpy()
     has_meter = X["has_meter"].to_numpy(dtype=float)[cal_idx] if "has_meter" in X else None
     groups = conformal_group(industry[cal_idx], X["has_equipment"].to_numpy()[cal_idx], has_meter)
-    calibrator = ResidualCalibrator(config.min_group_size, config.tail_share).fit(
-        np.log(y[cal_idx]) - mu_cal, groups
-    )
+    calibrator = ResidualCalibrator(
+        config.min_group_size, config.tail_share, config.calibration_merge_level
+    ).fit(np.log(y[cal_idx]) - mu_cal, groups)
     peers = build_peer_stats(
         industry,
         X["total_kw"].to_numpy(),
@@ -262,7 +262,12 @@ def _fit_core(
     With ``rounds`` (and no ``val_rows``) the booster runs exactly that many rounds.
     """
     rows = np.sort(np.concatenate([fit_rows, val_rows]))
-    builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
+    builder = FeatureBuilder(
+        engineering=config.engineering,
+        include_shares=config.include_shares,
+        coincidence=config.coincidence,
+        hierarchical=config.hierarchical_pooling,
+    )
     builder.fit(frames.take(rows), y[rows])
     X, engineering = builder.transform_with_engineering(frames)
     base = builder.base_kw(X)

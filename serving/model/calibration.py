@@ -108,11 +108,19 @@ class ResidualCalibrator:
     tail_share
         Share of residuals on each side beyond which the CDF follows a fitted
         exponential tail (at least :data:`MIN_TAIL_POINTS` residuals).
+    merge_level
+        Groups chosen by the data: an industry's group whose residuals do not differ
+        from the rest of its pool's (two-sample Kolmogorov–Smirnov, p above this level)
+        is merged into the pool (it takes the pool's distribution, whatever its size).
+        None keeps every group with enough residuals.
     """
 
-    def __init__(self, min_group_size: int = 150, tail_share: float = 0.05) -> None:
+    def __init__(
+        self, min_group_size: int = 150, tail_share: float = 0.05, merge_level: float | None = None
+    ) -> None:
         self.min_group_size = min_group_size
         self.tail_share = tail_share
+        self.merge_level = merge_level
 
     def fit(self, residuals: np.ndarray, groups: np.ndarray) -> ResidualCalibrator:
         """Store sorted residuals per group (and pooled)."""
@@ -136,7 +144,21 @@ class ResidualCalibrator:
         if metered.any():
             members.append((METERED_GROUP, metered))
         members += [(str(g), grp == g) for g in np.unique(grp)]
+        pools = {AREA_ONLY_GROUP: area, EQUIPMENT_GROUP: ~area & ~metered, METERED_GROUP: metered}
+        self.merged_: list[str] = []
         for g, rows in members:
+            pool = parent_group(g)
+            if (
+                self.merge_level is not None
+                and pool in pools
+                and pool != POOLED_GROUP
+                and self._indistinct(res[rows], res[pools[pool] & ~rows])
+            ):
+                # The data cannot tell this industry's residuals from its pool's: one
+                # group (the pool's many residuals instead of its own few, noisier ones).
+                self.n_own_[g] = int(rows.sum())
+                self.merged_.append(g)
+                continue
             self._add_group(g, res[rows])
         # Residuals per industry whatever the basis: whether an industry has enough
         # customers for its own calibration (fewer: the answer says so).
@@ -146,6 +168,15 @@ class ResidualCalibrator:
             self.industry_n_[code] = self.industry_n_.get(code, 0) + int(np.sum(grp == g))
         self.tails_ = {g: _fit_tails(r, self.tail_share) for g, r in self.residuals_.items()}
         return self
+
+    def _indistinct(self, own: np.ndarray, rest: np.ndarray) -> bool:
+        """Whether a group's residuals and the rest of its pool's do not differ (KS)."""
+        from scipy import stats
+
+        if len(own) < MIN_OWN_RESIDUALS or len(rest) < MIN_OWN_RESIDUALS:
+            return False
+        assert self.merge_level is not None
+        return bool(stats.ks_2samp(own, rest).pvalue > self.merge_level)
 
     def _add_group(self, group: str, own: np.ndarray) -> None:
         """Store a group's own distribution, or its mixture with its parent's (shrinkage)."""
@@ -231,6 +262,7 @@ class ResidualCalibrator:
         return {
             "min_group_size": self.min_group_size,
             "tail_share": self.tail_share,
+            "merge_level": self.merge_level,
             "residuals": {k: v.tolist() for k, v in self.residuals_.items()},
             "n_own": dict(self.n_own_),
             "weights": dict(self.weights_),
@@ -244,7 +276,12 @@ class ResidualCalibrator:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResidualCalibrator:
         """Inverse of :meth:`to_dict`."""
-        obj = cls(min_group_size=int(data["min_group_size"]), tail_share=float(data["tail_share"]))
+        level = data.get("merge_level")
+        obj = cls(
+            min_group_size=int(data["min_group_size"]),
+            tail_share=float(data["tail_share"]),
+            merge_level=None if level is None else float(level),
+        )
         obj.residuals_ = {k: np.asarray(v, dtype=float) for k, v in data["residuals"].items()}
         if POOLED_GROUP not in obj.residuals_:
             raise ValueError("calibration data has no pooled residuals: the bundle is corrupted")

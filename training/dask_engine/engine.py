@@ -556,7 +556,12 @@ def train_dask(
     lap("validate")
 
     note("features")
-    builder = FeatureBuilder(engineering=config.engineering, include_shares=config.include_shares)
+    builder = FeatureBuilder(
+        engineering=config.engineering,
+        include_shares=config.include_shares,
+        coincidence=config.coincidence,
+        hierarchical=config.hierarchical_pooling,
+    )
     # The label-free part of fit (catalog, feature list); then the label part on the
     # gathered statistics of the fitting and early-stopping customers (as fit_model does).
     empty = HistoryFrames(
@@ -657,9 +662,9 @@ def train_dask(
     groups = conformal_group(
         cal["industry"], cal["has_equipment"], cal["has_meter"] if builder.metered_ else None
     )
-    calibrator = ResidualCalibrator(config.min_group_size, config.tail_share).fit(
-        np.log(cal["peak"]) - cal["mu"], groups
-    )
+    calibrator = ResidualCalibrator(
+        config.min_group_size, config.tail_share, config.calibration_merge_level
+    ).fit(np.log(cal["peak"]) - cal["mu"], groups)
     agg_parts = client.gather([client.submit(_train_aggregates, tp, builder) for tp in tps])
     agg = {k: np.concatenate([a[k] for a in agg_parts]) for k in agg_parts[0]}
     del agg_parts

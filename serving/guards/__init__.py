@@ -4,12 +4,14 @@
 from :class:`serving.settings.ServiceSettings` read then, the chain (outermost first):
 
 1. :class:`~serving.guards.headers.SecurityHeaders`: CSP and friends on every answer;
-2. :class:`~serving.guards.json_errors.JSONErrors`: every error in the JSON error body;
-3. :class:`~serving.guards.shedding.LoadShedding`: a slot or a quick 503 (before the body
+2. :class:`~serving.guards.internal.InternalErrors`: an unexpected exception is a JSON
+   500, never a hang;
+3. :class:`~serving.guards.json_errors.JSONErrors`: every error in the JSON error body;
+4. :class:`~serving.guards.shedding.LoadShedding`: a slot or a quick 503 (before the body
    is read);
-4. :class:`~serving.guards.body.BodyGuard`: size, content type, strict JSON, depth, forms;
-5. :class:`~serving.guards.memory.MemoryRelease`: the heap trimmed after large requests;
-6. :class:`~serving.guards.readiness.ReadinessDetail`: ``GET /readyz`` with its body.
+5. :class:`~serving.guards.body.BodyGuard`: size, content type, strict JSON, depth, forms;
+6. :class:`~serving.guards.memory.MemoryRelease`: the heap trimmed after large requests;
+7. :class:`~serving.guards.readiness.ReadinessDetail`: ``GET /readyz`` with its body.
 
 The HTTP metrics middleware of BentoML is outermost of all; :func:`install` also makes it
 label requests by route (:mod:`serving.guards.metrics`).
@@ -21,6 +23,7 @@ from typing import Any
 
 from serving.guards.body import BodyGuard
 from serving.guards.headers import SecurityHeaders
+from serving.guards.internal import InternalErrors
 from serving.guards.json_errors import JSONErrors
 from serving.guards.memory import MemoryRelease
 from serving.guards.metrics import route_labelled_metrics
@@ -43,6 +46,7 @@ class RequestGuards:
             chain, max_concurrency=s.max_concurrency, queue_timeout_ms=s.queue_timeout_ms
         )
         chain = JSONErrors(chain, benchmark_endpoints=s.serve_benchmark_endpoints)
+        chain = InternalErrors(chain)
         # Outermost: the headers and the JSON error bodies cover every guard's answers.
         self.app = SecurityHeaders(chain)
 

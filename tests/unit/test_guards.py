@@ -256,3 +256,24 @@ def test_the_guard_errors_are_json_with_field_value_expected_message(client: Tes
     r = client.post("/recommend", content=b"x", headers={"content-type": "text/csv"})
     error = json.loads(r.content)["errors"][0]
     assert set(error) >= {"field", "value", "expected", "message"}
+
+
+def test_an_exception_inside_a_guard_is_a_json_500_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in a guard answers 500 with the error body and the security headers."""
+    from serving.guards.body import BodyGuard
+
+    async def broken(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        raise NameError("name 'oops' is not defined")
+
+    monkeypatch.setattr(BodyGuard, "__call__", broken)
+    client = TestClient(_guarded(), raise_server_exceptions=False)
+    response = client.post("/recommend", json={"industry": "office"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/json")
+    assert "internal error while answering /recommend" in response.json()["errors"][0]["message"]
+    assert "content-security-policy" in {k.lower() for k in response.headers}
+    # Without the guard bug the same request is answered as before.
+    monkeypatch.undo()
+    assert TestClient(_guarded()).post("/recommend", json={"industry": "office"}).status_code == 200

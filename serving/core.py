@@ -575,6 +575,7 @@ class Recommender:
                     candidates=[]
                     if ok
                     else [c for c, _ in self.matcher.candidates(item.name or "", 3)],
+                    guess=ok and is_guess(m.confidence),
                 )
             )
         missing = [(m.index, str(m.text), m.candidates) for m in matches if m.source == "unmatched"]

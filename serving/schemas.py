@@ -104,6 +104,11 @@ class NameMatch(BaseModel):
         default_factory=list,
         description="For a name that matched no category: the three likeliest categories",
     )
+    guess: bool = Field(
+        False,
+        description="Matched, but only as a guess (a tie between two aliases, a typo "
+        "corrected): confirm the category",
+    )
 
 
 class IndustryMatch(BaseModel):

@@ -67,3 +67,27 @@ def test_the_builder_uses_the_all_industry_base_weights(trained_model: CapacityM
     # ... and a listed industry has weights of its own (else the check above proves nothing).
     own = b.row_base_weights([b.industries_[0]])[0]
     assert not np.array_equal(own, pooled) or b.base_weights_.shape[0] == 1
+
+
+@pytest.mark.parametrize(("word", "guess"), [("工厂", True), ("machinary", True), ("饭店", False)])
+def test_the_answer_says_when_the_industry_was_a_guess(
+    recommender: Recommender, word: str, guess: bool
+) -> None:
+    a = _answer(recommender, word)
+    assert a.industry_match.guess is guess
+    assert not a.industry_match.not_listed
+
+
+def test_an_equipment_guess_is_said_so(recommender: Recommender) -> None:
+    # A typo corrected ('compresor') is a guess; the plain name is not.
+    app = Application.model_validate(
+        {
+            "industry": "machinery",
+            "equipment": [
+                {"name": "air compresor", "rated_kw": 37.0},
+                {"name": "空压机", "rated_kw": 37.0},
+            ],
+        }
+    )
+    matches = recommender.recommend(app).matches
+    assert [m.guess for m in matches] == [True, False]

@@ -323,6 +323,7 @@ export const DICT = {
     yuan: '{n} 元',
     // -- industry by the words people use
     hint_industry_match: '✓ 识别为：{name}',
+    hint_industry_not_listed: '行业不在列表中（“{text}”）：将按全部行业的规律估算，结果由供电公司人工复核。',
     hint_industry_match_alias: '✓ 识别为：{name}（按“{alias}”）',
     hint_industry_pending: '正在识别行业…',
     hint_industry_guess: '猜测为：{name}（“{text}”没有说明是哪一行业）。如不对，请从列表中选择。',
@@ -946,6 +947,7 @@ export const DICT = {
     yuan: '{n} yuan',
     // -- industry by the words people use
     hint_industry_match: '✓ Read as: {name}',
+    hint_industry_not_listed: 'Industry not in the list (“{text}”): the answer uses all industries\' figures and a planner reviews it.',
     hint_industry_match_alias: '✓ Read as: {name} (from “{alias}”)',
     hint_industry_pending: 'Recognising the industry…',
     hint_industry_guess: 'Guessed: {name} (“{text}” does not say which trade). If that is wrong, pick one from the list.',

@@ -91,3 +91,36 @@ def test_an_equipment_guess_is_said_so(recommender: Recommender) -> None:
     )
     matches = recommender.recommend(app).matches
     assert [m.guess for m in matches] == [True, False]
+
+
+def test_the_batch_path_takes_the_same_rule(recommender: Recommender) -> None:
+    import pandas as pd
+
+    from features.uploads import resolve_customers
+    from features.validation import validate_frames
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["H1", "R1"],
+            "industry": ["住宅小区", "饭店"],
+            "floor_area_m2": ["2000"] * 2,
+        }
+    )
+    equipment = pd.DataFrame(
+        {
+            "customer_id": ["H1", "R1"],
+            "category": ["pump"] * 2,
+            "rated_kw": ["7.5"] * 2,
+            "quantity": ["2"] * 2,
+        }
+    )
+    resolve_customers(customers)
+    assert customers["industry"].tolist() == [OTHER_INDUSTRY, "restaurant"]
+    # A history never holds 其他 (no contract code); applications to answer may.
+    history = validate_frames(customers, equipment)
+    assert history.customers["customer_id"].tolist() == ["R1"]
+    batch = validate_frames(customers, equipment, allow_not_listed=True)
+    scored = recommender.score_frames(batch.customers, batch.equipment).set_index("customer_id")
+    assert scored.loc["H1", "fallback_reason"] == "industry_not_listed"
+    assert bool(scored.loc["H1", "manual_review"])
+    assert scored.loc["R1", "fallback_reason"] != "industry_not_listed"

@@ -1411,7 +1411,9 @@ def validate_frames(
 
     codes = {
         "industry": (
-            (*catalog.industry_codes, OTHER_INDUSTRY) if allow_not_listed else catalog.industry_codes,
+            (*catalog.industry_codes, OTHER_INDUSTRY)
+            if allow_not_listed
+            else catalog.industry_codes,
             "a code from industries.csv",
         ),
         "category": (catalog.category_codes, "a code from categories.csv"),

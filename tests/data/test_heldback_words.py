@@ -17,9 +17,7 @@ import pytest
 from features.catalog import OTHER_INDUSTRY, load_catalog
 from features.matching import default_matcher, industry_matcher
 
-ROWS = list(
-    csv.DictReader((Path(__file__).parent / "heldback_words.csv").open(encoding="utf-8"))
-)
+ROWS = list(csv.DictReader((Path(__file__).parent / "heldback_words.csv").open(encoding="utf-8")))
 
 
 def test_the_set_is_large_and_its_codes_exist() -> None:
@@ -27,7 +25,9 @@ def test_the_set_is_large_and_its_codes_exist() -> None:
     assert len(ROWS) >= 60
     for r in ROWS:
         known = (
-            {*cat.industry_codes, OTHER_INDUSTRY} if r["kind"] == "industry" else set(cat.categories)
+            {*cat.industry_codes, OTHER_INDUSTRY}
+            if r["kind"] == "industry"
+            else set(cat.categories)
         )
         assert r["expected"] in known, r
 

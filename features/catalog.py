@@ -45,6 +45,21 @@ class Industry:
     """The words people use for it (``industry_aliases.csv``: 机加工, 五金, 写字楼, IDC…)."""
 
 
+OTHER_INDUSTRY = "other"
+"""The reserved code of "my industry is not in the list" (其他). Not a contract code: no
+history can hold it, so the model never saw it and answers from its all-industry (pooled)
+figures, flagged for review (``industry_not_listed``). One rule for API, page, batch, CLI."""
+
+
+def _not_listed(aliases: tuple[str, ...] = ()) -> Industry:
+    return Industry(
+        code=OTHER_INDUSTRY,
+        name_zh="其他（不在列表中）",
+        name_en="Other (not listed)",
+        aliases=aliases,
+    )
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Industries and categories, indexed by code."""
@@ -52,6 +67,9 @@ class Catalog:
     industries: dict[str, Industry]
     categories: dict[str, Category]
     version: str
+    not_listed: Industry = field(default_factory=_not_listed)
+    """The 其他 entry (:data:`OTHER_INDUSTRY`) with the words that lead to it
+    (``industry_aliases.csv`` rows of ``other``: 其他, 住宅小区, 加油站…)."""
 
     @property
     def industry_codes(self) -> tuple[str, ...]:
@@ -133,4 +151,9 @@ def load_catalog() -> Catalog:
     digest = hashlib.sha256(
         _data_bytes("industries.csv") + _data_bytes("categories.csv") + alias_bytes
     ).hexdigest()[:12]
-    return Catalog(industries=industries, categories=categories, version=digest)
+    return Catalog(
+        industries=industries,
+        categories=categories,
+        version=digest,
+        not_listed=_not_listed(tuple(industry_aliases.get(OTHER_INDUSTRY, ()))),
+    )

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.catalog import Category, load_catalog, unknown_code_message
+from features.catalog import OTHER_INDUSTRY, Category, load_catalog, unknown_code_message
 from features.contract import (
     BOOLEAN_FALSE_WORDS,
     BOOLEAN_TRUE_WORDS,
@@ -394,6 +394,8 @@ def industry_density(industry: str) -> IndustryDensity:
         If the industry code is unknown or its row lacks the density columns.
     """
     catalog = load_catalog()
+    if industry == OTHER_INDUSTRY:
+        return _all_industry_density()
     if industry not in catalog.industries:
         raise ValueError(unknown_code_message("industry", industry, catalog.industry_codes))
     extra = catalog.industries[industry].extra
@@ -1263,9 +1265,24 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> 
 
 
 @lru_cache(maxsize=1)
+def _all_industry_density() -> IndustryDensity:
+    """The 其他 (not listed) industry's density: all listed industries' together.
+
+    The median of their design W/m² (a catalog figure, nothing fitted) and the widest
+    plausible range (an unknown trade is never called implausible by a listed one's range).
+    """
+    listed = [industry_density(code) for code in load_catalog().industries]
+    return IndustryDensity(
+        design_w_m2=float(np.median([d.design_w_m2 for d in listed])),
+        installed_w_m2_low=min(d.installed_w_m2_low for d in listed),
+        installed_w_m2_high=max(d.installed_w_m2_high for d in listed),
+    )
+
+
 def _design_densities() -> dict[str, float]:
-    """Design W/m² per industry code (read from the catalog once)."""
-    return {code: industry_density(code).design_w_m2 for code in load_catalog().industries}
+    """Design W/m² per industry code, 其他 included (read from the catalog once)."""
+    codes = (*load_catalog().industries, OTHER_INDUSTRY)
+    return {code: industry_density(code).design_w_m2 for code in codes}
 
 
 def engineering_estimate_frame(

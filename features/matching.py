@@ -71,6 +71,17 @@ BROAD_INDUSTRY_WORDS: tuple[str, ...] = (
 """Industry words that name no trade ('工厂' could be any manufacturing): their match is a
 guess (confidence :data:`BROAD_CONFIDENCE`), shown as one, never as recognised."""
 
+GUESS_BELOW = 0.8
+"""A match below this confidence is a guess (a tie between two aliases, a typo corrected,
+a broad word such as 工厂): the answer's ``guess`` field and the page say so, never ✓. A
+clean containment of the shortest alias scores 0.80 (``_CONTAINED_MIN``)."""
+
+
+def is_guess(confidence: float) -> bool:
+    """Whether a match of this confidence is a guess (see :data:`GUESS_BELOW`)."""
+    return confidence < GUESS_BELOW
+
+
 BROAD_CONFIDENCE = 0.6
 """Confidence of an industry read from a broad word: above the threshold (the request is
 answered) but below 1, so the page and the answer say it was guessed."""
@@ -337,10 +348,12 @@ class NameMatcher:
         self.catalog = catalog if catalog is not None else load_catalog()
         self.threshold = float(threshold)
         self.kind = kind
-        entries: tuple[Category | Industry, ...] = tuple(
-            self.catalog.categories.values()
+        # Industries include the 其他 entry: a word for a trade the list lacks (住宅小区,
+        # 加油站) leads there, not to the nearest-looking listed industry.
+        entries: tuple[Category | Industry, ...] = (
+            tuple(self.catalog.categories.values())
             if kind == "category"
-            else self.catalog.industries.values()
+            else (*self.catalog.industries.values(), self.catalog.not_listed)
         )
         self._codes = frozenset(e.code for e in entries)
         self._exact: dict[str, _Alias] = {}

@@ -28,7 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from features.atomic import write_csv, write_text
-from features.catalog import Catalog, load_catalog, nearest_code
+from features.catalog import OTHER_INDUSTRY, Catalog, load_catalog, nearest_code
 from features.cells import formula_safe_frame
 from features.contract import (
     APPLICATION_TYPES,
@@ -1351,6 +1351,7 @@ def validate_frames(
     drop_incomplete_customers: bool = True,
     meter_readings_df: pd.DataFrame | None = None,
     meter_source: str = "(in-memory frame)",
+    allow_not_listed: bool = False,
 ) -> ValidatedHistory:
     """Validate in-memory customers and equipment frames against the contract.
 
@@ -1381,6 +1382,10 @@ def validate_frames(
         needs at least :data:`~features.contract.METER_MONTHS_MIN` valid months; one with
         a broken reading is rejected whole, with the reason, and its other readings are
         reported too (see :func:`_check_meter_readings`).
+    allow_not_listed
+        Accept the industry :data:`~features.catalog.OTHER_INDUSTRY` (其他, "not in the
+        list"): applications to answer (the batch) may say it, a history never does (it is
+        no contract code, so the model answers such rows from all industries' figures).
 
     Returns
     -------
@@ -1405,7 +1410,12 @@ def validate_frames(
         raise ContractError("; ".join(missing))
 
     codes = {
-        "industry": (catalog.industry_codes, "a code from industries.csv"),
+        "industry": (
+            (*catalog.industry_codes, OTHER_INDUSTRY)
+            if allow_not_listed
+            else catalog.industry_codes,
+            "a code from industries.csv",
+        ),
         "category": (catalog.category_codes, "a code from categories.csv"),
         "climate_zone": (CLIMATE_ZONES, f"one of {', '.join(CLIMATE_ZONES)} or empty"),
         "application_type": (
@@ -1543,6 +1553,7 @@ def load_history(
     catalog: Catalog | None = None,
     drop_incomplete_customers: bool = True,
     meter_readings_path: str | Path | None = None,
+    allow_not_listed: bool = False,
 ) -> ValidatedHistory:
     """Load and validate a utility's ``customers`` and ``equipment`` files.
 
@@ -1561,6 +1572,9 @@ def load_history(
         :func:`validate_frames`.
     meter_readings_path
         The optional ``meter_readings.csv`` (or Parquet) of existing customers.
+    allow_not_listed
+        Accept the industry 其他 (applications to score, never a history); see
+        :func:`validate_frames`.
 
     Returns
     -------
@@ -1602,6 +1616,7 @@ def load_history(
         drop_incomplete_customers=drop_incomplete_customers,
         meter_readings_df=meter,
         meter_source=str(meter_readings_path),
+        allow_not_listed=allow_not_listed,
     )
 
 

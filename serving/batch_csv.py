@@ -153,6 +153,8 @@ def read_contract_upload(
             sources=("customers", "equipment"),
             meter_readings_df=meter,
             meter_source="meter_readings",
+            # Applications may say 其他 (not listed): answered from all industries, reviewed.
+            allow_not_listed=True,
         )
     except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         return single_error(

@@ -29,7 +29,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.build import EXCLUDED_CATEGORIES, HistoryFrames, frames_from_applications
-from features.catalog import load_catalog
+from features.catalog import OTHER_INDUSTRY, load_catalog
 from features.contract import STATUS_QUO_COLUMN, is_standard_capacity, standard_tiers
 from features.engineering import (
     CalculationSheet,
@@ -37,7 +37,7 @@ from features.engineering import (
     sheet_for_items,
     supply_voltage,
 )
-from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher
+from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher, is_guess
 from features.metered import MeteredModelRequired
 from features.schemas import UNDERSIZED_RISK_HELP, Application, UndersizedRiskCap
 from serving.errors import UnmatchedLinesError, unmatched_errors
@@ -189,6 +189,7 @@ class Recommender:
             with_rules=with_rules,
             min_peers=self.config.min_peers,
             max_undersized_risk=self.risk_caps(applications),
+            industries=frames.customers["industry"].to_numpy(dtype=object),
         )
 
     def risk_caps(self, applications: Sequence[Application]) -> np.ndarray | None:
@@ -314,6 +315,7 @@ class Recommender:
             eng,
             min_peers=self.config.min_peers,
             max_undersized_risk=max_undersized_risk,
+            industries=frames.customers["industry"].to_numpy(dtype=object),
         )
         out = pd.DataFrame(
             {
@@ -608,6 +610,7 @@ class Recommender:
                     candidates=[]
                     if ok
                     else [c for c, _ in self.matcher.candidates(item.name or "", 3)],
+                    guess=ok and is_guess(m.confidence),
                 )
             )
         missing = [(m.index, str(m.text), m.candidates) for m in matches if m.source == "unmatched"]
@@ -789,8 +792,8 @@ class Recommender:
             warnings.append(self._list_gain_warning())
         elif basis == "industry":
             warnings.append(_warn("industry_only"))
-        if fallback_reason == "unknown_industry":
-            warnings.append(_warn("unknown_industry"))
+        if fallback_reason in ("unknown_industry", "industry_not_listed"):
+            warnings.append(_warn(fallback_reason))
         assumed = [m for m in r.matches if m.source == "assumed"]
         if assumed:
             names = [str(m.text) for m in assumed[:5]]
@@ -932,6 +935,8 @@ class Recommender:
                 confidence=industry_found.confidence if industry_found else 1.0,
                 source="name" if industry_found else "code",
                 matched_alias=industry_found.matched_alias if industry_found else None,
+                guess=is_guess(industry_found.confidence) if industry_found else False,
+                not_listed=app.industry == OTHER_INDUSTRY,
             ),
             undersized_risk=risk,
             tariff=comparison,

@@ -198,6 +198,10 @@ EN.update(
             "The training history has no customer of this industry: the answer relies on "
             "general patterns; review manually."
         ),
+        "industry_not_listed": lambda p: (
+            "The industry is not in the list: the answer uses all industries' figures and "
+            "needs a planner's review (the utility will contact you)."
+        ),
         "unmatched_assumed": lambda p: (
             f"{p['n']} equipment name(s) could not be recognised and were counted as "
             f"{_ASSUMED[p['as']][1]}: {_names_en(p)}. Choose a category for a closer answer."
@@ -228,6 +232,9 @@ ZH.update(
             "既无设备清单也无建筑面积：仅按行业典型值估算，请补充资料并人工复核。"
         ),
         "unknown_industry": lambda p: "历史数据中没有该行业的客户：结果依赖通用规律，请人工复核。",
+        "industry_not_listed": lambda p: (
+            "行业不在列表中：按全部行业的规律估算，需供电公司人工复核（将与您联系）。"
+        ),
         "unmatched_assumed": lambda p: (
             f"{p['n']} 项设备名称无法识别，已按“{_ASSUMED[p['as']][0]}”计入：{_names(p)}。"
             "选择设备类别可使结果更准确。"

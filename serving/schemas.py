@@ -104,6 +104,11 @@ class NameMatch(BaseModel):
         default_factory=list,
         description="For a name that matched no category: the three likeliest categories",
     )
+    guess: bool = Field(
+        False,
+        description="Matched, but only as a guess (a tie between two aliases, a typo "
+        "corrected): confirm the category",
+    )
 
 
 class IndustryMatch(BaseModel):
@@ -114,6 +119,16 @@ class IndustryMatch(BaseModel):
     confidence: float
     source: Literal["code", "name"]
     matched_alias: str | None
+    guess: bool = Field(
+        False,
+        description="Read from a broad or doubtful word (工厂, a typo): a guess to confirm, "
+        "not a recognised industry",
+    )
+    not_listed: bool = Field(
+        False,
+        description="The industry is not in the list (其他): the all-industry answer, "
+        "flagged for review",
+    )
 
 
 class TariffComparison(BaseModel):

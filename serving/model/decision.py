@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import base_source_of
-from features.catalog import load_catalog
+from features.catalog import OTHER_INDUSTRY, load_catalog
 from features.density import density_outside_range
 from features.engineering import industry_density
 from serving.model.bounds import BoundRule, CapacityBounds, apply_bounds
@@ -39,7 +39,11 @@ from serving.model.peers import MIN_PEERS, PeerLookup, peer_lookup
 from serving.model.policy import cap_undersized_risk
 from serving.model.predictor import CapacityModel, Prediction
 
-FALLBACK_REASONS = ("area_only", "no_equipment_no_area", "unknown_industry")
+FALLBACK_REASONS = ("area_only", "no_equipment_no_area", "unknown_industry", "industry_not_listed")
+"""``industry_not_listed``: the customer said its industry is not in the list (其他,
+:data:`features.catalog.OTHER_INDUSTRY`); like an industry the history lacks, every figure
+is the all-industry one (base weights, area multiplier, calibration pool), and a planner
+reviews it."""
 FEW_CUSTOMERS_SHARE = 0.5
 """An industry with fewer than this share of ``min_group_size`` calibration customers is
 flagged: most of its figures are borrowed from all industries. (At the full
@@ -164,6 +168,7 @@ def decide(
     with_rules: bool = False,
     min_peers: int = MIN_PEERS,
     max_undersized_risk: float | np.ndarray | None = None,
+    industries: np.ndarray | None = None,
 ) -> Decisions:
     """The final answer for every row of ``pred`` (see the module docstring).
 
@@ -186,6 +191,10 @@ def decide(
         The risk appetite: a cap on P(undersized), one for all rows or one per row (NaN:
         none); None keeps the policy's choice. The sanity bounds still apply after it: a
         row whose upper bound cuts the capped answer reports its real P(undersized).
+    industries
+        The rows' industry codes as the applications gave them (the prediction holds only
+        codes the model knows): rows of :data:`~features.catalog.OTHER_INDUSTRY` get the
+        ``industry_not_listed`` fallback. None: no row is 其他 (a history).
     """
     # The feature columns as arrays (the same values as ``pred.features``, without pandas).
     industry = pred.industry
@@ -221,6 +230,8 @@ def decide(
     fallback[basis == "industry"] = "no_equipment_no_area"
     unknown = np.fromiter((i not in known for i in industry), dtype=bool, count=len(industry))
     fallback[unknown] = "unknown_industry"
+    if industries is not None:
+        fallback[np.asarray(industries, dtype=object) == OTHER_INDUSTRY] = "industry_not_listed"
     density = _density_outside(industry, total, area)
     peers = peer_lookup(model.peers, industry, total, area, pred.peak_kw, min_peers)
     cal = model.calibrator
@@ -234,6 +245,7 @@ def decide(
         | peers.outside
         | (side != 0)
         | (fallback == "unknown_industry")
+        | (fallback == "industry_not_listed")
         | (fallback == "no_equipment_no_area")
         | few
     )

@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from features import contract
-from features.catalog import load_catalog
+from features.catalog import OTHER_INDUSTRY, load_catalog
 from features.contract import CLIMATE_ZONES, STANDARD_SERIES_KVA
 from features.figures import LineFigures, parse_rating, typical_rating, typical_ratings
 from features.matching import (
@@ -34,6 +34,7 @@ from features.matching import (
     NameMatcher,
     default_matcher,
     industry_matcher,
+    is_guess,
 )
 from features.schemas import MAX_EQUIPMENT_LINES
 from serving.examples import EXAMPLES
@@ -117,8 +118,11 @@ def catalog_document() -> dict[str, Any]:
                 "name_en": i.name_en,
                 "aliases_zh": [a for a in i.aliases if not a.isascii()],
                 "aliases_en": [a for a in i.aliases if a.isascii()],
+                # 其他 (last): the customer says its industry is not listed; the answer is
+                # the all-industry one, flagged for review.
+                "not_listed": i.code == OTHER_INDUSTRY,
             }
-            for i in cat.industries.values()
+            for i in (*cat.industries.values(), cat.not_listed)
         ],
         "categories": [
             {
@@ -230,6 +234,8 @@ def _match_doc(
         "matched_alias": m.matched_alias,
         "rated_kw_hint": m.rated_kw_hint,
         "reason": m.reason,
+        # A tie, a typo corrected or a broad word (工厂): shown as a guess, never ✓.
+        "guess": m.category is not None and is_guess(m.confidence),
         # What was read from the name (power, count, standby) and how: the page shows it
         # beside the line, the importer fills the empty boxes from it.
         "figures": m.figures.as_dict() if m.figures is not None else None,

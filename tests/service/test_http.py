@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from features.catalog import load_catalog
+from features.catalog import OTHER_INDUSTRY, load_catalog
 from features.contract import is_standard_capacity
 from features.schemas import MAX_EQUIPMENT_LINES
 from serving.examples import EXAMPLES, MACHINERY_WORKSHOP
@@ -973,7 +973,9 @@ def test_catalog(client: httpx.Client) -> None:
     r = client.get("/api/catalog")
     assert r.status_code == 200
     cat = r.json()
-    assert [i["code"] for i in cat["industries"]] == list(INDUSTRIES)
+    # The listed industries, then 其他 (not listed: the all-industry answer, reviewed).
+    assert [i["code"] for i in cat["industries"]] == [*INDUSTRIES, OTHER_INDUSTRY]
+    assert [i["not_listed"] for i in cat["industries"]][-2:] == [False, True]
     assert {c["code"] for c in cat["categories"]} >= {"machine_tool", "fire_pump"}
     assert len(cat["climate_zones"]) == 5
     assert cat["max_equipment_lines"] == MAX_EQUIPMENT_LINES

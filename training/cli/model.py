@@ -388,6 +388,8 @@ def recommend(
             Path(equipment),
             require_label=False,
             meter_readings_path=None if meter_readings is None else Path(meter_readings),
+            # Applications may say 其他 (not listed): the all-industry answer, reviewed.
+            allow_not_listed=True,
         )
     except (BundleError, ContractError, ValueError, OSError) as exc:
         _fail(str(exc))

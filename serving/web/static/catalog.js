@@ -121,7 +121,7 @@ export function scheduleIndustryMatch(state) {
       const body = await r.json();
       if (r.ok) {
         result = {
-          text, state: 'done', code: body.category, alias: body.matched_alias, confidence: body.confidence,
+          text, state: 'done', code: body.category, alias: body.matched_alias, confidence: body.confidence, guess: Boolean(body.guess),
           // Weak guesses (a few shared characters) would only confuse.
           candidates: (body.candidates || []).filter((c) => c.score >= 0.3).map((c) => c.code),
         };
@@ -147,8 +147,21 @@ export function updateIndustryHint(state) {
   const code = resolveIndustry(state, text);
   const found = state.industryMatch && state.industryMatch.text === text ? state.industryMatch : null;
   hint.className = 'hint small';
-  if (code && found && found.state === 'done' && found.code === code && found.confidence < 1) {
-    // Read from a broad or partial word: a guess, shown as one (never with a ✓).
+  const entry = code ? state.industries.get(code) : null;
+  if (entry && entry.not_listed) {
+    // 其他 / not listed (or a trade the list lacks: 住宅小区, 加油站): the all-industry
+    // answer, reviewed by a planner; said so, never with a ✓ (the server's rule).
+    delete hint.dataset.sig;
+    delete hint.dataset.guess;
+    hint.textContent = t('hint_industry_not_listed', { text });
+    hint.dataset.industry = code;
+    hint.dataset.notListed = 'true';
+    hint.className = 'hint small warn';
+    return;
+  }
+  delete hint.dataset.notListed;
+  if (code && found && found.state === 'done' && found.code === code && found.guess) {
+    // Read from a broad or doubtful word (the server's guess field): a guess, never a ✓.
     delete hint.dataset.sig;
     hint.textContent = t('hint_industry_guess', { name: catName(state.industries.get(code)), text });
     hint.dataset.industry = code;

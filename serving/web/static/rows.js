@@ -355,12 +355,13 @@ export function renderMatch(state, row) {
       } else if (cat) {
         parts.push(h('span', { class: 'ok', text: `✓ ${t('match_agrees', { conf })}` }));
       }
-    } else if (cat && m.confidence >= state.catalog.min_match_confidence) {
+    } else if (cat && m.confidence >= state.catalog.min_match_confidence && !m.guess) {
       box.classList.add('suggest');
       parts.push(h('span', {}, [t('match_auto'), ' ', h('strong', { text: catName(cat) }), ` · ${t('confidence')} ${conf}`]));
       if (m.rated_kw_hint && !row.refs.kw.value.trim()) parts.push(h('span', { class: 'muted', text: ` ${t('match_kw_hint', { kw: fmtNum(m.rated_kw_hint) })}` }));
       parts.push(' ', h('button', { type: 'button', class: 'btn tiny', text: t('btn_accept'), 'aria-label': t('btn_accept_aria', { name: catName(cat), n: rowNumber(state, row) }), onclick: () => acceptMatch(state, row) }));
     } else if (cat) {
+      // Too weak to count, or a guess (a tie, a typo corrected: the server's guess field).
       box.classList.add('warn');
       parts.push(h('span', {}, [t('match_low', { name: catName(cat), conf })]));
       parts.push(' ', h('button', { type: 'button', class: 'btn tiny', text: t('btn_accept'), 'aria-label': t('btn_accept_aria', { name: catName(cat), n: rowNumber(state, row) }), onclick: () => acceptMatch(state, row) }));

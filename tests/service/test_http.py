@@ -231,6 +231,8 @@ def test_free_text_names_are_matched_and_unmatched_ones_named(client: httpx.Clie
         "confidence": 1.0,
         "source": "name",
         "matched_alias": "机加工",
+        "guess": False,
+        "not_listed": False,
     }
     matches = {m["index"]: m for m in rec["matches"]}
     assert [matches[i]["category"] for i in range(3)] == ["machine_tool", "air_compressor", "crane"]

@@ -46,6 +46,16 @@ def _mad_sigma(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
 
 
+def _finite(log_values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The finite values and their groups as text; none at all is an error, said so."""
+    x = np.asarray(log_values, dtype=float)
+    g = np.asarray(groups).astype(str)
+    ok = np.isfinite(x)
+    if not ok.any():
+        raise ValueError("shrinkage needs at least one finite value, received none")
+    return x[ok], g[ok]
+
+
 def shrink_log_location(
     log_values: np.ndarray, groups: np.ndarray, min_prior_rows: float = 1.0
 ) -> ShrunkLocations:
@@ -66,12 +76,7 @@ def shrink_log_location(
     ShrunkLocations
         Estimates for every group present, the weights and counts behind them.
     """
-    x = np.asarray(log_values, dtype=float)
-    g = np.asarray(groups).astype(str)
-    ok = np.isfinite(x)
-    x, g = x[ok], g[ok]
-    if not len(x):
-        raise ValueError("shrinkage needs at least one finite value, received none")
+    x, g = _finite(log_values, groups)
     pooled = float(np.median(x))
     codes = np.unique(g)
     med = {c: float(np.median(x[g == c])) for c in codes}
@@ -190,12 +195,7 @@ def shrink_log_location_hierarchical(
         As :func:`shrink_log_location`; ``weight`` is each group's weight on its own
         median, ``prior_rows`` the within-cluster ``k``.
     """
-    x = np.asarray(log_values, dtype=float)
-    g = np.asarray(groups).astype(str)
-    ok = np.isfinite(x)
-    x, g = x[ok], g[ok]
-    if not len(x):
-        raise ValueError("shrinkage needs at least one finite value, received none")
+    x, g = _finite(log_values, groups)
     if len(np.unique(g)) < 3:
         return shrink_log_location(x, g, min_prior_rows)
     clustered = _clustered_shrinkage(x, g, min_prior_rows)

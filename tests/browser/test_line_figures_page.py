@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP
+from tests.browser.shedding import forget_expected_errors, shed_body, shed_once
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -140,29 +141,14 @@ def test_a_shed_answer_is_retried_after_retry_after_and_said_in_the_pages_langua
 ) -> None:
     page = new_page(DESKTOP)
     page.click("[data-example=office_building]")
-    shed = {"n": 0}
-
-    def once_busy(route: Any) -> None:
-        if shed["n"] == 0:
-            shed["n"] += 1
-            route.fulfill(
-                status=503,
-                headers={"Retry-After": "1", "content-type": "application/json"},
-                body='{"errors": [{"field": null, "value": null, "expected": "at most 4 requests '
-                'at once", "message": "server busy: /recommend was not started within 2000 ms; '
-                'retry after 1 s"}]}',
-            )
-        else:
-            route.continue_()
-
-    page.route("**/recommend", once_busy)
+    shed = shed_once(page, "**/recommend", shed_body("/recommend"))
     page.press("#industry", "Control+Enter")
     expect(page.locator("#status")).to_contain_text("自动重试")
     assert "尚未就绪" not in page.locator("body").inner_text()
     page.wait_for_selector("#recommended-kva", timeout=15_000)
     assert shed["n"] == 1
     # The one 503 this test served is logged by chromium: expected here, nothing else is.
-    page.guard.errors[:] = [e for e in page.guard.errors if "status of 503" not in e]
+    forget_expected_errors(page)
 
 
 def test_customer_mode_folds_the_sheet_and_explains_every_symbol(new_page: Any) -> None:

@@ -14,28 +14,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.live]
+from tests.browser.conftest import DESKTOP
+from tests.browser.shedding import forget_expected_errors, shed_always, shed_body, shed_once
 
-DESKTOP = {"width": 1280, "height": 800}
+pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 CUSTOMERS = (
     "customer_id,industry,climate_zone,floor_area_m2,employees,shifts,applied_capacity_kva\n"
     "O1,office,,15000,400,1,\n"
 )
 
-SHED = json.dumps(
-    {
-        "errors": [
-            {
-                "field": None,
-                "value": None,
-                "expected": "at most 4 requests at once",
-                "message": "server busy: /recommend_batch was not started within 2000 ms; "
-                "retry after 1 s",
-            }
-        ]
-    }
-)
+SHED = shed_body("/recommend_batch")
 NOT_READY = json.dumps(
     {
         "errors": [
@@ -57,32 +46,12 @@ def _upload(page: Any) -> None:
     )
 
 
-def _forget_expected_errors(page: Any) -> None:
-    # chromium logs the failed statuses this test served on purpose; nothing else may fail.
-    page.guard.errors[:] = [
-        e for e in page.guard.errors if "status of 503" not in e and "status of 429" not in e
-    ]
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_batch_page_retries_a_shed_answer_after_retry_after(new_page: Any, lang: str) -> None:
     page = new_page(DESKTOP)
     if lang == "en":
         page.click("#lang-toggle")
-    shed = {"n": 0}
-
-    def once_busy(route: Any) -> None:
-        if shed["n"] == 0:
-            shed["n"] += 1
-            route.fulfill(
-                status=503,
-                headers={"Retry-After": "1", "content-type": "application/json"},
-                body=SHED,
-            )
-        else:
-            route.continue_()
-
-    page.route("**/recommend_batch", once_busy)
+    shed = shed_once(page, "**/recommend_batch", SHED)
     _upload(page)
     page.click("#batch-submit")
     status = page.locator("#batch-status")
@@ -90,7 +59,7 @@ def test_the_batch_page_retries_a_shed_answer_after_retry_after(new_page: Any, l
     expect(page.locator("#batch-table tbody tr")).to_have_count(1, timeout=15_000)
     assert shed["n"] == 1
     assert "server busy" not in page.locator("body").inner_text()
-    _forget_expected_errors(page)
+    forget_expected_errors(page)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -98,15 +67,7 @@ def test_the_batch_page_says_busy_and_not_ready_in_its_language(new_page: Any, l
     page = new_page(DESKTOP)
     if lang == "en":
         page.click("#lang-toggle")
-    sent = {"n": 0}
-
-    def always_busy(route: Any) -> None:
-        sent["n"] += 1
-        route.fulfill(
-            status=429, headers={"Retry-After": "1", "content-type": "application/json"}, body=SHED
-        )
-
-    page.route("**/recommend_batch", always_busy)
+    sent = shed_always(page, "**/recommend_batch", SHED)
     _upload(page)
     page.click("#batch-submit")
     status = page.locator("#batch-status")
@@ -117,19 +78,12 @@ def test_the_batch_page_says_busy_and_not_ready_in_its_language(new_page: Any, l
     expect(page.locator("#batch-submit")).to_be_enabled()
 
     page.unroute("**/recommend_batch")
-    page.route(
-        "**/recommend_batch",
-        lambda route: route.fulfill(
-            status=503,
-            headers={"Retry-After": "5", "content-type": "application/json"},
-            body=NOT_READY,
-        ),
-    )
+    shed_always(page, "**/recommend_batch", NOT_READY, status=503, retry_after="5")
     page.click("#batch-submit")
     not_ready = "尚未就绪" if lang == "zh" else "not ready yet (no model loaded)"
     expect(status).to_contain_text(not_ready)
     assert "service not ready" not in status.inner_text()
-    _forget_expected_errors(page)
+    forget_expected_errors(page)
 
 
 def test_the_sheet_export_retries_a_shed_answer(new_page: Any) -> None:
@@ -139,23 +93,10 @@ def test_the_sheet_export_retries_a_shed_answer(new_page: Any) -> None:
     page.click("#submit-btn")
     page.wait_for_selector("#sheet-details summary")
     page.click("#sheet-details summary")
-    shed = {"n": 0}
-
-    def once_busy(route: Any) -> None:
-        if shed["n"] == 0:
-            shed["n"] += 1
-            route.fulfill(
-                status=503,
-                headers={"Retry-After": "1", "content-type": "application/json"},
-                body=SHED,
-            )
-        else:
-            route.continue_()
-
-    page.route("**/export/sheet", once_busy)
+    shed = shed_once(page, "**/export/sheet", SHED)
     with page.expect_download(timeout=20_000) as got:
         page.click("#export-xlsx")
     assert got.value.suggested_filename.startswith("load-calculation")
     assert shed["n"] == 1
     expect(page.locator("#export-status")).to_contain_text("Downloaded")
-    _forget_expected_errors(page)
+    forget_expected_errors(page)

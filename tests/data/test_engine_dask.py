@@ -10,7 +10,6 @@ its answers are identical; every rejected row is reported per partition.
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from features.validation import ContractError, validate_frames
 from serving.core import Recommender
 from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
+from tests.data.partitioned import concatenated
 from training.dask_engine.engine import (
     _partition_report,
     check_unique_ids,
@@ -51,16 +51,11 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _concatenated(root: Path, sub: str) -> pd.DataFrame:
-    files = sorted(glob.glob(str(root / sub / "*.parquet")))
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
 @pytest.fixture(scope="module")
 def single(parts: Path) -> tuple[Any, CapacityModel, Any]:
     """The single-process engine on the concatenated partitions (same order)."""
     validated = validate_frames(
-        _concatenated(parts, "customers"), _concatenated(parts, "equipment"), require_label=True
+        concatenated(parts, "customers"), concatenated(parts, "equipment"), require_label=True
     )
     data = labelled_from_validated(validated)
     train_idx, hold_idx = holdout_split(len(data), HOLDOUT, SEED)
@@ -135,7 +130,7 @@ def test_batch_scoring_equals_the_single_process_answers(
     )
     got = pd.concat([pd.read_csv(f) for f in sorted(result.files)], ignore_index=True)
     single_validated = validate_frames(
-        _concatenated(parts, "customers"), _concatenated(parts, "equipment"), require_label=False
+        concatenated(parts, "customers"), concatenated(parts, "equipment"), require_label=False
     )
     want = recommender.score_frames(single_validated.customers, single_validated.equipment)
     assert result.n_scored == len(want) == len(got)

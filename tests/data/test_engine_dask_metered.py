@@ -24,6 +24,7 @@ from features.validation import ContractError, validate_frames
 from serving.core import Recommender
 from serving.model.config import ModelConfig
 from serving.model.predictor import CapacityModel
+from tests.data.partitioned import concatenated
 from training.dask_engine.engine import (
     dask_client,
     history_hash,
@@ -55,17 +56,12 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _concatenated(root: Path, sub: str) -> pd.DataFrame:
-    files = sorted(glob.glob(str(root / sub / "*.parquet")))
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
 def _validated(root: Path, require_label: bool) -> Any:
     return validate_frames(
-        _concatenated(root, "customers"),
-        _concatenated(root, "equipment"),
+        concatenated(root, "customers"),
+        concatenated(root, "equipment"),
         require_label=require_label,
-        meter_readings_df=_concatenated(root, "meter_readings"),
+        meter_readings_df=concatenated(root, "meter_readings"),
     )
 
 

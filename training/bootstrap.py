@@ -8,6 +8,10 @@ from typing import Any
 
 from serving.settings import Settings
 
+# How the default model's promotion is recorded, and later recognised as the default.
+DEFAULT_MODEL_REASON = "default model built by ensure-model"
+DEFAULT_MODEL_BY = "make serve"
+
 
 def ensure_default_model(
     settings: Settings,
@@ -21,7 +25,11 @@ def ensure_default_model(
     With a registered champion this only exports it (when the export is missing, stale
     or fails verification). Without one it trains the default model on a synthetic
     history (``n`` customers, 20 % held out), registers it and promotes it through the
-    same gate as any other candidate.
+    same gate as any other candidate. A champion this command built that no longer fits
+    the installation (:class:`serving.model.bundle.IncompatibleBundle`: an upgrade changed
+    the catalog, the feature spec or the bundle format) is rebuilt the same way, so
+    ``make serve`` works after a pull; a champion a utility promoted is never replaced
+    here, its refusal is raised with the instruction to retrain.
 
     The export is verified as the service verifies it
     (:func:`serving.model.verify.verify_bundle`, LightGBM in a child process), so a
@@ -35,15 +43,57 @@ def ensure_default_model(
         removed (the bundle is kept aside as ``<home>/exports/.rejected-…``), so
         ``make serve`` stops here and a service started anyway says there is no model.
     """
-    from training.registry.store import champion_version, promote
+    from serving.model.bundle import BundleError
+    from training.registry.store import champion_version
 
     current = champion_version(settings)
     target = settings.champion_dir
-    if current is not None:
-        if not _export_is_current(target, current):
-            _export(settings)
+    if current is None:
+        return _build_default(settings, n, seed, log)
+    if _export_is_current(target, current):
         return target, f"champion is version {current}"
+    try:
+        _export(settings)
+    except BundleError as exc:
+        # After an upgrade (a new catalog, feature spec or bundle format) the demo model this
+        # command built is retrained, as on a fresh machine; a model a utility trained and
+        # promoted is theirs to retrain, so its refusal stands.
+        why = _incompatibility(exc)
+        if why is None or not _is_default_model(settings, current):
+            raise
+        log(f"the default model (version {current}) was built for another installation: {why}")
+        path, message = _build_default(settings, n, seed, log)
+        return path, f"{message}, replacing default version {current}"
+    return target, f"champion is version {current}"
 
+
+def _incompatibility(exc: BaseException) -> str | None:
+    """The incompatibility behind ``exc`` (its chain of causes), None when it is not one."""
+    from serving.model.bundle import IncompatibleBundle
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, IncompatibleBundle):
+            return str(seen)
+        seen = seen.__cause__
+    return None
+
+
+def _is_default_model(settings: Settings, version: str) -> bool:
+    """Whether registry ``version`` was promoted by this command (not by a utility)."""
+    from training.registry.store import client
+
+    tags = client(settings).get_model_version(settings.registered_model, version).tags
+    return tags.get("promoted_by") == DEFAULT_MODEL_BY and str(
+        tags.get("promotion_reason", "")
+    ).startswith(DEFAULT_MODEL_REASON)
+
+
+def _build_default(
+    settings: Settings, n: int, seed: int, log: Callable[[str], Any]
+) -> tuple[Path, str]:
+    """Synthesise, train, promote through the gate and export the default model."""
+    from training.registry.store import promote
     from training.synth.history import (
         DEMO_EXISTING_SHARE,
         SynthConfig,
@@ -72,12 +122,12 @@ def ensure_default_model(
     )
     assert result.run is not None
     decision = promote(
-        settings, result.run.version, reason="default model built by ensure-model", by="make serve"
+        settings, result.run.version, reason=DEFAULT_MODEL_REASON, by=DEFAULT_MODEL_BY
     )
     if not decision.promoted:
         raise RuntimeError(f"the default model was not promoted: {decision.reason}")
     _export(settings)
-    return target, (
+    return settings.champion_dir, (
         f"trained and promoted version {result.run.version} "
         f"(holdout sizing accuracy {decision.candidate_accuracy:.3f})"
     )

@@ -61,6 +61,15 @@ class BundleError(RuntimeError):
     """A model bundle is missing, corrupted or incompatible with this installation."""
 
 
+class IncompatibleBundle(BundleError):
+    """A sound bundle built for another installation (bundle format, feature spec, catalog).
+
+    Distinct from corruption so that a caller can tell "retrain" from "repair": the default
+    model is rebuilt after an upgrade (:func:`training.bootstrap.ensure_default_model`),
+    a utility's own model never is.
+    """
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -190,20 +199,20 @@ def check_bundle_files(bundle_dir: Path | str) -> CheckedBundle:
         ) from exc
     meta = docs["metadata.json"]
     if meta.get("bundle_format") != BUNDLE_FORMAT:
-        raise BundleError(
+        raise IncompatibleBundle(
             f"model bundle {root} has format {_printable(str(meta.get('bundle_format')), 40)} "
             f"(metadata.json), this installation reads format {BUNDLE_FORMAT}: retrain or "
             "install the matching version"
         )
     if meta.get("feature_spec_version") != FEATURE_SPEC_VERSION:
-        raise BundleError(
+        raise IncompatibleBundle(
             f"model bundle {root} was built with feature spec "
             f"{_printable(str(meta.get('feature_spec_version')), 40)} (metadata.json), this "
             f"installation builds spec {FEATURE_SPEC_VERSION}: retrain the model"
         )
     catalog_version = load_catalog().version
     if meta.get("catalog_version") != catalog_version:
-        raise BundleError(
+        raise IncompatibleBundle(
             f"model bundle {root} was built with catalog "
             f"{_printable(str(meta.get('catalog_version')), 40)} (metadata.json), this "
             f"installation has catalog {catalog_version}: retrain the model"

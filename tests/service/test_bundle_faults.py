@@ -443,6 +443,52 @@ def test_ensure_default_model_never_leaves_a_corrupted_champion(
     assert any(p.name.startswith(".rejected-v3-bad") for p in (capacity_home / "exports").iterdir())
 
 
+@pytest.mark.parametrize("promoted_by", ["make serve", "a planner"])
+def test_ensure_default_model_rebuilds_only_its_own_model_after_an_upgrade(
+    capacity_home: Path,
+    fake_registry: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+    promoted_by: str,
+) -> None:
+    """A champion built for another catalog: the demo model is retrained, a utility's is not."""
+    import training.bootstrap as bootstrap
+
+    settings = Settings(home=capacity_home)
+    fake_registry("5", _meta("catalog_version", "0123456789ab"))
+    tags = {"promoted_by": promoted_by, "promotion_reason": bootstrap.DEFAULT_MODEL_REASON}
+
+    class Version:
+        def __init__(self) -> None:
+            self.tags = tags
+
+    class Client:
+        def get_model_version(self, name: str, version: str) -> Version:
+            assert (name, version) == (settings.registered_model, "5")
+            return Version()
+
+    built: list[int] = []
+
+    def build(settings: Settings, n: int, seed: int, log: Any) -> tuple[Path, str]:
+        built.append(n)
+        return settings.champion_dir, "trained and promoted version 6"
+
+    monkeypatch.setattr(registry, "client", lambda settings: Client())
+    monkeypatch.setattr(bootstrap, "_build_default", build)
+    if promoted_by == bootstrap.DEFAULT_MODEL_BY:
+        path, message = bootstrap.ensure_default_model(settings, n=123, log=lambda m: None)
+        assert built == [123]
+        assert message == "trained and promoted version 6, replacing default version 5"
+    else:
+        with pytest.raises(BundleError, match="catalog 0123456789ab.*retrain the model"):
+            bootstrap.ensure_default_model(settings, n=123, log=lambda m: None)
+        assert built == []
+    # A corrupted download is never a reason to retrain, whoever promoted it.
+    fake_registry("5", truncate_booster)
+    with pytest.raises(BundleError, match="booster.txt"):
+        bootstrap.ensure_default_model(settings, n=123, log=lambda m: None)
+    assert len(built) == (promoted_by == bootstrap.DEFAULT_MODEL_BY)
+
+
 # --------------------------------------------------------------------------------------
 # end to end: a real server on a champion whose booster makes LightGBM abort
 # --------------------------------------------------------------------------------------

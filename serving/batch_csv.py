@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import pathlib
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,10 @@ BATCH_CSV_COLUMNS = (
     "model_version",
     "recommendation_id",
     "reason",
+    # Issue 25: a rejected customer is one row naming every row of the files it had
+    # (source_rows) and its reasons as codes with parameters (reject_reasons, JSON).
+    "source_rows",
+    "reject_reasons",
 )
 CSV_DIGITS: dict[str, int] = {
     "predicted_peak_kw": 1,
@@ -98,6 +103,42 @@ class ContractUpload:
     equipment: pathlib.Path | None
     notes: tuple[dict[str, Any], ...] = ()
     """What was read or resolved (encoding, headers, words → codes, figures from names)."""
+    ids: tuple[tuple[str, Any], ...] = ()
+    """``(file, customer_id column)`` of the files as read (row k is spreadsheet row k + 2)."""
+
+    def rows_of(self, customer_id: str) -> dict[str, list[int]]:
+        """The rows of ``customer_id``'s lines in each file (header = row 1)."""
+        out: dict[str, list[int]] = {}
+        for file, column in self.ids:
+            hits = (column == customer_id).to_numpy().nonzero()[0]
+            if len(hits):
+                out[file] = [int(k) + 2 for k in hits]
+        return out
+
+    def rejects(self) -> list[dict[str, Any]]:
+        """The reject report's rows (``params`` as mappings) and the rows lost in reading.
+
+        A line whose quote is never closed is not in the files' checks (it could not be
+        split into cells): it is reported here, so every rejected row is.
+        """
+        rows: list[dict[str, Any]] = self.validated.rejects.to_dict(orient="records")
+        for row in rows:
+            row["params"] = json.loads(row["params"]) if row.get("params") else {}
+        for note in self.notes:
+            if note.get("code") == "upload_unclosed_quote":
+                rows.append(
+                    {
+                        "file": note.get("source"),
+                        "row_number": note.get("row"),
+                        "customer_id": "",
+                        "column": "(line)",
+                        "value": (note.get("params") or {}).get("line", ""),
+                        "reason": "the line has a quote that is never closed",
+                        "code": "reject_unclosed_quote",
+                        "params": {"column": "(line)"},
+                    }
+                )
+        return rows
 
 
 def read_contract_upload(
@@ -170,34 +211,30 @@ def read_contract_upload(
             f"at most {MAX_BATCH} customers",
             "batch too large",
         )
+    ids = []
+    if "customer_id" in cust.columns:
+        ids.append(("customers", cust["customer_id"].astype(str).str.strip()))
+    if "customer_id" in equip.columns:
+        ids.append(("equipment", equip["customer_id"].astype(str).str.strip()))
     return ContractUpload(
         validated,
         pathlib.Path(customers),
         None if equipment is None else pathlib.Path(equipment),
         tuple(n.as_dict() for n in notes),
+        tuple(ids),
     )
 
 
-def reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rejected contract rows as CSV answer rows (nothing is dropped silently).
+def reject_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rejected customers (:func:`serving.batch_rejects.customer_rejects`) as CSV answer
+    rows, one per customer naming all its rows (nothing is dropped silently).
 
     A customer rejected because some of its equipment lines were rejected carries
     ``incomplete_list = true``: answered on the rest it would be undersized.
     """
-    from features.validation import INCOMPLETE_SUFFIX
+    from serving.batch_rejects import csv_rows
 
-    return [
-        {
-            "customer_id": rej.get("customer_id", ""),
-            "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})"
-            if rej.get("row_number") is not None
-            else f"rejected ({rej.get('file')})",
-            "incomplete_list": rej.get("file") == "customers"
-            and str(rej.get("reason", "")).endswith(INCOMPLETE_SUFFIX),
-            "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
-        }
-        for rej in rejects
-    ]
+    return csv_rows(entries)
 
 
 WORKBOOK_SHEETS = ("customers", "equipment")

@@ -687,9 +687,7 @@ def _check_column(
     """Parse one text column, report its problems, and return the typed column."""
     empty = (text == "").to_numpy()
     if required:
-        problems.add(
-            empty, spec.name, f"{spec.name} is required but empty", code="reject_required"
-        )
+        problems.add(empty, spec.name, f"{spec.name} is required but empty", code="reject_required")
     if spec.dtype in {"float", "int"}:
         numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(
             dtype=float, na_value=np.nan
@@ -710,7 +708,10 @@ def _check_column(
         if spec.dtype == "int":
             fractional = finite & (numbers != np.floor(numbers))
             problems.add(
-                fractional, spec.name, f"{spec.name} must be a whole number", code="reject_not_whole"
+                fractional,
+                spec.name,
+                f"{spec.name} must be a whole number",
+                code="reject_not_whole",
             )
             checked = finite & ~fractional
         below = np.zeros(len(numbers), dtype=bool)
@@ -774,9 +775,7 @@ def _check_column(
         valid_codes, expected = codes[spec.name]
         unknown = ~empty & ~text.isin(valid_codes).to_numpy()
         if unknown.any():
-            reasons, hints = _unknown_code_reasons(
-                text[unknown], spec.name, valid_codes, expected
-            )
+            reasons, hints = _unknown_code_reasons(text[unknown], spec.name, valid_codes, expected)
             problems.add(
                 unknown,
                 spec.name,

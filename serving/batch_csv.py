@@ -226,8 +226,10 @@ def read_contract_upload(
 
 
 def reject_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rejected customers (:func:`serving.batch_rejects.customer_rejects`) as CSV answer
-    rows, one per customer naming all its rows (nothing is dropped silently).
+    """Rejected customers as CSV answer rows, one per customer naming all its rows.
+
+    ``entries`` are :func:`serving.batch_rejects.customer_rejects`'s (nothing is dropped
+    silently: every rejected row is named by its customer's row).
 
     A customer rejected because some of its equipment lines were rejected carries
     ``incomplete_list = true``: answered on the rest it would be undersized.

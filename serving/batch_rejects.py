@@ -196,3 +196,38 @@ def csv_rows(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         }
         for e in entries
     ]
+
+
+def parse_rows_text(text: str) -> dict[str, list[int]]:
+    """The rows :func:`rows_text` wrote (``customers 6; equipment 6-7, 9``); {} if none."""
+    out: dict[str, list[int]] = {}
+    for part in text.split(";"):
+        file, _, spans = part.strip().partition(" ")
+        numbers: list[int] = []
+        for span in spans.split(","):
+            low, _, high = span.strip().partition("-")
+            if not low.strip().isdigit() or (high and not high.strip().isdigit()):
+                return {}
+            numbers.extend(range(int(low), int(high or low) + 1))
+        if file and numbers:
+            out[file] = numbers
+    return out
+
+
+def localised_reject(source_rows: str, reject_reasons: str, lang: str) -> tuple[str, str] | None:
+    """``(rows, reasons)`` of a rejected CSV row in ``lang``; None when not readable.
+
+    The CSV may come from anywhere (``/export/batch`` converts a posted answer), so a
+    cell that is not what :func:`csv_rows` wrote is left as it is.
+    """
+    try:
+        listed = json.loads(reject_reasons)
+        entry = {
+            "reasons": [
+                {**r, "params": dict(r.get("params") or {}), "rows": list(r.get("rows") or [])}
+                for r in listed
+            ]
+        }
+        return rows_words(parse_rows_text(source_rows), lang), reasons_text(entry, lang)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None

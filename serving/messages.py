@@ -421,9 +421,7 @@ REJECT_EN: dict[str, Any] = {
     ),
     "reject_not_finite": lambda p: f"{_col(p, 'en')} '{p['value']}' is not a finite number",
     "reject_not_whole": lambda p: f"{_col(p, 'en')} '{p['value']}' is not a whole number",
-    "reject_out_of_range": lambda p: (
-        f"{_col(p, 'en')} {p['value']} must be {_range_en(p)}"
-    ),
+    "reject_out_of_range": lambda p: f"{_col(p, 'en')} {p['value']} must be {_range_en(p)}",
     "reject_below_limit": lambda p: (
         f"{_col(p, 'en')} {p['value']} is below the plausible {_n(p['limit'])}"
     ),
@@ -442,12 +440,9 @@ REJECT_EN: dict[str, Any] = {
         f"customer id {p['value']} appears more than once in the customers file: every row "
         "with it is rejected"
     ),
-    "reject_unknown_customer": lambda p: (
-        f"customer id {p['value']} is not in the customers file"
-    ),
+    "reject_unknown_customer": lambda p: f"customer id {p['value']} is not in the customers file",
     "reject_with_duplicate_customer": lambda p: (
-        "rejected with its customer (the customer id appears more than once in the "
-        "customers file)"
+        "rejected with its customer (the customer id appears more than once in the customers file)"
     ),
     "reject_with_invalid_customer": lambda p: (
         "rejected with its customer (see the customer's other reasons)"
@@ -517,15 +512,14 @@ REJECT_EN: dict[str, Any] = {
         f"readings; {p['n']} were given"
     ),
     "reject_meter_too_many_months": lambda p: (
-        f"{p['n']} months of meter readings; expected the {p['max']} months before the "
-        "application"
+        f"{p['n']} months of meter readings; expected the {p['max']} months before the application"
     ),
     "reject_answer_over_contract_limit": lambda p: (
         f"the answer would exceed the contract's limits ({_n(p['limit_kva'])} kVA, "
         f"{_n(p['limit_kw'])} kW): check the floor area and the equipment list"
     ),
     "reject_unclosed_quote": lambda p: (
-        "the line has a quote (\") that is never closed, so it could not be read"
+        'the line has a quote (") that is never closed, so it could not be read'
     ),
 }
 
@@ -537,12 +531,8 @@ REJECT_ZH: dict[str, Any] = {
     "reject_not_finite": lambda p: f"{_col(p, 'zh')}“{p['value']}”不是有限的数字",
     "reject_not_whole": lambda p: f"{_col(p, 'zh')}“{p['value']}”应为整数",
     "reject_out_of_range": lambda p: f"{_col(p, 'zh')} {p['value']} {_range_zh(p)}",
-    "reject_below_limit": lambda p: (
-        f"{_col(p, 'zh')} {p['value']} 低于合理下限 {_n(p['limit'])}"
-    ),
-    "reject_above_limit": lambda p: (
-        f"{_col(p, 'zh')} {p['value']} 超过合理上限 {_n(p['limit'])}"
-    ),
+    "reject_below_limit": lambda p: f"{_col(p, 'zh')} {p['value']} 低于合理下限 {_n(p['limit'])}",
+    "reject_above_limit": lambda p: f"{_col(p, 'zh')} {p['value']} 超过合理上限 {_n(p['limit'])}",
     "reject_not_boolean": lambda p: (
         f"{_col(p, 'zh')}“{p['value']}”应为“是”或“否”（也可写 yes/no、true/false、1/0；空 = 否）"
     ),
@@ -591,9 +581,7 @@ REJECT_ZH: dict[str, Any] = {
     "reject_meter_demand_absurd": lambda p: (
         f"最大需量 {p['value']} kW 超过现有容量每 kVA {_n(p['ratio'])} kW"
     ),
-    "reject_meter_mean_above_max": lambda p: (
-        f"{p['value']} 千瓦时折算的平均负荷超过了当月最大需量"
-    ),
+    "reject_meter_mean_above_max": lambda p: f"{p['value']} 千瓦时折算的平均负荷超过了当月最大需量",
     "reject_meter_readings_invalid": lambda p: (
         f"{p['of']} 个月的电费数据中有 {p['n']} 个无效：已有用户须按全部月份计算"
     ),
@@ -607,7 +595,7 @@ REJECT_ZH: dict[str, Any] = {
     "reject_answer_over_contract_limit": lambda p: (
         f"结果会超出合同限值（{_n(p['limit_kva'])} kVA、{_n(p['limit_kw'])} kW）：请核对建筑面积和设备清单"
     ),
-    "reject_unclosed_quote": lambda p: "这一行有未闭合的引号（\"），无法读取",
+    "reject_unclosed_quote": lambda p: '这一行有未闭合的引号（"），无法读取',
 }
 
 REJECT_CATALOGS: dict[str, dict[str, Any]] = {"en": REJECT_EN, "zh": REJECT_ZH}

@@ -29,6 +29,8 @@ CUSTOMERS = pd.DataFrame(
         "floor_area_m2": ["5000", "1200", "8000"],
         "employees": ["", "30", "200"],
         "shifts": ["1", "2", "1"],
+        # Ignored when answering; what a history to train on would carry.
+        "peak_demand_kw": ["300", "90", "450"],
     }
 )
 EQUIPMENT = pd.DataFrame(

@@ -16,7 +16,6 @@ from features.validation import (
     CLEAN_EQUIPMENT_SCHEMA,
     FLAG_COLUMNS,
     HISTORY_REJECT_COLUMNS,
-    REJECT_COLUMNS,
     ContractError,
     ValidatedHistory,
     load_history,

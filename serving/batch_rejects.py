@@ -154,7 +154,9 @@ def rows_words(rows: Mapping[str, list[int]], lang: str) -> str:
 
 def reason_text(reason: Mapping[str, Any], lang: str) -> str:
     """One reason in ``lang``, prefixed by the rows it applies to (when they are rows)."""
-    text = render_reject(str(reason["code"]), dict(reason["params"]), reason.get("value"), lang)
+    # The column named by the reject when its parameters do not (as the page does).
+    params = {"column": reason.get("column"), **dict(reason["params"])}
+    text = render_reject(str(reason["code"]), params, reason.get("value"), lang)
     rows = list(reason.get("rows") or [])
     if not rows:
         return text

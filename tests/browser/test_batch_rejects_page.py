@@ -120,7 +120,9 @@ def test_rejects_table_and_filter_in_chinese_then_english(new_page: Any) -> None
         assert not any("\u4e00" <= ch <= "\u9fff" for ch in where + why), why
     page.select_option("#batch-reject-kind", "reject_duplicate_customer_id")
     assert set(_rejects(page)) == {"D1"}
-    expect(page.locator("#batch-reject-kind option:checked")).to_contain_text("customer id repeated")
+    expect(page.locator("#batch-reject-kind option:checked")).to_contain_text(
+        "customer id repeated"
+    )
     page.select_option("#batch-reject-kind", "")
     page.fill("#batch-reject-search", "rated kw")
     assert set(_rejects(page)) == {"R1"}

@@ -130,7 +130,7 @@ class ContractUpload:
                     {
                         "file": note.get("source"),
                         "row_number": note.get("row"),
-                        "customer_id": "",
+                        "customer_id": (note.get("params") or {}).get("customer_id", ""),
                         "column": "(line)",
                         "value": (note.get("params") or {}).get("line", ""),
                         "reason": "the line has a quote that is never closed",
@@ -216,12 +216,112 @@ def read_contract_upload(
         ids.append(("customers", cust["customer_id"].astype(str).str.strip()))
     if "customer_id" in equip.columns:
         ids.append(("equipment", equip["customer_id"].astype(str).str.strip()))
+    noted = [n.as_dict() for n in notes]
+    headers = {"customers": list(cust.columns), "equipment": list(equip.columns)}
+    for note in noted:
+        if note.get("code") == "upload_unclosed_quote":
+            # Which customer the lost line was (its first cells read as written): the
+            # reject report names it with the customer's other rows.
+            note["params"] = {
+                **(note.get("params") or {}),
+                "customer_id": _lost_line_id(note, headers.get(str(note.get("source")), [])),
+            }
+    if equipment is not None:
+        validated = _reject_lost_lines(validated, noted, dict(ids))
     return ContractUpload(
         validated,
         pathlib.Path(customers),
         None if equipment is None else pathlib.Path(equipment),
-        tuple(n.as_dict() for n in notes),
+        tuple(noted),
         tuple(ids),
+    )
+
+
+def _lost_line_id(note: dict[str, Any], header: list[str]) -> str:
+    """The customer id a line lost in reading starts with ('' when it names none)."""
+    if "customer_id" not in header:
+        return ""
+    cells = next(csv.reader([str((note.get("params") or {}).get("line", ""))]), [])
+    at = header.index("customer_id")
+    return cells[at].strip() if at < len(cells) else ""
+
+
+def _reject_lost_lines(validated: Any, notes: list[dict[str, Any]], ids: dict[str, Any]) -> Any:
+    """Reject the customers of equipment lines lost in reading (an unclosed quote).
+
+    Such a line never reached the validation, so its customer looked complete: answered,
+    it would be sized without the line (too small). It is rejected as the validation
+    rejects a customer with a rejected line (``reject_lines_rejected``), its other lines
+    with it (the notes carry the customer id each lost line names).
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    lost: dict[str, int] = {}
+    for note in notes:
+        cid = str((note.get("params") or {}).get("customer_id") or "")
+        if (
+            note.get("source") == "equipment"
+            and note.get("code") == "upload_unclosed_quote"
+            and cid
+        ):
+            lost[cid] = lost.get(cid, 0) + 1
+    kept = validated.customers["customer_id"].astype(str)
+    hit = kept.isin(list(lost)).to_numpy()
+    if not hit.any():
+        return validated
+    hit_ids = set(kept[hit])
+    cust_ids, equip_ids = ids.get("customers"), ids.get("equipment")
+    rows: list[dict[str, Any]] = []
+    for cid in sorted(hit_ids):
+        lines = (
+            []
+            if equip_ids is None
+            else [int(k) + 2 for k in (equip_ids == cid).to_numpy().nonzero()[0]]
+        )
+        for k in [] if cust_ids is None else (cust_ids == cid).to_numpy().nonzero()[0]:
+            rows.append(
+                {
+                    "file": "customers",
+                    "row_number": int(k) + 2,
+                    "customer_id": cid,
+                    "column": "customer_id",
+                    "value": cid,
+                    "reason": f"{lost[cid]} of {lost[cid] + len(lines)} equipment lines rejected "
+                    "(a quote never closed: the line could not be read): the list would be "
+                    "incomplete",
+                    "code": "reject_lines_rejected",
+                    "params": json.dumps(
+                        {"column": "customer_id", "n": lost[cid], "of": lost[cid] + len(lines)},
+                        sort_keys=True,
+                    ),
+                }
+            )
+        rows += [
+            {
+                "file": "equipment",
+                "row_number": n,
+                "customer_id": cid,
+                "column": "customer_id",
+                "value": cid,
+                "reason": "customer rejected: one of its equipment lines could not be read",
+                "code": "reject_with_incomplete_customer",
+                "params": json.dumps({"column": "customer_id"}),
+            }
+            for n in lines
+        ]
+
+    def drop(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.loc[~frame["customer_id"].astype(str).isin(hit_ids)].reset_index(drop=True)
+
+    extra = pd.DataFrame(rows, columns=list(validated.rejects.columns))
+    return dataclasses.replace(
+        validated,
+        customers=drop(validated.customers),
+        equipment=drop(validated.equipment),
+        meter_readings=drop(validated.meter_readings),
+        rejects=pd.concat([validated.rejects, extra], ignore_index=True),
     )
 
 

@@ -35,13 +35,14 @@ REPO = Path(__file__).resolve().parents[2]
 # Five bad customers (and one good, M1), written as people write them; a blank row (4).
 CUSTOMERS = (
     "customer_id,industry,floor_area_m2,employees,shifts\n"
-    "M1,machinery,3000,60,2\n"  # row 2: answered
+    "M1,machinery,3000,60,2\n"  # row 2: loses a line in reading (row 6 of equipment)
     "X1,machinary,100,,1\n"  # row 3: unknown industry (its equipment row 7 goes with it)
     "\n"  # row 4: blank (kept: the rows below keep their numbers)
     "R1,restaurant,600,20,2\n"  # row 5: one of its 3 lines is bad: incomplete list
     "D1,office,100,,\n"  # rows 6 and 7: the same id twice
     "D1,office,200,,\n"
     "B1,office,abc,,\n"  # row 8: floor area not a number
+    "G1,office,2000,,\n"  # row 9: answered (area only)
 )
 EQUIPMENT = (
     "customer_id,category,rated_kw,quantity,standby,name\n"
@@ -49,7 +50,7 @@ EQUIPMENT = (
     "R1,kitchen_equipment,12,6,false,灶具\n"  # row 3
     "R1,split_ac,abc,1,false,空调\n"  # row 4: rated kW not a number
     "R1,lighting,5,1,false,照明\n"  # row 5
-    'R1,lighting,5,1,false,"照明\n'  # row 6: unclosed quote, lost (reported)
+    'M1,lighting,5,1,false,"照明\n'  # row 6: unclosed quote: lost, and M1 with it
     "X1,lighting,5,1,false,照明\n"  # row 7
     "Z9,lighting,5,1,false,照明\n"  # row 8: no such customer
 )
@@ -59,7 +60,7 @@ EXPECTED_ROWS = {
     "D1": {"customers": [6, 7]},
     "B1": {"customers": [8]},
     "Z9": {"equipment": [8]},
-    "": {"equipment": [6]},
+    "M1": {"customers": [2], "equipment": [2, 6]},
 }
 OWN_CODES = {
     "X1": "reject_unknown_code",
@@ -67,7 +68,7 @@ OWN_CODES = {
     "D1": "reject_duplicate_customer_id",
     "B1": "reject_not_a_number",
     "Z9": "reject_unknown_customer",
-    "": "reject_unclosed_quote",
+    "M1": "reject_lines_rejected",
 }
 
 
@@ -85,13 +86,22 @@ def test_one_entry_per_customer_with_every_row_of_its_lines(upload: Any) -> None
     entries = customer_rejects(rows, upload.rows_of)
     assert {e["customer_id"]: e["rows"] for e in entries} == EXPECTED_ROWS
     assert {e["customer_id"]: e["reasons"][0]["code"] for e in entries} == OWN_CODES
-    assert list(upload.validated.customers["customer_id"]) == ["M1"]
+    assert list(upload.validated.customers["customer_id"]) == ["G1"]
+    assert set(upload.validated.equipment["customer_id"]) == set()
+    # M1's list lost a line it could not read: answered on the rest it would be too small.
+    m1 = next(e for e in entries if e["customer_id"] == "M1")
+    assert [r["code"] for r in m1["reasons"]] == [
+        "reject_lines_rejected",
+        "reject_unclosed_quote",
+        "reject_with_incomplete_customer",
+    ]
+    assert m1["reasons"][0]["params"] == {"column": "customer_id", "n": 1, "of": 2}
     # Nothing lost: every rejected row of the report is named by its customer's entry,
     # and the entries name no other row.
     reported = {(r["file"], r["row_number"]) for r in rows}
     named = {(f, n) for e in entries for f, ns in e["rows"].items() for n in ns}
     assert named == reported
-    assert sum(e["lines"] for e in entries) == len(reported) == 11
+    assert sum(e["lines"] for e in entries) == len(reported) == 13
     r1 = next(e for e in entries if e["customer_id"] == "R1")
     bad = next(r for r in r1["reasons"] if r["code"] == "reject_not_a_number")
     assert (bad["file"], bad["rows"], bad["column"], bad["value"]) == (

@@ -140,6 +140,8 @@ def _rows(text: str, source: str, notes: list[UploadNote]) -> list[list[str]]:
             continue
         if line.count('"') % 2:
             notes.append(UploadNote(source, number, "upload_unclosed_quote", {"line": line[:80]}))
+            # An empty row in its place: the rows below keep their spreadsheet numbers.
+            out.append([])
             continue
         out.extend(csv.reader([line]))
     return out
@@ -166,9 +168,13 @@ def read_table(data: bytes | str | Path, source: str) -> UploadTable:
     if encoding != "utf-8-sig":
         notes.append(UploadNote(source, None, "upload_encoding", {"encoding": "GB18030"}))
     rows = _rows(text, source, notes)
-    rows = [r for r in rows if r]
-    if not rows:
+    if not any(rows):
         return UploadTable(pd.DataFrame(dtype=str), encoding, notes)
+    # Empty rows are kept (as empty cells) so that row k of the frame is row k + 2 of the
+    # spreadsheet, the numbers every reject names; the validation skips blank rows and
+    # counts them. Empty rows above the header are dropped (the header is row 1).
+    while not rows[0]:
+        rows.pop(0)
     header = []
     for cell in rows[0]:
         key = _header_key(cell)

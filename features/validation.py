@@ -61,6 +61,8 @@ __all__ = [
     "FLAG_PEAK_DENSITY",
     "INCOMPLETE_SUFFIX",
     "MIN_PLAUSIBLE_PEAK_W_M2",
+    "HISTORY_REJECT_COLUMNS",
+    "REJECT_CODE_COLUMNS",
     "REJECT_COLUMNS",
     "SUMMARY_INCOMPLETE",
     "UNIT_RATING_FLAG_KW",
@@ -78,6 +80,13 @@ EQUIPMENT: Final = "equipment"
 METER: Final = "meter_readings"
 
 REJECT_COLUMNS: tuple[str, ...] = ("file", "row_number", "customer_id", "column", "value", "reason")
+"""Columns of a reject report (a history's, an outcomes file's)."""
+REJECT_CODE_COLUMNS: tuple[str, ...] = ("code", "params")
+"""The reason of each reject as a message code and its parameters (JSON text), which the
+translation catalogs render in zh and en (serving/messages.py, serving/web/static/i18n.js);
+``reason`` keeps the English sentence for logs and files. :attr:`ValidatedHistory.rejects`
+has :data:`REJECT_COLUMNS` then these."""
+HISTORY_REJECT_COLUMNS: tuple[str, ...] = (*REJECT_COLUMNS, *REJECT_CODE_COLUMNS)
 """Columns of :attr:`ValidatedHistory.rejects`."""
 
 
@@ -264,7 +273,8 @@ class ValidatedHistory:
         ``rated_kw`` (float64), ``quantity`` (int64), ``standby`` (bool), ``name`` (str,
         '' when missing).
     rejects
-        One row per problem (a row may have several): :data:`REJECT_COLUMNS`.
+        One row per problem (a row may have several): :data:`HISTORY_REJECT_COLUMNS`
+        (the English ``reason``, and its ``code`` with ``params`` for the catalogs).
     flags
         Suspicious but legal values, kept in the clean frames: :data:`FLAG_COLUMNS`.
     rows_read
@@ -277,7 +287,7 @@ class ValidatedHistory:
 
     customers: pd.DataFrame
     equipment: pd.DataFrame
-    rejects: pd.DataFrame = field(default_factory=lambda: _empty_frame(REJECT_COLUMNS))
+    rejects: pd.DataFrame = field(default_factory=lambda: _empty_frame(HISTORY_REJECT_COLUMNS))
     flags: pd.DataFrame = field(default_factory=lambda: _empty_frame(FLAG_COLUMNS))
     rows_read: dict[str, int] = field(default_factory=dict)
     blank_rows: dict[str, int] = field(default_factory=dict)
@@ -571,15 +581,26 @@ class _Problems:
         column: str,
         reason: str | np.ndarray,
         value: np.ndarray | None = None,
+        *,
+        code: str,
+        params: Mapping[str, object] | list[Mapping[str, object]] | None = None,
     ) -> None:
         """Report the masked rows; ``reason`` (and ``value``) is one text or one per row.
 
         ``value`` defaults to the row's text in ``column`` (a derived column, such as a
-        total, passes its values).
+        total, passes its values). ``code`` names the reason for the catalogs and
+        ``params`` its parameters (one mapping, or one per masked row); ``column`` is
+        always among them, so a catalog can name the field.
         """
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
+        n = int(mask.sum())
+        if isinstance(params, list):
+            assert len(params) == n, (code, len(params), n)
+            coded: str | list[str] = [_params_text(column, p) for p in params]
+        else:
+            coded = _params_text(column, params or {})
         self.bad |= mask
         # Filter before converting: turning a whole arrow string column into numpy is slow.
         self._parts.append(
@@ -593,14 +614,23 @@ class _Problems:
                     if value is None
                     else value,
                     "reason": reason,
+                    "code": code,
+                    "params": coded,
                 }
             )
         )
 
     def frame(self) -> pd.DataFrame:
         if not self._parts:
-            return _empty_frame(reject_columns(self.key))
+            return _empty_frame((*reject_columns(self.key), *REJECT_CODE_COLUMNS))
         return pd.concat(self._parts, ignore_index=True)
+
+
+def _params_text(column: str, params: Mapping[str, object]) -> str:
+    """A reject's parameters as compact JSON (sorted keys: the same bytes every run)."""
+    import json
+
+    return json.dumps({"column": column, **params}, ensure_ascii=False, sort_keys=True)
 
 
 def _range_reason(spec: ColumnSpec) -> str:
@@ -614,6 +644,11 @@ def _range_reason(spec: ColumnSpec) -> str:
     return f"{spec.name} must be <= {high:g}"
 
 
+def _range_params(spec: ColumnSpec) -> dict[str, object]:
+    """The bounds of :func:`_range_reason` for the catalogs (``min``/``max`` may be None)."""
+    return {"min": spec.minimum, "max": spec.maximum, "exclusive": spec.exclusive_minimum}
+
+
 def _limit_reason(spec: ColumnSpec, op: str, limit: float) -> str:
     return (
         f"{spec.name} must be {op} {limit:g} (a plausibility limit of the contract, as in the API)"
@@ -622,16 +657,23 @@ def _limit_reason(spec: ColumnSpec, op: str, limit: float) -> str:
 
 def _unknown_code_reasons(
     values: pd.Series, column: str, codes: tuple[str, ...], expected: str
-) -> np.ndarray:
-    """'unknown <column> ...; did you mean ...?' per value (one lookup per distinct value)."""
+) -> tuple[np.ndarray, list[str]]:
+    """'unknown <column> ...; did you mean ...?' per value, and the code it suggests ('' none).
+
+    One lookup per distinct value.
+    """
     distinct, inverse = np.unique(values.to_numpy(dtype=object).astype(str), return_inverse=True)
-    messages = []
+    messages, suggestions = [], []
     for value in distinct.tolist():
         shown = value if len(value) <= 60 else value[:57] + "..."
         hint = nearest_code(value, codes)
         tail = f"did you mean {hint!r}?" if hint else f"expected {expected}"
         messages.append(f"unknown {column} {shown!r}; {tail}")
-    return np.asarray(messages, dtype=object)[inverse]
+        suggestions.append(hint or "")
+    return (
+        np.asarray(messages, dtype=object)[inverse],
+        [suggestions[k] for k in inverse.tolist()],
+    )
 
 
 def _check_column(
@@ -645,7 +687,7 @@ def _check_column(
     """Parse one text column, report its problems, and return the typed column."""
     empty = (text == "").to_numpy()
     if required:
-        problems.add(empty, spec.name, f"{spec.name} is required but empty")
+        problems.add(empty, spec.name, f"{spec.name} is required but empty", code="reject_required")
     if spec.dtype in {"float", "int"}:
         numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(
             dtype=float, na_value=np.nan
@@ -655,37 +697,65 @@ def _check_column(
             non_numeric,
             spec.name,
             f"{spec.name} is not a number (expected a plain number such as 7.5, without units)",
+            code="reject_not_a_number",
         )
         infinite = np.isinf(numbers)
-        problems.add(infinite, spec.name, f"{spec.name} must be a finite number")
+        problems.add(
+            infinite, spec.name, f"{spec.name} must be a finite number", code="reject_not_finite"
+        )
         finite = np.isfinite(numbers)
         checked = finite
         if spec.dtype == "int":
             fractional = finite & (numbers != np.floor(numbers))
-            problems.add(fractional, spec.name, f"{spec.name} must be a whole number")
+            problems.add(
+                fractional,
+                spec.name,
+                f"{spec.name} must be a whole number",
+                code="reject_not_whole",
+            )
             checked = finite & ~fractional
         below = np.zeros(len(numbers), dtype=bool)
         if spec.minimum is not None:
             below = numbers <= spec.minimum if spec.exclusive_minimum else numbers < spec.minimum
         above = numbers > spec.maximum if spec.maximum is not None else below & False
-        problems.add(checked & (below | above), spec.name, _range_reason(spec))
+        problems.add(
+            checked & (below | above),
+            spec.name,
+            _range_reason(spec),
+            code="reject_out_of_range",
+            params=_range_params(spec),
+        )
         # The plausibility limits: the JSON API's bounds, so a line the API rejects is
         # rejected from a file too (before, a 200,000 kW unit was only flagged here).
         in_range = checked & ~(below | above)
         beyond = np.zeros(len(numbers), dtype=bool)
         if spec.limit_min is not None:
             low = in_range & (numbers < spec.limit_min)
-            problems.add(low, spec.name, _limit_reason(spec, ">=", spec.limit_min))
+            problems.add(
+                low,
+                spec.name,
+                _limit_reason(spec, ">=", spec.limit_min),
+                code="reject_below_limit",
+                params={"limit": spec.limit_min},
+            )
             beyond |= low
         if spec.limit_max is not None:
             high = in_range & (numbers > spec.limit_max)
-            problems.add(high, spec.name, _limit_reason(spec, "<=", spec.limit_max))
+            problems.add(
+                high,
+                spec.name,
+                _limit_reason(spec, "<=", spec.limit_max),
+                code="reject_above_limit",
+                params={"limit": spec.limit_max},
+            )
             beyond |= high
         if spec.dtype == "int":
             problems.add(
                 in_range & ~beyond & (numbers > _MAX_COUNT),
                 spec.name,
                 f"{spec.name} must be <= {_MAX_COUNT} (larger counts are not real)",
+                code="reject_above_limit",
+                params={"limit": _MAX_COUNT},
             )
         return pd.Series(np.where(finite, numbers, np.nan), index=text.index, dtype="float64")
     if spec.dtype == "bool":
@@ -697,6 +767,7 @@ def _check_column(
             spec.name,
             f"{spec.name} must be a boolean: true/false, 1/0, yes/no or 是/否 (empty = false; "
             f"also {', '.join(w for w in _TRUE_TOKENS + _FALSE_TOKENS if w not in _PLAIN_BOOL)})",
+            code="reject_not_boolean",
         )
         # Empty means "not a spare": the contract's default for the optional column.
         return pd.Series(true, index=text.index, dtype="bool")
@@ -704,8 +775,14 @@ def _check_column(
         valid_codes, expected = codes[spec.name]
         unknown = ~empty & ~text.isin(valid_codes).to_numpy()
         if unknown.any():
-            reasons = _unknown_code_reasons(text[unknown], spec.name, valid_codes, expected)
-            problems.add(unknown, spec.name, reasons)
+            reasons, hints = _unknown_code_reasons(text[unknown], spec.name, valid_codes, expected)
+            problems.add(
+                unknown,
+                spec.name,
+                reasons,
+                code="reject_unknown_code",
+                params=[{"suggestion": h} for h in hints],
+            )
         # An optional code that is missing means "unknown", so NA rather than ''.
         return text.mask(pd.Series(empty, index=text.index)) if not spec.required else text
     return text
@@ -980,11 +1057,23 @@ def _reject_incomplete(
             strict=True,
         )
     ]
-    cust_problems.add(hit, "customer_id", np.asarray(reasons, dtype=object))
+    cust_problems.add(
+        hit,
+        "customer_id",
+        np.asarray(reasons, dtype=object),
+        code="reject_lines_rejected",
+        params=[
+            {"n": int(k), "of": int(m)}
+            for k, m in zip(n_bad[cust_codes[hit]], n_all[cust_codes[hit]], strict=True)
+        ],
+    )
     dropped = np.zeros(n_codes, dtype=bool)
     dropped[cust_codes[hit]] = True
     eq_problems.add(
-        lines_of_kept & ~own_bad & dropped[eq_codes], "customer_id", _REASON_CUSTOMER_INCOMPLETE
+        lines_of_kept & ~own_bad & dropped[eq_codes],
+        "customer_id",
+        _REASON_CUSTOMER_INCOMPLETE,
+        code="reject_with_incomplete_customer",
     )
 
 
@@ -1028,6 +1117,8 @@ def _reject_implausible_totals(
         f"total installed kW (all equipment lines, standby included) exceeds the limit of "
         f"{INSTALLED_KW_MAX:g} kW for one customer",
         value=np.asarray([f"{t:.10g}" for t in total[over_total]], dtype=object),
+        code="reject_total_kw_over",
+        params={"limit": INSTALLED_KW_MAX},
     )
     cust_problems.add(
         over_density,
@@ -1035,10 +1126,17 @@ def _reject_implausible_totals(
         f"installed kW per m² of floor area exceeds the limit of {INSTALLED_KW_PER_M2_MAX:g} "
         "kW/m² (check floor_area_m2 and the ratings)",
         value=np.asarray([f"{d:.6g}" for d in density[over_density]], dtype=object),
+        code="reject_density_over",
+        params={"limit": INSTALLED_KW_PER_M2_MAX},
     )
     dropped = np.zeros(n_codes, dtype=bool)
     dropped[cust_codes[over_total | over_density]] = True
-    eq_problems.add(kept & dropped[eq_codes], "customer_id", _REASON_CUSTOMER_IMPLAUSIBLE)
+    eq_problems.add(
+        kept & dropped[eq_codes],
+        "customer_id",
+        _REASON_CUSTOMER_IMPLAUSIBLE,
+        code="reject_with_implausible_customer",
+    )
 
 
 def _finish_report(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -1077,12 +1175,14 @@ def _check_application_type(
         "existing_capacity_kva",
         f"existing_capacity_kva is required for an existing customer (application_type "
         f"{_TYPES_TEXT}): the capacity in service before the application, kVA",
+        code="reject_existing_capacity_required",
     )
     problems.add(
         ~existing & given & (kind == DEFAULT_APPLICATION_TYPE).to_numpy(),
         "existing_capacity_kva",
         "existing_capacity_kva is given for a new connection; expected it empty, or "
         f"application_type {_TYPES_TEXT}",
+        code="reject_existing_capacity_for_new",
     )
     return np.asarray(existing, dtype=bool)
 
@@ -1117,10 +1217,17 @@ def _reject_impossible_removals(
         f"existing_capacity_kva could have had (at most {REMOVED_KW_PER_KVA_MAX:g} kW per kVA); "
         "expected only lines in service today",
         value=np.asarray([f"{t:.10g}" for t in total[over]], dtype=object),
+        code="reject_removals_too_large",
+        params={"ratio": REMOVED_KW_PER_KVA_MAX},
     )
     dropped = np.zeros(n_codes, dtype=bool)
     dropped[cust_codes[over]] = True
-    eq_problems.add(kept & dropped[eq_codes], "customer_id", _REASON_CUSTOMER_INVALID)
+    eq_problems.add(
+        kept & dropped[eq_codes],
+        "customer_id",
+        _REASON_CUSTOMER_INVALID,
+        code="reject_with_invalid_customer",
+    )
 
 
 @dataclass
@@ -1164,6 +1271,11 @@ class _MeterCheck:
                     ],
                     dtype=object,
                 ),
+                code="reject_meter_readings_needed",
+                params=[
+                    {"kind": str(k), "min": METER_MONTHS_MIN}
+                    for k in kinds[existing & ~cust_problems.bad]
+                ],
             )
             return cls(None, _empty_meter_frame(), np.zeros(0, dtype=np.int64), None, ())
         text, extra, missing = _prepare(frame, METER_COLUMNS, file=METER, source=source)
@@ -1178,6 +1290,7 @@ class _MeterCheck:
             (text["period"] != "").to_numpy() & (month < 0),
             "period",
             "period must be a billing month written YYYY-MM, e.g. 2026-07",
+            code="reject_meter_period",
         )
         # The reading's customer: its row in the customers file (-1: none).
         # A duplicated id points at its first row (all its rows are rejected anyway).
@@ -1191,6 +1304,7 @@ class _MeterCheck:
             ~known & (text["customer_id"] != "").to_numpy(),
             "customer_id",
             _REASON_UNKNOWN_CUSTOMER,
+            code="reject_unknown_customer",
         )
         safe = np.where(known, pos, 0)
         own_existing = known & existing[safe]
@@ -1199,12 +1313,14 @@ class _MeterCheck:
             "customer_id",
             "meter readings for a new connection (application_type new): readings belong to "
             f"an existing customer (application_type {_TYPES_TEXT})",
+            code="reject_meter_readings_for_new",
         )
         twice = pd.DataFrame({"c": text["customer_id"], "p": text["period"]}).duplicated(keep=False)
         problems.add(
             twice.to_numpy() & known & (month > 0),
             "period",
             "the same month is read twice for this customer; expected one row per month",
+            code="reject_meter_duplicate_period",
         )
         hours = hours_in_month(year, month)
         energy = typed["energy_kwh"].to_numpy(dtype=float)
@@ -1219,6 +1335,7 @@ class _MeterCheck:
             "energy_kwh is more than the existing capacity could deliver running flat out for "
             "the month (existing_capacity_kva × the month's hours); expected the month's "
             "metered energy",
+            code="reject_meter_energy_absurd",
         )
         with np.errstate(invalid="ignore"):
             absurd_demand = (
@@ -1231,6 +1348,8 @@ class _MeterCheck:
             "max_demand_kw",
             f"max_demand_kw is more than {MAX_DEMAND_OVER_CAPACITY_MAX:g} kW per kVA of the "
             "existing capacity; expected the month's metered maximum demand",
+            code="reject_meter_demand_absurd",
+            params={"ratio": MAX_DEMAND_OVER_CAPACITY_MAX},
         )
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_above_max = (
@@ -1245,6 +1364,7 @@ class _MeterCheck:
             "energy_kwh",
             "energy_kwh implies a mean demand above the month's max_demand_kw; expected "
             "energy_kwh ≤ max_demand_kw × the month's hours",
+            code="reject_meter_mean_above_max",
         )
         check = cls(problems, typed, np.where(own_existing, pos, -1), rows_read, extra)
         check._reject_customers(cust_problems, existing, kinds)
@@ -1270,6 +1390,11 @@ class _MeterCheck:
                 [f"{b} of {b + g} invalid" for b, g in zip(bad[broken], good[broken], strict=True)],
                 dtype=object,
             ),
+            code="reject_meter_readings_invalid",
+            params=[
+                {"n": int(b), "of": int(b + g)}
+                for b, g in zip(bad[broken], good[broken], strict=True)
+            ],
         )
         few = existing & ~cust_problems.bad & (good < METER_MONTHS_MIN)
         cust_problems.add(
@@ -1284,6 +1409,11 @@ class _MeterCheck:
                 dtype=object,
             ),
             value=np.asarray([f"{g} months" for g in good[few]], dtype=object),
+            code="reject_meter_too_few_months",
+            params=[
+                {"kind": str(k), "min": METER_MONTHS_MIN, "n": int(g)}
+                for k, g in zip(kinds[few], good[few], strict=True)
+            ],
         )
         many = existing & ~cust_problems.bad & (good > METER_MONTHS_MAX)
         cust_problems.add(
@@ -1298,12 +1428,14 @@ class _MeterCheck:
                 dtype=object,
             ),
             value=np.asarray([f"{g} months" for g in good[many]], dtype=object),
+            code="reject_meter_too_many_months",
+            params=[{"n": int(g), "max": METER_MONTHS_MAX} for g in good[many]],
         )
 
     def finish(self, keep_customers: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Clean readings of the kept customers, and the readings' reject report."""
         if self.problems is None:
-            return _empty_meter_frame(), _empty_frame(REJECT_COLUMNS)
+            return _empty_meter_frame(), _empty_frame(HISTORY_REJECT_COLUMNS)
         owned = self.cust_codes >= 0
         kept_customer = np.zeros(len(self.cust_codes), dtype=bool)
         kept_customer[owned] = keep_customers[self.cust_codes[owned]]
@@ -1311,6 +1443,7 @@ class _MeterCheck:
             owned & ~kept_customer & ~self.problems.bad,
             "customer_id",
             "customer rejected: see its customers row (its readings are not used)",
+            code="reject_with_invalid_customer",
         )
         keep = ~self.problems.bad
         readings = self.typed.loc[keep, ["customer_id", "period", "energy_kwh", "max_demand_kw"]]
@@ -1434,7 +1567,9 @@ def validate_frames(
     )
     ids = cust_text["customer_id"]
     duplicated = (ids.duplicated(keep=False) & (ids != "")).to_numpy()
-    cust_problems.add(duplicated, "customer_id", _REASON_DUPLICATE)
+    cust_problems.add(
+        duplicated, "customer_id", _REASON_DUPLICATE, code="reject_duplicate_customer_id"
+    )
     existing = _check_application_type(customers, cust_text, cust_problems)
     meter = _MeterCheck.run(
         meter_readings_df, meter_source, customers, cust_text, cust_problems, existing, codes
@@ -1460,15 +1595,31 @@ def validate_frames(
         "change",
         "change 'remove' on a new connection: a new customer has nothing to take out of "
         "service; expected add, or application_type increase, reduce or suspend",
+        code="reject_remove_on_new",
     )
     own_bad = eq_problems.bad.copy()  # lines rejected for their own values
     own_rejects = eq_problems.frame()
     status = np.full(len(uniques), -1, dtype="int8")
     status[id_codes[: len(ids)]] = np.where(duplicated, 1, np.where(cust_problems.bad, 2, 0))
     eq_status = status[id_codes[len(ids) :]]
-    eq_problems.add(has_id & (eq_status == 1), "customer_id", _REASON_CUSTOMER_DUPLICATE)
-    eq_problems.add(has_id & (eq_status == 2), "customer_id", _REASON_CUSTOMER_INVALID)
-    eq_problems.add(has_id & (eq_status == -1), "customer_id", _REASON_UNKNOWN_CUSTOMER)
+    eq_problems.add(
+        has_id & (eq_status == 1),
+        "customer_id",
+        _REASON_CUSTOMER_DUPLICATE,
+        code="reject_with_duplicate_customer",
+    )
+    eq_problems.add(
+        has_id & (eq_status == 2),
+        "customer_id",
+        _REASON_CUSTOMER_INVALID,
+        code="reject_with_invalid_customer",
+    )
+    eq_problems.add(
+        has_id & (eq_status == -1),
+        "customer_id",
+        _REASON_UNKNOWN_CUSTOMER,
+        code="reject_unknown_customer",
+    )
     if drop_incomplete_customers:
         _reject_incomplete(
             cust_problems,
@@ -1521,7 +1672,7 @@ def validate_frames(
     )
     rejects = _finish_report(
         pd.concat([rejects_customers, rejects_equipment, meter_rejects], ignore_index=True),
-        REJECT_COLUMNS,
+        HISTORY_REJECT_COLUMNS,
     )
 
     customers = CLEAN_CUSTOMERS_SCHEMA.validate(customers)

@@ -15,11 +15,13 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
+from features.contract import CAPACITY_KVA_MAX, PEAK_KW_MAX
 from features.metered import MeteredModelRequired
 from features.schemas import Application
 from serving.answer_log import AnswerLog, body_hash, idempotency_key
 from serving.batch_csv import (
     MAX_BATCH,
+    ContractUpload,
     clean,
     csv_response,
     csv_stream,
@@ -27,6 +29,7 @@ from serving.batch_csv import (
     reject_rows,
     with_flags,
 )
+from serving.batch_rejects import customer_rejects
 from serving.batch_rows import columns, records
 from serving.caps import cap_errors, cap_message, capped_rows, over_caps
 from serving.errors import error_response, single_error, validation_errors
@@ -233,16 +236,16 @@ def _answer_upload(
     if isinstance(upload, Response):
         return upload
     validated = upload.validated
-    rejects = validated.rejects.to_dict(orient="records")
+    rejects = upload.rejects()
     if validated.customers.empty:
         # Nothing valid to score: the answer is the rejects report, not an error.
         if fmt == "csv":
-            return csv_response(reject_rows(rejects))
+            return csv_response(reject_rows(customer_rejects(rejects, upload.rows_of)))
         return {
             "model_version": recommender.model_version,
             "n": 0,
             "results": [],
-            "rejects": rejects,
+            **_rejects_body(rejects, upload),
             "flags": validated.flags.to_dict(orient="records"),
         }
     body_sha256 = body_hash(
@@ -261,12 +264,13 @@ def _answer_upload(
             return logged
         if fmt == "csv":
             rows = [{**r, "status": "ok", "reason": ""} for r in logged]
-            return csv_response(with_flags(rows, validated.flags) + reject_rows(rejects))
+            entries = customer_rejects(rejects, upload.rows_of)
+            return csv_response(with_flags(rows, validated.flags) + reject_rows(entries))
         return {
             "model_version": logged[0].get("model_version") if logged else None,
             "n": len(logged),
             "results": logged,
-            "rejects": rejects,
+            **_rejects_body(rejects, upload),
             "flags": validated.flags.to_dict(orient="records"),
             "idempotent_replay": True,
         }
@@ -294,6 +298,8 @@ def _answer_upload(
                     "column": "floor_area_m2" if row.get("basis") == "area" else "equipment",
                     "value": clean(row.get("recommended_kva")),
                     "reason": cap_message(over_caps(row)),
+                    "code": "reject_answer_over_contract_limit",
+                    "params": {"limit_kva": CAPACITY_KVA_MAX, "limit_kw": PEAK_KW_MAX},
                 }
             )
         scored = scored.drop(index=scored.index[capped]).reset_index(drop=True)
@@ -302,13 +308,30 @@ def _answer_upload(
     )
     if fmt == "csv":
         rows = [{**r, "status": "ok", "reason": ""} for r in records(scored)]
-        return csv_response(with_flags(rows, validated.flags) + reject_rows(rejects))
+        entries = customer_rejects(rejects, upload.rows_of)
+        return csv_response(with_flags(rows, validated.flags) + reject_rows(entries))
     return {
         "model_version": recommender.model_version,
         "n": len(scored),
         "results": records(scored),
-        "rejects": rejects,
+        **_rejects_body(rejects, upload),
         "flags": validated.flags.to_dict(orient="records"),
         # What was read or resolved on the way in (row numbers of the files).
         "upload_notes": list(upload.notes),
+    }
+
+
+def _rejects_body(rejects: list[dict[str, Any]], upload: ContractUpload) -> dict[str, Any]:
+    """The rejects of an upload's JSON answer: per row (as before) and per customer.
+
+    ``rejects`` keeps one item per problem of a row (each now with its ``code`` and
+    ``params``); ``rejected_customers`` groups them per customer with every row of its
+    lines (:func:`serving.batch_rejects.customer_rejects`), which is what people count.
+    """
+    entries = customer_rejects(rejects, upload.rows_of)
+    return {
+        "rejects": rejects,
+        "rejected_customers": entries,
+        "n_rejected_customers": len(entries),
+        "n_rejected_rows": sum(e["lines"] for e in entries),
     }

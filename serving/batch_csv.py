@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import pathlib
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,10 @@ BATCH_CSV_COLUMNS = (
     "model_version",
     "recommendation_id",
     "reason",
+    # Issue 25: a rejected customer is one row naming every row of the files it had
+    # (source_rows) and its reasons as codes with parameters (reject_reasons, JSON).
+    "source_rows",
+    "reject_reasons",
 )
 CSV_DIGITS: dict[str, int] = {
     "predicted_peak_kw": 1,
@@ -98,6 +103,42 @@ class ContractUpload:
     equipment: pathlib.Path | None
     notes: tuple[dict[str, Any], ...] = ()
     """What was read or resolved (encoding, headers, words → codes, figures from names)."""
+    ids: tuple[tuple[str, Any], ...] = ()
+    """``(file, customer_id column)`` of the files as read (row k is spreadsheet row k + 2)."""
+
+    def rows_of(self, customer_id: str) -> dict[str, list[int]]:
+        """The rows of ``customer_id``'s lines in each file (header = row 1)."""
+        out: dict[str, list[int]] = {}
+        for file, column in self.ids:
+            hits = (column == customer_id).to_numpy().nonzero()[0]
+            if len(hits):
+                out[file] = [int(k) + 2 for k in hits]
+        return out
+
+    def rejects(self) -> list[dict[str, Any]]:
+        """The reject report's rows (``params`` as mappings) and the rows lost in reading.
+
+        A line whose quote is never closed is not in the files' checks (it could not be
+        split into cells): it is reported here, so every rejected row is.
+        """
+        rows: list[dict[str, Any]] = self.validated.rejects.to_dict(orient="records")
+        for row in rows:
+            row["params"] = json.loads(row["params"]) if row.get("params") else {}
+        for note in self.notes:
+            if note.get("code") == "upload_unclosed_quote":
+                rows.append(
+                    {
+                        "file": note.get("source"),
+                        "row_number": note.get("row"),
+                        "customer_id": (note.get("params") or {}).get("customer_id", ""),
+                        "column": "(line)",
+                        "value": (note.get("params") or {}).get("line", ""),
+                        "reason": "the line has a quote that is never closed",
+                        "code": "reject_unclosed_quote",
+                        "params": {"column": "(line)"},
+                    }
+                )
+        return rows
 
 
 def read_contract_upload(
@@ -170,34 +211,132 @@ def read_contract_upload(
             f"at most {MAX_BATCH} customers",
             "batch too large",
         )
+    ids = []
+    if "customer_id" in cust.columns:
+        ids.append(("customers", cust["customer_id"].astype(str).str.strip()))
+    if "customer_id" in equip.columns:
+        ids.append(("equipment", equip["customer_id"].astype(str).str.strip()))
+    noted = [n.as_dict() for n in notes]
+    headers = {"customers": list(cust.columns), "equipment": list(equip.columns)}
+    for note in noted:
+        if note.get("code") == "upload_unclosed_quote":
+            # Which customer the lost line was (its first cells read as written): the
+            # reject report names it with the customer's other rows.
+            note["params"] = {
+                **(note.get("params") or {}),
+                "customer_id": _lost_line_id(note, headers.get(str(note.get("source")), [])),
+            }
+    if equipment is not None:
+        validated = _reject_lost_lines(validated, noted, dict(ids))
     return ContractUpload(
         validated,
         pathlib.Path(customers),
         None if equipment is None else pathlib.Path(equipment),
-        tuple(n.as_dict() for n in notes),
+        tuple(noted),
+        tuple(ids),
     )
 
 
-def reject_rows(rejects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rejected contract rows as CSV answer rows (nothing is dropped silently).
+def _lost_line_id(note: dict[str, Any], header: list[str]) -> str:
+    """The customer id a line lost in reading starts with ('' when it names none)."""
+    if "customer_id" not in header:
+        return ""
+    cells = next(csv.reader([str((note.get("params") or {}).get("line", ""))]), [])
+    at = header.index("customer_id")
+    return cells[at].strip() if at < len(cells) else ""
+
+
+def _reject_lost_lines(validated: Any, notes: list[dict[str, Any]], ids: dict[str, Any]) -> Any:
+    """Reject the customers of equipment lines lost in reading (an unclosed quote).
+
+    Such a line never reached the validation, so its customer looked complete: answered,
+    it would be sized without the line (too small). It is rejected as the validation
+    rejects a customer with a rejected line (``reject_lines_rejected``), its other lines
+    with it (the notes carry the customer id each lost line names).
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    lost: dict[str, int] = {}
+    for note in notes:
+        cid = str((note.get("params") or {}).get("customer_id") or "")
+        if (
+            note.get("source") == "equipment"
+            and note.get("code") == "upload_unclosed_quote"
+            and cid
+        ):
+            lost[cid] = lost.get(cid, 0) + 1
+    kept = validated.customers["customer_id"].astype(str)
+    hit = kept.isin(list(lost)).to_numpy()
+    if not hit.any():
+        return validated
+    hit_ids = set(kept[hit])
+    cust_ids, equip_ids = ids.get("customers"), ids.get("equipment")
+    rows: list[dict[str, Any]] = []
+    for cid in sorted(hit_ids):
+        lines = (
+            []
+            if equip_ids is None
+            else [int(k) + 2 for k in (equip_ids == cid).to_numpy().nonzero()[0]]
+        )
+        for k in [] if cust_ids is None else (cust_ids == cid).to_numpy().nonzero()[0]:
+            rows.append(
+                {
+                    "file": "customers",
+                    "row_number": int(k) + 2,
+                    "customer_id": cid,
+                    "column": "customer_id",
+                    "value": cid,
+                    "reason": f"{lost[cid]} of {lost[cid] + len(lines)} equipment lines rejected "
+                    "(a quote never closed: the line could not be read): the list would be "
+                    "incomplete",
+                    "code": "reject_lines_rejected",
+                    "params": json.dumps(
+                        {"column": "customer_id", "n": lost[cid], "of": lost[cid] + len(lines)},
+                        sort_keys=True,
+                    ),
+                }
+            )
+        rows += [
+            {
+                "file": "equipment",
+                "row_number": n,
+                "customer_id": cid,
+                "column": "customer_id",
+                "value": cid,
+                "reason": "customer rejected: one of its equipment lines could not be read",
+                "code": "reject_with_incomplete_customer",
+                "params": json.dumps({"column": "customer_id"}),
+            }
+            for n in lines
+        ]
+
+    def drop(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.loc[~frame["customer_id"].astype(str).isin(hit_ids)].reset_index(drop=True)
+
+    extra = pd.DataFrame(rows, columns=list(validated.rejects.columns))
+    return dataclasses.replace(
+        validated,
+        customers=drop(validated.customers),
+        equipment=drop(validated.equipment),
+        meter_readings=drop(validated.meter_readings),
+        rejects=pd.concat([validated.rejects, extra], ignore_index=True),
+    )
+
+
+def reject_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rejected customers as CSV answer rows, one per customer naming all its rows.
+
+    ``entries`` are :func:`serving.batch_rejects.customer_rejects`'s (nothing is dropped
+    silently: every rejected row is named by its customer's row).
 
     A customer rejected because some of its equipment lines were rejected carries
     ``incomplete_list = true``: answered on the rest it would be undersized.
     """
-    from features.validation import INCOMPLETE_SUFFIX
+    from serving.batch_rejects import csv_rows
 
-    return [
-        {
-            "customer_id": rej.get("customer_id", ""),
-            "status": f"rejected ({rej.get('file')} row {rej.get('row_number')})"
-            if rej.get("row_number") is not None
-            else f"rejected ({rej.get('file')})",
-            "incomplete_list": rej.get("file") == "customers"
-            and str(rej.get("reason", "")).endswith(INCOMPLETE_SUFFIX),
-            "reason": f"{rej.get('column')}={rej.get('value')!r}: {rej.get('reason')}",
-        }
-        for rej in rejects
-    ]
+    return csv_rows(entries)
 
 
 WORKBOOK_SHEETS = ("customers", "equipment")

@@ -327,3 +327,287 @@ def render(code: str, params: dict[str, Any], lang: str) -> str:
         For an unknown language or code (a programming error, never user input).
     """
     return str(CATALOGS[lang][code](params))
+
+
+# --------------------------------------------------------------------------------------
+# Rejected rows of an upload (codes of features.validation's reject report)
+# --------------------------------------------------------------------------------------
+
+FILE_NAMES: dict[str, tuple[str, str]] = {
+    "customers": ("客户表", "customers file"),
+    "equipment": ("设备表", "equipment file"),
+    "meter_readings": ("电费表", "meter readings file"),
+}
+"""A contract file in words (zh, en), for row numbers and reasons."""
+
+COLUMN_NAMES: dict[str, tuple[str, str]] = {
+    "customer_id": ("客户编号", "customer id"),
+    "industry": ("行业", "industry"),
+    "climate_zone": ("气候区", "climate zone"),
+    "floor_area_m2": ("建筑面积", "floor area"),
+    "employees": ("人数", "employees"),
+    "shifts": ("班次", "shifts"),
+    "applied_capacity_kva": ("申请容量", "applied capacity"),
+    "application_type": ("申请类型", "application type"),
+    "existing_capacity_kva": ("现有容量", "existing capacity"),
+    "peak_demand_kw": ("最大负荷", "peak demand"),
+    "category": ("设备类别", "category"),
+    "name": ("设备名称", "name"),
+    "rated_kw": ("额定功率", "rated kW"),
+    "quantity": ("数量", "quantity"),
+    "standby": ("备用", "standby"),
+    "change": ("变更", "change"),
+    "duty_cycle": ("暂载率", "duty cycle"),
+    "phase": ("相数", "phase"),
+    "period": ("月份", "month"),
+    "energy_kwh": ("用电量", "energy"),
+    "max_demand_kw": ("最大需量", "maximum demand"),
+    "meter_readings": ("电费数据", "meter readings"),
+    "installed_kw_total": ("装机合计", "installed total"),
+    "installed_kw_per_m2": ("单位面积装机", "installed kW per m²"),
+    "removed_kw_total": ("拆除设备合计", "removed total"),
+    "equipment": ("设备清单", "equipment list"),
+}
+"""Contract columns in words (zh, en); a column not listed is shown by its name."""
+
+
+def _col(p: dict[str, Any], lang: str) -> str:
+    column = str(p.get("column", ""))
+    names = COLUMN_NAMES.get(column)
+    return column if names is None else names[0 if lang == "zh" else 1]
+
+
+def _n(x: Any) -> str:
+    return f"{float(x):,.10g}" if isinstance(x, int | float) else str(x)
+
+
+def _suggested(p: dict[str, Any], lang: str) -> str:
+    """The suggested code in words: an industry's or a category's name, else the code."""
+    code = str(p.get("suggestion") or "")
+    catalog = load_catalog()
+    if p.get("column") == "industry" and code in catalog.industries:
+        return _industry(code, lang)
+    cat = catalog.categories.get(code) if p.get("column") == "category" else None
+    if cat is not None:
+        return cat.name_zh if lang == "zh" else cat.name_en
+    return code
+
+
+def _range_en(p: dict[str, Any]) -> str:
+    low, high = p.get("min"), p.get("max")
+    if low is not None and high is not None:
+        return f"between {_n(low)} and {_n(high)}"
+    if low is not None:
+        return f"{'greater than' if p.get('exclusive') else 'at least'} {_n(low)}"
+    return f"at most {_n(high)}"
+
+
+def _range_zh(p: dict[str, Any]) -> str:
+    low, high = p.get("min"), p.get("max")
+    if low is not None and high is not None:
+        return f"应在 {_n(low)} 到 {_n(high)} 之间"
+    if low is not None:
+        return f"应{'大于' if p.get('exclusive') else '不小于'} {_n(low)}"
+    return f"不能大于 {_n(high)}"
+
+
+_KINDS_ZH = {"increase": "增容", "reduce": "减容", "suspend": "暂停"}
+
+REJECT_EN: dict[str, Any] = {
+    "reject_required": lambda p: f"{_col(p, 'en')} is required but empty",
+    "reject_not_a_number": lambda p: (
+        f"{_col(p, 'en')} '{p['value']}' is not a number (a plain number such as 7.5, "
+        "without units)"
+    ),
+    "reject_not_finite": lambda p: f"{_col(p, 'en')} '{p['value']}' is not a finite number",
+    "reject_not_whole": lambda p: f"{_col(p, 'en')} '{p['value']}' is not a whole number",
+    "reject_out_of_range": lambda p: f"{_col(p, 'en')} {p['value']} must be {_range_en(p)}",
+    "reject_below_limit": lambda p: (
+        f"{_col(p, 'en')} {p['value']} is below the plausible {_n(p['limit'])}"
+    ),
+    "reject_above_limit": lambda p: (
+        f"{_col(p, 'en')} {p['value']} is above the plausible {_n(p['limit'])}"
+    ),
+    "reject_not_boolean": lambda p: (
+        f"{_col(p, 'en')} '{p['value']}' is not yes or no (yes/no, true/false, 1/0, 是/否; "
+        "empty = no)"
+    ),
+    "reject_unknown_code": lambda p: (
+        f"{_col(p, 'en')} '{p['value']}' is not in the list"
+        + (f"; did you mean '{_suggested(p, 'en')}'?" if p.get("suggestion") else "")
+    ),
+    "reject_duplicate_customer_id": lambda p: (
+        f"customer id {p['value']} appears more than once in the customers file: every row "
+        "with it is rejected"
+    ),
+    "reject_unknown_customer": lambda p: f"customer id {p['value']} is not in the customers file",
+    "reject_with_duplicate_customer": lambda p: (
+        "rejected with its customer (the customer id appears more than once in the customers file)"
+    ),
+    "reject_with_invalid_customer": lambda p: (
+        "rejected with its customer (see the customer's other reasons)"
+    ),
+    "reject_with_implausible_customer": lambda p: (
+        "rejected with its customer (installed kW beyond a plausibility limit)"
+    ),
+    "reject_with_incomplete_customer": lambda p: (
+        "rejected with its customer (other equipment lines of it were rejected)"
+    ),
+    "reject_lines_rejected": lambda p: (
+        f"{p['n']} of {p['of']} equipment lines rejected: answered on the rest the list "
+        "would be incomplete and the capacity too small"
+    ),
+    "reject_total_kw_over": lambda p: (
+        f"installed {p['value']} kW in total, above the limit of {_n(p['limit'])} kW for one "
+        "customer"
+    ),
+    "reject_density_over": lambda p: (
+        f"installed {p['value']} kW per m², above the limit of {_n(p['limit'])} kW/m² "
+        "(check the floor area and the ratings)"
+    ),
+    "reject_existing_capacity_required": lambda p: (
+        "an existing customer (increase, reduce, suspend) needs its existing capacity (kVA)"
+    ),
+    "reject_existing_capacity_for_new": lambda p: (
+        "an existing capacity is given for a new connection: leave it empty, or give the "
+        "application type (increase, reduce, suspend)"
+    ),
+    "reject_removals_too_large": lambda p: (
+        f"the lines to remove install {p['value']} kW, more than a customer of this existing "
+        f"capacity could have had (at most {_n(p['ratio'])} kW per kVA)"
+    ),
+    "reject_remove_on_new": lambda p: (
+        "'remove' on a new connection: a new customer has nothing to take out of service"
+    ),
+    "reject_meter_readings_needed": lambda p: (
+        f"an application of type {p['kind']} needs at least {p['min']} months of meter "
+        "readings; none were given"
+    ),
+    "reject_meter_period": lambda p: (
+        f"'{p['value']}' is not a billing month: write it like 2026-07"
+    ),
+    "reject_meter_readings_for_new": lambda p: (
+        "meter readings for a new connection: readings belong to an existing customer"
+    ),
+    "reject_meter_duplicate_period": lambda p: (
+        f"the month {p['value']} is read twice for this customer"
+    ),
+    "reject_meter_energy_absurd": lambda p: (
+        f"{p['value']} kWh is more than the existing capacity could deliver running flat "
+        "out for the month"
+    ),
+    "reject_meter_demand_absurd": lambda p: (
+        f"maximum demand {p['value']} kW is more than {_n(p['ratio'])} kW per kVA of the "
+        "existing capacity"
+    ),
+    "reject_meter_mean_above_max": lambda p: (
+        f"{p['value']} kWh means an average above the month's maximum demand"
+    ),
+    "reject_meter_readings_invalid": lambda p: (
+        f"{p['n']} of its {p['of']} meter readings are invalid: an existing customer is "
+        "sized from all its months or not at all"
+    ),
+    "reject_meter_too_few_months": lambda p: (
+        f"an application of type {p['kind']} needs at least {p['min']} months of meter "
+        f"readings; {p['n']} were given"
+    ),
+    "reject_meter_too_many_months": lambda p: (
+        f"{p['n']} months of meter readings; expected the {p['max']} months before the application"
+    ),
+    "reject_answer_over_contract_limit": lambda p: (
+        f"the answer would exceed the contract's limits ({_n(p['limit_kva'])} kVA, "
+        f"{_n(p['limit_kw'])} kW): check the floor area and the equipment list"
+    ),
+    "reject_unclosed_quote": lambda p: (
+        'the line has a quote (") that is never closed, so it could not be read'
+    ),
+}
+
+REJECT_ZH: dict[str, Any] = {
+    "reject_required": lambda p: f"{_col(p, 'zh')}为必填项，但未填写",
+    "reject_not_a_number": lambda p: (
+        f"{_col(p, 'zh')}“{p['value']}”不是数字（请只填数字，如 7.5，不带单位）"
+    ),
+    "reject_not_finite": lambda p: f"{_col(p, 'zh')}“{p['value']}”不是有限的数字",
+    "reject_not_whole": lambda p: f"{_col(p, 'zh')}“{p['value']}”应为整数",
+    "reject_out_of_range": lambda p: f"{_col(p, 'zh')} {p['value']} {_range_zh(p)}",
+    "reject_below_limit": lambda p: f"{_col(p, 'zh')} {p['value']} 低于合理下限 {_n(p['limit'])}",
+    "reject_above_limit": lambda p: f"{_col(p, 'zh')} {p['value']} 超过合理上限 {_n(p['limit'])}",
+    "reject_not_boolean": lambda p: (
+        f"{_col(p, 'zh')}“{p['value']}”应为“是”或“否”（也可写 yes/no、true/false、1/0；空 = 否）"
+    ),
+    "reject_unknown_code": lambda p: (
+        f"{_col(p, 'zh')}“{p['value']}”不在列表中"
+        + (f"；是否是“{_suggested(p, 'zh')}”？" if p.get("suggestion") else "")
+    ),
+    "reject_duplicate_customer_id": lambda p: (
+        f"客户编号 {p['value']} 在客户表中出现了不止一次：这些行都被拒绝"
+    ),
+    "reject_unknown_customer": lambda p: f"客户编号 {p['value']} 不在客户表中",
+    "reject_with_duplicate_customer": lambda p: "随所属客户一并拒绝（该客户编号在客户表中重复）",
+    "reject_with_invalid_customer": lambda p: "随所属客户一并拒绝（原因见该客户的其他原因）",
+    "reject_with_implausible_customer": lambda p: "随所属客户一并拒绝（装机容量超出合理上限）",
+    "reject_with_incomplete_customer": lambda p: "随所属客户一并拒绝（该客户的其他设备行被拒绝）",
+    "reject_lines_rejected": lambda p: (
+        f"{p['of']} 行设备中有 {p['n']} 行被拒绝：只按其余设备计算，清单不完整，容量会偏小"
+    ),
+    "reject_total_kw_over": lambda p: (
+        f"装机合计 {p['value']} kW，超过单个客户的上限 {_n(p['limit'])} kW"
+    ),
+    "reject_density_over": lambda p: (
+        f"单位面积装机 {p['value']} kW/m²，超过上限 {_n(p['limit'])} kW/m²（请核对建筑面积和额定功率）"
+    ),
+    "reject_existing_capacity_required": lambda p: (
+        "已有用户（增容、减容、暂停）请填写现有容量（kVA）"
+    ),
+    "reject_existing_capacity_for_new": lambda p: (
+        "新装用户不需要填写现有容量：请留空，或填写申请类型（增容、减容、暂停）"
+    ),
+    "reject_removals_too_large": lambda p: (
+        f"要拆除的设备共 {p['value']} kW，超过了该现有容量的用户可能装有的设备"
+        f"（每 kVA 最多约 {_n(p['ratio'])} kW）"
+    ),
+    "reject_remove_on_new": lambda p: "新装用户没有可拆除的设备：请把“拆除”改为“新增”",
+    "reject_meter_readings_needed": lambda p: (
+        f"{_KINDS_ZH.get(str(p['kind']), p['kind'])}申请需要至少 {p['min']} 个月的电费数据，"
+        "但没有提供"
+    ),
+    "reject_meter_period": lambda p: f"“{p['value']}”不是月份，请写成 2026-07 这样的格式",
+    "reject_meter_readings_for_new": lambda p: "新装用户的电费数据：电费数据只用于已有用户",
+    "reject_meter_duplicate_period": lambda p: f"{p['value']} 这个月填了两次",
+    "reject_meter_energy_absurd": lambda p: (
+        f"{p['value']} 千瓦时超过了现有容量满负荷运行一整个月的用电量"
+    ),
+    "reject_meter_demand_absurd": lambda p: (
+        f"最大需量 {p['value']} kW 超过现有容量每 kVA {_n(p['ratio'])} kW"
+    ),
+    "reject_meter_mean_above_max": lambda p: f"{p['value']} 千瓦时折算的平均负荷超过了当月最大需量",
+    "reject_meter_readings_invalid": lambda p: (
+        f"{p['of']} 个月的电费数据中有 {p['n']} 个无效：已有用户须按全部月份计算"
+    ),
+    "reject_meter_too_few_months": lambda p: (
+        f"{_KINDS_ZH.get(str(p['kind']), p['kind'])}申请需要至少 {p['min']} 个月的电费数据，"
+        f"目前只有 {p['n']} 个月"
+    ),
+    "reject_meter_too_many_months": lambda p: (
+        f"电费数据有 {p['n']} 个月，应为申请前的 {p['max']} 个月"
+    ),
+    "reject_answer_over_contract_limit": lambda p: (
+        f"结果会超出合同限值（{_n(p['limit_kva'])} kVA、{_n(p['limit_kw'])} kW）：请核对建筑面积和设备清单"
+    ),
+    "reject_unclosed_quote": lambda p: '这一行有未闭合的引号（"），无法读取',
+}
+
+REJECT_CATALOGS: dict[str, dict[str, Any]] = {"en": REJECT_EN, "zh": REJECT_ZH}
+"""The reasons of rejected rows, per language (the page's keys are the same codes)."""
+
+
+def render_reject(code: str, params: dict[str, Any], value: Any, lang: str) -> str:
+    """A reject reason ``code`` with ``params`` and the rejected ``value`` in ``lang``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown language or code (a programming error, never user input).
+    """
+    return str(REJECT_CATALOGS[lang][code]({**params, "value": "" if value is None else value}))

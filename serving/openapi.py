@@ -210,7 +210,11 @@ def openapi_document() -> dict[str, Any]:
                                     "required": ["csv"],
                                     "properties": {
                                         "csv": {"type": "string"},
-                                        "format": {"type": "string", "enum": ["xlsx"]},
+                                        "format": {"type": "string", "enum": ["xlsx", "csv"]},
+                                        "lang": {"type": "string", "enum": ["codes", "zh", "en"]},
+                                        # The reject report: rejected customers, their
+                                        # rows of the files and reasons in `lang`.
+                                        "rows": {"type": "string", "enum": ["all", "rejected"]},
                                     },
                                 }
                             }

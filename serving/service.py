@@ -393,15 +393,19 @@ class CapacityService:
         try:
             # Headers and coded values in the page's language when asked (req.lang).
             if req.format == "csv":
-                content = batch_csv_localised(req.csv, BATCH_CSV_COLUMNS, req.lang)
+                content = batch_csv_localised(req.csv, BATCH_CSV_COLUMNS, req.lang, req.rows)
             else:
-                content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS, req.lang)
+                content = batch_xlsx(req.csv, BATCH_CSV_COLUMNS, req.lang, req.rows)
         except ValueError as exc:
             return single_error("csv", None, "the CSV answer of /recommend_batch", str(exc))
         return Response(
             content,
             media_type="text/csv; charset=utf-8" if req.format == "csv" else MEDIA_TYPES["xlsx"],
-            headers={"Content-Disposition": f'attachment; filename="recommendations.{req.format}"'},
+            headers={
+                "Content-Disposition": 'attachment; filename="'
+                + ("rejects" if req.rows == "rejected" else "recommendations")
+                + f'.{req.format}"'
+            },
         )
 
     @bentoml.api(route="/recommend_batch")

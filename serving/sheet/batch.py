@@ -38,6 +38,11 @@ class BatchExportRequest(BaseModel):
         description="Column headers and coded values (ok, True, oversized…) as the API writes "
         "them ('codes'), or in Chinese or English for people.",
     )
+    rows: Literal["all", "rejected"] = Field(
+        "all",
+        description="'all' rows, or the reject report: the rejected customers only, with "
+        "their rows of the files and reasons (in `lang`).",
+    )
 
 
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
@@ -70,11 +75,14 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "model_version": ("模型版本", "Model version"),
     "recommendation_id": ("推荐编号", "Recommendation id"),
     "reason": ("原因", "Reason"),
+    "source_rows": ("文件中的行号", "Rows of the files"),
+    "reject_reasons": ("原因代码", "Reason codes"),
 }
 """Headers of the batch answer for people, per language (zh, en)."""
 
 VALUE_LABELS: dict[str, tuple[str, str]] = {
     "ok": ("已推荐", "recommended"),
+    "rejected": ("已拒绝", "rejected"),
     "True": ("是", "yes"),
     "False": ("否", "no"),
     "appropriate": ("容量合适", "appropriate"),
@@ -87,10 +95,21 @@ VALUE_LABELS: dict[str, tuple[str, str]] = {
 """Coded values of the batch answer for people (status, booleans, verdicts, basis)."""
 
 _REJECTED_RE = re.compile(r"^rejected \((customers|equipment) row (\d+)\)$")
-_FILE_LABELS = {
-    "customers": ("客户表", "customers file"),
-    "equipment": ("设备表", "equipment file"),
-}
+"""The status of a rejected row in answers before issue 25 (one row per line)."""
+REJECT_REPORT_COLUMNS = ("customer_id", "status", "source_rows", "reason")
+"""The columns of the reject report (``rows='rejected'``)."""
+
+
+def rejected_only(header: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """The reject report of an answer: its rejected rows, :data:`REJECT_REPORT_COLUMNS`."""
+    where = {c: i for i, c in enumerate(header)}
+    keep = [c for c in REJECT_REPORT_COLUMNS if c in where]
+    codes = where.get("reject_reasons")
+    if codes is not None:
+        keep.append("reject_reasons")  # read by localise, dropped from people's files
+    status = where.get("status")
+    picked = [r for r in rows if status is not None and len(r) > status and r[status] != "ok"]
+    return keep, [[r[where[c]] if where[c] < len(r) else "" for c in keep] for r in picked]
 
 
 def localise(
@@ -98,19 +117,38 @@ def localise(
 ) -> tuple[list[str], list[list[str]]]:
     """Header and coded cells in ``lang`` ('zh' or 'en'); 'codes' returns them unchanged.
 
-    A rejected row's status names the file and row in words ('已拒绝（设备表第 5 行）').
+    A rejected customer's rows and reasons are rendered from its codes
+    (``source_rows``, ``reject_reasons``: serving/batch_rejects.py) in ``lang``, and the
+    codes column is left out (it is for programs). The status of an answer from before
+    (one row per line, ``rejected (equipment row 5)``) names the file and row in words.
     """
     if lang == "codes":
         return header, rows
+    from serving.batch_rejects import localised_reject
+    from serving.messages import FILE_NAMES
+
     k = 0 if lang == "zh" else 1
-    head = [COLUMN_LABELS.get(c, (c, c))[k] for c in header]
+    codes = header.index("reject_reasons") if "reject_reasons" in header else None
+    at = {c: i for i, c in enumerate(header)}
+    shown = [i for i, c in enumerate(header) if c != "reject_reasons"]
+    head = [COLUMN_LABELS.get(header[i], (header[i], header[i]))[k] for i in shown]
     out = []
     for row in rows:
+        words = None
+        if codes is not None and codes < len(row) and row[codes]:
+            k_rows = at.get("source_rows")
+            source = row[k_rows] if k_rows is not None and k_rows < len(row) else ""
+            words = localised_reject(source, row[codes], lang)
         cells = []
-        for col, value in zip(header, row, strict=False):
+        for i in shown:
+            if i >= len(row):
+                break
+            col, value = header[i], row[i]
             m = _REJECTED_RE.match(value) if col == "status" else None
-            if m is not None:
-                where = _FILE_LABELS[m.group(1)][k]
+            if words is not None and col in ("source_rows", "reason"):
+                value = words[0] if col == "source_rows" else words[1]
+            elif m is not None:
+                where = FILE_NAMES[m.group(1)][k]
                 value = (
                     f"已拒绝（{where}第 {m.group(2)} 行）"
                     if k == 0
@@ -123,9 +161,16 @@ def localise(
     return head, out
 
 
-def batch_csv_localised(csv_text: str, columns: tuple[str, ...], lang: str) -> bytes:
-    """The CSV answer relabelled for people (UTF-8 with BOM, so Excel reads it)."""
+def batch_csv_localised(
+    csv_text: str, columns: tuple[str, ...], lang: str, rows_wanted: str = "all"
+) -> bytes:
+    """The CSV answer relabelled for people (UTF-8 with BOM, so Excel reads it).
+
+    ``rows_wanted='rejected'``: the reject report (:func:`rejected_only`).
+    """
     header, rows = _checked(csv_text, columns)
+    if rows_wanted == "rejected":
+        header, rows = rejected_only(header, rows)
     head, body = localise(header, rows, lang)
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -161,8 +206,12 @@ def _checked(csv_text: str, columns: tuple[str, ...]) -> tuple[list[str], list[l
     return header, rows[1:]
 
 
-def batch_xlsx(csv_text: str, columns: tuple[str, ...], lang: str = "codes") -> bytes:
+def batch_xlsx(
+    csv_text: str, columns: tuple[str, ...], lang: str = "codes", rows_wanted: str = "all"
+) -> bytes:
     """The workbook of a CSV answer, headers and coded values in ``lang``.
+
+    ``rows_wanted='rejected'``: the reject report (:func:`rejected_only`).
 
     Raises
     ------
@@ -171,6 +220,8 @@ def batch_xlsx(csv_text: str, columns: tuple[str, ...], lang: str = "codes") -> 
         three names and use only ``columns``), or there are too many rows.
     """
     header, body = _checked(csv_text, columns)
+    if rows_wanted == "rejected":
+        header, body = rejected_only(header, body)
     shown_header, body = localise(header, body, lang)
     rows = [shown_header, *body]
     # Write-only mode streams the rows (16,637 rows × 27 columns: 17 s in normal mode,
@@ -178,7 +229,7 @@ def batch_xlsx(csv_text: str, columns: tuple[str, ...], lang: str = "codes") -> 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("recommendations")
     ws.freeze_panes = "B2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows)}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(shown_header))}{len(rows)}"
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="EEF2F7")
     head_cells = []
     for name in shown_header:

@@ -15,7 +15,7 @@ from features.validation import (
     CLEAN_CUSTOMERS_SCHEMA,
     CLEAN_EQUIPMENT_SCHEMA,
     FLAG_COLUMNS,
-    REJECT_COLUMNS,
+    HISTORY_REJECT_COLUMNS,
     ContractError,
     ValidatedHistory,
     load_history,
@@ -159,7 +159,7 @@ def test_every_broken_row_is_reported_with_row_column_and_reason(
     }
     assert not wrong
     assert len(history.rejects) == len(EXPECTED_REJECTS)  # one line per problem, no repeats
-    assert list(history.rejects.columns) == list(REJECT_COLUMNS)
+    assert list(history.rejects.columns) == list(HISTORY_REJECT_COLUMNS)
 
 
 def test_rejects_carry_the_raw_value_and_customer_id(history: ValidatedHistory) -> None:
@@ -353,7 +353,7 @@ def test_summary_counts_and_report_files(history: ValidatedHistory, tmp_path: Pa
     assert {p.name for p in paths.values()} == {"rejects.csv", "flags.csv", "rejects_summary.txt"}
 
     rejects = pd.read_csv(paths["rejects"], dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert list(rejects.columns) == list(REJECT_COLUMNS)
+    assert list(rejects.columns) == list(HISTORY_REJECT_COLUMNS)
     assert len(rejects) == len(EXPECTED_REJECTS)
     assert "7.5kw" in set(rejects["value"])
     flags = pd.read_csv(paths["flags"], dtype=str, keep_default_na=False, encoding="utf-8-sig")

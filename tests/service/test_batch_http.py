@@ -71,13 +71,21 @@ def test_csv_answer_carries_voltage_tariff_charge_verdict_and_flags(client: http
         applied, rec = float(row["applied_kva"]), float(row["recommended_kva"])
         yearly = lambda k: k * 22 * 12 if k >= 315 else 0.0  # noqa: E731
         assert float(row["applied_yearly_difference_yuan"]) == round(yearly(applied) - yearly(rec))
-    # Customers that lost equipment lines are rejected and flagged as incomplete lists.
+    # Customers that lost equipment lines are rejected and flagged as incomplete lists;
+    # a rejected customer is one row naming its rows of the files (issue 25).
     incomplete = {
         row["customer_id"]
         for row in rows
-        if row["status"].startswith("rejected (customers") and row["incomplete_list"] == "True"
+        if row["status"] == "rejected" and row["incomplete_list"] == "True"
     }
     assert incomplete == {"A2", "A3"}
+    rejected = [row["customer_id"] for row in rows if row["status"] != "ok"]
+    assert len(rejected) == len(set(rejected))
+    assert all(
+        row["source_rows"].startswith("customers ")
+        for row in rows
+        if row["customer_id"] in incomplete
+    )
 
 
 def test_validation_flags_reach_the_csv_answer(client: httpx.Client) -> None:

@@ -28,6 +28,7 @@ import pytest
 from features.catalog import OTHER_INDUSTRY, load_catalog
 from features.contract import is_standard_capacity
 from features.schemas import MAX_EQUIPMENT_LINES
+from serving.batch_rejects import parse_rows_text
 from serving.examples import EXAMPLES, MACHINERY_WORKSHOP
 
 pytestmark = [pytest.mark.slow, pytest.mark.live]
@@ -794,10 +795,14 @@ def test_batch_csv_upload_csv_answer(client: httpx.Client) -> None:
     ok = [row for row in rows if row["status"] == "ok"]
     assert {row["customer_id"] for row in ok} == valid
     assert all(is_standard_capacity(float(row["recommended_kva"])) for row in ok)
+    # One row per rejected customer naming every row of its lines (issue 25; before, one
+    # row per line, "rejected (equipment row 5)"): every broken row is still named.
     marked = {
-        (m.group(1), int(m.group(2)))
+        (file, n)
         for row in rows
-        if (m := re.fullmatch(r"rejected \((customers|equipment) row (\d+)\)", row["status"]))
+        if row["status"] == "rejected"
+        for file, numbers in parse_rows_text(row["source_rows"]).items()
+        for n in numbers
     }
     assert broken <= marked, broken - marked
     assert all(row["reason"] for row in rows if row["status"] != "ok")

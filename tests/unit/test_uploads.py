@@ -54,8 +54,15 @@ def test_a_typed_cell_is_never_overwritten_by_the_name() -> None:
 def test_one_unclosed_quote_loses_its_row_only_and_says_so() -> None:
     text = 'customer_id,industry,floor_area_m2\nA1,office,1000\nA2,"office,2000\nA3,hotel,3000\n'
     table = read_table(text.encode(), "customers")
-    assert table.frame["customer_id"].tolist() == ["A1", "A3"]
+    # The lost row stays as an empty row: A3 is still row 4, as the spreadsheet shows it.
+    assert table.frame["customer_id"].tolist() == ["A1", "", "A3"]
     assert [(n.code, n.row) for n in table.notes] == [("upload_unclosed_quote", 3)]
+
+
+def test_blank_rows_are_kept_so_row_numbers_are_the_spreadsheets() -> None:
+    text = "customer_id,industry\nA1,office\n\n\nA4,hotel\n"
+    frame = read_table(text.encode(), "customers").frame
+    assert frame["customer_id"].tolist() == ["A1", "", "", "A4"]  # A4: row 5 (k + 2)
 
 
 def test_a_word_in_the_category_column_is_matched() -> None:

@@ -151,6 +151,9 @@ def validate_partition(part: Partition, require_label: bool) -> ValidatedHistory
         sources=(part.customers, part.equipment),
         meter_readings_df=readings,
         meter_source=part.meter_readings or "(no meter_readings file)",
+        # Applications to answer may say 其他 (not listed): the all-industry answer,
+        # reviewed, as `capacity recommend` gives it; a history never does (no contract code).
+        allow_not_listed=not require_label,
     )
 
 

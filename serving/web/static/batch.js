@@ -57,6 +57,8 @@ const state = {
   busy: false,
   lastMs: null,
   onlyRejected: false,
+  rejectKind: '',
+  rejectText: '',
 };
 
 /** Templates to download: the headers the server reads (Chinese or the contract's names). */
@@ -71,24 +73,126 @@ const TEMPLATES = {
   },
 };
 
-/** The rejected rows' customers and row numbers, from the CSV answer's status. */
+/** An answer from before issue 25: one row per rejected line, 'rejected (equipment row 5)'. */
+const OLD_STATUS = /^rejected \((customers|equipment) row (\d+)\)$/;
+
+/**
+ * The rows of the files of a rejected customer, from the CSV answer's `source_rows`
+ * ('customers 6; equipment 6-7, 9', serving/batch_rejects.py rows_text).
+ */
+export function parseSourceRows(text) {
+  const out = {};
+  for (const part of String(text || '').split(';')) {
+    const m = /^\s*(\S+)\s+(.+)$/.exec(part);
+    if (!m) continue;
+    const numbers = [];
+    for (const span of m[2].split(',')) {
+      const r = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(span);
+      if (!r) return {};
+      for (let k = Number(r[1]); k <= Number(r[2] ?? r[1]); k += 1) numbers.push(k);
+    }
+    if (numbers.length) out[m[1]] = numbers;
+  }
+  return out;
+}
+
+/** [5, 6, 7, 9] → ['5–7', '9']. */
+function spans(rows) {
+  const out = [];
+  let start = null;
+  let prev = null;
+  for (const r of rows) {
+    if (prev !== null && r === prev + 1) { prev = r; continue; }
+    if (start !== null) out.push(start === prev ? String(start) : `${start}–${prev}`);
+    start = r;
+    prev = r;
+  }
+  if (start !== null) out.push(start === prev ? String(start) : `${start}–${prev}`);
+  return out;
+}
+
+/** '客户表第 6 行；设备表第 6–7、9 行' (serving/batch_rejects.py rows_words). */
+export function rowsWords(rows) {
+  return Object.entries(rows)
+    .filter(([, numbers]) => numbers.length)
+    .map(([file, numbers]) => t('reject_rows_one', {
+      file: t(`reject_file_${file}`, {}, file),
+      rows: spans(numbers).join(t('reject_rows_list_sep')),
+      n: numbers.length,
+    }))
+    .join(t('reject_rows_sep'));
+}
+
+/** The suggested code of an 'unknown code' reason in words (the catalog's name). */
+function suggestionName(p) {
+  const cat = window.capacityPage?.catalog;
+  const code = p.suggestion;
+  if (!code || !cat) return code || '';
+  if (p.column === 'industry') {
+    const ind = cat.industries.find((i) => i.code === code);
+    if (ind) return getLang() === 'zh' ? ind.name_zh : ind.name_en.toLowerCase();
+  }
+  if (p.column === 'category') {
+    const c = cat.categories.find((x) => x.code === code);
+    if (c) return getLang() === 'zh' ? c.name_zh : c.name_en;
+  }
+  return code;
+}
+
+/** One reason of a rejected customer in the page's language, after the rows it names. */
+export function reasonText(reason) {
+  const params = reason.params || {};
+  const column = String(params.column ?? reason.column ?? '');
+  const text = t(reason.code, {
+    ...params,
+    value: reason.value ?? '',
+    col: t(`reject_col_${column}`, {}, column),
+    sugg: suggestionName(params),
+  }, String(reason.code));
+  const rows = reason.rows || [];
+  return rows.length ? `${rowsWords({ [reason.file]: rows })}${t('reject_colon')}${text}` : text;
+}
+
+/** The rejected customer of a CSV answer row: its rows of the files and its reasons. */
+function rejectOf(row) {
+  const old = OLD_STATUS.exec(String(row.status || ''));
+  let reasons;
+  try { reasons = JSON.parse(row.reject_reasons || '[]'); } catch { reasons = []; }
+  if (!Array.isArray(reasons)) reasons = [];
+  const rows = old ? { [old[1]]: [Number(old[2])] } : parseSourceRows(row.source_rows);
+  return { id: row.customer_id || '', rows, reasons, english: row.reason || '' };
+}
+
+/** How many rows of the files a rejected customer had (1 when the answer names none). */
+function linesOf(entry) {
+  const n = Object.values(entry.rows).reduce((a, r) => a + r.length, 0);
+  return n || 1;
+}
+
+/** Answered customers, rejected customers and their rows of the files. */
 export function rejectSummary(rows) {
-  const customers = new Set();
+  let rejected = 0;
   let lines = 0;
   for (const r of rows) {
     if (r.status === 'ok') continue;
-    lines += 1;
-    if (r.customer_id) customers.add(r.customer_id);
+    rejected += 1;
+    lines += linesOf(rejectOf(r));
   }
   const answered = new Set(rows.filter((r) => r.status === 'ok').map((r) => r.customer_id));
-  return { answered: answered.size, rejectedCustomers: customers.size, rejectedRows: lines };
+  return { answered: answered.size, rejectedCustomers: rejected, rejectedRows: lines };
 }
 
-/** '已拒绝（设备表第 5 行）' from 'rejected (equipment row 5)'. */
-function statusText(v) {
+/** The reasons of a rejected row in the page's language (the server's English if none). */
+function reasonsOf(entry) {
+  if (!entry.reasons.length) return entry.english ? [entry.english] : [];
+  return entry.reasons.map(reasonText);
+}
+
+/** '已拒绝（客户表第 6 行；设备表第 6–7 行）'. */
+function statusText(v, row) {
   if (v === 'ok') return t('batch_status_ok');
-  const m = /^rejected \((customers|equipment) row (\d+)\)$/.exec(String(v || ''));
-  if (m) return t('batch_status_rejected_at', { file: t(`batch_file_${m[1]}`), row: m[2] });
+  const rows = rejectOf(row).rows;
+  if (Object.keys(rows).length) return t('batch_status_rejected_rows', { rows: rowsWords(rows) });
   return t('batch_status_rejected');
 }
 
@@ -100,7 +204,7 @@ function flagsOf(row) {
   if (row.clamped === 'True') out.push(t('batch_flag_clamped'));
   if (row.unmatched_lines && row.unmatched_lines !== '0') out.push(t('batch_flag_unmatched', { n: row.unmatched_lines }));
   if (row.flags) for (const f of row.flags.split(';')) if (f) out.push(f);
-  if (row.status !== 'ok' && row.reason) out.push(row.reason);
+  if (row.status !== 'ok') out.push(...reasonsOf(rejectOf(row)));
   return out;
 }
 
@@ -111,7 +215,7 @@ function cellText(col, row) {
     case 'pct': return v === '' || v === undefined ? '' : fmtPct(Number(v));
     case 'verdict': return v ? t(`verdict_${v}`) : '';
     case 'type': return v && v !== 'new' ? t(`type_short_${v}`, {}, v) : '';
-    case 'status': return statusText(v);
+    case 'status': return statusText(v, row);
     case 'flags': return flagsOf(row).join('；');
     default: return v ?? '';
   }
@@ -199,7 +303,81 @@ function renderTable() {
     h('label', { for: 'batch-download-lang', class: 'hint small', text: t('batch_download_lang') }), langSelect,
     sum.rejectedRows ? filter : null,
   ]);
-  host.replaceChildren(downloads, h('div', { class: 'table-wrap' }, table), pager);
+  const rejects = rejectsSection();
+  host.replaceChildren(downloads, h('div', { class: 'table-wrap' }, table), pager, ...(rejects ? [rejects] : []));
+}
+
+/** The rejected customers, their rows and reasons in the page's language. */
+function rejectEntries() {
+  return state.rows.filter((r) => r.status !== 'ok').map((r) => {
+    const entry = rejectOf(r);
+    const texts = reasonsOf(entry);
+    const where = rowsWords(entry.rows);
+    return { ...entry, texts, where, haystack: `${entry.id} ${where} ${texts.join(' ')}`.toLowerCase() };
+  });
+}
+
+/** The entries the reason and text filters keep. */
+function filteredRejects(entries) {
+  const text = state.rejectText.trim().toLowerCase();
+  return entries.filter((e) => (!state.rejectKind || e.reasons.some((r) => r.code === state.rejectKind))
+    && (!text || e.haystack.includes(text)));
+}
+
+function rejectRowsOf(entries) {
+  if (!entries.length) {
+    return [h('tr', {}, h('td', { colspan: 3, class: 'hint', text: t('batch_rejects_none_match') }))];
+  }
+  return entries.map((e) => h('tr', { 'data-customer': e.id }, [
+    h('td', { text: e.id || t('batch_rejects_no_id') }),
+    h('td', { text: e.where }),
+    h('td', {}, h('ul', { class: 'reject-reasons' }, e.texts.map((x) => h('li', { text: x })))),
+  ]));
+}
+
+function rejectsSection() {
+  const entries = rejectEntries();
+  if (!entries.length) return null;
+  const sum = rejectSummary(state.rows);
+  const counts = new Map();
+  for (const e of entries) for (const code of new Set(e.reasons.map((r) => r.code))) counts.set(code, (counts.get(code) || 0) + 1);
+  if (state.rejectKind && !counts.has(state.rejectKind)) state.rejectKind = '';
+  const kind = h('select', { id: 'batch-reject-kind' }, [
+    h('option', { value: '', text: t('batch_rejects_filter_all') }),
+    ...[...counts].map(([code, n]) => h('option', {
+      value: code,
+      text: `${t(`reject_kind_${String(code).replace(/^reject_/, '')}`, {}, code)} (${n})`,
+    })),
+  ]);
+  kind.value = state.rejectKind;
+  const search = h('input', {
+    type: 'search', id: 'batch-reject-search', value: state.rejectText,
+    placeholder: t('batch_rejects_filter_placeholder'),
+  });
+  const body = h('tbody', {}, []);
+  const shown = h('span', { id: 'batch-rejects-shown', class: 'hint small', 'aria-live': 'polite' });
+  const update = () => {
+    const kept = filteredRejects(entries);
+    body.replaceChildren(...rejectRowsOf(kept));
+    shown.textContent = t('batch_rejects_shown', { shown: kept.length, n: entries.length });
+  };
+  kind.addEventListener('change', () => { state.rejectKind = kind.value; update(); });
+  search.addEventListener('input', () => { state.rejectText = search.value; update(); });
+  update();
+  return h('section', { id: 'batch-rejects', class: 'batch-rejects', 'aria-labelledby': 'batch-rejects-title' }, [
+    h('h3', { id: 'batch-rejects-title', text: t('batch_rejects_title') }),
+    h('p', { id: 'batch-rejects-caption', text: t('batch_rejects_caption', { customers: sum.rejectedCustomers, rows: sum.rejectedRows }) }),
+    h('div', { class: 'batch-filter' }, [
+      h('label', { for: 'batch-reject-kind', text: t('batch_rejects_filter_kind') }), kind, ' ',
+      h('label', { for: 'batch-reject-search', text: t('batch_rejects_filter_text') }), search, ' ',
+      shown, ' ',
+      h('button', { type: 'button', class: 'btn secondary', id: 'batch-download-rejects', text: t('batch_download_rejects'), onclick: () => convert('csv', 'rejected') }),
+    ]),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'batch-rejects-table' }, [
+      h('thead', {}, h('tr', {}, ['batch_rejects_col_customer', 'batch_rejects_col_rows', 'batch_rejects_col_reasons'].map((k) => h('th', { scope: 'col', text: t(k) })))),
+      body,
+    ])),
+  ]);
 }
 
 function save(blob, name) {
@@ -228,15 +406,18 @@ function downloadXlsx() {
   return convert('xlsx');
 }
 
-/** The answer relabelled by the server (/export/batch: one labelling for both formats). */
-async function convert(format) {
+/**
+ * The answer relabelled by the server (/export/batch: one labelling for both formats);
+ * `rows` 'rejected' is the reject report (rejected customers, rows and reasons).
+ */
+async function convert(format, rows = 'all') {
   setStatus(t('batch_converting'));
   try {
     const r = await post('/export/batch', {
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ csv: state.csvText, format, lang: downloadLang() }),
+      body: JSON.stringify({ csv: state.csvText, format, lang: downloadLang(), rows }),
     });
-    save(await r.blob(), `recommendations.${format}`);
+    save(await r.blob(), `${rows === 'rejected' ? 'rejects' : 'recommendations'}.${format}`);
     setStatus(t('batch_done', { n: state.rows.length, s: fmtNum(state.lastMs / 1000, 1) }));
   } catch (err) {
     setStatus(t('batch_error', { detail: String(err.message || err) }), true);

@@ -72,7 +72,11 @@ export function collect(state) {
   // Not recognised here and not (yet) by the server's matcher: the text goes as written
   // and the server reads it with the same matcher (or says it does not know it).
   else if (!code && found && found.state === 'done' && !found.code) fieldErr('industry', 'err_industry_unknown', { text: industryText });
-  app.industry = code || industryText;
+  // A guess (工厂: the server's guess field) goes as the customer wrote it, so the answer's
+  // industry_match says it was a guess (and the log keeps it); sent as the code, the
+  // answer would look read for sure.
+  const guessed = Boolean(code && found && found.state === 'done' && found.code === code && found.guess);
+  app.industry = guessed ? industryText : code || industryText;
   if ($('#climate_zone').value) app.climate_zone = $('#climate_zone').value;
 
   const numField = (id, { integer = false, min = 0, exclusive = true, max, key }) => {

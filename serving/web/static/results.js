@@ -450,14 +450,19 @@ export function scaleBandText(band) {
 }
 
 export function summaryCard(state, rec, app) {
-  const ind = state.industries.get(app.industry);
-  const zone = state.catalog.climate_zones.find((z) => z.code === app.climate_zone);
   // How the industry was read: the server's match, or the word the page resolved.
   const found = rec.industry_match;
+  const ind = state.industries.get(found?.industry ?? app.industry);
+  const zone = state.catalog.climate_zones.find((z) => z.code === app.climate_zone);
   const typed = found && found.source === 'name' ? found.text : state.result.industryText;
   const readAs = ind && typed && !isIndustryName(state, typed);
+  // A guess (the server's guess field: a broad word such as 工厂) is said to be one here
+  // too, as on the form; never shown as if it had been read for sure.
+  const guessed = readAs && found && found.source === 'name' && found.guess;
+  const industryText = guessed ? t('industry_guessed_as', { text: typed, name: catName(ind) })
+    : readAs ? t('industry_read_as', { text: typed, name: catName(ind) }) : catName(ind);
   const rows = [
-    [t('label_industry'), ind ? (readAs ? t('industry_read_as', { text: typed, name: catName(ind) }) : catName(ind)) : app.industry],
+    [t('label_industry'), ind ? industryText : app.industry],
     [t('label_climate'), zone ? catName(zone) : t('climate_unknown')],
     [t('label_area'), app.floor_area_m2 != null ? `${fmtNum(app.floor_area_m2)} m²` : '—'],
     [t('label_employees'), app.employees != null ? fmtNum(app.employees, 0) : '—'],

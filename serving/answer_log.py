@@ -91,7 +91,7 @@ class AnswerLog:
                 source=source,  # type: ignore[arg-type]
                 status_quo_kva=proposed_kva,
             )
-            rid = str(self.logbook.record_many([entry], defer=True)[0])
+            rid = str(self.logbook.record_many([entry], defer=True, settling=True)[0])
             return rid if self.logbook.settle([rid])[0] else None
         except ValueError:
             raise  # an invalid row: as before
@@ -149,7 +149,7 @@ class AnswerLog:
         try:
             ids: list[str | None] = list(
                 self.logbook.record_many(
-                    rows, defer=True, idempotency_key=key, body_sha256=body_sha256
+                    rows, defer=True, idempotency_key=key, body_sha256=body_sha256, settling=True
                 )
             )
             # Committed (or durably spooled) before the answer leaves: a repeat of a key

@@ -783,6 +783,7 @@ class Logbook:
         defer: bool = False,
         idempotency_key: str | None = None,
         body_sha256: str | None = None,
+        settling: bool = False,
     ) -> list[str]:
         """Log many recommendations in one transaction (all or none).
 
@@ -799,6 +800,9 @@ class Logbook:
             exit write what is left. Rows the database refuses are appended (fsynced) to
             :attr:`spool_path`, replayed when it takes writes again, and the error is logged.
             The rows of one call are always written in one transaction.
+        settling
+            With ``defer``: the caller calls :meth:`settle` right after, so the writer
+            thread is not woken for these rows (the caller writes them itself).
         idempotency_key, body_sha256
             Store the key with the batch (in the same transaction as its rows): a later
             :meth:`find_batch` returns the ids. All rows must share one ``batch_id``.
@@ -844,7 +848,7 @@ class Logbook:
                 "ids_json": json.dumps([v["id"] for v in values]),
             }
         if defer:
-            self._queue.put(values, request)
+            self._queue.put(values, request, wake=not settling)
         else:
             self._insert_groups([(values, request)])
         return [v["id"] for v in values]

@@ -40,6 +40,7 @@ from features.engineering import (
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher, is_guess
 from features.metered import MeteredModelRequired
 from features.schemas import UNDERSIZED_RISK_HELP, Application, UndersizedRiskCap
+from features.trusted import trusted
 from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
 from serving.model.bounds import BoundRule
@@ -575,7 +576,8 @@ class Recommender:
                 # Every value is already of the field's type (the application was
                 # validated): construct without a second validation, 30 times per answer.
                 matches.append(
-                    NameMatch.model_construct(
+                    trusted(
+                        NameMatch,
                         index=i,
                         text=item.name,
                         category=item.category,
@@ -587,6 +589,7 @@ class Recommender:
                         # default_factory's signature on every call (0.25 ms each, 90 %
                         # of a 10,000-application batch in the issue-27 profile).
                         candidates=[],
+                        guess=False,
                     )
                 )
                 continue
@@ -703,7 +706,8 @@ class Recommender:
             else:
                 zh, en = GROUP_LABELS.get(key, (key, key))
             out.append(
-                Driver.model_construct(
+                trusted(
+                    Driver,
                     key=key,
                     label_zh=zh,
                     label_en=en,
@@ -826,7 +830,8 @@ class Recommender:
         p1 = self.model.probabilities_for(pred, i, tiers)
         pf = self.sizing.power_factor
         options = [
-            TierOption.model_construct(
+            trusted(
+                TierOption,
                 capacity_kva=float(t),
                 p_appropriate=float(p1.p_appropriate[0, j]),
                 p_undersized=float(p1.p_undersized[0, j]),

@@ -70,9 +70,17 @@ class AnswerLog:
         self.logbook = logbook
 
     def one(
-        self, app: Application, rec: Recommendation, source: str, proposed_kva: float | None = None
+        self,
+        app: Application,
+        rec: Recommendation,
+        source: str,
+        proposed_kva: float | None = None,
+        answer_json: str | None = None,
     ) -> str | None:
-        """Log one answer; its id (None without a log or when logging failed)."""
+        """Log one answer; its id (None without a log or when logging failed).
+
+        ``answer_json``: ``rec.model_dump_json()`` if the caller made it (stored as is).
+        """
         if self.logbook is None:
             return None
         # The models themselves: the logbook serialises them once with pydantic-core
@@ -90,6 +98,7 @@ class AnswerLog:
                 rec,
                 source=source,  # type: ignore[arg-type]
                 status_quo_kva=proposed_kva,
+                answer_json=answer_json,
             )
             rid = str(self.logbook.record_many([entry], defer=True, settling=True)[0])
             return rid if self.logbook.settle([rid])[0] else None

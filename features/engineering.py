@@ -348,7 +348,12 @@ def groups_from_equipment(
             three[line.category] = three.get(line.category, 0.0) + line.installed_kw
             line_group[position] = line.category
         single = []
-    groups = [GroupInput(category=code, installed_kw=kw) for code, kw in three.items()]
+    # Codes of validated lines and positive kW (rated_kw > 0, quantity >= 1): what
+    # GroupInput's validation would check holds, so it is not run 20 times per answer.
+    groups = [
+        trusted(GroupInput, category=code, installed_kw=float(kw), kx=None, cos_phi=None, name=None)
+        for code, kw in three.items()
+    ]
     lines = [
         # Every value is of its field's type already (validated lines, floats computed
         # here): no second validation, 30 lines per answer.

@@ -100,6 +100,8 @@ several API workers, ``/feedback`` may reach a worker other than the one that is
 id, whose writer thread commits it within milliseconds of the answer (1 s covers a busy
 machine). An id unknown after that is refused (404)."""
 _PG_MIGRATION_LOCK_KEY = 7_352_011  # arbitrary constant shared by all workers
+_INSERT_RECOMMENDATIONS = insert(_REC)
+"""Built once: every answer's write executes it (SQLAlchemy then finds it compiled)."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -571,7 +573,7 @@ class Logbook:
             for rows, request in groups:
                 if rows:
                     # Core executemany: one prepared statement for all rows, no ORM work.
-                    conn.execute(insert(_REC), rows)
+                    conn.execute(_INSERT_RECOMMENDATIONS, rows)
                 if request is not None:
                     self._insert_request(conn, request)
         if not self._file_ok():
@@ -595,7 +597,7 @@ class Logbook:
                     )
                 missing = [r for r in rows if r["id"] not in present]
                 if missing:
-                    conn.execute(insert(_REC), missing)
+                    conn.execute(_INSERT_RECOMMENDATIONS, missing)
                 if request is not None:
                     self._insert_request(conn, request)
         if not self._file_ok():

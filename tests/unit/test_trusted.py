@@ -52,14 +52,20 @@ def test_every_field_in_order_is_model_construct(
 
 
 def test_a_frozen_model_too() -> None:
-    values = {"category": "fan", "installed_kw": 3.0, "kx": None, "cos_phi": None, "name": None}
+    values: dict[str, Any] = {
+        "category": "fan",
+        "installed_kw": 3.0,
+        "kx": None,
+        "cos_phi": None,
+        "name": None,
+    }
     got = trusted(GroupInput, **values)
     _same(got, GroupInput.model_construct(**values))
     assert got == GroupInput(category="fan", installed_kw=3.0)
 
 
 def test_a_missing_field_falls_back_to_its_default() -> None:
-    values = {
+    values: dict[str, Any] = {
         "index": 0,
         "text": None,
         "category": "fan",

@@ -40,6 +40,7 @@ from features.contract import (
 from features.density import density_outside_range
 from features.density import installed_w_m2 as installed_density_w_m2
 from features.schemas import Application, DesignOptions, EquipmentItem, LoadClass, Phase
+from features.trusted import trusted
 
 Method = Literal["demand_coefficient", "area_density"]
 SupplyVoltage = Literal["220V", "0.4kV", "10kV", "35kV+"]
@@ -347,9 +348,17 @@ def groups_from_equipment(
             three[line.category] = three.get(line.category, 0.0) + line.installed_kw
             line_group[position] = line.category
         single = []
-    groups = [GroupInput(category=code, installed_kw=kw) for code, kw in three.items()]
+    # Codes of validated lines and positive kW (rated_kw > 0, quantity >= 1): what
+    # GroupInput's validation would check holds, so it is not run 20 times per answer.
+    groups = [
+        trusted(GroupInput, category=code, installed_kw=float(kw), kx=None, cos_phi=None, name=None)
+        for code, kw in three.items()
+    ]
     lines = [
-        SheetLine(
+        # Every value is of its field's type already (validated lines, floats computed
+        # here): no second validation, 30 lines per answer.
+        trusted(
+            SheetLine,
             index=i,
             name=item.name,
             category=str(item.category),
@@ -890,7 +899,8 @@ def _group_rows(
         p_kw = kx * group.installed_kw
         rows.append(
             # Every value is a float or bool from validated inputs: no second validation.
-            SheetRow.model_construct(
+            trusted(
+                SheetRow,
                 category=group.category,
                 name=group.name,
                 installed_kw=group.installed_kw,
@@ -1084,7 +1094,8 @@ def _single_phase_row(summary: SinglePhaseSummary) -> SheetRow:
     """The sheet line of the equivalent three-phase load (effective Kx, cos φ)."""
     s = math.hypot(summary.p_kw, summary.q_kvar)
     cos_phi = summary.p_kw / s if s > 0 else 1.0
-    return SheetRow.model_construct(
+    return trusted(
+        SheetRow,
         category="single_phase",
         name=f"3 × {summary.max_phase}",
         installed_kw=summary.installed_kw,

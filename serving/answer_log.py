@@ -70,9 +70,17 @@ class AnswerLog:
         self.logbook = logbook
 
     def one(
-        self, app: Application, rec: Recommendation, source: str, proposed_kva: float | None = None
+        self,
+        app: Application,
+        rec: Recommendation,
+        source: str,
+        proposed_kva: float | None = None,
+        answer_json: str | None = None,
     ) -> str | None:
-        """Log one answer; its id (None without a log or when logging failed)."""
+        """Log one answer; its id (None without a log or when logging failed).
+
+        ``answer_json``: ``rec.model_dump_json()`` if the caller made it (stored as is).
+        """
         if self.logbook is None:
             return None
         # The models themselves: the logbook serialises them once with pydantic-core
@@ -90,8 +98,9 @@ class AnswerLog:
                 rec,
                 source=source,  # type: ignore[arg-type]
                 status_quo_kva=proposed_kva,
+                answer_json=answer_json,
             )
-            rid = str(self.logbook.record_many([entry], defer=True)[0])
+            rid = str(self.logbook.record_many([entry], defer=True, settling=True)[0])
             return rid if self.logbook.settle([rid])[0] else None
         except ValueError:
             raise  # an invalid row: as before
@@ -149,7 +158,7 @@ class AnswerLog:
         try:
             ids: list[str | None] = list(
                 self.logbook.record_many(
-                    rows, defer=True, idempotency_key=key, body_sha256=body_sha256
+                    rows, defer=True, idempotency_key=key, body_sha256=body_sha256, settling=True
                 )
             )
             # Committed (or durably spooled) before the answer leaves: a repeat of a key

@@ -40,6 +40,7 @@ from features.engineering import (
 from features.matching import DEFAULT_THRESHOLD, NameMatcher, industry_matcher, is_guess
 from features.metered import MeteredModelRequired
 from features.schemas import UNDERSIZED_RISK_HELP, Application, UndersizedRiskCap
+from features.trusted import trusted
 from serving.errors import UnmatchedLinesError, unmatched_errors
 from serving.messages import render
 from serving.model.bounds import BoundRule
@@ -146,6 +147,21 @@ class Recommender:
             for name, g in self._groups.items()
             if g.startswith("category:")
         }
+        # The drivers' grouping as arrays: each feature's group (in first-seen order,
+        # then equipment_mix), and the features of a category with the column saying
+        # whether the application has that category.
+        names = model.builder.feature_names_
+        labels = list(dict.fromkeys(self._groups[n] for n in names))
+        if "equipment_mix" not in labels:
+            labels.append("equipment_mix")
+        self._driver_labels = labels
+        self._driver_group = np.array([labels.index(self._groups[n]) for n in names], dtype=np.intp)
+        self._driver_mix = labels.index("equipment_mix")
+        of_category = [
+            (j, self._category_kw_col[n]) for j, n in enumerate(names) if n in self._category_kw_col
+        ]
+        self._driver_cat_features = np.array([j for j, _ in of_category], dtype=np.intp)
+        self._driver_cat_kw = np.array([c for _, c in of_category], dtype=np.intp)
 
     # -- public API ----------------------------------------------------------------------
     def recommend(self, application: Application) -> Recommendation:
@@ -189,7 +205,10 @@ class Recommender:
             with_rules=with_rules,
             min_peers=self.config.min_peers,
             max_undersized_risk=self.risk_caps(applications),
-            industries=frames.customers["industry"].to_numpy(dtype=object),
+            # The codes as the applications gave them (the frames' ``industry`` column
+            # holds these same strings): reading the column built both pandas frames,
+            # 13 % of a single answer in the issue-27 profile, for one column.
+            industries=np.array([a.industry for a in applications], dtype=object),
         )
 
     def risk_caps(self, applications: Sequence[Application]) -> np.ndarray | None:
@@ -572,7 +591,8 @@ class Recommender:
                 # Every value is already of the field's type (the application was
                 # validated): construct without a second validation, 30 times per answer.
                 matches.append(
-                    NameMatch.model_construct(
+                    trusted(
+                        NameMatch,
                         index=i,
                         text=item.name,
                         category=item.category,
@@ -584,6 +604,7 @@ class Recommender:
                         # default_factory's signature on every call (0.25 ms each, 90 %
                         # of a 10,000-application batch in the issue-27 profile).
                         candidates=[],
+                        guess=False,
                     )
                 )
                 continue
@@ -653,18 +674,23 @@ class Recommender:
         scale = base * math.exp(phi0)
         # (e^S - 1)/S, written to stay exact near S = 0.
         factor = math.expm1(s) / s if abs(s) > 1e-12 else 1.0
-        groups = self._groups
-        names = self.model.builder.feature_names_
-        kw_col = self._category_kw_col
-        corr: dict[str, float] = {}
-        for name, value in zip(names, feat.tolist(), strict=True):
-            g = groups[name]
-            if name in kw_col and not row[kw_col[name]] > 0:
-                # A category the application does not have still shifts the prediction
-                # (its absence says something about the mix); reporting it as "fans
-                # 0.3 kW" for a site without fans would confuse, so it is pooled.
-                g = "equipment_mix"
-            corr[g] = corr.get(g, 0.0) + scale * value * factor
+        group = self._driver_group.copy()
+        # A category the application does not have still shifts the prediction (its
+        # absence says something about the mix); reporting it as "fans 0.3 kW" for a
+        # site without fans would confuse, so it is pooled.
+        absent = ~(row[self._driver_cat_kw] > 0)
+        group[self._driver_cat_features[absent]] = self._driver_mix
+        # Summed per group in feature order from 0.0, as a loop over the features would
+        # (bincount adds its weights in order): the same floats, one call.
+        sums = np.bincount(group, weights=scale * feat * factor, minlength=len(self._driver_labels))
+        seen = np.bincount(group, minlength=len(self._driver_labels)) > 0
+        corr = {
+            label: float(total)
+            for label, total, has in zip(
+                self._driver_labels, sums.tolist(), seen.tolist(), strict=True
+            )
+            if has
+        }
         eng: dict[str, float] = {}
         builder = self.model.builder
         industry = pred.industry[i]
@@ -700,7 +726,8 @@ class Recommender:
             else:
                 zh, en = GROUP_LABELS.get(key, (key, key))
             out.append(
-                Driver.model_construct(
+                trusted(
+                    Driver,
                     key=key,
                     label_zh=zh,
                     label_en=en,
@@ -823,7 +850,8 @@ class Recommender:
         p1 = self.model.probabilities_for(pred, i, tiers)
         pf = self.sizing.power_factor
         options = [
-            TierOption.model_construct(
+            trusted(
+                TierOption,
                 capacity_kva=float(t),
                 p_appropriate=float(p1.p_appropriate[0, j]),
                 p_undersized=float(p1.p_undersized[0, j]),
@@ -856,10 +884,16 @@ class Recommender:
         if tariff:
             power = pf * self.sizing.high
 
+            mu_i, group_i = pred.mu[i : i + 1], pred.groups[i : i + 1]
+            high = self.sizing.high
+
             def survival(x: np.ndarray) -> np.ndarray:
-                # P(peak > x) is P(undersized) at the capacity whose limit is x.
+                # P(peak > x) is P(undersized) at the capacity whose limit is x: the
+                # one CDF of tier_probabilities that gives it (the same arithmetic,
+                # without the second CDF, P(oversized), which nothing here reads).
                 caps = np.maximum(np.asarray(x, dtype=float), 1e-9) / power
-                return np.asarray(self.model.probabilities_for(pred, i, caps).p_undersized[0])
+                log_hi = np.log(caps * pf * high)[None, :]
+                return np.asarray(1.0 - self.model.calibrator.cdf(mu_i, group_i, log_hi)[0])
 
             comparison = compare_bases(
                 final_kva,

@@ -81,6 +81,18 @@ class StoredBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerJSON:
+    """An answer's JSON text exactly as its pydantic model serialised it.
+
+    Stored as it is: the single answer is serialised once, for its log row and (with
+    its id put in) its response body; parsing the text again to check it would cost
+    what was saved.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecommendationEntry:
     """One recommendation to log (the argument of :meth:`Logbook.record_many`).
 
@@ -89,7 +101,7 @@ class RecommendationEntry:
     application
         The request: an :class:`~features.schemas.Application`, its dict, or its JSON text.
     response
-        The answer: a pydantic model, a dict or JSON text.
+        The answer: a pydantic model, a dict, JSON text, or :class:`AnswerJSON`.
     source
         Where it was asked: ``'api'``, ``'batch'``, ``'web'`` or ``'cli'``.
     model_version
@@ -109,7 +121,7 @@ class RecommendationEntry:
     """
 
     application: Application | Mapping[str, Any] | str
-    response: BaseModel | Mapping[str, Any] | str
+    response: BaseModel | Mapping[str, Any] | str | AnswerJSON
     source: RecommendationSource
     model_version: str
     recommended_kva: float
@@ -133,6 +145,7 @@ class RecommendationEntry:
         compact: bool = False,
         lines: Sequence[Mapping[str, Any]] | None = None,
         native: bool = False,
+        answer_json: str | None = None,
     ) -> RecommendationEntry:
         """The one mapping of an answer to a log row, for every path.
 
@@ -164,6 +177,9 @@ class RecommendationEntry:
             ``answer`` is a row whose values are JSON-able Python values already (NaN as
             None, no numpy scalars: :func:`serving.batch_rows.records`); it is copied as
             it is instead of cleaning each value again.
+        answer_json
+            ``answer.model_dump_json()`` when the caller has it already (a full answer):
+            stored as it is instead of serialising the answer a second time.
         """
         if lines is not None and not isinstance(application, Application):
             request: Application | dict[str, Any] = application_from_contract_rows(
@@ -173,12 +189,12 @@ class RecommendationEntry:
             request = application
         else:
             request = dict(application)
-        response: BaseModel | dict[str, Any]
+        response: BaseModel | dict[str, Any] | AnswerJSON
         if isinstance(answer, BaseModel) and not compact:
             # The model itself: the logbook serialises it once with pydantic-core (no dump
             # to a dict here on the single path, which every request takes).
             full: dict[str, Any] = {k: getattr(answer, k, None) for k in _ROW_FIELDS}
-            response = answer
+            response = answer if answer_json is None else AnswerJSON(answer_json)
         elif isinstance(answer, BaseModel):
             full = answer.model_dump(mode="json")
             response = compact_answer(full)
@@ -433,6 +449,8 @@ def _text(name: str, value: object, max_length: int) -> str:
 
 
 def _json_text(name: str, value: object) -> str:
+    if isinstance(value, AnswerJSON):
+        return value.text
     if isinstance(value, BaseModel):
         return value.model_dump_json()
     if isinstance(value, str):

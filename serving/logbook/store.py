@@ -100,6 +100,8 @@ several API workers, ``/feedback`` may reach a worker other than the one that is
 id, whose writer thread commits it within milliseconds of the answer (1 s covers a busy
 machine). An id unknown after that is refused (404)."""
 _PG_MIGRATION_LOCK_KEY = 7_352_011  # arbitrary constant shared by all workers
+_INSERT_RECOMMENDATIONS = insert(_REC)
+"""Built once: every answer's write executes it (SQLAlchemy then finds it compiled)."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -571,7 +573,7 @@ class Logbook:
             for rows, request in groups:
                 if rows:
                     # Core executemany: one prepared statement for all rows, no ORM work.
-                    conn.execute(insert(_REC), rows)
+                    conn.execute(_INSERT_RECOMMENDATIONS, rows)
                 if request is not None:
                     self._insert_request(conn, request)
         if not self._file_ok():
@@ -595,7 +597,7 @@ class Logbook:
                     )
                 missing = [r for r in rows if r["id"] not in present]
                 if missing:
-                    conn.execute(insert(_REC), missing)
+                    conn.execute(_INSERT_RECOMMENDATIONS, missing)
                 if request is not None:
                     self._insert_request(conn, request)
         if not self._file_ok():
@@ -783,6 +785,7 @@ class Logbook:
         defer: bool = False,
         idempotency_key: str | None = None,
         body_sha256: str | None = None,
+        settling: bool = False,
     ) -> list[str]:
         """Log many recommendations in one transaction (all or none).
 
@@ -799,6 +802,9 @@ class Logbook:
             exit write what is left. Rows the database refuses are appended (fsynced) to
             :attr:`spool_path`, replayed when it takes writes again, and the error is logged.
             The rows of one call are always written in one transaction.
+        settling
+            With ``defer``: the caller calls :meth:`settle` right after, so the writer
+            thread is not woken for these rows (the caller writes them itself).
         idempotency_key, body_sha256
             Store the key with the batch (in the same transaction as its rows): a later
             :meth:`find_batch` returns the ids. All rows must share one ``batch_id``.
@@ -844,7 +850,7 @@ class Logbook:
                 "ids_json": json.dumps([v["id"] for v in values]),
             }
         if defer:
-            self._queue.put(values, request)
+            self._queue.put(values, request, wake=not settling)
         else:
             self._insert_groups([(values, request)])
         return [v["id"] for v in values]

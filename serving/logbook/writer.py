@@ -59,14 +59,25 @@ class _WriteBehind:
                 )
                 self._thread.start()
 
-    def put(self, values: list[dict[str, Any]], request: dict[str, Any] | None = None) -> None:
-        """Queue rows for writing (never blocks on the database unless far behind)."""
+    def put(
+        self,
+        values: list[dict[str, Any]],
+        request: dict[str, Any] | None = None,
+        *,
+        wake: bool = True,
+    ) -> None:
+        """Queue rows for writing (never blocks on the database unless far behind).
+
+        ``wake=False``: the caller writes the queue itself right away (:meth:`flush`), so
+        the writer thread is not woken for these rows; it would only contend with the
+        caller for the GIL and find nothing left after its linger.
+        """
         self.start()
         with self._lock:
             self._pending.append((values, request))
             self._pending_rows += len(values)
             backlog = self._pending_rows
-            if backlog == len(values) or backlog >= _WRITE_BATCH:
+            if backlog >= _WRITE_BATCH or (wake and backlog == len(values)):
                 self._wake.notify()  # otherwise the writer is awake or lingering already
         if backlog > _MAX_PENDING:
             self.flush()  # the database cannot keep up: the caller helps (back-pressure)

@@ -1,20 +1,24 @@
 """Request guards: every HTTP request passes one chain, registered by one call.
 
-:func:`install` puts :class:`RequestGuards` on the service; it builds, once per app and
-from :class:`serving.settings.ServiceSettings` read then, the chain (outermost first):
+:func:`install` does two things, each from :class:`serving.settings.ServiceSettings`
+read when a worker builds its app:
 
-1. :class:`~serving.guards.headers.SecurityHeaders`: CSP and friends on every answer;
-2. :class:`~serving.guards.internal.InternalErrors`: an unexpected exception is a JSON
-   500, never a hang;
-3. :class:`~serving.guards.json_errors.JSONErrors`: every error in the JSON error body;
-4. :class:`~serving.guards.shedding.LoadShedding`: a slot or a quick 503 (before the body
-   is read);
-5. :class:`~serving.guards.body.BodyGuard`: size, content type, strict JSON, depth, forms;
-6. :class:`~serving.guards.memory.MemoryRelease`: the heap trimmed after large requests;
-7. :class:`~serving.guards.readiness.ReadinessDetail`: ``GET /readyz`` with its body.
+* it makes :class:`~serving.guards.shedding.AdmissionGate` the outermost application of
+  every worker, ahead of BentoML's own middlewares (HTTP metrics, tracing, access log,
+  timeout): a work request gets a slot or a 503 with ``Retry-After`` at once, before
+  anything reads its body or logs it; probes, metrics and the page bypass it;
+* it puts :class:`RequestGuards` on the service, inside BentoML's middlewares; it builds
+  the chain (outermost first):
 
-The HTTP metrics middleware of BentoML is outermost of all; :func:`install` also makes it
-label requests by route (:mod:`serving.guards.metrics`).
+  1. :class:`~serving.guards.headers.SecurityHeaders`: CSP and friends on every answer;
+  2. :class:`~serving.guards.internal.InternalErrors`: an unexpected exception is a JSON
+     500, never a hang;
+  3. :class:`~serving.guards.json_errors.JSONErrors`: every error in the JSON error body;
+  4. :class:`~serving.guards.body.BodyGuard`: size, content type, strict JSON, depth, forms;
+  5. :class:`~serving.guards.memory.MemoryRelease`: the heap trimmed after large requests;
+  6. :class:`~serving.guards.readiness.ReadinessDetail`: ``GET /readyz`` with its body.
+
+BentoML's HTTP metrics middleware labels requests by route (:mod:`serving.guards.metrics`).
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from serving.guards.internal import InternalErrors
 from serving.guards.json_errors import JSONErrors
 from serving.guards.memory import MemoryRelease
 from serving.guards.metrics import route_labelled_metrics
+from serving.guards.paths import WORK_PATHS
 from serving.guards.readiness import ReadinessDetail, StatusFn
-from serving.guards.shedding import LoadShedding
+from serving.guards.shedding import AdmissionGate, admit_in_front
 from serving.settings import ServiceSettings
 
 
@@ -40,11 +45,6 @@ class RequestGuards:
         chain: Any = ReadinessDetail(app, status)
         chain = MemoryRelease(chain)
         chain = BodyGuard(chain, max_bytes=s.max_body_bytes)  # every route's POST
-        # Shedding before BodyGuard: a request that gets no slot is refused before its body
-        # is read.
-        chain = LoadShedding(
-            chain, max_concurrency=s.max_concurrency, queue_timeout_ms=s.queue_timeout_ms
-        )
         chain = JSONErrors(chain, benchmark_endpoints=s.serve_benchmark_endpoints)
         chain = InternalErrors(chain)
         # Outermost: the headers and the JSON error bodies cover every guard's answers.
@@ -55,7 +55,19 @@ class RequestGuards:
         await self.app(scope, receive, send)
 
 
+def gate(app: Any, settings: ServiceSettings | None = None) -> AdmissionGate:
+    """The admission gate around a worker's whole app, with the settings' bound."""
+    s = ServiceSettings() if settings is None else settings
+    return AdmissionGate(
+        app,
+        max_concurrency=s.max_concurrency,
+        queue_timeout_ms=s.queue_timeout_ms,
+        known_paths=WORK_PATHS,
+    )
+
+
 def install(service: Any, status: StatusFn) -> None:
-    """Register the guard chain on a BentoML service class (call once, at import)."""
+    """Register the gate and the guard chain on a BentoML service (call once, at import)."""
     route_labelled_metrics()
     service.add_asgi_middleware(RequestGuards, status=status)
+    admit_in_front(service, gate)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from serving.errors import single_error
 from serving.guards.body import BodyGuard
 from serving.guards.headers import SecurityHeaders
 from serving.guards.internal import InternalErrors
@@ -51,8 +52,34 @@ class RequestGuards:
         self.app = SecurityHeaders(chain)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Pass the request through the chain."""
-        await self.app(scope, receive, send)
+        """Pass the request through the chain; always end it with an answer.
+
+        A request whose client went away before its body was complete ends in the chain
+        without an answer (the body guard returns on ``http.disconnect``). BentoML's
+        timeout middleware, around this chain, waits for the first message sent, not for
+        the app to return: it held such a request, and its admission slot, for the whole
+        traffic timeout (120 s; tests/service/test_admission.py found it). An answer is
+        sent instead; the server drops it, as the connection is gone.
+        """
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting(message: Any) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        await self.app(scope, receive, send_noting)
+        if not started:
+            await single_error(
+                None,
+                None,
+                "a complete request",
+                "the client went away before its request was complete",
+                400,
+            )(scope, receive, send)
 
 
 def gate(app: Any, settings: ServiceSettings | None = None) -> AdmissionGate:

@@ -279,20 +279,24 @@ def show(row: dict[str, Any]) -> None:
 
 
 def run_levels(
-    base: str, seconds: float, server_pid: int | None, backoff_s: float = 0.05
+    base: str,
+    seconds: float,
+    server_pid: int | None,
+    backoff_s: float = 0.05,
+    clients: tuple[int, ...] = (64, 256),
+    page_routes: bool = True,
 ) -> list[dict[str, Any]]:
     """The overload levels of issue 27 against a running server; printed as they finish."""
     from benchmarks.bench_service import APPLICATION_30
 
     rows = []
-    for clients in (64, 256):
-        rows.append(
-            level(base, clients, seconds, "/recommend", APPLICATION_30, server_pid, backoff_s)
-        )
+    for n in clients:
+        rows.append(level(base, n, seconds, "/recommend", APPLICATION_30, server_pid, backoff_s))
         show(rows[-1])
-    for path, body in (("/api/match", MATCH_BODY), ("/export/batch", {"csv": BATCH_CSV})):
-        rows.append(level(base, 64, seconds / 2, path, body, server_pid, backoff_s))
-        show(rows[-1])
+    if page_routes:
+        for path, body in (("/api/match", MATCH_BODY), ("/export/batch", {"csv": BATCH_CSV})):
+            rows.append(level(base, 64, seconds / 2, path, body, server_pid, backoff_s))
+            show(rows[-1])
     return rows
 
 
@@ -334,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backoff-ms", type=float, default=50.0, help="client wait after a 503")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "capacity-bench"))
     parser.add_argument("--env", action="append", default=[], help="extra server KEY=VALUE")
+    parser.add_argument(
+        "--clients", default="64,256", help="levels of /recommend clients, e.g. 64,256"
+    )
+    parser.add_argument(
+        "--no-page-routes", action="store_true", help="skip the /api/match, /export/batch levels"
+    )
     args = parser.parse_args(argv)
     work = Path(args.work)
     model = bundle(args.model, work)
@@ -348,7 +358,14 @@ def main(argv: list[str] | None = None) -> int:
 
         for _ in range(20):  # warm every worker
             httpx.post(f"{base}/recommend", json=APPLICATION_30, timeout=60)
-        rows = run_levels(base, args.seconds, server.proc.pid, args.backoff_ms / 1000)
+        rows = run_levels(
+            base,
+            args.seconds,
+            server.proc.pid,
+            args.backoff_ms / 1000,
+            tuple(int(c) for c in args.clients.split(",")),
+            not args.no_page_routes,
+        )
     print_summary(summary(rows))
     return 0
 

@@ -296,6 +296,7 @@ def throughput(
         t.start()
     connected.wait()
     server0 = tree_cpu_s(pid) if pid is not None else float("nan")
+    workers0 = worker_cpu_s(pid) if pid is not None else {}
     client0 = _own_cpu_s()
     t0 = time.perf_counter()
     stop_at[0] = t0 + seconds
@@ -304,6 +305,7 @@ def throughput(
         t.join()
     elapsed = time.perf_counter() - t0
     server = (tree_cpu_s(pid) - server0) if pid is not None else float("nan")
+    workers1 = worker_cpu_s(pid) if pid is not None else {}
     client = _own_cpu_s() - client0
     done = max(1, sum(ok) + sum(failed))
     return {
@@ -317,7 +319,21 @@ def throughput(
         "server_cpu_ms_per_request": server / done * 1000,
         "client_cpu_ms_per_request": client / done * 1000,
         "load_average_1min": os.getloadavg()[0],
+        # How the work spread over the API workers (keep-alive connections stay with the
+        # worker that accepted them): CPU seconds of each during the run.
+        "worker_cpu_s": [round(workers1[k] - workers0.get(k, 0.0), 2) for k in sorted(workers1)],
     }
+
+
+def worker_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each API worker process of the server tree, by pid."""
+    out: dict[int, float] = {}
+    for p in psutil.Process(pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "_bentoml_impl.worker" in " ".join(p.cmdline()):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+    return out
 
 
 def _own_cpu_s() -> float:
@@ -431,9 +447,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     ("trivial", "/trivial", {}),
                 ):
                     print(f"  throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
-                    one[name].append(
-                        throughput(base, path, body, clients, args.seconds, proc.pid)
-                    )
+                    one[name].append(throughput(base, path, body, clients, args.seconds, proc.pid))
         # Said explicitly: the tests' launcher runs one worker unless told otherwise, and
         # 0 is the service's own default (one per CPU).
         workers_env = {"CAPACITY_WORKERS": str(args.workers)}
@@ -453,9 +467,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     ("trivial", "/trivial", {}),
                 ):
                     print(f"throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
-                    tput[name].append(
-                        throughput(base, path, body, clients, args.seconds, proc.pid)
-                    )
+                    tput[name].append(throughput(base, path, body, clients, args.seconds, proc.pid))
             bat, bat_csv, bat_full = (
                 batch(base, args.batch, pid=proc.pid),
                 batch(base, args.batch, output="csv", pid=proc.pid),
@@ -687,7 +699,8 @@ def print_table(res: dict[str, Any]) -> None:
                 f"recommend {rec['req_per_s']:7.1f} req/s   trivial {triv['req_per_s']:7.1f} req/s   "
                 f"ratio {rec['req_per_s'] / triv['req_per_s']:.3f}   cores (recommend) server "
                 f"{rec.get('server_cores', float('nan')):.2f} client "
-                f"{rec.get('client_cores', float('nan')):.2f}"
+                f"{rec.get('client_cores', float('nan')):.2f} workers' CPU s "
+                f"{rec.get('worker_cpu_s')}"
                 + (
                     f"   errors {rec['errors'] + triv['errors']}"
                     if rec["errors"] + triv["errors"]
@@ -744,7 +757,9 @@ def print_table(res: dict[str, Any]) -> None:
     if res.get("overload"):
         from benchmarks.bench_overload import show
 
-        print(f"\noverload ({res['workers']} workers, lean asyncio client, 50 ms back-off after a 503):")
+        print(
+            f"\noverload ({res['workers']} workers, lean asyncio client, 50 ms back-off after a 503):"
+        )
         for row in res["overload"]:
             show(row)
     print("\ngoals (issue 27), measured in this run:")

@@ -90,6 +90,7 @@ def gate(app: Any, settings: ServiceSettings | None = None) -> AdmissionGate:
         max_concurrency=s.max_concurrency,
         queue_timeout_ms=s.queue_timeout_ms,
         known_paths=WORK_PATHS,
+        close_waited=s.resolved_workers() > 1,
     )
 
 

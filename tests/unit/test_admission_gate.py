@@ -5,6 +5,8 @@
 * Every route of that app is behind the gate unless it is one of the listed cheap GETs
   (probes, metrics, the page, its files, the docs, the catalog): a route added later,
   or a POST on a free path, cannot slip out unnoticed.
+* A request that finds the slots taken waits for one (within the timeout); with several
+  workers its connection is closed after the answer, to spread keep-alive clients.
 * With the bound taken, a work request is answered 503 with ``Retry-After``, the JSON
   error body and the security headers, without its body being read, while ``/healthz``
   and ``/readyz`` still answer; once the slot frees the same request is served.
@@ -21,6 +23,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from starlette.routing import Mount, Route
 
 from serving.guards import RequestGuards, gate
@@ -212,8 +215,11 @@ def test_with_the_bound_taken_work_is_503_at_once_and_probes_still_answer() -> N
     _run(scenario)
 
 
-def test_a_request_that_finds_the_slots_taken_waits_for_one_within_the_timeout() -> None:
-    settings = ServiceSettings(max_concurrency=1, queue_timeout_ms=10_000)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_request_that_finds_the_slots_taken_waits_for_one_within_the_timeout(
+    workers: int,
+) -> None:
+    settings = ServiceSettings(max_concurrency=1, queue_timeout_ms=10_000, workers=workers)
 
     async def scenario() -> None:
         held = _Held()
@@ -224,8 +230,13 @@ def test_a_request_that_finds_the_slots_taken_waits_for_one_within_the_timeout()
         while app.waiting == 0:  # it queues (the hold time measured so far is 0)
             await asyncio.sleep(0)
         held.release.set()
-        assert (await first)[0] == 200
-        assert (await second)[0] == 200  # admitted when the slot freed, not shed
+        status, headers, _, _ = await first
+        assert status == 200 and b"connection" not in headers
+        status, headers, _, _ = await second
+        assert status == 200  # admitted when the slot freed, not shed
+        # With several workers, the connection of a request that had to wait is closed
+        # after its answer, so that its client may reconnect to a worker with room.
+        assert headers.get(b"connection") == (b"close" if workers > 1 else None)
 
     _run(scenario)
 

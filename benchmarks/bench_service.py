@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -259,8 +260,15 @@ def latency(base: str, n: int, warmup: int) -> dict[str, dict[str, float]]:
     return {name: _percentiles(s) for name, s in samples.items()}
 
 
-def throughput(base: str, path: str, body: Any, clients: int, seconds: float) -> dict[str, float]:
-    """``clients`` threads, each with its own httpx client, for ``seconds``."""
+def throughput(
+    base: str, path: str, body: Any, clients: int, seconds: float, pid: int | None = None
+) -> dict[str, float]:
+    """``clients`` threads, each with its own httpx client, for ``seconds``.
+
+    With the server's ``pid``, also the CPU the server tree and this client used, as
+    cores (CPU seconds per second): on 2 shared cores the client's own share and the
+    other work on the machine bound what the server can get.
+    """
     payload = json.dumps(body).encode()
     headers = {"content-type": "application/json"}
     ok = [0] * clients
@@ -287,19 +295,51 @@ def throughput(base: str, path: str, body: Any, clients: int, seconds: float) ->
     for t in threads:
         t.start()
     connected.wait()
+    server0 = tree_cpu_s(pid) if pid is not None else float("nan")
+    workers0 = worker_cpu_s(pid) if pid is not None else {}
+    client0 = _own_cpu_s()
     t0 = time.perf_counter()
     stop_at[0] = t0 + seconds
     go.set()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
+    server = (tree_cpu_s(pid) - server0) if pid is not None else float("nan")
+    workers1 = worker_cpu_s(pid) if pid is not None else {}
+    client = _own_cpu_s() - client0
+    done = max(1, sum(ok) + sum(failed))
     return {
         "clients": clients,
         "seconds": elapsed,
         "requests": sum(ok),
         "errors": sum(failed),
         "req_per_s": sum(ok) / elapsed,
+        "server_cores": server / elapsed,
+        "client_cores": client / elapsed,
+        "server_cpu_ms_per_request": server / done * 1000,
+        "client_cpu_ms_per_request": client / done * 1000,
+        "load_average_1min": os.getloadavg()[0],
+        # How the work spread over the API workers (keep-alive connections stay with the
+        # worker that accepted them): CPU seconds of each during the run.
+        "worker_cpu_s": [round(workers1[k] - workers0.get(k, 0.0), 2) for k in sorted(workers1)],
     }
+
+
+def worker_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each API worker process of the server tree, by pid."""
+    out: dict[int, float] = {}
+    for p in psutil.Process(pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "_bentoml_impl.worker" in " ".join(p.cmdline()):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+    return out
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds (user + system) of this process, every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def varied_applications(n: int, seed: int = 7) -> list[dict[str, Any]]:
@@ -407,7 +447,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     ("trivial", "/trivial", {}),
                 ):
                     print(f"  throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
-                    one[name].append(throughput(base, path, body, clients, args.seconds))
+                    one[name].append(throughput(base, path, body, clients, args.seconds, proc.pid))
         # Said explicitly: the tests' launcher runs one worker unless told otherwise, and
         # 0 is the service's own default (one per CPU).
         workers_env = {"CAPACITY_WORKERS": str(args.workers)}
@@ -427,7 +467,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     ("trivial", "/trivial", {}),
                 ):
                     print(f"throughput: {name}, {clients} client(s), {args.seconds:g} s ...")
-                    tput[name].append(throughput(base, path, body, clients, args.seconds))
+                    tput[name].append(throughput(base, path, body, clients, args.seconds, proc.pid))
             bat, bat_csv, bat_full = (
                 batch(base, args.batch, pid=proc.pid),
                 batch(base, args.batch, output="csv", pid=proc.pid),
@@ -438,6 +478,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rss_peak = tree_rss_mib(proc.pid)
             time.sleep(3.0)
             rss_after = tree_rss_mib(proc.pid)
+            overload: list[dict[str, Any]] = []
+            if args.overload_seconds > 0:
+                from benchmarks.bench_overload import run_levels
+
+                print(f"overload: 64 and 256 clients, {args.overload_seconds:g} s each ...")
+                overload = run_levels(base, args.overload_seconds, proc.pid)
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -479,6 +525,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "workers": n_workers,
         "one_worker_throughput": one,
+        "overload": overload,
     }
     results["goals"] = goals(results)
     return results
@@ -490,6 +537,7 @@ def goals(res: dict[str, Any]) -> list[dict[str, Any]]:
     rec, triv = lat["recommend"], lat["trivial"]
     one = {r["clients"]: r["req_per_s"] for r in res["one_worker_throughput"]["recommend"]}
     many = {r["clients"]: r["req_per_s"] for r in res["throughput"]["recommend"]}
+    nan = float("nan")
     rows: list[dict[str, Any]] = [
         {
             "goal": "/recommend p50 / /trivial p50",
@@ -521,6 +569,20 @@ def goals(res: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": many[4] / one[4] >= 1.8,
             }
         )
+    if 4 in one and 4 in many:
+        one4 = next(r for r in res["one_worker_throughput"]["recommend"] if r["clients"] == 4)
+        many4 = next(r for r in res["throughput"]["recommend"] if r["clients"] == 4)
+        rows.append(
+            {
+                "goal": f"  cores used at 4 clients: server {one4.get('server_cores', nan):.2f} "
+                f"(one worker) / {many4.get('server_cores', nan):.2f}, client "
+                f"{many4.get('client_cores', nan):.2f}; load {many4.get('load_average_1min', nan):.1f}",
+                "measured": many4.get("server_cores", nan) / one4.get("server_cores", nan),
+                "target": "(context)",
+                "met": None,
+            }
+        )
+    rows.extend(overload_goals(res.get("overload") or []))
     b, full = res["batch"], res["batch_full"]
     rows.append(
         {
@@ -559,6 +621,49 @@ def goals(res: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def overload_goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The overload goals of issue 27 from ``bench_overload.run_levels``'s rows."""
+    if not rows:
+        return []
+    from benchmarks.bench_overload import summary
+
+    s = summary(rows)
+    goals = [
+        {
+            "goal": "overload: connection errors + unanswered (all levels)",
+            "measured": float(s["connection_errors"]),
+            "target": "0",
+            "met": s["connection_errors"] == 0,
+        },
+        {
+            "goal": "overload: p99 of answered /recommend, ms (worst of 64, 256)",
+            "measured": s["worst_answered_p99_ms"],
+            "target": "<= 1000",
+            "met": s["worst_answered_p99_ms"] <= 1000,
+        },
+        {
+            "goal": f"overload: 503s later than 100 ms, of {s['shed']:,} (all with "
+            f"Retry-After + JSON: {s['shed_malformed'] == 0})",
+            "measured": float(s["shed_over_100ms"]),
+            "target": "0",
+            "met": s["shed_over_100ms"] == 0 and s["shed_malformed"] == 0,
+        },
+        {
+            "goal": "  same, worst p99 of the time to 503, ms",
+            "measured": s["worst_shed_p99_ms"],
+            "target": "(context)",
+            "met": None,
+        },
+        {
+            "goal": f"overload: probes that failed (slowest {s['worst_probe_ms']:.0f} ms)",
+            "measured": float(s["probe_failures"]),
+            "target": "0",
+            "met": s["probe_failures"] == 0,
+        },
+    ]
+    return goals
+
+
 def print_table(res: dict[str, Any]) -> None:
     lat = res["latency_1_client"]
     rows = [
@@ -592,7 +697,10 @@ def print_table(res: dict[str, Any]) -> None:
             (
                 f"throughput, {c:>2} client(s)",
                 f"recommend {rec['req_per_s']:7.1f} req/s   trivial {triv['req_per_s']:7.1f} req/s   "
-                f"ratio {rec['req_per_s'] / triv['req_per_s']:.3f}"
+                f"ratio {rec['req_per_s'] / triv['req_per_s']:.3f}   cores (recommend) server "
+                f"{rec.get('server_cores', float('nan')):.2f} client "
+                f"{rec.get('client_cores', float('nan')):.2f} workers' CPU s "
+                f"{rec.get('worker_cpu_s')}"
                 + (
                     f"   errors {rec['errors'] + triv['errors']}"
                     if rec["errors"] + triv["errors"]
@@ -608,7 +716,9 @@ def print_table(res: dict[str, Any]) -> None:
         rows.append(
             (
                 f"one worker: throughput, {rec['clients']:>2} client(s)",
-                f"recommend {rec['req_per_s']:7.1f} req/s   trivial {triv['req_per_s']:7.1f} req/s"
+                f"recommend {rec['req_per_s']:7.1f} req/s   trivial {triv['req_per_s']:7.1f} req/s   "
+                f"cores (recommend) server {rec.get('server_cores', float('nan')):.2f} client "
+                f"{rec.get('client_cores', float('nan')):.2f}"
                 + (f"   errors {rec['errors'] + triv['errors']}" if rec["errors"] else ""),
             )
         )
@@ -644,6 +754,14 @@ def print_table(res: dict[str, Any]) -> None:
     print()
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    if res.get("overload"):
+        from benchmarks.bench_overload import show
+
+        print(
+            f"\noverload ({res['workers']} workers, lean asyncio client, 50 ms back-off after a 503):"
+        )
+        for row in res["overload"]:
+            show(row)
     print("\ngoals (issue 27), measured in this run:")
     width = max(len(g["goal"]) for g in res["goals"])
     for g in res["goals"]:
@@ -676,6 +794,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="API workers of the measured server (0: the CPUs)"
+    )
+    parser.add_argument(
+        "--overload-seconds",
+        type=float,
+        default=10.0,
+        help="seconds of each overload level (64, 256 clients; benchmarks/bench_overload.py); 0: skip",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)

@@ -127,7 +127,11 @@ _SERVING = ServiceSettings()
     # loads the bundle once, runs its own reload watcher and logs to the shared database.
     workers=_SERVING.resolved_workers(),
     threads=_SERVING.threads,
-    traffic={"timeout": 120},
+    # The limit of work at once is the admission gate's (serving/guards/shedding.py):
+    # BentoML's own max_concurrency would answer a bare 429 without Retry-After, behind
+    # its metrics, tracing and access log; "concurrency" is only the ideal load it tells
+    # an autoscaler, here the gate's slots of all workers.
+    traffic={"timeout": 120, **_SERVING.traffic_concurrency()},
 )
 class CapacityService:
     """Connection-capacity recommendations (报装容量推荐)."""

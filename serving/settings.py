@@ -22,7 +22,9 @@ Environment variables (all optional):
 The HTTP service's own (:class:`ServiceSettings`, read once when the service starts):
 
 ``CAPACITY_MAX_BODY_BYTES``      largest request body (default 8 MiB)
-``CAPACITY_MAX_CONCURRENCY``     POST API requests served at once (default 4, 0: no limit)
+``CAPACITY_MAX_CONCURRENCY``     work requests served at once per worker (default 2, 0: no
+                                 limit); the excess waits at most the queue timeout or is
+                                 answered 503 + Retry-After (serving/guards/shedding.py)
 ``CAPACITY_QUEUE_TIMEOUT_MS``    longest wait for a slot before 503 + Retry-After (50)
 ``CAPACITY_FEEDBACK_API_KEY``    the key ``POST /feedback`` requires (none: feedback off)
 ``CAPACITY_LOG_DISABLED``        ``1``: serve without the recommendation log
@@ -30,7 +32,7 @@ The HTTP service's own (:class:`ServiceSettings`, read once when the service sta
 ``CAPACITY_WORKERS``             API worker processes (default 0: one per CPU this process
                                  may run on); each loads the bundle once, follows reloads
                                  itself and logs to the shared database
-``CAPACITY_THREADS``             request threads per worker (default 4)
+``CAPACITY_THREADS``             request threads per worker (default 2)
 """
 
 from __future__ import annotations
@@ -138,17 +140,26 @@ class ServiceSettings(BaseSettings):
     """Largest request body (default 8 MiB): a 10,000-application batch of 30-line lists
     (21.5 MiB) peaked at 1.35 GB resident; 8 MiB (10,000 typical applications are 4.8 MiB)
     keeps a batch well under 1 GB (benchmarks/bench_load.py --batch-apps)."""
-    max_concurrency: int = 4
-    """POST API requests served at once (0: no limit)."""
-    queue_timeout_ms: float = 50.0
-    """Longest a request waits for a slot before it is answered 503 with ``Retry-After``."""
+    max_concurrency: int = Field(default=2, ge=0, le=256)
+    """Work requests served at once PER WORKER (0: no limit); more wait briefly or get 503.
+
+    Two, with two threads (:attr:`threads`): an answer is ~10 ms of one core's Python and
+    a worker is one interpreter, so more at once only share that core and its GIL with
+    the event loop, which must keep refusing the excess. Measured (issue 27, 2 workers,
+    256 clients, load 7 on 2 cores): 4 slots with 4 threads shed with p99 175-204 ms,
+    2 with 2 shed with p99 106 ms and answered p99 305 ms instead of 291-394 ms."""
+    queue_timeout_ms: float = Field(default=50.0, ge=0, le=10_000)
+    """Longest a request waits for a slot before it is answered 503 with ``Retry-After``
+    (short: the excess is told within 100 ms, not after seconds in a queue)."""
     feedback_api_key: str = ""
     log_disabled: str = ""
     benchmark_endpoints: str = ""
     workers: int = Field(default=0, ge=0, le=64)
     """API worker processes; 0 (the default) follows the CPUs (:meth:`resolved_workers`)."""
-    threads: int = Field(default=4, ge=1, le=64)
-    """Request threads per worker."""
+    threads: int = Field(default=2, ge=1, le=64)
+    """Request threads per worker: BentoML runs each API call in one. At least
+    :attr:`max_concurrency`, or an admitted request would wait, unseen by the admission
+    gate, for a thread."""
 
     def resolved_workers(self) -> int:
         """``workers``, or one per CPU this process may run on when it is 0.
@@ -164,6 +175,12 @@ class ServiceSettings(BaseSettings):
             return max(1, len(os.sched_getaffinity(0)))
         except AttributeError:  # pragma: no cover - not Linux
             return max(1, os.cpu_count() or 1)
+
+    def traffic_concurrency(self) -> dict[str, int]:
+        """BentoML's ``traffic.concurrency``: every worker's admission slots (none if unlimited)."""
+        if self.max_concurrency <= 0:
+            return {}
+        return {"concurrency": self.resolved_workers() * self.max_concurrency}
 
     @property
     def log_enabled(self) -> bool:

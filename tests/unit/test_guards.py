@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from serving.guards import RequestGuards
+from serving.guards import RequestGuards, gate
 from serving.guards.body import (
     MAX_JSON_DEPTH,
     _inspect,
@@ -149,7 +149,8 @@ def test_readyz_answers_with_the_status_body_and_its_rule(client: TestClient) ->
 
 
 def test_beyond_the_limit_a_request_is_shed_with_retry_after() -> None:
-    app = _guarded(max_concurrency=1, queue_timeout_ms=20)
+    settings = ServiceSettings(max_body_bytes=1_000, max_concurrency=1, queue_timeout_ms=20)
+    app = gate(RequestGuards(_inner(), _status, settings), settings)
     answers: list[tuple[int, dict[bytes, bytes]]] = []
 
     async def call(sleep: str) -> None:

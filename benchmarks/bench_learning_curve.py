@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,10 @@ def run(
                 },
                 "manual_review": float(ev.rows["manual_review"].mean()),
                 "fit_seconds": fit_s,
+                # The machine and the moment: a shared machine's load moves fit_seconds.
+                "measured_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                "cpus": os.cpu_count(),
+                "load_average": os.getloadavg()[0],
             }
         )
         r = rows[-1]

@@ -64,4 +64,8 @@ def test_oracle_undersized_and_the_machine_when_recorded(tmp_path: Path) -> None
     line = next(x for x in text.splitlines() if x.startswith("| small_groups"))
     assert "2.0 % (1.0 %)" in line
     assert "Measured 2026-12-07 to 2026-12-08 on 2 cores" in text
-    assert "load average 5.5–7.2" in text or "load average 5.5–7.3" in text
+    assert "load average 5.5–7.2 during the fits." in text
+    # A row without a load average is not covered by the range shown.
+    rows.append({k: v for k, v in point.items() if k != "load_average"})
+    (tmp_path / "learning_curve.json").write_text(json.dumps(rows))
+    assert "during the 2 of 3 fits that recorded it" in benchmark_section(tmp_path)

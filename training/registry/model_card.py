@@ -622,7 +622,9 @@ def benchmark_section(results: Path = BENCHMARK_RESULTS) -> str:
             f" Measured {' to '.join(dict.fromkeys([dates[0], dates[-1]]))}"
             + (f" on {'/'.join(str(c) for c in cpus)} cores" if cpus else "")
             + (
-                f", 1-minute load average {min(loads):.1f}–{max(loads):.1f} during the fits"
+                f", 1-minute load average {min(loads):.1f}–{max(loads):.1f} during the "
+                + ("fits" if len(loads) == len(rows) else f"{len(loads)} of {len(rows)} fits")
+                + (" that recorded it" if len(loads) < len(rows) else "")
                 if loads
                 else ""
             )

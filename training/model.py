@@ -137,10 +137,6 @@ def fit_model(
         n_val = int(round(n * config.valid_fraction))
         note("boosting")
         core = _fit_core(frames, y, order[n_val:], order[:n_val], config, seed)
-        if config.refit_on_all:
-            # The validation customers chose the rounds; the served booster may learn from
-            # them too (at 500 customers they are 75 of 500).
-            core = _fit_core(frames, y, np.arange(n), order[:0], config, seed, rounds=core.best)
         oof_mu = np.full(n, np.nan)
         oof_area_mu = np.full(n, np.nan)
         k_folds = config.cross_fit_folds

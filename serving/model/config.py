@@ -64,13 +64,6 @@ class ModelConfig(BaseModel):
         "of them instead of a calib_fraction split.",
     )
     cross_fit_folds: int = Field(5, ge=2, le=20)
-    refit_on_all: bool = Field(
-        False,
-        description="Below cross_fit_below: after early stopping on the validation split, "
-        "refit the served booster on every customer with that many rounds (the fold models "
-        "already calibrate on residuals of customers they never saw), instead of serving "
-        "the booster that never saw the validation customers.",
-    )
     min_group_size: int = Field(150, ge=20)
     calibration_merge_level: float | None = Field(
         0.05,

@@ -57,17 +57,50 @@ def test_oracle_is_one_finite_positive_peak_per_customer(world: World) -> None:
     assert np.isfinite(values).all() and (values > 0).all()
 
 
+_COOLING = ("chiller", "split_ac", "refrigeration_compressor")
+
+
+def _fully_shown(world: World) -> np.ndarray:
+    """Customers whose application shows everything the world drew for them.
+
+    A known zone and a list without cooling lines: not a cooling industry (those always
+    list a cooling plant), so nothing was left off the list and nothing averaged.
+    """
+    eq = world.equipment
+    cooled = set(eq.loc[eq["category"].isin(_COOLING), "customer_id"])
+    listed = set(eq["customer_id"])
+    c = world.customers
+    return np.asarray(
+        (c["climate_zone"] != "") & c["customer_id"].isin(listed) & ~c["customer_id"].isin(cooled)
+    )
+
+
 def test_metered_peak_is_the_oracle_times_the_stated_noise(world: World) -> None:
+    shown = _fully_shown(world)
+    assert shown.mean() > 0.3
     log_ratio = np.log(
         world.customers["peak_demand_kw"].to_numpy(dtype=float)
         / world.oracle["oracle_peak_kw"].to_numpy(dtype=float)
-    )
+    )[shown]
     assert abs(float(np.median(log_ratio))) < 0.02
     assert 0.18 < float(np.std(log_ratio)) < 0.22  # the default noise, 0.2
     quiet = coincidence_world(300, SEED, noise=0.0)
+    exact = _fully_shown(quiet)
     np.testing.assert_allclose(
-        quiet.customers["peak_demand_kw"], quiet.oracle["oracle_peak_kw"], atol=0.006
+        quiet.customers["peak_demand_kw"][exact], quiet.oracle["oracle_peak_kw"][exact], atol=0.006
     )
+
+
+def test_oracle_is_the_expectation_over_what_the_application_hides() -> None:
+    # Without noise the metered peak is the world's draw; where the application hides
+    # draws (unlisted air-conditioners, an empty zone) the oracle is their mean: the
+    # same on average, not customer by customer.
+    quiet = coincidence_world(6000, SEED, noise=0.0)
+    hidden = ~_fully_shown(quiet)
+    peak = quiet.customers["peak_demand_kw"].to_numpy(dtype=float)[hidden]
+    oracle = quiet.oracle["oracle_peak_kw"].to_numpy(dtype=float)[hidden]
+    assert abs(peak.sum() / oracle.sum() - 1.0) < 0.03
+    assert float(np.mean(np.abs(peak - oracle) > 0.01 * oracle)) > 0.1
 
 
 def test_same_seed_same_world() -> None:
@@ -108,7 +141,7 @@ def test_cooling_peaks_grow_with_the_climate_zone(world: World) -> None:
     # Customers whose installed kW is mostly cooling: their demand factor follows the zone.
     eq = world.equipment[~world.equipment["standby"]]
     kw = eq["rated_kw"] * eq["quantity"]
-    cooling = kw.where(eq["category"].isin(("chiller", "split_ac", "refrigeration_compressor")), 0)
+    cooling = kw.where(eq["category"].isin(_COOLING), 0)
     share = cooling.groupby(eq["customer_id"]).sum() / kw.groupby(eq["customer_id"]).sum()
     cooled = share[share > 0.6].index
     assert len(cooled) > 0.1 * N

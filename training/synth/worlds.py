@@ -677,7 +677,12 @@ def coincidence_world(
       customers leave their split air-conditioners off the list (a load proportional to
       floor area and the zone);
     * **small groups**: industries are drawn with Zipf frequencies (``zipf``; the order
-      shuffled per seed), so at 2,000 customers the rarest have a dozen or so.
+      shuffled per seed), so at 2,000 customers the rarest have a few dozen.
+
+    The oracle is the expected peak given what the application shows: the expectation
+    over the draws no application reveals (whether the air-conditioners were left off the
+    list, the zone where the file leaves it empty), so that a model can reach it in
+    principle; the metered peak carries those draws and the customer-level noise.
 
     Parameters
     ----------
@@ -743,15 +748,21 @@ def coincidence_world(
         ind = industries[int(rng.choice(len(industries), p=p_ind))]
         zone = zones[int(rng.integers(len(zones)))]
         zone_factor = _ZONE_COOLING[zone]
+        blank_zone = bool(rng.random() < 0.15)
+        # What the application shows of the zone: the oracle averages over the zones
+        # (drawn uniformly) where the file leaves it empty.
+        shown = list(_ZONE_COOLING.values()) if blank_zone else [zone_factor]
         area = float(np.round(np.exp(rng.normal(8.0, 0.9))))
         employees = max(1, int(np.round(np.exp(rng.normal(3.3, 1.0)))))
         shifts = int(rng.integers(1, 4))
         cooling = ind in cooling_ind
         if rng.random() < area_only_share:
             expected = area * density[ind] / 1000.0
+            nameplate = expected * 2.5
+            mean_kw = expected
             if cooling:
                 expected += area * cooling_w_m2[ind] * zone_factor / 1000.0
-            nameplate = expected * 2.5
+                mean_kw += area * cooling_w_m2[ind] * float(np.mean(shown)) / 1000.0
         else:
             running: list[tuple[str, float, int]] = []
             for c in rng.choice(favourites[ind], size=int(rng.integers(1, 5)), replace=False):
@@ -773,16 +784,21 @@ def coincidence_world(
                     20.0, np.round(nameplate * 1000.0 / installed[ind] * np.exp(rng.normal(0, 0.6)))
                 )
             )
-            hidden = 0.0
-            if cooling and rng.random() < unlisted_cooling_share:
-                # Split units nobody listed: a summer load by floor area and zone.
-                hidden = area * cooling_w_m2[ind] * zone_factor / 1000.0
+            # Split units nobody listed: a summer load by floor area and zone. Whether a
+            # customer left them off its list no application shows: the oracle carries
+            # its expectation (share × load), the metered peak the draw.
+            unlisted = area * cooling_w_m2[ind] / 1000.0 if cooling else 0.0
+            hidden = unlisted * zone_factor if rng.random() < unlisted_cooling_share else 0.0
             expected = peak_of(running, zone_factor) + hidden
+            mean_kw = float(np.mean([peak_of(running, z) for z in shown])) + (
+                unlisted_cooling_share * unlisted * float(np.mean(shown))
+            )
             for c, kw, qty in running:
                 equipment.append((cid, c, kw, qty, False))
             if rng.random() < 0.1:  # an installed spare that does not run
                 equipment.append((cid, "fire_pump", float(rng.choice([15, 30, 45, 75])), 1, True))
         expected = max(expected, 0.5)
+        mean_kw = max(mean_kw, 0.5)
         peak = max(expected * float(np.exp(rng.normal(0.0, noise))), 0.5)
         applied = float(
             tier_at_or_above(max(nameplate, expected) * rng.uniform(0.9, 1.6) / 0.85)[0]
@@ -791,7 +807,7 @@ def coincidence_world(
             (
                 cid,
                 ind,
-                "" if rng.random() < 0.15 else zone,
+                "" if blank_zone else zone,
                 area,
                 employees if rng.random() < 0.9 else np.nan,
                 shifts,
@@ -799,7 +815,7 @@ def coincidence_world(
                 round(peak, 2),
             )
         )
-        oracle.append((cid, expected))
+        oracle.append((cid, mean_kw))
     return World(
         pd.DataFrame(
             customers,

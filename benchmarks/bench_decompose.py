@@ -22,7 +22,9 @@ for fewer undersized answers costs in band given the model's prediction.
 Prints the decomposition per world (mean and 95 % t-interval over seeds) and per industry
 (pooled over seeds, industries with at least ``--min-industry`` scored customers in
 all), and
-writes ``benchmarks/results/decompose.json``.
+writes ``benchmarks/results/decompose.json``. ``--compare JSON`` instead runs a changed
+configuration and the base one paired on the same worlds, seeds and customers and prints
+the per-world differences (served accuracy, model error, undersized) with t-intervals.
 """
 
 from __future__ import annotations
@@ -156,6 +158,56 @@ def _t(values: list[float]) -> tuple[float, float]:
     return float(v.mean()), half
 
 
+def paired(
+    worlds: list[str],
+    seeds: list[int],
+    n_train: int,
+    n_score: int,
+    noise: float | None,
+    change: ModelConfig,
+    base: ModelConfig | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``change`` against ``base`` (the defaults) on the same worlds, seeds and customers.
+
+    Per world: the per-seed differences (change − base, points) of the served accuracy,
+    the model error and the undersized share, with their mean and 95 % t-interval.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    print(
+        f"\n{n_train:,} training customers, {n_score:,} scored, seeds {seeds}: change − base "
+        "(points, 95 % t-interval over seeds)\n"
+    )
+    print("| world | base served | changed served | served | model error | undersized |")
+    print("|---|---|---|---|---|---|")
+    for name in worlds:
+        diffs: dict[str, list[float]] = {"served": [], "model_error": [], "undersized": []}
+        acc: dict[str, list[float]] = {"base": [], "change": []}
+        for seed in seeds:
+            b = terms(one_run(name, n_train, n_score, seed, noise, base))
+            c = terms(one_run(name, n_train, n_score, seed, noise, change))
+            diffs["served"].append(c["acc_served"] - b["acc_served"])
+            diffs["model_error"].append(c["model_error"] - b["model_error"])
+            diffs["undersized"].append(c["under_served"] - b["under_served"])
+            acc["base"].append(b["acc_served"])
+            acc["change"].append(c["acc_served"])
+            print(
+                f"{name} seed {seed}: served {b['acc_served']:.4f} -> {c['acc_served']:.4f}",
+                flush=True,
+            )
+        summ = {k: _t(v) for k, v in diffs.items()}
+        out[name] = {"per_seed": diffs, "accuracy": acc, "mean_half": summ}
+
+        def pts(k: str, s: dict[str, tuple[float, float]] = summ) -> str:
+            return f"{100 * s[k][0]:+.2f} (±{100 * s[k][1]:.2f})"
+
+        print(
+            f"| {name} | {np.mean(acc['base']):.4f} | {np.mean(acc['change']):.4f} | "
+            f"{pts('served')} | {pts('model_error')} | {pts('undersized')} |",
+            flush=True,
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -169,9 +221,31 @@ def main() -> None:
     parser.add_argument(
         "--config", default=None, help="ModelConfig fields as JSON (an experiment, not a default)"
     )
+    parser.add_argument(
+        "--compare",
+        default=None,
+        help="ModelConfig fields as JSON: run it and --config (or the defaults) paired on "
+        "the same worlds, seeds and customers and print the differences instead",
+    )
     parser.add_argument("--out", default=str(RESULTS / "decompose.json"))
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.compare:
+        base = ModelConfig.model_validate_json(args.config) if args.config else ModelConfig()
+        update = json.loads(args.compare)
+        unknown = sorted(set(update) - set(ModelConfig.model_fields))
+        if unknown:  # ModelConfig ignores extra keys: a typo would compare a config to itself
+            parser.error(f"--compare: not ModelConfig fields: {', '.join(unknown)}")
+        change = ModelConfig.model_validate({**base.model_dump(), **update})
+        compared = paired(
+            args.worlds.split(","), seeds, args.train, args.score, args.noise, change, base
+        )
+        out = Path(args.out)
+        out.parent.mkdir(exist_ok=True, parents=True)
+        out.write_text(
+            json.dumps({"args": vars(args), "paired": compared}, indent=1, default=float)
+        )
+        return
     t0 = time.perf_counter()
     frames = []
     for name in args.worlds.split(","):

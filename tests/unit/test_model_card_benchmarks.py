@@ -41,3 +41,31 @@ def test_with_results_it_shows_the_oracle_beside_each_point(tmp_path: Path) -> N
     assert "83.7 %" in line and "90.0 %" in line and "90.0 % – 96.0 %" in line
     assert "| 2 |" in line and "2,000" in line
     assert "cap 10 %" in text and "7.0 % (5.0–9.0)" in text
+    assert "Measured" not in text  # no date recorded, none invented
+
+
+def test_oracle_undersized_and_the_machine_when_recorded(tmp_path: Path) -> None:
+    point = {
+        "history": "small_groups",
+        "noise": "default",
+        "n_train": 500,
+        "served_accuracy": 0.92,
+        "oracle_accuracy": 0.97,
+        "undersized": 0.02,
+        "oracle_undersized": 0.01,
+        "coverage90": 0.9,
+        "measured_utc": "2026-12-07T09:20:00+00:00",
+        "cpus": 2,
+        "load_average": 5.5,
+    }
+    rows = [point, {**point, "load_average": 7.25, "measured_utc": "2026-12-08T01:00:00+00:00"}]
+    (tmp_path / "learning_curve.json").write_text(json.dumps(rows))
+    text = benchmark_section(tmp_path)
+    line = next(x for x in text.splitlines() if x.startswith("| small_groups"))
+    assert "2.0 % (1.0 %)" in line
+    assert "Measured 2026-12-07 to 2026-12-08 on 2 cores" in text
+    assert "load average 5.5–7.2 during the fits." in text
+    # A row without a load average is not covered by the range shown.
+    rows.append({k: v for k, v in point.items() if k != "load_average"})
+    (tmp_path / "learning_curve.json").write_text(json.dumps(rows))
+    assert "during the 2 of 3 fits that recorded it" in benchmark_section(tmp_path)

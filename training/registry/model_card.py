@@ -606,15 +606,39 @@ def benchmark_section(results: Path = BENCHMARK_RESULTS) -> str:
                     pct(mean("served_accuracy")),
                     pct(mean("oracle_accuracy")),
                     f"{pct(min(share))} – {pct(max(share))}",
-                    pct(mean("undersized")),
+                    pct(mean("undersized"))
+                    + (
+                        f" ({pct(mean('oracle_undersized'))})"
+                        if all("oracle_undersized" in g for g in group)
+                        else ""
+                    ),
                     pct(mean("coverage90")),
                 ]
             )
+        dates = sorted({str(r["measured_utc"])[:10] for r in rows if r.get("measured_utc")})
+        loads = [float(r["load_average"]) for r in rows if r.get("load_average") is not None]
+        cpus = sorted({int(r["cpus"]) for r in rows if r.get("cpus")})
+        measured = (
+            f" Measured {' to '.join(dict.fromkeys([dates[0], dates[-1]]))}"
+            + (f" on {'/'.join(str(c) for c in cpus)} cores" if cpus else "")
+            + (
+                f", 1-minute load average {min(loads):.1f}–{max(loads):.1f} during the "
+                + ("fits" if len(loads) == len(rows) else f"{len(loads)} of {len(rows)} fits")
+                + (" that recorded it" if len(loads) < len(rows) else "")
+                if loads
+                else ""
+            )
+            + "."
+            if dates
+            else ""
+        )
         parts.append(
             "Served accuracy by history size and noise on the independent worlds "
             "(`benchmarks/bench_learning_curve.py`; mean over seeds, the share of the oracle "
             "as its range over seeds; the oracle is the world's expected peak through the "
-            "same tier policy):\n\n"
+            "same tier policy; undersized with the oracle's own in brackets)."
+            + measured
+            + "\n\n"
             + md_table(
                 [
                     "world",

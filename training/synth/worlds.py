@@ -12,11 +12,16 @@ Tests and benchmarks train and score on them; nothing here is used at run time.
 * :func:`utilisation_world`: every category has a utilisation of its own unrelated to
   the catalog's Kx, every industry a factor, no diversity law, no optional columns, more
   noise.
+* :func:`coincidence_world`: units switch on and off at random, so the peak is the mean
+  plus z standard deviations of a sum of on/off loads (coincidence like √n, one large
+  unit setting its customer's peak); cooling-dominated industries peak in summer with the
+  climate zone, some with their air-conditioners off the list; industries drawn with Zipf
+  frequencies (small groups).
 
-Both write ``customers.csv`` and ``equipment.csv`` (and ``oracle.csv``: the world's own
+All write ``customers.csv`` and ``equipment.csv`` (and ``oracle.csv``: the world's own
 expected peak, for the oracle baseline) with the contract's columns.
 
-With ``existing_share`` > 0 both also emit existing customers (增容 / 减容 / 暂停: the
+With ``existing_share`` > 0 the first two also emit existing customers (增容 / 减容 / 暂停: the
 contract's ``application_type``, ``existing_capacity_kva``, equipment ``change`` and a
 ``meter_readings.csv``), each under its own law between the metered year and the peak,
 neither the one of :mod:`training.synth.existing`:
@@ -32,6 +37,7 @@ neither the one of :mod:`training.synth.existing`:
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -624,7 +630,218 @@ def _utilisation_existing(
     return _assemble(world, types, outcome, change_rows, readings)
 
 
-WORLDS = {"small_groups": small_groups_world, "utilisation": utilisation_world}
+# Catalog categories that cool (their duty follows the season and the climate zone) and
+# those that come as few large units in heavy industries.
+_COOLING = ("chiller", "split_ac", "refrigeration_compressor")
+_LARGE = ("induction_furnace", "air_compressor", "chiller", "mixer_crusher", "resistance_furnace")
+# Cooling duty at the summer peak by GB 50176 zone, relative to a hot-summer zone: the
+# zones' cooling degree days differ by roughly this much (severe cold to hot summer).
+_ZONE_COOLING = {
+    "severe_cold": 0.35,
+    "cold": 0.6,
+    "hot_summer_cold_winter": 0.95,
+    "hot_summer_warm_winter": 1.05,
+    "mild": 0.55,
+}
+
+
+def coincidence_world(
+    n: int,
+    seed: int,
+    *,
+    noise: float = 0.2,
+    z_peak: float = 2.3,
+    zipf: float = 0.9,
+    large_unit_share: float = 0.35,
+    unlisted_cooling_share: float = 0.3,
+    area_only_share: float = 0.05,
+) -> World:
+    """Units switch on and off at random: the peak is mean + z·√variance; cooling peaks in summer.
+
+    The law of a sum of independent on/off units (Rusck's coincidence): every unit of a
+    running line draws ``load × rating`` with probability ``duty`` at the busiest moment,
+    so the customer's expected peak is ``μ + z·σ`` with ``μ = Σ q·r·load·duty`` and
+    ``σ² = Σ q·r²·load²·duty·(1 − duty)``, capped at everything on. Coincidence therefore
+    grows like √n, and one large unit (a furnace, a compressor, a chiller of hundreds of
+    kW) sets most of its customer's peak. What this breaks on purpose:
+
+    * **few large units**: ``large_unit_share`` of the customers of the heavy industries
+      (half of the industries, drawn per seed) have one or two units of 150–2,000 kW;
+    * **coincidence like √n**: no factor per category; the demand factor of a group falls
+      with its number of units and with the spread of the customer's other units;
+    * **cooling-dominated loads with seasonal peaks**: a third of the industries cool
+      (chillers, split air-conditioners, refrigeration); cooling duty at the summer peak
+      scales with the climate zone (:data:`_ZONE_COOLING`; 15 % of customers leave the zone
+      empty), and the annual peak is the larger of the summer and the winter peak (no
+      cooling, electric heating up); ``unlisted_cooling_share`` of the cooling industries'
+      customers leave their split air-conditioners off the list (a load proportional to
+      floor area and the zone);
+    * **small groups**: industries are drawn with Zipf frequencies (``zipf``; the order
+      shuffled per seed), so at 2,000 customers the rarest have a few dozen.
+
+    The oracle is the expected peak given what the application shows: the expectation
+    over the draws no application reveals (whether the air-conditioners were left off the
+    list, the zone where the file leaves it empty), so that a model can reach it in
+    principle; the metered peak carries those draws and the customer-level noise.
+
+    Parameters
+    ----------
+    n, seed
+        Customers and seed.
+    noise
+        Customer-level log-normal noise of the metered peak around the expected peak (the
+        year's highest 15 minutes are themselves a draw).
+    z_peak
+        Standard deviations above the mean of the year's highest 15 minutes.
+    zipf
+        Exponent of the industries' frequencies (rank ** -zipf).
+    large_unit_share
+        Share of the heavy industries' customers with one or two large units.
+    unlisted_cooling_share
+        Share of the cooling industries' customers whose split air-conditioners are not
+        on the list.
+    area_only_share
+        Share of applications without an equipment list.
+    """
+    rng = np.random.default_rng([seed, 2303])
+    cats, industries, _ = _codes()
+    zones = list(_ZONE_COOLING)
+    freq = np.arange(1, len(industries) + 1, dtype=float) ** -zipf
+    order = rng.permutation(len(industries))
+    p_ind = np.empty(len(industries))
+    p_ind[order] = freq / freq.sum()
+    flags = rng.permutation(len(industries))
+    cooling_ind = {industries[i] for i in flags[: len(industries) // 3]}
+    heavy_ind = {industries[i] for i in flags[len(industries) // 3 :][::2]}
+    # Per category: load at the busiest moment (share of rating) and duty (chance a unit
+    # runs then), unrelated to the catalog's Kx.
+    load = dict(zip(cats, rng.uniform(0.55, 0.95, len(cats)), strict=True))
+    duty = dict(zip(cats, rng.uniform(0.15, 0.85, len(cats)), strict=True))
+    favourites = {ind: list(rng.choice(cats, size=5, replace=False)) for ind in industries}
+    cooling_w_m2 = dict(zip(industries, rng.uniform(25.0, 70.0, len(industries)), strict=True))
+    density = dict(zip(industries, rng.uniform(20.0, 130.0, len(industries)), strict=True))
+    installed = dict(zip(industries, rng.uniform(40.0, 400.0, len(industries)), strict=True))
+    heating = {c: c in ("other_heating", "resistance_furnace") for c in cats}
+
+    def peak_of(lines: list[tuple[str, float, int]], zone_factor: float) -> float:
+        """Expected annual peak of running lines: max of summer and winter μ + z·σ."""
+        best = 0.0
+        for season in ("summer", "winter"):
+            mu = var = full = 0.0
+            for c, kw, qty in lines:
+                d = duty[c]
+                if c in _COOLING:
+                    # At the summer peak cooling runs as hot as the zone is; in winter idle.
+                    d = min(0.97, 0.9 * zone_factor) if season == "summer" else 0.05
+                elif heating[c] and season == "winter":
+                    d = min(0.97, d + 0.25)
+                unit = kw * load[c]
+                mu += qty * unit * d
+                var += qty * unit**2 * d * (1.0 - d)
+                full += qty * unit
+            best = max(best, min(mu + z_peak * np.sqrt(var), full))
+        return best
+
+    customers, equipment, oracle = [], [], []
+    for i in range(n):
+        cid = f"C{seed}-{i:06d}"
+        ind = industries[int(rng.choice(len(industries), p=p_ind))]
+        zone = zones[int(rng.integers(len(zones)))]
+        zone_factor = _ZONE_COOLING[zone]
+        blank_zone = bool(rng.random() < 0.15)
+        # What the application shows of the zone: the oracle averages over the zones
+        # (drawn uniformly) where the file leaves it empty.
+        shown = list(_ZONE_COOLING.values()) if blank_zone else [zone_factor]
+        area = float(np.round(np.exp(rng.normal(8.0, 0.9))))
+        employees = max(1, int(np.round(np.exp(rng.normal(3.3, 1.0)))))
+        shifts = int(rng.integers(1, 4))
+        cooling = ind in cooling_ind
+        if rng.random() < area_only_share:
+            expected = area * density[ind] / 1000.0
+            nameplate = expected * 2.5
+            mean_kw = expected
+            if cooling:
+                expected += area * cooling_w_m2[ind] * zone_factor / 1000.0
+                mean_kw += area * cooling_w_m2[ind] * float(np.mean(shown)) / 1000.0
+        else:
+            running: list[tuple[str, float, int]] = []
+            for c in rng.choice(favourites[ind], size=int(rng.integers(1, 5)), replace=False):
+                kw = float(np.round(np.exp(rng.normal(2.3, 1.0)), 1)) + 0.5
+                qty = int(rng.choice([1, 1, 2, 3, 4, 6, 10, 16, 30]))
+                running.append((str(c), kw, qty))
+            if cooling:  # the cooling plant: most of the installed kW
+                c = str(rng.choice(_COOLING))
+                kw = float(np.round(np.exp(rng.normal(3.2, 0.8)), 1)) + 1.0
+                running.append((c, kw, int(rng.choice([1, 2, 4, 8, 16, 30]))))
+            if ind in heavy_ind and rng.random() < large_unit_share:
+                c = str(rng.choice(_LARGE))
+                kw = float(np.round(np.exp(rng.uniform(np.log(150.0), np.log(2000.0)))))
+                running.append((c, kw, int(rng.choice([1, 1, 2]))))
+            nameplate = sum(kw * qty for _, kw, qty in running)
+            # The building follows the plant (installed W/m² per industry, loosely).
+            area = float(
+                max(
+                    20.0, np.round(nameplate * 1000.0 / installed[ind] * np.exp(rng.normal(0, 0.6)))
+                )
+            )
+            # Split units nobody listed: a summer load by floor area and zone. Whether a
+            # customer left them off its list no application shows: the oracle carries
+            # its expectation (share × load), the metered peak the draw.
+            unlisted = area * cooling_w_m2[ind] / 1000.0 if cooling else 0.0
+            hidden = unlisted * zone_factor if rng.random() < unlisted_cooling_share else 0.0
+            expected = peak_of(running, zone_factor) + hidden
+            mean_kw = float(np.mean([peak_of(running, z) for z in shown])) + (
+                unlisted_cooling_share * unlisted * float(np.mean(shown))
+            )
+            for c, kw, qty in running:
+                equipment.append((cid, c, kw, qty, False))
+            if rng.random() < 0.1:  # an installed spare that does not run
+                equipment.append((cid, "fire_pump", float(rng.choice([15, 30, 45, 75])), 1, True))
+        expected = max(expected, 0.5)
+        mean_kw = max(mean_kw, 0.5)
+        peak = max(expected * float(np.exp(rng.normal(0.0, noise))), 0.5)
+        applied = float(
+            tier_at_or_above(max(nameplate, expected) * rng.uniform(0.9, 1.6) / 0.85)[0]
+        )
+        customers.append(
+            (
+                cid,
+                ind,
+                "" if blank_zone else zone,
+                area,
+                employees if rng.random() < 0.9 else np.nan,
+                shifts,
+                applied,
+                round(peak, 2),
+            )
+        )
+        oracle.append((cid, mean_kw))
+    return World(
+        pd.DataFrame(
+            customers,
+            columns=[
+                "customer_id",
+                "industry",
+                "climate_zone",
+                "floor_area_m2",
+                "employees",
+                "shifts",
+                "applied_capacity_kva",
+                "peak_demand_kw",
+            ],
+        ),
+        pd.DataFrame(
+            equipment, columns=["customer_id", "category", "rated_kw", "quantity", "standby"]
+        ),
+        pd.DataFrame(oracle, columns=["customer_id", "oracle_peak_kw"]),
+    )
+
+
+WORLDS: dict[str, Callable[..., World]] = {
+    "small_groups": small_groups_world,
+    "utilisation": utilisation_world,
+    "coincidence": coincidence_world,
+}
 """The independent worlds by name (benchmarks iterate over them)."""
 
 

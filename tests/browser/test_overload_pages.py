@@ -100,3 +100,15 @@ def test_the_sheet_export_retries_a_shed_answer(new_page: Any) -> None:
     assert shed["n"] == 1
     expect(page.locator("#export-status")).to_contain_text("Downloaded")
     forget_expected_errors(page)
+
+
+def test_a_shed_name_match_is_retried_and_the_hint_still_comes(new_page: Any) -> None:
+    # /api/match is behind the admission gate like every work route: a shed match must be
+    # sent again after Retry-After, not leave the industry without its hint.
+    page = new_page(DESKTOP)
+    shed = shed_once(page, "**/api/match?*", shed_body("/api/match"))
+    page.fill("#industry", "工厂")  # not a listed name: the server's matcher is asked
+    hint = page.locator("#industry-hint")
+    expect(hint).to_have_attribute("data-industry", "machinery", timeout=15_000)
+    assert shed["n"] == 1
+    forget_expected_errors(page)

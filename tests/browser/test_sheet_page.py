@@ -44,9 +44,14 @@ def test_edit_kx_in_the_sheet_and_recalculate(new_page: Any, screenshots: Path) 
     first = page.locator("#sheet-table tbody tr").first.locator("input[data-field=kx]")
     old_kx = float(first.input_value())
     first.fill(f"{min(old_kx + 0.2, 1.0):.3f}")
-    with page.expect_request(lambda r: r.url.endswith("/recommend") and r.method == "POST") as req:
+    # Wait for the answer itself, not only the request: on a loaded machine the old sheet's
+    # inputs are still on the page while the new answer is on its way.
+    with page.expect_response(
+        lambda r: r.url.endswith("/recommend") and r.request.method == "POST", timeout=30_000
+    ) as got:
         page.click("#sheet-recalc")
-    design = req.value.post_data_json["design"]
+    assert got.value.ok
+    design = got.value.request.post_data_json["design"]
     assert len(design["overrides"]) == 1 and design["overrides"][0]["kx"] == pytest.approx(
         min(old_kx + 0.2, 1.0)
     )

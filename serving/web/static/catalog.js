@@ -4,6 +4,7 @@ import { $, h } from './dom.js';
 import { t, getLang, catName } from './i18n.js';
 import { refreshRowLanguage } from './rows.js';
 import { loadExample } from './form.js';
+import { sendWithRetry } from './retry.js';
 
 export async function loadCatalog(state) {
   try {
@@ -117,7 +118,7 @@ export function scheduleIndustryMatch(state) {
   state.industryTimer = setTimeout(async () => {
     let result = { text, state: 'error' };
     try {
-      const r = await fetch(`/api/match?${new URLSearchParams({ kind: 'industry', text })}`, { headers: { accept: 'application/json' } });
+      const r = (await sendWithRetry(() => fetch(`/api/match?${new URLSearchParams({ kind: 'industry', text })}`, { headers: { accept: 'application/json' } }))).resp;
       const body = await r.json();
       if (r.ok) {
         result = {

@@ -7,6 +7,7 @@ import { h } from './dom.js';
 import { t, fmtNum } from './i18n.js';
 import { parseNumber } from './csv.js';
 import { markStale } from './state.js';
+import { sendWithRetry } from './retry.js';
 
 /** A kW box written with a unit ('60kVA', '750 W', '15HP'): the server reads it. */
 export function hasUnit(raw) {
@@ -112,7 +113,7 @@ export async function readRating(state, row, render) {
   const seq = (row.ratingSeq = (row.ratingSeq || 0) + 1);
   try {
     const qs = new URLSearchParams({ text, rated_kw: raw });
-    const r = await fetch(`/api/match?${qs}`, { headers: { accept: 'application/json' } });
+    const r = (await sendWithRetry(() => fetch(`/api/match?${qs}`, { headers: { accept: 'application/json' } }))).resp;
     const body = await r.json();
     if (seq !== row.ratingSeq) return;
     row.rating = r.ok && body.rating ? { text: raw, ...body.rating } : { text: raw, rated_kw: null };

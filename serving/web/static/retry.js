@@ -35,7 +35,7 @@ export function retryAfterSeconds(header) {
 /**
  * Send a request; while the server sheds it (busy, with Retry-After), wait the time it
  * names and send it again, at most MAX_AUTO_RETRIES times. The page's one retry rule: the
- * form, the batch page and the exports all send through it.
+ * form, the batch page, the exports and the name matching (/api/match) all send through it.
  * @param {() => Promise<Response>} send sends the request once (a new fetch per call)
  * @param {{ onWait?: (seconds: number, attempt: number, max: number) => void,
  *           sleep?: (ms: number) => Promise<void> }} [opts] `onWait` says the wait before

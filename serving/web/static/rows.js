@@ -7,6 +7,7 @@ import { markStale } from './state.js';
 import { categoryOptions } from './catalog.js';
 import { setImportStatus } from './importer.js';
 import { applyFigures, figuresParts, readRating, ratingNote, hasUnit } from './figures.js';
+import { sendWithRetry } from './retry.js';
 
 export const MATCH_DEBOUNCE_MS = 300;
 
@@ -217,9 +218,9 @@ export async function matchRows(state, rows) {
     return { text: row.refs.name.value.trim(), rated_kw: rated };
   });
   try {
-    const r = await fetch('/api/match', {
+    const { resp: r } = await sendWithRetry(() => fetch('/api/match', {
       method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ items }),
-    });
+    }));
     const body = await r.json();
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     todo.forEach((row, k) => {
@@ -317,7 +318,7 @@ export function scheduleMatch(state, row, delay = MATCH_DEBOUNCE_MS) {
     const qs = new URLSearchParams({ text });
     if (typeof kw === 'number' && Number.isFinite(kw) && kw > 0) qs.set('rated_kw', String(kw));
     try {
-      const r = await fetch(`/api/match?${qs}`, { headers: { accept: 'application/json' } });
+      const r = (await sendWithRetry(() => fetch(`/api/match?${qs}`, { headers: { accept: 'application/json' } }))).resp;
       const body = await r.json();
       if (seq !== row.seq) return; // a newer keystroke is on its way
       if (!r.ok) throw new Error(body?.errors?.[0]?.message || `HTTP ${r.status}`);

@@ -55,6 +55,12 @@ class ModelConfig(BaseModel):
         "features: few or unequal units coincide more than many small ones "
         "(features.build.fit_coincident_factors).",
     )
+    climate_cooling: bool = Field(
+        False,
+        description="Multiply the cooling categories' part of the base (chillers, split "
+        "air-conditioners, refrigeration) by a factor per climate zone fitted to the "
+        "history, 1 where the zone is unknown (features.build.fit_zone_multipliers).",
+    )
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")
     cross_fit_below: int = Field(

@@ -65,6 +65,15 @@ from features.shrinkage import (
 EXCLUDED_CATEGORIES = ("fire_pump",)
 """Categories that never run in normal operation and never count towards demand."""
 
+COOLING_CATEGORIES = ("chiller", "split_ac", "refrigeration_compressor")
+"""Catalog categories that cool: how hard they run at the year's peak follows the climate
+zone (a chiller sized for a design day runs near it in a hot-summer zone every summer, one
+in a severe-cold zone seldom, and there the year's peak may not be in summer at all)."""
+
+ZONE_PRIOR_ROWS = 10.0
+"""Pseudo-observations pulling each zone's cooling multiplier towards 1 (no zone effect,
+the classical sheet): a zone with few cooling customers keeps the pooled factors."""
+
 FEATURE_SPEC_VERSION = 3
 """Bumped whenever the meaning or order of features changes; checked when a bundle loads."""
 
@@ -529,6 +538,66 @@ def fit_coincident_factors(
     return fitted[:n_cat], fitted[n_cat:]
 
 
+def fit_zone_multipliers(
+    cooling_kw: np.ndarray,
+    other_kw: np.ndarray,
+    peak_kw: np.ndarray,
+    zone: np.ndarray,
+    n_zones: int,
+    prior_rows: float = ZONE_PRIOR_ROWS,
+) -> np.ndarray:
+    """A multiplier ``g_z >= 0`` of the cooling part of the base per climate zone.
+
+    Per zone, minimises the squared RELATIVE error of the base, as
+    :func:`fit_coincident_factors` does, over the zone's customers with a cooling part:
+    ``sum_i ((B_i + g·C_i) / P_i - 1)^2 + prior_rows · (g - 1)^2``, with ``C_i`` the
+    cooling part and ``B_i`` the rest. Closed form: with ``c = C/P`` and ``t = 1 - B/P``,
+    ``g = (sum c·t + prior_rows) / (sum c² + prior_rows)``. Why a factor per zone and
+    not a textbook one: the catalog's Kx and GB 50176's zones say nothing of how a
+    utility's cooling runs at its customers' peaks, the history does; ``g`` only scales
+    kW already listed, so the base stays monotone in every line. Customers whose ratio
+    is more than 10× off the median (metering or data errors) are left out.
+
+    Parameters
+    ----------
+    cooling_kw, other_kw
+        ``(n,)`` the cooling categories' part of the base and the rest's, kW.
+    peak_kw
+        ``(n,)`` metered peaks.
+    zone
+        ``(n,)`` zone codes (0 … ``n_zones`` - 1; -1: unknown, not fitted).
+    n_zones
+        Number of zones.
+    prior_rows
+        Strength of the pull towards 1 (no zone effect), in customers.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_zones + 1,)`` multipliers; the last, for an unknown zone, is 1.
+    """
+    out = np.ones(n_zones + 1)
+    cool = np.asarray(cooling_kw, dtype=float)
+    total = cool + np.asarray(other_kw, dtype=float)
+    peak = np.asarray(peak_kw, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = peak / total
+    ok = np.isfinite(ratio) & (ratio > 0) & (total > 0) & (cool > 0)
+    if not ok.any():
+        return out
+    m0 = float(np.median(ratio[ok]))
+    keep = ok & (ratio > m0 / 10.0) & (ratio < m0 * 10.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = cool / peak
+        t = 1.0 - (total - cool) / peak
+    for z in range(n_zones):
+        rows = keep & (zone == z)
+        num = float(np.sum(c[rows] * t[rows])) + prior_rows
+        den = float(np.sum(c[rows] ** 2)) + prior_rows
+        out[z] = max(num / den, 0.0)
+    return out
+
+
 def _categorical(values: pd.Series, categories: list[str]) -> pd.Categorical:
     """Fixed-category categorical; unknown or missing values become missing (code -1).
 
@@ -665,6 +734,9 @@ class LabelStatistics:
     """``(n, C)`` root sum of squares of the running unit ratings (the coincidence term)."""
     rss_removed: np.ndarray | None = None
     """``(n, C)`` the same of the lines taken out of service."""
+    zone: np.ndarray | None = None
+    """``(n,)`` climate-zone codes (positions in ``CLIMATE_ZONES``, -1: unknown), for the
+    zone multipliers of the cooling categories (None: not fitted)."""
 
     @classmethod
     def concat(cls, parts: Sequence[LabelStatistics]) -> LabelStatistics:
@@ -675,6 +747,7 @@ class LabelStatistics:
         removed = [p.kw_removed for p in parts if p.kw_removed is not None]
         rss = [p.rss for p in parts if p.rss is not None]
         rss_removed = [p.rss_removed for p in parts if p.rss_removed is not None]
+        zones = [p.zone for p in parts if p.zone is not None]
         return cls(
             industry=np.concatenate([p.industry for p in parts]),
             kw=np.vstack([p.kw for p in parts]),
@@ -689,6 +762,7 @@ class LabelStatistics:
             kw_removed=np.vstack(removed) if removed else None,
             rss=np.vstack(rss) if rss else None,
             rss_removed=np.vstack(rss_removed) if rss_removed else None,
+            zone=np.concatenate(zones) if zones else None,
         )
 
     def take(self, rows: np.ndarray) -> LabelStatistics:
@@ -708,6 +782,7 @@ class LabelStatistics:
             kw_removed=None if self.kw_removed is None else self.kw_removed[rows],
             rss=None if self.rss is None else self.rss[rows],
             rss_removed=None if self.rss_removed is None else self.rss_removed[rows],
+            zone=None if self.zone is None else self.zone[rows],
         )
 
 
@@ -732,6 +807,11 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         industry → a cluster of industries the data cannot tell apart → all industries
         (:func:`features.shrinkage.shrink_log_location_hierarchical`) instead of
         industry → all.
+    climate_cooling
+        Multiply the cooling categories' part of the base (:data:`COOLING_CATEGORIES`) by a
+        factor per climate zone fitted to the history (:func:`fit_zone_multipliers`, 1
+        where the zone is unknown): the catalog's Kx has no climate, and trees asked to
+        learn cooling kW × zone from a few hundred customers per zone do not.
     """
 
     def __init__(
@@ -741,12 +821,14 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         min_industry_rows: int = 30,
         coincidence: bool = False,
         hierarchical: bool = False,
+        climate_cooling: bool = False,
     ) -> None:
         self.engineering = engineering
         self.include_shares = include_shares
         self.min_industry_rows = min_industry_rows
         self.coincidence = coincidence
         self.hierarchical = hierarchical
+        self.climate_cooling = climate_cooling
 
     def _shrink(self, log_values: np.ndarray, groups: np.ndarray) -> ShrunkLocations:
         """Per-industry figures shrunk towards all industries' (through clusters if set)."""
@@ -823,6 +905,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         # Coincidence weights (kW of peak per kW of root-sum-square rating): none unless
         # fitted (``coincidence``), which is the classical sheet.
         self.coincidence_weights_ = np.zeros_like(self.base_weights_)
+        # Cooling multiplier per climate zone, last entry for an unknown zone: 1 (none)
+        # unless fitted (``climate_cooling``).
+        self.zone_cooling_multipliers_ = np.ones(len(self.climate_zones_) + 1)
         self.area_multiplier_ = 1.0
         self.area_multipliers_: dict[str, float] = {}
         if y is not None:
@@ -858,6 +943,12 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             kw_removed=None if removed_agg is None else removed_agg["kw"],
             rss=agg["rss"] if self.coincidence else None,
             rss_removed=None if removed_agg is None or not self.coincidence else removed_agg["rss"],
+            zone=_categorical_codes(
+                X.customers["climate_zone"].to_numpy(dtype=object, na_value=None),
+                self.climate_zones_,
+            )
+            if getattr(self, "climate_cooling", False)
+            else None,
         )
 
     def fit_labels(self, stats: LabelStatistics, y: Any) -> FeatureBuilder:
@@ -879,9 +970,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def _fit_meter_labels(self, stats: LabelStatistics, peak: np.ndarray) -> None:
         """The metered part's ratios, on existing customers' labels less their change."""
         assert stats.meter is not None and stats.kw_removed is not None
-        change = self.row_base_of(stats.industry, stats.kw, stats.rss) - self.row_base_of(
-            stats.industry, stats.kw_removed, stats.rss_removed
-        )
+        change = self.row_base_of(
+            stats.industry, stats.kw, stats.rss, stats.zone
+        ) - self.row_base_of(stats.industry, stats.kw_removed, stats.rss_removed, stats.zone)
         remaining = np.maximum(peak - change, MIN_REMAINING_SHARE * peak)
         self.meter_fit_ = MeterFit.fit(stats.meter, stats.industry, remaining)
 
@@ -908,6 +999,25 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         demand = kw * kx
         coincident = None if stats.rss is None or not self.coincidence else stats.rss * kx
         overall, overall_a = fit_coincident_factors(demand, coincident, peak_arr)
+        if getattr(self, "climate_cooling", False) and stats.zone is not None:
+            # The zone multipliers on the pooled fit, then every factor refitted on the
+            # zone-adjusted cooling columns (one alternation): the factors are then those
+            # of an average zone's cooling, as the unknown zone's multiplier of 1 assumes.
+            cooling = np.isin(np.asarray(self.categories_), COOLING_CATEGORIES)
+            pooled_parts = demand * overall
+            if coincident is not None:
+                pooled_parts = pooled_parts + coincident * overall_a
+            self.zone_cooling_multipliers_ = fit_zone_multipliers(
+                pooled_parts[:, cooling].sum(axis=1),
+                pooled_parts[:, ~cooling].sum(axis=1),
+                peak_arr,
+                stats.zone,
+                len(self.climate_zones_),
+            )
+            scale = self._zone_scale(stats.zone)
+            demand = demand * scale
+            coincident = None if coincident is None else coincident * scale
+            overall, overall_a = fit_coincident_factors(demand, coincident, peak_arr)
         self.base_weights_[-1] = kx * overall
         self.coincidence_weights_[-1] = kx * overall_a
         # Per industry, shrunk towards the all-industry factors: a machine tool in a
@@ -981,6 +1091,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "coincidence": self.coincidence,
             "hierarchical": getattr(self, "hierarchical", False),
             "coincidence_weights": self.coincidence_weights_.tolist(),
+            "climate_cooling": getattr(self, "climate_cooling", False),
+            "zone_cooling_multipliers": self._zone_multipliers().tolist(),
             "area_multiplier": self.area_multiplier_,
             "area_multipliers": getattr(self, "area_multipliers_", {}),
             "min_industry_rows": self.min_industry_rows,
@@ -1003,6 +1115,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             min_industry_rows=int(state["min_industry_rows"]),
             coincidence=bool(state.get("coincidence", False)),
             hierarchical=bool(state.get("hierarchical", False)),
+            climate_cooling=bool(state.get("climate_cooling", False)),
         )
         builder.engineering_ = eng
         builder.catalog_version_ = state["catalog_version"]
@@ -1020,6 +1133,11 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         # Absent in documents written before the coincidence term: none (the linear base).
         builder.coincidence_weights_ = np.asarray(
             state.get("coincidence_weights", np.zeros_like(builder.base_weights_)), dtype=float
+        )
+        # Absent in documents written before the zone multipliers: none (all 1).
+        builder.zone_cooling_multipliers_ = np.asarray(
+            state.get("zone_cooling_multipliers", np.ones(len(builder.climate_zones_) + 1)),
+            dtype=float,
         )
         builder.area_multiplier_ = float(state["area_multiplier"])
         builder.area_multipliers_ = {
@@ -1160,9 +1278,12 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             area_base = np.where(
                 eng_method == "area_density", p30 * self.row_area_multipliers(industry_raw), np.nan
             )
-            listed_base = self.row_base_of(industry_raw, kw, rss)
+            zone_codes = _categorical_codes(climate_raw, self.climate_zones_)
+            listed_base = self.row_base_of(industry_raw, kw, rss, zone_codes)
             out["base_kw"] = np.where(total_kw > 0, listed_base, area_base)
-            removed_base = self.row_base_of(industry_raw, removed_agg["kw"], removed_agg["rss"])
+            removed_base = self.row_base_of(
+                industry_raw, removed_agg["kw"], removed_agg["rss"], zone_codes
+            )
             self._metered_columns(
                 out, meter, listed_base, removed_base, removed_agg["kw"], industry_raw
             )
@@ -1179,7 +1300,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         out["has_equipment"] = has_eq.astype(float)
         cats = {
             "industry": _categorical_codes(industry_raw, self.industries_),
-            "climate_zone": _categorical_codes(climate_raw, self.climate_zones_),
+            "climate_zone": zone_codes,
         }
         if getattr(self, "metered_", False):
             cats[APPLICATION_TYPE_FEATURE] = application_type_codes(meter)
@@ -1321,20 +1442,47 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             return np.zeros((len(idx), len(self.categories_)))
         return np.asarray(weights[np.where(idx >= 0, idx, len(self.industries_))])
 
+    def _zone_multipliers(self) -> np.ndarray:
+        """The cooling multiplier per zone code, last for unknown (all 1 if not fitted)."""
+        own = getattr(self, "zone_cooling_multipliers_", None)
+        return np.ones(len(self.climate_zones_) + 1) if own is None else np.asarray(own)
+
+    def _zone_scale(self, zone: np.ndarray | None) -> np.ndarray:
+        """``(n, C)`` per row and category: the zone's multiplier on cooling, 1 elsewhere."""
+        n_cat = len(self.categories_)
+        if zone is None or not getattr(self, "climate_cooling", False):
+            return np.ones((1, n_cat))
+        zone = np.asarray(zone, dtype=np.int64)
+        mult = self._zone_multipliers()[np.where(zone >= 0, zone, len(self.climate_zones_))]
+        cooling = np.isin(np.asarray(self.categories_), COOLING_CATEGORIES)
+        return np.where(cooling[None, :], mult[:, None], 1.0)
+
     def row_base_parts(
-        self, industry: pd.Series | np.ndarray | list[str], kw: np.ndarray, rss: np.ndarray | None
+        self,
+        industry: pd.Series | np.ndarray | list[str],
+        kw: np.ndarray,
+        rss: np.ndarray | None,
+        zone: np.ndarray | None = None,
     ) -> np.ndarray:
-        """``(n, C)`` each category's part of the base: ``w_c · kW_c + v_c · rss_c``."""
+        """``(n, C)`` each category's part of the base: ``(w_c · kW_c + v_c · rss_c) · g``.
+
+        ``g`` is the row's climate zone's cooling multiplier on the cooling categories
+        (``zone``: codes in ``climate_zones_``, -1 unknown; None or not fitted: 1).
+        """
         parts = kw * self.row_base_weights(industry)
         if rss is not None and getattr(self, "coincidence", False):
             parts = parts + rss * self.row_coincidence_weights(industry)
-        return np.asarray(parts)
+        return np.asarray(parts * self._zone_scale(zone))
 
     def row_base_of(
-        self, industry: pd.Series | np.ndarray | list[str], kw: np.ndarray, rss: np.ndarray | None
+        self,
+        industry: pd.Series | np.ndarray | list[str],
+        kw: np.ndarray,
+        rss: np.ndarray | None,
+        zone: np.ndarray | None = None,
     ) -> np.ndarray:
         """The equipment base of each row (:meth:`row_base_parts` summed over categories)."""
-        return np.asarray(self.row_base_parts(industry, kw, rss).sum(axis=1))
+        return np.asarray(self.row_base_parts(industry, kw, rss, zone).sum(axis=1))
 
     def row_area_multipliers(self, industry: np.ndarray) -> np.ndarray:
         """Fitted multiplier of the design density for each row's industry (pooled if unseen)."""

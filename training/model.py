@@ -267,6 +267,7 @@ def _fit_core(
         include_shares=config.include_shares,
         coincidence=config.coincidence,
         hierarchical=config.hierarchical_pooling,
+        climate_cooling=config.climate_cooling,
     )
     builder.fit(frames.take(rows), y[rows])
     X, engineering = builder.transform_with_engineering(frames)

@@ -220,6 +220,8 @@ BUILDER_JSON_KEYS = {
     "coincidence",
     "coincidence_weights",
     "hierarchical",
+    "climate_cooling",
+    "zone_cooling_multipliers",
     "area_multiplier",
     "area_multipliers",
     "min_industry_rows",
@@ -250,7 +252,13 @@ def test_a_bundle_written_before_per_industry_area_multipliers_still_loads(
     pooled = doc["area_multiplier"]
     del doc["area_multipliers"]  # as written by bundles before the per-industry ones
     doc.pop("meter", None)  # and before the metered path for existing customers
-    for key in ("coincidence", "coincidence_weights", "hierarchical"):  # and issue 23's
+    for key in (  # and issue 23's
+        "coincidence",
+        "coincidence_weights",
+        "hierarchical",
+        "climate_cooling",
+        "zone_cooling_multipliers",
+    ):
         doc.pop(key, None)
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     sums = json.loads((bundle_copy / "checksums.json").read_text(encoding="utf-8"))

@@ -564,6 +564,7 @@ def train_dask(
         include_shares=config.include_shares,
         coincidence=config.coincidence,
         hierarchical=config.hierarchical_pooling,
+        climate_cooling=config.climate_cooling,
     )
     # The label-free part of fit (catalog, feature list); then the label part on the
     # gathered statistics of the fitting and early-stopping customers (as fit_model does).

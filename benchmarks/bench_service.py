@@ -52,6 +52,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.bench_overload import tree_cpu_s  # noqa: E402
 from tests.server_process import (  # noqa: E402
     SERVICE,
     server_env,
@@ -170,17 +171,6 @@ def served(
         yield server.base_url, server.proc, cold
     finally:
         stop_server(server)
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) the server process and its descendants used so far."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for p in [root, *root.children(recursive=True)]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
 
 
 def cpu_per_request(pid: int, base: str, n: int) -> dict[str, float]:

@@ -9,7 +9,8 @@ file with one unclosed quote (only that row is lost, and said so, not the whole 
 :func:`read_table` decodes and parses one upload; :func:`resolve_customers` and
 :func:`resolve_equipment` turn words into codes with the same matchers and the same line
 parser (:mod:`features.figures`) the form uses, and fill only empty cells. What was read
-or resolved is returned as notes with the file row number (header = row 1), so the answer
+or resolved is returned as notes with the file's row number as a spreadsheet shows it (the
+header is row 1 unless empty lines stand above it: :attr:`UploadTable.header_row`), so the answer
 can say it; values that cannot be resolved are left as written for the contract
 validation to reject with its own message.
 """
@@ -22,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from features.catalog import load_catalog
 from features.contract import BOOLEAN_TRUE_WORDS
 from features.figures import parse_line
 from features.matching import default_matcher, industry_matcher
+from features.validation import HEADER_ROWS, spreadsheet_rows
 
 ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
 """Tried in order: UTF-8 (with or without BOM), then GB18030 (a superset of GBK/GB2312)."""
@@ -105,6 +108,12 @@ class UploadTable:
     frame: pd.DataFrame
     encoding: str
     notes: list[UploadNote] = field(default_factory=list)
+    header_row: int = HEADER_ROWS
+    """The header's spreadsheet row: above 1 when empty lines stood above it."""
+
+    def rows(self) -> np.ndarray:
+        """The spreadsheet row number of each row of :attr:`frame`."""
+        return spreadsheet_rows(len(self.frame), self.header_row)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -147,6 +156,11 @@ def _rows(text: str, source: str, notes: list[UploadNote]) -> list[list[str]]:
     return out
 
 
+def _filled(row: list[str]) -> bool:
+    """Whether a CSV row has any non-blank cell."""
+    return any(cell.strip() for cell in row)
+
+
 def read_table(data: bytes | str | Path, source: str) -> UploadTable:
     """Decode and parse one uploaded CSV; headers mapped to contract names where known.
 
@@ -168,33 +182,45 @@ def read_table(data: bytes | str | Path, source: str) -> UploadTable:
     if encoding != "utf-8-sig":
         notes.append(UploadNote(source, None, "upload_encoding", {"encoding": "GB18030"}))
     rows = _rows(text, source, notes)
-    if not any(rows):
+    if not any(_filled(r) for r in rows):
         return UploadTable(pd.DataFrame(dtype=str), encoding, notes)
-    # Empty rows are kept (as empty cells) so that row k of the frame is row k + 2 of the
-    # spreadsheet, the numbers every reject names; the validation skips blank rows and
-    # counts them. Empty rows above the header are dropped (the header is row 1).
-    while not rows[0]:
+    # Empty rows are kept (as empty cells) so that row k of the frame is row
+    # header_row + 1 + k of the spreadsheet, the numbers every reject names; the validation
+    # skips blank rows and counts them. Empty rows above the header are skipped, and
+    # header_row says where the header was (features.validation.spreadsheet_rows).
+    header_row = HEADER_ROWS
+    while not _filled(rows[0]):  # '' or ',,,' (Excel writes an empty row so)
         rows.pop(0)
+        header_row += 1
     header = []
     for cell in rows[0]:
         key = _header_key(cell)
         col = _HEADER_INDEX.get(key, str(cell).strip().lstrip("\ufeff"))
         if col != str(cell).strip() and col in HEADER_WORDS:
             notes.append(
-                UploadNote(source, 1, "upload_header_mapped", {"header": cell, "column": col})
+                UploadNote(
+                    source, header_row, "upload_header_mapped", {"header": cell, "column": col}
+                )
             )
         header.append(col)
     width = len(header)
     body = [(r + [""] * width)[:width] for r in rows[1:]]
     frame = pd.DataFrame(body, columns=header, dtype=str)
-    return UploadTable(frame, encoding, notes)
+    return UploadTable(frame, encoding, notes, header_row)
 
 
-def resolve_customers(frame: pd.DataFrame, source: str = "customers") -> list[UploadNote]:
-    """Industry words to codes in place (``饭店`` → restaurant); notes say which rows."""
+def resolve_customers(
+    frame: pd.DataFrame, source: str = "customers", header_row: int = HEADER_ROWS
+) -> list[UploadNote]:
+    """Industry words to codes in place (``饭店`` → restaurant); notes say which rows.
+
+    ``header_row`` is :attr:`UploadTable.header_row`, so that the notes' rows are the
+    spreadsheet's.
+    """
     notes: list[UploadNote] = []
     if "industry" not in frame.columns:
         return notes
+    row_of = spreadsheet_rows(len(frame), header_row)
     codes = load_catalog().industry_codes
     matcher = industry_matcher()
     for i, value in enumerate(frame["industry"].tolist()):
@@ -207,17 +233,24 @@ def resolve_customers(frame: pd.DataFrame, source: str = "customers") -> list[Up
         if m.category is not None and m.method in ("exact", "contained"):
             frame.iat[i, frame.columns.get_loc("industry")] = m.category
             code = "upload_industry_guessed" if m.confidence < 1 else "upload_industry_read"
-            notes.append(UploadNote(source, i + 2, code, {"text": text, "industry": m.category}))
+            notes.append(
+                UploadNote(source, int(row_of[i]), code, {"text": text, "industry": m.category})
+            )
     return notes
 
 
 def resolve_equipment(
-    frame: pd.DataFrame, source: str = "equipment", min_confidence: float = 0.5
+    frame: pd.DataFrame,
+    source: str = "equipment",
+    min_confidence: float = 0.5,
+    header_row: int = HEADER_ROWS,
 ) -> list[UploadNote]:
     """Names to categories and empty figures from the names, in place, with notes.
 
     A cell the file filled is never changed: only an empty category, rated_kw, quantity
     or standby is filled from what the name states (the same parser as the form).
+    ``header_row`` is :attr:`UploadTable.header_row` (the notes' rows are the
+    spreadsheet's).
     """
     notes: list[UploadNote] = []
     if "name" not in frame.columns and "category" not in frame.columns:
@@ -227,6 +260,7 @@ def resolve_equipment(
             frame[column] = ""
     matcher = default_matcher()
     codes = set(load_catalog().categories)
+    row_of = spreadsheet_rows(len(frame), header_row)
     pos = {c: frame.columns.get_loc(c) for c in ("category", "rated_kw", "quantity", "standby")}
     for i, name in enumerate(frame["name"].tolist()):
         written = str(frame.iat[i, pos["category"]]).strip()
@@ -234,7 +268,7 @@ def resolve_equipment(
         text = str(name).strip() or (written if written not in codes else "")
         if not text:
             continue
-        row = i + 2
+        row = int(row_of[i])
         figures = parse_line(text)
         kw_cell = str(frame.iat[i, pos["rated_kw"]]).strip()
         kw: float | None

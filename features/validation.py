@@ -114,7 +114,20 @@ runs that low (the lowest measured offices, schools and dormitories of the BDG1 
 sit at 2–5 W/m²; the handful under 1 W/m² there are sub-metered or mis-scaled records)."""
 
 HEADER_ROWS: Final = 1
-"""Rows above the first data row; spreadsheet row numbers are 1-based, so data starts at 2."""
+"""The header's spreadsheet row when nothing stands above it (row numbers are 1-based, so
+the data starts at row 2)."""
+
+
+def spreadsheet_rows(count: int, header_row: int = HEADER_ROWS) -> np.ndarray:
+    """The spreadsheet row numbers of a table's ``count`` data rows.
+
+    The one rule every reject, note and answer row uses to name a row: the data start on
+    the row after the header. ``header_row`` is the header's own row number, greater than
+    1 when a file has empty lines above it (:func:`features.uploads.read_table` skips
+    them and says where the header was).
+    """
+    return np.arange(count, dtype="int64") + header_row + 1
+
 
 _MAX_COUNT: Final = 2**31 - 1
 """Counts above this cannot be real and would overflow the integer cast."""
@@ -809,9 +822,11 @@ def _check_file(
     return pd.DataFrame(typed)
 
 
-def _drop_blank(text: pd.DataFrame, raw_columns: int) -> tuple[pd.DataFrame, np.ndarray, int]:
+def _drop_blank(
+    text: pd.DataFrame, raw_columns: int, header_row: int = HEADER_ROWS
+) -> tuple[pd.DataFrame, np.ndarray, int]:
     """Drop rows whose every value is empty; return the rest, their row numbers and the count."""
-    rows = np.arange(len(text), dtype="int64") + HEADER_ROWS + 1
+    rows = spreadsheet_rows(len(text), header_row)
     if not raw_columns or text.empty:
         return text, rows, 0
     blank = (text == "").all(axis=1).to_numpy()
@@ -1256,6 +1271,7 @@ class _MeterCheck:
         cust_problems: _Problems,
         existing: np.ndarray,
         codes: Mapping[str, tuple[tuple[str, ...], str]],
+        header_row: int = HEADER_ROWS,
     ) -> _MeterCheck:
         ids = cust_text["customer_id"]
         kinds = customers["application_type"].astype("str").to_numpy(dtype=object)
@@ -1282,7 +1298,7 @@ class _MeterCheck:
         if missing:
             raise ContractError(missing)
         rows_read = len(text)
-        text, rows, _ = _drop_blank(text, frame.shape[1])
+        text, rows, _ = _drop_blank(text, frame.shape[1], header_row)
         problems = _Problems(METER, text, rows)
         typed = _check_file(text, METER_COLUMNS, problems, also_required=(), codes=codes)
         year, month = parse_periods(text["period"])
@@ -1485,6 +1501,7 @@ def validate_frames(
     meter_readings_df: pd.DataFrame | None = None,
     meter_source: str = "(in-memory frame)",
     allow_not_listed: bool = False,
+    header_rows: Mapping[str, int] | None = None,
 ) -> ValidatedHistory:
     """Validate in-memory customers and equipment frames against the contract.
 
@@ -1519,6 +1536,10 @@ def validate_frames(
         Accept the industry :data:`~features.catalog.OTHER_INDUSTRY` (其他, "not in the
         list"): applications to answer (the batch) may say it, a history never does (it is
         no contract code, so the model answers such rows from all industries' figures).
+    header_rows
+        The spreadsheet row of each table's header, by file name (``customers``,
+        ``equipment``, ``meter_readings``), when it is not row 1 (an uploaded file with
+        empty lines above its header); every row number reported counts from it.
 
     Returns
     -------
@@ -1558,8 +1579,12 @@ def validate_frames(
         "change": (CHANGES, f"one of {', '.join(CHANGES)} (empty = {DEFAULT_CHANGE})"),
     }
     rows_read = {CUSTOMERS: len(cust_text), EQUIPMENT: len(eq_text)}
-    cust_text, cust_rows, cust_blank = _drop_blank(cust_text, customers_df.shape[1])
-    eq_text, eq_rows, eq_blank = _drop_blank(eq_text, equipment_df.shape[1])
+    header = {CUSTOMERS: HEADER_ROWS, EQUIPMENT: HEADER_ROWS, METER: HEADER_ROWS}
+    header.update(header_rows or {})
+    cust_text, cust_rows, cust_blank = _drop_blank(
+        cust_text, customers_df.shape[1], header[CUSTOMERS]
+    )
+    eq_text, eq_rows, eq_blank = _drop_blank(eq_text, equipment_df.shape[1], header[EQUIPMENT])
 
     cust_problems = _Problems(CUSTOMERS, cust_text, cust_rows)
     customers = _check_file(
@@ -1572,7 +1597,14 @@ def validate_frames(
     )
     existing = _check_application_type(customers, cust_text, cust_problems)
     meter = _MeterCheck.run(
-        meter_readings_df, meter_source, customers, cust_text, cust_problems, existing, codes
+        meter_readings_df,
+        meter_source,
+        customers,
+        cust_text,
+        cust_problems,
+        existing,
+        codes,
+        header[METER],
     )
     if meter.rows_read is not None:
         rows_read[METER] = meter.rows_read
@@ -1848,7 +1880,7 @@ def validate_table(
             problem, missing=tuple(s.name for s in specs if s.required and s.name not in present)
         )
     rows = (
-        np.arange(len(text), dtype="int64") + HEADER_ROWS + 1
+        spreadsheet_rows(len(text))
         if row_numbers is None
         else np.asarray(row_numbers, dtype="int64")
     )

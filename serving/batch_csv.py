@@ -103,16 +103,16 @@ class ContractUpload:
     equipment: pathlib.Path | None
     notes: tuple[dict[str, Any], ...] = ()
     """What was read or resolved (encoding, headers, words → codes, figures from names)."""
-    ids: tuple[tuple[str, Any], ...] = ()
-    """``(file, customer_id column)`` of the files as read (row k is spreadsheet row k + 2)."""
+    ids: tuple[tuple[str, Any, Any], ...] = ()
+    """``(file, customer_id column, spreadsheet row numbers)`` of the files as read."""
 
     def rows_of(self, customer_id: str) -> dict[str, list[int]]:
-        """The rows of ``customer_id``'s lines in each file (header = row 1)."""
+        """The spreadsheet rows of ``customer_id``'s lines in each file."""
         out: dict[str, list[int]] = {}
-        for file, column in self.ids:
-            hits = (column == customer_id).to_numpy().nonzero()[0]
-            if len(hits):
-                out[file] = [int(k) + 2 for k in hits]
+        for file, column, rows in self.ids:
+            hits = (column == customer_id).to_numpy()
+            if hits.any():
+                out[file] = [int(r) for r in rows[hits]]
         return out
 
     def rejects(self) -> list[dict[str, Any]]:
@@ -173,21 +173,29 @@ def read_contract_upload(
     try:
         # Read as the form reads: UTF-8 or GBK, Chinese headers, industry words, names
         # without a category, figures written in names (features.uploads).
-        cust_table = read_table(pathlib.Path(customers), "customers")
-        cust = cust_table.frame
-        notes = [*cust_table.notes, *resolve_customers(cust)]
+        # Every file, meter readings too, so GBK, an unclosed quote and empty lines above
+        # the header are read the same way in each (row numbers from the header's row).
+        tables = {"customers": read_table(pathlib.Path(customers), "customers")}
+        cust = tables["customers"].frame
+        notes = [
+            *tables["customers"].notes,
+            *resolve_customers(cust, header_row=tables["customers"].header_row),
+        ]
         if equipment is not None:
-            equip_table = read_table(pathlib.Path(equipment), "equipment")
-            equip = equip_table.frame
-            notes += [*equip_table.notes, *resolve_equipment(equip)]
+            tables["equipment"] = read_table(pathlib.Path(equipment), "equipment")
+            equip = tables["equipment"].frame
+            notes += [
+                *tables["equipment"].notes,
+                *resolve_equipment(equip, header_row=tables["equipment"].header_row),
+            ]
         else:
             # Customers only: every customer is answered area-only (or industry-only).
             equip = pd.DataFrame(columns=[c.name for c in EQUIPMENT_COLUMNS], dtype=str)
-        meter = (
-            None
-            if meter_readings is None
-            else pd.read_csv(meter_readings, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        )
+        meter = None
+        if meter_readings is not None:
+            tables["meter_readings"] = read_table(pathlib.Path(meter_readings), "meter_readings")
+            meter = tables["meter_readings"].frame
+            notes += tables["meter_readings"].notes
         validated = validate_frames(
             cust,
             equip,
@@ -196,6 +204,7 @@ def read_contract_upload(
             meter_source="meter_readings",
             # Applications may say 其他 (not listed): answered from all industries, reviewed.
             allow_not_listed=True,
+            header_rows={name: table.header_row for name, table in tables.items()},
         )
     except (ContractError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         return single_error(
@@ -211,13 +220,13 @@ def read_contract_upload(
             f"at most {MAX_BATCH} customers",
             "batch too large",
         )
-    ids = []
-    if "customer_id" in cust.columns:
-        ids.append(("customers", cust["customer_id"].astype(str).str.strip()))
-    if "customer_id" in equip.columns:
-        ids.append(("equipment", equip["customer_id"].astype(str).str.strip()))
+    ids = [
+        (name, table.frame["customer_id"].astype(str).str.strip(), table.rows())
+        for name, table in tables.items()
+        if "customer_id" in table.frame.columns
+    ]
     noted = [n.as_dict() for n in notes]
-    headers = {"customers": list(cust.columns), "equipment": list(equip.columns)}
+    headers = {name: list(table.frame.columns) for name, table in tables.items()}
     for note in noted:
         if note.get("code") == "upload_unclosed_quote":
             # Which customer the lost line was (its first cells read as written): the
@@ -226,8 +235,7 @@ def read_contract_upload(
                 **(note.get("params") or {}),
                 "customer_id": _lost_line_id(note, headers.get(str(note.get("source")), [])),
             }
-    if equipment is not None:
-        validated = _reject_lost_lines(validated, noted, dict(ids))
+    validated = _reject_lost_lines(validated, noted, {name: (col, rows) for name, col, rows in ids})
     return ContractUpload(
         validated,
         pathlib.Path(customers),
@@ -246,70 +254,122 @@ def _lost_line_id(note: dict[str, Any], header: list[str]) -> str:
     return cells[at].strip() if at < len(cells) else ""
 
 
-def _reject_lost_lines(validated: Any, notes: list[dict[str, Any]], ids: dict[str, Any]) -> Any:
-    """Reject the customers of equipment lines lost in reading (an unclosed quote).
+def _reject_lost_lines(
+    validated: Any, notes: list[dict[str, Any]], ids: dict[str, tuple[Any, Any]]
+) -> Any:
+    """Reject the customers of equipment lines or meter readings lost in reading.
 
-    Such a line never reached the validation, so its customer looked complete: answered,
-    it would be sized without the line (too small). It is rejected as the validation
-    rejects a customer with a rejected line (``reject_lines_rejected``), its other lines
-    with it (the notes carry the customer id each lost line names).
+    Such a line (an unclosed quote) never reached the validation, so its customer looked
+    complete: answered, it would be sized without the line (too small), or from a year
+    with a month missing (the peak may be in it). It is rejected as the validation rejects
+    a customer with a rejected line (``reject_lines_rejected``) or reading
+    (``reject_meter_readings_invalid``), its other rows with it (the notes carry the
+    customer id each lost line names). ``ids`` maps each file to its customer_id column
+    and spreadsheet row numbers.
     """
     import dataclasses
 
     import pandas as pd
 
-    lost: dict[str, int] = {}
+    lost: dict[str, dict[str, int]] = {"equipment": {}, "meter_readings": {}}
     for note in notes:
         cid = str((note.get("params") or {}).get("customer_id") or "")
-        if (
-            note.get("source") == "equipment"
-            and note.get("code") == "upload_unclosed_quote"
-            and cid
-        ):
-            lost[cid] = lost.get(cid, 0) + 1
+        source = str(note.get("source"))
+        if note.get("code") == "upload_unclosed_quote" and cid and source in lost:
+            lost[source][cid] = lost[source].get(cid, 0) + 1
     kept = validated.customers["customer_id"].astype(str)
-    hit = kept.isin(list(lost)).to_numpy()
+    hit = kept.isin([*lost["equipment"], *lost["meter_readings"]]).to_numpy()
     if not hit.any():
         return validated
+
+    def rows_in(file: str, cid: str) -> list[int]:
+        if file not in ids:
+            return []
+        column, numbers = ids[file]
+        return [int(r) for r in numbers[(column == cid).to_numpy()]]
+
+    def reject(
+        file: str,
+        n: int,
+        cid: str,
+        column: str,
+        value: Any,
+        reason: str,
+        code: str,
+        params: dict[str, Any],
+    ) -> dict[str, Any]:
+        return {
+            "file": file,
+            "row_number": n,
+            "customer_id": cid,
+            "column": column,
+            "value": value,
+            "reason": reason,
+            "code": code,
+            "params": json.dumps(params, sort_keys=True),
+        }
+
     hit_ids = set(kept[hit])
-    cust_ids, equip_ids = ids.get("customers"), ids.get("equipment")
     rows: list[dict[str, Any]] = []
     for cid in sorted(hit_ids):
-        lines = (
-            []
-            if equip_ids is None
-            else [int(k) + 2 for k in (equip_ids == cid).to_numpy().nonzero()[0]]
-        )
-        for k in [] if cust_ids is None else (cust_ids == cid).to_numpy().nonzero()[0]:
-            rows.append(
-                {
-                    "file": "customers",
-                    "row_number": int(k) + 2,
-                    "customer_id": cid,
-                    "column": "customer_id",
-                    "value": cid,
-                    "reason": f"{lost[cid]} of {lost[cid] + len(lines)} equipment lines rejected "
-                    "(a quote never closed: the line could not be read): the list would be "
-                    "incomplete",
-                    "code": "reject_lines_rejected",
-                    "params": json.dumps(
-                        {"column": "customer_id", "n": lost[cid], "of": lost[cid] + len(lines)},
-                        sort_keys=True,
-                    ),
-                }
-            )
+        # The equipment's loss is named first: either makes the customer's figures wrong.
+        file = "equipment" if cid in lost["equipment"] else "meter_readings"
+        n_lost, others = lost[file][cid], rows_in(file, cid)
+        for n in rows_in("customers", cid):
+            if file == "equipment":
+                rows.append(
+                    reject(
+                        "customers",
+                        n,
+                        cid,
+                        "customer_id",
+                        cid,
+                        f"{n_lost} of {n_lost + len(others)} equipment lines rejected (a quote "
+                        "never closed: the line could not be read): the list would be incomplete",
+                        "reject_lines_rejected",
+                        {"column": "customer_id", "n": n_lost, "of": n_lost + len(others)},
+                    )
+                )
+            else:
+                rows.append(
+                    reject(
+                        "customers",
+                        n,
+                        cid,
+                        "meter_readings",
+                        f"{n_lost} of {n_lost + len(others)} invalid",
+                        f"{n_lost} of {n_lost + len(others)} meter readings could not be read (a "
+                        "quote never closed): an existing customer is sized from all its months "
+                        "or not at all",
+                        "reject_meter_readings_invalid",
+                        {"column": "meter_readings", "n": n_lost, "of": n_lost + len(others)},
+                    )
+                )
         rows += [
-            {
-                "file": "equipment",
-                "row_number": n,
-                "customer_id": cid,
-                "column": "customer_id",
-                "value": cid,
-                "reason": "customer rejected: one of its equipment lines could not be read",
-                "code": "reject_with_incomplete_customer",
-                "params": json.dumps({"column": "customer_id"}),
-            }
-            for n in lines
+            reject(
+                "equipment",
+                n,
+                cid,
+                "customer_id",
+                cid,
+                "customer rejected: one of its equipment lines could not be read",
+                "reject_with_incomplete_customer",
+                {"column": "customer_id"},
+            )
+            for n in rows_in("equipment", cid)
+        ]
+        rows += [
+            reject(
+                "meter_readings",
+                n,
+                cid,
+                "customer_id",
+                cid,
+                "customer rejected: see its customers row (its readings are not used)",
+                "reject_with_invalid_customer",
+                {"column": "customer_id"},
+            )
+            for n in rows_in("meter_readings", cid)
         ]
 
     def drop(frame: pd.DataFrame) -> pd.DataFrame:
@@ -448,9 +508,11 @@ def _sheet_to_csv(sheet: Any, name: str, target: pathlib.Path) -> Response | Non
             if cells > MAX_UPLOAD_CELLS:
                 return _too_many(f"workbook:{name}", cells, f"at most {MAX_UPLOAD_CELLS} cells")
             if width is None:
-                if row:  # blank rows above the header are skipped
+                if row:
                     width = len(row)
-                    writer.writerow(row)
+                # Blank rows above the header stay, as empty lines: features.uploads
+                # counts them, so every row named is the row the workbook shows.
+                writer.writerow(row)
                 continue
             if len(row) > width:
                 return single_error(

@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 from features.validation import HISTORY_REJECT_COLUMNS
-from serving.batch_csv import BATCH_CSV_COLUMNS, csv_response, read_contract_upload, reject_rows
+from serving.batch_csv import (
+    BATCH_CSV_COLUMNS,
+    ContractUpload,
+    csv_response,
+    read_contract_upload,
+    reject_rows,
+)
 from serving.batch_rejects import (
     customer_rejects,
     parse_rows_text,
@@ -77,7 +83,7 @@ def upload(tmp_path: Path) -> Any:
     (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
     (tmp_path / "equipment.csv").write_text(EQUIPMENT, encoding="utf-8")
     up = read_contract_upload(tmp_path / "customers.csv", tmp_path / "equipment.csv")
-    assert not hasattr(up, "status_code"), up.body  # an upload, not an error answer
+    assert isinstance(up, ContractUpload), up  # an upload, not an error answer
     return up
 
 
@@ -203,3 +209,78 @@ def test_every_reject_code_renders_in_both_languages() -> None:
     columns = {c.name for c in (*CUSTOMER_COLUMNS, *EQUIPMENT_COLUMNS, *METER_COLUMNS)}
     assert columns - set(COLUMN_NAMES) - {"note"} == set()
     assert "code" in HISTORY_REJECT_COLUMNS and "params" in HISTORY_REJECT_COLUMNS
+
+
+def test_row_numbers_count_empty_lines_above_the_header(tmp_path: Path) -> None:
+    """Two empty lines above the customers' header, one above the equipment's: a
+    spreadsheet shows the header on row 3 (and 2), so every row named moves down with it."""
+    (tmp_path / "customers.csv").write_text("\n\n" + CUSTOMERS, encoding="utf-8")
+    (tmp_path / "equipment.csv").write_text(",,\n" + EQUIPMENT, encoding="utf-8")
+    up = read_contract_upload(tmp_path / "customers.csv", tmp_path / "equipment.csv")
+    assert isinstance(up, ContractUpload), up
+    entries = customer_rejects(up.rejects(), up.rows_of)
+    shift = {"customers": 2, "equipment": 1}
+    assert {e["customer_id"]: e["rows"] for e in entries} == {
+        cid: {f: [n + shift[f] for n in ns] for f, ns in files.items()}
+        for cid, files in EXPECTED_ROWS.items()
+    }
+    b1 = next(e for e in entries if e["customer_id"] == "B1")
+    assert b1["reasons"][0]["rows"] == [10]
+
+
+def test_a_meter_reading_lost_in_reading_rejects_its_customer(tmp_path: Path) -> None:
+    """The meter readings go through the same reader (GBK, empty lines above the header,
+    an unclosed quote): an existing customer that lost a month is not sized from the
+    others (its peak may be in the lost month), and every one of its rows is named."""
+    customers = (
+        "customer_id,industry,floor_area_m2,application_type,existing_capacity_kva\n"
+        "E1,office,12000,reduce,1250\n"  # row 2: loses one of its 4 readings
+        "E2,office,9000,reduce,1000\n"  # row 3: complete, kept
+    )
+    readings = "\n" + "customer_id,period,energy_kwh,max_demand_kw\n"  # header on row 2
+    readings += "".join(f"E1,2025-{m:02d},70000,\n" for m in (1, 2, 3))  # rows 3-5
+    readings += 'E1,2025-04,"70000,\n'  # row 6: unclosed quote
+    readings += "".join(f"E2,2025-{m:02d},50000,\n" for m in (1, 2, 3))  # rows 7-9
+    (tmp_path / "customers.csv").write_text(customers, encoding="utf-8")
+    (tmp_path / "meter.csv").write_bytes(readings.encode("gb18030"))
+    up = read_contract_upload(tmp_path / "customers.csv", None, tmp_path / "meter.csv")
+    assert isinstance(up, ContractUpload), up
+    assert list(up.validated.customers["customer_id"]) == ["E2"]
+    assert set(up.validated.meter_readings["customer_id"]) == {"E2"}
+    (entry,) = customer_rejects(up.rejects(), up.rows_of)
+    assert entry["customer_id"] == "E1"
+    assert entry["rows"] == {"customers": [2], "meter_readings": [3, 4, 5, 6]}
+    first = entry["reasons"][0]
+    assert (first["code"], first["params"]) == (
+        "reject_meter_readings_invalid",
+        {"column": "meter_readings", "n": 1, "of": 4},
+    )
+    assert {r["code"] for r in entry["reasons"]} == {
+        "reject_meter_readings_invalid",
+        "reject_unclosed_quote",
+        "reject_with_invalid_customer",
+    }
+
+
+def test_a_workbook_keeps_the_rows_above_its_header(tmp_path: Path) -> None:
+    """A sheet whose header is on row 3 (a title row left empty, then a blank row): the
+    rejects name the rows the workbook shows, as for the CSV files."""
+    import openpyxl
+
+    from serving.batch_csv import workbook_sheets
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "customers"
+    sheet.append([])
+    sheet.append([])
+    for line in CUSTOMERS.splitlines():
+        sheet.append(line.split(",") if line else [])
+    book.save(tmp_path / "batch.xlsx")
+    files = workbook_sheets(tmp_path / "batch.xlsx")
+    assert isinstance(files, tuple), files
+    up = read_contract_upload(files[0], files[1])
+    assert isinstance(up, ContractUpload), up
+    rows = {e["customer_id"]: e["rows"] for e in customer_rejects(up.rejects(), up.rows_of)}
+    assert rows["B1"] == {"customers": [10]} and rows["D1"] == {"customers": [8, 9]}

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from serving.messages import CATALOGS
+from tests.browser.form import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -111,11 +112,7 @@ def _english(page: Any) -> None:
 
 def _submit(page: Any) -> dict[str, Any]:
     """Click the button; the answer's JSON (after it is drawn)."""
-    with page.expect_response(lambda r: r.url.endswith("/recommend")) as resp:
-        page.click("#submit-btn")
-    assert resp.value.status == 200, resp.value.text()
-    page.wait_for_selector("#recommended-kva")
-    return dict(resp.value.json())
+    return dict(submit(page).json())
 
 
 def _post_bodies(page: Any) -> int:
@@ -235,10 +232,8 @@ def test_the_api_refuses_an_unmatched_line_and_the_page_words_it(new_page: Any) 
     r1 = _row_id(page, 0)
     page.fill(f"#eq-{r1}-name", "神秘机器")
     page.fill(f"#eq-{r1}-kw", "300")
-    with page.expect_response(lambda r: r.url.endswith("/recommend")) as resp:
-        page.click("#submit-btn")
-    assert resp.value.status == 400
-    err = resp.value.json()["errors"][0]
+    resp = submit(page, status=400)
+    err = resp.json()["errors"][0]
     assert (err["field"], err["code"]) == ("equipment[0].category", "unmatched_line")
     expect(page.locator(f"#eq-{r1}-cat-error")).to_contain_text("神秘机器")
     expect(page.locator(f"#eq-{r1}-cat-error")).to_contain_text("无法识别")

@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from serving.messages import CATALOGS
+from tests.browser.form import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -73,11 +74,8 @@ def _paste_bill(page: Any, text: str) -> None:
 
 def _submit(page: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Click the button; (the request's body, the answer's JSON) after it is drawn."""
-    with page.expect_response(lambda r: r.url.endswith("/recommend")) as resp:
-        page.click("#submit-btn")
-    assert resp.value.status == 200, resp.value.text()
-    page.wait_for_selector("#existing-card")
-    return json.loads(resp.value.request.post_data), dict(resp.value.json())
+    resp = submit(page, drawn="#existing-card")
+    return json.loads(resp.request.post_data), dict(resp.json())
 
 
 def _pct(x: float) -> str:
@@ -212,10 +210,8 @@ def test_the_servers_checks_are_worded_on_the_page_in_both_languages(new_page: A
     page = new_page(DESKTOP, "/?checks=server")
     _existing(page, "reduce", "100")
     _paste_bill(page, "2025-01 68000\n2025-02 640000\n2025-03 66000")
-    with page.expect_response(lambda r: r.url.endswith("/recommend")) as resp:
-        page.click("#submit-btn")
-    assert resp.value.status == 400
-    codes = [e["code"] for e in resp.value.json()["errors"]]
+    resp = submit(page, status=400)
+    codes = [e["code"] for e in resp.json()["errors"]]
     assert "meter_energy_absurd" in codes
     # Shown at February's energy, in Chinese words, never the server's English.
     box = page.locator("#meter-1-energy-error")

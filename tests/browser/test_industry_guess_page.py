@@ -17,16 +17,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP
+from tests.browser.form import submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
 def _submit(page: Any) -> dict[str, Any]:
-    with page.expect_response(lambda r: r.url.endswith("/recommend")) as resp:
-        page.click("#submit-btn")
-    assert resp.value.status == 200, resp.value.text()
-    page.wait_for_selector("#recommended-kva")
-    return dict(resp.value.json())
+    return dict(submit(page).json())
 
 
 def _no_tick(locator: Any) -> None:

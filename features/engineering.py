@@ -477,13 +477,32 @@ def supply_voltage(
     p = np.atleast_1d(np.asarray(peak_kw, dtype=float))
     c = np.atleast_1d(np.asarray(capacity_kva, dtype=float))
     p, c = np.broadcast_arrays(p, c)
-    # Assigned from the highest voltage down so that the lowest matching level wins.
-    voltage = np.full(p.shape, "35kV+", dtype=object)
-    voltage[c <= config.mv_max_kva] = "10kV"
-    voltage[p <= config.lv_max_kw] = "0.4kV"
-    voltage[p <= config.single_phase_max_kw] = "220V"
-    voltage[~(np.isfinite(p) & np.isfinite(c))] = None
+    # The rule per pair in plain Python, for every size: a single answer asks for one
+    # to three values, where five masked assignments cost ~20 µs each call (issue-27
+    # profile); a 10,000-row batch pays a few milliseconds.
+    single, lv, mv = config.single_phase_max_kw, config.lv_max_kw, config.mv_max_kva
+    levels = [
+        _voltage_of(pk, ck, single, lv, mv)
+        for pk, ck in zip(p.ravel().tolist(), c.ravel().tolist(), strict=True)
+    ]
+    voltage = np.empty(p.shape, dtype=object)
+    voltage.ravel()[:] = levels
     return voltage
+
+
+def _voltage_of(
+    peak_kw: float, capacity_kva: float, single_max_kw: float, lv_max_kw: float, mv_max_kva: float
+) -> SupplyVoltage | None:
+    """:func:`supply_voltage` of one pair: the lowest level whose threshold holds."""
+    if not (math.isfinite(peak_kw) and math.isfinite(capacity_kva)):
+        return None
+    if peak_kw <= single_max_kw:
+        return "220V"
+    if peak_kw <= lv_max_kw:
+        return "0.4kV"
+    if capacity_kva <= mv_max_kva:
+        return "10kV"
+    return "35kV+"
 
 
 def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict[str, np.ndarray]:
@@ -1290,8 +1309,13 @@ def _all_industry_density() -> IndustryDensity:
     )
 
 
+@lru_cache(maxsize=1)
 def _design_densities() -> dict[str, float]:
-    """Design W/m² per industry code, 其他 included (read from the catalog once)."""
+    """Design W/m² per industry code, 其他 included (read from the catalog once).
+
+    Cached like the catalog itself (:func:`load_catalog`): rebuilt per call it was 26
+    density lookups of every single answer (issue-27 profile). Callers only read it.
+    """
     codes = (*load_catalog().industries, OTHER_INDUSTRY)
     return {code: industry_density(code).design_w_m2 for code in codes}
 

@@ -634,6 +634,19 @@ def _category_lookup(categories: tuple[str, ...]) -> tuple[dict[str, int], pd.Ca
 
 
 @lru_cache(maxsize=16)
+def _category_labels(categories: tuple[str, ...]) -> np.ndarray:
+    """The categories of :func:`_category_lookup`'s dtype as a read-only object array.
+
+    Once per list: converting the dtype's pandas index on every single answer was a
+    tenth of its prediction's own time (issue-27 profile).
+    """
+    _, dtype = _category_lookup(categories)
+    labels = np.asarray(dtype.categories, dtype=object)
+    labels.setflags(write=False)
+    return labels
+
+
+@lru_cache(maxsize=16)
 def _cooling_mask(categories: tuple[str, ...]) -> np.ndarray:
     """Which of a fixed category list are :data:`COOLING_CATEGORIES` (read-only).
 
@@ -679,8 +692,7 @@ class BuiltFeatures:
 
     def text(self, name: str) -> np.ndarray:
         """A categorical feature as text, NaN where unknown (as ``astype(str)`` gives)."""
-        _, dtype = _category_lookup(tuple(self._categories(name)))
-        labels = np.asarray(dtype.categories, dtype=object)
+        labels = _category_labels(tuple(self._categories(name)))
         codes = self.codes[name]
         out = (
             labels[np.where(codes >= 0, codes, 0)] if len(labels) else np.empty(len(codes), object)

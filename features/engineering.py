@@ -514,11 +514,11 @@ def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict
     q30 = np.asarray(q30, dtype=float)
     valid = np.isfinite(p30) & np.isfinite(q30)
     s30 = np.hypot(p30, q30)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos_natural = np.where(s30 > 0, p30 / s30, np.nan)
     # Qc = P30 (tan φ1 − tan φ2); written as Q30 − P30 tan φ2 so that P30 = 0 needs no
     # division, and clipped at 0: a load already at or above the target needs none.
-    q_target = p30 * float(_tan_phi(config.target_cos_phi))
+    # tan φ2 as _tan_phi computes it, on a Python float (the same IEEE operations).
+    cos_target = float(config.target_cos_phi)
+    q_target = p30 * (math.sqrt(1.0 - cos_target * cos_target) / cos_target)
     qc = np.maximum(q30 - q_target, 0.0)
     q30_comp = q30 - qc
     s30_comp = np.hypot(p30, q30_comp)
@@ -528,7 +528,10 @@ def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict
     kva = np.full(p30.shape, np.nan)
     if valid.any():
         kva[valid] = tier_at_or_above(s30_comp[valid] / config.max_load_rate)
+    # One error-state block for both ratios (entering one costs about a microsecond,
+    # as much as the arithmetic of a single answer's row).
     with np.errstate(invalid="ignore", divide="ignore"):
+        cos_natural = np.where(s30 > 0, p30 / s30, np.nan)
         load_rate = s30_comp / kva
     voltage = supply_voltage(p30, kva, config)
     two_part = valid & (kva >= config.tariff_threshold_kva)

@@ -313,8 +313,12 @@ class ResidualCalibrator:
         about this group); a group without a distribution of its own counts its ancestor's.
         """
         resolved = self._resolve(groups)
-        sizes = {g: self.n_own_.get(g, len(r)) for g, r in self.residuals_.items()}
-        return np.array([sizes[str(g)] for g in resolved.ravel()], dtype=np.int64)
+        # Per row's resolved group (every one has residuals): not a table of all groups
+        # built per call, a hundred entries for one answer.
+        return np.array(
+            [self.n_own_.get(g, len(self.residuals_[g])) for g in map(str, resolved.ravel())],
+            dtype=np.int64,
+        )
 
     def own_weight(self, groups: np.ndarray) -> np.ndarray:
         """Weight of each row's own group in its distribution (0: all borrowed)."""

@@ -633,6 +633,30 @@ def _category_lookup(categories: tuple[str, ...]) -> tuple[dict[str, int], pd.Ca
     return {c: i for i, c in enumerate(categories)}, pd.CategoricalDtype(list(categories))
 
 
+@lru_cache(maxsize=16)
+def _category_labels(categories: tuple[str, ...]) -> np.ndarray:
+    """The categories of :func:`_category_lookup`'s dtype as a read-only object array.
+
+    Once per list: converting the dtype's pandas index on every single answer was a
+    tenth of its prediction's own time (issue-27 profile).
+    """
+    _, dtype = _category_lookup(categories)
+    labels = np.asarray(dtype.categories, dtype=object)
+    labels.setflags(write=False)
+    return labels
+
+
+@lru_cache(maxsize=16)
+def _cooling_mask(categories: tuple[str, ...]) -> np.ndarray:
+    """Which of a fixed category list are :data:`COOLING_CATEGORIES` (read-only).
+
+    Once per category list: np.isin over the text codes was three sorts per single answer.
+    """
+    mask = np.isin(np.asarray(categories), COOLING_CATEGORIES)
+    mask.setflags(write=False)
+    return mask
+
+
 @dataclass
 class BuiltFeatures:
     """The features of a batch as arrays; the pandas frames are built on request.
@@ -668,8 +692,7 @@ class BuiltFeatures:
 
     def text(self, name: str) -> np.ndarray:
         """A categorical feature as text, NaN where unknown (as ``astype(str)`` gives)."""
-        _, dtype = _category_lookup(tuple(self._categories(name)))
-        labels = np.asarray(dtype.categories, dtype=object)
+        labels = _category_labels(tuple(self._categories(name)))
         codes = self.codes[name]
         out = (
             labels[np.where(codes >= 0, codes, 0)] if len(labels) else np.empty(len(codes), object)
@@ -1003,7 +1026,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             # The zone multipliers on the pooled fit, then every factor refitted on the
             # zone-adjusted cooling columns (one alternation): the factors are then those
             # of an average zone's cooling, as the unknown zone's multiplier of 1 assumes.
-            cooling = np.isin(np.asarray(self.categories_), COOLING_CATEGORIES)
+            cooling = _cooling_mask(tuple(self.categories_))
             pooled_parts = demand * overall
             if coincident is not None:
                 pooled_parts = pooled_parts + coincident * overall_a
@@ -1454,7 +1477,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             return np.ones((1, n_cat))
         zone = np.asarray(zone, dtype=np.int64)
         mult = self._zone_multipliers()[np.where(zone >= 0, zone, len(self.climate_zones_))]
-        cooling = np.isin(np.asarray(self.categories_), COOLING_CATEGORIES)
+        cooling = _cooling_mask(tuple(self.categories_))
         return np.where(cooling[None, :], mult[:, None], 1.0)
 
     def row_base_parts(

@@ -101,7 +101,9 @@ def tier_at_or_above(kva: float | Sequence[float] | np.ndarray) -> np.ndarray:
     NaN; +inf stays +inf.
     """
     values = np.atleast_1d(np.asarray(kva, dtype=float))
-    idx = np.clip(np.searchsorted(_SERIES, values, side="left"), 0, len(_SERIES) - 1)
+    # searchsorted is never negative: only the top needs clipping (np.clip costs several
+    # times np.minimum on the one value of a single answer).
+    idx = np.minimum(np.searchsorted(_SERIES, values, side="left"), len(_SERIES) - 1)
     out = _SERIES[idx]
     step = float(MULTI_TRANSFORMER_STEP_KVA)
     above = values > _SERIES[-1]

@@ -477,13 +477,32 @@ def supply_voltage(
     p = np.atleast_1d(np.asarray(peak_kw, dtype=float))
     c = np.atleast_1d(np.asarray(capacity_kva, dtype=float))
     p, c = np.broadcast_arrays(p, c)
-    # Assigned from the highest voltage down so that the lowest matching level wins.
-    voltage = np.full(p.shape, "35kV+", dtype=object)
-    voltage[c <= config.mv_max_kva] = "10kV"
-    voltage[p <= config.lv_max_kw] = "0.4kV"
-    voltage[p <= config.single_phase_max_kw] = "220V"
-    voltage[~(np.isfinite(p) & np.isfinite(c))] = None
+    # The rule per pair in plain Python, for every size: a single answer asks for one
+    # to three values, where five masked assignments cost ~20 µs each call (issue-27
+    # profile); a 10,000-row batch pays a few milliseconds.
+    single, lv, mv = config.single_phase_max_kw, config.lv_max_kw, config.mv_max_kva
+    levels = [
+        _voltage_of(pk, ck, single, lv, mv)
+        for pk, ck in zip(p.ravel().tolist(), c.ravel().tolist(), strict=True)
+    ]
+    voltage = np.empty(p.shape, dtype=object)
+    voltage.ravel()[:] = levels
     return voltage
+
+
+def _voltage_of(
+    peak_kw: float, capacity_kva: float, single_max_kw: float, lv_max_kw: float, mv_max_kva: float
+) -> SupplyVoltage | None:
+    """:func:`supply_voltage` of one pair: the lowest level whose threshold holds."""
+    if not (math.isfinite(peak_kw) and math.isfinite(capacity_kva)):
+        return None
+    if peak_kw <= single_max_kw:
+        return "220V"
+    if peak_kw <= lv_max_kw:
+        return "0.4kV"
+    if capacity_kva <= mv_max_kva:
+        return "10kV"
+    return "35kV+"
 
 
 def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict[str, np.ndarray]:
@@ -495,11 +514,11 @@ def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict
     q30 = np.asarray(q30, dtype=float)
     valid = np.isfinite(p30) & np.isfinite(q30)
     s30 = np.hypot(p30, q30)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos_natural = np.where(s30 > 0, p30 / s30, np.nan)
     # Qc = P30 (tan φ1 − tan φ2); written as Q30 − P30 tan φ2 so that P30 = 0 needs no
     # division, and clipped at 0: a load already at or above the target needs none.
-    q_target = p30 * float(_tan_phi(config.target_cos_phi))
+    # tan φ2 as _tan_phi computes it, on a Python float (the same IEEE operations).
+    cos_target = float(config.target_cos_phi)
+    q_target = p30 * (math.sqrt(1.0 - cos_target * cos_target) / cos_target)
     qc = np.maximum(q30 - q_target, 0.0)
     q30_comp = q30 - qc
     s30_comp = np.hypot(p30, q30_comp)
@@ -509,7 +528,10 @@ def _finish(p30: np.ndarray, q30: np.ndarray, config: EngineeringConfig) -> dict
     kva = np.full(p30.shape, np.nan)
     if valid.any():
         kva[valid] = tier_at_or_above(s30_comp[valid] / config.max_load_rate)
+    # One error-state block for both ratios (entering one costs about a microsecond,
+    # as much as the arithmetic of a single answer's row).
     with np.errstate(invalid="ignore", divide="ignore"):
+        cos_natural = np.where(s30 > 0, p30 / s30, np.nan)
         load_rate = s30_comp / kva
     voltage = supply_voltage(p30, kva, config)
     two_part = valid & (kva >= config.tariff_threshold_kva)
@@ -1290,8 +1312,13 @@ def _all_industry_density() -> IndustryDensity:
     )
 
 
+@lru_cache(maxsize=1)
 def _design_densities() -> dict[str, float]:
-    """Design W/m² per industry code, 其他 included (read from the catalog once)."""
+    """Design W/m² per industry code, 其他 included (read from the catalog once).
+
+    Cached like the catalog itself (:func:`load_catalog`): rebuilt per call it was 26
+    density lookups of every single answer (issue-27 profile). Callers only read it.
+    """
     codes = (*load_catalog().industries, OTHER_INDUSTRY)
     return {code: industry_density(code).design_w_m2 for code in codes}
 

@@ -201,8 +201,10 @@ class EquipmentItem(BaseModel):
     def _known_category(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        codes = load_catalog().category_codes
-        if value not in codes:
+        catalog = load_catalog()
+        # The dict's keys are the codes: no tuple of every code built per line (30 a body).
+        if value not in catalog.categories:
+            codes = catalog.category_codes
             raise PydanticCustomError(
                 "unknown_category",
                 unknown_code_message("category", value, codes),

@@ -711,11 +711,12 @@ class Recommender:
                     eng["change"] = scale * change / total
             else:
                 eng["meter"] = scale
-        elif basis == "equipment" and parts.sum() > 0:
+        elif basis == "equipment" and (parts_sum := float(parts.sum())) > 0:
             # The base is a sum over categories (fitted demand factor × installed kW).
-            for code, part in zip(builder.categories_, parts, strict=True):
+            # The parts as floats and their sum once (it was summed again per category).
+            for code, part in zip(builder.categories_, parts.tolist(), strict=True):
                 if part > 0:
-                    eng[f"category:{code}"] = scale * float(part) / float(parts.sum())
+                    eng[f"category:{code}"] = scale * part / parts_sum
         else:
             eng["floor_area" if basis == "area" else "industry"] = scale
         out = []

@@ -53,7 +53,9 @@ class LogbookSettings(BaseSettings):
     retry_seconds
         ``CAPACITY_LOG_RETRY_SECONDS``: retry interval while the database refuses writes.
     wal_autocheckpoint
-        ``CAPACITY_LOG_WAL_AUTOCHECKPOINT``: SQLite WAL auto-checkpoint, in pages.
+        ``CAPACITY_LOG_WAL_AUTOCHECKPOINT``: SQLite WAL auto-checkpoint, in pages (0:
+        none); the writer thread checkpoints in the background at a quarter of it
+        (:data:`serving.logbook.store.CHECKPOINT_EVERY_S`).
     spool_dir
         ``CAPACITY_LOG_SPOOL_DIR``: where rows go while the database refuses them.
     """
@@ -92,7 +94,8 @@ class LogbookSettings(BaseSettings):
         default=1_000,
         ge=0,
         validation_alias=AliasChoices("CAPACITY_LOG_WAL_AUTOCHECKPOINT", "wal_autocheckpoint"),
-        description="SQLite wal_autocheckpoint (pages); the WAL is truncated at close.",
+        description="SQLite wal_autocheckpoint (pages; the writer thread checkpoints at a "
+        "quarter of it); the WAL is truncated at close.",
     )
     spool_dir: Path | None = Field(
         default=None,

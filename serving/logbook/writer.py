@@ -37,11 +37,14 @@ class _WriteBehind:
         failed: Callable[[list[_Group], BaseException], None],
         tick: Callable[[], None],
         tick_s: float,
+        nudged: Callable[[], None] | None = None,
     ) -> None:
         self._write = write
         self._failed = failed
         self._tick = tick
         self._tick_s = tick_s
+        self._nudged = nudged
+        self._nudge = False
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self.drain_lock = threading.RLock()  # one batch in flight at a time, in order
@@ -82,6 +85,19 @@ class _WriteBehind:
         if backlog > _MAX_PENDING:
             self.flush()  # the database cannot keep up: the caller helps (back-pressure)
 
+    def nudge(self) -> None:
+        """Have the thread run ``nudged`` soon (after writing what is queued), not here.
+
+        For work that must not run in the caller, e.g. a SQLite checkpoint after a request
+        thread's commit (see :meth:`serving.logbook.store.Logbook._checkpoint_soon`).
+        """
+        if self._nudged is None:
+            return
+        self.start()
+        with self._lock:
+            self._nudge = True
+            self._wake.notify()
+
     def pending(self) -> int:
         """Rows queued and not yet taken by a write."""
         with self._lock:
@@ -116,10 +132,11 @@ class _WriteBehind:
         next_tick = time.monotonic()
         while True:
             with self._lock:
-                if not self._pending and not self._stopping:
+                if not self._pending and not self._stopping and not self._nudge:
                     self._wake.wait(max(0.0, next_tick - time.monotonic()))
                 if self._stopping and not self._pending:
                     return
+                nudged, self._nudge = self._nudge, False
                 if self._pending:
                     # Let a few more rows arrive: one transaction for many rows costs the
                     # request threads (GIL, CPU) far less than one per row. Readers do not
@@ -131,6 +148,11 @@ class _WriteBehind:
                             break
                         self._wake.wait(left)
             self.flush()
+            if nudged and self._nudged is not None:
+                try:
+                    self._nudged()
+                except Exception:
+                    _LOG.exception("recommendation log: background work failed")
             if time.monotonic() >= next_tick:
                 try:
                     self._tick()

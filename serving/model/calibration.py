@@ -212,6 +212,8 @@ class ResidualCalibrator:
 
     def _by_group(self, groups: np.ndarray) -> list[tuple[str, np.ndarray | slice]]:
         """(group, rows) pairs of the resolved groups; one slice when all rows share one."""
+        if np.size(groups) == 1:  # one application: no array of resolved names to compare
+            return [(self._resolve_one(str(np.ravel(groups)[0])), slice(None))]
         resolved = self._resolve(groups)
         first = str(resolved.flat[0]) if resolved.size else POOLED_GROUP
         if resolved.size == 0 or bool(np.all(resolved == first)):
@@ -223,21 +225,27 @@ class ResidualCalibrator:
         mu = np.asarray(mu, dtype=float)
         log_x = np.asarray(log_x, dtype=float)
         z = log_x - (mu[:, None] if log_x.ndim == 2 else mu)
+        parts = self._by_group(groups)
+        if len(parts) == 1:  # one group (every single answer): its values are the answer
+            return self._cdf_of(parts[0][0], z)
         out = np.empty_like(z, dtype=float)
-        for g, rows in self._by_group(groups):
-            sorted_res = self.residuals_[g]
-            n = len(sorted_res)
-            zr = z[rows]
-            # (count of residuals <= z) / (n + 1): the conformal (slightly conservative)
-            # predictive distribution in the body ...
-            body = np.searchsorted(sorted_res, zr, side="right") / (n + 1)
-            # ... and decaying exponential tails beyond the thresholds.
-            t = self.tails_[g]
-            with np.errstate(over="ignore"):
-                lower = t.mass_low * np.exp(-(t.low - zr) / t.scale_low)
-                upper = 1.0 - t.mass_high * np.exp(-(zr - t.high) / t.scale_high)
-            out[rows] = np.where(zr < t.low, lower, np.where(zr > t.high, upper, body))
+        for g, rows in parts:
+            out[rows] = self._cdf_of(g, z[rows])
         return out
+
+    def _cdf_of(self, group: str, zr: np.ndarray) -> np.ndarray:
+        """The distribution of one resolved group at residuals ``zr``."""
+        sorted_res = self.residuals_[group]
+        n = len(sorted_res)
+        # (count of residuals <= z) / (n + 1): the conformal (slightly conservative)
+        # predictive distribution in the body ...
+        body = np.searchsorted(sorted_res, zr, side="right") / (n + 1)
+        # ... and decaying exponential tails beyond the thresholds.
+        t = self.tails_[group]
+        with np.errstate(over="ignore"):
+            lower = t.mass_low * np.exp(-(t.low - zr) / t.scale_low)
+            upper = 1.0 - t.mass_high * np.exp(-(zr - t.high) / t.scale_high)
+        return np.asarray(np.where(zr < t.low, lower, np.where(zr > t.high, upper, body)))
 
     def quantile(self, mu: np.ndarray, groups: np.ndarray, q: float) -> np.ndarray:
         """Split-conformal quantile of log peak at level ``q`` for each row."""
@@ -305,8 +313,12 @@ class ResidualCalibrator:
         about this group); a group without a distribution of its own counts its ancestor's.
         """
         resolved = self._resolve(groups)
-        sizes = {g: self.n_own_.get(g, len(r)) for g, r in self.residuals_.items()}
-        return np.array([sizes[str(g)] for g in resolved.ravel()], dtype=np.int64)
+        # Per row's resolved group (every one has residuals): not a table of all groups
+        # built per call, a hundred entries for one answer.
+        return np.array(
+            [self.n_own_.get(g, len(self.residuals_[g])) for g in map(str, resolved.ravel())],
+            dtype=np.int64,
+        )
 
     def own_weight(self, groups: np.ndarray) -> np.ndarray:
         """Weight of each row's own group in its distribution (0: all borrowed)."""

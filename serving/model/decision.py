@@ -150,7 +150,9 @@ def _density_outside(industry: np.ndarray, total_kw: np.ndarray, area: np.ndarra
     low = np.full(len(industry), np.nan)
     high = np.full(len(industry), np.nan)
     known = load_catalog().industries
-    for code in pd.unique(industry):
+    # The distinct codes in order of appearance, without pandas (pd.unique was ~10 % of
+    # the decision's time on a single answer); NaN (unknown) is skipped below anyway.
+    for code in dict.fromkeys(np.asarray(industry, dtype=object).tolist()):
         if code not in known:
             continue  # no range, no flag (features.density)
         d = industry_density(str(code))

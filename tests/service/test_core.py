@@ -667,3 +667,17 @@ def test_no_sample_answer_gets_smaller_with_an_unmatched_line(
             if x.recommended_kva < b.recommended_kva or x.predicted_peak_kw < b.predicted_peak_kw
         ]
         assert smaller == [], (policy, smaller)
+
+
+def test_a_single_answer_is_its_row_of_a_batch_byte_for_byte(
+    recommender: Recommender, sample_apps: list[Application], sample_answers: list[Recommendation]
+) -> None:
+    """The one decision path made cheap for one row (issue 27) gives the batch's bytes.
+
+    A single application takes the n = 1 shortcuts inside the shared functions (one
+    calibration group, one peer cell, the voltage rule per pair); a batch of many
+    industries takes the general branches. Any drift between them shows here.
+    """
+    assert len({a.industry for a in sample_apps}) > 1  # the batch mixes groups
+    for app, a in zip(sample_apps, sample_answers, strict=True):
+        assert recommender.recommend(app).model_dump_json() == a.model_dump_json()

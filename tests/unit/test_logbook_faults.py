@@ -9,6 +9,7 @@ import contextlib
 import json
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from serving.logbook import (
     OutcomeConflictError,
     public_error,
 )
+from serving.logbook.store import CHECKPOINT_EVERY_S
 from training.pilot.outcomes_import import import_outcomes
 
 FAULTS = ("disk I/O error", "database or disk is full", "attempt to write a readonly database")
@@ -465,3 +467,34 @@ def test_close_truncates_the_wal(tmp_path: Path) -> None:
 def test_public_error_has_no_absolute_paths(tmp_path: Path) -> None:
     text = public_error(OSError(f"[Errno 30] Read-only file system: '{tmp_path}/db/log.db'"))
     assert str(tmp_path) not in text and "log.db" in text
+
+
+def _wal_frames(tmp_path: Path) -> int:
+    """Frames in the WAL now (what a PASSIVE checkpoint reports as the log's size)."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "db" / "log.db")) as conn:
+        for _ in range(100):  # -1: the writer thread is checkpointing right now
+            _busy, frames, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames >= 0:
+                return int(frames)
+            time.sleep(0.01)
+    raise AssertionError("the WAL stayed busy")
+
+
+def test_the_writer_thread_checkpoints_what_answers_settled(tmp_path: Path) -> None:
+    """Rows settled by the callers are checkpointed by the writer thread, not by them."""
+    book = Logbook.open(_settings(tmp_path, wal_autocheckpoint=1_000_000))
+    try:
+        before = book._last_checkpoint
+        # Far below SQLite's own auto-checkpoint (10⁶ pages): only the writer copies them,
+        # once a write comes CHECKPOINT_EVERY_S after the last checkpoint.
+        book.settle(_issue(book, 300))
+        time.sleep(CHECKPOINT_EVERY_S * 1.5)
+        book.settle(_issue(book, 1))
+        deadline = time.monotonic() + 10.0
+        while book._last_checkpoint == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert book._last_checkpoint > before
+        book.settle(_issue(book, 1))
+        assert _wal_frames(tmp_path) < 50  # the WAL started over after the writer's copy
+    finally:
+        book.close()

@@ -210,6 +210,26 @@ def test_unknown_groups_use_the_pooled_residuals(calibrator: ResidualCalibrator)
     assert a[0] == a[1]  # "g" holds every residual, so it equals the pooled group
 
 
+def test_one_row_is_its_row_of_a_mixed_batch() -> None:
+    """The one-row shortcut of the CDF (one resolved group) equals the general loop's row."""
+    rng = np.random.default_rng(7)
+    groups = np.array(["a"] * 300 + ["b"] * 300 + ["c"] * 12)
+    residuals = np.concatenate(
+        [rng.normal(0, 0.2, 300), rng.normal(0.1, 0.5, 300), rng.normal(0, 0.3, 12)]
+    )
+    cal = ResidualCalibrator(min_group_size=150).fit(residuals, groups)
+    rows = np.array(["a", "b", "c", "never-seen"])  # own, own, shrunk, pooled
+    mu = np.array([0.3, -0.2, 1.0, 0.0])
+    # 1-D (one point per row) and 2-D (rows × candidates, tails included).
+    flat = np.array([0.25, 0.9, 1.1, -3.0])
+    grid = np.linspace(-3.0, 3.0, 41)[None, :] + mu[:, None]
+    batch_flat, batch_grid = cal.cdf(mu, rows, flat), cal.cdf(mu, rows, grid)
+    for i in range(len(rows)):
+        one = slice(i, i + 1)
+        assert np.array_equal(cal.cdf(mu[one], rows[one], flat[one]), batch_flat[one])
+        assert np.array_equal(cal.cdf(mu[one], rows[one], grid[one]), batch_grid[one])
+
+
 @pytest.mark.parametrize("coverage", [0.80, 0.90])
 def test_conformal_interval_coverage_on_fresh_samples(
     calibrator: ResidualCalibrator, coverage: float

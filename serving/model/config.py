@@ -68,6 +68,13 @@ class ModelConfig(BaseModel):
         "air-conditioners, refrigeration) by a factor per climate zone fitted to the "
         "history, 1 where the zone is unknown (features.build.fit_zone_multipliers).",
     )
+    area_prior_from_lists: bool = Field(
+        False,
+        description="Shrink each industry's area multiplier (area-only applications' "
+        "peak per design density) towards the same ratio measured on its customers with a "
+        "list and a floor area, plus one fitted area-only shift, instead of towards all "
+        "industries' (features.build.FeatureBuilder._fit_area_multipliers).",
+    )
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")
     cross_fit_below: int = Field(
@@ -77,6 +84,12 @@ class ModelConfig(BaseModel):
         "of them instead of a calib_fraction split.",
     )
     cross_fit_folds: int = Field(5, ge=2, le=20)
+    cross_fit_rounds: bool = Field(
+        False,
+        description="Below cross_fit_below: choose the boosting rounds by the cross-fit "
+        "folds' pooled held-out loss (every customer held out once) and fit the served "
+        "booster on every customer, instead of early stopping on a valid_fraction split.",
+    )
     min_group_size: int = Field(150, ge=20)
     calibration_merge_level: float | None = Field(
         0.05,

@@ -1111,9 +1111,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         any_p30 = stats.area_p30_any
         if not getattr(self, "area_prior_from_lists", False) or any_p30 is None:
             return False
-        listed = (
-            (stats.kw.sum(axis=1) > 0) & np.isfinite(any_p30) & (any_p30 > 0) & (peak > 0)
-        )
+        listed = (stats.kw.sum(axis=1) > 0) & np.isfinite(any_p30) & (any_p30 > 0) & (peak > 0)
         if listed.sum() < MIN_AREA_PRIOR_ROWS:
             return False
         lists = self._shrink(np.log(peak[listed] / any_p30[listed]), stats.industry[listed])

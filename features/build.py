@@ -827,7 +827,8 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         density, fitted on area-only customers) towards the same ratio measured on the
         industry's customers WITH a list and a floor area plus one area-only shift common
         to all industries (:meth:`_fit_area_multipliers`), instead of towards all
-        industries' area-only figure.
+        industries' area-only figure. A fitting choice only: the multipliers it gives are
+        stored, the flag is not (``builder.json`` keeps its format).
     """
 
     def __init__(
@@ -1155,7 +1156,6 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             "hierarchical": getattr(self, "hierarchical", False),
             "coincidence_weights": self.coincidence_weights_.tolist(),
             "climate_cooling": getattr(self, "climate_cooling", False),
-            "area_prior_from_lists": getattr(self, "area_prior_from_lists", False),
             "zone_cooling_multipliers": self._zone_multipliers().tolist(),
             "area_multiplier": self.area_multiplier_,
             "area_multipliers": getattr(self, "area_multipliers_", {}),
@@ -1180,7 +1180,6 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             coincidence=bool(state.get("coincidence", False)),
             hierarchical=bool(state.get("hierarchical", False)),
             climate_cooling=bool(state.get("climate_cooling", False)),
-            area_prior_from_lists=bool(state.get("area_prior_from_lists", False)),
         )
         builder.engineering_ = eng
         builder.catalog_version_ = state["catalog_version"]

@@ -100,7 +100,8 @@ class ModelConfig(BaseModel):
     # Issue 23, tried and left off: bench_decompose.py --config '{"area_prior_from_lists":
     # true}' --compare '{"cross_fit_rounds": true}' (500 training customers, 2,000 scored,
     # 5 seeds): small_groups −0.08 ± 0.16, utilisation +0.27 ± 0.49, coincidence −0.04 ±
-    # 0.38 points (benchmarks/results/area_prior_h23s_paired.txt). The split's early
+    # 0.38 points, the demo world +0.27 ± 0.20 (benchmarks/results/area_prior_h23s_paired.txt:
+    # no help on the independent worlds, so not on by default). The split's early
     # stopping does pick 1–45 rounds at 500 (1 on two of three small_groups histories),
     # but the booster at lr 0.04 moves little in so few rounds either way: at 500 the
     # points are lost in the base, not the trees.

@@ -14,6 +14,12 @@ speed work, exported with ``git archive main`` and run with this test in
 ``CAPACITY_WRITE_GOLDEN=1`` mode; its answers equal the first file's but for the new
 ``existing`` field (null for a new connection) and the CSV's new column.
 
+Regenerated for issue 23 (branch h23s, ``ModelConfig.area_prior_from_lists`` on): the
+fixture's area multipliers change, so every body's probabilities and intervals move; the
+recommended capacity of 4 of the 48 ``/recommend`` requests changes (3 area-only
+applications: 2,000 → 2,500, 160 → 63, 20,000 → 12,500 kVA; one equipment list 2,500 →
+2,000), none of the 12 ``/check`` answers' recommended capacity.
+
 A deliberate change of answers (a new rule, a retrained fixture) rewrites the file:
 ``CAPACITY_WRITE_GOLDEN=1 .venv/bin/python -m pytest tests/service/test_golden_answers.py``,
 and the diff of the file is the review of what changed.

@@ -187,3 +187,62 @@ def test_industries_without_their_own_calibration_are_flagged_and_still_answered
     # An area-only answer says that a list would sharpen it.
     bare = Recommender(model, "t").recommend(Application(industry=small, floor_area_m2=3000.0))
     assert any(w.code.startswith("equipment_list_gain") for w in bare.warnings)
+
+
+def _area_history(n_area_hotels: int, with_lists: bool) -> tuple[HistoryFrames, np.ndarray]:
+    """Area-only offices (0.3 × the design density) and schools (1 ×), many of each; hotels
+    at 3 × the design density, ``n_area_hotels`` of them area-only and (``with_lists``) 300
+    more with an equipment list and a floor area (and 200 of the others each)."""
+    rng = np.random.default_rng(6)
+    design = {"office": 60.0, "hotel": 70.0, "school": 30.0}  # features/data/industries.csv
+    factor = {"office": 0.3, "hotel": 3.0, "school": 1.0}
+    area_only = ["office"] * 300 + ["school"] * 300 + ["hotel"] * n_area_hotels
+    listed = (["hotel"] * 300 + ["office"] * 200 + ["school"] * 200) if with_lists else []
+    industry = area_only + listed
+    area = rng.uniform(2000, 20000, len(industry))
+    peak = np.array(
+        [design[i] * factor[i] * a / 1000.0 for i, a in zip(industry, area, strict=True)]
+    ) * np.exp(rng.normal(0, 0.2, len(industry)))
+    ids = [f"c{i}" for i in range(len(industry))]
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "industry": industry,
+            "climate_zone": None,
+            "floor_area_m2": area,
+            "employees": np.nan,
+            "shifts": np.nan,
+        }
+    )
+    lines = ids[len(area_only) :]
+    equipment = pd.DataFrame(
+        {
+            "customer_id": lines,
+            "category": "fan",
+            "rated_kw": peak[len(area_only) :],
+            "quantity": 1,
+            "standby": False,
+        }
+    )
+    return HistoryFrames(customers, equipment), peak
+
+
+def test_an_industry_with_few_area_only_customers_borrows_from_its_listed_customers() -> None:
+    """Two area-only hotels: with the prior from lists their multiplier is the 3 × that the
+    300 listed hotels show (per m²), not all industries' figure; without, it is pulled down."""
+    frames, peak = _area_history(n_area_hotels=2, with_lists=True)
+    plain = FeatureBuilder().fit(frames, peak).area_multipliers_
+    prior = FeatureBuilder(area_prior_from_lists=True).fit(frames, peak).area_multipliers_
+    assert abs(np.log(prior["hotel"] / 3.0)) < 0.15
+    assert plain["hotel"] < 3.0 * 0.8  # the same two hotels, shrunk towards the pool
+    # Industries with many area-only customers keep their own figures either way.
+    assert abs(np.log(prior["office"] / 0.3)) < 0.1 and abs(np.log(prior["school"])) < 0.1
+
+
+def test_an_area_only_history_gets_the_plain_area_multipliers() -> None:
+    """Without customers with lists there is no prior: the flag changes nothing."""
+    frames, peak = _area_history(n_area_hotels=3, with_lists=False)
+    plain = FeatureBuilder().fit(frames, peak)
+    prior = FeatureBuilder(area_prior_from_lists=True).fit(frames, peak)
+    assert prior.area_multipliers_ == plain.area_multipliers_
+    assert prior.area_multiplier_ == plain.area_multiplier_

@@ -565,6 +565,7 @@ def train_dask(
         coincidence=config.coincidence,
         hierarchical=config.hierarchical_pooling,
         climate_cooling=config.climate_cooling,
+        area_prior_from_lists=config.area_prior_from_lists,
     )
     # The label-free part of fit (catalog, feature list); then the label part on the
     # gathered statistics of the fitting and early-stopping customers (as fit_model does).

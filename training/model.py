@@ -259,11 +259,13 @@ class _Core:
         return out
 
 
-def _prepare(
-    frames: HistoryFrames, y: np.ndarray, rows: np.ndarray, config: ModelConfig
-) -> tuple[FeatureBuilder, pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
-    """Builder fitted on ``rows``; features, engineering, base and target of every customer."""
-    builder = FeatureBuilder(
+def feature_builder(config: ModelConfig) -> FeatureBuilder:
+    """The unfitted feature builder a model configuration asks for.
+
+    The one mapping of :class:`ModelConfig`'s feature options onto the builder, used by
+    :func:`fit_model` and the Dask engine alike (an option added to one is in both).
+    """
+    return FeatureBuilder(
         engineering=config.engineering,
         include_shares=config.include_shares,
         coincidence=config.coincidence,
@@ -271,6 +273,13 @@ def _prepare(
         climate_cooling=config.climate_cooling,
         area_prior_from_lists=config.area_prior_from_lists,
     )
+
+
+def _prepare(
+    frames: HistoryFrames, y: np.ndarray, rows: np.ndarray, config: ModelConfig
+) -> tuple[FeatureBuilder, pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Builder fitted on ``rows``; features, engineering, base and target of every customer."""
+    builder = feature_builder(config)
     builder.fit(frames.take(rows), y[rows])
     X, engineering = builder.transform_with_engineering(frames)
     base = builder.base_kw(X)

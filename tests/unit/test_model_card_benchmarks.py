@@ -69,3 +69,13 @@ def test_oracle_undersized_and_the_machine_when_recorded(tmp_path: Path) -> None
     rows.append({k: v for k, v in point.items() if k != "load_average"})
     (tmp_path / "learning_curve.json").write_text(json.dumps(rows))
     assert "during the 2 of 3 fits that recorded it" in benchmark_section(tmp_path)
+
+
+def test_the_card_says_which_base_options_the_model_was_fitted_with() -> None:
+    from training.registry.model_card import _options_on
+
+    config = {"coincidence": True, "climate_cooling": False, "area_prior_from_lists": True}
+    assert _options_on(config) == (
+        "on in this model: coincidence term, area prior from lists (off: climate factor)"
+    )
+    assert _options_on({}) == "this bundle does not record which were on"

@@ -524,11 +524,15 @@ def train_dask(
     import lightgbm as lgb
     from lightgbm.dask import DaskLGBMRegressor
 
-    from features.build import FeatureBuilder
     from serving.model.policy import recommend_capacity
     from training.completeness import build_completeness
     from training.data import LabelledHistory
-    from training.model import _fit_bounds_within_clamp_share, equipment_list_gain, lgb_params
+    from training.model import (
+        _fit_bounds_within_clamp_share,
+        equipment_list_gain,
+        feature_builder,
+        lgb_params,
+    )
     from training.peers import build_peer_stats
 
     note = progress or (lambda stage: None)
@@ -559,14 +563,7 @@ def train_dask(
     lap("validate")
 
     note("features")
-    builder = FeatureBuilder(
-        engineering=config.engineering,
-        include_shares=config.include_shares,
-        coincidence=config.coincidence,
-        hierarchical=config.hierarchical_pooling,
-        climate_cooling=config.climate_cooling,
-        area_prior_from_lists=config.area_prior_from_lists,
-    )
+    builder = feature_builder(config)
     # The label-free part of fit (catalog, feature list); then the label part on the
     # gathered statistics of the fitting and early-stopping customers (as fit_model does).
     empty = HistoryFrames(

@@ -312,28 +312,28 @@ class Logbook:
         try:
             if self._closed or not self._file_ok():
                 return  # a deleted file is the next write's to notice and recover
-            raw = self._engine.raw_connection()
-            try:
-                cursor = raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
-                cursor.fetchall()
-                cursor.close()
-            finally:
-                raw.close()
+            self._wal_checkpoint("PASSIVE")
         finally:
             # When it ended: the next one is asked for from here on.
             self._last_checkpoint = time.monotonic()
             self._checkpoint_asked = False
+
+    def _wal_checkpoint(self, mode: str) -> None:
+        """``PRAGMA wal_checkpoint(mode)`` on a pooled connection, its cursor closed at once."""
+        raw = self._engine.raw_connection()
+        try:
+            cursor = raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})")  # type: ignore[union-attr]
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            raw.close()
 
     def _checkpoint(self) -> None:
         if not self._is_sqlite or self._db_file is None:
             return
         try:
             self._ensure_file()
-            raw = self._engine.raw_connection()
-            try:
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
-            finally:
-                raw.close()
+            self._wal_checkpoint("TRUNCATE")
         except Exception as exc:
             _LOG.warning("recommendation log: WAL checkpoint at close failed: %s", exc)
 

@@ -531,11 +531,116 @@ def fit_coincident_factors(
     pseudo = np.sqrt(prior_rows) * np.eye(n_col)
     a = np.vstack([rows, pseudo])
     b = np.concatenate([np.ones(int(keep.sum())), np.sqrt(prior_rows) * target])
-    fitted, _ = nnls(a, b, maxiter=50 * n_col)
-    fitted = np.asarray(fitted, dtype=float)
+    # Every listed kW counts: a demand factor never falls below MIN_FACTOR_SHARE of its
+    # prior (m = floor + m', m' >= 0 by NNLS). Without the floor a weak pull lets NNLS set
+    # a category's factor to 0, and a chiller added to a list would not move the base
+    # (tests/model/test_directional.py). The coincidence terms may be 0 (prior 0).
+    floor = np.zeros(n_col)
+    floor[:n_cat] = MIN_FACTOR_SHARE * target[:n_cat]
+    excess, _ = nnls(a, b - a @ floor, maxiter=50 * n_col)
+    fitted = floor + np.asarray(excess, dtype=float)
     if coincidence_kw is None:
         return fitted, np.zeros(n_cat)
     return fitted[:n_cat], fitted[n_cat:]
+
+
+#: Candidate strengths of the demand factors' pull towards their prior, in pseudo-customers,
+#: among which :func:`choose_factor_prior_rows` picks by held-out folds (log-spaced: the
+#: held-out loss is flat over a factor of ~3). 10 is the fixed default's strength.
+FACTOR_PRIOR_CANDIDATES: tuple[float, ...] = (
+    0.1,
+    0.3,
+    1.0,
+    3.0,
+    10.0,
+    30.0,
+    100.0,
+    300.0,
+    1000.0,
+)
+#: Lowest demand factor :func:`fit_coincident_factors` returns, as a share of its prior.
+MIN_FACTOR_SHARE = 0.1
+#: Held-out folds of that choice.
+FACTOR_PRIOR_FOLDS = 5
+#: Floor of a held-out base, as a share of the peak, in that choice's log error: a base of
+#: 0 (every factor of the customer's categories fitted to 0) costs as much as 1/1000.
+MIN_BASE_SHARE = 1e-3
+
+
+def choose_factor_prior_rows(
+    demand_kw: np.ndarray,
+    coincidence_kw: np.ndarray | None,
+    peak_kw: np.ndarray,
+    prior: np.ndarray | None,
+    coincidence_prior: np.ndarray | None = None,
+    candidates: Sequence[float] = FACTOR_PRIOR_CANDIDATES,
+    folds: int = FACTOR_PRIOR_FOLDS,
+) -> float:
+    """The pull towards the prior that predicts held-out customers' peaks best.
+
+    :func:`fit_coincident_factors` pulls one industry's factors towards the (offset)
+    all-industry ones, and the all-industry factors towards one common multiplier (and
+    no coincidence term), with ``prior_rows`` pseudo-customers. Which strength is right
+    depends on the history: how far the industry's equipment really runs from the
+    others', how many customers it has, how noisy their peaks are. A fixed 10 lets a
+    few dozen noisy customers move thirty factors freely, or holds a large industry
+    back. Each candidate is fitted on ``folds - 1`` folds and scored on the held-out
+    fold by the squared LOG error of the base ``sum_c m_c D_ic + a_c R_ic`` against the
+    peak, over the customers the fit keeps (ratio within 10× of the median); the
+    smallest summed loss wins, the first candidate on a tie. Why the log error and not
+    the fit's own squared relative error: the model's target is ``log peak − log base``,
+    so the log error is what the trees are left to correct; and the relative error,
+    ``base / peak − 1``, grows without bound on customers whose peak came out low, so
+    under noisy peaks it prefers factors pulled below the truth and picked the weakest
+    pull even for an industry exactly at its prior (tests/unit/test_factor_prior_choice.py).
+
+    Folds are a fixed function of the row order (every ``folds``-th customer), so the
+    same history always gives the same choice.
+
+    Parameters
+    ----------
+    demand_kw, coincidence_kw, peak_kw, prior, coincidence_prior
+        As :func:`fit_coincident_factors`, for one industry's customers.
+    candidates
+        Strengths to try, in pseudo-customers.
+    folds
+        Held-out folds (each customer is held out once).
+
+    Returns
+    -------
+    float
+        The chosen ``prior_rows``; the fixed default (10) when there are fewer than
+        ``10 · folds`` usable customers to judge by.
+    """
+    peak = np.asarray(peak_kw, dtype=float)
+    total = demand_kw.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = peak / total
+    ok = np.isfinite(ratio) & (ratio > 0) & (total > 0)
+    default = 10.0
+    if ok.sum() < 10 * folds:
+        return default
+    m0 = float(np.median(ratio[ok]))
+    usable = np.flatnonzero(ok & (ratio > m0 / 10.0) & (ratio < m0 * 10.0))
+    fold_of = np.arange(len(usable)) % folds
+    losses = np.zeros(len(candidates))
+    for k in range(folds):
+        train, held = usable[fold_of != k], usable[fold_of == k]
+        for j, rows in enumerate(candidates):
+            m, a = fit_coincident_factors(
+                demand_kw[train],
+                None if coincidence_kw is None else coincidence_kw[train],
+                peak[train],
+                rows,
+                prior,
+                coincidence_prior,
+            )
+            base = demand_kw[held] @ m
+            if coincidence_kw is not None:
+                base = base + coincidence_kw[held] @ a
+            log_error = np.log(np.maximum(base, MIN_BASE_SHARE * peak[held]) / peak[held])
+            losses[j] += float(np.sum(log_error**2))
+    return float(candidates[int(np.argmin(losses))])
 
 
 def fit_zone_multipliers(
@@ -852,6 +957,12 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         to all industries (:meth:`_fit_area_multipliers`), instead of towards all
         industries' area-only figure. A fitting choice only: the multipliers it gives are
         stored, the flag is not (``builder.json`` keeps its format).
+    factor_prior_rows_by_cv
+        Choose how strongly fitted demand factors are pulled towards their prior (the
+        all-industry factors towards one common multiplier, each industry's towards the
+        offset all-industry ones) by held-out folds (:func:`choose_factor_prior_rows`)
+        instead of a fixed 10 pseudo-customers. A fitting choice only, like
+        ``area_prior_from_lists``: the factors are stored, the flag is not.
     """
 
     def __init__(
@@ -863,6 +974,7 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         hierarchical: bool = False,
         climate_cooling: bool = False,
         area_prior_from_lists: bool = False,
+        factor_prior_rows_by_cv: bool = False,
     ) -> None:
         self.engineering = engineering
         self.include_shares = include_shares
@@ -871,12 +983,29 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.hierarchical = hierarchical
         self.climate_cooling = climate_cooling
         self.area_prior_from_lists = area_prior_from_lists
+        self.factor_prior_rows_by_cv = factor_prior_rows_by_cv
 
     def _shrink(self, log_values: np.ndarray, groups: np.ndarray) -> ShrunkLocations:
         """Per-industry figures shrunk towards all industries' (through clusters if set)."""
         if getattr(self, "hierarchical", False):
             return shrink_log_location_hierarchical(log_values, groups)
         return shrink_log_location(log_values, groups)
+
+    def _factor_prior_rows(
+        self,
+        demand: np.ndarray,
+        coincident: np.ndarray | None,
+        peak: np.ndarray,
+        prior: np.ndarray | None = None,
+        prior_a: np.ndarray | None = None,
+    ) -> float:
+        """How strongly fitted demand factors are pulled towards their prior.
+
+        10 pseudo-customers, or by held-out folds with ``factor_prior_rows_by_cv``.
+        """
+        if not getattr(self, "factor_prior_rows_by_cv", False):
+            return 10.0
+        return choose_factor_prior_rows(demand, coincident, peak, prior, prior_a)
 
     # -- fitting -------------------------------------------------------------------------
     def fit(
@@ -1047,7 +1176,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         kw = stats.kw
         demand = kw * kx
         coincident = None if stats.rss is None or not self.coincidence else stats.rss * kx
-        overall, overall_a = fit_coincident_factors(demand, coincident, peak_arr)
+        overall, overall_a = fit_coincident_factors(
+            demand, coincident, peak_arr, self._factor_prior_rows(demand, coincident, peak_arr)
+        )
         if getattr(self, "climate_cooling", False) and stats.zone is not None:
             # The zone multipliers on the pooled fit, then every factor refitted on the
             # zone-adjusted cooling columns (one alternation): the factors are then those
@@ -1066,7 +1197,9 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             scale = self._zone_scale(stats.zone)
             demand = demand * scale
             coincident = None if coincident is None else coincident * scale
-            overall, overall_a = fit_coincident_factors(demand, coincident, peak_arr)
+            overall, overall_a = fit_coincident_factors(
+                demand, coincident, peak_arr, self._factor_prior_rows(demand, coincident, peak_arr)
+            )
         self.base_weights_[-1] = kx * overall
         self.coincidence_weights_[-1] = kx * overall_a
         # Per industry, shrunk towards the all-industry factors: a machine tool in a
@@ -1087,10 +1220,14 @@ class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             prior = overall * offset.get(code, 1.0)
             prior_a = overall_a * offset.get(code, 1.0)
             if rows.sum() >= self.min_industry_rows:
+                industry_coincident = None if coincident is None else coincident[rows]
                 factors, factors_a = fit_coincident_factors(
                     demand[rows],
-                    None if coincident is None else coincident[rows],
+                    industry_coincident,
                     peak_arr[rows],
+                    self._factor_prior_rows(
+                        demand[rows], industry_coincident, peak_arr[rows], prior, prior_a
+                    ),
                     prior=prior,
                     coincidence_prior=prior_a,
                 )

@@ -272,6 +272,7 @@ def feature_builder(config: ModelConfig) -> FeatureBuilder:
         hierarchical=config.hierarchical_pooling,
         climate_cooling=config.climate_cooling,
         area_prior_from_lists=config.area_prior_from_lists,
+        factor_prior_rows_by_cv=config.factor_prior_rows_by_cv,
     )
 
 

@@ -582,6 +582,7 @@ _BASE_OPTIONS = (
     ("coincidence", "coincidence term"),
     ("climate_cooling", "climate factor"),
     ("area_prior_from_lists", "area prior from lists"),
+    ("factor_prior_rows_by_cv", "demand-factor prior strength by held-out folds"),
 )
 
 

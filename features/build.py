@@ -29,7 +29,6 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from features.catalog import Catalog, load_catalog
 from features.contract import APPLICATION_TYPES, CLIMATE_ZONES, DEFAULT_APPLICATION_TYPE
@@ -924,7 +923,11 @@ MIN_AREA_PRIOR_ROWS = 30
 """Fewest customers with a list and a floor area the area multipliers' prior is fitted on."""
 
 
-class FeatureBuilder(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+# Not a subclass of scikit-learn's BaseEstimator/TransformerMixin although it keeps their
+# conventions: nothing calls get_params, clone or fit_transform on it, and importing
+# sklearn.base (with the SciPy modules it pulls in) cost every served worker ~70 MiB of
+# resident memory for two empty base classes (issue 27, serving/model/lean.py).
+class FeatureBuilder:
     """Build model features from contract frames.
 
     Parameters

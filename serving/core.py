@@ -693,13 +693,17 @@ class Recommender:
         }
         eng: dict[str, float] = {}
         builder = self.model.builder
-        industry = pred.industry[i]
-        installed = row[self._kw_cols]
-        rss = row[self._rss_cols][None, :] if self._rss_cols is not None else None
-        # The zone's code as the matrix holds it (NaN: unknown), for its cooling multiplier.
-        zone_code = row[self._col["climate_zone"]]
-        zone = np.array([int(zone_code) if np.isfinite(zone_code) else -1])
-        parts = builder.row_base_parts([industry], installed[None, :], rss, zone)[0]
+        built = pred.built
+        if built is not None and built.base_parts is not None:
+            # The parts the features summed into the base (computed once per request).
+            parts = built.base_parts[i]
+        else:
+            installed = row[self._kw_cols]
+            rss = row[self._rss_cols][None, :] if self._rss_cols is not None else None
+            # The zone's code as the matrix holds it (NaN: unknown), for its cooling multiplier.
+            zone_code = row[self._col["climate_zone"]]
+            zone = np.array([int(zone_code) if np.isfinite(zone_code) else -1])
+            parts = builder.row_base_parts([pred.industry[i]], installed[None, :], rss, zone)[0]
         if basis == "meter":
             # Meter + change: the base's metered part, and each line's (signed) share.
             metered = float(row[self._col["metered_kw"]])

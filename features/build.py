@@ -776,10 +776,13 @@ class BuiltFeatures:
     codes: dict[str, np.ndarray]
     engineering_frame: pd.DataFrame | None
     engineering_arrays: dict[str, np.ndarray] | None
+    base_parts: np.ndarray | None = None
+    """``(n, C)`` each category's part of the equipment base (:meth:`FeatureBuilder.row_base_parts`
+    of the running lines), as the ``base_kw`` feature summed them."""
     _frame: pd.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self._col = {name: j for j, name in enumerate(self.builder.feature_names_)}
+        self._col = self.builder._feature_positions()
 
     def __len__(self) -> int:
         return len(self.matrix)
@@ -1396,6 +1399,7 @@ class FeatureBuilder:
         predict path takes the float matrix and the few columns it needs directly.
         """
         self._check_fitted()
+        metered = bool(getattr(self, "metered_", False))
         raw = X.columns
         if raw is not None:
             # Unbuilt application frames: the same values, read without pandas.
@@ -1420,16 +1424,26 @@ class FeatureBuilder:
                 raw.eq_quantity.astype(float),
                 raw.eq_standby | removed,
             )
-            removed_agg = _aggregate_arrays(
-                n,
-                len(self.categories_),
-                raw.eq_customer_pos,
-                cat_idx,
-                raw.eq_rated_kw,
-                raw.eq_quantity.astype(float),
-                raw.eq_standby | ~removed,
+            # The removed lines matter only to the metered path (an existing customer's
+            # change); a model without it reads nothing of them.
+            removed_agg = (
+                _aggregate_arrays(
+                    n,
+                    len(self.categories_),
+                    raw.eq_customer_pos,
+                    cat_idx,
+                    raw.eq_rated_kw,
+                    raw.eq_quantity.astype(float),
+                    raw.eq_standby | ~removed,
+                )
+                if metered
+                else None
             )
-            meter = raw.meter_inputs()
+            # Without readings (``raw.meter`` None) a model without the metered path
+            # has nothing to read or refuse: its inputs are not built.
+            meter: MeterInputs | None = (
+                raw.meter_inputs() if metered or raw.meter is not None else None
+            )
             eng_arrays = engineering_estimate_arrays(
                 raw.eq_category,
                 raw.eq_customer_pos,
@@ -1455,8 +1469,12 @@ class FeatureBuilder:
             ids = pd.Index(customers["customer_id"].astype(str))
             n = len(ids)
             agg = _aggregate_equipment(ids, X.equipment, self.categories_)
-            removed_agg = _aggregate_equipment(
-                ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
+            removed_agg = (
+                _aggregate_equipment(
+                    ids, X.equipment, self.categories_, lines=_removed_mask(X.equipment)
+                )
+                if metered
+                else None
             )
             meter = MeterInputs.from_customers(customers)
             eng_frame = engineering_estimate_frame(
@@ -1506,14 +1524,20 @@ class FeatureBuilder:
                 eng_method == "area_density", p30 * self.row_area_multipliers(industry_raw), np.nan
             )
             zone_codes = _categorical_codes(climate_raw, self.climate_zones_)
-            listed_base = self.row_base_of(industry_raw, kw, rss, zone_codes)
+            # Each category's part of the base, kept: the drivers split the base by them.
+            base_parts = self.row_base_parts(industry_raw, kw, rss, zone_codes)
+            listed_base = np.asarray(base_parts.sum(axis=1))
             out["base_kw"] = np.where(total_kw > 0, listed_base, area_base)
-            removed_base = self.row_base_of(
-                industry_raw, removed_agg["kw"], removed_agg["rss"], zone_codes
-            )
-            self._metered_columns(
-                out, meter, listed_base, removed_base, removed_agg["kw"], industry_raw
-            )
+            if removed_agg is None:
+                self._refuse_meter(meter)
+            else:
+                assert meter is not None
+                removed_base = self.row_base_of(
+                    industry_raw, removed_agg["kw"], removed_agg["rss"], zone_codes
+                )
+                self._metered_columns(
+                    out, meter, listed_base, removed_base, removed_agg["kw"], industry_raw
+                )
             out["floor_area_m2"] = area
             out["employees"] = employees
             out["shifts"] = shifts
@@ -1529,7 +1553,8 @@ class FeatureBuilder:
             "industry": _categorical_codes(industry_raw, self.industries_),
             "climate_zone": zone_codes,
         }
-        if getattr(self, "metered_", False):
+        if metered:
+            assert meter is not None
             cats[APPLICATION_TYPE_FEATURE] = application_type_codes(meter)
         # The float matrix LightGBM reads (categoricals as their codes, NaN if unknown),
         # filled once; the feature frame is a view of its numeric part plus categoricals.
@@ -1551,7 +1576,18 @@ class FeatureBuilder:
             codes=cats,
             engineering_frame=eng_frame,
             engineering_arrays=eng_arrays,
+            base_parts=base_parts,
         )
+
+    def _feature_positions(self) -> dict[str, int]:
+        """Each feature's column in the matrix (once per fitted names; callers only read it)."""
+        key = tuple(self.feature_names_)
+        cached = self.__dict__.get("_feature_positions_cache")
+        if cached is not None and cached[0] == key:
+            return cast(dict[str, int], cached[1])
+        position = {name: j for j, name in enumerate(self.feature_names_)}
+        self.__dict__["_feature_positions_cache"] = (key, position)
+        return position
 
     def _matrix_layout(self) -> _MatrixLayout:
         """Where each per-category block and each other feature sits in the matrix.
@@ -1600,12 +1636,7 @@ class FeatureBuilder:
         """
         has = meter.has_meter
         if not getattr(self, "metered_", False):
-            if has.any():
-                raise MeteredModelRequired(
-                    "this model was trained on a history without existing customers, so it "
-                    "cannot size from meter readings; train on a history with existing "
-                    "customers (capacity train --meter-readings FILE)"
-                )
+            self._refuse_meter(meter)
             return
         assert self.meter_fit_ is not None
         metered = self.meter_fit_.metered_kw(meter, industry)
@@ -1615,6 +1646,17 @@ class FeatureBuilder:
         with np.errstate(invalid="ignore"):
             base = np.maximum(metered + change, MIN_REMAINING_SHARE * metered)
         out["base_kw"] = np.where(has & np.isfinite(base) & (base > 0), base, out["base_kw"])
+
+    def _refuse_meter(self, meter: MeterInputs | None) -> None:
+        """Raise if a model without the metered path is given meter readings."""
+        if meter is None:
+            return
+        if not getattr(self, "metered_", False) and meter.has_meter.any():
+            raise MeteredModelRequired(
+                "this model was trained on a history without existing customers, so it "
+                "cannot size from meter readings; train on a history with existing "
+                "customers (capacity train --meter-readings FILE)"
+            )
 
     def meter_state(self) -> dict[str, Any] | None:
         """The metered path's fitted state (``builder.json``), None without it."""

@@ -11,7 +11,7 @@ import csv
 import difflib
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 
@@ -27,9 +27,12 @@ class Category:
     cos_phi: float
     aliases: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def kx_default(self) -> float:
-        """Default demand coefficient: the middle of the published range."""
+        """Default demand coefficient: the middle of the published range.
+
+        Once per category (a sheet reads it for every group of every answer).
+        """
         return round((self.kx_low + self.kx_high) / 2.0, 4)
 
 

@@ -265,7 +265,9 @@ class EquipmentGroups(BaseModel):
 
 
 def groups_from_equipment(
-    items: Sequence[EquipmentItem], config: EngineeringConfig | None = None
+    items: Sequence[EquipmentItem],
+    config: EngineeringConfig | None = None,
+    categories: Sequence[str | None] | None = None,
 ) -> EquipmentGroups:
     """Sum equipment lines into one group per category, leaving out spares.
 
@@ -284,6 +286,9 @@ def groups_from_equipment(
         the name matcher first).
     config
         Method defaults (the single-phase share); :data:`DEFAULT_ENGINEERING` when omitted.
+    categories
+        Each line's category when it is not the line's own ``category`` (names resolved
+        by the matcher), one per item; None: the items' own.
 
     Returns
     -------
@@ -294,7 +299,7 @@ def groups_from_equipment(
     Raises
     ------
     ValueError
-        If an item has no category.
+        If an item has no category (nor one in ``categories``).
     """
     config = config or DEFAULT_ENGINEERING
     three: dict[str, float] = {}
@@ -303,32 +308,33 @@ def groups_from_equipment(
     line_group: list[str] = []
     line_kw: list[float] = []
     largest: tuple[float, str] | None = None
-    for position, item in enumerate(items):
-        if item.category is None:
+    codes = [item.category for item in items] if categories is None else list(categories)
+    if len(codes) != len(items):
+        raise ValueError(f"categories: expected one per item ({len(items)}); received {len(codes)}")
+    for position, (item, category) in enumerate(zip(items, codes, strict=True)):
+        if category is None:
             raise ValueError(
                 f"equipment item {position} (name {item.name!r}) has no category: expected a "
                 "category code; map free-text names to categories before the calculation"
             )
-        installed = duty_converted_kw(item.rated_kw, item.duty_cycle, item.category) * item.quantity
+        installed = duty_converted_kw(item.rated_kw, item.duty_cycle, category) * item.quantity
         line_kw.append(installed)
         if item.standby:
             reason = "standby (installed spare, does not run in normal operation)"
-        elif item.category == FIRE_PUMP_CATEGORY:
+        elif category == FIRE_PUMP_CATEGORY:
             reason = "fire pump (runs only in a fire, when normal load is shed)"
         else:
             if item.phase is None:
-                three[item.category] = three.get(item.category, 0.0) + installed
-                line_group.append(item.category)
-                if item.category in MOTOR_CATEGORIES and (
-                    largest is None or item.rated_kw > largest[0]
-                ):
-                    largest = (item.rated_kw, item.category)
+                three[category] = three.get(category, 0.0) + installed
+                line_group.append(category)
+                if category in MOTOR_CATEGORIES and (largest is None or item.rated_kw > largest[0]):
+                    largest = (item.rated_kw, category)
             else:
                 single.append(
                     (
                         position,
                         SinglePhaseLine(
-                            category=item.category, phase=item.phase, installed_kw=installed
+                            category=category, phase=item.phase, installed_kw=installed
                         ),
                     )
                 )
@@ -336,9 +342,7 @@ def groups_from_equipment(
             continue
         line_group.append("excluded")
         excluded.append(
-            ExcludedItem(
-                category=item.category, name=item.name, installed_kw=installed, reason=reason
-            )
+            ExcludedItem(category=category, name=item.name, installed_kw=installed, reason=reason)
         )
     single_total = sum(s.installed_kw for _, s in single)
     balanced = single_total <= config.single_phase_balanced_share * sum(three.values())
@@ -361,14 +365,12 @@ def groups_from_equipment(
             SheetLine,
             index=i,
             name=item.name,
-            category=str(item.category),
+            category=str(codes[i]),
             rated_kw=item.rated_kw,
             quantity=item.quantity,
             standby=item.standby,
             duty_cycle=item.duty_cycle,
-            reference_duty=(
-                reference_duty(str(item.category)) if item.duty_cycle is not None else None
-            ),
+            reference_duty=(reference_duty(str(codes[i])) if item.duty_cycle is not None else None),
             phase=item.phase,
             installed_kw=line_kw[i],
             group=line_group[i],
@@ -1225,10 +1227,15 @@ def sheet_for_items(
     industry: str | None = None,
     floor_area_m2: float | None = None,
     design: DesignOptions | None = None,
+    categories: Sequence[str | None] | None = None,
 ) -> CalculationSheet:
-    """Calculation sheet of equipment lines that all have a category (see below)."""
+    """Calculation sheet of equipment lines that all have a category (see below).
+
+    ``categories``: each line's resolved category when it is not its own (see
+    :func:`groups_from_equipment`).
+    """
     config = config or DEFAULT_ENGINEERING
-    built = groups_from_equipment(items, config)
+    built = groups_from_equipment(items, config, categories)
     return calculation_sheet(
         built.groups,
         config,

@@ -618,7 +618,10 @@ class Recommender:
             else:
                 cats.append(None)
             matches.append(
-                NameMatch(
+                # Every value of its field's type (the validated line, the matcher's
+                # result): constructed without a second validation, as above.
+                trusted(
+                    NameMatch,
                     index=i,
                     text=item.name,
                     category=m.category if ok else app.unmatched,
@@ -631,7 +634,7 @@ class Recommender:
                     candidates=[]
                     if ok
                     else [c for c, _ in self.matcher.candidates(item.name or "", 3)],
-                    guess=ok and is_guess(m.confidence),
+                    guess=bool(ok and is_guess(m.confidence)),
                 )
             )
         missing = [(m.index, str(m.text), m.candidates) for m in matches if m.source == "unmatched"]
@@ -641,19 +644,18 @@ class Recommender:
 
     def _sheet(self, r: _Resolved) -> CalculationSheet | None:
         # The lines are validated already and ``c`` is a catalog code (given or matched):
-        # a copy with the resolved category is the same item without re-validation.
-        items = [
-            it if it.category == c else it.model_copy(update={"category": c})
-            for it, c in zip(r.app.equipment, r.categories, strict=True)
-            if c is not None
+        # the sheet reads each line's resolved category beside it (no copy of the line).
+        kept = [
+            (it, c) for it, c in zip(r.app.equipment, r.categories, strict=True) if c is not None
         ]
         try:
             return sheet_for_items(
-                items,
+                [it for it, _ in kept],
                 self.engineering,
                 industry=r.app.industry,
                 floor_area_m2=r.app.floor_area_m2,
                 design=r.app.design,
+                categories=[c for _, c in kept],
             )
         except ValueError:
             return None  # neither equipment nor floor area: no classical estimate
@@ -693,13 +695,17 @@ class Recommender:
         }
         eng: dict[str, float] = {}
         builder = self.model.builder
-        industry = pred.industry[i]
-        installed = row[self._kw_cols]
-        rss = row[self._rss_cols][None, :] if self._rss_cols is not None else None
-        # The zone's code as the matrix holds it (NaN: unknown), for its cooling multiplier.
-        zone_code = row[self._col["climate_zone"]]
-        zone = np.array([int(zone_code) if np.isfinite(zone_code) else -1])
-        parts = builder.row_base_parts([industry], installed[None, :], rss, zone)[0]
+        built = pred.built
+        if built is not None and built.base_parts is not None:
+            # The parts the features summed into the base (computed once per request).
+            parts = built.base_parts[i]
+        else:
+            installed = row[self._kw_cols]
+            rss = row[self._rss_cols][None, :] if self._rss_cols is not None else None
+            # The zone's code as the matrix holds it (NaN: unknown), for its cooling multiplier.
+            zone_code = row[self._col["climate_zone"]]
+            zone = np.array([int(zone_code) if np.isfinite(zone_code) else -1])
+            parts = builder.row_base_parts([pred.industry[i]], installed[None, :], rss, zone)[0]
         if basis == "meter":
             # Meter + change: the base's metered part, and each line's (signed) share.
             metered = float(row[self._col["metered_kw"]])

@@ -183,7 +183,9 @@ class LearnedBounds:
             groups = self.table.get(f"{name}|{b}")
             if not groups:
                 continue
-            for ind in np.unique(industry[basis == b]):
+            # The distinct codes (rows of each are disjoint, so their order does not
+            # matter): without np.unique's sort, five of them per single answer.
+            for ind in dict.fromkeys(industry[basis == b].tolist()):
                 entry = groups.get(str(ind)) or groups.get(POOLED)
                 if entry is None:
                     continue

@@ -76,10 +76,12 @@ def tier_probabilities(
     mu = np.asarray(mu, dtype=float)
     if tiers is None:
         tiers = candidate_tiers(mu)
-    log_hi = np.log(tiers * sizing.power_factor * sizing.high)[None, :].repeat(len(mu), 0)
-    log_lo = np.log(tiers * sizing.power_factor * sizing.low)[None, :].repeat(len(mu), 0)
-    f_hi = calibrator.cdf(mu, groups, log_hi)
-    f_lo = calibrator.cdf(mu, groups, log_lo)
+    log_hi = np.log(tiers * sizing.power_factor * sizing.high)
+    log_lo = np.log(tiers * sizing.power_factor * sizing.low)
+    # Both limits in one CDF call (the CDF is elementwise: the same values as two calls).
+    n_tiers = len(log_hi)
+    both = calibrator.cdf(mu, groups, np.concatenate([log_hi, log_lo])[None, :].repeat(len(mu), 0))
+    f_hi, f_lo = both[:, :n_tiers], both[:, n_tiers:]
     p_under = 1.0 - f_hi
     p_over = f_lo
     p_ok = np.clip(f_hi - f_lo, 0.0, 1.0)
@@ -216,7 +218,8 @@ class DecisionTables:
         k = np.ceil((mu - self.mu0) / MU_STEP - 1e-9)
         inside = np.isfinite(k) & (k >= 0) & (k < len(self.grid))
         out = np.full(len(mu), np.nan)
-        for group in np.unique(resolved[inside]):
+        # The distinct groups (disjoint rows, any order) without np.unique's sort.
+        for group in dict.fromkeys(resolved[inside].tolist()):
             rows = inside & (resolved == group)
             out[rows] = self.tiers[self.tables[str(group)][k[rows].astype(np.int64)]]
         return out

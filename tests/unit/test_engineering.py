@@ -134,6 +134,27 @@ def test_item_without_category_is_rejected() -> None:
         groups_from_equipment([EquipmentItem(name="数控车床", rated_kw=7.5)])
 
 
+def test_categories_beside_the_lines_give_the_sheet_of_lines_with_them() -> None:
+    # Named lines resolved by the matcher: their categories are given beside them (no copy
+    # of each line); the sheet must be the one of lines that carry those categories, a
+    # motor's starting check, a duty cycle and a fire pump included.
+    lines = [
+        EquipmentItem(name="数控车床", rated_kw=7.5, quantity=3),
+        EquipmentItem(name="行车", rated_kw=15, quantity=1, duty_cycle=0.25),
+        EquipmentItem(category="pump", rated_kw=30, quantity=2),
+        EquipmentItem(name="消防泵", rated_kw=45, quantity=1),
+        EquipmentItem(name="空压机", rated_kw=37, quantity=1, standby=True),
+    ]
+    cats = ["machine_tool", "crane", "pump", "fire_pump", "air_compressor"]
+    copies = [it.model_copy(update={"category": c}) for it, c in zip(lines, cats, strict=True)]
+    beside = groups_from_equipment(lines, categories=cats)
+    assert beside.model_dump_json() == groups_from_equipment(copies).model_dump_json()
+    with pytest.raises(ValueError, match="no category"):
+        groups_from_equipment(lines, categories=[*cats[:-1], None])
+    with pytest.raises(ValueError, match="one per item"):
+        groups_from_equipment(lines, categories=cats[:-1])
+
+
 def test_catalog_defaults_and_kx_choice() -> None:
     cat = load_catalog().categories["pump"]
     for choice, expected in (("low", cat.kx_low), ("mid", cat.kx_default), ("high", cat.kx_high)):

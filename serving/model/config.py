@@ -91,22 +91,25 @@ class ModelConfig(BaseModel):
     # Issue 23, benchmarks/bench_decompose.py --compare '{"factor_prior_rows_by_cv": true}'
     # run while the default was off (on − off, served accuracy, points, 95 % t-interval over
     # 5 seeds, 2,000 scored customers; benchmarks/results/factor_prior_cv_paired.txt): at 500
-    # training customers small_groups +0.42 ± 1.05, utilisation +3.60 ± 2.68, coincidence
+    # training customers small_groups +0.42 ± 1.05, utilisation +3.58 ± 2.69, coincidence
     # +4.91 ± 1.95 (model error −0.59 / −3.72 / −5.12, undersized −0.23 / −1.80 / −1.50),
     # the demo world +0.17 ± 0.35; at 2,000 +1.19 ± 0.53 / +0.55 ± 0.63 / +1.87 ± 0.37, the demo
     # world −0.19 ± 0.19; at 20,000 (3 seeds) +0.28 ± 0.31 / +0.07 ± 0.14 / +0.15 ± 0.76,
-    # the demo world +0.00 ± 0.22. Where the points were: the all-industry fit's fixed 10
-    # pseudo-customers per factor held every coincidence term near 0 and every demand
-    # factor near one common multiplier; on histories whose peaks scale with √n or with
+    # the demo world +0.00 ± 0.22 (2,000 and 20,000 run before the 0.1 floor on the
+    # factors, which moved only utilisation at 500, by −0.02). Where the points were: the
+    # all-industry fit's fixed 10 pseudo-customers per factor held every coincidence term
+    # near 0 and every demand factor near one common multiplier; on histories whose peaks scale with √n or with
     # utilisation the folds pick 0.1–0.3 (the data speak), on small_groups and the demo
     # world 100–1,000 (the common multiplier was right). Per industry most picks stay
     # at 10 (fewer than 50 usable customers) and a few go to 1,000. Nothing is fitted to a
     # world: the strengths are chosen on each history's own folds.
     factor_prior_rows_by_cv: bool = Field(
         True,
-        description="Choose per industry how strongly its demand factors are pulled towards "
-        "the all-industry ones (1 to 1,000 pseudo-customers) by held-out folds of its own "
-        "customers, instead of a fixed 10 (features.build.choose_factor_prior_rows).",
+        description="Choose how strongly fitted demand factors are pulled towards their "
+        "prior (the all-industry ones towards one common multiplier, each industry's towards "
+        "the all-industry ones; 0.1 to 1,000 pseudo-customers) by held-out folds of the "
+        "history's own customers, instead of a fixed 10 "
+        "(features.build.choose_factor_prior_rows).",
     )
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")

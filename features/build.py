@@ -522,9 +522,7 @@ def fit_coincident_factors(
     return fitted[:n_cat], fitted[n_cat:]
 
 
-def _usable_rows(
-    demand_kw: np.ndarray, peak: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
+def _usable_rows(demand_kw: np.ndarray, peak: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Which customers a demand-factor fit can use, and their median multiplier ``m0``.
 
     Returns ``(ok, keep, m0)``: ``ok`` a finite positive ratio ``P / sum_c D_c``; ``keep``
@@ -668,7 +666,9 @@ def choose_factor_prior_rows(
         # factor (the same minimiser; 45 fits on a few thousand rows each cost ~7× more).
         fold_ok, fold_keep, fold_m0 = _usable_rows(demand_kw[train], peak[train])
         fold_coincident = None if coincidence_kw is None else coincidence_kw[train]
-        columns, target = _factor_columns(demand_kw[train], fold_coincident, fold_m0, prior, a_prior)
+        columns, target = _factor_columns(
+            demand_kw[train], fold_coincident, fold_m0, prior, a_prior
+        )
         rows = columns[fold_keep] / peak[train][fold_keep, None]
         # A column no training customer has is decoupled from the others: its factor is
         # its prior (which is above its floor) whatever the strength. Only the others are

@@ -578,7 +578,8 @@ def _solve_factors(
     floor = np.zeros(n_col)
     floor[:n_demand] = MIN_FACTOR_SHARE * target[:n_demand]
     excess, _ = nnls(a, b - a @ floor, maxiter=50 * n_col)
-    return floor + np.asarray(excess, dtype=float)
+    fitted: np.ndarray = floor + np.asarray(excess, dtype=float)
+    return fitted
 
 
 #: Candidate strengths of the demand factors' pull towards their prior, in pseudo-customers,

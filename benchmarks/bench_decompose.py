@@ -282,21 +282,25 @@ def main() -> None:
         )
     print(
         f"\nPer industry (pooled over seeds; ≥ {args.min_industry} scored customers in all); "
-        "points below the world's served figure, and the decomposition:\n"
+        "points below the world's served figure, the oracle's own points below the world's "
+        "oracle (what no model can close: the industry's peaks are harder to size), and the "
+        "decomposition:\n"
     )
     print(
-        "| world | industry | n | served | below overall | oracle | model error | "
-        "calibration | bounds | policy weight |"
+        "| world | industry | n | served | below overall | oracle | oracle below its overall | "
+        "model error | calibration | bounds | policy weight |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, g in rows.groupby("world"):
         overall = float(g["served_ok"].mean())
+        overall_oracle = float(g["oracle_ok"].mean())
         per = []
         for ind, gi in g.groupby("industry"):
             if len(gi) < args.min_industry:
                 continue
             t = terms(gi)
             t["below_overall"] = overall - t["acc_served"]
+            t["oracle_below_overall"] = overall_oracle - t["acc_oracle"]
             per.append((str(ind), t))
         per.sort(key=lambda x: -x[1]["below_overall"])
         result["industries"][str(name)] = dict(per)
@@ -304,8 +308,20 @@ def main() -> None:
             print(
                 f"| {name} | {ind} | {t['n']:.0f} | {t['acc_served']:.3f} | "
                 f"{100 * t['below_overall']:+.1f} | {t['acc_oracle']:.3f} | "
+                f"{100 * t['oracle_below_overall']:+.1f} | "
                 + " | ".join(f"{100 * t[k]:+.1f}" for k in keys[1:])
                 + " |"
+            )
+        # Issue 23's goal (no industry more than 3 points below the overall figure), and
+        # the part of each miss the oracle shares: an industry the oracle itself sizes 10
+        # points worse than the rest misses it whatever the model.
+        misses = [(ind, t) for ind, t in per if t["below_overall"] > 0.03]
+        for ind, t in misses:
+            print(
+                f"  {name}: {ind} is {100 * t['below_overall']:.1f} points below overall; "
+                f"the oracle is {100 * t['oracle_below_overall']:+.1f} below its own, the "
+                f"served answer {100 * (t['acc_oracle'] - t['acc_served']):+.1f} below the "
+                "oracle's in this industry"
             )
     result["seconds"] = time.perf_counter() - t0
     out = Path(args.out)

@@ -665,7 +665,7 @@ def choose_factor_prior_rows(
         # What fit_coincident_factors would fit on the training folds, for every candidate
         # at once: the same usable rows and prior, the rows reduced once to their QR
         # factor (the same minimiser; 45 fits on a few thousand rows each cost ~7× more).
-        fold_ok, fold_keep, fold_m0 = _usable_rows(demand_kw[train], peak[train])
+        _, fold_keep, fold_m0 = _usable_rows(demand_kw[train], peak[train])
         fold_coincident = None if coincidence_kw is None else coincidence_kw[train]
         columns, target = _factor_columns(
             demand_kw[train], fold_coincident, fold_m0, prior, a_prior
@@ -973,6 +973,10 @@ class LabelStatistics:
 
 MIN_AREA_PRIOR_ROWS = 30
 """Fewest customers with a list and a floor area the area multipliers' prior is fitted on."""
+AREA_MIN_PRIOR_ROWS = 0.25
+"""Least pseudo-customers behind an industry's area-only deviation (``area_weight_by_data``):
+one area-only customer then counts at most 0.8 of its industry's figure. The method of
+moments sets the pull above this; the floor only keeps a lone customer from being all."""
 
 
 # Not a subclass of scikit-learn's BaseEstimator/TransformerMixin although it keeps their
@@ -1018,6 +1022,12 @@ class FeatureBuilder:
         offset all-industry ones) by held-out folds (:func:`choose_factor_prior_rows`)
         instead of a fixed 10 pseudo-customers. A fitting choice only, like
         ``area_prior_from_lists``: the factors are stored, the flag is not.
+    area_weight_by_data
+        With ``area_prior_from_lists``: how far an industry's area-only customers move its
+        multiplier off the prior is set by the data alone (the within-industry spread from
+        industries with two or more of them, at least :data:`AREA_MIN_PRIOR_ROWS`
+        pseudo-customers) instead of at least one pseudo-customer with the spread of every
+        industry, most of which have one area-only customer. A fitting choice only.
     """
 
     def __init__(
@@ -1030,6 +1040,7 @@ class FeatureBuilder:
         climate_cooling: bool = False,
         area_prior_from_lists: bool = False,
         factor_prior_rows_by_cv: bool = False,
+        area_weight_by_data: bool = False,
     ) -> None:
         self.engineering = engineering
         self.include_shares = include_shares
@@ -1039,6 +1050,7 @@ class FeatureBuilder:
         self.climate_cooling = climate_cooling
         self.area_prior_from_lists = area_prior_from_lists
         self.factor_prior_rows_by_cv = factor_prior_rows_by_cv
+        self.area_weight_by_data = area_weight_by_data
 
     def _shrink(self, log_values: np.ndarray, groups: np.ndarray) -> ShrunkLocations:
         """Per-industry figures shrunk towards all industries' (through clusters if set)."""
@@ -1333,7 +1345,15 @@ class FeatureBuilder:
         lists = self._shrink(np.log(peak[listed] / any_p30[listed]), stats.industry[listed])
         prior = np.array([lists.estimate.get(str(i), lists.pooled) for i in stats.industry])
         dev = np.log(peak[area_rows] / stats.area_p30[area_rows]) - prior[area_rows]
-        own = self._shrink(dev, stats.industry[area_rows])
+        if getattr(self, "area_weight_by_data", False):
+            own = shrink_log_location(
+                dev,
+                stats.industry[area_rows],
+                min_prior_rows=AREA_MIN_PRIOR_ROWS,
+                spread_from_repeats=True,
+            )
+        else:
+            own = self._shrink(dev, stats.industry[area_rows])
         self.area_multiplier_ = float(np.exp(lists.pooled + own.pooled))
         self.area_multipliers_ = {
             code: float(

@@ -56,8 +56,29 @@ def _finite(log_values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.
     return x[ok], g[ok]
 
 
+def _repeat_spread(x: np.ndarray, g: np.ndarray, codes: np.ndarray) -> float | None:
+    """Within-group σ from the groups with at least two values (None below 3 such dof).
+
+    Each group's values less its median, scaled by ``sqrt(n / (n − 1))`` (what centring on
+    the group's own figure removes), then the robust σ of them all. A group of one says
+    nothing of the spread: its centred value is 0 by construction, and counting it pulls
+    the σ below the truth when most groups have one customer.
+    """
+    parts = []
+    for c in codes:
+        v = x[g == c]
+        if len(v) >= 2:
+            parts.append((v - np.median(v)) * np.sqrt(len(v) / (len(v) - 1.0)))
+    if sum(len(p) - 1 for p in parts) < 3:
+        return None
+    return _mad_sigma(np.concatenate(parts))
+
+
 def shrink_log_location(
-    log_values: np.ndarray, groups: np.ndarray, min_prior_rows: float = 1.0
+    log_values: np.ndarray,
+    groups: np.ndarray,
+    min_prior_rows: float = 1.0,
+    spread_from_repeats: bool = False,
 ) -> ShrunkLocations:
     """Median of ``log_values`` per group, shrunk towards the pooled median.
 
@@ -70,6 +91,9 @@ def shrink_log_location(
     min_prior_rows
         Least ``k``: even with very different groups a single customer is not its
         group's figure alone.
+    spread_from_repeats
+        Estimate the within-group spread from the groups with two or more values only
+        (:func:`_repeat_spread`), for figures where most groups have one customer.
 
     Returns
     -------
@@ -82,8 +106,12 @@ def shrink_log_location(
     med = {c: float(np.median(x[g == c])) for c in codes}
     n = {c: int(np.sum(g == c)) for c in codes}
     # Within-group spread: robust, pooled over groups by their counts.
-    centred = np.concatenate([x[g == c] - med[c] for c in codes])
-    sigma2 = _mad_sigma(centred) ** 2
+    repeat = _repeat_spread(x, g, codes) if spread_from_repeats else None
+    if repeat is None:
+        centred = np.concatenate([x[g == c] - med[c] for c in codes])
+        sigma2 = _mad_sigma(centred) ** 2
+    else:
+        sigma2 = repeat**2
     if len(codes) < 2:
         k = float(min_prior_rows)
     else:

@@ -273,6 +273,7 @@ def feature_builder(config: ModelConfig) -> FeatureBuilder:
         climate_cooling=config.climate_cooling,
         area_prior_from_lists=config.area_prior_from_lists,
         factor_prior_rows_by_cv=config.factor_prior_rows_by_cv,
+        area_weight_by_data=config.area_weight_by_data,
     )
 
 

@@ -111,6 +111,24 @@ class ModelConfig(BaseModel):
         "history's own customers, instead of a fixed 10 "
         "(features.build.choose_factor_prior_rows).",
     )
+    # Issue 23, tried and left off: bench_decompose.py --compare '{"area_weight_by_data":
+    # true}' (on − off, served accuracy, points, 95 % t-interval over seeds, 2,000 scored;
+    # benchmarks/results/area_weight_by_data_paired.txt): at 500 training customers (5 seeds)
+    # small_groups −0.02 ± 0.13, utilisation +0.15 ± 0.22, coincidence +0.26 ± 0.22, the demo
+    # world −0.06 ± 0.23; at 2,000 (3 seeds) −0.05 ± 0.43 / +0.13 ± 0.68 / +0.32 ± 0.94 /
+    # +0.00 ± 0.54. Why it was tried: at 500 the 5 % area-only applications carry about a
+    # third of the gap to the oracle (benchmarks/results/decompose_by_basis_500.txt), and
+    # an industry with one area-only customer had its multiplier 0.30–0.34 (log RMSE) off
+    # the oracle's, 0.21 with this; but most area-only answers are in industries with none
+    # (0.56–0.77 off), which no weighting reaches. Too small to change every answer for.
+    area_weight_by_data: bool = Field(
+        False,
+        description="With area_prior_from_lists: weigh an industry's area-only customers "
+        "against the prior by the within-industry spread of the industries with two or more "
+        "of them (at least 0.25 pseudo-customers), instead of the spread of all (most have "
+        "one, whose centred value is 0) and at least one pseudo-customer "
+        "(features.build.FeatureBuilder._fit_area_multipliers).",
+    )
     valid_fraction: float = Field(0.15, gt=0, lt=0.5, description="Early-stopping split.")
     calib_fraction: float = Field(0.20, gt=0, lt=0.5, description="Conformal calibration split.")
     cross_fit_below: int = Field(

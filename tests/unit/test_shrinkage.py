@@ -246,3 +246,36 @@ def test_an_area_only_history_gets_the_plain_area_multipliers() -> None:
     prior = FeatureBuilder(area_prior_from_lists=True).fit(frames, peak)
     assert prior.area_multipliers_ == plain.area_multipliers_
     assert prior.area_multiplier_ == plain.area_multiplier_
+
+
+def _one_per_group(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """40 groups of one and 10 pairs; true locations spread 0.5, values around them 0.2."""
+    g = np.array([f"s{i}" for i in range(40)] + [f"p{i}" for i in range(10) for _ in (0, 1)])
+    loc = {c: rng.normal(0.0, 0.5) for c in np.unique(g)}
+    return np.array([loc[c] for c in g]) + rng.normal(0.0, 0.2, len(g)), g
+
+
+def test_groups_of_one_do_not_shrink_the_spread_estimate() -> None:
+    """A lone customer's value less its own median is 0 whatever the noise: counted, the 40
+    lone groups pull the within-group σ to about nothing and every group keeps its own
+    figure. Estimated from the pairs only, σ is near the truth (0.2) and the method of
+    moments weighs one customer against the spread of the groups' locations (0.5)."""
+    sigmas = []
+    for seed in range(20):
+        x, g = _one_per_group(np.random.default_rng(seed))
+        plain = shrink_log_location(x, g, min_prior_rows=0.0)
+        fair = shrink_log_location(x, g, min_prior_rows=0.0, spread_from_repeats=True)
+        # k = (π/2)·σ²/τ², so σ² = k·τ²/(π/2); τ² is the same in both for the same σ ratio.
+        sigmas.append((plain.prior_rows, fair.prior_rows))
+    plain_k, fair_k = np.median(np.array(sigmas), axis=0)
+    truth = np.pi / 2 * 0.2**2 / 0.5**2  # ≈ 0.25
+    assert plain_k < truth / 3  # the lone groups' zeros: nearly no pull at all
+    assert truth / 2 < fair_k < truth * 2
+
+
+def test_without_repeats_the_spread_falls_back_to_every_group() -> None:
+    """Fewer than three degrees of freedom in repeated groups: the plain estimate."""
+    rng = np.random.default_rng(3)
+    g = np.array([f"s{i}" for i in range(30)] + ["p", "p"])
+    x = rng.normal(0.0, 0.5, len(g))
+    assert shrink_log_location(x, g, spread_from_repeats=True) == shrink_log_location(x, g)

@@ -583,6 +583,7 @@ _BASE_OPTIONS = (
     ("climate_cooling", "climate factor"),
     ("area_prior_from_lists", "area prior from lists"),
     ("factor_prior_rows_by_cv", "demand-factor prior strength by held-out folds"),
+    ("area_weight_by_data", "area-only weight by the data"),
 )
 
 

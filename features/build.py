@@ -1026,8 +1026,9 @@ class FeatureBuilder:
         With ``area_prior_from_lists``: how far an industry's area-only customers move its
         multiplier off the prior is set by the data alone (the within-industry spread from
         industries with two or more of them, at least :data:`AREA_MIN_PRIOR_ROWS`
-        pseudo-customers) instead of at least one pseudo-customer with the spread of every
-        industry, most of which have one area-only customer. A fitting choice only.
+        pseudo-customers, one level: industry → all) instead of at least one pseudo-customer
+        with the spread of every industry, most of which have one area-only customer (and
+        the clusters of ``hierarchical``). A fitting choice only.
     """
 
     def __init__(

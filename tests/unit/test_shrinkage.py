@@ -260,14 +260,14 @@ def test_groups_of_one_do_not_shrink_the_spread_estimate() -> None:
     lone groups pull the within-group σ to about nothing and every group keeps its own
     figure. Estimated from the pairs only, σ is near the truth (0.2) and the method of
     moments weighs one customer against the spread of the groups' locations (0.5)."""
-    sigmas = []
+    pulls = []
     for seed in range(20):
         x, g = _one_per_group(np.random.default_rng(seed))
         plain = shrink_log_location(x, g, min_prior_rows=0.0)
         fair = shrink_log_location(x, g, min_prior_rows=0.0, spread_from_repeats=True)
-        # k = (π/2)·σ²/τ², so σ² = k·τ²/(π/2); τ² is the same in both for the same σ ratio.
-        sigmas.append((plain.prior_rows, fair.prior_rows))
-    plain_k, fair_k = np.median(np.array(sigmas), axis=0)
+        # The pull k = (π/2)·σ²/τ² against the truth's (σ 0.2, τ 0.5).
+        pulls.append((plain.prior_rows, fair.prior_rows))
+    plain_k, fair_k = np.median(np.array(pulls), axis=0)
     truth = np.pi / 2 * 0.2**2 / 0.5**2  # ≈ 0.25
     assert plain_k < truth / 3  # the lone groups' zeros: nearly no pull at all
     assert truth / 2 < fair_k < truth * 2
